@@ -1,0 +1,278 @@
+//! Application configuration: the Flask `from_object` / `from_pyfile` / environment layering,
+//! done with Rocket's figment.
+//!
+//! Order, later wins:
+//! 1. `Rocket.toml`, profile `[default]` then the selected profile (`ROCKET_PROFILE`, default
+//!    `debug` for debug builds and `release` for release builds);
+//! 2. the instance file named by `CONDUIT_CONFIG` (flat keys, applied to every profile);
+//! 3. `CONDUIT_<KEY>` environment variables (e.g. `CONDUIT_JWT_SECRET`);
+//! 4. `ROCKET_<KEY>` environment variables (e.g. `ROCKET_DATABASES`, `ROCKET_PORT`).
+
+use std::path::PathBuf;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::providers::{Env, Format, Toml};
+use rocket::figment::{Figment, Profile};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The development secret shipped in `Rocket.toml`. The release profile refuses it.
+pub const DEV_JWT_SECRET: &str = "dev-only-secret-change-me-0123456789abcdef";
+
+/// Every application setting, typed. Keys are flat so `CONDUIT_<KEY>` maps onto them.
+#[derive(Debug, Deserialize, Clone)]
+pub struct AppConfig {
+    /// HMAC key for HS256 JWTs: at least 32 bytes, never the development default in release.
+    pub jwt_secret: SecretString,
+    /// The `iss` claim written into and required from every token.
+    #[serde(default = "defaults::jwt_issuer")]
+    pub jwt_issuer: String,
+    /// Lifetime of the browser's access cookie, in minutes (renewed through the refresh cookie).
+    #[serde(default = "defaults::access_token_minutes")]
+    pub access_token_minutes: i64,
+    /// Lifetime of tokens handed to API clients, in minutes (RealWorld clients keep one token).
+    #[serde(default = "defaults::api_token_minutes")]
+    pub api_token_minutes: i64,
+    /// Lifetime of a browser session with "remember me", in days.
+    #[serde(default = "defaults::remember_days")]
+    pub remember_days: i64,
+    /// Lifetime of a browser session without "remember me", in hours.
+    #[serde(default = "defaults::session_hours")]
+    pub session_hours: i64,
+    /// How recent a password entry must be for sensitive changes, in minutes.
+    #[serde(default = "defaults::fresh_minutes")]
+    pub fresh_minutes: i64,
+    /// Mark cookies `Secure` (serve over HTTPS). On in the release profile.
+    #[serde(default)]
+    pub cookie_secure: bool,
+    /// Failed logins per account within the window before 429.
+    #[serde(default = "defaults::login_max_per_account")]
+    pub login_max_per_account: i64,
+    /// Failed logins per client address within the window before 429.
+    #[serde(default = "defaults::login_max_per_ip")]
+    pub login_max_per_ip: i64,
+    /// The login throttling window, in minutes.
+    #[serde(default = "defaults::login_window_minutes")]
+    pub login_window_minutes: i64,
+    /// Log level: error, warn, info, debug or trace.
+    #[serde(default = "defaults::log_filter")]
+    pub log_filter: String,
+    /// Also append log lines to this file.
+    #[serde(default)]
+    pub log_file: Option<PathBuf>,
+    /// Sentry DSN; Sentry is off when unset or empty.
+    #[serde(default)]
+    pub sentry_dsn: Option<SecretString>,
+    /// Origins allowed to call `/api` from a browser (CORS). `["*"]` allows any.
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
+    /// Folder backups are written to.
+    #[serde(default = "defaults::backup_dir")]
+    pub backup_dir: PathBuf,
+    /// How many backups to keep; older ones are deleted after each new backup.
+    #[serde(default = "defaults::backup_keep")]
+    pub backup_keep: usize,
+    /// Seconds a backup or restore subprocess may run before it is killed.
+    #[serde(default = "defaults::backup_timeout_secs")]
+    pub backup_timeout_secs: u64,
+    /// Articles per page on the site.
+    #[serde(default = "defaults::page_size")]
+    pub page_size: i64,
+}
+
+mod defaults {
+    use std::path::PathBuf;
+    pub fn jwt_issuer() -> String {
+        "conduit".into()
+    }
+    pub fn access_token_minutes() -> i64 {
+        15
+    }
+    pub fn api_token_minutes() -> i64 {
+        60 * 24
+    }
+    pub fn remember_days() -> i64 {
+        30
+    }
+    pub fn session_hours() -> i64 {
+        12
+    }
+    pub fn fresh_minutes() -> i64 {
+        15
+    }
+    pub fn login_max_per_account() -> i64 {
+        10
+    }
+    pub fn login_max_per_ip() -> i64 {
+        50
+    }
+    pub fn login_window_minutes() -> i64 {
+        15
+    }
+    pub fn log_filter() -> String {
+        "info".into()
+    }
+    pub fn backup_dir() -> PathBuf {
+        "backups".into()
+    }
+    pub fn backup_keep() -> usize {
+        10
+    }
+    pub fn backup_timeout_secs() -> u64 {
+        300
+    }
+    pub fn page_size() -> i64 {
+        10
+    }
+}
+
+/// A config value that is present but wrong: names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("config key `{key}`: {message}")]
+pub struct ConfigError {
+    /// The offending key.
+    pub key: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn bad(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key,
+        message: message.into(),
+    }
+}
+
+impl AppConfig {
+    /// Read and validate the config for `profile` from a figment.
+    pub fn from_figment(figment: &Figment) -> Result<Self, String> {
+        let config: Self = figment.extract().map_err(|e| format!("configuration: {e}"))?;
+        config.validate(figment.profile()).map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+
+    /// Check every value; the release profile also refuses the development secret.
+    pub fn validate(&self, profile: &Profile) -> Result<(), ConfigError> {
+        let secret = self.jwt_secret.expose_secret();
+        if secret.len() < 32 {
+            return Err(bad("jwt_secret", "must be at least 32 bytes (set CONDUIT_JWT_SECRET)"));
+        }
+        if profile == "release" && (secret == DEV_JWT_SECRET || secret.contains("change-me")) {
+            return Err(bad(
+                "jwt_secret",
+                "the release profile refuses the development default: set CONDUIT_JWT_SECRET",
+            ));
+        }
+        if self.jwt_issuer.trim().is_empty() {
+            return Err(bad("jwt_issuer", "must not be empty"));
+        }
+        for (key, value) in [
+            ("access_token_minutes", self.access_token_minutes),
+            ("api_token_minutes", self.api_token_minutes),
+            ("remember_days", self.remember_days),
+            ("session_hours", self.session_hours),
+            ("fresh_minutes", self.fresh_minutes),
+            ("login_max_per_account", self.login_max_per_account),
+            ("login_max_per_ip", self.login_max_per_ip),
+            ("login_window_minutes", self.login_window_minutes),
+        ] {
+            if value <= 0 {
+                return Err(bad(key, format!("must be a positive number, got {value}")));
+            }
+        }
+        if !(1..=100).contains(&self.page_size) {
+            return Err(bad("page_size", "must be between 1 and 100"));
+        }
+        if self.backup_keep == 0 {
+            return Err(bad("backup_keep", "must keep at least one backup"));
+        }
+        if self.backup_timeout_secs == 0 {
+            return Err(bad("backup_timeout_secs", "must be a positive number"));
+        }
+        if crate::telemetry::parse_level(&self.log_filter).is_none() {
+            return Err(bad(
+                "log_filter",
+                format!("`{}` is not one of error, warn, info, debug, trace", self.log_filter),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The Sentry DSN, when one is configured.
+    pub fn sentry_dsn(&self) -> Option<&str> {
+        self.sentry_dsn
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
+            .filter(|dsn| !dsn.trim().is_empty())
+    }
+}
+
+/// The full figment: Rocket's (Rocket.toml + `ROCKET_*`), the instance file, then env.
+pub fn figment() -> Figment {
+    let mut figment = rocket::Config::figment();
+    if let Some(path) = std::env::var_os("CONDUIT_CONFIG").filter(|p| !p.is_empty()) {
+        figment = figment.merge(Toml::file_exact(path).profile(Profile::Global));
+    }
+    figment
+        .merge(Env::prefixed("CONDUIT_").ignore(&["CONFIG"]).global())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE", "CONFIG"]).global())
+}
+
+/// Reads, validates and manages [`AppConfig`] at ignite: a bad value stops the launch.
+pub fn stage() -> AdHoc {
+    AdHoc::try_on_ignite("Configuration", |rocket| async move {
+        match AppConfig::from_figment(rocket.figment()) {
+            Ok(config) => Ok(rocket.manage(config)),
+            Err(message) => {
+                log::error!("{message}");
+                Err(rocket)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::figment::providers::Serialized;
+
+    fn base() -> Figment {
+        Figment::new().merge(Serialized::defaults(
+            serde_json::json!({ "jwt_secret": DEV_JWT_SECRET }),
+        ))
+    }
+
+    #[test]
+    fn defaults_are_valid_in_debug() {
+        let config = AppConfig::from_figment(&base().select("debug")).unwrap();
+        assert_eq!(config.access_token_minutes, 15);
+        assert_eq!(config.login_max_per_account, 10);
+    }
+
+    #[test]
+    fn release_refuses_the_development_secret() {
+        let err = AppConfig::from_figment(&base().select("release")).unwrap_err();
+        assert!(err.contains("jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn short_secret_is_refused_naming_the_key() {
+        let figment = base().merge(("jwt_secret", "short"));
+        let err = AppConfig::from_figment(&figment).unwrap_err();
+        assert!(err.contains("`jwt_secret`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let figment = base().merge(("access_token_minutes", "soon"));
+        let err = AppConfig::from_figment(&figment).unwrap_err();
+        assert!(err.contains("access_token_minutes"), "{err}");
+    }
+
+    #[test]
+    fn bad_log_filter_names_the_key() {
+        let figment = base().merge(("log_filter", "loud"));
+        let err = AppConfig::from_figment(&figment).unwrap_err();
+        assert!(err.contains("`log_filter`"), "{err}");
+    }
+}

@@ -1,0 +1,23 @@
+//! The database layer: the pool and every SQL statement the application runs. One function
+//! per operation; each query text is written once and runs on SQLite and on MySQL.
+
+pub mod pool;
+pub mod tags;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use rocket_db_pools::Database;
+
+pub use pool::{DbPool, Engine, LastInsertId};
+
+/// The managed database: `databases.main` in the config.
+#[derive(Database)]
+#[database("main")]
+pub struct Db(DbPool);
+
+/// The request guard handlers take: a cheap handle on the pool.
+pub type Conn = rocket_db_pools::Connection<Db>;
+
+/// The current time, cut to milliseconds so both engines store and return the same value.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}

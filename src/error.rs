@@ -1,0 +1,366 @@
+//! One error type, two faces: [`Api`] answers RealWorld JSON, [`Page`] answers an HTML page in
+//! the site layout. Both log a 5xx once (with its cause chain and the request id, which also
+//! sends it to Sentry through the log integration) and never show internals.
+
+use std::collections::BTreeMap;
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::response::{self, Redirect, Responder};
+use rocket::serde::json::Json;
+use rocket::{catch, catchers, Catcher, Request};
+use rocket_dyn_templates::{context, Template};
+use serde_json::json;
+
+/// Field name -> messages, e.g. `email -> ["has already been taken"]`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    /// No errors yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One error on one field.
+    pub fn one(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    /// Record `message` against `field`.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.entry(field.to_owned()).or_default().push(message.into());
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when empty, else the errors as a validation failure.
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self))
+        }
+    }
+
+    /// Full sentences, "email has already been taken", for `errors.body` and page lists.
+    pub fn full_messages(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .flat_map(|(field, messages)| {
+                messages.iter().map(move |m| {
+                    if field == "body" || field == "base" {
+                        m.clone()
+                    } else {
+                        format!("{field} {m}")
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+/// Everything that can go wrong while handling a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such record or page.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// No valid credentials (missing, bad, expired or revoked token).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The input broke validation rules.
+    #[error("validation failed")]
+    Invalid(FieldErrors),
+    /// The request itself is malformed (bad JSON, bad query value).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Too many attempts; retry after this many seconds.
+    #[error("too many attempts, try again later")]
+    TooManyRequests(u64),
+    /// A database error.
+    #[error("database error")]
+    Db(#[from] sqlx::Error),
+    /// Anything else unexpected.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> Status {
+        match self {
+            Self::NotFound(_) => Status::NotFound,
+            Self::Unauthorized(_) => Status::Unauthorized,
+            Self::Forbidden(_) => Status::Forbidden,
+            Self::Invalid(_) => Status::UnprocessableEntity,
+            Self::BadRequest(_) => Status::BadRequest,
+            Self::TooManyRequests(_) => Status::TooManyRequests,
+            Self::Db(e) if is_unavailable(e) => Status::ServiceUnavailable,
+            Self::Db(_) | Self::Other(_) => Status::InternalServerError,
+        }
+    }
+
+    /// A 401 with the standard message.
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized("missing or invalid credentials".into())
+    }
+
+    /// The messages a user may see: field errors in full, or one generic line for 5xx.
+    pub fn public_messages(&self) -> Vec<String> {
+        match self {
+            Self::Invalid(fields) => fields.full_messages(),
+            Self::Db(_) | Self::Other(_) if self.status() == Status::ServiceUnavailable => {
+                vec!["the service is temporarily unavailable, please try again".into()]
+            }
+            Self::Db(_) | Self::Other(_) => vec!["internal server error".into()],
+            other => vec![other.to_string()],
+        }
+    }
+
+    /// Log a server-side failure once, with its cause chain and the request's identity. Sentry's
+    /// log integration turns the error record into one event carrying the scope set here.
+    fn report(&self, req: &Request<'_>) {
+        if !self.status().class().is_server_error() {
+            return;
+        }
+        let rid = crate::telemetry::request_id(req);
+        let method = req.method().as_str();
+        let path = req.uri().path().to_string();
+        sentry::with_scope(
+            |scope| {
+                scope.set_tag("request_id", &rid);
+                scope.set_tag("http.method", method);
+                scope.set_tag("http.path", &path);
+            },
+            || {
+                let cause = match self {
+                    Self::Db(e) => format!("{e:#}"),
+                    Self::Other(e) => format!("{e:#}"),
+                    other => other.to_string(),
+                };
+                log::error!("{method} {path} failed rid={rid}: {cause}");
+            },
+        );
+    }
+}
+
+/// Pool exhausted or database unreachable: a 503, not a 500.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+    )
+}
+
+/// Whether a database error is a unique-key violation (a race that validation did not catch).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(sqlx::error::DatabaseError::is_unique_violation)
+}
+
+/// The RealWorld error body: `errors.body` always present, field keys beside it.
+pub fn api_error_body(error: &AppError) -> serde_json::Value {
+    let mut errors = serde_json::Map::new();
+    errors.insert("body".into(), json!(error.public_messages()));
+    if let AppError::Invalid(fields) = error {
+        for (field, messages) in &fields.0 {
+            if field != "body" {
+                errors.insert(field.clone(), json!(messages));
+            }
+        }
+    }
+    json!({ "errors": errors })
+}
+
+/// An error answered as RealWorld JSON (handlers under `/api`).
+#[derive(Debug)]
+pub struct Api(pub AppError);
+
+impl<E: Into<AppError>> From<E> for Api {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Api {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        self.0.report(req);
+        let mut res = (self.0.status(), Json(api_error_body(&self.0))).respond_to(req)?;
+        if let AppError::TooManyRequests(secs) = self.0 {
+            res.set_header(Header::new("Retry-After", secs.to_string()));
+        }
+        Ok(res)
+    }
+}
+
+/// Result of a JSON handler.
+pub type ApiResult<T> = Result<T, Api>;
+
+/// An error answered as an HTML page in the site layout (handlers outside `/api`).
+#[derive(Debug)]
+pub struct Page(pub AppError);
+
+impl<E: Into<AppError>> From<E> for Page {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Page {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        self.0.report(req);
+        if matches!(self.0, AppError::Unauthorized(_)) {
+            return login_redirect(req).respond_to(req);
+        }
+        let mut res = error_page(self.0.status(), &self.0.public_messages()).respond_to(req)?;
+        if let AppError::TooManyRequests(secs) = self.0 {
+            res.set_header(Header::new("Retry-After", secs.to_string()));
+        }
+        Ok(res)
+    }
+}
+
+/// Result of an HTML handler.
+pub type PageResult<T> = Result<T, Page>;
+
+/// `303 See Other` to the login page, coming back to the current page afterwards.
+pub fn login_redirect(req: &Request<'_>) -> Redirect {
+    let next = req.uri().to_string();
+    Redirect::to(format!("/login?next={}", percent_encode(&next)))
+}
+
+/// Percent-encode a string for a query value.
+pub fn percent_encode(s: &str) -> String {
+    rocket::http::RawStr::new(s).percent_encode().to_string()
+}
+
+fn title_for(status: Status) -> &'static str {
+    match status.code {
+        400 => "Bad request",
+        401 => "Please sign in",
+        403 => "Not allowed",
+        404 => "Page not found",
+        405 => "Method not allowed",
+        413 => "Too large",
+        415 => "Unsupported content type",
+        422 => "Check your input",
+        429 => "Too many attempts",
+        503 => "Temporarily unavailable",
+        500..=599 => "Something went wrong",
+        _ => "Error",
+    }
+}
+
+/// An error page in the site layout, with a way back home.
+pub fn error_page(status: Status, messages: &[String]) -> (Status, Template) {
+    (
+        status,
+        Template::render(
+            "errors/error",
+            context! { status: status.code, title: title_for(status), messages: messages },
+        ),
+    )
+}
+
+/// A message the JSON body guard left for the catcher (Rocket's catchers see only the status).
+#[derive(Default, Clone)]
+pub struct CatcherMessage(pub Option<String>);
+
+fn default_message(status: Status) -> String {
+    match status.code {
+        400 => "the request is malformed".into(),
+        401 => "missing or invalid credentials".into(),
+        403 => "you are not allowed to do that".into(),
+        404 => "not found".into(),
+        405 => "method not allowed".into(),
+        413 => "the request body is too large".into(),
+        415 => "unsupported content type: send application/json".into(),
+        422 => "the request could not be processed".into(),
+        500..=599 => "internal server error".into(),
+        _ => status.reason_lossy().to_ascii_lowercase(),
+    }
+}
+
+#[catch(default)]
+fn api_default(status: Status, req: &Request<'_>) -> (Status, (ContentType, String)) {
+    let message = req
+        .local_cache(CatcherMessage::default)
+        .0
+        .clone()
+        .unwrap_or_else(|| default_message(status));
+    if status.class().is_server_error() {
+        log::error!(
+            "{} {} answered {} rid={}",
+            req.method(),
+            req.uri().path(),
+            status.code,
+            crate::telemetry::request_id(req)
+        );
+    }
+    let body = json!({ "errors": { "body": [message] } });
+    (status, (ContentType::JSON, body.to_string()))
+}
+
+#[catch(401)]
+fn web_unauthorized(req: &Request<'_>) -> Redirect {
+    login_redirect(req)
+}
+
+#[catch(default)]
+fn web_default(status: Status, req: &Request<'_>) -> (Status, Template) {
+    if status.class().is_server_error() {
+        log::error!(
+            "{} {} answered {} rid={}",
+            req.method(),
+            req.uri().path(),
+            status.code,
+            crate::telemetry::request_id(req)
+        );
+    }
+    let message = req
+        .local_cache(CatcherMessage::default)
+        .0
+        .clone()
+        .unwrap_or_else(|| default_message(status));
+    error_page(status, &[message])
+}
+
+/// Catchers for the site (HTML).
+pub fn web_catchers() -> Vec<Catcher> {
+    catchers![web_unauthorized, web_default]
+}
+
+/// Catchers for `/api` (RealWorld JSON).
+pub fn api_catchers() -> Vec<Catcher> {
+    catchers![api_default]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_has_full_messages_and_field_keys() {
+        let error = AppError::Invalid(FieldErrors::one("email", "has already been taken"));
+        let body = api_error_body(&error);
+        assert_eq!(
+            body,
+            json!({"errors": {"body": ["email has already been taken"], "email": ["has already been taken"]}})
+        );
+    }
+
+    #[test]
+    fn internal_errors_are_not_shown() {
+        let error = AppError::Other(anyhow::anyhow!("SELECT secret FROM users"));
+        assert_eq!(error.status(), Status::InternalServerError);
+        assert_eq!(error.public_messages(), vec!["internal server error".to_string()]);
+    }
+}

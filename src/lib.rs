@@ -1,0 +1,35 @@
+//! Conduit: the RealWorld site, JSON API and admin console on Rocket, over SQLite or MySQL.
+//!
+//! [`rocket_with`] is the one app factory: `main` and every test build the app through it.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod security;
+pub mod telemetry;
+pub mod web;
+
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+use rocket_db_pools::Database;
+use rocket_dyn_templates::Template;
+
+/// The app from the standard configuration (Rocket.toml, instance file, environment).
+pub fn rocket() -> Rocket<Build> {
+    rocket_with(config::figment())
+}
+
+/// The app from a given figment. Tests pass one with their own database URL.
+pub fn rocket_with(figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
+        .attach(config::stage())
+        .attach(db::Db::init())
+        .attach(Template::fairing())
+        .attach(telemetry::RequestLog)
+        .attach(security::shield())
+        .attach(security::ContentSecurityPolicy)
+        .attach(web::stage())
+        .attach(api::stage())
+}

@@ -1,0 +1,60 @@
+//! The `conduit` binary: serve the site (default), or run an operations command.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use conduit::config::{self, AppConfig};
+use conduit::telemetry;
+
+/// Conduit: the RealWorld site, JSON API and admin console.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site and the API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let figment = config::figment();
+    let profile = figment.profile().to_string();
+    let app_config = match AppConfig::from_figment(&figment) {
+        Ok(config) => config,
+        Err(message) => {
+            let _ = telemetry::init_logging("info", None);
+            log::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = telemetry::init_logging(&app_config.log_filter, app_config.log_file.as_deref()) {
+        eprintln!("error: config key `log_file`: {e}");
+        return ExitCode::FAILURE;
+    }
+    let _sentry = telemetry::init_sentry(&app_config, &profile);
+
+    let result = rocket::execute(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => conduit::rocket_with(figment)
+                .launch()
+                .await
+                .map(drop)
+                .map_err(anyhow::Error::from),
+            Command::Migrate => conduit::cli::migrate(&figment).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

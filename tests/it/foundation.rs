@@ -1,0 +1,233 @@
+//! The skeleton: both engines, migrations, schema rules, health, catchers, config, CLI.
+
+use rocket::http::{ContentType, Status};
+
+use crate::support::{exec, get_json, get_page, json_of, scalar, texts};
+
+const NOW: &str = "'2026-01-01 00:00:00.000'";
+
+fn insert_user(n: &str, email: &str) -> String {
+    format!(
+        "INSERT INTO users (username, email, password_hash, role, disabled, token_version, created_at, updated_at) \
+         VALUES ('{n}', '{email}', 'x', 'user', FALSE, 0, {NOW}, {NOW})"
+    )
+}
+
+#[test]
+fn migration_folders_list_the_same_versions() {
+    let versions = |dir: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect(dir)
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let sqlite = versions("migrations/sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite,
+        versions("migrations/mysql"),
+        "same versions and names on both engines"
+    );
+}
+
+db_test!(
+    async fn healthz_answers_ok_with_the_engine(app) {
+        let (status, body) = get_json(&app.client, "/healthz").await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(body["status"], "ok");
+        let engine = if app.engine == conduit::db::Engine::Sqlite { "sqlite" } else { "mysql" };
+        assert_eq!(body["database"], engine);
+    }
+);
+
+db_test!(
+    async fn healthz_answers_503_when_the_database_is_gone(app) {
+        app.db().close().await;
+        let (status, body) = get_json(&app.client, "/healthz").await;
+        assert_eq!(status, Status::ServiceUnavailable);
+        assert_eq!(body["status"], "unavailable");
+    }
+);
+
+db_test!(
+    async fn migrations_create_the_whole_schema(app) {
+        for table in ["users", "sessions", "follows", "articles", "tags", "article_tags", "favorites", "comments", "audit_log", "login_attempts"] {
+            assert_eq!(scalar(app.db(), &format!("SELECT COUNT(*) FROM {table}")).await, 0, "{table}");
+        }
+    }
+);
+
+db_test!(
+    async fn email_and_username_are_unique_whatever_the_case(app) {
+        exec(app.db(), &insert_user("Alice", "Alice@Example.com")).await.unwrap();
+        let same_email = exec(app.db(), &insert_user("other", "alice@example.COM")).await.unwrap_err();
+        assert!(conduit::error::is_unique_violation(&same_email), "{same_email}");
+        let same_name = exec(app.db(), &insert_user("aLICE", "else@example.com")).await.unwrap_err();
+        assert!(conduit::error::is_unique_violation(&same_name), "{same_name}");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users").await, 1);
+    }
+);
+
+db_test!(
+    async fn foreign_keys_are_enforced(app) {
+        let orphan = format!(
+            "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) \
+             VALUES ('s', 't', 'd', 'b', 999, {NOW}, {NOW})"
+        );
+        let err = exec(app.db(), &orphan).await.unwrap_err();
+        assert!(err.as_database_error().is_some(), "{err}");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 0);
+    }
+);
+
+db_test!(
+    async fn deleting_a_user_cascades_to_their_articles(app) {
+        exec(app.db(), &insert_user("bob", "bob@example.com")).await.unwrap();
+        let article = format!(
+            "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) \
+             SELECT 's', 't', 'd', 'b', id, {NOW}, {NOW} FROM users WHERE username = 'bob'"
+        );
+        exec(app.db(), &article).await.unwrap();
+        exec(app.db(), "DELETE FROM users WHERE username = 'bob'").await.unwrap();
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 0);
+    }
+);
+
+db_test!(
+    async fn tags_lists_tags_in_use_most_used_first(app) {
+        let (status, body) = get_json(&app.client, "/api/tags").await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(body, serde_json::json!({ "tags": [] }));
+
+        exec(app.db(), &insert_user("carol", "carol@example.com")).await.unwrap();
+        for slug in ["a", "b"] {
+            exec(
+                app.db(),
+                &format!(
+                    "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) \
+                     SELECT '{slug}', 't', 'd', 'b', id, {NOW}, {NOW} FROM users"
+                ),
+            )
+            .await
+            .unwrap();
+        }
+        exec(app.db(), "INSERT INTO tags (name) VALUES ('rust'), ('dragons'), ('unused')").await.unwrap();
+        exec(
+            app.db(),
+            "INSERT INTO article_tags (article_id, tag_id) SELECT a.id, t.id FROM articles a, tags t \
+             WHERE t.name = 'rust' OR (t.name = 'dragons' AND a.slug = 'a')",
+        )
+        .await
+        .unwrap();
+        let (_, body) = get_json(&app.client, "/api/tags").await;
+        assert_eq!(body, serde_json::json!({ "tags": ["rust", "dragons"] }));
+    }
+);
+
+db_test!(
+    async fn unknown_api_route_is_a_json_404(app) {
+        let res = app.client.get("/api/no-such-thing").dispatch().await;
+        assert_eq!(res.content_type(), Some(ContentType::JSON));
+        let (status, body) = json_of(res).await;
+        assert_eq!(status, Status::NotFound);
+        assert_eq!(body["errors"]["body"][0], "not found");
+    }
+);
+
+db_test!(
+    async fn unknown_page_is_the_site_404_page(app) {
+        let (status, html) = get_page(&app.client, "/no-such-page").await;
+        assert_eq!(status, Status::NotFound);
+        assert_eq!(texts(&html, "main h1"), vec!["Page not found"]);
+        assert_eq!(texts(&html, "nav .navbar-brand"), vec!["conduit"]);
+        assert_eq!(texts(&html, "title"), vec!["Page not found — Conduit"]);
+    }
+);
+
+db_test!(
+    async fn home_page_renders_in_the_site_layout(app) {
+        let (status, html) = get_page(&app.client, "/").await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(texts(&html, ".banner h1"), vec!["conduit"]);
+        assert_eq!(texts(&html, "nav a.nav-link"), vec!["Home", "Sign in", "Sign up"]);
+        assert_eq!(texts(&html, "html[lang=en] main#main .sidebar h2"), vec!["Popular Tags"]);
+    }
+);
+
+db_test!(
+    async fn every_response_carries_security_headers_and_a_request_id(app) {
+        let res = app.client.get("/").dispatch().await;
+        let headers = res.headers();
+        assert!(headers.get_one("Content-Security-Policy").unwrap().contains("frame-ancestors 'none'"));
+        assert_eq!(headers.get_one("X-Content-Type-Options"), Some("nosniff"));
+        assert_eq!(headers.get_one("X-Frame-Options"), Some("DENY"));
+        assert!(headers.get_one("Referrer-Policy").is_some());
+        assert_eq!(headers.get_one("X-Request-Id").map(str::len), Some(16));
+    }
+);
+
+#[rocket::async_test]
+async fn sqlite_file_is_created_on_first_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh").join("site.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    assert!(!path.exists());
+    let figment = crate::harness::test_figment(&format!("sqlite://{}", path.display()));
+    let client = rocket::local::asynchronous::Client::tracked(conduit::rocket_with(figment))
+        .await
+        .unwrap();
+    assert!(path.exists());
+    assert_eq!(client.get("/healthz").dispatch().await.status(), Status::Ok);
+}
+
+#[rocket::async_test]
+async fn release_profile_refuses_the_development_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let figment = crate::harness::test_figment(&url)
+        .merge(("jwt_secret", conduit::config::DEV_JWT_SECRET))
+        .select("release");
+    let err = conduit::rocket_with(figment).ignite().await.unwrap_err();
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(_)),
+        "{err:?}"
+    );
+}
+
+#[rocket::async_test]
+async fn a_bad_database_url_stops_startup() {
+    let figment = crate::harness::test_figment("postgres://nowhere/db");
+    let err = conduit::rocket_with(figment).ignite().await.unwrap_err();
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(_)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn cli_migrate_applies_migrations_and_bad_config_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let run = |extra: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_conduit"));
+        cmd.arg("migrate")
+            .env(
+                "ROCKET_DATABASES",
+                format!("{{main={{url=\"sqlite://{}\"}}}}", db.display()),
+            )
+            .env_remove("CONDUIT_CONFIG");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let ok = run(&[]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(db.exists());
+
+    let bad = run(&[("CONDUIT_ACCESS_TOKEN_MINUTES", "-5")]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("access_token_minutes"));
+}

@@ -1,0 +1,160 @@
+//! The test harness: one app per test on a fresh database, on SQLite and on MariaDB.
+//!
+//! MySQL variants need `CONDUIT_TEST_MYSQL_URL` (a server URL such as
+//! `mysql://conduit_test:pw@127.0.0.1:3306`); each test creates and drops its own database.
+//! Without it they report that they were skipped, unless `CONDUIT_TEST_REQUIRE_MYSQL=1`, which
+//! makes them fail instead (CI).
+
+use std::io::Write;
+
+use conduit::db::{Db, DbPool, Engine};
+use rocket::figment::Figment;
+use rocket::local::asynchronous::Client;
+use sqlx::Connection;
+
+/// A running app on its own database.
+pub struct TestApp {
+    /// Rocket's local client (tracks cookies like a browser).
+    pub client: Client,
+    /// The engine under test.
+    pub engine: Engine,
+    _dir: tempfile::TempDir,
+    _mysql: Option<MySqlScratch>,
+}
+
+/// A per-test MySQL database, dropped when the test ends.
+struct MySqlScratch {
+    server: String,
+    name: String,
+}
+
+impl Drop for MySqlScratch {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::MySqlConnection::connect(&server).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The MySQL server URL for tests, or `None` (after reporting the skip) when not configured.
+pub fn mysql_server_url(test: &str) -> Option<String> {
+    match std::env::var("CONDUIT_TEST_MYSQL_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
+        _ => {
+            assert!(
+                std::env::var("CONDUIT_TEST_REQUIRE_MYSQL").as_deref() != Ok("1"),
+                "CONDUIT_TEST_REQUIRE_MYSQL=1 but CONDUIT_TEST_MYSQL_URL is not set"
+            );
+            // Written straight to stderr so libtest's capture does not hide it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: set CONDUIT_TEST_MYSQL_URL to run it on MariaDB/MySQL"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh, empty database for `engine`: its URL, the temp dir it lives in, and the MySQL scratch.
+async fn scratch_database(engine: Engine, test: &str) -> Option<(String, tempfile::TempDir, Option<MySqlScratch>)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    match engine {
+        Engine::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("conduit.db").display());
+            Some((url, dir, None))
+        }
+        Engine::MySql => {
+            let server = mysql_server_url(test)?;
+            let name = format!("conduit_t_{:016x}", rand::random::<u64>());
+            let mut conn = sqlx::MySqlConnection::connect(&server)
+                .await
+                .expect("connect to CONDUIT_TEST_MYSQL_URL");
+            sqlx::query(&format!(
+                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            ))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+            let url = format!("{server}/{name}");
+            Some((url, dir, Some(MySqlScratch { server, name })))
+        }
+    }
+}
+
+/// The configuration every test app starts from: the project's own, pointed at `url`.
+pub fn test_figment(url: &str) -> Figment {
+    conduit::config::figment()
+        .select("debug")
+        .merge(("databases.main.url", url))
+        .merge(("databases.main.max_connections", 4))
+        .merge(("log_level", "off"))
+}
+
+impl TestApp {
+    /// An app on a fresh database, or `None` when the engine is not available (reported).
+    pub async fn spawn(engine: Engine, test: &str) -> Option<Self> {
+        Self::spawn_with(engine, test, |f| f).await
+    }
+
+    /// Like [`spawn`](Self::spawn), with the configuration adjusted first.
+    pub async fn spawn_with(engine: Engine, test: &str, adjust: impl FnOnce(Figment) -> Figment) -> Option<Self> {
+        let (url, dir, mysql) = scratch_database(engine, test).await?;
+        let figment = adjust(test_figment(&url).merge(("backup_dir", dir.path().join("backups"))));
+        let client = Client::tracked(conduit::rocket_with(figment))
+            .await
+            .expect("valid rocket instance");
+        Some(Self {
+            client,
+            engine,
+            _dir: dir,
+            _mysql: mysql,
+        })
+    }
+
+    /// The app's database pool, for seeding and for asserting database state.
+    pub fn db(&self) -> &DbPool {
+        self.client.rocket().state::<Db>().expect("database is managed")
+    }
+}
+
+/// One test body, run on SQLite and on MariaDB: `db_test!(async fn name(app) { ... });`
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            #[rocket::async_test]
+            async fn sqlite() {
+                let $app = $crate::harness::TestApp::spawn(conduit::db::Engine::Sqlite, concat!(module_path!(), "::sqlite"))
+                    .await
+                    .expect("sqlite is always available");
+                $body
+            }
+
+            $(#[$meta])*
+            #[rocket::async_test]
+            async fn mysql() {
+                let Some($app) = $crate::harness::TestApp::spawn(conduit::db::Engine::MySql, concat!(module_path!(), "::mysql")).await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}

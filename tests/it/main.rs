@@ -1,0 +1,7 @@
+//! Conduit's integration tests: one binary, every database test on SQLite and on MariaDB.
+
+#[macro_use]
+mod harness;
+mod support;
+
+mod foundation;
