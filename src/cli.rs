@@ -21,3 +21,55 @@ pub async fn migrate(figment: &Figment) -> anyhow::Result<()> {
     pool.close().await;
     Ok(())
 }
+
+/// Read a password: a hidden prompt (twice) on a terminal, else the first line of stdin.
+pub fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        anyhow::ensure!(first == second, "the passwords do not match");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+/// `conduit create-admin`: create an admin account, or promote (and re-enable) an existing user
+/// with that email or username. An existing user keeps their password.
+pub async fn create_admin(
+    figment: &Figment,
+    username: &str,
+    email: &str,
+    password: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    use crate::db::users::{self, ROLE_ADMIN};
+    let pool = open_pool(figment).await?;
+    let existing = match users::find_by_email(&pool, email).await? {
+        Some(user) => Some(user),
+        None => users::find_by_username(&pool, username).await?,
+    };
+    let result = if let Some(mut user) = existing {
+        ROLE_ADMIN.clone_into(&mut user.role);
+        user.disabled = false;
+        users::update(&pool, &user).await?;
+        log::info!("promoted {} <{}> to admin", user.username, user.email);
+        Ok(())
+    } else {
+        let password = password()?;
+        match crate::auth::account::create(&pool, username, email, &password, ROLE_ADMIN).await {
+            Ok(user) => {
+                log::info!("created admin {} <{}>", user.username, user.email);
+                Ok(())
+            }
+            Err(crate::error::AppError::Invalid(fields)) => {
+                Err(anyhow::anyhow!("{}", fields.full_messages().join("; ")))
+            }
+            Err(e) => Err(anyhow::anyhow!("{e}")),
+        }
+    };
+    pool.close().await;
+    result
+}

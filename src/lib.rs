@@ -3,6 +3,7 @@
 //! [`rocket_with`] is the one app factory: `main` and every test build the app through it.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -20,6 +20,16 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Create an admin (password from standard input, or a prompt on a terminal), or promote
+    /// an existing user with that email or username.
+    CreateAdmin {
+        /// The admin's username.
+        #[arg(long)]
+        username: String,
+        /// The admin's email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +58,9 @@ fn main() -> ExitCode {
                 .map(drop)
                 .map_err(anyhow::Error::from),
             Command::Migrate => conduit::cli::migrate(&figment).await,
+            Command::CreateAdmin { username, email } => {
+                conduit::cli::create_admin(&figment, &username, &email, conduit::cli::read_password).await
+            }
         }
     });
     match result {

@@ -2,6 +2,9 @@
 
 pub mod health;
 pub mod home;
+pub mod layout;
+pub mod session;
+pub mod settings;
 
 use rocket::fairing::AdHoc;
 use rocket::fs::{FileServer, Options};
@@ -12,6 +15,8 @@ pub fn stage() -> AdHoc {
         rocket
             .mount("/", home::routes())
             .mount("/", health::routes())
+            .mount("/", session::routes())
+            .mount("/", settings::routes())
             .mount("/static", FileServer::new("static", Options::None))
             .register("/", crate::error::web_catchers())
     })

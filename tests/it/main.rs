@@ -4,4 +4,5 @@
 mod harness;
 mod support;
 
+mod auth;
 mod foundation;

@@ -2,10 +2,10 @@
 
 use conduit::db::DbPool;
 use conduit::db_run;
-use rocket::http::Status;
+use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use scraper::{Html, Selector};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Status and parsed JSON body of a response.
 pub async fn json_of(res: LocalResponse<'_>) -> (Status, Value) {
@@ -46,4 +46,114 @@ pub async fn scalar(db: &DbPool, sql: &str) -> i64 {
 /// Run a statement with no parameters (seeding in tests).
 pub async fn exec(db: &DbPool, sql: &str) -> Result<(), sqlx::Error> {
     db_run!(db, |c| sqlx::query(sql).execute(c).await.map(|_| ()))
+}
+
+/// A JSON request, optionally with `Authorization: Token <token>`.
+pub async fn api(
+    client: &Client,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (Status, Value) {
+    let mut req = client.req(method, path.to_owned());
+    if let Some(token) = token {
+        req = req.header(Header::new("Authorization", format!("Token {token}")));
+    }
+    if let Some(body) = body {
+        req = req.header(ContentType::JSON).body(body.to_string());
+    }
+    json_of(req.dispatch().await).await
+}
+
+/// Register `username` (email `<username>@example.com`, password `password-<username>`) over the
+/// API and return the token.
+pub async fn register(client: &Client, username: &str) -> String {
+    let body = json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": format!("password-{username}")}});
+    let (status, value) = api(client, Method::Post, "/api/users", None, Some(body)).await;
+    assert_eq!(status, Status::Created, "{value}");
+    value["user"]["token"].as_str().expect("token").to_owned()
+}
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_of(html: &Html) -> String {
+    let sel = Selector::parse("input[name=csrf_token]").expect("selector");
+    html.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .expect("a form with a csrf_token")
+        .to_owned()
+}
+
+/// Submit a urlencoded form.
+pub async fn post_form<'c>(client: &'c Client, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'c> {
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    client
+        .post(path.to_owned())
+        .header(ContentType::Form)
+        .body(body)
+        .dispatch()
+        .await
+}
+
+/// Percent-encode a form value.
+pub fn urlencode(s: &str) -> String {
+    rocket::http::RawStr::new(s)
+        .percent_encode()
+        .to_string()
+        .replace('&', "%26")
+        .replace('=', "%3D")
+        .replace('+', "%2B")
+}
+
+/// Sign `username` up through the site's form; the client then carries the session cookies.
+pub async fn browser_register(client: &Client, username: &str) {
+    let (_, page) = get_page(client, "/register").await;
+    let csrf = csrf_of(&page);
+    let email = format!("{username}@example.com");
+    let password = format!("password-{username}");
+    let res = post_form(
+        client,
+        "/register",
+        &[
+            ("csrf_token", &csrf),
+            ("username", username),
+            ("email", &email),
+            ("password", &password),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), Status::SeeOther, "{:?}", res.into_string().await);
+}
+
+/// The CSRF token for the signed-in browser, read from any page.
+pub async fn page_csrf(client: &Client) -> String {
+    let (_, page) = get_page(client, "/settings").await;
+    csrf_of(&page)
+}
+
+/// A signed HS256 token with arbitrary claims (the debug profile's secret).
+pub fn forge(claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("encode")
+}
+
+/// Decode a token's claims without checking anything (to build variants of it).
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64"),
+    )
+    .expect("claims")
 }

@@ -1,0 +1,184 @@
+//! Users and authentication: `POST /api/users`, `POST /api/users/login`, `GET|PUT /api/user`.
+//! JSON login and registration set no cookies: API clients carry the token themselves.
+
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{get, post, put, routes, Route, State};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiJson, ClientAddr};
+use crate::auth::token::{Keys, Kind};
+use crate::auth::{account, CurrentUser, Via};
+use crate::config::AppConfig;
+use crate::db::users::User;
+use crate::db::Conn;
+use crate::error::{ApiResult, AppError};
+
+/// `{"user": ...}`
+#[derive(Deserialize, Serialize)]
+pub struct UserEnvelope<T> {
+    /// The payload.
+    pub user: T,
+}
+
+/// Registration fields (all optional here so a missing one is a 422 field error).
+#[derive(Deserialize)]
+pub struct Registration {
+    username: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+/// Login fields.
+#[derive(Deserialize)]
+pub struct Login {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+/// Updatable fields; absent ones are left alone, `null` bio/image clear them.
+#[allow(clippy::option_option)] // absent (None) and null (Some(None)) mean different things
+#[derive(Deserialize, Default)]
+pub struct UserUpdate {
+    email: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    image: Option<Option<String>>,
+}
+
+/// Distinguish "absent" (outer `None`) from `null` (`Some(None)`).
+#[allow(clippy::option_option)]
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// The RealWorld user object.
+#[derive(Serialize)]
+pub struct UserBody {
+    email: String,
+    token: String,
+    username: String,
+    bio: Option<String>,
+    image: Option<String>,
+}
+
+impl UserBody {
+    fn new(user: User, token: String) -> UserEnvelope<Self> {
+        UserEnvelope {
+            user: Self {
+                email: user.email,
+                token,
+                username: user.username,
+                bio: user.bio,
+                image: user.image,
+            },
+        }
+    }
+}
+
+/// An API token for `user`, issued now (so it counts as fresh for `fresh_minutes`).
+fn api_token(keys: &Keys, config: &AppConfig, user: &User, auth_time: i64) -> Result<String, AppError> {
+    let claims = keys.claims(
+        user.id,
+        user.token_version,
+        Kind::Api,
+        config.api_token_minutes * 60,
+        auth_time,
+    );
+    Ok(keys.encode(&claims)?)
+}
+
+#[post("/users", data = "<body>")]
+async fn register(
+    db: Conn,
+    keys: &State<Keys>,
+    config: &State<AppConfig>,
+    body: ApiJson<UserEnvelope<Registration>>,
+) -> ApiResult<(Status, Json<UserEnvelope<UserBody>>)> {
+    let r = body.0.user;
+    let user = account::register(
+        &db,
+        r.username.as_deref().unwrap_or(""),
+        r.email.as_deref().unwrap_or(""),
+        r.password.as_deref().unwrap_or(""),
+    )
+    .await?;
+    let token = api_token(keys, config, &user, chrono::Utc::now().timestamp())?;
+    Ok((Status::Created, Json(UserBody::new(user, token))))
+}
+
+#[post("/users/login", data = "<body>")]
+async fn login(
+    db: Conn,
+    keys: &State<Keys>,
+    config: &State<AppConfig>,
+    addr: ClientAddr,
+    body: ApiJson<UserEnvelope<Login>>,
+) -> ApiResult<Json<UserEnvelope<UserBody>>> {
+    let l = body.0.user;
+    let user = account::authenticate(
+        &db,
+        config,
+        l.email.as_deref().unwrap_or(""),
+        l.password.as_deref().unwrap_or(""),
+        &addr.0,
+    )
+    .await?;
+    let token = api_token(keys, config, &user, chrono::Utc::now().timestamp())?;
+    Ok(Json(UserBody::new(user, token)))
+}
+
+/// The token to echo back: the one presented. Cookie sessions get none, so a script injected
+/// into the page cannot lift a bearer credential from this response.
+fn echoed_token(auth: &crate::auth::Authenticated) -> String {
+    if auth.via == Via::Header {
+        auth.token.clone()
+    } else {
+        String::new()
+    }
+}
+
+#[get("/user")]
+fn current(me: CurrentUser) -> ApiResult<Json<UserEnvelope<UserBody>>> {
+    let token = echoed_token(&me.0);
+    Ok(Json(UserBody::new(me.0.user, token)))
+}
+
+#[put("/user", data = "<body>")]
+async fn update(
+    db: Conn,
+    keys: &State<Keys>,
+    config: &State<AppConfig>,
+    jar: &rocket::http::CookieJar<'_>,
+    me: CurrentUser,
+    body: ApiJson<UserEnvelope<UserUpdate>>,
+) -> ApiResult<Json<UserEnvelope<UserBody>>> {
+    let u = body.0.user;
+    let changes = account::Changes {
+        email: u.email,
+        username: u.username,
+        password: u.password,
+        bio: u.bio.map(Option::unwrap_or_default),
+        image: u.image.map(Option::unwrap_or_default),
+    };
+    let auth = me.0;
+    let fresh = auth.claims.is_fresh(config.fresh_minutes);
+    let updated = account::update(&db, auth.user.clone(), changes, fresh).await?;
+    let token = if !updated.password_changed {
+        echoed_token(&auth)
+    } else if auth.via == Via::Header {
+        api_token(keys, config, &updated.user, auth.claims.auth_time)?
+    } else {
+        crate::auth::session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
+        String::new()
+    };
+    Ok(Json(UserBody::new(updated.user, token)))
+}
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    routes![register, login, current, update]
+}

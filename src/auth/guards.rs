@@ -1,0 +1,288 @@
+//! Request guards: who is calling, resolved once per request and cached.
+//!
+//! A request with an `Authorization` header is authenticated by it alone (cookies ignored, no
+//! CSRF needed), so API clients that keep cookies still work. Otherwise the browser's access
+//! cookie is used, renewed silently from the refresh cookie when it has expired.
+
+use rocket::http::{Method, Status};
+use rocket::outcome::{try_outcome, Outcome};
+use rocket::request::{self, FromRequest, Request};
+use subtle::ConstantTimeEq;
+
+use crate::auth::session::{self, ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::auth::token::{Claims, Keys, Kind};
+use crate::config::AppConfig;
+use crate::db::users::User;
+use crate::db::{self, Db, DbPool};
+use crate::error::CatcherMessage;
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `Authorization: Token <jwt>` (or `Bearer`).
+    Header,
+    /// The browser's session cookies.
+    Cookie,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user, as loaded for this request.
+    pub user: User,
+    /// The verified token claims.
+    pub claims: Claims,
+    /// Header or cookie.
+    pub via: Via,
+    /// The token as presented (header) or issued (cookie).
+    pub token: String,
+}
+
+impl Authenticated {
+    /// The CSRF token this session's forms must carry.
+    pub fn csrf(&self) -> Option<&str> {
+        self.claims.csrf.as_deref()
+    }
+}
+
+/// The outcome of looking at a request's credentials.
+#[derive(Debug, Clone)]
+pub enum AuthState {
+    /// No credentials were sent.
+    Anonymous,
+    /// Valid credentials.
+    Authenticated(Box<Authenticated>),
+    /// Credentials were sent and are not valid.
+    Invalid(&'static str),
+}
+
+/// Load the user a token names, if the token is still good for them.
+async fn load_user(db: &DbPool, claims: &Claims) -> Result<Option<User>, sqlx::Error> {
+    let Some(id) = claims.user_id() else { return Ok(None) };
+    let user = match &claims.sid {
+        Some(sid) => db::users::find_with_session(db, id, sid).await?,
+        None => db::users::find_by_id(db, id).await?,
+    };
+    Ok(user.filter(|u| !u.disabled && u.token_version == claims.ver))
+}
+
+fn header_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")).then(|| token.trim())
+}
+
+async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
+    let (Some(db), Some(keys), Some(config)) = (
+        req.rocket().state::<Db>(),
+        req.rocket().state::<Keys>(),
+        req.rocket().state::<AppConfig>(),
+    ) else {
+        return Ok(AuthState::Anonymous);
+    };
+    if let Some(value) = req.headers().get_one("Authorization") {
+        let Some(token) = header_token(value) else {
+            return Ok(AuthState::Invalid("the Authorization header must be `Token <jwt>`"));
+        };
+        let claims = match keys.decode(token) {
+            Ok(claims) if claims.kind != Kind::Refresh => claims,
+            Err(crate::auth::token::TokenError::Expired) => return Ok(AuthState::Invalid("token expired")),
+            _ => return Ok(AuthState::Invalid("invalid token")),
+        };
+        return Ok(match load_user(db, &claims).await? {
+            Some(user) => AuthState::Authenticated(Box::new(Authenticated {
+                user,
+                claims,
+                via: Via::Header,
+                token: token.to_owned(),
+            })),
+            None => AuthState::Invalid("token revoked"),
+        });
+    }
+
+    let jar = req.cookies();
+    if let Some(cookie) = jar.get(ACCESS_COOKIE) {
+        if let Ok(claims) = keys.decode(cookie.value()) {
+            if claims.kind == Kind::Access {
+                if let Some(user) = load_user(db, &claims).await? {
+                    let token = cookie.value().to_owned();
+                    return Ok(AuthState::Authenticated(Box::new(Authenticated {
+                        user,
+                        claims,
+                        via: Via::Cookie,
+                        token,
+                    })));
+                }
+            }
+        }
+    }
+    if let Some(cookie) = jar.get(REFRESH_COOKIE) {
+        if let Ok(refresh) = keys.decode(cookie.value()) {
+            if refresh.kind == Kind::Refresh {
+                if let Some(user) = load_user(db, &refresh).await? {
+                    // Implicit refresh: the access cookie expired, the session did not.
+                    if let Ok(claims) = session::set_access(jar, keys, config, &refresh) {
+                        let token = jar
+                            .get_pending(ACCESS_COOKIE)
+                            .map(|c| c.value().to_owned())
+                            .unwrap_or_default();
+                        return Ok(AuthState::Authenticated(Box::new(Authenticated {
+                            user,
+                            claims,
+                            via: Via::Cookie,
+                            token,
+                        })));
+                    }
+                }
+            }
+        }
+    }
+    if jar.get(ACCESS_COOKIE).is_some() || jar.get(REFRESH_COOKIE).is_some() {
+        // Stale cookies (expired, logged out, revoked): the browser is simply anonymous now.
+        session::clear(jar);
+    }
+    Ok(AuthState::Anonymous)
+}
+
+/// The auth state of `req`, computed once and cached for the request.
+pub async fn auth_state<'r>(req: &'r Request<'_>) -> Result<&'r AuthState, &'r sqlx::Error> {
+    req.local_cache_async(async { resolve(req).await.map_err(std::sync::Arc::new) })
+        .await
+        .as_ref()
+        .map_err(AsRef::as_ref)
+}
+
+fn is_unsafe(method: Method) -> bool {
+    !matches!(method, Method::Get | Method::Head | Method::Options)
+}
+
+fn is_form(req: &Request<'_>) -> bool {
+    req.content_type().is_some_and(|ct| ct.is_form() || ct.is_form_data())
+}
+
+/// Constant-time comparison of a submitted CSRF token with the expected one.
+pub fn csrf_matches(submitted: Option<&str>, expected: Option<&str>) -> bool {
+    match (submitted, expected) {
+        (Some(s), Some(e)) if !e.is_empty() => bool::from(s.as_bytes().ct_eq(e.as_bytes())),
+        _ => false,
+    }
+}
+
+fn fail<T>(req: &Request<'_>, status: Status, message: &str) -> request::Outcome<T, &'static str> {
+    req.local_cache(|| CatcherMessage(Some(message.to_owned())));
+    Outcome::Error((status, "authentication"))
+}
+
+/// Check what a cookie-authenticated unsafe request must carry. Forms are checked by
+/// [`CsrfForm`](crate::auth::csrf::CsrfForm) (the token is in the body); everything else needs
+/// the `X-CSRF-Token` header.
+fn check_csrf(req: &Request<'_>, auth: &Authenticated) -> bool {
+    if auth.via == Via::Header || !is_unsafe(req.method()) || is_form(req) {
+        return true;
+    }
+    csrf_matches(req.headers().get_one("X-CSRF-Token"), auth.csrf())
+}
+
+async fn authenticated<'r>(req: &'r Request<'_>) -> request::Outcome<Option<&'r Authenticated>, &'static str> {
+    match auth_state(req).await {
+        Err(e) => {
+            log::error!("resolving credentials: {e}");
+            Outcome::Error((
+                if matches!(
+                    e,
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+                ) {
+                    Status::ServiceUnavailable
+                } else {
+                    Status::InternalServerError
+                },
+                "database",
+            ))
+        }
+        Ok(AuthState::Anonymous) => Outcome::Success(None),
+        Ok(AuthState::Invalid(why)) => fail(req, Status::Unauthorized, why),
+        Ok(AuthState::Authenticated(auth)) => {
+            if check_csrf(req, auth) {
+                Outcome::Success(Some(&**auth))
+            } else {
+                fail(req, Status::Forbidden, "missing or invalid CSRF token")
+            }
+        }
+    }
+}
+
+/// A signed-in caller; 401 otherwise (the site's catcher turns that into a login redirect).
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Authenticated);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CurrentUser {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        match try_outcome!(authenticated(req).await) {
+            Some(auth) => Outcome::Success(CurrentUser(auth.clone())),
+            None => fail(req, Status::Unauthorized, "missing or invalid credentials"),
+        }
+    }
+}
+
+/// The caller if signed in, `None` if no credentials were sent; bad credentials are a 401,
+/// never silently anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<Authenticated>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MaybeUser {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let auth = try_outcome!(authenticated(req).await);
+        Outcome::Success(MaybeUser(auth.cloned()))
+    }
+}
+
+impl MaybeUser {
+    /// The caller's user id, if any.
+    pub fn id(&self) -> Option<i64> {
+        self.0.as_ref().map(|a| a.user.id)
+    }
+}
+
+/// A signed-in administrator; 403 for other users, 401 for anonymous callers.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub Authenticated);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminUser {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let CurrentUser(auth) = try_outcome!(req.guard::<CurrentUser>().await);
+        if auth.user.is_admin() {
+            Outcome::Success(AdminUser(auth))
+        } else {
+            fail(req, Status::Forbidden, "administrators only")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_token_and_bearer_schemes_only() {
+        assert_eq!(header_token("Token abc"), Some("abc"));
+        assert_eq!(header_token("bearer abc"), Some("abc"));
+        assert_eq!(header_token("Basic abc"), None);
+        assert_eq!(header_token("abc"), None);
+    }
+
+    #[test]
+    fn csrf_needs_an_exact_non_empty_match() {
+        assert!(csrf_matches(Some("abc"), Some("abc")));
+        assert!(!csrf_matches(Some("abd"), Some("abc")));
+        assert!(!csrf_matches(None, Some("abc")));
+        assert!(!csrf_matches(Some(""), Some("")));
+    }
+}

@@ -1,0 +1,234 @@
+//! JSON Web Tokens: HS256 only, with `sub`, `iat`, `exp`, `iss` required (jsonwebtoken >= 10.3:
+//! CVE-2026-25537 let a mistyped `exp` pass unchecked before), a per-user token version for
+//! revocation, and an optional browser session id.
+
+use chrono::Utc;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::config::AppConfig;
+
+/// What a token may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A RealWorld API token (`Authorization: Token ...`).
+    Api,
+    /// A browser's short-lived access cookie.
+    Access,
+    /// A browser's refresh cookie: only ever used to mint a new access cookie.
+    Refresh,
+}
+
+/// The claims of every token we issue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+    /// Issuer: `jwt_issuer` from config.
+    pub iss: String,
+    /// Unique token id.
+    pub jti: String,
+    /// The user's token version when issued; bumping it revokes every earlier token.
+    pub ver: i64,
+    /// What the token is for.
+    pub kind: Kind,
+    /// When the user last entered their password (seconds since the epoch): freshness.
+    pub auth_time: i64,
+    /// The browser session this token belongs to (revoked by logout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The session's CSRF token (double submit, as Flask-JWT-Extended does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
+    /// A "remember me" session (its refresh cookie outlives the browser session).
+    #[serde(default)]
+    pub remember: bool,
+}
+
+impl Claims {
+    /// The user id in `sub`.
+    pub fn user_id(&self) -> Option<i64> {
+        self.sub.parse().ok()
+    }
+
+    /// Whether the password was entered within the last `minutes`.
+    pub fn is_fresh(&self, minutes: i64) -> bool {
+        Utc::now().timestamp() - self.auth_time <= minutes * 60
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenError {
+    /// Past its `exp`.
+    Expired,
+    /// Anything else: bad signature, algorithm, issuer, missing claims, garbage.
+    Invalid,
+}
+
+/// The signing keys, made once from config.
+#[derive(Clone)]
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    issuer: String,
+}
+
+impl Keys {
+    /// Keys for the configured secret and issuer.
+    pub fn new(config: &AppConfig) -> Self {
+        let secret = config.jwt_secret.expose_secret().as_bytes();
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            issuer: config.jwt_issuer.clone(),
+        }
+    }
+
+    /// Claims for `user_id` of `kind`, valid for `ttl_seconds` from now.
+    pub fn claims(&self, user_id: i64, ver: i64, kind: Kind, ttl_seconds: i64, auth_time: i64) -> Claims {
+        let now = Utc::now().timestamp();
+        Claims {
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now + ttl_seconds,
+            iss: self.issuer.clone(),
+            jti: random_id(),
+            ver,
+            kind,
+            auth_time,
+            sid: None,
+            csrf: None,
+            remember: false,
+        }
+    }
+
+    /// Sign claims as an HS256 JWT.
+    pub fn encode(&self, claims: &Claims) -> anyhow::Result<String> {
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// Verify and decode a token: HS256 only, issuer checked, `exp`/`iat`/`sub`/`iss` required.
+    pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                if *e.kind() == ErrorKind::ExpiredSignature {
+                    TokenError::Expired
+                } else {
+                    TokenError::Invalid
+                }
+            })
+    }
+}
+
+/// 128 random bits as 32 hex characters: session ids, token ids, CSRF tokens.
+pub fn random_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use rocket::figment::{providers::Serialized, Figment};
+
+    use super::*;
+
+    fn keys() -> Keys {
+        let figment = Figment::new().merge(Serialized::defaults(serde_json::json!({
+            "jwt_secret": "a-test-secret-that-is-at-least-32-bytes-long"
+        })));
+        Keys::new(&AppConfig::from_figment(&figment).unwrap())
+    }
+
+    fn b64(v: &serde_json::Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    #[test]
+    fn round_trips_claims() {
+        let keys = keys();
+        let claims = keys.claims(7, 3, Kind::Api, 60, 0);
+        let decoded = keys.decode(&keys.encode(&claims).unwrap()).unwrap();
+        assert_eq!(decoded.user_id(), Some(7));
+        assert_eq!(decoded.ver, 3);
+        assert_eq!(decoded.kind, Kind::Api);
+    }
+
+    #[test]
+    fn rejects_alg_none() {
+        let keys = keys();
+        let claims = serde_json::to_value(keys.claims(1, 0, Kind::Api, 60, 0)).unwrap();
+        let token = format!(
+            "{}.{}.",
+            b64(&serde_json::json!({"alg": "none", "typ": "JWT"})),
+            b64(&claims)
+        );
+        assert_eq!(keys.decode(&token).unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn rejects_other_algorithms_and_bad_signatures() {
+        let keys = keys();
+        let claims = keys.claims(1, 0, Kind::Api, 60, 0);
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(b"a-test-secret-that-is-at-least-32-bytes-long"),
+        )
+        .unwrap();
+        assert_eq!(keys.decode(&hs512).unwrap_err(), TokenError::Invalid);
+        let forged = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"another-secret-another-secret-!!"),
+        )
+        .unwrap();
+        assert_eq!(keys.decode(&forged).unwrap_err(), TokenError::Invalid);
+        assert_eq!(keys.decode("garbage").unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn rejects_expired_wrong_issuer_and_mistyped_or_missing_exp() {
+        let keys = keys();
+        let mut claims = keys.claims(1, 0, Kind::Api, 60, 0);
+        claims.exp = Utc::now().timestamp() - 10;
+        assert_eq!(
+            keys.decode(&keys.encode(&claims).unwrap()).unwrap_err(),
+            TokenError::Expired
+        );
+
+        let mut claims = keys.claims(1, 0, Kind::Api, 60, 0);
+        claims.iss = "someone-else".into();
+        assert_eq!(
+            keys.decode(&keys.encode(&claims).unwrap()).unwrap_err(),
+            TokenError::Invalid
+        );
+
+        let secret = EncodingKey::from_secret(b"a-test-secret-that-is-at-least-32-bytes-long");
+        let mut raw = serde_json::to_value(keys.claims(1, 0, Kind::Api, 60, 0)).unwrap();
+        raw["exp"] = serde_json::json!("never");
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &raw, &secret).unwrap();
+        assert_eq!(keys.decode(&token).unwrap_err(), TokenError::Invalid);
+        raw.as_object_mut().unwrap().remove("exp");
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &raw, &secret).unwrap();
+        assert_eq!(keys.decode(&token).unwrap_err(), TokenError::Invalid);
+    }
+}

@@ -1,0 +1,178 @@
+//! Users: accounts, roles, the disabled flag and the token version.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::db::{now, DbPool, LastInsertId};
+use crate::db_run;
+
+/// A row of `users`.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct User {
+    /// Primary key.
+    pub id: i64,
+    /// Unique (any letter case), shown in URLs.
+    pub username: String,
+    /// Unique (any letter case).
+    pub email: String,
+    /// argon2id PHC string. Never serialized.
+    #[serde(skip)]
+    pub password_hash: String,
+    /// Free text, may be empty.
+    pub bio: Option<String>,
+    /// Avatar URL.
+    pub image: Option<String>,
+    /// `user` or `admin`.
+    pub role: String,
+    /// Disabled users cannot log in; their tokens stop working.
+    pub disabled: bool,
+    /// Bumped to revoke every token issued before.
+    pub token_version: i64,
+    /// When the account was made.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// Whether this user administers the site.
+    pub fn is_admin(&self) -> bool {
+        self.role == ROLE_ADMIN
+    }
+}
+
+/// The administrator role.
+pub const ROLE_ADMIN: &str = "admin";
+/// The ordinary role.
+pub const ROLE_USER: &str = "user";
+
+const COLUMNS: &str =
+    "id, username, email, password_hash, bio, image, role, disabled, token_version, created_at, updated_at";
+
+/// The user with this id.
+pub async fn find_by_id(db: &DbPool, id: i64) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?");
+    db_run!(db, |c| sqlx::query_as::<_, User>(&sql).bind(id).fetch_optional(c).await)
+}
+
+/// The user with this email (any letter case).
+pub async fn find_by_email(db: &DbPool, email: &str) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE email = ?");
+    db_run!(db, |c| sqlx::query_as::<_, User>(&sql)
+        .bind(email)
+        .fetch_optional(c)
+        .await)
+}
+
+/// The user with this username (any letter case).
+pub async fn find_by_username(db: &DbPool, username: &str) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE username = ?");
+    db_run!(db, |c| sqlx::query_as::<_, User>(&sql)
+        .bind(username)
+        .fetch_optional(c)
+        .await)
+}
+
+/// The user with this id if the browser session `sid` is live (not revoked, not expired).
+pub async fn find_with_session(db: &DbPool, id: i64, sid: &str) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM users u JOIN sessions s ON s.user_id = u.id \
+         WHERE u.id = ? AND s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    db_run!(db, |c| sqlx::query_as::<_, User>(&sql)
+        .bind(id)
+        .bind(sid)
+        .bind(now())
+        .fetch_optional(c)
+        .await)
+}
+
+/// What a new account needs.
+pub struct NewUser<'a> {
+    /// Chosen username.
+    pub username: &'a str,
+    /// Email address.
+    pub email: &'a str,
+    /// argon2id hash of the password.
+    pub password_hash: &'a str,
+    /// `user` or `admin`.
+    pub role: &'a str,
+}
+
+/// Create an account; returns its id. A taken email or username is a unique violation.
+pub async fn insert(db: &DbPool, user: &NewUser<'_>) -> Result<i64, sqlx::Error> {
+    const SQL: &str =
+        "INSERT INTO users (username, email, password_hash, role, disabled, token_version, created_at, updated_at) \
+                       VALUES (?, ?, ?, ?, FALSE, 0, ?, ?)";
+    let at = now();
+    db_run!(db, |c| sqlx::query(SQL)
+        .bind(user.username)
+        .bind(user.email)
+        .bind(user.password_hash)
+        .bind(user.role)
+        .bind(at)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|r| r.last_id()))
+}
+
+/// Which of `email` / `username` already belong to someone other than `except_id`.
+pub async fn taken(
+    db: &DbPool,
+    email: &str,
+    username: &str,
+    except_id: Option<i64>,
+) -> Result<(bool, bool), sqlx::Error> {
+    const SQL: &str = "SELECT CASE WHEN email = ? THEN 1 ELSE 0 END, CASE WHEN username = ? THEN 1 ELSE 0 END \
+                       FROM users WHERE (email = ? OR username = ?) AND id <> ?";
+    let rows = db_run!(db, |c| sqlx::query_as::<_, (i64, i64)>(SQL)
+        .bind(email)
+        .bind(username)
+        .bind(email)
+        .bind(username)
+        .bind(except_id.unwrap_or(-1))
+        .fetch_all(c)
+        .await)?;
+    Ok(rows
+        .iter()
+        .fold((false, false), |(e, u), (re, ru)| (e || *re != 0, u || *ru != 0)))
+}
+
+/// Write a user's editable fields back (the caller merged the changes).
+pub async fn update(db: &DbPool, user: &User) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE users SET username = ?, email = ?, password_hash = ?, bio = ?, image = ?, role = ?, \
+                       disabled = ?, token_version = ?, updated_at = ? WHERE id = ?";
+    db_run!(db, |c| sqlx::query(SQL)
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(&user.bio)
+        .bind(&user.image)
+        .bind(&user.role)
+        .bind(user.disabled)
+        .bind(user.token_version)
+        .bind(now())
+        .bind(user.id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Revoke every token of a user issued so far, and end their browser sessions.
+pub async fn revoke_all_tokens(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE users SET token_version = token_version + 1 WHERE id = ?";
+    db_run!(db, |c| sqlx::query(SQL).bind(id).execute(c).await.map(|_| ()))?;
+    crate::db::sessions::revoke_all(db, id).await
+}
+
+/// How many enabled admins there are.
+pub async fn count_active_admins(db: &DbPool) -> Result<i64, sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE";
+    db_run!(db, |c| sqlx::query_scalar::<_, i64>(SQL).fetch_one(c).await)
+}

@@ -1,0 +1,121 @@
+//! What every page's layout needs: the signed-in user (for the navigation), the CSRF token
+//! for its forms, and the flash message left by the previous redirect.
+
+use std::convert::Infallible;
+
+use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
+use rocket::response::{Flash, Redirect};
+use rocket_dyn_templates::Template;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::auth::guards::{auth_state, AuthState};
+
+/// The signed-in user as the layout shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavUser {
+    /// Id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// Avatar URL.
+    pub image: Option<String>,
+    /// Role.
+    pub role: String,
+}
+
+/// A flash message.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlashView {
+    /// success, error or info.
+    pub kind: String,
+    /// The text.
+    pub message: String,
+}
+
+/// The layout's context. As a guard it never fails: bad credentials just show as signed out.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The signed-in user, if any.
+    pub user: Option<NavUser>,
+    /// The token every form on the page must carry.
+    pub csrf: String,
+    /// The flash message, if any.
+    pub flash: Option<FlashView>,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Layout {
+    type Error = Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
+        let user = match auth_state(req).await {
+            Ok(AuthState::Authenticated(auth)) => Some(NavUser {
+                id: auth.user.id,
+                username: auth.user.username.clone(),
+                image: auth.user.image.clone(),
+                role: auth.user.role.clone(),
+            }),
+            _ => None,
+        };
+        let csrf = crate::auth::csrf::token_for(req).await;
+        let flash = req
+            .guard::<Option<FlashMessage<'_>>>()
+            .await
+            .succeeded()
+            .flatten()
+            .map(|f| FlashView {
+                kind: f.kind().to_owned(),
+                message: f.message().to_owned(),
+            });
+        Outcome::Success(Layout { user, csrf, flash })
+    }
+}
+
+impl Layout {
+    /// Render `template` with `context` (a JSON object) plus the layout's own values.
+    pub fn render(&self, template: &'static str, context: Value) -> Template {
+        let mut context = match context {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        context.insert("current_user".into(), json!(self.user));
+        context.insert("csrf_token".into(), json!(self.csrf));
+        context.insert("flash".into(), json!(self.flash));
+        Template::render(template, Value::Object(context))
+    }
+
+    /// The signed-in user's id.
+    pub fn user_id(&self) -> Option<i64> {
+        self.user.as_ref().map(|u| u.id)
+    }
+}
+
+/// Redirect to `to` with a success flash.
+pub fn done(to: impl Into<String>, message: impl Into<String>) -> Flash<Redirect> {
+    Flash::success(Redirect::to(to.into()), message.into())
+}
+
+/// A safe place to go after login: a local path, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/editor?x=1")), "/editor?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

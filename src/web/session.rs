@@ -1,0 +1,176 @@
+//! Sign in, sign up and sign out pages.
+
+use rocket::form::FromForm;
+use rocket::http::{CookieJar, Status};
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, Route, State};
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use crate::api::ClientAddr;
+use crate::auth::csrf::CsrfForm;
+use crate::auth::token::Keys;
+use crate::auth::{account, session, MaybeUser};
+use crate::config::AppConfig;
+use crate::db::Conn;
+use crate::error::{AppError, PageResult};
+use crate::web::layout::{done, safe_next, Layout};
+
+/// The sign-in form.
+#[derive(FromForm, Default)]
+pub struct LoginForm {
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    password: String,
+    #[field(default = false)]
+    remember: bool,
+    next: Option<String>,
+}
+
+/// The sign-up form.
+#[derive(FromForm, Default)]
+pub struct RegisterForm {
+    #[field(default = String::new())]
+    username: String,
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    password: String,
+}
+
+/// A form that carries nothing but its CSRF token (checked by `CsrfForm`).
+#[derive(FromForm)]
+pub struct Empty {
+    /// The token, already verified by the time a handler sees it.
+    #[field(default = String::new())]
+    pub csrf_token: String,
+}
+
+/// A page or a redirect.
+#[derive(rocket::Responder)]
+pub enum PageOr {
+    /// The page, with a status (422 when it shows errors).
+    Page((Status, Template)),
+    /// Where to go next.
+    Redirect(Flash<Redirect>),
+    /// Where to go, no message.
+    Plain(Redirect),
+}
+
+/// Errors a form shows: field errors by field, or one general message.
+fn form_errors(error: &AppError) -> serde_json::Value {
+    match error {
+        AppError::Invalid(fields) => json!({ "list": fields.full_messages(), "fields": fields.0 }),
+        other => json!({ "list": other.public_messages(), "fields": {} }),
+    }
+}
+
+#[get("/login?<next>")]
+fn login_page(layout: Layout, next: Option<String>) -> PageOr {
+    if layout.user.is_some() {
+        return PageOr::Plain(Redirect::to(safe_next(next.as_deref())));
+    }
+    PageOr::Page((
+        Status::Ok,
+        layout.render(
+            "session/login",
+            json!({ "title": "Sign in", "active": "login", "next": next, "form": {} }),
+        ),
+    ))
+}
+
+#[post("/login", data = "<form>")]
+async fn login(
+    db: Conn,
+    jar: &CookieJar<'_>,
+    keys: &State<Keys>,
+    config: &State<AppConfig>,
+    addr: ClientAddr,
+    layout: Layout,
+    form: CsrfForm<LoginForm>,
+) -> PageResult<PageOr> {
+    let form = form.0;
+    match account::authenticate(&db, config, &form.email, &form.password, &addr.0).await {
+        Ok(user) => {
+            session::start(&db, jar, keys, config, &user, form.remember).await?;
+            Ok(PageOr::Redirect(done(
+                safe_next(form.next.as_deref()),
+                format!("Welcome back, {}!", user.username),
+            )))
+        }
+        Err(e @ (AppError::Invalid(_) | AppError::Unauthorized(_) | AppError::TooManyRequests(_))) => {
+            let status = if matches!(e, AppError::TooManyRequests(_)) {
+                Status::TooManyRequests
+            } else {
+                Status::UnprocessableEntity
+            };
+            let context = json!({
+                "title": "Sign in", "active": "login", "next": form.next,
+                "form": { "email": form.email, "remember": form.remember }, "errors": form_errors(&e),
+            });
+            Ok(PageOr::Page((status, layout.render("session/login", context))))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[get("/register")]
+fn register_page(layout: Layout) -> PageOr {
+    if layout.user.is_some() {
+        return PageOr::Plain(Redirect::to("/"));
+    }
+    PageOr::Page((
+        Status::Ok,
+        layout.render(
+            "session/register",
+            json!({ "title": "Sign up", "active": "register", "form": {} }),
+        ),
+    ))
+}
+
+#[post("/register", data = "<form>")]
+async fn register(
+    db: Conn,
+    jar: &CookieJar<'_>,
+    keys: &State<Keys>,
+    config: &State<AppConfig>,
+    layout: Layout,
+    form: CsrfForm<RegisterForm>,
+) -> PageResult<PageOr> {
+    let form = form.0;
+    match account::register(&db, &form.username, &form.email, &form.password).await {
+        Ok(user) => {
+            session::start(&db, jar, keys, config, &user, false).await?;
+            Ok(PageOr::Redirect(done(
+                "/",
+                format!("Welcome to Conduit, {}!", user.username),
+            )))
+        }
+        Err(e @ AppError::Invalid(_)) => {
+            let context = json!({
+                "title": "Sign up", "active": "register",
+                "form": { "username": form.username, "email": form.email }, "errors": form_errors(&e),
+            });
+            Ok(PageOr::Page((
+                Status::UnprocessableEntity,
+                layout.render("session/register", context),
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[post("/logout", data = "<_form>")]
+async fn logout(db: Conn, jar: &CookieJar<'_>, me: MaybeUser, _form: CsrfForm<Empty>) -> PageResult<Flash<Redirect>> {
+    if let Some(sid) = me.0.as_ref().and_then(|a| a.claims.sid.as_deref()) {
+        crate::db::sessions::revoke(&db, sid).await?;
+    }
+    session::clear(jar);
+    Ok(Flash::success(Redirect::to("/"), "You have been signed out."))
+}
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    routes![login_page, login, register_page, register, logout]
+}

@@ -1,0 +1,136 @@
+//! The settings page: profile fields, email and password (with the current password), and
+//! "sign out everywhere".
+
+use rocket::form::FromForm;
+use rocket::http::{CookieJar, Status};
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, Route, State};
+use serde_json::json;
+
+use crate::auth::csrf::CsrfForm;
+use crate::auth::token::Keys;
+use crate::auth::{account, password, session, CurrentUser};
+use crate::config::AppConfig;
+use crate::db::users::User;
+use crate::db::{self, Conn};
+use crate::error::{AppError, FieldErrors, PageResult};
+use crate::web::layout::{done, Layout};
+use crate::web::session::{Empty, PageOr};
+
+/// The settings form.
+#[derive(FromForm, Default)]
+pub struct SettingsForm {
+    #[field(default = String::new())]
+    image: String,
+    #[field(default = String::new())]
+    username: String,
+    #[field(default = String::new())]
+    bio: String,
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    password: String,
+    #[field(default = String::new())]
+    current_password: String,
+}
+
+fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> rocket_dyn_templates::Template {
+    let errors = errors.map(|e| match e {
+        AppError::Invalid(fields) => json!({ "list": fields.full_messages(), "fields": fields.0 }),
+        other => json!({ "list": other.public_messages(), "fields": {} }),
+    });
+    layout.render(
+        "settings/edit",
+        json!({ "title": "Settings", "active": "settings", "form": form, "errors": errors }),
+    )
+}
+
+fn form_of(user: &User) -> serde_json::Value {
+    json!({ "image": user.image, "username": user.username, "bio": user.bio, "email": user.email })
+}
+
+#[get("/settings")]
+fn edit(me: CurrentUser, layout: Layout) -> rocket_dyn_templates::Template {
+    page(&layout, &form_of(&me.0.user), None)
+}
+
+#[post("/settings", data = "<form>")]
+async fn update(
+    db: Conn,
+    jar: &CookieJar<'_>,
+    keys: &State<Keys>,
+    config: &State<AppConfig>,
+    me: CurrentUser,
+    layout: Layout,
+    form: CsrfForm<SettingsForm>,
+) -> PageResult<PageOr> {
+    let form = form.0;
+    let auth = me.0;
+    let sensitive = (!form.email.trim().is_empty() && !form.email.trim().eq_ignore_ascii_case(&auth.user.email))
+        || !form.password.is_empty();
+    let result = async {
+        // Changing the email or the password needs the current password (a fresh login).
+        let fresh = if sensitive {
+            if form.current_password.is_empty() {
+                return Err(AppError::Invalid(FieldErrors::one(
+                    "current_password",
+                    "is needed to change your email or password",
+                )));
+            }
+            if !password::verify(&form.current_password, Some(&auth.user.password_hash)).await? {
+                return Err(AppError::Invalid(FieldErrors::one(
+                    "current_password",
+                    "is not correct",
+                )));
+            }
+            true
+        } else {
+            false
+        };
+        let changes = account::Changes {
+            email: Some(form.email.clone()).filter(|e| !e.trim().is_empty()),
+            username: Some(form.username.clone()),
+            password: Some(form.password.clone()),
+            bio: Some(form.bio.clone()),
+            image: Some(form.image.clone()),
+        };
+        account::update(&db, auth.user.clone(), changes, fresh).await
+    }
+    .await;
+    match result {
+        Ok(updated) => {
+            if updated.password_changed {
+                session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
+            }
+            Ok(PageOr::Redirect(done("/settings", "Your settings have been saved.")))
+        }
+        Err(e @ AppError::Invalid(_)) => {
+            let kept = json!({ "image": form.image, "username": form.username, "bio": form.bio, "email": form.email });
+            Ok(PageOr::Page((
+                Status::UnprocessableEntity,
+                page(&layout, &kept, Some(&e)),
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[post("/settings/sign-out-everywhere", data = "<_form>")]
+async fn sign_out_everywhere(
+    db: Conn,
+    jar: &CookieJar<'_>,
+    me: CurrentUser,
+    _form: CsrfForm<Empty>,
+) -> PageResult<Flash<Redirect>> {
+    db::users::revoke_all_tokens(&db, me.0.user.id).await?;
+    session::clear(jar);
+    Ok(Flash::success(
+        Redirect::to("/login"),
+        "You have been signed out on every device.",
+    ))
+}
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    routes![edit, update, sign_out_everywhere]
+}
