@@ -48,12 +48,13 @@ impl FieldErrors {
     }
 
     /// Full sentences, "email has already been taken", for `errors.body` and page lists.
+    /// Messages on the pseudo-field `base` concern the whole request and stand alone.
     pub fn full_messages(&self) -> Vec<String> {
         self.0
             .iter()
             .flat_map(|(field, messages)| {
                 messages.iter().map(move |m| {
-                    if field == "body" || field == "base" {
+                    if field == "base" {
                         m.clone()
                     } else {
                         format!("{field} {m}")
@@ -172,7 +173,8 @@ pub fn api_error_body(error: &AppError) -> serde_json::Value {
     errors.insert("body".into(), json!(error.public_messages()));
     if let AppError::Invalid(fields) = error {
         for (field, messages) in &fields.0 {
-            if field != "body" {
+            // `body` is the spec's list of full messages (a `body` field's errors are in it).
+            if field != "body" && field != "base" {
                 errors.insert(field.clone(), json!(messages));
             }
         }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod error;
 pub mod security;
@@ -33,4 +34,6 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(security::ContentSecurityPolicy)
         .attach(web::stage())
         .attach(api::stage())
+        .attach(api::cors())
+        .attach(api::JsonCharset)
 }

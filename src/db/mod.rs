@@ -1,8 +1,11 @@
 //! The database layer: the pool and every SQL statement the application runs. One function
 //! per operation; each query text is written once and runs on SQLite and on MySQL.
 
+pub mod articles;
+pub mod comments;
 pub mod login_attempts;
 pub mod pool;
+pub mod profiles;
 pub mod sessions;
 pub mod tags;
 pub mod users;

@@ -4,5 +4,6 @@
 mod harness;
 mod support;
 
+mod api;
 mod auth;
 mod foundation;

@@ -1,0 +1,155 @@
+//! Rules for what users write (articles, tags, comments), shared by the API and the site, and
+//! the article operations both faces perform.
+
+use crate::db::articles::{Article, ArticleData};
+use crate::db::{self, DbPool};
+use crate::error::{AppError, FieldErrors};
+
+/// Longest title, in characters.
+pub const TITLE_MAX: usize = 255;
+/// Longest description, in characters.
+pub const DESCRIPTION_MAX: usize = 1000;
+/// Longest body, in bytes.
+pub const BODY_MAX: usize = 1024 * 1024;
+/// Most tags per article.
+pub const TAGS_MAX: usize = 10;
+/// Longest tag, in characters.
+pub const TAG_MAX: usize = 64;
+/// Longest comment, in characters.
+pub const COMMENT_MAX: usize = 5000;
+
+fn required(errors: &mut FieldErrors, field: &str, value: &str, max_chars: usize) {
+    if value.trim().is_empty() {
+        errors.add(field, "can't be blank");
+    } else if value.chars().count() > max_chars {
+        errors.add(field, format!("is too long (maximum is {max_chars} characters)"));
+    }
+}
+
+/// Clean and check a tag list: trimmed, no empties, no duplicates (any letter case).
+pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut clean = Vec::new();
+    for tag in tags {
+        let tag = tag.trim();
+        if tag.is_empty() {
+            continue;
+        }
+        if tag.chars().count() > TAG_MAX {
+            errors.add("tagList", format!("has a tag longer than {TAG_MAX} characters"));
+            continue;
+        }
+        if tag.contains(',') {
+            errors.add("tagList", "tags may not contain commas");
+            continue;
+        }
+        if seen.insert(tag.to_lowercase()) {
+            clean.push(tag.to_owned());
+        }
+    }
+    if clean.len() > TAGS_MAX {
+        errors.add("tagList", format!("has too many tags (maximum is {TAGS_MAX})"));
+    }
+    clean
+}
+
+/// Validate a whole article; returns the cleaned data.
+pub fn check_article(title: &str, description: &str, body: &str, tags: &[String]) -> Result<ArticleData, AppError> {
+    let mut errors = FieldErrors::new();
+    required(&mut errors, "title", title, TITLE_MAX);
+    required(&mut errors, "description", description, DESCRIPTION_MAX);
+    if body.trim().is_empty() {
+        errors.add("body", "can't be blank");
+    } else if body.len() > BODY_MAX {
+        errors.add("body", format!("is too long (maximum is {} KiB)", BODY_MAX / 1024));
+    }
+    let tags = clean_tags(&mut errors, tags);
+    errors.into_result()?;
+    Ok(ArticleData {
+        title: title.trim().to_owned(),
+        description: description.trim().to_owned(),
+        body: body.to_owned(),
+        tags,
+    })
+}
+
+/// Validate a comment body; returns it trimmed.
+pub fn check_comment(body: &str) -> Result<String, AppError> {
+    let mut errors = FieldErrors::new();
+    required(&mut errors, "body", body, COMMENT_MAX);
+    errors.into_result()?;
+    Ok(body.trim().to_owned())
+}
+
+/// The slug a title gives: lowercase ASCII words joined by `-` (unicode transliterated).
+pub fn slug_for(title: &str) -> String {
+    let mut slug = slug::slugify(title);
+    if slug.len() > 200 {
+        slug.truncate(200);
+        let trimmed = slug.trim_end_matches('-').len();
+        slug.truncate(trimmed);
+    }
+    if slug.is_empty() {
+        "article".to_owned()
+    } else {
+        slug
+    }
+}
+
+/// Create an article by `author_id`; returns it as its author sees it.
+pub async fn create_article(db: &DbPool, author_id: i64, data: &ArticleData) -> Result<Article, AppError> {
+    let slug = db::articles::insert(db, author_id, data, &slug_for(&data.title)).await?;
+    db::articles::find(db, &slug, Some(author_id))
+        .await?
+        .ok_or(AppError::NotFound("article"))
+}
+
+/// The article at `slug` if `user_id` may change it: 404 when missing, 403 for others.
+pub async fn owned_article(db: &DbPool, slug: &str, user_id: i64) -> Result<Article, AppError> {
+    let article = db::articles::find(db, slug, Some(user_id))
+        .await?
+        .ok_or(AppError::NotFound("article"))?;
+    if article.author_id != user_id {
+        return Err(AppError::Forbidden("only the author may change this article"));
+    }
+    Ok(article)
+}
+
+/// Save `data` over `article`; a changed title gives a new slug. Returns the new state.
+pub async fn update_article(
+    db: &DbPool,
+    article: &Article,
+    data: &ArticleData,
+    viewer: i64,
+) -> Result<Article, AppError> {
+    let new_base = (data.title != article.title).then(|| slug_for(&data.title));
+    let slug = db::articles::update(db, article.id, &article.slug, data, new_base.as_deref()).await?;
+    db::articles::find(db, &slug, Some(viewer))
+        .await?
+        .ok_or(AppError::NotFound("article"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_url_safe_and_never_empty() {
+        assert_eq!(slug_for("How to train your dragon"), "how-to-train-your-dragon");
+        assert_eq!(slug_for("Ünïcödé  Tïtle!"), "unicode-title");
+        assert_eq!(slug_for("日本語"), "ri-ben-yu");
+        assert_eq!(slug_for("🙂🙂"), "article");
+        assert!(slug_for(&"long ".repeat(100)).len() <= 200);
+    }
+
+    #[test]
+    fn tags_are_trimmed_and_deduplicated_case_insensitively() {
+        let mut errors = FieldErrors::new();
+        let tags = clean_tags(
+            &mut errors,
+            &[" rust ".into(), "Rust".into(), String::new(), "web".into()],
+        );
+        assert_eq!(tags, vec!["rust", "web"]);
+        assert!(errors.is_empty());
+    }
+}
