@@ -233,10 +233,28 @@ impl<'r> Responder<'r, 'static> for Page {
 /// Result of an HTML handler.
 pub type PageResult<T> = Result<T, Page>;
 
-/// `303 See Other` to the login page, coming back to the current page afterwards.
+/// `303 See Other` to the login page, coming back afterwards: to this page for a GET, and for
+/// a form post (which cannot be replayed) to the page the form was on, when it was ours.
 pub fn login_redirect(req: &Request<'_>) -> Redirect {
-    let next = req.uri().to_string();
-    Redirect::to(format!("/login?next={}", percent_encode(&next)))
+    let next = if req.method() == rocket::http::Method::Get {
+        Some(req.uri().to_string())
+    } else {
+        req.headers().get_one("Referer").and_then(|r| same_site_path(req, r))
+    };
+    match next {
+        Some(next) => Redirect::to(format!("/login?next={}", percent_encode(&next))),
+        None => Redirect::to("/login"),
+    }
+}
+
+/// The path and query of a `Referer` that points at this site.
+fn same_site_path(req: &Request<'_>, referer: &str) -> Option<String> {
+    let host = req.host()?.to_string();
+    let rest = referer
+        .strip_prefix("https://")
+        .or_else(|| referer.strip_prefix("http://"))?;
+    let path = rest.strip_prefix(host.as_str())?;
+    path.starts_with('/').then(|| path.to_owned())
 }
 
 /// Percent-encode a string for a query value.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod error;
+pub mod markdown;
 pub mod security;
 pub mod telemetry;
 pub mod web;

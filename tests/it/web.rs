@@ -1,0 +1,321 @@
+//! The server-rendered site: every page and every form's success and failure paths, asserted
+//! with CSS selectors.
+
+use rocket::http::{Method, Status};
+use rocket::local::asynchronous::Client;
+use scraper::{Html, Selector};
+use serde_json::json;
+
+use crate::support::{api, browser_register, get_page, page_csrf, post_form, register, scalar, texts};
+
+async fn publish(client: &Client, token: &str, title: &str, body: &str, tags: &[&str]) -> String {
+    let article =
+        json!({"article": {"title": title, "description": format!("About {title}"), "body": body, "tagList": tags}});
+    let (status, value) = api(client, Method::Post, "/api/articles", Some(token), Some(article)).await;
+    assert_eq!(status, Status::Created, "{value}");
+    value["article"]["slug"].as_str().expect("slug").to_owned()
+}
+
+fn attr(html: &Html, selector: &str, name: &str) -> Vec<String> {
+    let sel = Selector::parse(selector).expect("selector");
+    html.select(&sel)
+        .filter_map(|e| e.value().attr(name).map(str::to_owned))
+        .collect()
+}
+
+fn count(html: &Html, selector: &str) -> usize {
+    html.select(&Selector::parse(selector).expect("selector")).count()
+}
+
+async fn page_of(res: rocket::local::asynchronous::LocalResponse<'_>) -> (Status, Html) {
+    let status = res.status();
+    (
+        status,
+        Html::parse_document(&res.into_string().await.unwrap_or_default()),
+    )
+}
+
+/// Every form field has a label, and the page has a title and a language.
+fn assert_accessible(html: &Html) {
+    assert_eq!(attr(html, "html", "lang"), vec!["en"]);
+    assert_eq!(count(html, "head title"), 1);
+    assert_eq!(count(html, "main#main"), 1);
+    let labels = attr(html, "label", "for");
+    for id in attr(html, "input:not([type=hidden]), textarea", "id") {
+        assert!(labels.contains(&id), "field #{id} has no label");
+    }
+    assert_eq!(
+        count(html, "input:not([type=hidden]):not([id]), textarea:not([id])"),
+        0,
+        "fields without ids"
+    );
+}
+
+db_test!(
+    async fn home_shows_the_global_feed_with_tags_and_pagination(app) {
+        let token = register(&app.client, "writer").await;
+        for i in 0..12 {
+            publish(&app.client, &token, &format!("Post number {i}"), "Body", if i % 2 == 0 { &["even"] } else { &["odd"] }).await;
+        }
+        let (status, html) = get_page(&app.client, "/").await;
+        assert_eq!(status, Status::Ok);
+        assert_accessible(&html);
+        let titles = texts(&html, ".article-preview h2");
+        assert_eq!(titles.len(), 10, "page_size is 10");
+        assert_eq!(titles[0], "Post number 11", "newest first");
+        assert_eq!(texts(&html, ".feed-toggle .nav-link.active"), vec!["Global Feed"]);
+        assert_eq!(texts(&html, ".sidebar .tag-pill"), vec!["even", "odd"]);
+        assert_eq!(texts(&html, ".pagination .page-link"), vec!["1", "2"]);
+        assert_eq!(texts(&html, ".pagination .active .page-link"), vec!["1"]);
+        assert_eq!(texts(&html, ".article-preview .author")[0], "writer");
+        assert_eq!(texts(&html, ".article-preview .tag-list li")[0], "odd");
+
+        let (_, page2) = get_page(&app.client, "/?page=2").await;
+        assert_eq!(texts(&page2, ".article-preview h2"), vec!["Post number 1", "Post number 0"]);
+        let (_, tagged) = get_page(&app.client, "/?tag=even").await;
+        assert_eq!(texts(&tagged, ".article-preview h2").len(), 6);
+        assert_eq!(texts(&tagged, ".feed-toggle .nav-link.active"), vec!["# even"]);
+        let (status, _) = get_page(&app.client, "/?page=abc").await;
+        assert_eq!(status, Status::Ok, "a bad page number shows the first page");
+    }
+);
+
+db_test!(
+    async fn your_feed_shows_followed_authors_and_the_follow_button_works(app) {
+        let star = register(&app.client, "star").await;
+        let other = register(&app.client, "other").await;
+        publish(&app.client, &star, "Star post", "b", &[]).await;
+        publish(&app.client, &other, "Other post", "b", &[]).await;
+        browser_register(&app.client, "fan").await;
+        let (_, profile) = get_page(&app.client, "/profile/star").await;
+        assert_eq!(texts(&profile, "form.follow-form button"), vec!["+ Follow star"]);
+        let csrf = page_csrf(&app.client).await;
+        let res = post_form(&app.client, "/profile/star/follow", &[("csrf_token", &csrf), ("back", "/profile/star")]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(res.headers().get_one("Location"), Some("/profile/star"));
+        let (_, profile) = get_page(&app.client, "/profile/star").await;
+        assert_eq!(texts(&profile, "form.follow-form button"), vec!["Unfollow star"]);
+        assert_eq!(texts(&profile, ".flash"), vec!["You are following star."]);
+
+        let (status, feed) = get_page(&app.client, "/?feed=you").await;
+        assert_eq!(status, Status::Ok, "{}", feed.html());
+        assert_eq!(texts(&feed, ".feed-toggle .nav-link.active"), vec!["Your Feed"], "{}", feed.html());
+        assert_eq!(texts(&feed, ".article-preview h2"), vec!["Star post"]);
+
+        let res = post_form(&app.client, "/profile/star/unfollow", &[("csrf_token", &csrf), ("back", "/?feed=you")]).await;
+        assert_eq!(res.headers().get_one("Location"), Some("/?feed=you"));
+        let (_, feed) = get_page(&app.client, "/?feed=you").await;
+        assert_eq!(texts(&feed, ".article-preview.empty"), vec!["No articles are here... yet."]);
+    }
+);
+
+db_test!(
+    async fn the_article_page_renders_sanitized_markdown_and_escapes_user_text(app) {
+        let token = register(&app.client, "md").await;
+        let body = "# Heading\n\nSome *emphasis*.\n\n<script>alert('x')</script>\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1))";
+        let slug = publish(&app.client, &token, "<b>Bold</b> title", body, &["markdown"]).await;
+        let (status, html) = get_page(&app.client, &format!("/article/{slug}")).await;
+        assert_eq!(status, Status::Ok);
+        assert_accessible(&html);
+        assert_eq!(texts(&html, ".article-page .banner h1"), vec!["<b>Bold</b> title"], "the title is text, not markup");
+        assert_eq!(count(&html, ".banner h1 b"), 0);
+        assert_eq!(texts(&html, ".article-body h1"), vec!["Heading"]);
+        assert_eq!(texts(&html, ".article-body em"), vec!["emphasis"]);
+        assert_eq!(count(&html, ".article-body script, [onerror], a[href^=javascript]"), 0);
+        assert_eq!(texts(&html, ".article-content .tag-list a"), vec!["markdown"]);
+        assert_eq!(texts(&html, "head title"), vec!["<b>Bold</b> title — Conduit"]);
+        assert_eq!(texts(&html, ".comment-prompt a"), vec!["Sign in", "sign up"], "anonymous readers are invited to sign in");
+
+        let (status, missing) = get_page(&app.client, "/article/no-such-article").await;
+        assert_eq!(status, Status::NotFound);
+        assert_eq!(texts(&missing, "main h1"), vec!["Page not found"]);
+    }
+);
+
+db_test!(
+    async fn the_editor_publishes_validates_and_edits(app) {
+        let res = app.client.get("/editor").dispatch().await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(res.headers().get_one("Location"), Some("/login?next=%2Feditor"));
+
+        browser_register(&app.client, "author").await;
+        let (status, editor) = get_page(&app.client, "/editor").await;
+        assert_eq!(status, Status::Ok);
+        assert_accessible(&editor);
+        let csrf = page_csrf(&app.client).await;
+
+        let res = post_form(&app.client, "/editor", &[("csrf_token", &csrf), ("title", "Kept title"), ("description", ""), ("body", "kept body"), ("tags", "a b")]).await;
+        let (status, html) = page_of(res).await;
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert_eq!(texts(&html, ".error-messages li"), vec!["description can't be blank"]);
+        assert_eq!(attr(&html, "input#title", "value"), vec!["Kept title"]);
+        assert_eq!(texts(&html, "textarea#body"), vec!["kept body"]);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 0);
+
+        let res = post_form(&app.client, "/editor", &[("csrf_token", &csrf), ("title", "My first post"), ("description", "d"), ("body", "**hi**"), ("tags", "rust, web rust")]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(res.headers().get_one("Location"), Some("/article/my-first-post"));
+        let (_, article) = get_page(&app.client, "/article/my-first-post").await;
+        assert_eq!(texts(&article, ".flash"), vec!["Your article is published."]);
+        assert_eq!(texts(&article, ".article-content .tag-list a"), vec!["rust", "web"]);
+        assert_eq!(texts(&article, ".banner a.edit-article"), vec!["Edit Article"]);
+
+        let (_, edit) = get_page(&app.client, "/editor/my-first-post").await;
+        assert_eq!(attr(&edit, "input#tags", "value"), vec!["rust web"]);
+        let res = post_form(&app.client, "/editor/my-first-post", &[("csrf_token", &csrf), ("title", "Renamed post"), ("description", "d2"), ("body", "new"), ("tags", "rust")]).await;
+        assert_eq!(res.headers().get_one("Location"), Some("/article/renamed-post"));
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles WHERE slug = 'renamed-post' AND description = 'd2'").await, 1);
+    }
+);
+
+db_test!(
+    async fn editing_or_deleting_someone_elses_article_is_a_403_page(app) {
+        let owner = register(&app.client, "owner").await;
+        let slug = publish(&app.client, &owner, "Not yours", "b", &[]).await;
+        browser_register(&app.client, "intruder").await;
+        let (status, html) = get_page(&app.client, &format!("/editor/{slug}")).await;
+        assert_eq!(status, Status::Forbidden);
+        assert_eq!(texts(&html, "main h1"), vec!["Not allowed"]);
+        let csrf = page_csrf(&app.client).await;
+        let res = post_form(&app.client, &format!("/article/{slug}/delete"), &[("csrf_token", &csrf)]).await;
+        assert_eq!(res.status(), Status::Forbidden);
+        let res = post_form(&app.client, &format!("/editor/{slug}"), &[("csrf_token", &csrf), ("title", "x"), ("description", "x"), ("body", "x")]).await;
+        assert_eq!(res.status(), Status::Forbidden);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles WHERE title = 'Not yours'").await, 1);
+        let (_, page) = get_page(&app.client, &format!("/article/{slug}")).await;
+        assert_eq!(count(&page, "form.delete-article, a.edit-article"), 0, "no author actions for others");
+    }
+);
+
+db_test!(
+    async fn the_author_deletes_an_article_from_its_page(app) {
+        browser_register(&app.client, "deleter").await;
+        let csrf = page_csrf(&app.client).await;
+        post_form(&app.client, "/editor", &[("csrf_token", &csrf), ("title", "Short lived"), ("description", "d"), ("body", "b")]).await;
+        let res = post_form(&app.client, "/article/short-lived/delete", &[("csrf_token", &csrf)]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(res.headers().get_one("Location"), Some("/"));
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 0);
+        let (_, home) = get_page(&app.client, "/").await;
+        assert_eq!(texts(&home, ".flash"), vec!["“Short lived” was deleted."]);
+    }
+);
+
+db_test!(
+    async fn favorite_buttons_work_from_the_feed_and_land_back_there(app) {
+        let author = register(&app.client, "fav_author").await;
+        let slug = publish(&app.client, &author, "Likeable", "b", &[]).await;
+        let res = post_form(&app.client, &format!("/article/{slug}/favorite"), &[("csrf_token", "x"), ("back", "/")]).await;
+        assert_eq!(res.status(), Status::SeeOther, "anonymous: sent to sign in, nothing changes");
+        assert!(res.headers().get_one("Location").unwrap().starts_with("/login"));
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM favorites").await, 0);
+
+        browser_register(&app.client, "liker").await;
+        let (_, home) = get_page(&app.client, "/").await;
+        assert_eq!(texts(&home, ".article-preview form.favorite-form .counter"), vec!["0"]);
+        let csrf = page_csrf(&app.client).await;
+        let res = post_form(&app.client, &format!("/article/{slug}/favorite"), &[("csrf_token", &csrf), ("back", "/?page=1")]).await;
+        assert_eq!(res.headers().get_one("Location"), Some("/?page=1"));
+        let (_, home) = get_page(&app.client, "/").await;
+        assert_eq!(texts(&home, ".article-preview form.favorite-form .counter"), vec!["1"]);
+        assert_eq!(attr(&home, ".article-preview form.favorite-form", "action"), vec![format!("/article/{slug}/unfavorite")]);
+        let (_, favorites) = get_page(&app.client, "/profile/liker/favorites").await;
+        assert_eq!(texts(&favorites, ".article-preview h2"), vec!["Likeable"]);
+        assert_eq!(texts(&favorites, ".articles-toggle .nav-link.active"), vec!["Favorited Articles"]);
+
+        let res = post_form(&app.client, &format!("/article/{slug}/unfavorite"), &[("csrf_token", &csrf), ("back", "//evil.example")]).await;
+        assert_eq!(res.headers().get_one("Location"), Some("/"), "never redirect off-site");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM favorites").await, 0);
+    }
+);
+
+db_test!(
+    async fn comments_post_validate_escape_and_delete(app) {
+        let author = register(&app.client, "host").await;
+        let slug = publish(&app.client, &author, "Talk", "b", &[]).await;
+        browser_register(&app.client, "guest").await;
+        let csrf = page_csrf(&app.client).await;
+        let path = format!("/article/{slug}/comments");
+
+        let res = post_form(&app.client, &path, &[("csrf_token", &csrf), ("body", "   ")]).await;
+        let (status, html) = page_of(res).await;
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert_eq!(texts(&html, ".comments .error-messages li"), vec!["body can't be blank"]);
+
+        let res = post_form(&app.client, &path, &[("csrf_token", &csrf), ("body", "<script>alert(1)</script> Nice!")]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let location = res.headers().get_one("Location").unwrap().to_owned();
+        assert!(location.starts_with(&format!("/article/{slug}#comment-")), "{location}");
+        let (_, page) = get_page(&app.client, &format!("/article/{slug}")).await;
+        assert_eq!(texts(&page, ".comment .card-text"), vec!["<script>alert(1)</script> Nice!"]);
+        assert_eq!(count(&page, ".comment script"), 0);
+        assert_eq!(texts(&page, ".comment .comment-author")[1], "guest");
+        assert_eq!(count(&page, ".comment form.mod-options"), 1, "the author of a comment may delete it");
+
+        let id = scalar(app.db(), "SELECT id FROM comments").await;
+        let other = Client::tracked(conduit::rocket_with(app.client.rocket().figment().clone())).await.unwrap();
+        browser_register(&other, "stranger").await;
+        let (_, theirs) = get_page(&other, &format!("/article/{slug}")).await;
+        assert_eq!(count(&theirs, ".comment form.mod-options"), 0);
+        let stranger_csrf = page_csrf(&other).await;
+        let res = post_form(&other, &format!("{path}/{id}/delete"), &[("csrf_token", &stranger_csrf)]).await;
+        assert_eq!(res.status(), Status::Forbidden);
+
+        let res = post_form(&app.client, &format!("{path}/{id}/delete"), &[("csrf_token", &csrf)]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM comments").await, 0);
+    }
+);
+
+db_test!(
+    async fn profile_pages_list_articles_and_unknown_users_are_404(app) {
+        let token = register(&app.client, "profiled").await;
+        api(&app.client, Method::Put, "/api/user", Some(&token), Some(json!({"user": {"bio": "<i>Hello</i> there"}}))).await;
+        publish(&app.client, &token, "Mine", "b", &[]).await;
+        let (status, html) = get_page(&app.client, "/profile/profiled").await;
+        assert_eq!(status, Status::Ok);
+        assert_accessible(&html);
+        assert_eq!(texts(&html, ".user-info h1"), vec!["profiled"]);
+        assert_eq!(texts(&html, ".user-info .bio"), vec!["<i>Hello</i> there"]);
+        assert_eq!(texts(&html, ".article-preview h2"), vec!["Mine"]);
+        assert_eq!(texts(&html, ".articles-toggle .nav-link.active"), vec!["My Articles"]);
+        let (status, _) = get_page(&app.client, "/profile/ghost").await;
+        assert_eq!(status, Status::NotFound);
+
+        browser_register(&app.client, "me_myself").await;
+        let (_, own) = get_page(&app.client, "/profile/me_myself").await;
+        assert_eq!(texts(&own, ".user-info a.action-btn"), vec!["Edit Profile Settings"]);
+    }
+);
+
+db_test!(
+    async fn anonymous_buttons_lead_to_login_and_back(app) {
+        let author = register(&app.client, "a1").await;
+        let slug = publish(&app.client, &author, "Guarded", "b", &[]).await;
+        let res = app.client.get("/settings").dispatch().await;
+        assert_eq!(res.status(), Status::SeeOther);
+        // A form post without a session goes to login, then back to the page it came from.
+        browser_register(&app.client, "visitor").await;
+        let csrf = page_csrf(&app.client).await;
+        let logout = post_form(&app.client, "/logout", &[("csrf_token", &csrf)]).await;
+        assert_eq!(logout.status(), Status::SeeOther);
+        let (_, page) = get_page(&app.client, &format!("/article/{slug}")).await;
+        assert_eq!(attr(&page, ".banner .article-meta a.btn-outline-primary", "href"), vec![format!("/login?next=/article/{slug}")]);
+    }
+);
+
+db_test!(
+    async fn static_files_are_ours_cached_and_pages_are_not(app) {
+        let res = app.client.get("/static/css/conduit.css").dispatch().await;
+        assert_eq!(res.status(), Status::Ok);
+        assert_eq!(res.headers().get_one("Cache-Control"), Some("public, max-age=86400"));
+        let css = res.into_string().await.unwrap();
+        assert!(!css.contains("http://") && !css.contains("https://") && !css.contains("@import"), "no external resources");
+        let res = app.client.get("/").dispatch().await;
+        assert_eq!(res.headers().get_one("Cache-Control"), Some("private, no-cache"));
+        let html = Html::parse_document(&res.into_string().await.unwrap());
+        for url in attr(&html, "link[href], script[src], img[src]", "href").into_iter().chain(attr(&html, "script[src], img[src]", "src")) {
+            assert!(url.starts_with('/'), "{url} is not served by us");
+        }
+    }
+);
