@@ -23,7 +23,7 @@ pub struct TestApp {
 }
 
 /// A per-test MySQL database, dropped when the test ends.
-struct MySqlScratch {
+pub struct MySqlScratch {
     server: String,
     name: String,
 }
@@ -70,7 +70,7 @@ pub fn mysql_server_url(test: &str) -> Option<String> {
 }
 
 /// A fresh, empty database for `engine`: its URL, the temp dir it lives in, and the MySQL scratch.
-async fn scratch_database(engine: Engine, test: &str) -> Option<(String, tempfile::TempDir, Option<MySqlScratch>)> {
+pub async fn scratch_database(engine: Engine, test: &str) -> Option<(String, tempfile::TempDir, Option<MySqlScratch>)> {
     let dir = tempfile::tempdir().expect("temp dir");
     match engine {
         Engine::Sqlite => {

@@ -6,5 +6,6 @@ mod support;
 
 mod api;
 mod auth;
+mod browser;
 mod foundation;
 mod web;
