@@ -75,6 +75,10 @@ pub struct AppConfig {
     /// Seconds a backup or restore subprocess may run before it is killed.
     #[serde(default = "defaults::backup_timeout_secs")]
     pub backup_timeout_secs: u64,
+    /// Mount `GET /__panic`, a handler that panics, to check error reporting end to end.
+    /// Off by default; the release profile refuses it.
+    #[serde(default)]
+    pub enable_panic_route: bool,
     /// Articles per page on the site.
     #[serde(default = "defaults::page_size")]
     pub page_size: i64,
@@ -161,6 +165,12 @@ impl AppConfig {
             return Err(bad(
                 "jwt_secret",
                 "the release profile refuses the development default: set CONDUIT_JWT_SECRET",
+            ));
+        }
+        if profile == "release" && self.enable_panic_route {
+            return Err(bad(
+                "enable_panic_route",
+                "is a testing aid: the release profile refuses it",
             ));
         }
         if self.jwt_issuer.trim().is_empty() {

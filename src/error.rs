@@ -126,31 +126,48 @@ impl AppError {
         }
     }
 
-    /// Log a server-side failure once, with its cause chain and the request's identity. Sentry's
-    /// log integration turns the error record into one event carrying the scope set here.
+    /// Log a server-side failure once, with its cause chain and the request's identity.
     fn report(&self, req: &Request<'_>) {
         if !self.status().class().is_server_error() {
             return;
         }
-        let rid = crate::telemetry::request_id(req);
-        let method = req.method().as_str();
-        let path = req.uri().path().to_string();
-        sentry::with_scope(
-            |scope| {
-                scope.set_tag("request_id", &rid);
-                scope.set_tag("http.method", method);
-                scope.set_tag("http.path", &path);
-            },
-            || {
-                let cause = match self {
-                    Self::Db(e) => format!("{e:#}"),
-                    Self::Other(e) => format!("{e:#}"),
-                    other => other.to_string(),
-                };
-                log::error!("{method} {path} failed rid={rid}: {cause}");
-            },
-        );
+        let cause = match self {
+            Self::Db(e) => format!("{e:#}"),
+            Self::Other(e) => format!("{e:#}"),
+            other => other.to_string(),
+        };
+        report_failure(req, self.status(), &cause);
     }
+}
+
+/// Log one server-side failure of `req` at error level, tagged with the request's method, path
+/// and id. Sentry's log integration turns that record into exactly one event carrying those
+/// tags (and nothing from the request's headers, cookies or body).
+pub fn report_failure(req: &Request<'_>, status: Status, cause: &str) {
+    let rid = crate::telemetry::request_id(req);
+    let method = req.method().as_str();
+    let path = req.uri().path().to_string();
+    sentry::with_scope(
+        |scope| {
+            scope.set_tag("request_id", &rid);
+            scope.set_tag("http.method", method);
+            scope.set_tag("http.path", &path);
+            scope.set_tag("http.status_code", status.code);
+        },
+        || log::error!("{method} {path} answered {} rid={rid}: {cause}", status.code),
+    );
+}
+
+/// Report a 5xx that reached a catcher (a failing guard, or a panicking handler).
+fn report_caught(status: Status, req: &Request<'_>) {
+    if !status.class().is_server_error() {
+        return;
+    }
+    let cause = match crate::telemetry::take_panic() {
+        Some(panic) => format!("handler panicked: {panic}"),
+        None => "request failed before its handler ran".to_owned(),
+    };
+    report_failure(req, status, &cause);
 }
 
 /// Pool exhausted or database unreachable: a 503, not a 500.
@@ -316,15 +333,7 @@ fn api_default(status: Status, req: &Request<'_>) -> (Status, (ContentType, Stri
         .0
         .clone()
         .unwrap_or_else(|| default_message(status));
-    if status.class().is_server_error() {
-        log::error!(
-            "{} {} answered {} rid={}",
-            req.method(),
-            req.uri().path(),
-            status.code,
-            crate::telemetry::request_id(req)
-        );
-    }
+    report_caught(status, req);
     let body = json!({ "errors": { "body": [message] } });
     (status, (ContentType::JSON, body.to_string()))
 }
@@ -336,15 +345,7 @@ fn web_unauthorized(req: &Request<'_>) -> Redirect {
 
 #[catch(default)]
 fn web_default(status: Status, req: &Request<'_>) -> (Status, Template) {
-    if status.class().is_server_error() {
-        log::error!(
-            "{} {} answered {} rid={}",
-            req.method(),
-            req.uri().path(),
-            status.code,
-            crate::telemetry::request_id(req)
-        );
-    }
+    report_caught(status, req);
     let message = req
         .local_cache(CatcherMessage::default)
         .0

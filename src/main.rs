@@ -32,6 +32,17 @@ enum Command {
     },
 }
 
+/// Serve until a shutdown signal (SIGTERM, SIGHUP, Ctrl-C): Rocket stops accepting, lets
+/// in-flight requests finish within its grace period, then returns; only then is the pool closed.
+async fn serve(figment: rocket::figment::Figment) -> anyhow::Result<()> {
+    let rocket = conduit::rocket_with(figment).launch().await?;
+    if let Some(db) = <conduit::db::Db as rocket_db_pools::Database>::fetch(&rocket) {
+        db.close().await;
+    }
+    log::info!("shut down cleanly");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let figment = config::figment();
@@ -49,14 +60,11 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let _sentry = telemetry::init_sentry(&app_config, &profile);
+    telemetry::install_panic_hook();
 
     let result = rocket::execute(async move {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => conduit::rocket_with(figment)
-                .launch()
-                .await
-                .map(drop)
-                .map_err(anyhow::Error::from),
+            Command::Serve => serve(figment).await,
             Command::Migrate => conduit::cli::migrate(&figment).await,
             Command::CreateAdmin { username, email } => {
                 conduit::cli::create_admin(&figment, &username, &email, conduit::cli::read_password).await

@@ -100,6 +100,38 @@ pub fn init_sentry(config: &AppConfig, profile: &str) -> Option<sentry::ClientIn
     Some(guard)
 }
 
+thread_local! {
+    /// The message of the last panic on this thread, until a catcher reports it.
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Route panics into the request's error report. Rocket catches a panicking handler and runs
+/// the 500 catcher on the same thread, in the same poll; the hook leaves the message there so
+/// the catcher sends one Sentry event with the request's method, path and id (instead of a
+/// second, context-free event from a panic integration). The previous hook still prints.
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(ToString::to_string)
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned());
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        LAST_PANIC.with(|last| *last.borrow_mut() = Some(format!("{message}{location}")));
+        previous(info);
+    }));
+}
+
+/// The last panic on this thread, if a catcher has not reported it yet.
+pub fn take_panic() -> Option<String> {
+    LAST_PANIC.with(|last| last.borrow_mut().take())
+}
+
 /// Names whose values never leave the process.
 const SECRET_KEYS: [&str; 8] = [
     "authorization",

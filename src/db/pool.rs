@@ -227,7 +227,9 @@ impl rocket_db_pools::Pool for DbPool {
     }
 
     async fn close(&self) {
-        DbPool::close(self).await;
+        // Deliberately nothing: rocket_db_pools calls this from a shutdown fairing, which runs
+        // while in-flight requests are still finishing in the grace period; closing here made
+        // them fail with 503. `main` closes the pool once `launch()` has returned.
     }
 }
 

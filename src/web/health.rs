@@ -1,4 +1,5 @@
-//! `GET /healthz`: 200 when the database answers, 503 when it does not.
+//! `GET /healthz`: 200 when the database answers, 503 when it does not; and the opt-in panic
+//! route used to check error reporting.
 
 use rocket::http::Status;
 use rocket::serde::json::Json;
@@ -22,7 +23,19 @@ async fn healthz(db: Conn) -> (Status, Json<Value>) {
     }
 }
 
+/// A handler that panics: mounted only with `enable_panic_route`, to check that a panic gives
+/// the 500 page, one Sentry event, and a process that keeps serving.
+#[get("/__panic")]
+fn panic() -> &'static str {
+    panic!("deliberate panic from /__panic")
+}
+
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     routes![healthz]
+}
+
+/// The panic route.
+pub fn panic_routes() -> Vec<Route> {
+    routes![panic]
 }

@@ -16,6 +16,14 @@ use rocket::{Request, Response};
 /// Mounts the site's routes and static files and registers its HTML catchers.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Site", |rocket| async move {
+        let panic_route = rocket
+            .state::<crate::config::AppConfig>()
+            .is_some_and(|c| c.enable_panic_route);
+        let rocket = if panic_route {
+            rocket.mount("/", health::panic_routes())
+        } else {
+            rocket
+        };
         rocket
             .mount("/", articles::routes())
             .mount("/", profiles::routes())

@@ -8,4 +8,5 @@ mod api;
 mod auth;
 mod browser;
 mod foundation;
+mod ops;
 mod web;

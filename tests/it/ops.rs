@@ -1,0 +1,488 @@
+//! Operations: Sentry reporting (against a fake ingest server), panics, database faults and
+//! recovery, graceful shutdown on SIGTERM, and several instances on one database.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use conduit::db::pool::Backend;
+use conduit::db::Engine;
+use rocket::http::{Method, Status};
+use rocket::local::asynchronous::Client;
+use serde_json::json;
+
+use crate::harness::{scratch_database, TestApp};
+use crate::support::{api, browser_register, exec, get_json, get_page, page_csrf, post_form, register, texts};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A minimal HTTP/1.1 exchange: status, headers (lowercased names) and body.
+fn http(port: u16, request: &str) -> std::io::Result<(u16, String, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok((status, head.to_ascii_lowercase(), body.to_owned()))
+}
+
+fn get(port: u16, path: &str, extra_headers: &str) -> (u16, String, String) {
+    http(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra_headers}\r\n"),
+    )
+    .expect("request")
+}
+
+/// The `conduit` binary serving on `port`, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(url: &str, port: u16, env: &[(&str, String)]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conduit"));
+    cmd.arg("serve")
+        .env(
+            "ROCKET_DATABASES",
+            format!("{{main={{url=\"{url}\",connect_timeout=2}}}}"),
+        )
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_PROFILE", "debug")
+        .env_remove("CONDUIT_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let server = Server(cmd.spawn().expect("start conduit"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if matches!(
+            http(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            Ok((200, _, _))
+        ) {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("conduit did not start on port {port}");
+}
+
+/// A fake Sentry ingest server: records every request body it receives.
+fn fake_sentry() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let sink = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let (head_end, length) = loop {
+                    let Ok(n) = stream.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        break (end + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let Ok(n) = stream.read(&mut chunk) else { return };
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                sink.lock()
+                    .expect("lock")
+                    .push(String::from_utf8_lossy(&buf[head_end..]).into_owned());
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+            });
+        }
+    });
+    (port, bodies)
+}
+
+fn wait_for(bodies: &Arc<Mutex<Vec<String>>>, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Some(body) = bodies.lock().expect("lock").iter().find(|b| b.contains(what)) {
+            return body.clone();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "no Sentry event containing {what:?}; got {:?}",
+        bodies.lock().expect("lock")
+    );
+}
+
+fn request_id(head: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix("x-request-id:"))
+        .expect("x-request-id")
+        .trim()
+        .to_owned()
+}
+
+async fn sentry_reports_5xx_and_panics_without_secrets(engine: Engine, test: &str) {
+    let Some((url, _dir, _mysql)) = scratch_database(engine, test).await else {
+        return;
+    };
+    let (sentry_port, bodies) = fake_sentry();
+    let port = free_port();
+    let server = serve(
+        &url,
+        port,
+        &[
+            (
+                "CONDUIT_SENTRY_DSN",
+                format!("http://0123456789abcdef0123456789abcdef@127.0.0.1:{sentry_port}/42"),
+            ),
+            ("CONDUIT_ENABLE_PANIC_ROUTE", "true".into()),
+        ],
+    );
+    let secrets = "Cookie: session=cookie-secret-value\r\nAuthorization: Token token-secret-value\r\nX-Password: hunter2-secret\r\n";
+
+    let (status, head, body) = get(port, "/__panic", secrets);
+    assert_eq!(status, 500);
+    assert!(
+        body.contains("Something went wrong") && !body.contains("deliberate"),
+        "generic page: {body}"
+    );
+    let panic_rid = request_id(&head);
+    let (status, _, _) = get(port, "/healthz", "");
+    assert_eq!(status, 200, "the process keeps serving after a panic");
+
+    // A database fault: the tags tables are gone.
+    let pool = conduit::db::DbPool::connect(&url, 1, 0, Duration::from_secs(5), None)
+        .await
+        .expect("pool");
+    exec(&pool, "DROP TABLE article_tags").await.expect("drop");
+    exec(&pool, "DROP TABLE tags").await.expect("drop");
+    pool.close().await;
+    let (status, head, body) = get(port, "/api/tags", secrets);
+    assert_eq!(status, 500);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).expect("json"),
+        json!({"errors": {"body": ["internal server error"]}})
+    );
+    let db_rid = request_id(&head);
+
+    let panic_event = wait_for(&bodies, &panic_rid);
+    assert!(panic_event.contains("deliberate panic from /__panic"), "{panic_event}");
+    assert!(
+        panic_event.contains("\"http.path\":\"/__panic\"") && panic_event.contains("\"http.method\":\"GET\""),
+        "{panic_event}"
+    );
+    let db_event = wait_for(&bodies, &db_rid);
+    assert!(db_event.contains("\"http.path\":\"/api/tags\""), "{db_event}");
+    std::thread::sleep(Duration::from_millis(500));
+    let all = bodies.lock().expect("lock").clone();
+    let tagged = |rid: &str| {
+        all.iter()
+            .filter(|b| b.contains(&format!("\"request_id\":\"{rid}\"")))
+            .count()
+    };
+    assert_eq!(tagged(&panic_rid), 1, "one event per panic");
+    assert_eq!(tagged(&db_rid), 1, "one event per 5xx");
+    for body in &all {
+        for secret in ["cookie-secret-value", "token-secret-value", "hunter2-secret"] {
+            assert!(!body.contains(secret), "{secret} leaked to Sentry: {body}");
+        }
+    }
+    drop(server);
+}
+
+#[rocket::async_test]
+async fn sentry_gets_one_scrubbed_event_per_5xx_and_panic_sqlite() {
+    sentry_reports_5xx_and_panics_without_secrets(Engine::Sqlite, "it::ops::sentry::sqlite").await;
+}
+
+#[rocket::async_test]
+async fn sentry_gets_one_scrubbed_event_per_5xx_and_panic_mysql() {
+    sentry_reports_5xx_and_panics_without_secrets(Engine::MySql, "it::ops::sentry::mysql").await;
+}
+
+async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: &str) {
+    let Some((url, _dir, _mysql)) = scratch_database(engine, test).await else {
+        return;
+    };
+    let port = free_port();
+    let mut server = serve(&url, port, &[]);
+    // A request in flight: headers sent, body still coming.
+    let body =
+        json!({"user": {"username": "late", "email": "late@example.com", "password": "late-password"}}).to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+    write!(stream, "POST /api/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).expect("head");
+    stream.write_all(&body.as_bytes()[..10]).expect("start body");
+    std::thread::sleep(Duration::from_millis(200));
+
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(&body.as_bytes()[10..]).expect("rest of body");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the in-flight request completed: {response}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "conduit did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "no longer accepting");
+
+    let pool = conduit::db::DbPool::connect(&url, 1, 0, Duration::from_secs(5), None)
+        .await
+        .expect("pool");
+    assert_eq!(
+        crate::support::scalar(&pool, "SELECT COUNT(*) FROM users WHERE username = 'late'").await,
+        1,
+        "the write was kept"
+    );
+    pool.close().await;
+}
+
+#[rocket::async_test]
+async fn sigterm_finishes_in_flight_requests_then_exits_0_sqlite() {
+    sigterm_finishes_in_flight_requests_then_exits_0(Engine::Sqlite, "it::ops::sigterm::sqlite").await;
+}
+
+#[rocket::async_test]
+async fn sigterm_finishes_in_flight_requests_then_exits_0_mysql() {
+    sigterm_finishes_in_flight_requests_then_exits_0(Engine::MySql, "it::ops::sigterm::mysql").await;
+}
+
+/// A connection taken out of the pool and held (never read: holding it is the point).
+#[allow(dead_code)]
+enum Held {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    MySql(sqlx::pool::PoolConnection<sqlx::MySql>),
+}
+
+async fn hold_one(app: &TestApp) -> Held {
+    match app.db().backend() {
+        Backend::Sqlite(p) => Held::Sqlite(p.acquire().await.expect("acquire")),
+        Backend::MySql(p) => Held::MySql(p.acquire().await.expect("acquire")),
+    }
+}
+
+async fn full_pool(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn_with(engine, test, |f| {
+        f.merge(("databases.main.max_connections", 1))
+            .merge(("databases.main.connect_timeout", 1))
+    })
+    .await
+    else {
+        return;
+    };
+    let held = hold_one(&app).await;
+    let started = Instant::now();
+    let (status, body) = get_json(&app.client, "/healthz").await;
+    assert_eq!(status, Status::ServiceUnavailable, "{body}");
+    let (status, body) = get_json(&app.client, "/api/articles").await;
+    assert_eq!(status, Status::ServiceUnavailable);
+    assert_eq!(
+        body,
+        json!({"errors": {"body": ["the service is temporarily unavailable, please try again"]}})
+    );
+    let (status, page) = get_page(&app.client, "/").await;
+    assert_eq!(status, Status::ServiceUnavailable);
+    assert_eq!(texts(&page, "main h1"), vec!["Temporarily unavailable"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answers come within the acquire timeout"
+    );
+    drop(held);
+    let (status, _) = get_json(&app.client, "/healthz").await;
+    assert_eq!(status, Status::Ok, "recovers by itself");
+    assert_eq!(get_json(&app.client, "/api/articles").await.0, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_full_pool_gives_503_and_recovers_sqlite() {
+    full_pool(Engine::Sqlite, "it::ops::full_pool::sqlite").await;
+}
+
+#[rocket::async_test]
+async fn a_full_pool_gives_503_and_recovers_mysql() {
+    full_pool(Engine::MySql, "it::ops::full_pool::mysql").await;
+}
+
+db_test!(
+    async fn a_dropped_table_gives_a_clean_500_without_internals(app) {
+        exec(app.db(), "DROP TABLE comments").await.unwrap();
+        let token = register(&app.client, "writer").await;
+        let article = json!({"article": {"title": "T", "description": "d", "body": "b"}});
+        api(&app.client, Method::Post, "/api/articles", Some(&token), Some(article)).await;
+        let res = app.client.get("/api/articles/t/comments").dispatch().await;
+        assert_eq!(res.status(), Status::InternalServerError);
+        let body = res.into_string().await.unwrap();
+        assert_eq!(body, json!({"errors": {"body": ["internal server error"]}}).to_string());
+        let (status, page) = get_page(&app.client, "/article/t").await;
+        assert_eq!(status, Status::InternalServerError);
+        let text = page.root_element().text().collect::<String>().to_lowercase();
+        assert!(!text.contains("select ") && !text.contains("from comments"), "no SQL in the page");
+        assert!(!text.contains("no such table") && !text.contains("doesn't exist"), "no driver message");
+    }
+);
+
+/// A TCP forwarder to MariaDB that can be cut and restored, to play "the database went away".
+struct Proxy {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    async fn start(port: u16, target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind proxy");
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => {
+                        let Ok((mut inbound, _)) = accepted else { continue };
+                        connections.spawn(async move {
+                            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            }
+                        });
+                    }
+                }
+            }
+            connections.abort_all();
+        });
+        Self {
+            port,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    async fn cut(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn mysql_going_away_gives_503_and_the_app_recovers_when_it_returns() {
+    let Some(server) = crate::harness::mysql_server_url("it::ops::mysql_going_away") else {
+        return;
+    };
+    let Some((url, _dir, _mysql)) = scratch_database(Engine::MySql, "it::ops::mysql_going_away").await else {
+        return;
+    };
+    let target: std::net::SocketAddr = "127.0.0.1:3306".parse().unwrap();
+    let _ = server;
+    let proxy_port = free_port();
+    let mut proxy = Proxy::start(proxy_port, target).await;
+    let proxied = url.replace(":3306/", &format!(":{}/", proxy.port));
+    let figment = crate::harness::test_figment(&proxied).merge(("databases.main.connect_timeout", 1));
+    let client = Client::tracked(conduit::rocket_with(figment)).await.expect("app");
+    assert_eq!(get_json(&client, "/healthz").await.0, Status::Ok);
+
+    proxy.cut().await;
+    let started = Instant::now();
+    let (status, _) = get_json(&client, "/healthz").await;
+    assert_eq!(status, Status::ServiceUnavailable);
+    let (status, body) = get_json(&client, "/api/tags").await;
+    assert!(
+        status == Status::ServiceUnavailable || status == Status::InternalServerError,
+        "{status}"
+    );
+    assert!(body["errors"]["body"][0].as_str().is_some());
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    let _proxy = Proxy::start(proxy_port, target).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if get_json(&client, "/healthz").await.0 == Status::Ok {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the app did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(get_json(&client, "/api/tags").await.0, Status::Ok);
+}
+
+db_test!(
+    async fn two_instances_on_one_database_behave_as_one_site(app) {
+        let other = Client::tracked(conduit::rocket_with(app.client.rocket().figment().clone())).await.unwrap();
+        // A token issued by one instance works on the other.
+        let token = register(&app.client, "shared").await;
+        assert_eq!(api(&other, Method::Get, "/api/user", Some(&token), None).await.0, Status::Ok);
+
+        // A browser logout on one is enforced by the other.
+        browser_register(&app.client, "roamer").await;
+        let cookie = app.client.cookies().get("session").unwrap().value().to_owned();
+        let replay = || other.get("/api/user").cookie(rocket::http::Cookie::new("session", cookie.clone())).dispatch();
+        assert_eq!(replay().await.status(), Status::Ok);
+        let csrf = page_csrf(&app.client).await;
+        post_form(&app.client, "/logout", &[("csrf_token", &csrf)]).await;
+        assert_eq!(replay().await.status(), Status::Unauthorized);
+
+        // A password change on one revokes tokens on the other.
+        let change = json!({"user": {"password": "another-password"}});
+        assert_eq!(api(&app.client, Method::Put, "/api/user", Some(&token), Some(change)).await.0, Status::Ok);
+        assert_eq!(api(&other, Method::Get, "/api/user", Some(&token), None).await.0, Status::Unauthorized);
+
+        // Login throttling counts across both.
+        let bad = json!({"user": {"email": "shared@example.com", "password": "wrong-password"}});
+        for i in 0..10 {
+            let client = if i % 2 == 0 { &app.client } else { &other };
+            assert_eq!(api(client, Method::Post, "/api/users/login", None, Some(bad.clone())).await.0, Status::Unauthorized);
+        }
+        assert_eq!(api(&other, Method::Post, "/api/users/login", None, Some(bad.clone())).await.0, Status::TooManyRequests);
+        assert_eq!(api(&app.client, Method::Post, "/api/users/login", None, Some(bad)).await.0, Status::TooManyRequests);
+    }
+);
