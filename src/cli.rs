@@ -73,3 +73,27 @@ pub async fn create_admin(
     pool.close().await;
     result
 }
+
+/// `conduit seed --demo`: add the demo users, articles, comments, follows and favorites.
+pub async fn seed_demo(figment: &Figment) -> anyhow::Result<()> {
+    let pool = open_pool(figment).await?;
+    let result = crate::seed::demo(&pool).await;
+    pool.close().await;
+    match result {
+        Ok(summary) if summary == crate::seed::Summary::default() => {
+            log::info!("demo content is already there: nothing to add");
+            Ok(())
+        }
+        Ok(summary) => {
+            log::info!(
+                "added {} users, {} articles and {} comments; sign in as amelia@demo.conduit.test with password {}",
+                summary.users,
+                summary.articles,
+                summary.comments,
+                crate::seed::DEMO_PASSWORD
+            );
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("seeding failed: {e}")),
+    }
+}

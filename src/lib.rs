@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod markdown;
 pub mod security;
+pub mod seed;
 pub mod telemetry;
 pub mod web;
 

@@ -20,6 +20,12 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Fill the database with demo content (idempotent).
+    Seed {
+        /// Add the demo users, articles, comments, follows and favorites.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Create an admin (password from standard input, or a prompt on a terminal), or promote
     /// an existing user with that email or username.
     CreateAdmin {
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(figment).await,
             Command::Migrate => conduit::cli::migrate(&figment).await,
+            Command::Seed { demo: true } => conduit::cli::seed_demo(&figment).await,
+            Command::Seed { demo: false } => Err(anyhow::anyhow!("say what to seed: `conduit seed --demo`")),
             Command::CreateAdmin { username, email } => {
                 conduit::cli::create_admin(&figment, &username, &email, conduit::cli::read_password).await
             }

@@ -486,3 +486,53 @@ db_test!(
         assert_eq!(api(&app.client, Method::Post, "/api/users/login", None, Some(bad)).await.0, Status::TooManyRequests);
     }
 );
+
+db_test!(
+    async fn seeding_demo_content_fills_the_site_and_is_idempotent(app) {
+        let first = conduit::seed::demo(app.db()).await.unwrap();
+        assert_eq!((first.users, first.articles), (6, 12));
+        assert!(first.comments >= 12, "{first:?}");
+        let counts = || async {
+            let mut out = Vec::new();
+            for table in ["users", "articles", "comments", "follows", "favorites", "tags"] {
+                out.push(crate::support::scalar(app.db(), &format!("SELECT COUNT(*) FROM {table}")).await);
+            }
+            out
+        };
+        let before = counts().await;
+        assert!(before.iter().all(|n| *n > 0), "{before:?}");
+        assert_eq!(conduit::seed::demo(app.db()).await.unwrap(), conduit::seed::Summary::default());
+        assert_eq!(counts().await, before, "a second run adds nothing");
+        let (_, home) = get_page(&app.client, "/").await;
+        assert_eq!(texts(&home, ".article-preview h2").len(), 10);
+        let login = json!({"user": {"email": "amelia@demo.conduit.test", "password": conduit::seed::DEMO_PASSWORD}});
+        assert_eq!(api(&app.client, Method::Post, "/api/users/login", None, Some(login)).await.0, Status::Ok);
+    }
+);
+
+#[test]
+fn cli_seed_demo_runs_twice_without_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("seed.db");
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_conduit"))
+            .args(["seed", "--demo"])
+            .env(
+                "ROCKET_DATABASES",
+                format!("{{main={{url=\"sqlite://{}\"}}}}", db.display()),
+            )
+            .env_remove("CONDUIT_CONFIG")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_conduit"))
+        .args(["seed"])
+        .env(
+            "ROCKET_DATABASES",
+            format!("{{main={{url=\"sqlite://{}\"}}}}", db.display()),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "seed without --demo says what is missing");
+}
