@@ -129,15 +129,14 @@ pub async fn demo(db: &DbPool) -> Result<Summary, AppError> {
     let mut summary = Summary::default();
     let mut ids = Vec::new();
     for (name, bio) in USERS {
-        let user = match db::users::find_by_username(db, name).await? {
-            Some(user) => user,
-            None => {
-                let mut user = account::register(db, name, &format!("{name}@demo.conduit.test"), DEMO_PASSWORD).await?;
-                user.bio = Some(bio.to_owned());
-                db::users::update(db, &user).await?;
-                summary.users += 1;
-                user
-            }
+        let user = if let Some(user) = db::users::find_by_username(db, name).await? {
+            user
+        } else {
+            let mut user = account::register(db, name, &format!("{name}@demo.conduit.test"), DEMO_PASSWORD).await?;
+            user.bio = Some(bio.to_owned());
+            db::users::update(db, &user).await?;
+            summary.users += 1;
+            user
         };
         ids.push(user.id);
     }
@@ -149,7 +148,7 @@ pub async fn demo(db: &DbPool) -> Result<Summary, AppError> {
         let data = content::check_article(title, description, &body_for(title, description), &tags)?;
         let article = content::create_article(db, ids[author], &data).await?;
         summary.articles += 1;
-        for k in 0..(i % 3 + 1) {
+        for k in 0..=(i % 3) {
             let commenter = ids[(author + k + 1) % ids.len()];
             db::comments::insert(db, article.id, commenter, COMMENTS[(i + k) % COMMENTS.len()]).await?;
             summary.comments += 1;
