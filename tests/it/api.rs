@@ -352,3 +352,15 @@ db_test!(
         let _ = ContentType::JSON;
     }
 );
+
+db_test!(
+    async fn an_article_and_its_tags_are_written_in_one_transaction(app) {
+        let token = register(&app.client, "atomic").await;
+        crate::support::exec(app.db(), "DROP TABLE article_tags").await.unwrap();
+        let (status, body) = api(&app.client, Method::Post, "/api/articles", Some(&token), Some(article("Half written", &["tag"]))).await;
+        assert_eq!(status, Status::InternalServerError);
+        assert_eq!(body, json!({"errors": {"body": ["internal server error"]}}));
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 0, "the article was rolled back with its tags");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM tags").await, 0);
+    }
+);

@@ -495,3 +495,82 @@ fn create_admin_reads_the_password_from_stdin_and_promotes_existing_users() {
         );
     });
 }
+
+async fn login_status(client: &rocket::local::asynchronous::Client, email: &str) -> Status {
+    let body = json!({"user": {"email": email, "password": "wrong-password"}});
+    api(client, Method::Post, "/api/users/login", None, Some(body)).await.0
+}
+
+#[rocket::async_test]
+async fn failures_from_one_address_across_accounts_are_throttled_too() {
+    for engine in [conduit::db::Engine::Sqlite, conduit::db::Engine::MySql] {
+        let Some(app) =
+            crate::harness::TestApp::spawn_with(engine, "it::auth::per_address", |f| f.merge(("login_max_per_ip", 3)))
+                .await
+        else {
+            continue;
+        };
+        for i in 0..3 {
+            assert_eq!(
+                login_status(&app.client, &format!("user{i}@example.com")).await,
+                Status::Unauthorized
+            );
+        }
+        assert_eq!(
+            login_status(&app.client, "someone-else@example.com").await,
+            Status::TooManyRequests,
+            "{engine:?}"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn release_style_config_marks_session_cookies_secure() {
+    let app = crate::harness::TestApp::spawn_with(conduit::db::Engine::Sqlite, "it::auth::secure", |f| {
+        f.merge(("cookie_secure", true))
+    })
+    .await
+    .unwrap();
+    let (_, page) = get_page(&app.client, "/register").await;
+    let csrf = csrf_of(&page);
+    let res = post_form(
+        &app.client,
+        "/register",
+        &[
+            ("csrf_token", &csrf),
+            ("username", "sec"),
+            ("email", "sec@example.com"),
+            ("password", "password-sec"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    for name in ["session=", "refresh=", "csrf_token="] {
+        let raw = res
+            .headers()
+            .get("Set-Cookie")
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} cookie"))
+            .to_owned();
+        let cookie = Cookie::parse(raw).unwrap();
+        assert_eq!(cookie.secure(), Some(true), "{name}");
+        assert_eq!(
+            cookie.http_only(),
+            if name == "csrf_token=" { None } else { Some(true) },
+            "{name}: the CSRF cookie is readable by design"
+        );
+    }
+}
+
+db_test!(
+    async fn oversized_forms_get_413_and_change_nothing(app) {
+        let (_, page) = get_page(&app.client, "/register").await;
+        let csrf = csrf_of(&page);
+        let big = "x".repeat(3 * 1024 * 1024);
+        let res = post_form(&app.client, "/register", &[("csrf_token", &csrf), ("username", "big"), ("email", "big@example.com"), ("password", &big)]).await;
+        assert_eq!(res.status(), Status::PayloadTooLarge);
+        let html = scraper::Html::parse_document(&res.into_string().await.unwrap());
+        assert_eq!(texts(&html, "main h1"), vec!["Too large"]);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users").await, 0);
+    }
+);
