@@ -66,11 +66,15 @@ enum Bind {
     Text(String),
 }
 
-const SELECT: &str = "SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.author_id, \
+macro_rules! select_articles {
+    () => {
+        "SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.author_id, \
     u.username AS author_username, u.bio AS author_bio, u.image AS author_image, \
     EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? AND fo.followee_id = a.author_id) AS following, \
     (SELECT COUNT(*) FROM favorites fc WHERE fc.article_id = a.id) AS favorites_count, \
-    EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = ? AND fv.article_id = a.id) AS favorited";
+    EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = ? AND fv.article_id = a.id) AS favorited"
+    };
+}
 
 fn where_clause(filter: &Filter) -> (String, Vec<Bind>) {
     let mut conditions = Vec::new();
@@ -129,8 +133,9 @@ pub async fn list(
 ) -> Result<Vec<Article>, sqlx::Error> {
     let (conditions, binds) = where_clause(filter);
     let sql = format!(
-        "{SELECT} FROM articles a JOIN users u ON u.id = a.author_id{conditions} \
-         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
+        "{} FROM articles a JOIN users u ON u.id = a.author_id{conditions} \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?",
+        select_articles!()
     );
     let viewer = viewer.unwrap_or(-1);
     let mut articles = db_run!(db, |c| {
@@ -149,9 +154,12 @@ pub async fn list(
 
 /// The article at `slug` (with its body and tags), as seen by `viewer`.
 pub async fn find(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Option<Article>, sqlx::Error> {
-    let sql = format!("{SELECT}, a.body FROM articles a JOIN users u ON u.id = a.author_id WHERE a.slug = ?");
+    const SQL: &str = concat!(
+        select_articles!(),
+        ", a.body FROM articles a JOIN users u ON u.id = a.author_id WHERE a.slug = ?"
+    );
     let viewer = viewer.unwrap_or(-1);
-    let article = db_run!(db, |c| sqlx::query_as::<_, Article>(&sql)
+    let article = db_run!(db, |c| sqlx::query_as::<_, Article>(SQL)
         .bind(viewer)
         .bind(viewer)
         .bind(slug)

@@ -30,15 +30,22 @@ pub struct Comment {
     pub following: bool,
 }
 
-const SELECT: &str = "SELECT c.id, c.article_id, c.body, c.created_at, c.updated_at, c.author_id, \
+macro_rules! select_comments {
+    () => {
+        "SELECT c.id, c.article_id, c.body, c.created_at, c.updated_at, c.author_id, \
     u.username AS author_username, u.bio AS author_bio, u.image AS author_image, \
     EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? AND fo.followee_id = c.author_id) AS following \
-    FROM comments c JOIN users u ON u.id = c.author_id";
+    FROM comments c JOIN users u ON u.id = c.author_id"
+    };
+}
 
 /// The comments of an article, oldest first.
 pub async fn list(db: &DbPool, article_id: i64, viewer: Option<i64>) -> Result<Vec<Comment>, sqlx::Error> {
-    let sql = format!("{SELECT} WHERE c.article_id = ? ORDER BY c.created_at, c.id");
-    db_run!(db, |c| sqlx::query_as::<_, Comment>(&sql)
+    const SQL: &str = concat!(
+        select_comments!(),
+        " WHERE c.article_id = ? ORDER BY c.created_at, c.id"
+    );
+    db_run!(db, |c| sqlx::query_as::<_, Comment>(SQL)
         .bind(viewer.unwrap_or(-1))
         .bind(article_id)
         .fetch_all(c)
@@ -47,8 +54,8 @@ pub async fn list(db: &DbPool, article_id: i64, viewer: Option<i64>) -> Result<V
 
 /// One comment of an article.
 pub async fn find(db: &DbPool, article_id: i64, id: i64, viewer: Option<i64>) -> Result<Option<Comment>, sqlx::Error> {
-    let sql = format!("{SELECT} WHERE c.article_id = ? AND c.id = ?");
-    db_run!(db, |c| sqlx::query_as::<_, Comment>(&sql)
+    const SQL: &str = concat!(select_comments!(), " WHERE c.article_id = ? AND c.id = ?");
+    db_run!(db, |c| sqlx::query_as::<_, Comment>(SQL)
         .bind(viewer.unwrap_or(-1))
         .bind(article_id)
         .bind(id)

@@ -46,19 +46,23 @@ pub const ROLE_ADMIN: &str = "admin";
 /// The ordinary role.
 pub const ROLE_USER: &str = "user";
 
-const COLUMNS: &str =
-    "id, username, email, password_hash, bio, image, role, disabled, token_version, created_at, updated_at";
+/// The columns of [`User`], as a literal so queries are `const` (no formatting per request).
+macro_rules! user_columns {
+    () => {
+        "id, username, email, password_hash, bio, image, role, disabled, token_version, created_at, updated_at"
+    };
+}
 
 /// The user with this id.
 pub async fn find_by_id(db: &DbPool, id: i64) -> Result<Option<User>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?");
-    db_run!(db, |c| sqlx::query_as::<_, User>(&sql).bind(id).fetch_optional(c).await)
+    const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?");
+    db_run!(db, |c| sqlx::query_as::<_, User>(SQL).bind(id).fetch_optional(c).await)
 }
 
 /// The user with this email (any letter case).
 pub async fn find_by_email(db: &DbPool, email: &str) -> Result<Option<User>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE email = ?");
-    db_run!(db, |c| sqlx::query_as::<_, User>(&sql)
+    const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email = ?");
+    db_run!(db, |c| sqlx::query_as::<_, User>(SQL)
         .bind(email)
         .fetch_optional(c)
         .await)
@@ -66,8 +70,8 @@ pub async fn find_by_email(db: &DbPool, email: &str) -> Result<Option<User>, sql
 
 /// The user with this username (any letter case).
 pub async fn find_by_username(db: &DbPool, username: &str) -> Result<Option<User>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE username = ?");
-    db_run!(db, |c| sqlx::query_as::<_, User>(&sql)
+    const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE username = ?");
+    db_run!(db, |c| sqlx::query_as::<_, User>(SQL)
         .bind(username)
         .fetch_optional(c)
         .await)
@@ -75,16 +79,10 @@ pub async fn find_by_username(db: &DbPool, username: &str) -> Result<Option<User
 
 /// The user with this id if the browser session `sid` is live (not revoked, not expired).
 pub async fn find_with_session(db: &DbPool, id: i64, sid: &str) -> Result<Option<User>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {} FROM users u JOIN sessions s ON s.user_id = u.id \
-         WHERE u.id = ? AND s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
-        COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    db_run!(db, |c| sqlx::query_as::<_, User>(&sql)
+    const SQL: &str = "SELECT u.id, u.username, u.email, u.password_hash, u.bio, u.image, u.role, u.disabled, \
+                       u.token_version, u.created_at, u.updated_at FROM users u JOIN sessions s ON s.user_id = u.id \
+                       WHERE u.id = ? AND s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?";
+    db_run!(db, |c| sqlx::query_as::<_, User>(SQL)
         .bind(id)
         .bind(sid)
         .bind(now())

@@ -10,7 +10,7 @@ pub mod views;
 
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::fs::{FileServer, Options};
-use rocket::http::Header;
+use rocket::http::{Header, Method, Status};
 use rocket::{Request, Response};
 
 /// Mounts the site's routes and static files and registers its HTML catchers.
@@ -32,6 +32,7 @@ pub fn stage() -> AdHoc {
             .mount("/", settings::routes())
             .mount("/static", FileServer::new("static", Options::None))
             .attach(StaticCache)
+            .attach(ETag)
             .register("/", crate::error::web_catchers())
     })
 }
@@ -59,5 +60,52 @@ impl Fairing for StaticCache {
             "private, no-cache"
         };
         res.set_header(Header::new("Cache-Control", value));
+    }
+}
+
+/// A weak `ETag` on every successful GET (pages and API): a client that sends it back in
+/// `If-None-Match` gets `304 Not Modified` and no body. Responses are `private, no-cache`, so
+/// clients revalidate every time and shared caches never store per-user content.
+struct ETag;
+
+/// Bodies larger than this are not hashed (they are not worth buffering twice).
+const ETAG_MAX_BODY: usize = 4 * 1024 * 1024;
+
+#[rocket::async_trait]
+impl Fairing for ETag {
+    fn info(&self) -> Info {
+        Info {
+            name: "ETag",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        if req.method() != Method::Get || res.status() != Status::Ok || req.uri().path().starts_with("/static/") {
+            return;
+        }
+        if res.body().preset_size().is_none_or(|size| size > ETAG_MAX_BODY) {
+            return;
+        }
+        let Ok(body) = res.body_mut().to_bytes().await else {
+            return;
+        };
+        let tag = format!("W/\"{:016x}\"", {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            body.hash(&mut hasher);
+            hasher.finish()
+        });
+        let matches = req
+            .headers()
+            .get("If-None-Match")
+            .any(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+        if matches {
+            res.set_status(Status::NotModified);
+            res.set_sized_body(0, std::io::Cursor::new(Vec::new()));
+        } else {
+            res.set_sized_body(body.len(), std::io::Cursor::new(body));
+        }
+        res.set_header(Header::new("ETag", tag));
     }
 }

@@ -319,3 +319,23 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    async fn get_responses_carry_an_etag_and_revalidate_to_304(app) {
+        let token = register(&app.client, "etag").await;
+        publish(&app.client, &token, "Tagged", "b", &["x"]).await;
+        for path in ["/api/tags", "/api/articles", "/profile/etag"] {
+            let res = app.client.get(path).dispatch().await;
+            assert_eq!(res.status(), Status::Ok);
+            let tag = res.headers().get_one("ETag").expect("an ETag").to_owned();
+            let again = app.client.get(path).header(rocket::http::Header::new("If-None-Match", tag.clone())).dispatch().await;
+            assert_eq!(again.status(), Status::NotModified, "{path}");
+            assert_eq!(again.into_string().await.unwrap_or_default(), "");
+        }
+        let res = app.client.get("/api/tags").dispatch().await;
+        let tag = res.headers().get_one("ETag").unwrap().to_owned();
+        publish(&app.client, &token, "Another", "b", &["y"]).await;
+        let changed = app.client.get("/api/tags").header(rocket::http::Header::new("If-None-Match", tag)).dispatch().await;
+        assert_eq!(changed.status(), Status::Ok, "a changed body gets a new tag");
+    }
+);
