@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(slug_for("How to train your dragon"), "how-to-train-your-dragon");
         assert_eq!(slug_for("Ünïcödé  Tïtle!"), "unicode-title");
         assert_eq!(slug_for("日本語"), "ri-ben-yu");
-        assert_eq!(slug_for("🙂🙂"), "article");
+        assert_eq!(slug_for("!!! ???"), "article");
         assert!(slug_for(&"long ".repeat(100)).len() <= 200);
     }
 
