@@ -353,7 +353,10 @@ pub async fn find_comment(db: &DbPool, id: i64) -> Result<Option<CommentRow>, sq
 /// The tag with this id.
 pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Error> {
     let sql = format!("SELECT {} FROM {} WHERE t.id = ?", TAGS.select, TAGS.from);
-    db_run!(db, |c| sqlx::query_as::<_, TagRow>(&sql).bind(id).fetch_optional(c).await)
+    db_run!(db, |c| sqlx::query_as::<_, TagRow>(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
 }
 
 /// Run `$body` (statements on `&mut *$tx`) and the audit insert in one transaction.
@@ -502,6 +505,9 @@ pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &Audi
     let admins_sql = active_admins_sql(db.engine());
     db_run!(db, |c| {
         let mut tx = c.begin().await?;
+        // The entry goes in first: an admin deleting their own account is its actor, and
+        // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
+        insert_audit!(tx, audit);
         sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -513,7 +519,6 @@ pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &Audi
                 return Ok(false);
             }
         }
-        insert_audit!(tx, audit);
         tx.commit().await?;
         Ok(true)
     })
@@ -523,14 +528,10 @@ pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &Audi
 /// backup fallback when the `sqlite3` shell is not installed).
 pub async fn vacuum_into(db: &DbPool, path: &str) -> Result<(), sqlx::Error> {
     match db.backend() {
-        crate::db::pool::Backend::Sqlite(c) => sqlx::query("VACUUM INTO ?")
-            .bind(path)
-            .execute(c)
-            .await
-            .map(|_| ()),
-        crate::db::pool::Backend::MySql(_) => Err(sqlx::Error::Configuration(
-            "VACUUM INTO is an SQLite statement".into(),
-        )),
+        crate::db::pool::Backend::Sqlite(c) => sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()),
+        crate::db::pool::Backend::MySql(_) => {
+            Err(sqlx::Error::Configuration("VACUUM INTO is an SQLite statement".into()))
+        }
     }
 }
 

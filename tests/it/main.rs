@@ -4,6 +4,7 @@
 mod harness;
 mod support;
 
+mod admin;
 mod api;
 mod auth;
 mod foundation;
