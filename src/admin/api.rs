@@ -295,6 +295,7 @@ async fn bulk(
     Ok(Json(json!({ "bulk": outcome })))
 }
 
+#[allow(clippy::too_many_arguments)] // a Rocket handler: one argument per query value
 #[get("/audit?<actor>&<action>&<entity>&<entity_id>&<page>&<per_page>")]
 async fn audit(
     db: Conn,

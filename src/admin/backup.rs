@@ -195,7 +195,10 @@ fn human_size(bytes: u64) -> String {
 /// nothing else (no separators, no dot-dot), so names from requests cannot reach other files.
 pub fn is_backup_name(name: &str) -> bool {
     name.starts_with("conduit-")
-        && (name.ends_with(".sql") || name.ends_with(".sqlite"))
+        && matches!(
+            Path::new(name).extension().and_then(|e| e.to_str()),
+            Some("sql" | "sqlite")
+        )
         && !name.contains("..")
         && name
             .chars()

@@ -50,11 +50,11 @@ impl Listing {
         default: (&str, bool),
     ) -> Self {
         let sort = sort.filter(|s| sorts.iter().any(|(key, _)| key == s));
-        let desc = match dir.as_deref() {
-            Some("asc") if sort.is_some() => false,
-            Some("desc") if sort.is_some() => true,
-            _ if sort.is_some() => false,
-            _ => default.1,
+        // A chosen column sorts ascending unless `dir=desc`; no choice means the default order.
+        let desc = if sort.is_some() {
+            dir.as_deref() == Some("desc")
+        } else {
+            default.1
         };
         let page = page
             .and_then(|p| p.trim().parse::<i64>().ok())

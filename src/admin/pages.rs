@@ -5,6 +5,8 @@
 //! Every form carries the CSRF token (`CsrfForm`); deletions, role changes, disabling, bulk
 //! actions and backup downloads need a password entered within `fresh_minutes`.
 
+use std::fmt::Write as _;
+
 use rocket::form::FromForm;
 use rocket::fs::NamedFile;
 use rocket::http::{ContentType, CookieJar, Header, Status};
@@ -71,10 +73,10 @@ fn form_errors(error: &AppError) -> Value {
 fn list_url(base: &str, listing: &Listing, sort: &str, desc: bool, page: i64) -> String {
     let mut url = format!("{base}?sort={sort}&dir={}", if desc { "desc" } else { "asc" });
     if !listing.q.is_empty() {
-        url.push_str(&format!("&q={}", enc(&listing.q)));
+        let _ = write!(url, "&q={}", enc(&listing.q));
     }
     if page > 1 {
-        url.push_str(&format!("&page={page}"));
+        let _ = write!(url, "&page={page}");
     }
     url
 }
@@ -148,7 +150,7 @@ fn table(
             if listing.desc { "desc" } else { "asc" }
         );
         if !listing.q.is_empty() {
-            url.push_str(&format!("&q={}", enc(&listing.q)));
+            let _ = write!(url, "&q={}", enc(&listing.q));
         }
         url
     });
@@ -882,7 +884,7 @@ async fn bulk(
         return Ok(PageOr::Redirect(done(back, message)));
     }
     for failure in &result.failed {
-        message.push_str(&format!(" #{}: {}.", failure.id, failure.message));
+        let _ = write!(message, " #{}: {}.", failure.id, failure.message);
     }
     Ok(PageOr::Redirect(Flash::error(Redirect::to(back), message)))
 }
@@ -912,6 +914,7 @@ fn audit_view(row: &db::audit::AuditRow) -> Value {
     })
 }
 
+#[allow(clippy::too_many_arguments)] // a Rocket handler: one argument per query value
 #[get("/audit?<actor>&<action>&<entity>&<entity_id>&<page>")]
 async fn audit(
     db: Conn,

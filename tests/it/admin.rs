@@ -26,7 +26,7 @@ pub async fn make_admin(app: &TestApp, name: &str) {
         &format!("UPDATE users SET role = 'admin' WHERE username = '{name}'"),
     )
     .await
-    .unwrap();
+    .expect("promote");
 }
 
 /// The id of user `name`.
@@ -75,7 +75,7 @@ pub async fn create_article(client: &Client, token: &str, title: &str, tags: &[&
         json!({"article": {"title": title, "description": format!("about {title}"), "body": "text", "tagList": tags}});
     let (status, value) = api(client, Method::Post, "/api/articles", Some(token), Some(body)).await;
     assert_eq!(status, Status::Created, "{value}");
-    value["article"]["slug"].as_str().unwrap().to_owned()
+    value["article"]["slug"].as_str().expect("slug").to_owned()
 }
 
 /// Comment on an article over the API; returns the comment id.
@@ -89,7 +89,7 @@ pub async fn add_comment(client: &Client, token: &str, slug: &str, body: &str) -
     )
     .await;
     assert_eq!(status, Status::Ok, "{value}");
-    value["comment"]["id"].as_i64().unwrap()
+    value["comment"]["id"].as_i64().expect("comment id")
 }
 
 /// The flash message shown after following a redirect.
@@ -172,7 +172,7 @@ async fn seed_users(app: &TestApp, n: usize) {
             ),
         )
         .await
-        .unwrap();
+        .expect("seed user");
     }
 }
 
