@@ -105,6 +105,19 @@ async fn update_user(
     let disabling = changes.disabled == Some(true) && !current.disabled;
     if role_change || disabling {
         require_fresh(&admin.0, config)?;
+        // Refuse up front what the last-admin rule would refuse later, so a request is not
+        // half applied (profile saved, role refused). The write re-checks inside its transaction.
+        let demoting = changes
+            .role
+            .as_deref()
+            .is_some_and(|r| r.trim() != crate::db::users::ROLE_ADMIN);
+        if current.is_admin()
+            && !current.disabled
+            && (demoting || disabling)
+            && db::users::count_active_admins(&db).await? <= 1
+        {
+            return Err(AppError::Forbidden(ops::LAST_ADMIN).into());
+        }
     }
     if changes.username.is_some() || changes.email.is_some() || changes.bio.is_some() || changes.image.is_some() {
         let edit = ops::UserEdit {

@@ -618,6 +618,17 @@ db_test!(
         let (status, body) = api(&app.client, Method::Put, &format!("/api/admin/users/{ivan}"), Some(&token), Some(json!({"user": {"disabled": true}}))).await;
         assert_eq!(status, Status::Ok, "{body}");
         assert_eq!(body["user"]["disabled"], true);
+
+        // The only admin cannot demote or disable themselves, and nothing is half applied.
+        let root = id_of(&app, "root").await;
+        for change in [json!({"user": {"bio": "half", "role": "user"}}), json!({"user": {"bio": "half", "disabled": true}})] {
+            let (status, body) = api(&app.client, Method::Put, &format!("/api/admin/users/{root}"), Some(&token), Some(change)).await;
+            assert_eq!(status, Status::Forbidden, "{body}");
+            assert_eq!(body["errors"]["body"][0], conduit::admin::ops::LAST_ADMIN);
+        }
+        let (status, _) = api(&app.client, Method::Delete, &format!("/api/admin/users/{root}"), Some(&token), None).await;
+        assert_eq!(status, Status::Forbidden);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users WHERE username = 'root' AND role = 'admin' AND disabled = FALSE AND bio IS NULL").await, 1);
     }
 );
 
