@@ -718,3 +718,18 @@ db_test!(
         assert_eq!(status, Status::NotFound);
     }
 );
+
+db_test!(
+    async fn admin_pages_escape_what_users_wrote(app) {
+        let writer = register(&app.client, "writer").await;
+        let slug = create_article(&app.client, &writer, "<em>raw</em> title", &[]).await;
+        add_comment(&app.client, &writer, &slug, "<script>alert(1)</script>").await;
+        admin_browser(&app, "boss").await;
+        let (_, page) = get_page(&app.client, "/admin/articles").await;
+        assert_eq!(row_texts(&page, "title"), vec!["<em>raw</em> title"]);
+        assert!(texts(&page, "td.col-title em").is_empty());
+        let (_, page) = get_page(&app.client, "/admin/comments").await;
+        assert_eq!(row_texts(&page, "body"), vec!["<script>alert(1)</script>"]);
+        assert!(texts(&page, "td.col-body script").is_empty());
+    }
+);
