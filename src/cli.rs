@@ -97,3 +97,37 @@ pub async fn seed_demo(figment: &Figment) -> anyhow::Result<()> {
         Err(e) => Err(anyhow::anyhow!("seeding failed: {e}")),
     }
 }
+
+/// `conduit backup [--out PATH]`: write a backup with the database's own dump tool, to `out`
+/// or into `backup_dir` (then pruned to `backup_keep`).
+pub async fn backup(figment: &Figment, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let backups = crate::admin::backup::Backups::from_figment(figment)?;
+    if let Some(out) = out {
+        let size = backups.write_to(out).await?;
+        log::info!(
+            "backup of the {:?} database written to {} ({size} bytes)",
+            backups.engine(),
+            out.display()
+        );
+    } else {
+        let file = backups.create().await?;
+        log::info!(
+            "backup of the {:?} database written to {} ({})",
+            backups.engine(),
+            backups.dir().join(&file.name).display(),
+            file.size_text
+        );
+    }
+    Ok(())
+}
+
+/// `conduit restore PATH`: replace the database's contents with a backup, then apply any
+/// migrations newer than the backup.
+pub async fn restore(figment: &Figment, path: &std::path::Path) -> anyhow::Result<()> {
+    let backups = crate::admin::backup::Backups::from_figment(figment)?;
+    backups.restore(path).await?;
+    let pool = open_pool(figment).await?;
+    pool.close().await;
+    log::info!("restored the {:?} database from {}", backups.engine(), path.display());
+    Ok(())
+}

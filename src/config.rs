@@ -79,6 +79,15 @@ pub struct AppConfig {
     /// Off by default; the release profile refuses it.
     #[serde(default)]
     pub enable_panic_route: bool,
+    /// The `sqlite3` shell backups run (a name looked up in `PATH`, or a path).
+    #[serde(default = "defaults::backup_sqlite3")]
+    pub backup_sqlite3: String,
+    /// The `mysqldump` program MySQL backups run.
+    #[serde(default = "defaults::backup_mysqldump")]
+    pub backup_mysqldump: String,
+    /// The `mysql` client MySQL restores run.
+    #[serde(default = "defaults::backup_mysql")]
+    pub backup_mysql: String,
     /// Articles per page on the site.
     #[serde(default = "defaults::page_size")]
     pub page_size: i64,
@@ -124,6 +133,15 @@ mod defaults {
     }
     pub fn backup_timeout_secs() -> u64 {
         300
+    }
+    pub fn backup_sqlite3() -> String {
+        "sqlite3".into()
+    }
+    pub fn backup_mysqldump() -> String {
+        "mysqldump".into()
+    }
+    pub fn backup_mysql() -> String {
+        "mysql".into()
     }
     pub fn page_size() -> i64 {
         10

@@ -2,6 +2,7 @@
 //!
 //! [`rocket_with`] is the one app factory: `main` and every test build the app through it.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cli;
@@ -36,6 +37,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(security::ContentSecurityPolicy)
         .attach(web::stage())
         .attach(api::stage())
+        .attach(admin::stage())
         .attach(api::cors())
         .attach(api::JsonCharset)
 }

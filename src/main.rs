@@ -36,6 +36,18 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Back up the database with its own dump tool (mysqldump, or the sqlite3 shell) into
+    /// `--out`, or into `backup_dir` (pruned to `backup_keep`) when no path is given.
+    Backup {
+        /// Where to write the backup.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Restore the database from a backup file (stop the server first).
+    Restore {
+        /// The backup file.
+        path: std::path::PathBuf,
+    },
 }
 
 /// Serve until a shutdown signal (SIGTERM, SIGHUP, Ctrl-C): Rocket stops accepting, lets
@@ -77,6 +89,8 @@ fn main() -> ExitCode {
             Command::CreateAdmin { username, email } => {
                 conduit::cli::create_admin(&figment, &username, &email, conduit::cli::read_password).await
             }
+            Command::Backup { out } => conduit::cli::backup(&figment, out.as_deref()).await,
+            Command::Restore { path } => conduit::cli::restore(&figment, &path).await,
         }
     });
     match result {

@@ -127,6 +127,39 @@ pub fn reissue(
     Ok(())
 }
 
+/// Mark the current browser session as freshly authenticated (the user just re-entered their
+/// password): re-issue its refresh and access cookies with `auth_time` = now, so actions that
+/// need a recent login (admin deletions, role changes) are allowed for `fresh_minutes`.
+pub fn reauthenticate(
+    jar: &CookieJar<'_>,
+    keys: &Keys,
+    config: &AppConfig,
+    current: &Claims,
+    user: &User,
+) -> anyhow::Result<()> {
+    let now = Utc::now().timestamp();
+    let refresh = jar
+        .get(REFRESH_COOKIE)
+        .and_then(|c| keys.decode(c.value()).ok())
+        .filter(|c| c.kind == Kind::Refresh && c.sid == current.sid);
+    let base = if let Some(mut refresh) = refresh {
+        refresh.ver = user.token_version;
+        refresh.iat = now;
+        refresh.auth_time = now;
+        refresh.jti = random_id();
+        let max_age = refresh.remember.then(|| refresh.exp - now);
+        jar.add(auth_cookie(REFRESH_COOKIE, keys.encode(&refresh)?, config, max_age));
+        refresh
+    } else {
+        let mut claims = current.clone();
+        claims.ver = user.token_version;
+        claims.auth_time = now;
+        claims
+    };
+    set_access(jar, keys, config, &base)?;
+    Ok(())
+}
+
 /// Remove every auth cookie (logout, or stale cookies).
 pub fn clear(jar: &CookieJar<'_>) {
     for name in [ACCESS_COOKIE, REFRESH_COOKIE] {

@@ -1,7 +1,9 @@
 //! The database layer: the pool and every SQL statement the application runs. One function
 //! per operation; each query text is written once and runs on SQLite and on MySQL.
 
+pub mod admin;
 pub mod articles;
+pub mod audit;
 pub mod comments;
 pub mod login_attempts;
 pub mod pool;

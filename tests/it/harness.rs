@@ -18,6 +18,10 @@ pub struct TestApp {
     pub client: Client,
     /// The engine under test.
     pub engine: Engine,
+    /// The database URL the app runs on (for the CLI and backup tests).
+    pub url: String,
+    /// The test's temp folder (backups go to `backups/` inside it).
+    pub dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
     _mysql: Option<MySqlScratch>,
 }
@@ -114,12 +118,15 @@ impl TestApp {
     pub async fn spawn_with(engine: Engine, test: &str, adjust: impl FnOnce(Figment) -> Figment) -> Option<Self> {
         let (url, dir, mysql) = scratch_database(engine, test).await?;
         let figment = adjust(test_figment(&url).merge(("backup_dir", dir.path().join("backups"))));
+        let dir_path = dir.path().to_path_buf();
         let client = Client::tracked(conduit::rocket_with(figment))
             .await
             .expect("valid rocket instance");
         Some(Self {
             client,
             engine,
+            url,
+            dir: dir_path,
             _dir: dir,
             _mysql: mysql,
         })

@@ -4,8 +4,10 @@
 mod harness;
 mod support;
 
+mod admin;
 mod api;
 mod auth;
+mod backup;
 mod browser;
 mod foundation;
 mod ops;

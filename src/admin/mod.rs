@@ -1,0 +1,132 @@
+//! The admin console (DESIGN.md section 9): HTML pages under `/admin`, the same operations as
+//! JSON under `/api/admin`, the audit log, and database backups through a subprocess.
+//!
+//! Anonymous visitors get the login redirect and non-admins a 403 from the existing catchers
+//! (`/` for pages, `/api` for JSON), through the [`AdminUser`](crate::auth::AdminUser) guard.
+
+pub mod api;
+pub mod backup;
+mod export;
+pub mod ops;
+pub mod pages;
+
+use rocket::fairing::AdHoc;
+
+use crate::db::admin::ListQuery;
+
+/// Rows per page in the console's tables.
+pub const PAGE_SIZE: i64 = 25;
+/// Largest page size the JSON API serves.
+pub const MAX_PAGE_SIZE: i64 = 100;
+/// The last page number accepted (larger values are clamped).
+pub const MAX_PAGE: i64 = 100_000;
+/// Most rows one CSV export holds.
+pub const EXPORT_MAX: i64 = 100_000;
+
+/// A table request: search, sort key (from the table's allow-list) and direction, page.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// Search text.
+    pub q: String,
+    /// Sort key (always one of the allow-list's).
+    pub sort: String,
+    /// Descending.
+    pub desc: bool,
+    /// Page number, from 1.
+    pub page: i64,
+    /// Rows per page.
+    pub per_page: i64,
+}
+
+impl Listing {
+    /// Read query values leniently: an unknown sort key or direction falls back to the default,
+    /// a page that is not a number from 1 to [`MAX_PAGE`] is clamped.
+    pub fn new(
+        q: Option<String>,
+        sort: Option<String>,
+        dir: Option<String>,
+        page: Option<&str>,
+        sorts: &[(&str, &str)],
+        default: (&str, bool),
+    ) -> Self {
+        let sort = sort.filter(|s| sorts.iter().any(|(key, _)| key == s));
+        // A chosen column sorts ascending unless `dir=desc`; no choice means the default order.
+        let desc = if sort.is_some() {
+            dir.as_deref() == Some("desc")
+        } else {
+            default.1
+        };
+        let page = page
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .unwrap_or(1)
+            .clamp(1, MAX_PAGE);
+        Self {
+            q: q.map(|q| q.trim().to_owned()).unwrap_or_default(),
+            sort: sort.unwrap_or_else(|| default.0.to_owned()),
+            desc,
+            page,
+            per_page: PAGE_SIZE,
+        }
+    }
+
+    /// With a page size asked for by an API client (clamped to 1..=[`MAX_PAGE_SIZE`]).
+    #[must_use]
+    pub fn with_per_page(mut self, per_page: Option<&str>) -> Self {
+        if let Some(n) = per_page.and_then(|p| p.trim().parse::<i64>().ok()) {
+            self.per_page = n.clamp(1, MAX_PAGE_SIZE);
+        }
+        self
+    }
+
+    /// The database query for this page.
+    pub fn query(&self) -> ListQuery {
+        ListQuery {
+            q: self.q.clone(),
+            sort: self.sort.clone(),
+            desc: self.desc,
+            limit: self.per_page,
+            offset: (self.page - 1) * self.per_page,
+        }
+    }
+
+    /// The query for an export: every row the filter shows, in the same order.
+    pub fn export_query(&self) -> ListQuery {
+        ListQuery {
+            limit: EXPORT_MAX,
+            offset: 0,
+            ..self.query()
+        }
+    }
+
+    /// The number of pages for `total` rows (at least 1).
+    pub fn pages(&self, total: i64) -> i64 {
+        ((total + self.per_page - 1) / self.per_page).max(1)
+    }
+}
+
+/// Mounts the console and its JSON API, and manages the backup service.
+pub fn stage() -> AdHoc {
+    AdHoc::try_on_ignite("Admin console", |rocket| async move {
+        let backups = match rocket.state::<crate::config::AppConfig>() {
+            Some(config) => {
+                let url = rocket
+                    .figment()
+                    .extract_inner::<String>("databases.main.url")
+                    .unwrap_or_default();
+                backup::Backups::new(config, &url)
+            }
+            None => return Err(rocket),
+        };
+        let rocket = match backups {
+            Ok(backups) => rocket.manage(backups),
+            // The pool reports a bad URL itself; without a usable one there is nothing to back up.
+            Err(e) => {
+                log::warn!("backups are unavailable: {e}");
+                rocket
+            }
+        };
+        Ok(rocket
+            .mount("/admin", pages::routes())
+            .mount("/api/admin", api::routes()))
+    })
+}

@@ -1,0 +1,560 @@
+//! The admin console's queries: searchable, sortable, paginated tables of users, articles,
+//! comments and tags, the dashboard counts, and the admin writes, each made in one
+//! transaction together with its audit-log entry.
+//!
+//! Sort columns come only from the allow-lists below ([`USER_SORTS`] ...): the key a user sends
+//! picks an entry, never SQL text.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::db::audit::{insert_audit, AuditEntry};
+use crate::db::{now, DbPool, Engine};
+use crate::db_run;
+
+/// Sort keys of the users table and the SQL they stand for.
+pub const USER_SORTS: &[(&str, &str)] = &[
+    ("id", "u.id"),
+    ("username", "u.username"),
+    ("email", "u.email"),
+    ("role", "u.role"),
+    ("disabled", "u.disabled"),
+    ("articles", "articles_count"),
+    ("created", "u.created_at"),
+];
+/// Sort keys of the articles table.
+pub const ARTICLE_SORTS: &[(&str, &str)] = &[
+    ("id", "a.id"),
+    ("title", "a.title"),
+    ("author", "u.username"),
+    ("comments", "comments_count"),
+    ("created", "a.created_at"),
+];
+/// Sort keys of the comments table.
+pub const COMMENT_SORTS: &[(&str, &str)] = &[
+    ("id", "c.id"),
+    ("article", "a.title"),
+    ("author", "u.username"),
+    ("created", "c.created_at"),
+];
+/// Sort keys of the tags table.
+pub const TAG_SORTS: &[(&str, &str)] = &[("id", "t.id"), ("name", "t.name"), ("articles", "articles_count")];
+
+/// What one table page shows: a search text, a sort key (checked against the allow-list),
+/// a direction and a window.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Search text (matched anywhere, any ASCII letter case); empty for everything.
+    pub q: String,
+    /// A key of the table's allow-list; unknown keys sort by id.
+    pub sort: String,
+    /// Descending order.
+    pub desc: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Escape `%`, `_` and the escape character itself for `LIKE ... ESCAPE '!'`. `!` rather than a
+/// backslash because the two engines read backslashes in string literals differently.
+pub fn escape_like(s: &str) -> String {
+    s.replace('!', "!!").replace('%', "!%").replace('_', "!_")
+}
+
+/// How a table is queried.
+struct Spec {
+    select: &'static str,
+    from: &'static str,
+    search: &'static [&'static str],
+    sorts: &'static [(&'static str, &'static str)],
+    id: &'static str,
+}
+
+const USERS: Spec = Spec {
+    select: "u.id, u.username, u.email, u.role, u.disabled, u.created_at, \
+             (SELECT COUNT(*) FROM articles ua WHERE ua.author_id = u.id) AS articles_count",
+    from: "users u",
+    search: &["u.username", "u.email"],
+    sorts: USER_SORTS,
+    id: "u.id",
+};
+
+const ARTICLES: Spec = Spec {
+    select: "a.id, a.slug, a.title, a.description, a.author_id, u.username AS author_username, a.created_at, \
+             a.updated_at, (SELECT COUNT(*) FROM comments ac WHERE ac.article_id = a.id) AS comments_count",
+    from: "articles a JOIN users u ON u.id = a.author_id",
+    search: &["a.title", "a.slug", "u.username"],
+    sorts: ARTICLE_SORTS,
+    id: "a.id",
+};
+
+const COMMENTS: Spec = Spec {
+    select: "c.id, c.article_id, a.slug AS article_slug, a.title AS article_title, c.author_id, \
+             u.username AS author_username, c.body, c.created_at",
+    from: "comments c JOIN articles a ON a.id = c.article_id JOIN users u ON u.id = c.author_id",
+    search: &["c.body", "u.username", "a.title"],
+    sorts: COMMENT_SORTS,
+    id: "c.id",
+};
+
+const TAGS: Spec = Spec {
+    select: "t.id, t.name, (SELECT COUNT(*) FROM article_tags tat WHERE tat.tag_id = t.id) AS articles_count",
+    from: "tags t",
+    search: &["t.name"],
+    sorts: TAG_SORTS,
+    id: "t.id",
+};
+
+impl Spec {
+    /// ` WHERE (a LIKE ? OR b LIKE ?)` and its binds, or nothing for an empty search.
+    fn filter(&self, q: &str) -> (String, Vec<String>) {
+        let q = q.trim();
+        if q.is_empty() {
+            return (String::new(), Vec::new());
+        }
+        let pattern = format!("%{}%", escape_like(q));
+        let conditions: Vec<String> = self.search.iter().map(|c| format!("{c} LIKE ? ESCAPE '!'")).collect();
+        (
+            format!(" WHERE ({})", conditions.join(" OR ")),
+            vec![pattern; self.search.len()],
+        )
+    }
+
+    fn count_sql(&self, q: &str) -> (String, Vec<String>) {
+        let (filter, binds) = self.filter(q);
+        (format!("SELECT COUNT(*) FROM {}{filter}", self.from), binds)
+    }
+
+    fn list_sql(&self, query: &ListQuery) -> (String, Vec<String>) {
+        let (filter, binds) = self.filter(&query.q);
+        let column = self
+            .sorts
+            .iter()
+            .find(|(key, _)| *key == query.sort)
+            .map_or(self.id, |(_, column)| *column);
+        let dir = if query.desc { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {} FROM {}{filter} ORDER BY {column} {dir}, {} {dir} LIMIT ? OFFSET ?",
+            self.select, self.from, self.id
+        );
+        (sql, binds)
+    }
+}
+
+macro_rules! count_rows {
+    ($db:expr, $spec:expr, $q:expr) => {{
+        let (sql, binds) = $spec.count_sql($q);
+        db_run!($db, |c| {
+            let mut query = sqlx::query_scalar::<_, i64>(&sql);
+            for bind in &binds {
+                query = query.bind(bind.as_str());
+            }
+            query.fetch_one(c).await
+        })
+    }};
+}
+
+macro_rules! list_rows {
+    ($db:expr, $spec:expr, $row:ty, $query:expr) => {{
+        let query: &ListQuery = $query;
+        let (sql, binds) = $spec.list_sql(query);
+        db_run!($db, |c| {
+            let mut q = sqlx::query_as::<_, $row>(&sql);
+            for bind in &binds {
+                q = q.bind(bind.as_str());
+            }
+            q.bind(query.limit).bind(query.offset).fetch_all(c).await
+        })
+    }};
+}
+
+/// A row of the users table.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct UserRow {
+    /// Id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// Email.
+    pub email: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// Disabled accounts cannot sign in.
+    pub disabled: bool,
+    /// Signed up at (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Articles written.
+    pub articles_count: i64,
+}
+
+/// A row of the articles table.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct ArticleRow {
+    /// Id.
+    pub id: i64,
+    /// URL slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Summary.
+    pub description: String,
+    /// Author id.
+    pub author_id: i64,
+    /// Author username.
+    pub author_username: String,
+    /// Created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Updated (UTC).
+    pub updated_at: DateTime<Utc>,
+    /// Comments on it.
+    pub comments_count: i64,
+}
+
+/// A row of the comments table.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct CommentRow {
+    /// Id.
+    pub id: i64,
+    /// The article's id.
+    pub article_id: i64,
+    /// The article's slug.
+    pub article_slug: String,
+    /// The article's title.
+    pub article_title: String,
+    /// Author id.
+    pub author_id: i64,
+    /// Author username.
+    pub author_username: String,
+    /// Text.
+    pub body: String,
+    /// Created (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+/// A row of the tags table.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct TagRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Articles filed under it.
+    pub articles_count: i64,
+}
+
+/// How many users match `q`.
+pub async fn count_users(db: &DbPool, q: &str) -> Result<i64, sqlx::Error> {
+    count_rows!(db, USERS, q)
+}
+
+/// One page of users.
+pub async fn list_users(db: &DbPool, query: &ListQuery) -> Result<Vec<UserRow>, sqlx::Error> {
+    list_rows!(db, USERS, UserRow, query)
+}
+
+/// How many articles match `q`.
+pub async fn count_articles(db: &DbPool, q: &str) -> Result<i64, sqlx::Error> {
+    count_rows!(db, ARTICLES, q)
+}
+
+/// One page of articles.
+pub async fn list_articles(db: &DbPool, query: &ListQuery) -> Result<Vec<ArticleRow>, sqlx::Error> {
+    list_rows!(db, ARTICLES, ArticleRow, query)
+}
+
+/// How many comments match `q`.
+pub async fn count_comments(db: &DbPool, q: &str) -> Result<i64, sqlx::Error> {
+    count_rows!(db, COMMENTS, q)
+}
+
+/// One page of comments.
+pub async fn list_comments(db: &DbPool, query: &ListQuery) -> Result<Vec<CommentRow>, sqlx::Error> {
+    list_rows!(db, COMMENTS, CommentRow, query)
+}
+
+/// How many tags match `q`.
+pub async fn count_tags(db: &DbPool, q: &str) -> Result<i64, sqlx::Error> {
+    count_rows!(db, TAGS, q)
+}
+
+/// One page of tags.
+pub async fn list_tags(db: &DbPool, query: &ListQuery) -> Result<Vec<TagRow>, sqlx::Error> {
+    list_rows!(db, TAGS, TagRow, query)
+}
+
+/// The dashboard's numbers.
+#[derive(Debug, Clone, Copy, Serialize, sqlx::FromRow)]
+pub struct Counts {
+    /// Accounts.
+    pub users: i64,
+    /// Administrators.
+    pub admins: i64,
+    /// Disabled accounts.
+    pub disabled: i64,
+    /// Articles.
+    pub articles: i64,
+    /// Comments.
+    pub comments: i64,
+    /// Tags.
+    pub tags: i64,
+}
+
+/// Every dashboard count, in one statement.
+pub async fn counts(db: &DbPool) -> Result<Counts, sqlx::Error> {
+    const SQL: &str = "SELECT (SELECT COUNT(*) FROM users) AS users, \
+        (SELECT COUNT(*) FROM users WHERE role = 'admin') AS admins, \
+        (SELECT COUNT(*) FROM users WHERE disabled = TRUE) AS disabled, \
+        (SELECT COUNT(*) FROM articles) AS articles, (SELECT COUNT(*) FROM comments) AS comments, \
+        (SELECT COUNT(*) FROM tags) AS tags";
+    db_run!(db, |c| sqlx::query_as::<_, Counts>(SQL).fetch_one(c).await)
+}
+
+/// An article as the admin edit form shows it.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct ArticleDetail {
+    /// Id.
+    pub id: i64,
+    /// URL slug (kept when an admin edits the article).
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Summary.
+    pub description: String,
+    /// Markdown body.
+    pub body: String,
+    /// Author username.
+    pub author_username: String,
+    /// Created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Updated (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The article with this id.
+pub async fn find_article(db: &DbPool, id: i64) -> Result<Option<ArticleDetail>, sqlx::Error> {
+    const SQL: &str = "SELECT a.id, a.slug, a.title, a.description, a.body, u.username AS author_username, \
+                       a.created_at, a.updated_at FROM articles a JOIN users u ON u.id = a.author_id WHERE a.id = ?";
+    db_run!(db, |c| sqlx::query_as::<_, ArticleDetail>(SQL)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
+}
+
+/// The comment with this id.
+pub async fn find_comment(db: &DbPool, id: i64) -> Result<Option<CommentRow>, sqlx::Error> {
+    let sql = format!("SELECT {} FROM {} WHERE c.id = ?", COMMENTS.select, COMMENTS.from);
+    db_run!(db, |c| sqlx::query_as::<_, CommentRow>(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
+}
+
+/// The tag with this id.
+pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Error> {
+    let sql = format!("SELECT {} FROM {} WHERE t.id = ?", TAGS.select, TAGS.from);
+    db_run!(db, |c| sqlx::query_as::<_, TagRow>(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
+}
+
+/// Run `$body` (statements on `&mut *$tx`) and the audit insert in one transaction.
+macro_rules! audited {
+    ($db:expr, $audit:expr, |$tx:ident| $body:block) => {
+        db_run!($db, |c| {
+            let mut $tx = c.begin().await?;
+            let result = $body;
+            insert_audit!($tx, $audit);
+            $tx.commit().await?;
+            Ok(result)
+        })
+    };
+}
+
+/// Change an article's text (its slug stays, so links keep working).
+pub async fn update_article(
+    db: &DbPool,
+    id: i64,
+    title: &str,
+    description: &str,
+    body: &str,
+    audit: &AuditEntry,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE articles SET title = ?, description = ?, body = ?, updated_at = ? WHERE id = ?";
+    audited!(db, audit, |tx| {
+        sqlx::query(SQL)
+            .bind(title)
+            .bind(description)
+            .bind(body)
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    })
+}
+
+/// Delete an article (its comments, favorites and tag links go with it).
+pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+    audited!(db, audit, |tx| {
+        sqlx::query("DELETE FROM articles WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    })
+}
+
+/// Change a comment's text.
+pub async fn update_comment(db: &DbPool, id: i64, body: &str, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+    audited!(db, audit, |tx| {
+        sqlx::query("UPDATE comments SET body = ?, updated_at = ? WHERE id = ?")
+            .bind(body)
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    })
+}
+
+/// Delete a comment.
+pub async fn delete_comment(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+    audited!(db, audit, |tx| {
+        sqlx::query("DELETE FROM comments WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    })
+}
+
+/// Rename a tag. A name taken by another tag is a unique violation.
+pub async fn rename_tag(db: &DbPool, id: i64, name: &str, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+    audited!(db, audit, |tx| {
+        sqlx::query("UPDATE tags SET name = ? WHERE id = ?")
+            .bind(name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    })
+}
+
+/// Delete a tag (articles lose it, nothing else).
+pub async fn delete_tag(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+    audited!(db, audit, |tx| {
+        sqlx::query("DELETE FROM tags WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    })
+}
+
+/// Counts enabled admins inside a transaction. On MySQL the read locks the rows it counts, so
+/// two admins demoting each other at once cannot both pass (one waits, then sees the other's
+/// change); SQLite serialises writers anyway and has no `FOR UPDATE`.
+fn active_admins_sql(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE",
+        Engine::MySql => "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE FOR UPDATE",
+    }
+}
+
+/// Set a user's role and disabled flag. `revoke` also bumps their token version and ends their
+/// browser sessions. With `keep_an_admin`, the change is rolled back (and `false` returned)
+/// if it would leave no enabled admin.
+pub async fn set_user_access(
+    db: &DbPool,
+    id: i64,
+    role: &str,
+    disabled: bool,
+    revoke: bool,
+    keep_an_admin: bool,
+    audit: &AuditEntry,
+) -> Result<bool, sqlx::Error> {
+    const SQL: &str =
+        "UPDATE users SET role = ?, disabled = ?, token_version = token_version + ?, updated_at = ? WHERE id = ?";
+    const REVOKE: &str = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
+    let admins_sql = active_admins_sql(db.engine());
+    db_run!(db, |c| {
+        let mut tx = c.begin().await?;
+        sqlx::query(SQL)
+            .bind(role)
+            .bind(disabled)
+            .bind(i64::from(revoke))
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if keep_an_admin {
+            let admins: i64 = sqlx::query_scalar(admins_sql).fetch_one(&mut *tx).await?;
+            if admins < 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        if revoke {
+            sqlx::query(REVOKE).bind(now()).bind(id).execute(&mut *tx).await?;
+        }
+        insert_audit!(tx, audit);
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// Delete a user and everything they wrote. With `keep_an_admin`, rolled back (and `false`
+/// returned) if it would leave no enabled admin.
+pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &AuditEntry) -> Result<bool, sqlx::Error> {
+    let admins_sql = active_admins_sql(db.engine());
+    db_run!(db, |c| {
+        let mut tx = c.begin().await?;
+        // The entry goes in first: an admin deleting their own account is its actor, and
+        // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
+        insert_audit!(tx, audit);
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if keep_an_admin {
+            let admins: i64 = sqlx::query_scalar(admins_sql).fetch_one(&mut *tx).await?;
+            if admins < 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// SQLite only: write a consistent copy of the database to `path` with `VACUUM INTO` (the
+/// backup fallback when the `sqlite3` shell is not installed).
+pub async fn vacuum_into(db: &DbPool, path: &str) -> Result<(), sqlx::Error> {
+    match db.backend() {
+        crate::db::pool::Backend::Sqlite(c) => sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()),
+        crate::db::pool::Backend::MySql(_) => {
+            Err(sqlx::Error::Configuration("VACUUM INTO is an SQLite statement".into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(escape_like("50%_off!"), "50!%!_off!!");
+    }
+
+    #[test]
+    fn unknown_sort_keys_fall_back_to_the_id() {
+        let query = ListQuery {
+            q: String::new(),
+            sort: "username; DROP TABLE users".into(),
+            desc: true,
+            limit: 10,
+            offset: 0,
+        };
+        let (sql, _) = USERS.list_sql(&query);
+        assert!(sql.contains("ORDER BY u.id DESC, u.id DESC"), "{sql}");
+        assert!(!sql.contains("DROP"));
+    }
+}
