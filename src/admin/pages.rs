@@ -28,7 +28,7 @@ use crate::db::admin::{ARTICLE_SORTS, COMMENT_SORTS, TAG_SORTS, USER_SORTS};
 use crate::db::audit::AuditFilter;
 use crate::db::{self, Conn};
 use crate::error::{percent_encode, AppError, PageResult};
-use crate::web::layout::{done, safe_next, Layout};
+use crate::web::layout::{done, form_errors, safe_next, Layout};
 use crate::web::session::{Empty, PageOr};
 
 const DATE: &str = "%Y-%m-%d %H:%M";
@@ -60,13 +60,6 @@ fn outcome(to: &str, result: Result<String, AppError>) -> PageResult<PageOr> {
             Flash::error(Redirect::to(to.to_owned()), e.public_messages().join("; ")),
         )),
         Err(e) => Err(e.into()),
-    }
-}
-
-fn form_errors(error: &AppError) -> Value {
-    match error {
-        AppError::Invalid(fields) => json!({ "list": fields.full_messages(), "fields": fields.0 }),
-        other => json!({ "list": other.public_messages(), "fields": {} }),
     }
 }
 

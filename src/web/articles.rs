@@ -3,7 +3,7 @@
 
 use rocket::form::FromForm;
 use rocket::http::Status;
-use rocket::response::Redirect;
+use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
 use serde_json::json;
 
@@ -14,7 +14,7 @@ use crate::content;
 use crate::db::articles::{Article, Filter};
 use crate::db::{self, Conn, DbPool};
 use crate::error::{AppError, PageResult};
-use crate::web::layout::{done, safe_next, Layout};
+use crate::web::layout::{done, form_errors, safe_next, Layout};
 use crate::web::session::PageOr;
 use crate::web::views::{ArticleView, CommentView, Pager};
 
@@ -156,10 +156,7 @@ fn editor(
     errors: Option<&AppError>,
     status: Status,
 ) -> (Status, rocket_dyn_templates::Template) {
-    let errors = errors.map(|e| match e {
-        AppError::Invalid(fields) => json!({ "list": fields.full_messages(), "fields": fields.0 }),
-        other => json!({ "list": other.public_messages(), "fields": {} }),
-    });
+    let errors = errors.map(form_errors);
     let title = if slug.is_some() { "Edit article" } else { "New article" };
     (
         status,
@@ -280,40 +277,29 @@ async fn delete(
     Ok(done("/", format!("“{}” was deleted.", article.title)))
 }
 
-#[post("/article/<slug>/favorite", data = "<form>")]
-async fn favorite(
-    db: Conn,
-    me: CurrentUser,
-    slug: &str,
-    form: CsrfForm<ButtonForm>,
-) -> PageResult<rocket::response::Flash<Redirect>> {
-    let user = me.0.user.id;
-    let article = db::articles::find(&db, slug, Some(user))
+/// Favorite (`on`) or un-favorite the article at `slug`, then go back where the button was.
+async fn set_favorite(db: &DbPool, user: i64, slug: &str, form: &ButtonForm, on: bool) -> PageResult<Flash<Redirect>> {
+    let article = db::articles::find(db, slug, Some(user))
         .await?
         .ok_or(AppError::NotFound("article"))?;
-    db::articles::favorite(&db, user, article.id).await?;
-    Ok(done(
-        form.0.back_or(&format!("/article/{slug}")),
-        format!("Added “{}” to your favorites.", article.title),
-    ))
+    let message = if on {
+        db::articles::favorite(db, user, article.id).await?;
+        format!("Added “{}” to your favorites.", article.title)
+    } else {
+        db::articles::unfavorite(db, user, article.id).await?;
+        format!("Removed “{}” from your favorites.", article.title)
+    };
+    Ok(done(form.back_or(&format!("/article/{slug}")), message))
+}
+
+#[post("/article/<slug>/favorite", data = "<form>")]
+async fn favorite(db: Conn, me: CurrentUser, slug: &str, form: CsrfForm<ButtonForm>) -> PageResult<Flash<Redirect>> {
+    set_favorite(&db, me.0.user.id, slug, &form.0, true).await
 }
 
 #[post("/article/<slug>/unfavorite", data = "<form>")]
-async fn unfavorite(
-    db: Conn,
-    me: CurrentUser,
-    slug: &str,
-    form: CsrfForm<ButtonForm>,
-) -> PageResult<rocket::response::Flash<Redirect>> {
-    let user = me.0.user.id;
-    let article = db::articles::find(&db, slug, Some(user))
-        .await?
-        .ok_or(AppError::NotFound("article"))?;
-    db::articles::unfavorite(&db, user, article.id).await?;
-    Ok(done(
-        form.0.back_or(&format!("/article/{slug}")),
-        format!("Removed “{}” from your favorites.", article.title),
-    ))
+async fn unfavorite(db: Conn, me: CurrentUser, slug: &str, form: CsrfForm<ButtonForm>) -> PageResult<Flash<Redirect>> {
+    set_favorite(&db, me.0.user.id, slug, &form.0, false).await
 }
 
 /// The comment form.

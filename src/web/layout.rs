@@ -91,6 +91,15 @@ impl Layout {
     }
 }
 
+/// What a re-rendered form shows: `list` (full messages, for the summary) and `fields` (per
+/// field, for messages beside the inputs); errors other than validation give one message.
+pub fn form_errors(error: &crate::error::AppError) -> Value {
+    match error {
+        crate::error::AppError::Invalid(fields) => json!({ "list": fields.full_messages(), "fields": fields.0 }),
+        other => json!({ "list": other.public_messages(), "fields": {} }),
+    }
+}
+
 /// Redirect to `to` with a success flash.
 pub fn done(to: impl Into<String>, message: impl Into<String>) -> Flash<Redirect> {
     Flash::success(Redirect::to(to.into()), message.into())

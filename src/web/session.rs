@@ -14,7 +14,7 @@ use crate::auth::{account, session, MaybeUser};
 use crate::config::AppConfig;
 use crate::db::Conn;
 use crate::error::{AppError, PageResult};
-use crate::web::layout::{done, safe_next, Layout};
+use crate::web::layout::{done, form_errors, safe_next, Layout};
 
 /// The sign-in form.
 #[derive(FromForm, Default)]
@@ -56,14 +56,6 @@ pub enum PageOr {
     Redirect(Flash<Redirect>),
     /// Where to go, no message.
     Plain(Redirect),
-}
-
-/// Errors a form shows: field errors by field, or one general message.
-fn form_errors(error: &AppError) -> serde_json::Value {
-    match error {
-        AppError::Invalid(fields) => json!({ "list": fields.full_messages(), "fields": fields.0 }),
-        other => json!({ "list": other.public_messages(), "fields": {} }),
-    }
 }
 
 #[get("/login?<next>")]

@@ -14,7 +14,7 @@ use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, PageResult};
-use crate::web::layout::{done, Layout};
+use crate::web::layout::{done, form_errors, Layout};
 use crate::web::session::{Empty, PageOr};
 
 /// The settings form.
@@ -35,10 +35,7 @@ pub struct SettingsForm {
 }
 
 fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> rocket_dyn_templates::Template {
-    let errors = errors.map(|e| match e {
-        AppError::Invalid(fields) => json!({ "list": fields.full_messages(), "fields": fields.0 }),
-        other => json!({ "list": other.public_messages(), "fields": {} }),
-    });
+    let errors = errors.map(form_errors);
     layout.render(
         "settings/edit",
         json!({ "title": "Settings", "active": "settings", "form": form, "errors": errors }),
