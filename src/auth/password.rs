@@ -1,28 +1,61 @@
 //! Password hashing: argon2id with OWASP's parameters, run off the async worker threads and
-//! bounded by a semaphore (each hash holds ~19 MiB, so a login flood must queue, not balloon).
+//! bounded by a semaphore.
+//!
+//! Each hash needs a 19 MiB work area. Allocating it per hash made glibc keep the freed areas in
+//! per-thread arenas (a handful of logins grew the process past 300 MB), so the work areas are
+//! allocated once, one per permit, and reused: memory stays at `CONCURRENT_HASHES` x 19 MiB.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 /// OWASP Password Storage Cheat Sheet: m = 19 MiB, t = 2, p = 1.
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
+/// Length of the stored hash output, in bytes.
+const OUTPUT_LEN: usize = 32;
 
-/// At most this many hashes run at once.
-const CONCURRENT_HASHES: usize = 4;
+/// At most this many hashes run at once (one per core of the machines we run on).
+const CONCURRENT_HASHES: usize = 2;
 
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
+fn params() -> Params {
+    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN)).expect("valid argon2 parameters")
+}
+
+fn hasher(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
 fn permits() -> &'static Semaphore {
     static PERMITS: OnceLock<Semaphore> = OnceLock::new();
     PERMITS.get_or_init(|| Semaphore::new(CONCURRENT_HASHES))
+}
+
+/// Work areas not in use; never more than `CONCURRENT_HASHES` exist.
+fn work_areas() -> &'static Mutex<Vec<Vec<Block>>> {
+    static AREAS: OnceLock<Mutex<Vec<Vec<Block>>>> = OnceLock::new();
+    AREAS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// argon2id of `password` with `salt` under our parameters, in a reused work area.
+fn raw_hash(password: &[u8], salt: &[u8]) -> anyhow::Result<[u8; OUTPUT_LEN]> {
+    let params = params();
+    let mut area = work_areas()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("argon2 work areas poisoned"))?
+        .pop()
+        .unwrap_or_else(|| vec![Block::default(); params.block_count()]);
+    let mut out = [0u8; OUTPUT_LEN];
+    let result = hasher(params).hash_password_into_with_memory(password, salt, &mut out, &mut area[..]);
+    if let Ok(mut areas) = work_areas().lock() {
+        areas.push(area);
+    }
+    result.map_err(|e| anyhow::anyhow!("hashing password: {e}"))?;
+    Ok(out)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
@@ -33,14 +66,45 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// Hash a password (PHC string with salt and parameters).
 pub async fn hash(password: &str) -> anyhow::Result<String> {
     let password = password.to_owned();
-    blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        hasher()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
-    })
-    .await?
+    blocking(move || phc_hash(&password)).await?
+}
+
+fn phc_hash(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    let out = raw_hash(password.as_bytes(), salt_raw)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params()).map_err(|e| anyhow::anyhow!("params: {e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))?),
+    };
+    Ok(phc.to_string())
+}
+
+fn phc_verify(password: &str, stored: &str) -> anyhow::Result<bool> {
+    let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+    let ours = parsed.algorithm == Algorithm::Argon2id.ident()
+        && Params::try_from(&parsed)
+            .is_ok_and(|p| p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == PARALLELISM)
+        && parsed.hash.is_some_and(|h| h.len() == OUTPUT_LEN);
+    if !ours {
+        // Hashes made with other parameters: the library's own (allocating) path.
+        return Ok(hasher(params()).verify_password(password.as_bytes(), &parsed).is_ok());
+    }
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Ok(false);
+    };
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    let out = raw_hash(password.as_bytes(), salt_raw)?;
+    Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
 }
 
 /// Check a password against a stored hash. `None` checks against a dummy hash, so an unknown
@@ -50,25 +114,23 @@ pub async fn verify(password: &str, stored: Option<&str>) -> anyhow::Result<bool
     let known = stored.is_some();
     let stored = stored.map(str::to_owned);
     blocking(move || {
-        let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-        let ok = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
-        Ok(ok && known)
+        let stored = match stored {
+            Some(s) => s,
+            None => dummy_hash()?.to_owned(),
+        };
+        Ok(phc_verify(&password, &stored)? && known)
     })
     .await?
 }
 
 /// A real argon2id hash of a random password, made once per process.
-fn dummy_hash() -> &'static str {
+fn dummy_hash() -> anyhow::Result<&'static str> {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        let secret = format!("{:032x}", rand::random::<u128>());
-        hasher()
-            .hash_password(secret.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
+    if let Some(hash) = DUMMY.get() {
+        return Ok(hash);
+    }
+    let hash = phc_hash(&format!("{:032x}", rand::random::<u128>()))?;
+    Ok(DUMMY.get_or_init(|| hash))
 }
 
 #[cfg(test)]
@@ -81,6 +143,26 @@ mod tests {
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
         assert!(verify("correct horse battery", Some(&stored)).await.unwrap());
         assert!(!verify("wrong horse battery", Some(&stored)).await.unwrap());
+    }
+
+    #[test]
+    fn hashes_made_by_the_library_itself_still_verify() {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let library = hasher(params())
+            .hash_password(b"old password", &salt)
+            .unwrap()
+            .to_string();
+        assert!(phc_verify("old password", &library).unwrap());
+        assert!(!phc_verify("other password", &library).unwrap());
+        let weaker = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8, 1, 1, None).unwrap())
+            .hash_password(b"legacy", &salt)
+            .unwrap()
+            .to_string();
+        assert!(
+            phc_verify("legacy", &weaker).unwrap(),
+            "other parameters take the library's path"
+        );
     }
 
     #[rocket::async_test]

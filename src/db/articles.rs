@@ -132,9 +132,13 @@ pub async fn list(
     offset: i64,
 ) -> Result<Vec<Article>, sqlx::Error> {
     let (conditions, binds) = where_clause(filter);
+    // The page's ids are picked first, in a derived table, so the per-row subqueries (author,
+    // favorite count, the viewer's flags) run for the page only. MariaDB otherwise evaluated
+    // them for every matching row before sorting (2% of /healthz throughput in bench/run).
     let sql = format!(
-        "{} FROM articles a JOIN users u ON u.id = a.author_id{conditions} \
-         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?",
+        "{} FROM (SELECT a.id FROM articles a{conditions} ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?) page \
+         JOIN articles a ON a.id = page.id JOIN users u ON u.id = a.author_id \
+         ORDER BY a.created_at DESC, a.id DESC",
         select_articles!()
     );
     let viewer = viewer.unwrap_or(-1);

@@ -199,6 +199,14 @@ async fn sentry_reports_5xx_and_panics_without_secrets(engine: Engine, test: &st
     let panic_event = wait_for(&bodies, &panic_rid);
     assert!(panic_event.contains("deliberate panic from /__panic"), "{panic_event}");
     assert!(
+        panic_event.contains("\"environment\":\"debug\""),
+        "environment = profile: {panic_event}"
+    );
+    assert!(
+        panic_event.contains(&format!("\"release\":\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "release = crate version"
+    );
+    assert!(
         panic_event.contains("\"http.path\":\"/__panic\"") && panic_event.contains("\"http.method\":\"GET\""),
         "{panic_event}"
     );
@@ -535,4 +543,57 @@ fn cli_seed_demo_runs_twice_without_error() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "seed without --demo says what is missing");
+}
+
+#[test]
+fn each_request_is_one_log_line_with_method_path_status_and_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("conduit.log");
+    let port = free_port();
+    let url = format!("sqlite://{}", dir.path().join("log.db").display());
+    let server = serve(&url, port, &[("CONDUIT_LOG_FILE", log.display().to_string())]);
+    let (status, head, _) = get(port, "/api/tags?x=1", "Authorization: Token not-logged\r\n");
+    assert_eq!(status, 200);
+    let rid = request_id(&head);
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(&format!("rid={rid}"))).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains("GET /api/tags 200 "), "{}", lines[0]);
+    assert!(!text.contains("not-logged"), "tokens are never logged");
+}
+
+#[test]
+fn the_instance_file_overrides_rocket_toml_and_env_overrides_the_instance_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let instance = dir.path().join("instance.toml");
+    std::fs::write(&instance, "access_token_minutes = -1\n").unwrap();
+    let run = |extra: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_conduit"));
+        cmd.arg("migrate")
+            .env(
+                "ROCKET_DATABASES",
+                format!("{{main={{url=\"sqlite://{}\"}}}}", dir.path().join("c.db").display()),
+            )
+            .env("CONDUIT_CONFIG", &instance);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let bad = run(&[]);
+    assert!(!bad.status.success(), "the instance file's bad value stops startup");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`access_token_minutes`"));
+    let fixed = run(&[("CONDUIT_ACCESS_TOKEN_MINUTES", "30")]);
+    assert!(
+        fixed.status.success(),
+        "CONDUIT_* wins over the instance file: {}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    std::fs::write(&instance, "jwt_secret = \"short\"\n").unwrap();
+    let short = run(&[]);
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("`jwt_secret`"),
+        "the instance file overrides Rocket.toml's [debug] secret"
+    );
 }
