@@ -56,15 +56,10 @@ async fn page(
     offset: Option<&str>,
 ) -> ApiResult<Json<ArticlesBody>> {
     let (limit, offset) = page_params(limit, offset, DEFAULT_LIMIT)?;
-    let count = db::articles::count(db, &filter).await?;
-    let articles = if offset < count {
-        db::articles::list(db, &filter, viewer, limit, offset).await?
-    } else {
-        Vec::new()
-    };
+    let page = db::articles::page(db, &filter, viewer, limit, offset).await?;
     Ok(Json(ArticlesBody {
-        articles: articles.into_iter().map(Into::into).collect(),
-        articles_count: count,
+        articles: page.articles.into_iter().map(Into::into).collect(),
+        articles_count: page.total,
     }))
 }
 

@@ -34,14 +34,13 @@ pub async fn previews(
     size: i64,
     base: &str,
 ) -> Result<(Vec<ArticleView>, Pager), AppError> {
-    let total = db::articles::count(db, filter).await?;
-    let offset = (page - 1) * size;
-    let articles = if offset < total {
-        db::articles::list(db, filter, viewer, size, offset).await?
-    } else {
-        Vec::new()
-    };
-    let views = articles.into_iter().map(|a| ArticleView::new(a, viewer)).collect();
+    let found = db::articles::page(db, filter, viewer, size, (page - 1) * size).await?;
+    let total = found.total;
+    let views = found
+        .articles
+        .into_iter()
+        .map(|a| ArticleView::new(a, viewer))
+        .collect();
     Ok((views, Pager::new(total, size, page, base)))
 }
 
