@@ -106,25 +106,7 @@ pub fn reissue(
     current: &Claims,
     user: &User,
 ) -> anyhow::Result<()> {
-    let now = Utc::now().timestamp();
-    let refresh = jar
-        .get(REFRESH_COOKIE)
-        .and_then(|c| keys.decode(c.value()).ok())
-        .filter(|c| c.kind == Kind::Refresh);
-    let base = if let Some(mut refresh) = refresh {
-        refresh.ver = user.token_version;
-        refresh.iat = now;
-        refresh.jti = random_id();
-        let max_age = refresh.remember.then(|| refresh.exp - now);
-        jar.add(auth_cookie(REFRESH_COOKIE, keys.encode(&refresh)?, config, max_age));
-        refresh
-    } else {
-        let mut claims = current.clone();
-        claims.ver = user.token_version;
-        claims
-    };
-    set_access(jar, keys, config, &base)?;
-    Ok(())
+    rewrite(jar, keys, config, current, user, false)
 }
 
 /// Mark the current browser session as freshly authenticated (the user just re-entered their
@@ -137,6 +119,19 @@ pub fn reauthenticate(
     current: &Claims,
     user: &User,
 ) -> anyhow::Result<()> {
+    rewrite(jar, keys, config, current, user, true)
+}
+
+/// Re-sign the current session's cookies with the user's token version (and, when `fresh`,
+/// a new `auth_time`), keeping its session id, CSRF token and expiry.
+fn rewrite(
+    jar: &CookieJar<'_>,
+    keys: &Keys,
+    config: &AppConfig,
+    current: &Claims,
+    user: &User,
+    fresh: bool,
+) -> anyhow::Result<()> {
     let now = Utc::now().timestamp();
     let refresh = jar
         .get(REFRESH_COOKIE)
@@ -145,15 +140,19 @@ pub fn reauthenticate(
     let base = if let Some(mut refresh) = refresh {
         refresh.ver = user.token_version;
         refresh.iat = now;
-        refresh.auth_time = now;
         refresh.jti = random_id();
+        if fresh {
+            refresh.auth_time = now;
+        }
         let max_age = refresh.remember.then(|| refresh.exp - now);
         jar.add(auth_cookie(REFRESH_COOKIE, keys.encode(&refresh)?, config, max_age));
         refresh
     } else {
         let mut claims = current.clone();
         claims.ver = user.token_version;
-        claims.auth_time = now;
+        if fresh {
+            claims.auth_time = now;
+        }
         claims
     };
     set_access(jar, keys, config, &base)?;
