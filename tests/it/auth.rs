@@ -574,3 +574,23 @@ db_test!(
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users").await, 0);
     }
 );
+
+db_test!(
+    async fn remember_me_decides_how_long_the_browser_session_lasts(app) {
+        register(&app.client, "rememberer").await;
+        for (remember, expect_days) in [(false, None), (true, Some(30))] {
+            let browser = rocket::local::asynchronous::Client::tracked(conduit::rocket_with(app.client.rocket().figment().clone())).await.unwrap();
+            let (_, page) = get_page(&browser, "/login").await;
+            let csrf = csrf_of(&page);
+            let mut fields = vec![("csrf_token", csrf.as_str()), ("email", "rememberer@example.com"), ("password", "password-rememberer")];
+            if remember {
+                fields.push(("remember", "true"));
+            }
+            let res = post_form(&browser, "/login", &fields).await;
+            assert_eq!(res.status(), Status::SeeOther);
+            let raw = res.headers().get("Set-Cookie").find(|c| c.starts_with("refresh=")).expect("refresh cookie").to_owned();
+            let cookie = Cookie::parse(raw).unwrap();
+            assert_eq!(cookie.max_age().map(|d| d.whole_days()), expect_days, "remember = {remember}");
+        }
+    }
+);
