@@ -590,7 +590,7 @@ db_test!(
             assert_eq!(res.status(), Status::SeeOther);
             let raw = res.headers().get("Set-Cookie").find(|c| c.starts_with("refresh=")).expect("refresh cookie").to_owned();
             let cookie = Cookie::parse(raw).unwrap();
-            assert_eq!(cookie.max_age().map(|d| d.whole_days()), expect_days, "remember = {remember}");
+            assert_eq!(cookie.max_age().map(rocket::time::Duration::whole_days), expect_days, "remember = {remember}");
         }
     }
 );
