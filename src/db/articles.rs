@@ -154,9 +154,9 @@ pub async fn count(db: &DbPool, filter: &Filter) -> Result<i64, sqlx::Error> {
 }
 
 /// One page of articles matching `filter`, newest first, as seen by `viewer`, with their tags
-/// and the total: one statement. The page's ids are picked first in a derived table (which
-/// also counts all matches with a window function), so the per-row subqueries run for the
-/// page only; MariaDB otherwise evaluated them for every matching row before sorting.
+/// and the total: one statement. The page's ids are picked first in a derived table, so the
+/// per-row subqueries run for the page only; MariaDB otherwise evaluated them for every
+/// matching row before sorting.
 pub async fn page(
     db: &DbPool,
     filter: &Filter,
@@ -165,17 +165,22 @@ pub async fn page(
     offset: i64,
 ) -> Result<Page, sqlx::Error> {
     let (conditions, binds) = where_clause(filter);
+    // The total is an uncorrelated scalar subquery (evaluated once); a `COUNT(*) OVER ()`
+    // window made SQLite copy every matching row into a temporary b-tree on each request.
+    // CROSS JOIN fixes the join order (SQLite honours it; MySQL reads it as JOIN): without it
+    // SQLite 3.46 scanned every article and probed the page, instead of the reverse.
     let sql = format!(
-        "{}, page.total FROM (SELECT a.id, COUNT(*) OVER () AS total FROM articles a{conditions} \
-         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?) page \
-         JOIN articles a ON a.id = page.id JOIN users u ON u.id = a.author_id \
+        "{}, (SELECT COUNT(*) FROM articles a{conditions}) AS total \
+         FROM (SELECT a.id FROM articles a{conditions} ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?) page \
+         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id \
          ORDER BY a.created_at DESC, a.id DESC",
         select_articles!()
     );
     let viewer = viewer.unwrap_or(-1);
     let rows = db_run!(db, |c| {
         let mut query = sqlx::query_as::<_, Article>(&sql).bind(viewer).bind(viewer);
-        for bind in &binds {
+        // The filter's values appear twice: in the total and in the page's ids.
+        for bind in binds.iter().chain(&binds) {
             query = match bind {
                 Bind::Int(v) => query.bind(*v),
                 Bind::Text(v) => query.bind(v.as_str()),
@@ -185,7 +190,7 @@ pub async fn page(
     })?;
     let total = match rows.first() {
         Some(first) => first.total.unwrap_or_default(),
-        // Past the end (or nothing matches): the window had no row to report the total on.
+        // Past the end (or nothing matches): no row carried the total.
         None if offset > 0 => count(db, filter).await?,
         None => 0,
     };
