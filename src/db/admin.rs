@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
 use crate::db::{now, DbPool, Engine};
 use crate::db_run;
@@ -99,7 +100,7 @@ const COMMENTS: Spec = Spec {
 };
 
 const TAGS: Spec = Spec {
-    select: "t.id, t.name, (SELECT COUNT(*) FROM article_tags tat WHERE tat.tag_id = t.id) AS articles_count",
+    select: "t.id, t.name, t.article_count AS articles_count",
     from: "tags t",
     search: &["t.name"],
     sorts: TAG_SORTS,
@@ -397,6 +398,10 @@ pub async fn update_article(
 /// Delete an article (its comments, favorites and tag links go with it).
 pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
+        sqlx::query(counters::RELEASE_ARTICLE_TAGS)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM articles WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -426,11 +431,17 @@ pub async fn delete_comment(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<
     })
 }
 
-/// Rename a tag. A name taken by another tag is a unique violation.
+/// Rename a tag (and the tag lists of its articles). A name taken by another tag is a unique
+/// violation.
 pub async fn rename_tag(db: &DbPool, id: i64, name: &str, audit: &AuditEntry) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
         sqlx::query("UPDATE tags SET name = ? WHERE id = ?")
             .bind(name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(counters::REWRITE_TAG_LISTS)
+            .bind(-1_i64)
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -440,6 +451,11 @@ pub async fn rename_tag(db: &DbPool, id: i64, name: &str, audit: &AuditEntry) ->
 /// Delete a tag (articles lose it, nothing else).
 pub async fn delete_tag(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
+        sqlx::query(counters::REWRITE_TAG_LISTS)
+            .bind(id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM tags WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -508,6 +524,16 @@ pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &Audi
         // The entry goes in first: an admin deleting their own account is its actor, and
         // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
         insert_audit!(tx, audit);
+        // The counters their rows feed: tags of their articles, articles they favorited.
+        sqlx::query(counters::RELEASE_USER_TAGS)
+            .bind(id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(counters::RELEASE_USER_FAVORITES)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)

@@ -61,7 +61,11 @@ impl Article {
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect();
-        tags.sort_by_key(|t| t.to_lowercase());
+        tags.sort_unstable_by(|a, b| {
+            a.chars()
+                .flat_map(char::to_lowercase)
+                .cmp(b.chars().flat_map(char::to_lowercase))
+        });
         self.tags = tags;
         self
     }
@@ -95,52 +99,141 @@ enum Bind {
     Text(String),
 }
 
-macro_rules! select_articles {
+/// The columns of an article row. The favorite count and the tag names are read from the
+/// counters kept on the row (see `migrations/*/20261124000002_counters.sql`), so a list costs no
+/// subquery per article for them.
+macro_rules! article_columns {
     () => {
         "SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.author_id, \
     u.username AS author_username, u.bio AS author_bio, u.image AS author_image, \
-    EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? AND fo.followee_id = a.author_id) AS following, \
-    (SELECT COUNT(*) FROM favorites fc WHERE fc.article_id = a.id) AS favorites_count, \
-    EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = ? AND fv.article_id = a.id) AS favorited, \
-    (SELECT group_concat(t.name) FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) AS tag_names"
+    a.favorites_count, a.tag_list AS tag_names"
     };
 }
 
-fn where_clause(filter: &Filter) -> (String, Vec<Bind>) {
-    let mut conditions = Vec::new();
+/// Article columns plus the viewer's flags; binds the viewer's id twice.
+macro_rules! select_articles {
+    () => {
+        concat!(
+            article_columns!(),
+            ", EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? AND fo.followee_id = a.author_id) AS following, \
+    EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = ? AND fv.article_id = a.id) AS favorited"
+        )
+    };
+}
+
+/// Article columns for an anonymous reader, who follows and favorites nothing: no lookups.
+macro_rules! select_articles_anonymous {
+    () => {
+        concat!(article_columns!(), ", FALSE AS following, FALSE AS favorited")
+    };
+}
+
+/// SQL that keeps the counters in step; each runs in the transaction of the change it follows.
+pub(crate) mod counters {
+    /// Before deleting article `?`: its tags lose an article each.
+    pub const RELEASE_ARTICLE_TAGS: &str = "UPDATE tags SET article_count = article_count - 1 \
+        WHERE id IN (SELECT tag_id FROM article_tags WHERE article_id = ?)";
+    /// Before deleting user `?` (bound twice): the tags of their articles lose those articles.
+    pub const RELEASE_USER_TAGS: &str = "UPDATE tags SET article_count = article_count - \
+        (SELECT COUNT(*) FROM article_tags at JOIN articles a ON a.id = at.article_id \
+         WHERE a.author_id = ? AND at.tag_id = tags.id) \
+        WHERE id IN (SELECT at.tag_id FROM article_tags at JOIN articles a ON a.id = at.article_id WHERE a.author_id = ?)";
+    /// Before deleting user `?`: the articles they favorited lose a favorite.
+    pub const RELEASE_USER_FAVORITES: &str = "UPDATE articles SET favorites_count = favorites_count - 1 \
+        WHERE id IN (SELECT article_id FROM favorites WHERE user_id = ?)";
+    /// Rewrite `tag_list` of the articles carrying tag `?2`, leaving out tag `?1` (bind -1 to
+    /// leave out none): after a rename, or before the tag is deleted.
+    pub const REWRITE_TAG_LISTS: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
+        FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id AND t.id <> ?), '') \
+        WHERE id IN (SELECT article_id FROM article_tags WHERE tag_id = ?)";
+    /// Rewrite `tag_list` of article `?`.
+    pub const REWRITE_TAG_LIST: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
+        FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id), '') WHERE id = ?";
+}
+
+/// The rows a list is read from: a join that yields matching article ids in id order from one
+/// index, the conditions of the remaining filters, and their values.
+///
+/// "Newest first" is `id DESC`: ids grow with creation (`created_at` is set on insert and
+/// never changed), and every filter has an index that is ordered by article id within the
+/// filtered value: `article_tags (tag_id, article_id)`, `favorites (user_id, article_id)`,
+/// `articles (author_id, id)` and the primary key. A page therefore reads its rows from the
+/// front of one index range and stops, instead of sorting every match.
+struct Source {
+    /// `FROM` items; the filtering row comes first and `CROSS JOIN` keeps it first on SQLite.
+    from: &'static str,
+    /// The expression for the article id.
+    id: &'static str,
+    /// `WHERE` clause (with a leading space), or empty.
+    conditions: String,
+    /// Values for the `?`s of `conditions`, in order.
+    binds: Vec<Bind>,
+}
+
+fn source(filter: &Filter) -> Source {
+    let (from, id) = if filter.tag.is_some() {
+        ("tags dt CROSS JOIN article_tags d ON d.tag_id = dt.id", "d.article_id")
+    } else if filter.favorited_by.is_some() {
+        ("users du CROSS JOIN favorites d ON d.user_id = du.id", "d.article_id")
+    } else if filter.author.is_some() {
+        ("users du CROSS JOIN articles d ON d.author_id = du.id", "d.id")
+    } else {
+        ("articles d", "d.id")
+    };
+    let mut conditions: Vec<String> = Vec::new();
     let mut binds = Vec::new();
     if let Some(tag) = &filter.tag {
-        conditions.push(
-            "a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE t.name = ?)",
-        );
+        conditions.push("dt.name = ?".to_owned());
         binds.push(Bind::Text(tag.clone()));
     }
-    if let Some(author) = &filter.author {
-        conditions.push("a.author_id IN (SELECT id FROM users WHERE username = ?)");
-        binds.push(Bind::Text(author.clone()));
-    }
     if let Some(user) = &filter.favorited_by {
-        conditions.push(
-            "a.id IN (SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id WHERE fu.username = ?)",
-        );
+        conditions.push(if filter.tag.is_none() {
+            "du.username = ?".to_owned()
+        } else {
+            format!("{id} IN (SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id WHERE fu.username = ?)")
+        });
         binds.push(Bind::Text(user.clone()));
     }
-    if let Some(id) = filter.feed_of {
-        conditions.push("a.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)");
-        binds.push(Bind::Int(id));
+    if let Some(author) = &filter.author {
+        conditions.push(if from.starts_with("users du CROSS JOIN articles") {
+            "du.username = ?".to_owned()
+        } else {
+            format!(
+                "{id} IN (SELECT aa.id FROM articles aa JOIN users au ON au.id = aa.author_id WHERE au.username = ?)"
+            )
+        });
+        binds.push(Bind::Text(author.clone()));
     }
-    let sql = if conditions.is_empty() {
+    if let Some(follower) = filter.feed_of {
+        conditions.push(if from == "articles d" {
+            "d.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)".to_owned()
+        } else {
+            format!("{id} IN (SELECT fa.id FROM articles fa JOIN follows fo ON fo.followee_id = fa.author_id WHERE fo.follower_id = ?)")
+        });
+        binds.push(Bind::Int(follower));
+    }
+    let conditions = if conditions.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", conditions.join(" AND "))
     };
-    (sql, binds)
+    Source {
+        from,
+        id,
+        conditions,
+        binds,
+    }
 }
 
 /// How many articles match `filter`.
 pub async fn count(db: &DbPool, filter: &Filter) -> Result<i64, sqlx::Error> {
-    let (conditions, binds) = where_clause(filter);
-    let sql = format!("SELECT COUNT(*) FROM articles a{conditions}");
+    let Source {
+        from,
+        conditions,
+        binds,
+        ..
+    } = source(filter);
+    let sql = format!("SELECT COUNT(*) FROM {from}{conditions}");
     db_run!(db, |c| {
         let mut query = sqlx::query_scalar::<_, i64>(&sql);
         for bind in &binds {
@@ -154,9 +247,9 @@ pub async fn count(db: &DbPool, filter: &Filter) -> Result<i64, sqlx::Error> {
 }
 
 /// One page of articles matching `filter`, newest first, as seen by `viewer`, with their tags
-/// and the total: one statement. The page's ids are picked first in a derived table, so the
-/// per-row subqueries run for the page only; MariaDB otherwise evaluated them for every
-/// matching row before sorting.
+/// and the total: one statement. The page's ids are picked first in a derived table (from the
+/// front of one index range, see [`Source`]), so the joins and the viewer's lookups run for
+/// the page only.
 pub async fn page(
     db: &DbPool,
     filter: &Filter,
@@ -164,21 +257,31 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> Result<Page, sqlx::Error> {
-    let (conditions, binds) = where_clause(filter);
+    let Source {
+        from,
+        id,
+        conditions,
+        binds,
+    } = source(filter);
     // The total is an uncorrelated scalar subquery (evaluated once); a `COUNT(*) OVER ()`
     // window made SQLite copy every matching row into a temporary b-tree on each request.
-    // CROSS JOIN fixes the join order (SQLite honours it; MySQL reads it as JOIN): without it
-    // SQLite 3.46 scanned every article and probed the page, instead of the reverse.
-    let sql = format!(
-        "{}, (SELECT COUNT(*) FROM articles a{conditions}) AS total \
-         FROM (SELECT a.id FROM articles a{conditions} ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?) page \
-         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id \
-         ORDER BY a.created_at DESC, a.id DESC",
+    // CROSS JOIN fixes the join order (SQLite honours it; MySQL reads it as JOIN).
+    let columns = if viewer.is_some() {
         select_articles!()
+    } else {
+        select_articles_anonymous!()
+    };
+    let sql = format!(
+        "{columns}, (SELECT COUNT(*) FROM {from}{conditions}) AS total \
+         FROM (SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} DESC LIMIT ? OFFSET ?) page \
+         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id \
+         ORDER BY a.id DESC"
     );
-    let viewer = viewer.unwrap_or(-1);
     let rows = db_run!(db, |c| {
-        let mut query = sqlx::query_as::<_, Article>(&sql).bind(viewer).bind(viewer);
+        let mut query = sqlx::query_as::<_, Article>(&sql);
+        if let Some(viewer) = viewer {
+            query = query.bind(viewer).bind(viewer);
+        }
         // The filter's values appear twice: in the total and in the page's ids.
         for bind in binds.iter().chain(&binds) {
             query = match bind {
@@ -202,17 +305,20 @@ pub async fn page(
 
 /// The article at `slug` (with its body and tags), as seen by `viewer`.
 pub async fn find(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Option<Article>, sqlx::Error> {
-    const SQL: &str = concat!(
-        select_articles!(),
-        ", a.body FROM articles a JOIN users u ON u.id = a.author_id WHERE a.slug = ?"
-    );
-    let viewer = viewer.unwrap_or(-1);
-    let article = db_run!(db, |c| sqlx::query_as::<_, Article>(SQL)
-        .bind(viewer)
-        .bind(viewer)
-        .bind(slug)
-        .fetch_optional(c)
-        .await)?;
+    macro_rules! from {
+        () => {
+            ", a.body FROM articles a JOIN users u ON u.id = a.author_id WHERE a.slug = ?"
+        };
+    }
+    const SQL: &str = concat!(select_articles!(), from!());
+    const SQL_ANONYMOUS: &str = concat!(select_articles_anonymous!(), from!());
+    let article = db_run!(db, |c| match viewer {
+        Some(viewer) => sqlx::query_as::<_, Article>(SQL).bind(viewer).bind(viewer),
+        None => sqlx::query_as::<_, Article>(SQL_ANONYMOUS),
+    }
+    .bind(slug)
+    .fetch_optional(c)
+    .await)?;
     Ok(article.map(Article::with_tags))
 }
 
@@ -243,10 +349,17 @@ const SLUG_ATTEMPTS: u32 = 8;
 
 macro_rules! write_tags {
     ($tx:expr, $article_id:expr, $tags:expr) => {{
+        // The old tags lose this article, the new ones gain it, and the row's `tag_list` is
+        // rewritten from the links: all in the caller's transaction.
+        sqlx::query(counters::RELEASE_ARTICLE_TAGS)
+            .bind($article_id)
+            .execute(&mut *$tx)
+            .await?;
         sqlx::query("DELETE FROM article_tags WHERE article_id = ?")
             .bind($article_id)
             .execute(&mut *$tx)
             .await?;
+        let mut tag_ids: Vec<i64> = Vec::new();
         for tag in $tags {
             // Insert the tag if new; a concurrent insert of the same new tag is a unique
             // violation we can ignore, since the row exists either way.
@@ -264,18 +377,28 @@ macro_rules! write_tags {
                 .bind(tag.as_str())
                 .fetch_one(&mut *$tx)
                 .await?;
-            match sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)")
-                .bind($article_id)
-                .bind(tag_id)
-                .execute(&mut *$tx)
-                .await
-            {
-                Err(e) if is_unique_violation(&e) => {}
-                other => {
-                    other?;
-                }
+            if !tag_ids.contains(&tag_id) {
+                sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)")
+                    .bind($article_id)
+                    .bind(tag_id)
+                    .execute(&mut *$tx)
+                    .await?;
+                tag_ids.push(tag_id);
             }
         }
+        // Counters are bumped in id order, so two writers sharing tags lock them in the same
+        // order (no deadlock on MySQL).
+        tag_ids.sort_unstable();
+        for tag_id in tag_ids {
+            sqlx::query("UPDATE tags SET article_count = article_count + 1 WHERE id = ?")
+                .bind(tag_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query(counters::REWRITE_TAG_LIST)
+            .bind($article_id)
+            .execute(&mut *$tx)
+            .await?;
     }};
 }
 
@@ -351,36 +474,58 @@ pub async fn update(
 
 /// Delete an article (its tags links, favorites and comments go with it).
 pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
-    db_run!(db, |c| sqlx::query("DELETE FROM articles WHERE id = ?")
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|_| ()))
+    db_run!(db, |c| {
+        let mut tx = c.begin().await?;
+        sqlx::query(counters::RELEASE_ARTICLE_TAGS)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM articles WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
 }
 
-/// `user_id` favorites article `id` (idempotent).
+/// `user_id` favorites article `id` (idempotent); the article's count follows in the same
+/// transaction.
 pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO favorites (user_id, article_id, created_at) VALUES (?, ?, ?)";
-    match db_run!(db, |c| sqlx::query(SQL)
-        .bind(user_id)
-        .bind(id)
-        .bind(now())
-        .execute(c)
-        .await
-        .map(|_| ()))
-    {
-        Err(e) if is_unique_violation(&e) => Ok(()),
-        other => other,
-    }
+    db_run!(db, |c| {
+        let mut tx = c.begin().await?;
+        match sqlx::query(SQL)
+            .bind(user_id)
+            .bind(id)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+        {
+            // Already a favorite: nothing changes (the transaction rolls back on drop).
+            Err(e) if is_unique_violation(&e) => return Ok(()),
+            other => other?,
+        };
+        sqlx::query("UPDATE articles SET favorites_count = favorites_count + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
 }
 
 /// `user_id` un-favorites article `id` (idempotent).
 pub async fn unfavorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM favorites WHERE user_id = ? AND article_id = ?";
-    db_run!(db, |c| sqlx::query(SQL)
-        .bind(user_id)
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|_| ()))
+    db_run!(db, |c| {
+        let mut tx = c.begin().await?;
+        let removed = sqlx::query(SQL).bind(user_id).bind(id).execute(&mut *tx).await?;
+        if removed.rows_affected() == 0 {
+            return Ok(());
+        }
+        sqlx::query("UPDATE articles SET favorites_count = favorites_count - 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
 }

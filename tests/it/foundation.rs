@@ -101,26 +101,13 @@ db_test!(
         assert_eq!(status, Status::Ok);
         assert_eq!(body, serde_json::json!({ "tags": [] }));
 
-        exec(app.db(), &insert_user("carol", "carol@example.com")).await.unwrap();
-        for slug in ["a", "b"] {
-            exec(
-                app.db(),
-                &format!(
-                    "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) \
-                     SELECT '{slug}', 't', 'd', 'b', id, {NOW}, {NOW} FROM users"
-                ),
-            )
-            .await
-            .unwrap();
-        }
-        exec(app.db(), "INSERT INTO tags (name) VALUES ('rust'), ('dragons'), ('unused')").await.unwrap();
-        exec(
-            app.db(),
-            "INSERT INTO article_tags (article_id, tag_id) SELECT a.id, t.id FROM articles a, tags t \
-             WHERE t.name = 'rust' OR (t.name = 'dragons' AND a.slug = 'a')",
-        )
-        .await
-        .unwrap();
+        let carol = crate::support::register(&app.client, "carol").await;
+        crate::admin::create_article(&app.client, &carol, "A", &["rust", "dragons"]).await;
+        crate::admin::create_article(&app.client, &carol, "B", &["rust"]).await;
+        // A tag whose last article went is not "in use".
+        let gone = crate::admin::create_article(&app.client, &carol, "C", &["unused"]).await;
+        let (status, _) = crate::support::api(&app.client, rocket::http::Method::Delete, &format!("/api/articles/{gone}"), Some(&carol), None).await;
+        assert_eq!(status, Status::NoContent);
         let (_, body) = get_json(&app.client, "/api/tags").await;
         assert_eq!(body, serde_json::json!({ "tags": ["rust", "dragons"] }));
     }

@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod backup;
 mod browser;
+mod counters;
 mod foundation;
 mod ops;
 mod web;

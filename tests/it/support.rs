@@ -7,10 +7,13 @@ use rocket::local::asynchronous::{Client, LocalResponse};
 use scraper::{Html, Selector};
 use serde_json::{json, Value};
 
-/// Status and parsed JSON body of a response.
+/// Status and parsed JSON body of a response (`null` for an empty body, as with 204).
 pub async fn json_of(res: LocalResponse<'_>) -> (Status, Value) {
     let status = res.status();
     let body = res.into_string().await.unwrap_or_default();
+    if body.is_empty() {
+        return (status, Value::Null);
+    }
     let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
     (status, value)
 }
@@ -35,6 +38,14 @@ pub fn texts(html: &Html, selector: &str) -> Vec<String> {
     let sel = Selector::parse(selector).unwrap_or_else(|e| panic!("bad selector {selector}: {e:?}"));
     html.select(&sel)
         .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect()
+}
+
+/// The `name` attribute of every element matching `selector` that has it.
+pub fn attrs(html: &Html, selector: &str, name: &str) -> Vec<String> {
+    let sel = Selector::parse(selector).unwrap_or_else(|e| panic!("bad selector {selector}: {e:?}"));
+    html.select(&sel)
+        .filter_map(|e| e.value().attr(name).map(str::to_owned))
         .collect()
 }
 
