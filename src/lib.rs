@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod security;
 pub mod seed;
 pub mod telemetry;
+pub mod timefmt;
 pub mod web;
 
 use rocket::figment::Figment;

@@ -9,7 +9,7 @@ use crate::db::profiles::Profile;
 
 /// ISO 8601 UTC with milliseconds: `2016-02-18T03:22:56.637Z`.
 pub fn timestamp(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    crate::timefmt::iso_millis(at)
 }
 
 /// A profile (also the `author` of articles and comments).

@@ -89,8 +89,43 @@ async fn home(
     };
     Ok(layout.render(
         "home/index",
-        json!({ "title": "Home", "active": "home", "tab": tab, "tag": tag, "articles": articles, "pager": pager, "tags": tags, "here": here }),
+        HomePage {
+            title: "Home",
+            active: "home",
+            tab,
+            tag,
+            articles,
+            pager,
+            tags,
+            here,
+        },
     ))
+}
+
+/// What `home/index` shows.
+#[derive(serde::Serialize)]
+struct HomePage {
+    title: &'static str,
+    active: &'static str,
+    /// `global`, `you` or `tag`.
+    tab: &'static str,
+    tag: Option<String>,
+    articles: Vec<ArticleView>,
+    pager: Pager,
+    tags: Vec<String>,
+    /// This page's URL, where its buttons come back to.
+    here: String,
+}
+
+/// What `articles/show` shows.
+#[derive(serde::Serialize)]
+struct ArticlePage {
+    title: String,
+    article: ArticleView,
+    comments: Vec<CommentView>,
+    /// The comment form's values and errors after a failed submission.
+    comment_form: serde_json::Value,
+    here: String,
 }
 
 async fn article_page(
@@ -112,7 +147,13 @@ async fn article_page(
         status,
         layout.render(
             "articles/show",
-            json!({ "title": view.title.clone(), "article": view, "comments": comments, "comment_form": comment_form, "here": here }),
+            ArticlePage {
+                title: view.title.clone(),
+                article: view,
+                comments,
+                comment_form,
+                here,
+            },
         ),
     ))
 }

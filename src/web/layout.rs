@@ -72,17 +72,30 @@ impl<'r> FromRequest<'r> for Layout {
     }
 }
 
+/// A page's own values next to the layout's. Serialized once, straight into the template
+/// context (no intermediate JSON value).
+#[derive(Serialize)]
+struct PageContext<'a, C> {
+    #[serde(flatten)]
+    page: C,
+    current_user: &'a Option<NavUser>,
+    csrf_token: &'a str,
+    flash: &'a Option<FlashView>,
+}
+
 impl Layout {
-    /// Render `template` with `context` (a JSON object) plus the layout's own values.
-    pub fn render(&self, template: &'static str, context: Value) -> Template {
-        let mut context = match context {
-            Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        };
-        context.insert("current_user".into(), json!(self.user));
-        context.insert("csrf_token".into(), json!(self.csrf));
-        context.insert("flash".into(), json!(self.flash));
-        Template::render(template, Value::Object(context))
+    /// Render `template` with `context` (a struct or JSON object) plus the layout's own
+    /// values: `current_user`, `csrf_token` and `flash`.
+    pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> Template {
+        Template::render(
+            template,
+            PageContext {
+                page: context,
+                current_user: &self.user,
+                csrf_token: &self.csrf,
+                flash: &self.flash,
+            },
+        )
     }
 
     /// The signed-in user's id.

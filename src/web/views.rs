@@ -43,8 +43,8 @@ pub struct DateView {
 impl From<&DateTime<Utc>> for DateView {
     fn from(at: &DateTime<Utc>) -> Self {
         Self {
-            human: at.format("%B %-d, %Y").to_string(),
-            iso: at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            human: crate::timefmt::human_date(at),
+            iso: crate::timefmt::iso_seconds(at),
         }
     }
 }
@@ -78,7 +78,10 @@ impl ArticleView {
     /// A view of `a` for the viewer `viewer`.
     pub fn new(a: Article, viewer: Option<i64>) -> Self {
         Self {
-            body_html: a.body.as_deref().map(crate::markdown::to_safe_html),
+            body_html: a
+                .body
+                .as_deref()
+                .map(|body| crate::markdown::to_safe_html(body).to_string()),
             created: (&a.created_at).into(),
             mine: viewer == Some(a.author_id),
             slug: a.slug,
@@ -130,32 +133,136 @@ impl CommentView {
     }
 }
 
-/// Pagination links.
-#[derive(Serialize)]
+/// One entry of a pager: a page number, « Previous / Next », or a gap ("…").
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PageLink {
+    /// What the link says.
+    pub label: String,
+    /// Where it goes; `None` for a gap.
+    pub href: Option<String>,
+    /// Whether it is the page being shown.
+    pub active: bool,
+    /// `prev` or `next` for the step links.
+    pub rel: Option<&'static str>,
+}
+
+/// Pagination links: previous, the first and last pages, the pages around the current one
+/// with gaps between, and next. Empty when everything fits on one page.
+#[derive(Debug, Serialize)]
 pub struct Pager {
     /// The current page (1-based).
     pub current: i64,
-    /// Every page: number and URL.
-    pub pages: Vec<(i64, String)>,
+    /// The links, in order.
+    pub items: Vec<PageLink>,
 }
 
 impl Pager {
+    /// Pages shown on each side of the current one.
+    const AROUND: i64 = 2;
+
     /// Pages for `total` items, `size` per page, linking to `base` plus `page=N`.
     pub fn new(total: i64, size: i64, current: i64, base: &str) -> Self {
         let count = (total + size - 1) / size;
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let pages = (1..=count)
-            .map(|n| {
-                (
-                    n,
-                    if n == 1 {
-                        base.to_owned()
-                    } else {
-                        format!("{base}{sep}page={n}")
-                    },
-                )
-            })
-            .collect();
-        Self { current, pages }
+        let mut items = Vec::new();
+        if count > 1 {
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let href = |n: i64| {
+                if n == 1 {
+                    base.to_owned()
+                } else {
+                    format!("{base}{sep}page={n}")
+                }
+            };
+            let link = |label: String, n: i64, rel: Option<&'static str>| PageLink {
+                label,
+                href: Some(href(n)),
+                active: rel.is_none() && n == current,
+                rel,
+            };
+            if current > 1 {
+                items.push(link("« Previous".to_owned(), (current - 1).min(count), Some("prev")));
+            }
+            // A page past the end shows the window around the last page.
+            let centre = current.min(count);
+            let (from, to) = ((centre - Self::AROUND).max(1), (centre + Self::AROUND).min(count));
+            let mut shown = (1..=count)
+                .filter(|&n| n == 1 || n == count || (from..=to).contains(&n))
+                .peekable();
+            while let Some(n) = shown.next() {
+                items.push(link(n.to_string(), n, None));
+                if shown.peek().is_some_and(|&next| next > n + 1) {
+                    items.push(PageLink {
+                        label: "…".to_owned(),
+                        href: None,
+                        active: false,
+                        rel: None,
+                    });
+                }
+            }
+            if current < count {
+                items.push(link("Next »".to_owned(), current + 1, Some("next")));
+            }
+        }
+        Self { current, items }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pager;
+
+    fn labels(pager: &Pager) -> Vec<&str> {
+        pager.items.iter().map(|i| i.label.as_str()).collect()
+    }
+
+    #[test]
+    fn one_page_needs_no_pager() {
+        assert!(Pager::new(10, 10, 1, "/").items.is_empty());
+        assert!(Pager::new(0, 10, 1, "/").items.is_empty());
+    }
+
+    #[test]
+    fn few_pages_are_all_shown() {
+        let pager = Pager::new(25, 10, 1, "/");
+        assert_eq!(labels(&pager), ["1", "2", "3", "Next »"]);
+        assert_eq!(pager.items[0].href.as_deref(), Some("/"));
+        assert!(pager.items[0].active);
+        assert_eq!(pager.items[1].href.as_deref(), Some("/?page=2"));
+        assert_eq!(pager.items[3].rel, Some("next"));
+    }
+
+    #[test]
+    fn many_pages_show_a_window_with_gaps() {
+        let pager = Pager::new(1000, 10, 50, "/?tag=rust");
+        assert_eq!(
+            labels(&pager),
+            [
+                "« Previous",
+                "1",
+                "…",
+                "48",
+                "49",
+                "50",
+                "51",
+                "52",
+                "…",
+                "100",
+                "Next »"
+            ]
+        );
+        assert_eq!(pager.items[0].href.as_deref(), Some("/?tag=rust&page=49"));
+        assert_eq!(pager.items[2].href, None);
+        assert!(pager.items[5].active);
+        assert_eq!(pager.items.iter().filter(|i| i.active).count(), 1);
+        let last = Pager::new(1000, 10, 100, "/");
+        assert_eq!(labels(&last), ["« Previous", "1", "…", "98", "99", "100"]);
+    }
+
+    #[test]
+    fn a_page_past_the_end_still_links_back() {
+        let pager = Pager::new(30, 10, 7, "/");
+        assert_eq!(labels(&pager), ["« Previous", "1", "2", "3"]);
+        assert_eq!(pager.items[0].href.as_deref(), Some("/?page=3"));
+        assert!(pager.items.iter().all(|i| !i.active));
     }
 }

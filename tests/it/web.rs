@@ -6,7 +6,7 @@ use rocket::local::asynchronous::Client;
 use scraper::{Html, Selector};
 use serde_json::json;
 
-use crate::support::{api, browser_register, get_page, page_csrf, post_form, register, scalar, texts};
+use crate::support::{api, attrs, browser_register, get_page, page_csrf, post_form, register, scalar, texts};
 
 async fn publish(client: &Client, token: &str, title: &str, body: &str, tags: &[&str]) -> String {
     let article =
@@ -65,13 +65,16 @@ db_test!(
         assert_eq!(titles[0], "Post number 11", "newest first");
         assert_eq!(texts(&html, ".feed-toggle .nav-link.active"), vec!["Global Feed"]);
         assert_eq!(texts(&html, ".sidebar .tag-pill"), vec!["even", "odd"]);
-        assert_eq!(texts(&html, ".pagination .page-link"), vec!["1", "2"]);
+        assert_eq!(texts(&html, ".pagination .page-link"), vec!["1", "2", "Next »"]);
         assert_eq!(texts(&html, ".pagination .active .page-link"), vec!["1"]);
+        assert_eq!(attrs(&html, ".pagination a[rel=next]", "href"), vec!["/?page=2"]);
         assert_eq!(texts(&html, ".article-preview .author")[0], "writer");
         assert_eq!(texts(&html, ".article-preview .tag-list li")[0], "odd");
 
         let (_, page2) = get_page(&app.client, "/?page=2").await;
         assert_eq!(texts(&page2, ".article-preview h2"), vec!["Post number 1", "Post number 0"]);
+        assert_eq!(texts(&page2, ".pagination .page-link"), vec!["« Previous", "1", "2"]);
+        assert_eq!(attrs(&page2, ".pagination a[rel=prev]", "href"), vec!["/"]);
         let (_, tagged) = get_page(&app.client, "/?tag=even").await;
         assert_eq!(texts(&tagged, ".article-preview h2").len(), 6);
         assert_eq!(texts(&tagged, ".feed-toggle .nav-link.active"), vec!["# even"]);
