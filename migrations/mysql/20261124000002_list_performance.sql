@@ -5,6 +5,8 @@
 --   articles.favorites_count  = COUNT(favorites of the article)
 --   articles.tag_list         = the article's tag names, comma-separated (order not significant)
 --   tags.article_count        = COUNT(article_tags of the tag)
+--   counts 'articles'         = COUNT(articles), the total of an unfiltered list (InnoDB counts
+--                               by reading every row: 0.15 ms per 1,000 articles, each request)
 -- src/db/articles.rs and src/db/admin.rs update them in the same transaction
 -- as the rows they count; tests/it/counters.rs checks them against fresh counts.
 
@@ -17,6 +19,12 @@ UPDATE articles SET
     favorites_count = (SELECT COUNT(*) FROM favorites f WHERE f.article_id = articles.id),
     tag_list = COALESCE((SELECT group_concat(t.name) FROM article_tags at JOIN tags t ON t.id = at.tag_id
                          WHERE at.article_id = articles.id), '');
+CREATE TABLE counts (
+    name  VARCHAR(64) NOT NULL PRIMARY KEY,
+    value BIGINT      NOT NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+INSERT INTO counts (name, value) SELECT 'articles', COUNT(*) FROM articles;
+
 UPDATE tags SET article_count = (SELECT COUNT(*) FROM article_tags at WHERE at.tag_id = tags.id);
 
 -- The popular-tags list reads this index in order and stops at its limit.

@@ -402,10 +402,13 @@ pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM articles WHERE id = ?")
+        let deleted = sqlx::query("DELETE FROM articles WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        if deleted.rows_affected() > 0 {
+            sqlx::query(counters::UNCOUNT_ARTICLE).execute(&mut *tx).await?;
+        }
     })
 }
 
@@ -531,6 +534,10 @@ pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &Audi
             .execute(&mut *tx)
             .await?;
         sqlx::query(counters::RELEASE_USER_FAVORITES)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(counters::UNCOUNT_USER_ARTICLES)
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -146,6 +146,13 @@ pub(crate) mod counters {
     pub const REWRITE_TAG_LISTS: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
         FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id AND t.id <> ?), '') \
         WHERE id IN (SELECT article_id FROM article_tags WHERE tag_id = ?)";
+    /// After inserting an article: one more in all.
+    pub const COUNT_NEW_ARTICLE: &str = "UPDATE counts SET value = value + 1 WHERE name = 'articles'";
+    /// After deleting an article (when a row went): one fewer in all.
+    pub const UNCOUNT_ARTICLE: &str = "UPDATE counts SET value = value - 1 WHERE name = 'articles'";
+    /// Before deleting user `?`: their articles go.
+    pub const UNCOUNT_USER_ARTICLES: &str =
+        "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles'";
     /// Rewrite `tag_list` of article `?`.
     pub const REWRITE_TAG_LIST: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
         FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id), '') WHERE id = ?";
@@ -166,6 +173,8 @@ struct Source {
     id: &'static str,
     /// `WHERE` clause (with a leading space), or empty.
     conditions: String,
+    /// An expression for how many articles match, with the same `?`s as `conditions`.
+    total: String,
     /// Values for the `?`s of `conditions`, in order.
     binds: Vec<Bind>,
 }
@@ -212,28 +221,35 @@ fn source(filter: &Filter) -> Source {
         });
         binds.push(Bind::Int(follower));
     }
+    // Unfiltered and tag-only totals come from counters; the others count their index range.
+    let total = match (filter.tag.is_some(), binds.len()) {
+        (_, 0) => "COALESCE((SELECT value FROM counts WHERE name = 'articles'), 0)".to_owned(),
+        (true, 1) => "COALESCE((SELECT article_count FROM tags WHERE name = ?), 0)".to_owned(),
+        _ => String::new(),
+    };
     let conditions = if conditions.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", conditions.join(" AND "))
     };
+    let total = if total.is_empty() {
+        format!("(SELECT COUNT(*) FROM {from}{conditions})")
+    } else {
+        total
+    };
     Source {
         from,
         id,
         conditions,
+        total,
         binds,
     }
 }
 
 /// How many articles match `filter`.
 pub async fn count(db: &DbPool, filter: &Filter) -> Result<i64, sqlx::Error> {
-    let Source {
-        from,
-        conditions,
-        binds,
-        ..
-    } = source(filter);
-    let sql = format!("SELECT COUNT(*) FROM {from}{conditions}");
+    let Source { total, binds, .. } = source(filter);
+    let sql = format!("SELECT {total}");
     db_run!(db, |c| {
         let mut query = sqlx::query_scalar::<_, i64>(&sql);
         for bind in &binds {
@@ -261,6 +277,7 @@ pub async fn page(
         from,
         id,
         conditions,
+        total,
         binds,
     } = source(filter);
     // The total is an uncorrelated scalar subquery (evaluated once); a `COUNT(*) OVER ()`
@@ -272,7 +289,7 @@ pub async fn page(
         select_articles_anonymous!()
     };
     let sql = format!(
-        "{columns}, (SELECT COUNT(*) FROM {from}{conditions}) AS total \
+        "{columns}, {total} AS total \
          FROM (SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} DESC LIMIT ? OFFSET ?) page \
          CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id \
          ORDER BY a.id DESC"
@@ -428,6 +445,7 @@ pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: 
             }
         };
         write_tags!(tx, id, &data.tags);
+        sqlx::query(counters::COUNT_NEW_ARTICLE).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(slug)
     })
@@ -480,10 +498,13 @@ pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM articles WHERE id = ?")
+        let deleted = sqlx::query("DELETE FROM articles WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        if deleted.rows_affected() > 0 {
+            sqlx::query(counters::UNCOUNT_ARTICLE).execute(&mut *tx).await?;
+        }
         tx.commit().await
     })
 }
