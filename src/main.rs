@@ -6,6 +6,12 @@ use clap::{Parser, Subcommand};
 use conduit::config::{self, AppConfig};
 use conduit::telemetry;
 
+/// mimalloc instead of glibc's allocator: a request allocates and frees many small values
+/// (rows, JSON, template contexts), where glibc's bins and `malloc_consolidate` cost a fifth of
+/// the CPU time of a list request; see bench/RESULTS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Conduit: the RealWorld site, JSON API and admin console.
 #[derive(Parser)]
 #[command(version, about)]
