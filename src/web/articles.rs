@@ -16,7 +16,7 @@ use crate::db::{self, Conn, DbPool};
 use crate::error::{AppError, PageResult};
 use crate::web::layout::{done, form_errors, safe_next, Layout};
 use crate::web::session::PageOr;
-use crate::web::views::{ArticleView, CommentView, Pager};
+use crate::web::views::{ArticleView, CommentView, Pager, TagView};
 
 /// A page number from the query: 1 when absent, malformed or below 1.
 pub fn page_number(page: Option<&str>) -> i64 {
@@ -81,7 +81,11 @@ async fn home(
     };
     let page = page_number(page);
     let (articles, pager) = previews(&db, &filter, viewer, page, config.page_size, &base).await?;
-    let tags = db::tags::popular(&db, 20).await?;
+    let tags = db::tags::popular(&db, 20)
+        .await?
+        .into_iter()
+        .map(TagView::from)
+        .collect();
     let here = if page > 1 {
         format!("{base}{}page={page}", if base.contains('?') { '&' } else { '?' })
     } else {
@@ -112,7 +116,7 @@ struct HomePage {
     tag: Option<String>,
     articles: Vec<ArticleView>,
     pager: Pager,
-    tags: Vec<String>,
+    tags: Vec<TagView>,
     /// This page's URL, where its buttons come back to.
     here: String,
 }

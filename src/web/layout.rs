@@ -20,6 +20,8 @@ pub struct NavUser {
     pub username: String,
     /// Avatar URL.
     pub image: Option<String>,
+    /// The picture to show: `image`, or the default one.
+    pub avatar: String,
     /// Role.
     pub role: String,
 }
@@ -54,6 +56,13 @@ impl<'r> FromRequest<'r> for Layout {
                 id: auth.user.id,
                 username: auth.user.username.clone(),
                 image: auth.user.image.clone(),
+                avatar: auth
+                    .user
+                    .image
+                    .as_deref()
+                    .filter(|i| !i.is_empty())
+                    .unwrap_or(crate::web::views::DEFAULT_AVATAR)
+                    .to_owned(),
                 role: auth.user.role.clone(),
             }),
             _ => None,

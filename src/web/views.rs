@@ -7,26 +7,65 @@ use crate::db::articles::Article;
 use crate::db::comments::Comment;
 use crate::db::profiles::Profile;
 
-/// A person as pages show them.
+/// The picture shown for people who have not set one.
+pub const DEFAULT_AVATAR: &str = "/static/img/avatar.svg";
+
+/// A person as pages show them. Links and the avatar are worked out here once, not by
+/// template filters on every use (each template lookup and filter call is costly in Tera).
 #[derive(Serialize)]
 pub struct PersonView {
     /// Username.
     pub username: String,
     /// Avatar URL, if set.
     pub image: Option<String>,
+    /// The picture to show: `image`, or the default one.
+    pub avatar: String,
+    /// Their profile page.
+    pub url: String,
     /// Bio.
     pub bio: Option<String>,
     /// Whether the viewer follows them.
     pub following: bool,
 }
 
+impl PersonView {
+    /// A view of the person `username`.
+    pub fn new(username: String, image: Option<String>, bio: Option<String>, following: bool) -> Self {
+        Self {
+            avatar: image
+                .as_deref()
+                .filter(|i| !i.is_empty())
+                .unwrap_or(DEFAULT_AVATAR)
+                .to_owned(),
+            url: format!("/profile/{}", crate::error::percent_encode(&username)),
+            username,
+            image,
+            bio,
+            following,
+        }
+    }
+}
+
 impl From<Profile> for PersonView {
     fn from(p: Profile) -> Self {
+        Self::new(p.username, p.image, p.bio, p.following)
+    }
+}
+
+/// A tag and the home page filtered by it.
+#[derive(Serialize)]
+pub struct TagView {
+    /// The tag.
+    pub name: String,
+    /// `/?tag=...`
+    pub url: String,
+}
+
+impl From<String> for TagView {
+    fn from(name: String) -> Self {
         Self {
-            username: p.username,
-            image: p.image,
-            bio: p.bio,
-            following: p.following,
+            url: format!("/?tag={}", crate::error::percent_encode(&name)),
+            name,
         }
     }
 }
@@ -54,6 +93,8 @@ impl From<&DateTime<Utc>> for DateView {
 pub struct ArticleView {
     /// Slug.
     pub slug: String,
+    /// The article's page.
+    pub url: String,
     /// Title.
     pub title: String,
     /// Description.
@@ -84,18 +125,14 @@ impl ArticleView {
                 .map(|body| crate::markdown::to_safe_html(body).to_string()),
             created: (&a.created_at).into(),
             mine: viewer == Some(a.author_id),
+            url: format!("/article/{}", crate::error::percent_encode(&a.slug)),
             slug: a.slug,
             title: a.title,
             description: a.description,
             tags: a.tags,
             favorited: a.favorited,
             favorites_count: a.favorites_count,
-            author: PersonView {
-                username: a.author_username,
-                image: a.author_image,
-                bio: a.author_bio,
-                following: a.following,
-            },
+            author: PersonView::new(a.author_username, a.author_image, a.author_bio, a.following),
         }
     }
 }
@@ -123,12 +160,7 @@ impl CommentView {
             created: (&c.created_at).into(),
             mine: viewer == Some(c.author_id),
             body: c.body,
-            author: PersonView {
-                username: c.author_username,
-                image: c.author_image,
-                bio: c.author_bio,
-                following: c.following,
-            },
+            author: PersonView::new(c.author_username, c.author_image, c.author_bio, c.following),
         }
     }
 }

@@ -25,7 +25,11 @@ async fn assert_counters_match(app: &TestApp, when: &str) {
     .await;
     assert_eq!(stale_tags, 0, "article_count differs from the tag links {when}");
     let total = scalar(app.db(), "SELECT value FROM counts WHERE name = 'articles'").await;
-    assert_eq!(total, scalar(app.db(), "SELECT COUNT(*) FROM articles").await, "counts.articles {when}");
+    assert_eq!(
+        total,
+        scalar(app.db(), "SELECT COUNT(*) FROM articles").await,
+        "counts.articles {when}"
+    );
 }
 
 /// The tags of `slug` as the API shows them (the stored `tag_list`, in alphabetical order).
