@@ -165,7 +165,8 @@ pub(crate) mod counters {
 /// never changed), and every filter has an index that is ordered by article id within the
 /// filtered value: `article_tags (tag_id, article_id)`, `favorites (user_id, article_id)`,
 /// `articles (author_id, id)` and the primary key. A page therefore reads its rows from the
-/// front of one index range and stops, instead of sorting every match.
+/// front of one index range and stops, instead of sorting every match. The feed merges the
+/// ranges of the followed authors.
 struct Source {
     /// `FROM` items; the filtering row comes first and `CROSS JOIN` keeps it first on SQLite.
     from: &'static str,
@@ -186,6 +187,13 @@ fn source(filter: &Filter) -> Source {
         ("users du CROSS JOIN favorites d ON d.user_id = du.id", "d.article_id")
     } else if filter.author.is_some() {
         ("users du CROSS JOIN articles d ON d.author_id = du.id", "d.id")
+    } else if filter.feed_of.is_some() {
+        // The followed authors' ranges of `articles (author_id, id)`, merged and sorted: the
+        // one list whose cost grows with the data (fan-out on read).
+        (
+            "follows df CROSS JOIN articles d ON d.author_id = df.followee_id",
+            "d.id",
+        )
     } else {
         ("articles d", "d.id")
     };
@@ -214,8 +222,8 @@ fn source(filter: &Filter) -> Source {
         binds.push(Bind::Text(author.clone()));
     }
     if let Some(follower) = filter.feed_of {
-        conditions.push(if from == "articles d" {
-            "d.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)".to_owned()
+        conditions.push(if from.starts_with("follows df") {
+            "df.follower_id = ?".to_owned()
         } else {
             format!("{id} IN (SELECT fa.id FROM articles fa JOIN follows fo ON fo.followee_id = fa.author_id WHERE fo.follower_id = ?)")
         });
@@ -509,11 +517,24 @@ pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
     })
 }
 
+/// Whether user `?` has favorited article `?`.
+const IS_FAVORITE: &str = "SELECT EXISTS (SELECT 1 FROM favorites WHERE user_id = ? AND article_id = ?)";
+
 /// `user_id` favorites article `id` (idempotent); the article's count follows in the same
 /// transaction.
 pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO favorites (user_id, article_id, created_at) VALUES (?, ?, ?)";
     db_run!(db, |c| {
+        // Already a favorite (a repeated click or retry): nothing to write, so no write lock to
+        // wait for. A racing insert is still caught below by the primary key.
+        if sqlx::query_scalar::<_, bool>(IS_FAVORITE)
+            .bind(user_id)
+            .bind(id)
+            .fetch_one(c)
+            .await?
+        {
+            return Ok(());
+        }
         let mut tx = c.begin().await?;
         match sqlx::query(SQL)
             .bind(user_id)
@@ -538,6 +559,14 @@ pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Er
 pub async fn unfavorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM favorites WHERE user_id = ? AND article_id = ?";
     db_run!(db, |c| {
+        if !sqlx::query_scalar::<_, bool>(IS_FAVORITE)
+            .bind(user_id)
+            .bind(id)
+            .fetch_one(c)
+            .await?
+        {
+            return Ok(());
+        }
         let mut tx = c.begin().await?;
         let removed = sqlx::query(SQL).bind(user_id).bind(id).execute(&mut *tx).await?;
         if removed.rows_affected() == 0 {
