@@ -8,7 +8,7 @@ use crate::db_run;
 use crate::error::is_unique_violation;
 
 /// An article with everything a reader sees, relative to one viewer.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Article {
     /// Primary key.
     pub id: i64,
@@ -19,7 +19,6 @@ pub struct Article {
     /// Summary.
     pub description: String,
     /// Markdown body; `None` in lists.
-    #[sqlx(default)]
     pub body: Option<String>,
     /// Creation time (UTC).
     pub created_at: DateTime<Utc>,
@@ -40,14 +39,47 @@ pub struct Article {
     /// Whether the viewer favorited it.
     pub favorited: bool,
     /// Tag names, alphabetical (filled from `tag_names` after the row is read).
-    #[sqlx(skip)]
     pub tags: Vec<String>,
     /// The tag names as the database concatenated them (comma-separated; tags have no commas).
-    #[sqlx(default)]
     tag_names: Option<String>,
     /// In list rows: how many articles match the filter in all.
-    #[sqlx(default)]
     total: Option<i64>,
+}
+
+/// Reads the columns of [`article_columns!`] plus the viewer's flags by position, then `total`
+/// (lists) or `body` (one article) as column 14. Positions instead of names: the derived impl
+/// looked every column name up in a hash map, 5% of a list request.
+impl<'r, R> sqlx::FromRow<'r, R> for Article
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let extra = row.columns().get(14).map(sqlx::Column::name);
+        Ok(Self {
+            id: row.try_get(0)?,
+            slug: row.try_get(1)?,
+            title: row.try_get(2)?,
+            description: row.try_get(3)?,
+            created_at: row.try_get(4)?,
+            updated_at: row.try_get(5)?,
+            author_id: row.try_get(6)?,
+            author_username: row.try_get(7)?,
+            author_bio: row.try_get(8)?,
+            author_image: row.try_get(9)?,
+            favorites_count: row.try_get(10)?,
+            tag_names: row.try_get(11)?,
+            following: row.try_get(12)?,
+            favorited: row.try_get(13)?,
+            total: if extra == Some("total") { row.try_get(14)? } else { None },
+            body: if extra == Some("body") { row.try_get(14)? } else { None },
+            tags: Vec::new(),
+        })
+    }
 }
 
 impl Article {
