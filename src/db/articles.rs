@@ -153,6 +153,18 @@ macro_rules! select_articles {
     };
 }
 
+/// Article columns for the viewer's own feed, whose authors they follow by definition; binds
+/// the viewer's id once.
+macro_rules! select_articles_feed {
+    () => {
+        concat!(
+            article_columns!(),
+            ", TRUE AS following, \
+    EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = ? AND fv.article_id = a.id) AS favorited"
+        )
+    };
+}
+
 /// Article columns for an anonymous reader, who follows and favorites nothing: no lookups.
 macro_rules! select_articles_anonymous {
     () => {
@@ -323,10 +335,11 @@ pub async fn page(
     // The total is an uncorrelated scalar subquery (evaluated once); a `COUNT(*) OVER ()`
     // window made SQLite copy every matching row into a temporary b-tree on each request.
     // CROSS JOIN fixes the join order (SQLite honours it; MySQL reads it as JOIN).
-    let columns = if viewer.is_some() {
-        select_articles!()
-    } else {
-        select_articles_anonymous!()
+    let own_feed = viewer.is_some() && filter.feed_of == viewer;
+    let columns = match viewer {
+        Some(_) if own_feed => select_articles_feed!(),
+        Some(_) => select_articles!(),
+        None => select_articles_anonymous!(),
     };
     let sql = format!(
         "{columns}, {total} AS total \
@@ -337,7 +350,11 @@ pub async fn page(
     let rows = db_run!(db, |c| {
         let mut query = sqlx::query_as::<_, Article>(&sql);
         if let Some(viewer) = viewer {
-            query = query.bind(viewer).bind(viewer);
+            query = if own_feed {
+                query.bind(viewer)
+            } else {
+                query.bind(viewer).bind(viewer)
+            };
         }
         // The filter's values appear twice: in the total and in the page's ids.
         for bind in binds.iter().chain(&binds) {
