@@ -398,16 +398,9 @@ pub async fn update_article(
 /// Delete an article (its comments, favorites and tag links go with it).
 pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
-        sqlx::query(counters::RELEASE_ARTICLE_TAGS)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query("DELETE FROM articles WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() > 0 {
-            sqlx::query(counters::UNCOUNT_ARTICLE).execute(&mut *tx).await?;
+        if !crate::db::articles::delete_article_in!(tx, id) {
+            // Already gone: nothing to audit; dropping the transaction undoes the counters.
+            return Ok(());
         }
     })
 }

@@ -172,6 +172,29 @@ macro_rules! select_articles_anonymous {
     };
 }
 
+/// In transaction `$tx`: take article `$id` out of every counter, then delete it (its tag
+/// links, favorites and comments go by cascade). Evaluates to whether a row went; when none
+/// did (a concurrent delete won), the caller must roll back, undoing the counter updates.
+macro_rules! delete_article_in {
+    ($tx:expr, $id:expr) => {{
+        use $crate::db::articles::counters;
+        for sql in [
+            counters::RELEASE_ARTICLE_TAGS,
+            counters::UNCOUNT_ARTICLE,
+            counters::UNCOUNT_AUTHORS_ARTICLE,
+        ] {
+            sqlx::query(sql).bind($id).execute(&mut *$tx).await?;
+        }
+        sqlx::query("DELETE FROM articles WHERE id = ?")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+            > 0
+    }};
+}
+pub(crate) use delete_article_in;
+
 /// SQL that keeps the counters in step; each runs in the transaction of the change it follows.
 pub(crate) mod counters {
     /// Before deleting article `?`: its tags lose an article each.
@@ -192,8 +215,14 @@ pub(crate) mod counters {
         WHERE id IN (SELECT article_id FROM article_tags WHERE tag_id = ?)";
     /// After inserting an article: one more in all.
     pub const COUNT_NEW_ARTICLE: &str = "UPDATE counts SET value = value + 1 WHERE name = 'articles'";
-    /// After deleting an article (when a row went): one fewer in all.
-    pub const UNCOUNT_ARTICLE: &str = "UPDATE counts SET value = value - 1 WHERE name = 'articles'";
+    /// After inserting an article by user `?`: one more by them.
+    pub const COUNT_AUTHORS_ARTICLE: &str = "UPDATE users SET articles_count = articles_count + 1 WHERE id = ?";
+    /// Before deleting article `?`: one fewer in all.
+    pub const UNCOUNT_ARTICLE: &str =
+        "UPDATE counts SET value = value - 1 WHERE name = 'articles' AND EXISTS (SELECT 1 FROM articles WHERE id = ?)";
+    /// Before deleting article `?`: one fewer by its author.
+    pub const UNCOUNT_AUTHORS_ARTICLE: &str =
+        "UPDATE users SET articles_count = articles_count - 1 WHERE id = (SELECT author_id FROM articles WHERE id = ?)";
     /// Before deleting user `?`: their articles go.
     pub const UNCOUNT_USER_ARTICLES: &str =
         "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles'";
@@ -273,12 +302,23 @@ fn source(filter: &Filter) -> Source {
         });
         binds.push(Bind::Int(follower));
     }
-    // Unfiltered and tag-only totals come from counters; the others count their index range.
-    let total = match (filter.tag.is_some(), binds.len()) {
-        (_, 0) => "COALESCE((SELECT value FROM counts WHERE name = 'articles'), 0)".to_owned(),
-        (true, 1) => "COALESCE((SELECT article_count FROM tags WHERE name = ?), 0)".to_owned(),
-        _ => String::new(),
-    };
+    // Single-filter totals come from counters; combinations count their index range.
+    let total = if binds.is_empty() {
+        "COALESCE((SELECT value FROM counts WHERE name = 'articles'), 0)"
+    } else if binds.len() > 1 {
+        ""
+    } else if filter.tag.is_some() {
+        "COALESCE((SELECT article_count FROM tags WHERE name = ?), 0)"
+    } else if filter.author.is_some() {
+        "COALESCE((SELECT articles_count FROM users WHERE username = ?), 0)"
+    } else if filter.feed_of.is_some() {
+        // MySQL's SUM is a DECIMAL; SQLite reads SIGNED as an integer too.
+        "CAST(COALESCE((SELECT SUM(fu.articles_count) FROM follows df JOIN users fu ON fu.id = df.followee_id \
+         WHERE df.follower_id = ?), 0) AS SIGNED)"
+    } else {
+        ""
+    }
+    .to_owned();
     let conditions = if conditions.is_empty() {
         String::new()
     } else {
@@ -503,6 +543,10 @@ pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: 
         };
         write_tags!(tx, id, &data.tags);
         sqlx::query(counters::COUNT_NEW_ARTICLE).execute(&mut *tx).await?;
+        sqlx::query(counters::COUNT_AUTHORS_ARTICLE)
+            .bind(author_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(slug)
     })
@@ -551,16 +595,9 @@ pub async fn update(
 pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
     db_run!(db, |c| {
         let mut tx = c.begin().await?;
-        sqlx::query(counters::RELEASE_ARTICLE_TAGS)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query("DELETE FROM articles WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() > 0 {
-            sqlx::query(counters::UNCOUNT_ARTICLE).execute(&mut *tx).await?;
+        if !delete_article_in!(tx, id) {
+            // Already gone: dropping the transaction rolls the counter updates back.
+            return Ok(());
         }
         tx.commit().await
     })

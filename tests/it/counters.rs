@@ -24,6 +24,15 @@ async fn assert_counters_match(app: &TestApp, when: &str) {
     )
     .await;
     assert_eq!(stale_tags, 0, "article_count differs from the tag links {when}");
+    let stale_authors = scalar(
+        app.db(),
+        "SELECT COUNT(*) FROM users u WHERE u.articles_count <> (SELECT COUNT(*) FROM articles a WHERE a.author_id = u.id)",
+    )
+    .await;
+    assert_eq!(
+        stale_authors, 0,
+        "users.articles_count differs from their articles {when}"
+    );
     let total = scalar(app.db(), "SELECT value FROM counts WHERE name = 'articles'").await;
     assert_eq!(
         total,
@@ -168,5 +177,31 @@ db_test!(
         assert_eq!(body["articles"][0]["author"]["following"], true);
         assert_eq!(body["articles"][1]["favorited"], true);
         assert_eq!(body["articles"][0]["favorited"], false);
+    }
+);
+
+db_test!(
+    async fn concurrent_deletes_of_one_article_count_it_out_once(app) {
+        let writer = register(&app.client, "writer").await;
+        create_article(&app.client, &writer, "Keep", &["kept", "shared"]).await;
+        create_article(&app.client, &writer, "Racy", &["shared"]).await;
+        let id = scalar(app.db(), "SELECT id FROM articles WHERE title = 'Racy'").await;
+        let db = app.db();
+        let (a, b, c, d) = tokio::join!(
+            conduit::db::articles::delete(db, id),
+            conduit::db::articles::delete(db, id),
+            conduit::db::articles::delete(db, id),
+            conduit::db::articles::delete(db, id),
+        );
+        for result in [a, b, c, d] {
+            // SQLite may refuse a racing writer as busy; what went through must be consistent.
+            if let Err(e) = result {
+                assert!(e.to_string().contains("locked") || e.to_string().contains("busy"), "{e}");
+            }
+        }
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 1);
+        assert_counters_match(&app, "after racing deletes").await;
+        let (_, body) = get_json(&app.client, "/api/tags").await;
+        assert_eq!(body, json!({"tags": ["kept", "shared"]}));
     }
 );
