@@ -603,24 +603,26 @@ pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
     })
 }
 
-/// Whether user `?` has favorited article `?`.
-const IS_FAVORITE: &str = "SELECT EXISTS (SELECT 1 FROM favorites WHERE user_id = ? AND article_id = ?)";
+/// Whether `user_id` has favorited article `id`.
+async fn is_favorite(db: &DbPool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT EXISTS (SELECT 1 FROM favorites WHERE user_id = ? AND article_id = ?)";
+    db_run!(db, |c| sqlx::query_scalar::<_, bool>(SQL)
+        .bind(user_id)
+        .bind(id)
+        .fetch_one(c)
+        .await)
+}
 
 /// `user_id` favorites article `id` (idempotent); the article's count follows in the same
 /// transaction.
 pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO favorites (user_id, article_id, created_at) VALUES (?, ?, ?)";
+    // Already a favorite (a repeated click or retry): nothing to write, so no write lock to
+    // wait for. A racing insert is still caught below by the primary key.
+    if is_favorite(db, user_id, id).await? {
+        return Ok(());
+    }
     db_run!(db, |c| {
-        // Already a favorite (a repeated click or retry): nothing to write, so no write lock to
-        // wait for. A racing insert is still caught below by the primary key.
-        if sqlx::query_scalar::<_, bool>(IS_FAVORITE)
-            .bind(user_id)
-            .bind(id)
-            .fetch_one(c)
-            .await?
-        {
-            return Ok(());
-        }
         let mut tx = c.begin().await?;
         match sqlx::query(SQL)
             .bind(user_id)
@@ -644,15 +646,10 @@ pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Er
 /// `user_id` un-favorites article `id` (idempotent).
 pub async fn unfavorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM favorites WHERE user_id = ? AND article_id = ?";
+    if !is_favorite(db, user_id, id).await? {
+        return Ok(());
+    }
     db_run!(db, |c| {
-        if !sqlx::query_scalar::<_, bool>(IS_FAVORITE)
-            .bind(user_id)
-            .bind(id)
-            .fetch_one(c)
-            .await?
-        {
-            return Ok(());
-        }
         let mut tx = c.begin().await?;
         let removed = sqlx::query(SQL).bind(user_id).bind(id).execute(&mut *tx).await?;
         if removed.rows_affected() == 0 {
