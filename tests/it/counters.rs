@@ -3,11 +3,15 @@
 //! that touches what they count: favorites, article edits and deletes, tag renames and
 //! deletes, and deleting a user (whose rows go by cascade).
 
+use std::str::FromStr;
+
+use conduit::db::Engine;
 use rocket::http::{Method, Status};
+use rocket::local::asynchronous::Client;
 use serde_json::json;
 
 use crate::admin::{create_article, id_of, make_admin};
-use crate::harness::TestApp;
+use crate::harness::{scratch_database, test_figment, TestApp};
 use crate::support::{api, get_json, register, scalar};
 
 /// Every counter against a fresh count; panics naming the first that differs.
@@ -205,3 +209,96 @@ db_test!(
         assert_eq!(body, json!({"tags": ["kept", "shared"]}));
     }
 );
+
+/// Rows written under the first schema, before the counters existed.
+const SCHEMA_1_ROWS: &[&str] = &[
+    "INSERT INTO users (username, email, password_hash, created_at, updated_at) VALUES \
+     ('ann', 'ann@example.com', 'x', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000'), \
+     ('bob', 'bob@example.com', 'x', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')",
+    "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) VALUES \
+     ('one', 'One', 'd', 'b', 1, '2026-01-02 00:00:00.000', '2026-01-02 00:00:00.000'), \
+     ('two', 'Two', 'd', 'b', 1, '2026-01-03 00:00:00.000', '2026-01-03 00:00:00.000'), \
+     ('three', 'Three', 'd', 'b', 2, '2026-01-04 00:00:00.000', '2026-01-04 00:00:00.000')",
+    "INSERT INTO tags (name) VALUES ('rust'), ('web'), ('unused')",
+    "INSERT INTO article_tags (article_id, tag_id) VALUES (1, 1), (1, 2), (2, 1), (3, 2)",
+    "INSERT INTO favorites (user_id, article_id, created_at) VALUES \
+     (1, 1, '2026-01-05 00:00:00.000'), (2, 1, '2026-01-05 00:00:00.000'), (2, 3, '2026-01-05 00:00:00.000')",
+];
+
+/// A database made before the counters (first migration only) and holding data is brought up
+/// to date by the app's migrations with every counter filled in.
+async fn upgrade_fills_the_counters(engine: Engine, test: &str) {
+    let Some((url, _dir, _mysql)) = scratch_database(engine, test).await else {
+        return;
+    };
+    macro_rules! schema_1 {
+        ($pool:expr, $migrator:expr) => {{
+            let pool = $pool;
+            let mut migrator = $migrator;
+            migrator.migrations = std::borrow::Cow::Owned(migrator.migrations[..1].to_vec());
+            migrator.run(&pool).await.expect("first migration");
+            for sql in SCHEMA_1_ROWS {
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+            }
+            pool.close().await;
+        }};
+    }
+    match engine {
+        Engine::Sqlite => {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                .expect("sqlite url")
+                .create_if_missing(true);
+            schema_1!(
+                sqlx::SqlitePool::connect_with(options).await.expect("sqlite"),
+                sqlx::migrate!("migrations/sqlite")
+            );
+        }
+        Engine::MySql => schema_1!(
+            sqlx::MySqlPool::connect(&url).await.expect("mysql"),
+            sqlx::migrate!("migrations/mysql")
+        ),
+    }
+
+    let client = Client::tracked(conduit::rocket_with(test_figment(&url)))
+        .await
+        .expect("app");
+    let (status, body) = get_json(&client, "/api/articles").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["articlesCount"], 3);
+    let summary: Vec<(String, i64, serde_json::Value)> = body["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["slug"].as_str().unwrap().to_owned(),
+                a["favoritesCount"].as_i64().unwrap(),
+                a["tagList"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("three".to_owned(), 1, json!(["web"])),
+            ("two".to_owned(), 0, json!(["rust"])),
+            ("one".to_owned(), 2, json!(["rust", "web"])),
+        ]
+    );
+    let (_, body) = get_json(&client, "/api/tags").await;
+    assert_eq!(body, json!({"tags": ["rust", "web"]}), "unused tags are not listed");
+    let (_, body) = get_json(&client, "/api/articles?author=ann").await;
+    assert_eq!(body["articlesCount"], 2);
+    let (_, body) = get_json(&client, "/api/articles?tag=web").await;
+    assert_eq!(body["articlesCount"], 2);
+}
+
+#[rocket::async_test]
+async fn upgrade_fills_the_counters_sqlite() {
+    upgrade_fills_the_counters(Engine::Sqlite, "counters::upgrade_fills_the_counters_sqlite").await;
+}
+
+#[rocket::async_test]
+async fn upgrade_fills_the_counters_mysql() {
+    upgrade_fills_the_counters(Engine::MySql, "counters::upgrade_fills_the_counters_mysql").await;
+}
