@@ -267,12 +267,12 @@ async fn upgrade_fills_the_counters(engine: Engine, test: &str) {
     assert_eq!(body["articlesCount"], 3);
     let summary: Vec<(String, i64, serde_json::Value)> = body["articles"]
         .as_array()
-        .unwrap()
+        .expect("articles")
         .iter()
         .map(|a| {
             (
-                a["slug"].as_str().unwrap().to_owned(),
-                a["favoritesCount"].as_i64().unwrap(),
+                a["slug"].as_str().expect("slug").to_owned(),
+                a["favoritesCount"].as_i64().expect("favoritesCount"),
                 a["tagList"].clone(),
             )
         })
