@@ -28,9 +28,14 @@ fn push_digits(out: &mut String, value: u32, width: u32) {
     }
 }
 
+/// The year as four digits (years 0-9999).
+fn push_year(out: &mut String, at: &DateTime<Utc>) {
+    push_digits(out, u32::try_from(at.year()).unwrap_or(0).min(9999), 4);
+}
+
 /// `YYYY-MM-DDTHH:MM:SS`, years 0-9999.
 fn push_date_time(out: &mut String, at: &DateTime<Utc>) {
-    push_digits(out, u32::try_from(at.year()).unwrap_or(0).min(9999), 4);
+    push_year(out, at);
     out.push('-');
     push_digits(out, at.month(), 2);
     out.push('-');
@@ -72,7 +77,7 @@ pub fn human_date(at: &DateTime<Utc>) -> String {
     let day = at.day();
     push_digits(&mut out, day, if day >= 10 { 2 } else { 1 });
     out.push_str(", ");
-    push_digits(&mut out, u32::try_from(at.year()).unwrap_or(0).min(9999), 4);
+    push_year(&mut out, at);
     out
 }
 

@@ -56,13 +56,7 @@ impl<'r> FromRequest<'r> for Layout {
                 id: auth.user.id,
                 username: auth.user.username.clone(),
                 image: auth.user.image.clone(),
-                avatar: auth
-                    .user
-                    .image
-                    .as_deref()
-                    .filter(|i| !i.is_empty())
-                    .unwrap_or(crate::web::views::DEFAULT_AVATAR)
-                    .to_owned(),
+                avatar: crate::web::views::avatar_url(auth.user.image.as_deref()),
                 role: auth.user.role.clone(),
             }),
             _ => None,

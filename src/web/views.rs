@@ -10,6 +10,11 @@ use crate::db::profiles::Profile;
 /// The picture shown for people who have not set one.
 pub const DEFAULT_AVATAR: &str = "/static/img/avatar.svg";
 
+/// The picture to show for someone whose avatar setting is `image`.
+pub fn avatar_url(image: Option<&str>) -> String {
+    image.filter(|i| !i.is_empty()).unwrap_or(DEFAULT_AVATAR).to_owned()
+}
+
 /// A person as pages show them. Links and the avatar are worked out here once, not by
 /// template filters on every use (each template lookup and filter call is costly in Tera).
 #[derive(Serialize)]
@@ -32,11 +37,7 @@ impl PersonView {
     /// A view of the person `username`.
     pub fn new(username: String, image: Option<String>, bio: Option<String>, following: bool) -> Self {
         Self {
-            avatar: image
-                .as_deref()
-                .filter(|i| !i.is_empty())
-                .unwrap_or(DEFAULT_AVATAR)
-                .to_owned(),
+            avatar: avatar_url(image.as_deref()),
             url: format!("/profile/{}", crate::error::percent_encode(&username)),
             username,
             image,
