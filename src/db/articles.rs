@@ -132,7 +132,7 @@ enum Bind {
 }
 
 /// The columns of an article row. The favorite count and the tag names are read from the
-/// counters kept on the row (see `migrations/*/20261124000002_counters.sql`), so a list costs no
+/// counters kept on the row (see `migrations/*/20261124000002_list_performance.sql`), so a list costs no
 /// subquery per article for them.
 macro_rules! article_columns {
     () => {
@@ -241,7 +241,7 @@ pub(crate) mod counters {
 /// front of one index range and stops, instead of sorting every match. The feed merges the
 /// ranges of the followed authors.
 struct Source {
-    /// `FROM` items; the filtering row comes first and `CROSS JOIN` keeps it first on SQLite.
+    /// `FROM` items (see [`FilterSql::from`]).
     from: &'static str,
     /// The expression for the article id.
     id: &'static str,
@@ -253,88 +253,104 @@ struct Source {
     binds: Vec<Bind>,
 }
 
-fn source(filter: &Filter) -> Source {
-    let (from, id) = if filter.tag.is_some() {
-        ("tags dt CROSS JOIN article_tags d ON d.tag_id = dt.id", "d.article_id")
-    } else if filter.favorited_by.is_some() {
-        ("users du CROSS JOIN favorites d ON d.user_id = du.id", "d.article_id")
-    } else if filter.author.is_some() {
-        ("users du CROSS JOIN articles d ON d.author_id = du.id", "d.id")
-    } else if filter.feed_of.is_some() {
-        // The followed authors' ranges of `articles (author_id, id)`, merged and sorted: the
-        // one list whose cost grows with the data (fan-out on read).
-        (
-            "follows df CROSS JOIN articles d ON d.author_id = df.followee_id",
-            "d.id",
-        )
-    } else {
-        ("articles d", "d.id")
-    };
-    let mut conditions: Vec<String> = Vec::new();
-    let mut binds = Vec::new();
-    if let Some(tag) = &filter.tag {
-        conditions.push("dt.name = ?".to_owned());
-        binds.push(Bind::Text(tag.clone()));
-    }
-    if let Some(user) = &filter.favorited_by {
-        conditions.push(if filter.tag.is_none() {
-            "du.username = ?".to_owned()
-        } else {
-            format!("{id} IN (SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id WHERE fu.username = ?)")
-        });
-        binds.push(Bind::Text(user.clone()));
-    }
-    if let Some(author) = &filter.author {
-        conditions.push(if from.starts_with("users du CROSS JOIN articles") {
-            "du.username = ?".to_owned()
-        } else {
-            format!(
-                "{id} IN (SELECT aa.id FROM articles aa JOIN users au ON au.id = aa.author_id WHERE au.username = ?)"
-            )
-        });
-        binds.push(Bind::Text(author.clone()));
-    }
-    if let Some(follower) = filter.feed_of {
-        conditions.push(if from.starts_with("follows df") {
-            "df.follower_id = ?".to_owned()
-        } else {
-            format!("{id} IN (SELECT fa.id FROM articles fa JOIN follows fo ON fo.followee_id = fa.author_id WHERE fo.follower_id = ?)")
-        });
-        binds.push(Bind::Int(follower));
-    }
-    // Single-filter totals come from counters; combinations count their index range.
-    let total = if binds.is_empty() {
-        "COALESCE((SELECT value FROM counts WHERE name = 'articles'), 0)"
-    } else if binds.len() > 1 {
-        ""
-    } else if filter.tag.is_some() {
-        "COALESCE((SELECT article_count FROM tags WHERE name = ?), 0)"
-    } else if filter.author.is_some() {
-        "COALESCE((SELECT articles_count FROM users WHERE username = ?), 0)"
-    } else if filter.feed_of.is_some() {
-        // MySQL's SUM is a DECIMAL; SQLite reads SIGNED as an integer too.
+/// How one kind of filter reads: the rows that drive a list when it is the first filter
+/// present, the condition that narrows a list driven by another, and the counter that totals
+/// it when it is the only one.
+struct FilterSql {
+    /// `FROM` items when it drives; the filtering row comes first (`CROSS JOIN` keeps it first
+    /// on SQLite).
+    from: &'static str,
+    /// The article id in `from`.
+    id: &'static str,
+    /// The condition when it drives.
+    driving: &'static str,
+    /// A subquery of article ids, when another filter drives.
+    narrowing: &'static str,
+    /// Its total when it is the only filter, from a counter; `None`: count the index range.
+    counter: Option<&'static str>,
+}
+
+const BY_TAG: FilterSql = FilterSql {
+    from: "tags dt CROSS JOIN article_tags d ON d.tag_id = dt.id",
+    id: "d.article_id",
+    driving: "dt.name = ?",
+    // Listed for completeness: a tag, when present, always drives.
+    narrowing: "SELECT ft.article_id FROM article_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name = ?",
+    counter: Some("COALESCE((SELECT article_count FROM tags WHERE name = ?), 0)"),
+};
+
+const BY_FAVORITED: FilterSql = FilterSql {
+    from: "users du CROSS JOIN favorites d ON d.user_id = du.id",
+    id: "d.article_id",
+    driving: "du.username = ?",
+    narrowing: "SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id WHERE fu.username = ?",
+    counter: None,
+};
+
+const BY_AUTHOR: FilterSql = FilterSql {
+    from: "users du CROSS JOIN articles d ON d.author_id = du.id",
+    id: "d.id",
+    driving: "du.username = ?",
+    narrowing: "SELECT aa.id FROM articles aa JOIN users au ON au.id = aa.author_id WHERE au.username = ?",
+    counter: Some("COALESCE((SELECT articles_count FROM users WHERE username = ?), 0)"),
+};
+
+/// The followed authors' ranges of `articles (author_id, id)`, merged and sorted: the one list
+/// whose cost grows with the data (fan-out on read).
+const BY_FEED: FilterSql = FilterSql {
+    from: "follows df CROSS JOIN articles d ON d.author_id = df.followee_id",
+    id: "d.id",
+    driving: "df.follower_id = ?",
+    narrowing:
+        "SELECT fa.id FROM articles fa JOIN follows fo ON fo.followee_id = fa.author_id WHERE fo.follower_id = ?",
+    // MySQL's SUM is a DECIMAL; SQLite reads SIGNED as an integer too.
+    counter: Some(
         "CAST(COALESCE((SELECT SUM(fu.articles_count) FROM follows df JOIN users fu ON fu.id = df.followee_id \
-         WHERE df.follower_id = ?), 0) AS SIGNED)"
-    } else {
-        ""
-    }
-    .to_owned();
+         WHERE df.follower_id = ?), 0) AS SIGNED)",
+    ),
+};
+
+fn source(filter: &Filter) -> Source {
+    // The filters present, in the order in which they are preferred to drive the list.
+    let present: Vec<(&FilterSql, Bind)> = [
+        filter.tag.clone().map(|t| (&BY_TAG, Bind::Text(t))),
+        filter.favorited_by.clone().map(|u| (&BY_FAVORITED, Bind::Text(u))),
+        filter.author.clone().map(|a| (&BY_AUTHOR, Bind::Text(a))),
+        filter.feed_of.map(|f| (&BY_FEED, Bind::Int(f))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let (from, id) = present.first().map_or(("articles d", "d.id"), |(d, _)| (d.from, d.id));
+    let conditions: Vec<String> = present
+        .iter()
+        .enumerate()
+        .map(|(i, (sql, _))| {
+            if i == 0 {
+                sql.driving.to_owned()
+            } else {
+                format!("{id} IN ({})", sql.narrowing)
+            }
+        })
+        .collect();
     let conditions = if conditions.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", conditions.join(" AND "))
     };
-    let total = if total.is_empty() {
-        format!("(SELECT COUNT(*) FROM {from}{conditions})")
-    } else {
-        total
-    };
+    // Unfiltered and single-filter totals come from counters; combinations count their range.
+    let total = match present.as_slice() {
+        [] => Some("COALESCE((SELECT value FROM counts WHERE name = 'articles'), 0)"),
+        [(only, _)] => only.counter,
+        _ => None,
+    }
+    .map_or_else(|| format!("(SELECT COUNT(*) FROM {from}{conditions})"), str::to_owned);
     Source {
         from,
         id,
         conditions,
         total,
-        binds,
+        binds: present.into_iter().map(|(_, bind)| bind).collect(),
     }
 }
 
