@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod content;
@@ -20,7 +21,6 @@ pub mod web;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
-use rocket_dyn_templates::Template;
 
 /// The app from the standard configuration (Rocket.toml, instance file, environment).
 pub fn rocket() -> Rocket<Build> {
@@ -29,10 +29,12 @@ pub fn rocket() -> Rocket<Build> {
 
 /// The app from a given figment. Tests pass one with their own database URL.
 pub fn rocket_with(figment: Figment) -> Rocket<Build> {
+    let templates = web::render::Templates::default();
     rocket::custom(figment)
         .attach(config::stage())
         .attach(db::Db::init())
-        .attach(Template::fairing())
+        .attach(templates.fairing())
+        .manage(templates)
         .attach(telemetry::RequestLog)
         .attach(security::shield())
         .attach(security::ContentSecurityPolicy)

@@ -6,19 +6,20 @@
 //! cache keyed by the full text: an edited body is a different key, so nothing goes stale,
 //! and every server process has its own.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use pulldown_cmark::{html, Options, Parser};
+
+use crate::cache::TextCache;
 
 /// Render markdown to safe HTML: no scripts, no event handlers, no `javascript:` URLs.
 #[must_use]
 pub fn to_safe_html(markdown: &str) -> Arc<str> {
-    if let Some(html) = CACHE.get(markdown) {
+    if let Some(html) = CACHE.get(markdown.as_bytes()) {
         return html;
     }
     let html: Arc<str> = render(markdown).into();
-    CACHE.put(markdown, &html);
+    CACHE.put(markdown.as_bytes(), &html);
     html
 }
 
@@ -38,80 +39,11 @@ const CACHE_BYTES: usize = 4 * 1024 * 1024;
 /// Texts longer than this are rendered every time (one would crowd out the rest).
 const CACHE_ENTRY_MAX: usize = 128 * 1024;
 
-static CACHE: RenderCache = RenderCache::new();
-
-/// Least-recently-used results, bounded by their total size in bytes.
-struct RenderCache {
-    inner: Mutex<CacheInner>,
-}
-
-/// markdown -> (HTML, last use).
-type Entries = HashMap<Box<str>, (Arc<str>, u64)>;
-
-struct CacheInner {
-    /// Created on first use (`HashMap::new` is not `const`).
-    entries: Option<Entries>,
-    /// Bytes held (markdown plus HTML).
-    bytes: usize,
-    /// Use counter, for recency.
-    clock: u64,
-}
-
-impl RenderCache {
-    const fn new() -> Self {
-        Self {
-            inner: Mutex::new(CacheInner {
-                entries: None,
-                bytes: 0,
-                clock: 0,
-            }),
-        }
-    }
-
-    fn get(&self, markdown: &str) -> Option<Arc<str>> {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner.clock += 1;
-        let now = inner.clock;
-        let (html, used) = inner.entries.as_mut()?.get_mut(markdown)?;
-        *used = now;
-        Some(Arc::clone(html))
-    }
-
-    fn put(&self, markdown: &str, html: &Arc<str>) {
-        let size = markdown.len() + html.len();
-        if size > CACHE_ENTRY_MAX {
-            return;
-        }
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner.clock += 1;
-        let now = inner.clock;
-        let CacheInner { entries, bytes, .. } = &mut *inner;
-        let entries = entries.get_or_insert_with(HashMap::new);
-        if entries.contains_key(markdown) {
-            return;
-        }
-        // Evict the least recently used until the new entry fits.
-        while *bytes + size > CACHE_BYTES {
-            let Some(oldest) = entries
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some((old_html, _)) = entries.remove(&oldest) {
-                *bytes -= oldest.len() + old_html.len();
-            }
-        }
-        entries.insert(markdown.into(), (Arc::clone(html), now));
-        *bytes += size;
-    }
-}
+static CACHE: TextCache = TextCache::new(CACHE_BYTES, CACHE_ENTRY_MAX);
 
 #[cfg(test)]
 mod tests {
-    use super::{to_safe_html, RenderCache, CACHE_BYTES};
-    use std::sync::Arc;
+    use super::to_safe_html;
 
     #[test]
     fn renders_markdown() {
@@ -133,30 +65,5 @@ mod tests {
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
-    }
-
-    #[test]
-    fn cache_stays_within_its_budget_and_keeps_recent_entries() {
-        let cache = RenderCache::new();
-        let html: Arc<str> = "x".repeat(60 * 1024).into();
-        let key = |i: usize| format!("{i:04}{}", "m".repeat(4 * 1024));
-        for i in 0..200 {
-            cache.put(&key(i), &html);
-            // Entry 0 is used all along, so it is never the least recently used.
-            assert!(cache.get(&key(0)).is_some(), "entry 0 evicted at {i}");
-        }
-        let inner = cache.inner.lock().unwrap();
-        assert!(inner.bytes <= CACHE_BYTES, "{} bytes", inner.bytes);
-        let held: usize = inner
-            .entries
-            .as_ref()
-            .unwrap()
-            .iter()
-            .map(|(k, (h, _))| k.len() + h.len())
-            .sum();
-        assert_eq!(held, inner.bytes);
-        drop(inner);
-        assert!(cache.get(&key(1)).is_none(), "old entries were evicted");
-        assert!(cache.get(&key(199)).is_some());
     }
 }

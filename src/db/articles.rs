@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::cache::{Key, KeyPart};
 use crate::db::{now, DbPool, LastInsertId};
 use crate::db_run;
 use crate::error::is_unique_violation;
@@ -100,6 +101,48 @@ impl Article {
         });
         self.tags = tags;
         self
+    }
+}
+
+/// Every field a page can show, for the key of a memoized fragment made from the article.
+/// The pattern names each field, so a new field does not compile until it is here too.
+impl KeyPart for Article {
+    fn write_to(&self, key: &mut Key) {
+        let Article {
+            id,
+            slug,
+            title,
+            description,
+            body,
+            created_at,
+            updated_at,
+            author_id,
+            author_username,
+            author_bio,
+            author_image,
+            following,
+            favorites_count,
+            favorited,
+            tags,
+            // Read-time carriers: `tags` holds the names, `total` belongs to the list.
+            tag_names: _,
+            total: _,
+        } = self;
+        id.write_to(key);
+        slug.write_to(key);
+        title.write_to(key);
+        description.write_to(key);
+        body.write_to(key);
+        created_at.write_to(key);
+        updated_at.write_to(key);
+        author_id.write_to(key);
+        author_username.write_to(key);
+        author_bio.write_to(key);
+        author_image.write_to(key);
+        following.write_to(key);
+        favorites_count.write_to(key);
+        favorited.write_to(key);
+        tags.write_to(key);
     }
 }
 
@@ -390,7 +433,10 @@ pub async fn page(
     } = source(filter);
     // The total is an uncorrelated scalar subquery (evaluated once); a `COUNT(*) OVER ()`
     // window made SQLite copy every matching row into a temporary b-tree on each request.
-    // CROSS JOIN fixes the join order (SQLite honours it; MySQL reads it as JOIN).
+    // CROSS JOIN fixes the join order (SQLite honours it; MySQL reads it as JOIN). The page's
+    // ids come newest first, but a join does not promise to keep an order and an outer
+    // ORDER BY made SQLite copy every column of every row into a temporary sorter: the rows
+    // (one page) are put in order here instead.
     let own_feed = viewer.is_some() && filter.feed_of == viewer;
     let columns = match viewer {
         Some(_) if own_feed => select_articles_feed!(),
@@ -400,10 +446,9 @@ pub async fn page(
     let sql = format!(
         "{columns}, {total} AS total \
          FROM (SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} DESC LIMIT ? OFFSET ?) page \
-         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id \
-         ORDER BY a.id DESC"
+         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id"
     );
-    let rows = db_run!(db, |c| {
+    let mut rows = db_run!(db, |c| {
         let mut query = sqlx::query_as::<_, Article>(&sql);
         if let Some(viewer) = viewer {
             query = if own_feed {
@@ -421,6 +466,7 @@ pub async fn page(
         }
         query.bind(limit).bind(offset).fetch_all(c).await
     })?;
+    rows.sort_unstable_by_key(|a| std::cmp::Reverse(a.id));
     let total = match rows.first() {
         Some(first) => first.total.unwrap_or_default(),
         // Past the end (or nothing matches): no row carried the total.

@@ -1,14 +1,18 @@
 //! The home page (feeds), the article page with its comments, the editor, and the article
 //! buttons (favorite, delete, comment). Every button is a form: POST, then a redirect back.
 
+use std::sync::Arc;
+
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::cache::Key;
 use crate::config::AppConfig;
 use crate::content;
 use crate::db::articles::{Article, Filter};
@@ -25,23 +29,74 @@ pub fn page_number(page: Option<&str>) -> i64 {
         .unwrap_or(1)
 }
 
-/// One page of previews plus its pager.
+/// One page of an article list, ready for `partials/article_list`.
+pub struct Previews {
+    /// Each article, rendered by `partials/article_preview`.
+    pub html: Vec<Arc<str>>,
+    /// Links to the other pages, rendered by `partials/pager`.
+    pub pager: Arc<str>,
+    /// This page's URL, where its buttons come back to.
+    pub here: String,
+}
+
+/// What `partials/article_preview` shows.
+#[derive(Serialize)]
+struct PreviewContext<'a> {
+    article: ArticleView,
+    /// The favorite button's form values, for a signed-in viewer only (for anyone else they
+    /// would only split the fragment memo by page).
+    forms: Option<PreviewForms<'a>>,
+}
+
+#[derive(Serialize)]
+struct PreviewForms<'a> {
+    csrf_token: &'a str,
+    back: &'a str,
+}
+
+/// Page `page` (`size` per page) of the articles `filter` selects, as `viewer` sees them;
+/// the list's own URL is `base`.
 pub async fn previews(
     db: &DbPool,
+    layout: &Layout,
     filter: &Filter,
     viewer: Option<i64>,
     page: i64,
     size: i64,
     base: &str,
-) -> Result<(Vec<ArticleView>, Pager), AppError> {
+) -> Result<Previews, AppError> {
     let found = db::articles::page(db, filter, viewer, size, (page - 1) * size).await?;
-    let total = found.total;
-    let views = found
+    let here = if page > 1 {
+        format!("{base}{}page={page}", if base.contains('?') { '&' } else { '?' })
+    } else {
+        base.to_owned()
+    };
+    let forms = layout.user.is_some().then_some((layout.csrf.as_str(), here.as_str()));
+    let html = found
         .articles
         .into_iter()
-        .map(|a| ArticleView::new(a, viewer))
-        .collect();
-    Ok((views, Pager::new(total, size, page, base)))
+        .map(|article| {
+            let inputs = Key::new().with(&article).with(&viewer).with(&forms);
+            layout.fragment("partials/article_preview", &inputs, || PreviewContext {
+                article: ArticleView::new(article, viewer),
+                forms: forms.map(|(csrf_token, back)| PreviewForms { csrf_token, back }),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let (total, pager) = (
+        found.total,
+        Key::new().with(&found.total).with(&size).with(&page).with(base),
+    );
+    let pager = layout.fragment("partials/pager", &pager, || PagerContext {
+        pager: Pager::new(total, size, page, base),
+    })?;
+    Ok(Previews { html, pager, here })
+}
+
+/// What `partials/pager` shows.
+#[derive(Serialize)]
+struct PagerContext {
+    pager: Pager,
 }
 
 fn encode(s: &str) -> String {
@@ -57,7 +112,7 @@ async fn home(
     tag: Option<String>,
     feed: Option<&str>,
     page: Option<&str>,
-) -> PageResult<rocket_dyn_templates::Template> {
+) -> PageResult<crate::web::render::Page> {
     let viewer = me.id();
     let tag = tag.filter(|t| !t.trim().is_empty());
     let (tab, filter, base) = match (&tag, feed, viewer) {
@@ -79,18 +134,20 @@ async fn home(
         ),
         _ => ("global", Filter::default(), "/".to_owned()),
     };
-    let page = page_number(page);
-    let (articles, pager) = previews(&db, &filter, viewer, page, config.page_size, &base).await?;
-    let tags = db::tags::popular(&db, 20)
-        .await?
-        .into_iter()
-        .map(TagView::from)
-        .collect();
-    let here = if page > 1 {
-        format!("{base}{}page={page}", if base.contains('?') { '&' } else { '?' })
-    } else {
-        base
-    };
+    let list = previews(
+        &db,
+        &layout,
+        &filter,
+        viewer,
+        page_number(page),
+        config.page_size,
+        &base,
+    )
+    .await?;
+    let names = db::tags::popular(&db, 20).await?;
+    let popular_tags = layout.fragment("partials/popular_tags", &Key::new().with(&names), || TagsContext {
+        tags: names.iter().cloned().map(TagView::from).collect(),
+    })?;
     Ok(layout.render(
         "home/index",
         HomePage {
@@ -98,12 +155,18 @@ async fn home(
             active: "home",
             tab,
             tag,
-            articles,
-            pager,
-            tags,
-            here,
+            previews: list.html,
+            pager: list.pager,
+            popular_tags,
+            here: list.here,
         },
     ))
+}
+
+/// What `partials/popular_tags` shows.
+#[derive(Serialize)]
+struct TagsContext {
+    tags: Vec<TagView>,
 }
 
 /// What `home/index` shows.
@@ -114,22 +177,49 @@ struct HomePage {
     /// `global`, `you` or `tag`.
     tab: &'static str,
     tag: Option<String>,
-    articles: Vec<ArticleView>,
-    pager: Pager,
-    tags: Vec<TagView>,
+    /// The rendered previews.
+    previews: Vec<Arc<str>>,
+    /// The rendered pager and tag list.
+    pager: Arc<str>,
+    popular_tags: Arc<str>,
     /// This page's URL, where its buttons come back to.
     here: String,
 }
 
 /// What `articles/show` shows.
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
 struct ArticlePage {
     title: String,
-    article: ArticleView,
-    comments: Vec<CommentView>,
+    /// The article's page (the comment form posts under it).
+    url: String,
+    /// Sanitized HTML of the body.
+    body_html: Arc<str>,
+    tags: Vec<TagView>,
+    /// The rendered `partials/article_meta`, shown above and below the article.
+    meta: Arc<str>,
+    /// Each comment, rendered by `partials/comment`.
+    comments: Vec<Arc<str>>,
     /// The comment form's values and errors after a failed submission.
     comment_form: serde_json::Value,
     here: String,
+}
+
+/// What `partials/article_meta` shows.
+#[derive(Serialize)]
+struct MetaContext<'a> {
+    article: ArticleView,
+    here: &'a str,
+    /// For a signed-in viewer's buttons.
+    csrf_token: Option<&'a str>,
+}
+
+/// What `partials/comment` shows.
+#[derive(Serialize)]
+struct CommentContext<'a> {
+    comment: CommentView,
+    article_url: &'a str,
+    /// Only for the comment's author (its delete form).
+    csrf_token: Option<&'a str>,
 }
 
 async fn article_page(
@@ -139,21 +229,45 @@ async fn article_page(
     viewer: Option<i64>,
     comment_form: serde_json::Value,
     status: Status,
-) -> PageResult<(Status, rocket_dyn_templates::Template)> {
-    let article = db::articles::find(db, slug, viewer)
+) -> PageResult<(Status, crate::web::render::Page)> {
+    let mut article = db::articles::find(db, slug, viewer)
         .await?
         .ok_or(AppError::NotFound("article"))?;
     let comments = db::comments::list(db, article.id, viewer).await?;
-    let comments: Vec<CommentView> = comments.into_iter().map(|c| CommentView::new(c, viewer)).collect();
-    let view = ArticleView::new(article, viewer);
-    let here = format!("/article/{}", view.slug);
+    let url = format!("/article/{}", encode(&article.slug));
+    let here = url.clone();
+    let csrf = layout.user.is_some().then_some(layout.csrf.as_str());
+    // The meta fragment shows no body: keep it out of the fragment's inputs.
+    let body_html = crate::markdown::to_safe_html(article.body.take().as_deref().unwrap_or_default());
+    let inputs = Key::new().with(&article).with(&viewer).with(&here).with(&csrf);
+    let meta = layout.fragment("partials/article_meta", &inputs, || MetaContext {
+        article: ArticleView::new(article.clone(), viewer),
+        here: &here,
+        csrf_token: csrf,
+    })?;
+    let comments = comments
+        .into_iter()
+        .map(|comment| {
+            let mine = viewer == Some(comment.author_id);
+            let csrf = csrf.filter(|_| mine);
+            let inputs = Key::new().with(&comment).with(&viewer).with(&url).with(&csrf);
+            layout.fragment("partials/comment", &inputs, || CommentContext {
+                comment: CommentView::new(comment, viewer),
+                article_url: &url,
+                csrf_token: csrf,
+            })
+        })
+        .collect::<Result<_, _>>()?;
     Ok((
         status,
         layout.render(
             "articles/show",
             ArticlePage {
-                title: view.title.clone(),
-                article: view,
+                title: article.title,
+                tags: article.tags.into_iter().map(TagView::from).collect(),
+                url,
+                body_html,
+                meta,
                 comments,
                 comment_form,
                 here,
@@ -163,12 +277,7 @@ async fn article_page(
 }
 
 #[get("/article/<slug>")]
-async fn show(
-    db: Conn,
-    layout: Layout,
-    me: MaybeUser,
-    slug: &str,
-) -> PageResult<(Status, rocket_dyn_templates::Template)> {
+async fn show(db: Conn, layout: Layout, me: MaybeUser, slug: &str) -> PageResult<(Status, crate::web::render::Page)> {
     article_page(&db, &layout, slug, me.id(), json!({}), Status::Ok).await
 }
 
@@ -199,7 +308,7 @@ fn editor(
     slug: Option<&str>,
     errors: Option<&AppError>,
     status: Status,
-) -> (Status, rocket_dyn_templates::Template) {
+) -> (Status, crate::web::render::Page) {
     let errors = errors.map(form_errors);
     let title = if slug.is_some() { "Edit article" } else { "New article" };
     (
@@ -212,7 +321,7 @@ fn editor(
 }
 
 #[get("/editor")]
-fn new(_me: CurrentUser, layout: Layout) -> (Status, rocket_dyn_templates::Template) {
+fn new(_me: CurrentUser, layout: Layout) -> (Status, crate::web::render::Page) {
     editor(&layout, &json!({}), None, None, Status::Ok)
 }
 
@@ -242,12 +351,7 @@ async fn create(db: Conn, me: CurrentUser, layout: Layout, form: CsrfForm<Articl
 }
 
 #[get("/editor/<slug>")]
-async fn edit(
-    db: Conn,
-    me: CurrentUser,
-    layout: Layout,
-    slug: &str,
-) -> PageResult<(Status, rocket_dyn_templates::Template)> {
+async fn edit(db: Conn, me: CurrentUser, layout: Layout, slug: &str) -> PageResult<(Status, crate::web::render::Page)> {
     let article = content::owned_article(&db, slug, me.0.user.id).await?;
     let form = json!({
         "title": article.title, "description": article.description,

@@ -2,14 +2,18 @@
 //! for its forms, and the flash message left by the previous redirect.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
 use rocket::response::{Flash, Redirect};
-use rocket_dyn_templates::Template;
+use rocket_dyn_templates::tera::Context;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::auth::guards::{auth_state, AuthState};
+use crate::cache::Key;
+use crate::error::AppError;
+use crate::web::render::{Page, Templates};
 
 /// The signed-in user as the layout shows them.
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +44,8 @@ pub struct FlashView {
 pub struct Layout {
     /// The signed-in user, if any.
     pub user: Option<NavUser>,
+    /// The templates pages render with.
+    templates: Templates,
     /// The token every form on the page must carry.
     pub csrf: String,
     /// The flash message, if any.
@@ -71,34 +77,41 @@ impl<'r> FromRequest<'r> for Layout {
                 kind: f.kind().to_owned(),
                 message: f.message().to_owned(),
             });
-        Outcome::Success(Layout { user, csrf, flash })
+        let templates = req.rocket().state::<Templates>().cloned().unwrap_or_default();
+        Outcome::Success(Layout {
+            user,
+            templates,
+            csrf,
+            flash,
+        })
     }
-}
-
-/// A page's own values next to the layout's. Serialized once, straight into the template
-/// context (no intermediate JSON value).
-#[derive(Serialize)]
-struct PageContext<'a, C> {
-    #[serde(flatten)]
-    page: C,
-    current_user: &'a Option<NavUser>,
-    csrf_token: &'a str,
-    flash: &'a Option<FlashView>,
 }
 
 impl Layout {
     /// Render `template` with `context` (a struct or JSON object) plus the layout's own
-    /// values: `current_user`, `csrf_token` and `flash`.
-    pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> Template {
-        Template::render(
-            template,
-            PageContext {
-                page: context,
-                current_user: &self.user,
-                csrf_token: &self.csrf,
-                flash: &self.flash,
-            },
-        )
+    /// values: `current_user`, `csrf_token` and `flash`. The context is converted once,
+    /// straight into Tera's.
+    pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> Page {
+        let context = Context::from_serialize(context).map(|mut ctx| {
+            ctx.insert("current_user", &self.user);
+            ctx.insert("csrf_token", &self.csrf);
+            ctx.insert("flash", &self.flash);
+            ctx
+        });
+        self.templates.render(template, context)
+    }
+
+    /// The fragment template `name` rendered with the context `context()` makes from `inputs`
+    /// alone, memoized by `inputs` (see [`Templates::fragment`]).
+    pub fn fragment<C: Serialize>(
+        &self,
+        name: &'static str,
+        inputs: &Key,
+        context: impl FnOnce() -> C,
+    ) -> Result<Arc<str>, AppError> {
+        self.templates
+            .fragment(name, inputs, context)
+            .map_err(|e| AppError::Other(anyhow::Error::new(e).context(format!("rendering {name}"))))
     }
 
     /// The signed-in user's id.

@@ -4,6 +4,7 @@ pub mod articles;
 pub mod health;
 pub mod layout;
 pub mod profiles;
+pub mod render;
 pub mod session;
 pub mod settings;
 pub mod views;

@@ -1,8 +1,8 @@
 //! Profile pages (articles written, articles favorited) and the follow button.
 
+use crate::web::render::Page;
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
-use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use crate::auth::csrf::CsrfForm;
@@ -23,7 +23,7 @@ async fn profile_page(
     username: &str,
     favorites: bool,
     page: Option<&str>,
-) -> PageResult<Template> {
+) -> PageResult<Page> {
     let viewer = me.id();
     let profile = db::profiles::find(&db, username, viewer)
         .await?
@@ -47,14 +47,21 @@ async fn profile_page(
             format!("/profile/{}", percent_encode(&name)),
         )
     };
-    let page = page_number(page);
-    let (articles, pager) = previews(&db, &filter, viewer, page, config.page_size, &base).await?;
-    let here = if page > 1 { format!("{base}?page={page}") } else { base };
+    let list = previews(
+        &db,
+        &layout,
+        &filter,
+        viewer,
+        page_number(page),
+        config.page_size,
+        &base,
+    )
+    .await?;
     Ok(layout.render(
         "profiles/show",
         json!({
             "title": name, "profile": PersonView::from(profile), "own": own, "favorites": favorites,
-            "articles": articles, "pager": pager, "here": here,
+            "previews": list.html, "pager": list.pager, "here": list.here,
         }),
     ))
 }
@@ -67,7 +74,7 @@ async fn show(
     config: &State<AppConfig>,
     username: &str,
     page: Option<&str>,
-) -> PageResult<Template> {
+) -> PageResult<Page> {
     profile_page(db, layout, me, config, username, false, page).await
 }
 
@@ -79,7 +86,7 @@ async fn favorites(
     config: &State<AppConfig>,
     username: &str,
     page: Option<&str>,
-) -> PageResult<Template> {
+) -> PageResult<Page> {
     profile_page(db, layout, me, config, username, true, page).await
 }
 

@@ -1,10 +1,10 @@
 //! Sign in, sign up and sign out pages.
 
+use crate::web::render::Page;
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
-use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use crate::api::ClientAddr;
@@ -51,7 +51,7 @@ pub struct Empty {
 #[derive(rocket::Responder)]
 pub enum PageOr {
     /// The page, with a status (422 when it shows errors).
-    Page((Status, Template)),
+    Page((Status, Page)),
     /// Where to go next.
     Redirect(Flash<Redirect>),
     /// Where to go, no message.

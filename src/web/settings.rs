@@ -34,7 +34,7 @@ pub struct SettingsForm {
     current_password: String,
 }
 
-fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> rocket_dyn_templates::Template {
+fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> crate::web::render::Page {
     let errors = errors.map(form_errors);
     layout.render(
         "settings/edit",
@@ -47,7 +47,7 @@ fn form_of(user: &User) -> serde_json::Value {
 }
 
 #[get("/settings")]
-fn edit(me: CurrentUser, layout: Layout) -> rocket_dyn_templates::Template {
+fn edit(me: CurrentUser, layout: Layout) -> crate::web::render::Page {
     page(&layout, &form_of(&me.0.user), None)
 }
 

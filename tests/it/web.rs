@@ -342,3 +342,59 @@ db_test!(
         assert_eq!(changed.status(), Status::Ok, "a changed body gets a new tag");
     }
 );
+
+db_test!(
+    async fn memoized_fragments_follow_every_change_and_every_viewer(app) {
+        // Previews, the article's meta block and comments are rendered once per distinct input
+        // (src/web/render.rs): each change below must show on the next view all the same.
+        let author = register(&app.client, "changer").await;
+        let slug = publish(&app.client, &author, "First title", "b", &["alpha"]).await;
+        let (status, _) = api(&app.client, Method::Post, &format!("/api/articles/{slug}/comments"), Some(&author), Some(json!({"comment": {"body": "Early note"}}))).await;
+        assert_eq!(status, Status::Ok);
+        let anonymous = Client::tracked(conduit::rocket_with(app.client.rocket().figment().clone())).await.unwrap();
+        let view = |path: String| {
+            let client = &anonymous;
+            async move { get_page(client, &path).await.1 }
+        };
+        let home = view("/".into()).await;
+        assert_eq!(texts(&home, ".article-preview h2"), vec!["First title"]);
+        assert_eq!(texts(&home, ".article-preview .favorites-count .counter"), vec!["0"]);
+        let page = view(format!("/article/{slug}")).await;
+        assert_eq!(texts(&page, ".article-meta .counter"), vec!["(0)", "(0)"]);
+
+        // The article changes: title (and so slug), then a favorite from someone else.
+        let (status, value) = api(&app.client, Method::Put, &format!("/api/articles/{slug}"), Some(&author), Some(json!({"article": {"title": "Second title"}}))).await;
+        assert_eq!(status, Status::Ok, "{value}");
+        let slug = value["article"]["slug"].as_str().unwrap().to_owned();
+        let fan = register(&app.client, "fan").await;
+        api(&app.client, Method::Post, &format!("/api/articles/{slug}/favorite"), Some(&fan), None).await;
+        let home = view("/".into()).await;
+        assert_eq!(texts(&home, ".article-preview h2"), vec!["Second title"]);
+        assert_eq!(attr(&home, ".article-preview a.preview-link", "href"), vec![format!("/article/{slug}")]);
+        assert_eq!(texts(&home, ".article-preview .favorites-count .counter"), vec!["1"]);
+
+        // The author changes name and picture: previews, meta and comments all follow.
+        let (status, _) = api(&app.client, Method::Put, "/api/user", Some(&author), Some(json!({"user": {"username": "renamed", "image": "https://img.example/me.png"}}))).await;
+        assert_eq!(status, Status::Ok);
+        let home = view("/".into()).await;
+        assert_eq!(texts(&home, ".article-preview .author"), vec!["renamed"]);
+        assert_eq!(attr(&home, ".article-preview img.avatar", "src"), vec!["https://img.example/me.png"]);
+        let page = view(format!("/article/{slug}")).await;
+        assert_eq!(texts(&page, ".article-meta .author"), vec!["renamed", "renamed"]);
+        assert_eq!(texts(&page, ".article-meta .counter"), vec!["(1)", "(1)"]);
+        assert_eq!(texts(&page, ".comment a.comment-author"), vec!["", "renamed"]);
+        assert_eq!(attr(&page, ".comment img.avatar", "src"), vec!["https://img.example/me.png"]);
+        assert_eq!(count(&page, ".comment form.mod-options"), 0, "anonymous: no delete form");
+
+        // Other viewers of the same article get their own buttons and forms.
+        browser_register(&app.client, "reader").await;
+        let (_, mine) = get_page(&app.client, &format!("/article/{slug}")).await;
+        assert_eq!(count(&mine, ".article-meta form.follow-form"), 2);
+        assert_eq!(count(&mine, ".comment form.mod-options"), 0, "not the comment's author");
+        let csrf = page_csrf(&app.client).await;
+        assert_eq!(attr(&mine, ".article-meta form.favorite-form input[name=csrf_token]", "value"), vec![csrf.clone(), csrf]);
+        let (_, home) = get_page(&app.client, "/").await;
+        assert_eq!(count(&home, ".article-preview form.favorite-form"), 1);
+        assert_eq!(count(&home, ".article-preview .favorites-count"), 0);
+    }
+);

@@ -1,0 +1,293 @@
+//! A bounded memo for pure functions that make text (markdown to HTML, a template fragment's
+//! inputs to its HTML). Keys are the full inputs, compared byte for byte, never a hash of
+//! them: a changed input is another key, so an entry can never be stale or collide.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Least-recently-used results, bounded by their total size in bytes (keys plus values).
+pub struct TextCache {
+    inner: Mutex<Inner>,
+    /// Bytes the entries may hold.
+    budget: usize,
+    /// Entries larger than this are not kept (one would crowd out the rest).
+    entry_max: usize,
+}
+
+/// The inputs of a memoized function, written out as one key: every value with its length or
+/// a tag, so that different inputs never run together into the same bytes.
+#[derive(Debug, Default, Clone)]
+pub struct Key(Vec<u8>);
+
+impl Key {
+    /// An empty key.
+    #[must_use]
+    pub fn new() -> Self {
+        Self(Vec::with_capacity(256))
+    }
+
+    /// Add `part` to the inputs.
+    #[must_use]
+    pub fn with<T: KeyPart + ?Sized>(mut self, part: &T) -> Self {
+        part.write_to(&mut self);
+        self
+    }
+
+    /// Add every part of `other`, in order.
+    #[must_use]
+    pub fn then(mut self, other: &Key) -> Self {
+        self.0.extend_from_slice(&other.0);
+        self
+    }
+
+    /// The key's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn len_of(&mut self, len: usize) {
+        self.0
+            .extend_from_slice(&u64::try_from(len).unwrap_or(u64::MAX).to_le_bytes());
+    }
+}
+
+/// A value that can be part of a [`Key`]. A type's encoding must be unambiguous on its own
+/// (fixed size, or led by its length or a tag), so that a sequence of parts is too.
+pub trait KeyPart {
+    /// Append `self` to `key`.
+    fn write_to(&self, key: &mut Key);
+}
+
+impl KeyPart for str {
+    fn write_to(&self, key: &mut Key) {
+        key.len_of(self.len());
+        key.0.extend_from_slice(self.as_bytes());
+    }
+}
+
+impl KeyPart for String {
+    fn write_to(&self, key: &mut Key) {
+        self.as_str().write_to(key);
+    }
+}
+
+impl KeyPart for i64 {
+    fn write_to(&self, key: &mut Key) {
+        key.0.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl KeyPart for bool {
+    fn write_to(&self, key: &mut Key) {
+        key.0.push(u8::from(*self));
+    }
+}
+
+impl KeyPart for chrono::DateTime<chrono::Utc> {
+    fn write_to(&self, key: &mut Key) {
+        self.timestamp().write_to(key);
+        key.0.extend_from_slice(&self.timestamp_subsec_nanos().to_le_bytes());
+    }
+}
+
+impl<T: KeyPart> KeyPart for Option<T> {
+    fn write_to(&self, key: &mut Key) {
+        match self {
+            None => key.0.push(0),
+            Some(value) => {
+                key.0.push(1);
+                value.write_to(key);
+            }
+        }
+    }
+}
+
+impl<T: KeyPart> KeyPart for [T] {
+    fn write_to(&self, key: &mut Key) {
+        key.len_of(self.len());
+        for item in self {
+            item.write_to(key);
+        }
+    }
+}
+
+impl<T: KeyPart> KeyPart for Vec<T> {
+    fn write_to(&self, key: &mut Key) {
+        self.as_slice().write_to(key);
+    }
+}
+
+impl<T: KeyPart + ?Sized> KeyPart for &T {
+    fn write_to(&self, key: &mut Key) {
+        (**self).write_to(key);
+    }
+}
+
+impl<A: KeyPart, B: KeyPart> KeyPart for (A, B) {
+    fn write_to(&self, key: &mut Key) {
+        self.0.write_to(key);
+        self.1.write_to(key);
+    }
+}
+
+/// key -> (value, last use). Keys are long (a fragment's inputs run to a kilobyte), and
+/// `SipHash` cost more than the rest of a lookup; foldhash is several times faster and still
+/// seeded per process, so callers cannot aim keys at one bucket.
+type Entries = HashMap<Box<[u8]>, (Arc<str>, u64), foldhash::quality::RandomState>;
+
+struct Inner {
+    /// Created on first use (`HashMap::new` is not `const`).
+    entries: Option<Entries>,
+    /// Bytes held (keys plus values).
+    bytes: usize,
+    /// Use counter, for recency.
+    clock: u64,
+}
+
+impl TextCache {
+    /// An empty cache holding up to `budget` bytes, none of its entries over `entry_max`.
+    #[must_use]
+    pub const fn new(budget: usize, entry_max: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                entries: None,
+                bytes: 0,
+                clock: 0,
+            }),
+            budget,
+            entry_max,
+        }
+    }
+
+    /// The value kept for `key`, if any.
+    pub fn get(&self, key: &[u8]) -> Option<Arc<str>> {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let now = inner.clock;
+        let (value, used) = inner.entries.as_mut()?.get_mut(key)?;
+        *used = now;
+        Some(Arc::clone(value))
+    }
+
+    /// The value for `key`: the kept one, or `make(key)`, kept for next time. `make` runs
+    /// without the lock held, so two threads may both make a missing value; the first kept wins.
+    pub fn get_or_make<E>(&self, key: &[u8], make: impl FnOnce() -> Result<String, E>) -> Result<Arc<str>, E> {
+        if let Some(value) = self.get(key) {
+            return Ok(value);
+        }
+        let value: Arc<str> = make()?.into();
+        self.put(key, &value);
+        Ok(value)
+    }
+
+    /// Keep `value` for `key`, evicting the least recently used entries to make room.
+    pub fn put(&self, key: &[u8], value: &Arc<str>) {
+        let size = key.len() + value.len();
+        if size > self.entry_max || size > self.budget {
+            return;
+        }
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let now = inner.clock;
+        let Inner { entries, bytes, .. } = &mut *inner;
+        let entries = entries.get_or_insert_with(HashMap::default);
+        if entries.contains_key(key) {
+            return;
+        }
+        if *bytes + size > self.budget {
+            // Evict in a batch, down to three quarters of the budget, so that a full cache
+            // sorts its entries once per many inserts rather than scanning them on every one.
+            let target = (self.budget / 4 * 3).saturating_sub(size);
+            let mut by_age: Vec<(u64, Box<[u8]>)> = entries.iter().map(|(k, (_, used))| (*used, k.clone())).collect();
+            by_age.sort_unstable_by_key(|(used, _)| *used);
+            for (_, oldest) in by_age {
+                if *bytes <= target {
+                    break;
+                }
+                if let Some((old, _)) = entries.remove(&oldest) {
+                    *bytes -= oldest.len() + old.len();
+                }
+            }
+        }
+        entries.insert(key.into(), (Arc::clone(value), now));
+        *bytes += size;
+    }
+
+    /// Forget every entry (their inputs' meaning changed, e.g. templates were reloaded).
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.entries = None;
+        inner.bytes = 0;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Bytes held now, and the sum of the entries' sizes (the same, unless the books are off).
+    #[cfg(test)]
+    fn held(&self) -> (usize, usize) {
+        let inner = self.lock();
+        let sum = inner
+            .entries
+            .as_ref()
+            .map_or(0, |e| e.iter().map(|(k, (v, _))| k.len() + v.len()).sum());
+        (inner.bytes, sum)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Key, TextCache};
+    use std::sync::Arc;
+
+    #[test]
+    fn stays_within_its_budget_and_keeps_recent_entries() {
+        let cache = TextCache::new(1024 * 1024, 128 * 1024);
+        let value: Arc<str> = "x".repeat(60 * 1024).into();
+        let key = |i: usize| format!("{i:04}{}", "m".repeat(4 * 1024));
+        for i in 0..200 {
+            cache.put(key(i).as_bytes(), &value);
+            // Entry 0 is used all along, so it is never the least recently used.
+            assert!(cache.get(key(0).as_bytes()).is_some(), "entry 0 evicted at {i}");
+            let (bytes, sum) = cache.held();
+            assert_eq!(bytes, sum);
+            assert!(bytes <= 1024 * 1024, "{bytes} bytes after {i}");
+        }
+        assert!(cache.get(key(1).as_bytes()).is_none(), "old entries were evicted");
+        assert!(cache.get(key(199).as_bytes()).is_some());
+    }
+
+    #[test]
+    fn keys_are_whole_inputs_and_oversized_entries_are_not_kept() {
+        let cache = TextCache::new(1024, 100);
+        let made = cache.get_or_make(b"a", || Ok::<_, ()>("A".to_owned())).unwrap();
+        assert_eq!(&*made, "A");
+        // Served from the cache: `make` would fail.
+        assert_eq!(&*cache.get_or_make(b"a", || Err(())).unwrap(), "A");
+        assert!(cache.get(b"a ").is_none() && cache.get(b"").is_none());
+        let big = cache.get_or_make(b"b", || Ok::<_, ()>("B".repeat(200))).unwrap();
+        assert_eq!(big.len(), 200, "still returned");
+        assert!(cache.get(b"b").is_none(), "but not kept");
+        assert_eq!(cache.get_or_make(b"c", || Err("failed")), Err("failed"));
+        assert!(cache.get(b"c").is_none());
+        cache.clear();
+        assert!(cache.get(b"a").is_none());
+        assert_eq!(cache.held(), (0, 0));
+    }
+
+    #[test]
+    fn keys_keep_inputs_apart() {
+        let key = |a: &str, b: &str| Key::new().with(a).with(b);
+        assert_ne!(key("ab", "c").as_bytes(), key("a", "bc").as_bytes());
+        assert_eq!(key("ab", "c").as_bytes(), key("ab", "c").as_bytes());
+        let opt = |o: Option<&str>| Key::new().with(&o).with("x");
+        assert_ne!(opt(None).as_bytes(), opt(Some("")).as_bytes());
+        let list = |l: &[&str]| Key::new().with(l).with("x");
+        assert_ne!(list(&["a", "b"]).as_bytes(), list(&["ab"]).as_bytes());
+        assert_ne!(list(&[]).as_bytes(), list(&[""]).as_bytes());
+        assert_ne!(Key::new().with(&1_i64).as_bytes(), Key::new().with(&256_i64).as_bytes());
+        assert_ne!(Key::new().with(&true).as_bytes(), Key::new().with(&false).as_bytes());
+    }
+}
