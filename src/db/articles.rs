@@ -258,7 +258,10 @@ pub(crate) mod counters {
         WHERE id IN (SELECT article_id FROM article_tags WHERE tag_id = ?)";
     /// After inserting an article: one more in all.
     pub const COUNT_NEW_ARTICLE: &str = "UPDATE counts SET value = value + 1 WHERE name = 'articles'";
-    /// After inserting an article by user `?`: one more by them.
+    /// Inserting an article by user `?`: one more by them. Runs first in the transaction, so
+    /// the author's row is its first lock: follows and unfollows of the author take the same
+    /// lock first (`crate::db::profiles::feed::LOCK_AUTHOR`) and so run one after the other
+    /// with a new article, never deadlocking over follows and articles on MySQL.
     pub const COUNT_AUTHORS_ARTICLE: &str = "UPDATE users SET articles_count = articles_count + 1 WHERE id = ?";
     /// Before deleting article `?`: one fewer in all.
     pub const UNCOUNT_ARTICLE: &str =
@@ -341,11 +344,12 @@ const BY_AUTHOR: FilterSql = FilterSql {
 /// The followed authors' ranges of `articles (author_id, id)`, merged and sorted: the one list
 /// whose cost grows with the data (fan-out on read).
 const BY_FEED: FilterSql = FilterSql {
-    from: "follows df CROSS JOIN articles d ON d.author_id = df.followee_id",
-    id: "d.id",
-    driving: "df.follower_id = ?",
-    narrowing:
-        "SELECT fa.id FROM articles fa JOIN follows fo ON fo.followee_id = fa.author_id WHERE fo.follower_id = ?",
+    // Each reader's feed is written ahead (`feed_entries`, kept by src/db/profiles.rs and
+    // article inserts): a page reads one primary-key range, newest first.
+    from: "feed_entries d",
+    id: "d.article_id",
+    driving: "d.user_id = ?",
+    narrowing: "SELECT fe.article_id FROM feed_entries fe WHERE fe.user_id = ?",
     // MySQL's SUM is a DECIMAL; SQLite reads SIGNED as an integer too.
     counter: Some(
         "CAST(COALESCE((SELECT SUM(fu.articles_count) FROM follows df JOIN users fu ON fu.id = df.followee_id \
@@ -584,6 +588,10 @@ pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: 
     let at = now();
     db_run!(db, |c| {
         let mut tx = c.begin().await?;
+        sqlx::query(counters::COUNT_AUTHORS_ARTICLE)
+            .bind(author_id)
+            .execute(&mut *tx)
+            .await?;
         let mut attempt = 0;
         let (id, slug) = loop {
             let slug = slug_candidate(base_slug, attempt);
@@ -605,7 +613,8 @@ pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: 
         };
         write_tags!(tx, id, &data.tags);
         sqlx::query(counters::COUNT_NEW_ARTICLE).execute(&mut *tx).await?;
-        sqlx::query(counters::COUNT_AUTHORS_ARTICLE)
+        sqlx::query(crate::db::profiles::feed::ADD_ARTICLE)
+            .bind(id)
             .bind(author_id)
             .execute(&mut *tx)
             .await?;

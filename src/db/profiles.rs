@@ -32,29 +32,65 @@ pub async fn find(db: &DbPool, username: &str, viewer: Option<i64>) -> Result<Op
         .await)
 }
 
-/// `follower` follows `target` (idempotent).
+/// `follower` follows `target` (idempotent); `target`'s articles join the follower's feed in
+/// the same transaction.
 pub async fn follow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)";
-    match db_run!(db, |c| sqlx::query(SQL)
-        .bind(follower)
-        .bind(target)
-        .bind(now())
-        .execute(c)
-        .await
-        .map(|_| ()))
-    {
-        Err(e) if is_unique_violation(&e) => Ok(()),
-        other => other,
-    }
+    db_run!(db, |c| {
+        let mut tx = c.begin().await?;
+        sqlx::query(feed::LOCK_AUTHOR).bind(target).execute(&mut *tx).await?;
+        match sqlx::query(SQL)
+            .bind(follower)
+            .bind(target)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+        {
+            // Already following: their articles are in the feed already.
+            Err(e) if is_unique_violation(&e) => return Ok(()),
+            other => other?,
+        };
+        sqlx::query(feed::ADD_AUTHOR)
+            .bind(follower)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
 }
 
-/// `follower` stops following `target` (idempotent).
+/// `follower` stops following `target` (idempotent); `target`'s articles leave the feed.
 pub async fn unfollow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?";
-    db_run!(db, |c| sqlx::query(SQL)
-        .bind(follower)
-        .bind(target)
-        .execute(c)
-        .await
-        .map(|_| ()))
+    db_run!(db, |c| {
+        let mut tx = c.begin().await?;
+        sqlx::query(feed::LOCK_AUTHOR).bind(target).execute(&mut *tx).await?;
+        let gone = sqlx::query(SQL).bind(follower).bind(target).execute(&mut *tx).await?;
+        if gone.rows_affected() > 0 {
+            sqlx::query(feed::REMOVE_AUTHOR)
+                .bind(follower)
+                .bind(target)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    })
+}
+
+/// SQL that keeps `feed_entries` (each reader's feed, see
+/// `migrations/*/20261124000003_feed_timeline.sql`) in step with follows and articles.
+pub(crate) mod feed {
+    /// Lock author `?`'s row first, as an article insert does (see
+    /// `crate::db::articles::counters::COUNT_AUTHORS_ARTICLE`): a follow or unfollow and a new
+    /// article by the same author then run one after the other (MySQL deadlocked them).
+    pub const LOCK_AUTHOR: &str = "UPDATE users SET articles_count = articles_count WHERE id = ?";
+    /// Follower `?` now follows author `?`: their articles join the follower's feed.
+    pub const ADD_AUTHOR: &str =
+        "INSERT INTO feed_entries (user_id, article_id) SELECT ?, a.id FROM articles a WHERE a.author_id = ?";
+    /// Follower `?` no longer follows author `?`: their articles leave the follower's feed.
+    pub const REMOVE_AUTHOR: &str = "DELETE FROM feed_entries WHERE user_id = ? \
+        AND article_id IN (SELECT a.id FROM articles a WHERE a.author_id = ?)";
+    /// New article `?` by author `?`: it joins the feed of each of the author's followers.
+    pub const ADD_ARTICLE: &str =
+        "INSERT INTO feed_entries (user_id, article_id) SELECT f.follower_id, ? FROM follows f WHERE f.followee_id = ?";
 }

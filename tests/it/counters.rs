@@ -1,7 +1,8 @@
 //! The counters lists read instead of counting per row (`articles.favorites_count`,
 //! `articles.tag_list`, `tags.article_count`) stay equal to fresh counts through every write
 //! that touches what they count: favorites, article edits and deletes, tag renames and
-//! deletes, and deleting a user (whose rows go by cascade).
+//! deletes, and deleting a user (whose rows go by cascade). Each reader's written-ahead feed
+//! (`feed_entries`) stays equal to the join of their follows and the followed authors' articles.
 
 use std::str::FromStr;
 
@@ -37,6 +38,20 @@ async fn assert_counters_match(app: &TestApp, when: &str) {
         stale_authors, 0,
         "users.articles_count differs from their articles {when}"
     );
+    let feed_extra = scalar(
+        app.db(),
+        "SELECT COUNT(*) FROM feed_entries fe WHERE NOT EXISTS (SELECT 1 FROM follows f JOIN articles a \
+         ON a.author_id = f.followee_id WHERE f.follower_id = fe.user_id AND a.id = fe.article_id)",
+    )
+    .await;
+    assert_eq!(feed_extra, 0, "feed entries for no followed article {when}");
+    let feed_missing = scalar(
+        app.db(),
+        "SELECT COUNT(*) FROM follows f JOIN articles a ON a.author_id = f.followee_id WHERE NOT EXISTS \
+         (SELECT 1 FROM feed_entries fe WHERE fe.user_id = f.follower_id AND fe.article_id = a.id)",
+    )
+    .await;
+    assert_eq!(feed_missing, 0, "followed articles missing from feed entries {when}");
     let total = scalar(app.db(), "SELECT value FROM counts WHERE name = 'articles'").await;
     assert_eq!(
         total,
@@ -210,6 +225,96 @@ db_test!(
     }
 );
 
+db_test!(
+    async fn feed_entries_follow_follows_articles_and_deletes(app) {
+        let ann = register(&app.client, "ann").await;
+        let bob = register(&app.client, "bob").await;
+        let cy = register(&app.client, "cy").await;
+        let early = create_article(&app.client, &ann, "Before the follow", &[]).await;
+        call(&app, Method::Post, "/api/profiles/ann/follow", &bob, None).await;
+        call(&app, Method::Post, "/api/profiles/ann/follow", &bob, None).await; // idempotent
+        call(&app, Method::Post, "/api/profiles/ann/follow", &cy, None).await;
+        call(&app, Method::Post, "/api/profiles/cy/follow", &bob, None).await;
+        create_article(&app.client, &ann, "After the follow", &[]).await;
+        create_article(&app.client, &cy, "By cy", &[]).await;
+        create_article(&app.client, &bob, "By bob himself", &[]).await;
+        assert_counters_match(&app, "after follows and new articles").await;
+
+        let feed = |token: String| {
+            let client = &app.client;
+            async move {
+                let (status, body) = api(client, Method::Get, "/api/articles/feed", Some(&token), None).await;
+                assert_eq!(status, Status::Ok, "{body}");
+                let titles: Vec<String> =
+                    body["articles"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap().to_owned()).collect();
+                (titles, body["articlesCount"].as_i64().unwrap())
+            }
+        };
+        assert_eq!(
+            feed(bob.clone()).await,
+            (vec!["By cy".to_owned(), "After the follow".to_owned(), "Before the follow".to_owned()], 3)
+        );
+
+        // Unfollowing takes the author's articles out, following again brings them back.
+        call(&app, Method::Delete, "/api/profiles/ann/follow", &bob, None).await;
+        call(&app, Method::Delete, "/api/profiles/ann/follow", &bob, None).await; // idempotent
+        assert_eq!(feed(bob.clone()).await, (vec!["By cy".to_owned()], 1));
+        assert_eq!(feed(cy.clone()).await.1, 2, "another follower's feed is untouched");
+        assert_counters_match(&app, "after an unfollow").await;
+        call(&app, Method::Post, "/api/profiles/ann/follow", &bob, None).await;
+        assert_eq!(feed(bob.clone()).await.1, 3);
+
+        // Deleted articles and deleted authors leave every feed; deleted readers' feeds go too.
+        call(&app, Method::Delete, &format!("/api/articles/{early}"), &ann, None).await;
+        assert_eq!(feed(bob.clone()).await, (vec!["By cy".to_owned(), "After the follow".to_owned()], 2));
+        assert_counters_match(&app, "after deleting an article").await;
+        let root = register(&app.client, "root").await;
+        make_admin(&app, "root").await;
+        let cy_id = id_of(&app, "cy").await;
+        call(&app, Method::Delete, &format!("/api/admin/users/{cy_id}"), &root, None).await;
+        assert_eq!(feed(bob.clone()).await, (vec!["After the follow".to_owned()], 1));
+        let bob_id = id_of(&app, "bob").await;
+        call(&app, Method::Delete, &format!("/api/admin/users/{bob_id}"), &root, None).await;
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM feed_entries").await, 0);
+        assert_counters_match(&app, "after deleting a followed author and a reader").await;
+    }
+);
+
+db_test!(
+    async fn racing_follows_and_new_articles_leave_the_feed_whole(app) {
+        // A follow (or unfollow) and a new article by the followed author at the same moment: whichever
+        // commits second must see the other, so the article is in the feed exactly once.
+        register(&app.client, "author").await;
+        register(&app.client, "reader").await;
+        let (author, reader) = (id_of(&app, "author").await, id_of(&app, "reader").await);
+        let db = app.db();
+        for round in 0..6 {
+            let data = conduit::db::articles::ArticleData {
+                title: format!("Round {round}"),
+                description: "d".into(),
+                body: "b".into(),
+                tags: vec![],
+            };
+            let slug = format!("round-{round}");
+            let (followed, written) = tokio::join!(
+                conduit::db::profiles::follow(db, reader, author),
+                conduit::db::articles::insert(db, author, &data, &slug),
+            );
+            followed.expect("follow");
+            written.expect("insert");
+            assert_counters_match(&app, &format!("after follow round {round}")).await;
+            let slug = format!("round-{round}-after");
+            let (unfollowed, written) = tokio::join!(
+                conduit::db::profiles::unfollow(db, reader, author),
+                conduit::db::articles::insert(db, author, &data, &slug),
+            );
+            unfollowed.expect("unfollow");
+            written.expect("insert");
+            assert_counters_match(&app, &format!("after unfollow round {round}")).await;
+        }
+    }
+);
+
 /// Rows written under the first schema, before the counters existed.
 const SCHEMA_1_ROWS: &[&str] = &[
     "INSERT INTO users (username, email, password_hash, created_at, updated_at) VALUES \
@@ -223,6 +328,7 @@ const SCHEMA_1_ROWS: &[&str] = &[
     "INSERT INTO article_tags (article_id, tag_id) VALUES (1, 1), (1, 2), (2, 1), (3, 2)",
     "INSERT INTO favorites (user_id, article_id, created_at) VALUES \
      (1, 1, '2026-01-05 00:00:00.000'), (2, 1, '2026-01-05 00:00:00.000'), (2, 3, '2026-01-05 00:00:00.000')",
+    "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (2, 1, '2026-01-05 00:00:00.000')",
 ];
 
 /// A database made before the counters (first migration only) and holding data is brought up
@@ -291,6 +397,24 @@ async fn upgrade_fills_the_counters(engine: Engine, test: &str) {
     assert_eq!(body["articlesCount"], 2);
     let (_, body) = get_json(&client, "/api/articles?tag=web").await;
     assert_eq!(body["articlesCount"], 2);
+    // bob followed ann before the feed was written ahead: her articles are in his feed.
+    let feed: Vec<(i64, i64)> = match engine {
+        Engine::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+            sqlx::query_as("SELECT user_id, article_id FROM feed_entries ORDER BY article_id")
+                .fetch_all(&pool)
+                .await
+                .expect("feed entries")
+        }
+        Engine::MySql => {
+            let pool = sqlx::MySqlPool::connect(&url).await.expect("mysql");
+            sqlx::query_as("SELECT user_id, article_id FROM feed_entries ORDER BY article_id")
+                .fetch_all(&pool)
+                .await
+                .expect("feed entries")
+        }
+    };
+    assert_eq!(feed, vec![(2, 1), (2, 2)]);
 }
 
 #[rocket::async_test]
