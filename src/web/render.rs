@@ -2,7 +2,7 @@
 //!
 //! `rocket_dyn_templates` loads the templates from `template_dir` (and, in debug builds, reloads
 //! them when a file changes). Its `Template` responder converts a page's context twice, into
-//! figment values and then into Tera's JSON values: a third of the cost of the home page.
+//! figment values and then into Tera's JSON values: nearly a third of the cost of the home page.
 //! Pages render through [`Templates`] instead: the same Tera instance, handed over by the
 //! fairing's customization hook on every (re)load, and one conversion of the context.
 //!
@@ -10,7 +10,8 @@
 //! fragments, memoized by their exact inputs: the fragment's name and every value its context
 //! is made from (a database row, the viewer, a form token), compared byte for byte. Rendering
 //! is a pure function of those, so a changed title, count, avatar, viewer or token is another
-//! key and nothing can go stale; reloading the templates forgets them all. Tera spends about
+//! key and nothing can go stale; each load of the templates starts a new generation of keys
+//! (and forgets the old entries). Tera spends about
 //! 2,000 instructions on every variable it looks up, and a page of ten previews looks up some
 //! 200; a memo hit writes the inputs out and compares them (a few hundred bytes).
 
@@ -35,14 +36,23 @@ const FRAGMENT_ENTRY_MAX: usize = 64 * 1024;
 /// with them. Cheap to clone.
 #[derive(Clone)]
 pub struct Templates {
-    tera: Arc<RwLock<Arc<Tera>>>,
+    loaded: Arc<RwLock<Arc<Loaded>>>,
     fragments: Arc<TextCache>,
+}
+
+/// One load of the templates.
+#[derive(Default)]
+struct Loaded {
+    /// Counts loads: part of every fragment key, so a fragment rendered from an older load
+    /// (by a request that was under way during a reload) is never served after it.
+    generation: i64,
+    tera: Tera,
 }
 
 impl Default for Templates {
     fn default() -> Self {
         Self {
-            tera: Arc::default(),
+            loaded: Arc::default(),
             fragments: Arc::new(TextCache::new(FRAGMENT_BYTES, FRAGMENT_ENTRY_MAX)),
         }
     }
@@ -53,20 +63,23 @@ impl Templates {
     pub fn fairing(&self) -> impl Fairing {
         let shared = self.clone();
         Template::custom(move |engines| {
-            let loaded = Arc::new(engines.tera.clone());
-            *shared.tera.write().unwrap_or_else(PoisonError::into_inner) = loaded;
+            let mut slot = shared.loaded.write().unwrap_or_else(PoisonError::into_inner);
+            *slot = Arc::new(Loaded {
+                generation: slot.generation + 1,
+                tera: engines.tera.clone(),
+            });
             shared.fragments.clear();
         })
     }
 
     /// The templates now in use. Rendering holds this snapshot, not the lock.
-    pub fn current(&self) -> Arc<Tera> {
-        Arc::clone(&self.tera.read().unwrap_or_else(PoisonError::into_inner))
+    fn current(&self) -> Arc<Loaded> {
+        Arc::clone(&self.loaded.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Render `name` with `context` (already built, or the error building it).
     pub fn render(&self, name: &'static str, context: tera::Result<Context>) -> Page {
-        let html = context.and_then(|ctx| self.current().render(name, &ctx));
+        let html = context.and_then(|ctx| self.current().tera.render(name, &ctx));
         Page { name, html }
     }
 
@@ -80,19 +93,21 @@ impl Templates {
         inputs: &Key,
         context: impl FnOnce() -> C,
     ) -> tera::Result<Arc<str>> {
-        let key = Key::new().with(name).then(inputs);
+        let loaded = self.current();
+        let key = Key::new().with(&loaded.generation).with(name).then(inputs);
         self.fragments.get_or_make(key.as_bytes(), || {
             let ctx = Context::from_serialize(context())?;
-            self.current().render(name, &ctx)
+            loaded.tera.render(name, &ctx)
         })
     }
 }
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let tera = self.current();
+        let loaded = self.current();
         f.debug_struct("Templates")
-            .field("loaded", &tera.get_template_names().count())
+            .field("generation", &loaded.generation)
+            .field("templates", &loaded.tera.get_template_names().count())
             .finish()
     }
 }
