@@ -55,7 +55,8 @@ def main():
     for _ in range(FAVORITES):
         call("POST", f"/api/articles/{slugs[rng.randrange(len(slugs))]}/favorite", None, tokens[rng.randrange(USERS)])
     with open(out, "w") as f:
-        json.dump({"token": tokens[0], "slug": slugs[len(slugs) // 2], "tag": TAGS[0]}, f)
+        json.dump({"token": tokens[0], "slug": slugs[len(slugs) // 2], "tag": TAGS[0],
+                   "login": {"email": f"{names[0]}@bench.test", "password": f"password-{names[0]}"}}, f)
 
 
 if __name__ == "__main__":
