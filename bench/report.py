@@ -55,7 +55,7 @@ def main():
     lines += ["## Targets", ""]
     lines += [f"- MISSED: {f}" for f in failures] or ["- all targets met"]
     lines.append("")
-    lines.append("Login (`POST /api/users/login`) is deliberately slow (argon2id, at most two hashes at once) and has "
+    lines.append("Login (`POST /api/users/login`) is deliberately slow (argon2id, one hash at a time) and has "
                  "no throughput or latency target.")
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
