@@ -54,17 +54,17 @@ struct PreviewForms<'a> {
     back: &'a str,
 }
 
-/// Page `page` (`size` per page) of the articles `filter` selects, as `viewer` sees them;
-/// the list's own URL is `base`.
+/// Page `page` (from the query; 1 when absent or malformed), `size` per page, of the articles
+/// `filter` selects, as the signed-in user (if any) sees them; the list's own URL is `base`.
 pub async fn previews(
     db: &DbPool,
     layout: &Layout,
     filter: &Filter,
-    viewer: Option<i64>,
-    page: i64,
-    size: i64,
     base: &str,
+    page: Option<&str>,
+    size: i64,
 ) -> Result<Previews, AppError> {
+    let (viewer, page) = (layout.user_id(), page_number(page));
     let found = db::articles::page(db, filter, viewer, size, (page - 1) * size).await?;
     let here = if page > 1 {
         format!("{base}{}page={page}", if base.contains('?') { '&' } else { '?' })
@@ -134,16 +134,7 @@ async fn home(
         ),
         _ => ("global", Filter::default(), "/".to_owned()),
     };
-    let list = previews(
-        &db,
-        &layout,
-        &filter,
-        viewer,
-        page_number(page),
-        config.page_size,
-        &base,
-    )
-    .await?;
+    let list = previews(&db, &layout, &filter, &base, page, config.page_size).await?;
     let names = db::tags::popular(&db, 20).await?;
     let popular_tags = layout.fragment("partials/popular_tags", &Key::new().with(&names), || TagsContext {
         tags: names.iter().cloned().map(TagView::from).collect(),

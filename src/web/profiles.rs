@@ -11,7 +11,7 @@ use crate::config::AppConfig;
 use crate::db::articles::Filter;
 use crate::db::{self, Conn};
 use crate::error::{percent_encode, AppError, PageResult};
-use crate::web::articles::{page_number, previews, ButtonForm};
+use crate::web::articles::{previews, ButtonForm};
 use crate::web::layout::{done, Layout};
 use crate::web::views::PersonView;
 
@@ -47,16 +47,7 @@ async fn profile_page(
             format!("/profile/{}", percent_encode(&name)),
         )
     };
-    let list = previews(
-        &db,
-        &layout,
-        &filter,
-        viewer,
-        page_number(page),
-        config.page_size,
-        &base,
-    )
-    .await?;
+    let list = previews(&db, &layout, &filter, &base, page, config.page_size).await?;
     Ok(layout.render(
         "profiles/show",
         json!({
