@@ -19,8 +19,9 @@ use crate::db::articles::{Article, Filter};
 use crate::db::{self, Conn, DbPool};
 use crate::error::{AppError, PageResult};
 use crate::web::layout::{done, form_errors, safe_next, Layout};
+use crate::web::render::Page;
 use crate::web::session::PageOr;
-use crate::web::views::{ArticleView, CommentView, Pager, TagView};
+use crate::web::views::{article_url, ArticleView, CommentView, Pager, TagView};
 
 /// A page number from the query: 1 when absent, malformed or below 1.
 pub fn page_number(page: Option<&str>) -> i64 {
@@ -83,11 +84,9 @@ pub async fn previews(
             })
         })
         .collect::<Result<_, _>>()?;
-    let (total, pager) = (
-        found.total,
-        Key::new().with(&found.total).with(&size).with(&page).with(base),
-    );
-    let pager = layout.fragment("partials/pager", &pager, || PagerContext {
+    let total = found.total;
+    let inputs = Key::new().with(&total).with(&size).with(&page).with(base);
+    let pager = layout.fragment("partials/pager", &inputs, || PagerContext {
         pager: Pager::new(total, size, page, base),
     })?;
     Ok(Previews { html, pager, here })
@@ -112,7 +111,7 @@ async fn home(
     tag: Option<String>,
     feed: Option<&str>,
     page: Option<&str>,
-) -> PageResult<crate::web::render::Page> {
+) -> PageResult<Page> {
     let viewer = me.id();
     let tag = tag.filter(|t| !t.trim().is_empty());
     let (tab, filter, base) = match (&tag, feed, viewer) {
@@ -220,20 +219,19 @@ async fn article_page(
     viewer: Option<i64>,
     comment_form: serde_json::Value,
     status: Status,
-) -> PageResult<(Status, crate::web::render::Page)> {
+) -> PageResult<(Status, Page)> {
     let mut article = db::articles::find(db, slug, viewer)
         .await?
         .ok_or(AppError::NotFound("article"))?;
     let comments = db::comments::list(db, article.id, viewer).await?;
-    let url = format!("/article/{}", encode(&article.slug));
-    let here = url.clone();
+    let url = article_url(&article.slug);
     let csrf = layout.user.is_some().then_some(layout.csrf.as_str());
     // The meta fragment shows no body: keep it out of the fragment's inputs.
     let body_html = crate::markdown::to_safe_html(article.body.take().as_deref().unwrap_or_default());
-    let inputs = Key::new().with(&article).with(&viewer).with(&here).with(&csrf);
+    let inputs = Key::new().with(&article).with(&viewer).with(&csrf);
     let meta = layout.fragment("partials/article_meta", &inputs, || MetaContext {
         article: ArticleView::new(article.clone(), viewer),
-        here: &here,
+        here: &url,
         csrf_token: csrf,
     })?;
     let comments = comments
@@ -256,19 +254,19 @@ async fn article_page(
             ArticlePage {
                 title: article.title,
                 tags: article.tags.into_iter().map(TagView::from).collect(),
+                here: url.clone(),
                 url,
                 body_html,
                 meta,
                 comments,
                 comment_form,
-                here,
             },
         ),
     ))
 }
 
 #[get("/article/<slug>")]
-async fn show(db: Conn, layout: Layout, me: MaybeUser, slug: &str) -> PageResult<(Status, crate::web::render::Page)> {
+async fn show(db: Conn, layout: Layout, me: MaybeUser, slug: &str) -> PageResult<(Status, Page)> {
     article_page(&db, &layout, slug, me.id(), json!({}), Status::Ok).await
 }
 
@@ -299,7 +297,7 @@ fn editor(
     slug: Option<&str>,
     errors: Option<&AppError>,
     status: Status,
-) -> (Status, crate::web::render::Page) {
+) -> (Status, Page) {
     let errors = errors.map(form_errors);
     let title = if slug.is_some() { "Edit article" } else { "New article" };
     (
@@ -312,7 +310,7 @@ fn editor(
 }
 
 #[get("/editor")]
-fn new(_me: CurrentUser, layout: Layout) -> (Status, crate::web::render::Page) {
+fn new(_me: CurrentUser, layout: Layout) -> (Status, Page) {
     editor(&layout, &json!({}), None, None, Status::Ok)
 }
 
@@ -342,7 +340,7 @@ async fn create(db: Conn, me: CurrentUser, layout: Layout, form: CsrfForm<Articl
 }
 
 #[get("/editor/<slug>")]
-async fn edit(db: Conn, me: CurrentUser, layout: Layout, slug: &str) -> PageResult<(Status, crate::web::render::Page)> {
+async fn edit(db: Conn, me: CurrentUser, layout: Layout, slug: &str) -> PageResult<(Status, Page)> {
     let article = content::owned_article(&db, slug, me.0.user.id).await?;
     let form = json!({
         "title": article.title, "description": article.description,

@@ -1,6 +1,5 @@
 //! Profile pages (articles written, articles favorited) and the follow button.
 
-use crate::web::render::Page;
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
 use serde_json::json;
@@ -13,6 +12,7 @@ use crate::db::{self, Conn};
 use crate::error::{percent_encode, AppError, PageResult};
 use crate::web::articles::{previews, ButtonForm};
 use crate::web::layout::{done, Layout};
+use crate::web::render::Page;
 use crate::web::views::PersonView;
 
 async fn profile_page(

@@ -15,6 +15,7 @@ use crate::db::users::User;
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, PageResult};
 use crate::web::layout::{done, form_errors, Layout};
+use crate::web::render::Page;
 use crate::web::session::{Empty, PageOr};
 
 /// The settings form.
@@ -34,7 +35,7 @@ pub struct SettingsForm {
     current_password: String,
 }
 
-fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> crate::web::render::Page {
+fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> Page {
     let errors = errors.map(form_errors);
     layout.render(
         "settings/edit",
@@ -47,7 +48,7 @@ fn form_of(user: &User) -> serde_json::Value {
 }
 
 #[get("/settings")]
-fn edit(me: CurrentUser, layout: Layout) -> crate::web::render::Page {
+fn edit(me: CurrentUser, layout: Layout) -> Page {
     page(&layout, &form_of(&me.0.user), None)
 }
 

@@ -15,6 +15,11 @@ pub fn avatar_url(image: Option<&str>) -> String {
     image.filter(|i| !i.is_empty()).unwrap_or(DEFAULT_AVATAR).to_owned()
 }
 
+/// The page of the article at `slug`.
+pub fn article_url(slug: &str) -> String {
+    format!("/article/{}", crate::error::percent_encode(slug))
+}
+
 /// A person as pages show them. Links and the avatar are worked out here once, not by
 /// template filters on every use (each template lookup and filter call is costly in Tera).
 #[derive(Serialize)]
@@ -89,7 +94,8 @@ impl From<&DateTime<Utc>> for DateView {
     }
 }
 
-/// An article preview or page.
+/// An article as previews and the article page's meta block show it (the page renders the
+/// body itself).
 #[derive(Serialize)]
 pub struct ArticleView {
     /// Slug.
@@ -100,8 +106,6 @@ pub struct ArticleView {
     pub title: String,
     /// Description.
     pub description: String,
-    /// Sanitized HTML of the body (article page only).
-    pub body_html: Option<String>,
     /// Tags, alphabetical.
     pub tags: Vec<String>,
     /// When it was written.
@@ -120,13 +124,9 @@ impl ArticleView {
     /// A view of `a` for the viewer `viewer`.
     pub fn new(a: Article, viewer: Option<i64>) -> Self {
         Self {
-            body_html: a
-                .body
-                .as_deref()
-                .map(|body| crate::markdown::to_safe_html(body).to_string()),
             created: (&a.created_at).into(),
             mine: viewer == Some(a.author_id),
-            url: format!("/article/{}", crate::error::percent_encode(&a.slug)),
+            url: article_url(&a.slug),
             slug: a.slug,
             title: a.title,
             description: a.description,
