@@ -364,7 +364,7 @@ pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Erro
 macro_rules! audited {
     ($db:expr, $audit:expr, |$tx:ident| $body:block) => {
         db_run!($db, |c| {
-            let mut $tx = c.begin().await?;
+            let mut $tx = sqlx::Connection::begin(c).await?;
             let result = $body;
             insert_audit!($tx, $audit);
             $tx.commit().await?;
@@ -486,7 +486,7 @@ pub async fn set_user_access(
     const REVOKE: &str = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
     let admins_sql = active_admins_sql(db.engine());
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(SQL)
             .bind(role)
             .bind(disabled)
@@ -516,7 +516,7 @@ pub async fn set_user_access(
 pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &AuditEntry) -> Result<bool, sqlx::Error> {
     let admins_sql = active_admins_sql(db.engine());
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         // The entry goes in first: an admin deleting their own account is its actor, and
         // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
         insert_audit!(tx, audit);
@@ -554,7 +554,9 @@ pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &Audi
 /// backup fallback when the `sqlite3` shell is not installed).
 pub async fn vacuum_into(db: &DbPool, path: &str) -> Result<(), sqlx::Error> {
     match db.backend() {
-        crate::db::pool::Backend::Sqlite(c) => sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()),
+        crate::db::pool::Backend::Sqlite(pool) => {
+            crate::db_run!(@held pool, |c| sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()))
+        }
         crate::db::pool::Backend::MySql(_) => {
             Err(sqlx::Error::Configuration("VACUUM INTO is an SQLite statement".into()))
         }

@@ -587,7 +587,7 @@ pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: 
     const SQL: &str = "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
     let at = now();
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(counters::COUNT_AUTHORS_ARTICLE)
             .bind(author_id)
             .execute(&mut *tx)
@@ -635,7 +635,7 @@ pub async fn update(
     const SQL: &str = "UPDATE articles SET slug = ?, title = ?, description = ?, body = ?, updated_at = ? WHERE id = ?";
     let at = now();
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         let mut attempt = 0;
         let slug = loop {
             let slug = new_base_slug.map_or_else(|| current_slug.to_owned(), |base| slug_candidate(base, attempt));
@@ -665,7 +665,7 @@ pub async fn update(
 /// Delete an article (its tags links, favorites and comments go with it).
 pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         if !delete_article_in!(tx, id) {
             // Already gone: dropping the transaction rolls the counter updates back.
             return Ok(());
@@ -694,7 +694,7 @@ pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Er
         return Ok(());
     }
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         match sqlx::query(SQL)
             .bind(user_id)
             .bind(id)
@@ -721,7 +721,7 @@ pub async fn unfavorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::
         return Ok(());
     }
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         let removed = sqlx::query(SQL).bind(user_id).bind(id).execute(&mut *tx).await?;
         if removed.rows_affected() == 0 {
             return Ok(());

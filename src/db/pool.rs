@@ -1,19 +1,29 @@
 //! The database pool: one enum over the two native sqlx drivers, chosen at run time by the
 //! URL scheme of `databases.main.url`, plus the `rocket_db_pools::Pool` impl and migrations.
 //!
+//! The connections are pooled here ([`ConnPool`]), not by `sqlx::Pool`: sqlx pings every
+//! connection as it goes back to its pool, so each statement cost two round trips (on SQLite two
+//! hops to the connection's worker thread, on MySQL two trips over the network), and a ping that
+//! never answers holds its slot for good (sqlx issue #4349). Here a connection whose statement
+//! finished goes straight back; one whose user was interrupted or failed mid-way is checked
+//! before anyone uses it again.
+//!
 //! sqlx's `Any` driver is deliberately not used: on SQLite it truncated BIGINTs and lost the
 //! last insert id (DESIGN.md section 2). Every query is instead written once and compiled for
 //! both engines by [`db_run!`](crate::db_run).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rocket::figment::Figment;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::Executor;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, Executor};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Which database engine a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -41,9 +51,9 @@ impl Engine {
 #[derive(Clone, Debug)]
 pub enum Backend {
     /// A pool of SQLite connections.
-    Sqlite(SqlitePool),
+    Sqlite(ConnPool<SqliteConnection>),
     /// A pool of MySQL/MariaDB connections.
-    MySql(MySqlPool),
+    MySql(ConnPool<MySqlConnection>),
 }
 
 /// The application's database handle: a native pool plus a statement counter that tests use
@@ -94,6 +104,12 @@ impl DbPool {
         acquire: Duration,
         idle: Option<Duration>,
     ) -> Result<Self, PoolError> {
+        let sizes = Sizes {
+            max,
+            min,
+            acquire,
+            idle,
+        };
         let backend = match Engine::from_url(url) {
             Some(Engine::Sqlite) => {
                 let options = SqliteConnectOptions::from_str(url)?
@@ -102,38 +118,14 @@ impl DbPool {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5));
-                let pool = SqlitePoolOptions::new()
-                    .test_before_acquire(false)
-                    .before_acquire(|conn, meta| Box::pin(async move { still_alive(conn, meta).await }))
-                    .max_connections(max)
-                    .min_connections(min)
-                    .acquire_timeout(acquire)
-                    .idle_timeout(idle)
-                    .connect_with(options)
-                    .await?;
-                Backend::Sqlite(pool)
+                Backend::Sqlite(ConnPool::open(options, sizes, None).await?)
             }
             Some(Engine::MySql) => {
                 let url = url.replacen("mariadb:", "mysql:", 1);
                 let options = MySqlConnectOptions::from_str(&url)?
                     .charset("utf8mb4")
                     .timezone(Some("+00:00".into()));
-                let pool = MySqlPoolOptions::new()
-                    .test_before_acquire(false)
-                    .before_acquire(|conn, meta| Box::pin(async move { still_alive(conn, meta).await }))
-                    .max_connections(max)
-                    .min_connections(min)
-                    .acquire_timeout(acquire)
-                    .idle_timeout(idle)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute(MYSQL_SQL_MODE).await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?;
-                Backend::MySql(pool)
+                Backend::MySql(ConnPool::open(options, sizes, Some(mysql_session)).await?)
             }
             None => {
                 return Err(PoolError::Config(format!(
@@ -171,8 +163,14 @@ impl DbPool {
     /// Apply the embedded migrations for this engine.
     pub async fn migrate(&self) -> Result<(), PoolError> {
         match &self.backend {
-            Backend::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
-            Backend::MySql(p) => sqlx::migrate!("migrations/mysql").run(p).await?,
+            Backend::Sqlite(p) => {
+                let mut held = p.acquire().await?;
+                sqlx::migrate!("migrations/sqlite").run_direct(held.conn()).await?;
+            }
+            Backend::MySql(p) => {
+                let mut held = p.acquire().await?;
+                sqlx::migrate!("migrations/mysql").run_direct(held.conn()).await?;
+            }
         }
         Ok(())
     }
@@ -191,20 +189,253 @@ impl DbPool {
     }
 }
 
-/// Connections idle longer than this are pinged before use; busier ones are trusted. sqlx's
-/// default pings on every acquire, a whole extra round trip per query on MySQL.
+/// Connections idle longer than this are pinged before use; busier ones are trusted (the server
+/// may have closed an idle one meanwhile: MySQL's `wait_timeout`, a restart, a proxy).
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(2);
 
-/// `before_acquire`: ping a connection that sat idle (the server may have gone away or closed
-/// it meanwhile); a dead one is discarded and the pool opens a fresh one.
-async fn still_alive<C: sqlx::Connection>(
-    conn: &mut C,
-    meta: sqlx::pool::PoolConnectionMetadata,
-) -> Result<bool, sqlx::Error> {
-    if meta.idle_for < PING_WHEN_IDLE_FOR {
-        return Ok(true);
+/// How long a check of a connection may take before it is given up as dead.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Every new MySQL connection: strict mode and UTC.
+fn mysql_session(conn: &mut MySqlConnection) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
+    Box::pin(async move { conn.execute(MYSQL_SQL_MODE).await.map(|_| ()) })
+}
+
+/// Set-up run on each new connection.
+type Setup<C> = for<'c> fn(&'c mut C) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+
+/// How big a pool is and how long it waits.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    /// At most this many connections are open.
+    max: u32,
+    /// Opened at start and kept however long they sit idle.
+    min: u32,
+    /// How long `acquire` waits for a free connection before `PoolTimedOut` (a 503).
+    acquire: Duration,
+    /// Idle connections beyond `min` are closed after this long.
+    idle: Option<Duration>,
+}
+
+/// Connections of one engine shared by every request: at most `max` in use, handed out most
+/// recently used first, waiters served in order (a fair semaphore). A connection goes back
+/// as soon as its statement (or transaction) is done, without a round trip; see the module
+/// documentation for why that is not `sqlx::Pool`.
+pub struct ConnPool<C: Connection + 'static> {
+    shared: Arc<Shared<C>>,
+}
+
+impl<C: Connection + 'static> Clone for ConnPool<C> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
     }
-    Ok(conn.ping().await.is_ok())
+}
+
+impl<C: Connection + 'static> std::fmt::Debug for ConnPool<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnPool")
+            .field("sizes", &self.shared.sizes)
+            .field("idle", &self.idle().len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared<C: Connection + 'static> {
+    options: C::Options,
+    setup: Option<Setup<C>>,
+    sizes: Sizes,
+    /// One permit per connection that may be in use; closed when the pool closes.
+    permits: Arc<Semaphore>,
+    /// Connections not in use, the most recently returned last.
+    idle: Mutex<Vec<Idle<C>>>,
+}
+
+struct Idle<C> {
+    conn: C,
+    since: Instant,
+}
+
+impl<C: Connection + 'static> Shared<C> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle<C>>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Make `conn` available again; close the longest-idle connection once it has sat past
+    /// the idle timeout (keeping `min`).
+    fn put_back(&self, conn: C) {
+        let mut idle = self.idle();
+        idle.push(Idle {
+            conn,
+            since: Instant::now(),
+        });
+        let Sizes { min, idle: timeout, .. } = self.sizes;
+        let expired = timeout.is_some_and(|t| idle.first().is_some_and(|oldest| oldest.since.elapsed() > t));
+        if expired && idle.len() > usize::try_from(min).unwrap_or(usize::MAX) {
+            let oldest = idle.remove(0);
+            drop(idle);
+            drop(oldest);
+        }
+    }
+}
+
+impl<C: Connection + 'static> ConnPool<C> {
+    /// Open the pool and its first `min` connections (at least one, so a bad URL or password
+    /// fails at start rather than on the first request).
+    async fn open(options: C::Options, sizes: Sizes, setup: Option<Setup<C>>) -> Result<Self, sqlx::Error> {
+        let pool = Self {
+            shared: Arc::new(Shared {
+                options,
+                setup,
+                sizes,
+                permits: Arc::new(Semaphore::new(usize::try_from(sizes.max.max(1)).unwrap_or(1))),
+                idle: Mutex::new(Vec::new()),
+            }),
+        };
+        for _ in 0..sizes.min.clamp(1, sizes.max.max(1)) {
+            let conn = pool.new_connection().await?;
+            pool.shared.put_back(conn);
+        }
+        Ok(pool)
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle<C>>> {
+        self.shared.idle()
+    }
+
+    async fn new_connection(&self) -> Result<C, sqlx::Error> {
+        let mut conn = self.shared.options.connect().await?;
+        if let Some(setup) = self.shared.setup {
+            setup(&mut conn).await?;
+        }
+        Ok(conn)
+    }
+
+    /// A connection for the caller alone until the returned guard is dropped; waits up to the
+    /// acquire timeout (`PoolTimedOut`) and fails at once when the pool is closed.
+    pub async fn acquire(&self) -> Result<Pooled<C>, sqlx::Error> {
+        tokio::time::timeout(self.shared.sizes.acquire, self.acquire_now())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+
+    async fn acquire_now(&self) -> Result<Pooled<C>, sqlx::Error> {
+        let permit = Arc::clone(&self.shared.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        loop {
+            let next = self.idle().pop();
+            let Some(Idle { mut conn, since }) = next else { break };
+            if since.elapsed() < PING_WHEN_IDLE_FOR {
+                return Ok(self.pooled(conn, permit));
+            }
+            // A dead connection is dropped without a goodbye: its peer is gone.
+            if let Ok(Ok(())) = tokio::time::timeout(PING_TIMEOUT, conn.ping()).await {
+                return Ok(self.pooled(conn, permit));
+            }
+        }
+        let conn = self.new_connection().await?;
+        Ok(self.pooled(conn, permit))
+    }
+
+    fn pooled(&self, conn: C, permit: OwnedSemaphorePermit) -> Pooled<C> {
+        Pooled {
+            conn: Some(conn),
+            finished: false,
+            shared: Arc::clone(&self.shared),
+            permit: Some(permit),
+        }
+    }
+
+    /// Refuse new acquires and close the idle connections; connections in use close when
+    /// their users are done with them.
+    pub async fn close(&self) {
+        self.shared.permits.close();
+        let idle = std::mem::take(&mut *self.idle());
+        for Idle { conn, .. } in idle {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// A connection taken from a [`ConnPool`]; dropping it gives the connection back.
+pub struct Pooled<C: Connection + 'static> {
+    conn: Option<C>,
+    finished: bool,
+    shared: Arc<Shared<C>>,
+    /// Its slot in the pool; released after `Drop::drop` has put the connection back, so a
+    /// waiter finds it idle.
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<C: Connection + 'static> Pooled<C> {
+    /// The connection.
+    ///
+    /// # Panics
+    ///
+    /// Never: the connection is taken out only when the guard is dropped.
+    pub fn conn(&mut self) -> &mut C {
+        self.conn
+            .as_mut()
+            .expect("a pooled connection is present until it is dropped")
+    }
+
+    /// Record how the work on the connection ended: finished, it goes back as it is; ended by
+    /// an I/O or protocol failure, it is closed. If this is never called (the work was
+    /// interrupted, or returned early from inside a transaction), the connection is checked
+    /// before it goes back (see `Drop`).
+    pub fn finish<T>(mut self, result: &Result<T, sqlx::Error>) {
+        match result {
+            Ok(_)
+            | Err(
+                sqlx::Error::Database(_)
+                | sqlx::Error::RowNotFound
+                | sqlx::Error::ColumnDecode { .. }
+                | sqlx::Error::ColumnNotFound(_)
+                | sqlx::Error::ColumnIndexOutOfBounds { .. }
+                | sqlx::Error::Decode(_)
+                | sqlx::Error::Encode(_)
+                | sqlx::Error::TypeNotFound { .. },
+            ) => self.finished = true,
+            Err(_) => self.conn = None,
+        }
+    }
+}
+
+impl<C: Connection + 'static> Drop for Pooled<C> {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        if self.shared.permits.is_closed() {
+            // Shutting down: say goodbye to the server if there is still a runtime to do it.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = conn.close().await;
+                });
+            }
+            return;
+        }
+        if self.finished {
+            self.shared.put_back(conn);
+            return;
+        }
+        // Interrupted: a statement may still be running, or a dropped transaction left its
+        // ROLLBACK queued (MySQL sends it with the next command, and until then its rows stay
+        // locked). A ping waits for the one and sends the other; the connection keeps its
+        // slot until then, and goes back only if it answers.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        let permit = self.permit.take();
+        runtime.spawn(async move {
+            if let Ok(Ok(())) = tokio::time::timeout(PING_TIMEOUT, conn.ping()).await {
+                shared.put_back(conn);
+            }
+            drop(permit);
+        });
+    }
 }
 
 /// A URL with its password replaced, for messages and logs.
@@ -253,14 +484,29 @@ impl rocket_db_pools::Pool for DbPool {
     }
 }
 
-/// Run the same block once per engine: `$conn` is the native pool (an `Executor`) in each arm,
-/// so the body is written once with native types. Each invocation counts as one statement.
+/// Run the same block once per engine: `$conn` is a native connection (`&mut
+/// SqliteConnection` or `&mut MySqlConnection`, an `Executor`) taken from the pool for just
+/// this block, so the body is written once with native types. The block evaluates to a
+/// `Result<_, sqlx::Error>`. Each invocation counts as one statement.
 #[macro_export]
 macro_rules! db_run {
     ($pool:expr, |$conn:ident| $body:expr) => {
         match $pool.backend() {
-            $crate::db::pool::Backend::Sqlite($conn) => $body,
-            $crate::db::pool::Backend::MySql($conn) => $body,
+            $crate::db::pool::Backend::Sqlite(pool) => $crate::db_run!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::MySql(pool) => $crate::db_run!(@held pool, |$conn| $body),
+        }
+    };
+    (@held $pool:ident, |$conn:ident| $body:expr) => {
+        match $pool.acquire().await {
+            Ok(mut held) => {
+                let result = {
+                    let $conn = held.conn();
+                    $body
+                };
+                held.finish(&result);
+                result
+            }
+            Err(e) => Err(e),
         }
     };
 }

@@ -37,7 +37,7 @@ pub async fn find(db: &DbPool, username: &str, viewer: Option<i64>) -> Result<Op
 pub async fn follow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)";
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(feed::LOCK_AUTHOR).bind(target).execute(&mut *tx).await?;
         match sqlx::query(SQL)
             .bind(follower)
@@ -63,7 +63,7 @@ pub async fn follow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx:
 pub async fn unfollow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?";
     db_run!(db, |c| {
-        let mut tx = c.begin().await?;
+        let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(feed::LOCK_AUTHOR).bind(target).execute(&mut *tx).await?;
         let gone = sqlx::query(SQL).bind(follower).bind(target).execute(&mut *tx).await?;
         if gone.rows_affected() > 0 {

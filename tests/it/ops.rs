@@ -14,7 +14,7 @@ use rocket::local::asynchronous::Client;
 use serde_json::json;
 
 use crate::harness::{scratch_database, TestApp};
-use crate::support::{api, browser_register, exec, get_json, get_page, page_csrf, post_form, register, texts};
+use crate::support::{api, browser_register, exec, get_json, get_page, page_csrf, post_form, register, scalar, texts};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -304,8 +304,8 @@ async fn sigterm_finishes_in_flight_requests_then_exits_0_mysql() {
 /// A connection taken out of the pool and held (never read: holding it is the point).
 #[allow(dead_code)]
 enum Held {
-    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
-    MySql(sqlx::pool::PoolConnection<sqlx::MySql>),
+    Sqlite(conduit::db::pool::Pooled<sqlx::SqliteConnection>),
+    MySql(conduit::db::pool::Pooled<sqlx::MySqlConnection>),
 }
 
 async fn hold_one(app: &TestApp) -> Held {
@@ -355,6 +355,70 @@ async fn a_full_pool_gives_503_and_recovers_sqlite() {
 #[rocket::async_test]
 async fn a_full_pool_gives_503_and_recovers_mysql() {
     full_pool(Engine::MySql, "it::ops::full_pool::mysql").await;
+}
+
+/// A statement whose caller gave up (a dropped future: a cancelled request, a timeout) must
+/// not leave its connection busy or mid-answer for the next user: the pool holds the
+/// connection back until it answers a ping, then reuses it. One connection, so the next
+/// statement gets that very one.
+async fn interrupted_statement(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn_with(engine, test, |f| {
+        f.merge(("databases.main.max_connections", 1))
+            .merge(("databases.main.connect_timeout", 10))
+    })
+    .await
+    else {
+        return;
+    };
+    let db = app.db();
+    let slow = match engine {
+        Engine::Sqlite => {
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) \
+             SELECT COUNT(*) FROM n"
+        }
+        Engine::MySql => "SELECT SLEEP(1)",
+    };
+    let given_up = tokio::time::timeout(Duration::from_millis(100), exec(db, slow)).await;
+    assert!(
+        given_up.is_err(),
+        "the slow statement finished within 100 ms: {given_up:?}"
+    );
+    // The next statement on the (only) connection reads its own answer, not the slow one's.
+    assert_eq!(scalar(db, "SELECT 42").await, 42);
+    assert_eq!(scalar(db, "SELECT 7").await, 7);
+    let (status, _) = get_json(&app.client, "/api/tags").await;
+    assert_eq!(status, Status::Ok);
+
+    // A transaction abandoned half-way (an early return on an error) is rolled back before
+    // the connection serves anyone else.
+    let failed: Result<(), sqlx::Error> = async {
+        conduit::db_run!(db, |c| {
+            let mut tx = sqlx::Connection::begin(c).await?;
+            sqlx::query("INSERT INTO tags (name, article_count) VALUES ('abandoned', 1)")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO tags (name, article_count) VALUES ('abandoned', 1)")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+    }
+    .await;
+    assert!(failed.is_err(), "the second insert must violate the unique name");
+    assert_eq!(
+        scalar(db, "SELECT COUNT(*) FROM tags WHERE name = 'abandoned'").await,
+        0
+    );
+}
+
+#[rocket::async_test]
+async fn an_interrupted_statement_does_not_leak_into_the_next_one_sqlite() {
+    interrupted_statement(Engine::Sqlite, "it::ops::interrupted::sqlite").await;
+}
+
+#[rocket::async_test]
+async fn an_interrupted_statement_does_not_leak_into_the_next_one_mysql() {
+    interrupted_statement(Engine::MySql, "it::ops::interrupted::mysql").await;
 }
 
 db_test!(
