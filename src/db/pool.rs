@@ -237,7 +237,7 @@ impl<C: Connection + 'static> std::fmt::Debug for ConnPool<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnPool")
             .field("sizes", &self.shared.sizes)
-            .field("idle", &self.idle().len())
+            .field("idle", &self.shared.idle().len())
             .finish_non_exhaustive()
     }
 }
@@ -300,10 +300,6 @@ impl<C: Connection + 'static> ConnPool<C> {
         Ok(pool)
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle<C>>> {
-        self.shared.idle()
-    }
-
     async fn new_connection(&self) -> Result<C, sqlx::Error> {
         let mut conn = self.shared.options.connect().await?;
         if let Some(setup) = self.shared.setup {
@@ -326,7 +322,7 @@ impl<C: Connection + 'static> ConnPool<C> {
             .await
             .map_err(|_| sqlx::Error::PoolClosed)?;
         loop {
-            let next = self.idle().pop();
+            let next = self.shared.idle().pop();
             let Some(Idle { mut conn, since }) = next else { break };
             if since.elapsed() < PING_WHEN_IDLE_FOR {
                 return Ok(self.pooled(conn, permit));
@@ -353,7 +349,7 @@ impl<C: Connection + 'static> ConnPool<C> {
     /// their users are done with them.
     pub async fn close(&self) {
         self.shared.permits.close();
-        let idle = std::mem::take(&mut *self.idle());
+        let idle = std::mem::take(&mut *self.shared.idle());
         for Idle { conn, .. } in idle {
             let _ = conn.close().await;
         }
