@@ -2,6 +2,7 @@
 //! total, the author, the favorite count, the viewer's flags and the tags are folded in.
 
 use chrono::{DateTime, Utc};
+use sqlx::{FromRow, Row};
 
 use crate::cache::{Key, KeyPart};
 use crate::db::{now, DbPool, LastInsertId};
@@ -153,6 +154,8 @@ pub struct Page {
     pub articles: Vec<Article>,
     /// How many match the filter in all.
     pub total: i64,
+    /// The popular tags, when asked for and a row carried them.
+    popular_tags: Option<Vec<String>>,
 }
 
 /// Which articles a list shows. Filters combine with AND.
@@ -428,6 +431,36 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> Result<Page, sqlx::Error> {
+    page_with(db, filter, viewer, limit, offset, None).await
+}
+
+/// [`page`], and the `tags` most used tags (see [`crate::db::tags::popular_names`]) read by the
+/// same statement: what the home page shows, in one round trip.
+pub async fn page_and_popular_tags(
+    db: &DbPool,
+    filter: &Filter,
+    viewer: Option<i64>,
+    limit: i64,
+    offset: i64,
+    tags: i64,
+) -> Result<(Page, Vec<String>), sqlx::Error> {
+    let mut page = page_with(db, filter, viewer, limit, offset, Some(tags)).await?;
+    let names = match page.popular_tags.take() {
+        Some(names) => names,
+        // No row carried them (nothing on this page).
+        None => crate::db::tags::popular_names(db, tags).await?,
+    };
+    Ok((page, names))
+}
+
+async fn page_with(
+    db: &DbPool,
+    filter: &Filter,
+    viewer: Option<i64>,
+    limit: i64,
+    offset: i64,
+    popular_tags: Option<i64>,
+) -> Result<Page, sqlx::Error> {
     let Source {
         from,
         id,
@@ -437,23 +470,28 @@ pub async fn page(
     } = source(filter);
     // The total is an uncorrelated scalar subquery (evaluated once); a `COUNT(*) OVER ()`
     // window made SQLite copy every matching row into a temporary b-tree on each request.
-    // CROSS JOIN fixes the join order (SQLite honours it; MySQL reads it as JOIN). The page's
-    // ids come newest first, but a join does not promise to keep an order and an outer
-    // ORDER BY made SQLite copy every column of every row into a temporary sorter: the rows
-    // (one page) are put in order here instead.
+    // The popular tags are one too. CROSS JOIN fixes the join order (SQLite honours it; MySQL
+    // reads it as JOIN). The page's ids come newest first, but a join does not promise to
+    // keep an order and an outer ORDER BY made SQLite copy every column of every row into a
+    // temporary sorter: the rows (one page) are put in order here instead.
     let own_feed = viewer.is_some() && filter.feed_of == viewer;
     let columns = match viewer {
         Some(_) if own_feed => select_articles_feed!(),
         Some(_) => select_articles!(),
         None => select_articles_anonymous!(),
     };
+    let popular = if popular_tags.is_some() {
+        crate::db::tags::POPULAR_NAMES
+    } else {
+        "NULL"
+    };
     let sql = format!(
-        "{columns}, {total} AS total \
+        "{columns}, {total} AS total, {popular} AS popular_tags \
          FROM (SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} DESC LIMIT ? OFFSET ?) page \
          CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id"
     );
-    let mut rows = db_run!(db, |c| {
-        let mut query = sqlx::query_as::<_, Article>(&sql);
+    let (mut rows, popular_tags) = db_run!(db, |c| {
+        let mut query = sqlx::query(&sql);
         if let Some(viewer) = viewer {
             query = if own_feed {
                 query.bind(viewer)
@@ -461,14 +499,31 @@ pub async fn page(
                 query.bind(viewer).bind(viewer)
             };
         }
-        // The filter's values appear twice: in the total and in the page's ids.
-        for bind in binds.iter().chain(&binds) {
+        // The filter's values appear twice: in the total and in the page's ids; the popular
+        // tags' limit in between.
+        for bind in &binds {
             query = match bind {
                 Bind::Int(v) => query.bind(*v),
                 Bind::Text(v) => query.bind(v.as_str()),
             };
         }
-        query.bind(limit).bind(offset).fetch_all(c).await
+        if let Some(tags) = popular_tags {
+            query = query.bind(tags);
+        }
+        for bind in &binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(*v),
+                Bind::Text(v) => query.bind(v.as_str()),
+            };
+        }
+        query.bind(limit).bind(offset).fetch_all(c).await.and_then(|rows| {
+            let popular = match (popular_tags, rows.first()) {
+                (Some(_), Some(first)) => Some(crate::db::tags::split_names(first.try_get(POPULAR_TAGS_COLUMN)?)),
+                _ => None,
+            };
+            let articles = rows.iter().map(Article::from_row).collect::<Result<Vec<_>, _>>()?;
+            Ok((articles, popular))
+        })
     })?;
     rows.sort_unstable_by_key(|a| std::cmp::Reverse(a.id));
     let total = match rows.first() {
@@ -480,8 +535,12 @@ pub async fn page(
     Ok(Page {
         articles: rows.into_iter().map(Article::with_tags).collect(),
         total,
+        popular_tags,
     })
 }
+
+/// Where a list row carries the popular tags (after the article's 15 columns and `total`).
+const POPULAR_TAGS_COLUMN: usize = 15;
 
 /// The article at `slug` (with its body and tags), as seen by `viewer`.
 pub async fn find(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Option<Article>, sqlx::Error> {

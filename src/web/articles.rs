@@ -38,6 +38,8 @@ pub struct Previews {
     pub pager: Arc<str>,
     /// This page's URL, where its buttons come back to.
     pub here: String,
+    /// The popular tags, when asked for.
+    pub popular_tags: Vec<String>,
 }
 
 /// What `partials/article_preview` shows.
@@ -57,6 +59,7 @@ struct PreviewForms<'a> {
 
 /// Page `page` (from the query; 1 when absent or malformed), `size` per page, of the articles
 /// `filter` selects, as the signed-in user (if any) sees them; the list's own URL is `base`.
+/// With `popular_tags`, that many of the most used tags too, read in the same round trip.
 pub async fn previews(
     db: &DbPool,
     layout: &Layout,
@@ -64,9 +67,14 @@ pub async fn previews(
     base: &str,
     page: Option<&str>,
     size: i64,
+    popular_tags: Option<i64>,
 ) -> Result<Previews, AppError> {
     let (viewer, page) = (layout.user_id(), page_number(page));
-    let found = db::articles::page(db, filter, viewer, size, (page - 1) * size).await?;
+    let offset = (page - 1) * size;
+    let (found, popular_tags) = match popular_tags {
+        Some(tags) => db::articles::page_and_popular_tags(db, filter, viewer, size, offset, tags).await?,
+        None => (db::articles::page(db, filter, viewer, size, offset).await?, Vec::new()),
+    };
     let here = if page > 1 {
         format!("{base}{}page={page}", if base.contains('?') { '&' } else { '?' })
     } else {
@@ -89,7 +97,12 @@ pub async fn previews(
     let pager = layout.fragment("partials/pager", &inputs, || PagerContext {
         pager: Pager::new(total, size, page, base),
     })?;
-    Ok(Previews { html, pager, here })
+    Ok(Previews {
+        html,
+        pager,
+        here,
+        popular_tags,
+    })
 }
 
 /// What `partials/pager` shows.
@@ -133,8 +146,8 @@ async fn home(
         ),
         _ => ("global", Filter::default(), "/".to_owned()),
     };
-    let list = previews(&db, &layout, &filter, &base, page, config.page_size).await?;
-    let names = db::tags::popular(&db, 20).await?;
+    let list = previews(&db, &layout, &filter, &base, page, config.page_size, Some(POPULAR_TAGS)).await?;
+    let names = list.popular_tags;
     let popular_tags = layout.fragment("partials/popular_tags", &Key::new().with(&names), || TagsContext {
         tags: names.iter().cloned().map(TagView::from).collect(),
     })?;
@@ -152,6 +165,9 @@ async fn home(
         },
     ))
 }
+
+/// How many tags the home page's sidebar shows.
+const POPULAR_TAGS: i64 = 20;
 
 /// What `partials/popular_tags` shows.
 #[derive(Serialize)]

@@ -47,7 +47,7 @@ async fn profile_page(
             format!("/profile/{}", percent_encode(&name)),
         )
     };
-    let list = previews(&db, &layout, &filter, &base, page, config.page_size).await?;
+    let list = previews(&db, &layout, &filter, &base, page, config.page_size, None).await?;
     Ok(layout.render(
         "profiles/show",
         json!({

@@ -398,3 +398,41 @@ db_test!(
         assert_eq!(count(&home, ".article-preview .favorites-count"), 0);
     }
 );
+
+db_test!(
+    async fn the_sidebar_shows_the_twenty_most_used_tags_on_every_tab_and_page(app) {
+        let token = register(&app.client, "tagger").await;
+        let solo: Vec<String> = (0..19).map(|i| format!("solo{i:02}")).collect();
+        let solo: Vec<&str> = solo.iter().map(String::as_str).collect();
+        let common = ["alpha", "Zeta", "mid"];
+        publish(&app.client, &token, "First", "b", &[&common[..], &solo[0..7]].concat()).await;
+        publish(&app.client, &token, "Second", "b", &[&common[..], &solo[7..14]].concat()).await;
+        publish(&app.client, &token, "Third", "b", &[&common[..2], &solo[14..19]].concat()).await;
+        // Most used first; ties by name in any letter case; 22 tags in use, 20 shown.
+        let mut expected = vec!["alpha", "Zeta", "mid"];
+        expected.extend(&solo[0..17]);
+        let (_, tags) = api(&app.client, Method::Get, "/api/tags", None, None).await;
+        assert_eq!(tags["tags"].as_array().map(Vec::len), Some(22));
+        assert_eq!(tags["tags"].as_array().expect("tags")[..20], expected[..]);
+        for path in ["/", "/?page=9", "/?tag=mid", "/?tag=nothing"] {
+            let (status, html) = get_page(&app.client, path).await;
+            assert_eq!(status, Status::Ok, "{path}");
+            assert_eq!(texts(&html, ".sidebar .tag-pill"), expected, "{path}");
+        }
+        let (_, past_end) = get_page(&app.client, "/?page=9").await;
+        assert_eq!(count(&past_end, ".article-preview h2"), 0);
+    }
+);
+
+db_test!(
+    async fn the_sidebar_says_so_when_no_tag_is_in_use(app) {
+        let token = register(&app.client, "plain").await;
+        let (_, empty) = get_page(&app.client, "/").await;
+        assert_eq!(texts(&empty, ".sidebar .tag-list .empty"), vec!["No tags yet."]);
+        publish(&app.client, &token, "Untagged", "b", &[]).await;
+        let (_, html) = get_page(&app.client, "/").await;
+        assert_eq!(texts(&html, ".article-preview h2"), vec!["Untagged"]);
+        assert_eq!(count(&html, ".sidebar .tag-pill"), 0);
+        assert_eq!(texts(&html, ".sidebar .tag-list .empty"), vec!["No tags yet."]);
+    }
+);
