@@ -200,8 +200,9 @@ async fn unfavorite(db: Conn, me: CurrentUser, slug: &str) -> ApiResult<Json<Art
 
 #[get("/articles/<slug>/comments")]
 async fn comments(db: Conn, me: MaybeUser, slug: &str) -> ApiResult<Json<CommentsBody>> {
-    let article = found(&db, slug, me.id()).await?;
-    let comments = db::comments::list(&db, article.id, me.id()).await?;
+    let (_, comments) = db::articles::find_with_comments(&db, slug, me.id())
+        .await?
+        .ok_or(AppError::NotFound("article"))?;
     Ok(Json(CommentsBody {
         comments: comments.into_iter().map(Into::into).collect(),
     }))

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, Row};
 
 use crate::cache::{Key, KeyPart};
+use crate::db::comments::{comment_columns, comment_order, Comment};
 use crate::db::{now, DbPool, LastInsertId};
 use crate::db_run;
 use crate::error::is_unique_violation;
@@ -559,6 +560,59 @@ pub async fn find(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Option
     .fetch_optional(c)
     .await)?;
     Ok(article.map(Article::with_tags))
+}
+
+/// The article at `slug` and its comments (oldest first), as seen by `viewer`: one
+/// statement. Each comment is a row of the article joined with it; the article's columns
+/// repeat on every row but its body, which only the first carries (a long body times many
+/// comments would otherwise be copied for each).
+pub async fn find_with_comments(
+    db: &DbPool,
+    slug: &str,
+    viewer: Option<i64>,
+) -> Result<Option<(Article, Vec<Comment>)>, sqlx::Error> {
+    macro_rules! from {
+        () => {
+            concat!(
+                ", CASE WHEN ROW_NUMBER() OVER (ORDER BY ",
+                comment_order!(),
+                ") = 1 THEN a.body END AS body, ",
+                comment_columns!(),
+                " FROM articles a JOIN users u ON u.id = a.author_id \
+                 LEFT JOIN comments c ON c.article_id = a.id LEFT JOIN users cu ON cu.id = c.author_id \
+                 WHERE a.slug = ? ORDER BY ",
+                comment_order!()
+            )
+        };
+    }
+    const SQL: &str = concat!(select_articles!(), from!());
+    const SQL_ANONYMOUS: &str = concat!(select_articles_anonymous!(), from!());
+    /// Where the comment's columns start: after the article's 14 and its body.
+    const COMMENT_AT: usize = 15;
+    let found = db_run!(db, |c| {
+        let query = match viewer {
+            Some(viewer) => sqlx::query(SQL).bind(viewer).bind(viewer),
+            None => sqlx::query(SQL_ANONYMOUS),
+        };
+        query
+            .bind(viewer.unwrap_or(-1))
+            .bind(slug)
+            .fetch_all(c)
+            .await
+            .and_then(|rows| {
+                let Some(first) = rows.first() else { return Ok(None) };
+                let article = Article::from_row(first)?;
+                let mut comments = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    // A LEFT JOIN with no comment: one row, the comment's columns NULL.
+                    if row.try_get::<Option<i64>, _>(COMMENT_AT)?.is_some() {
+                        comments.push(Comment::from_row_at(row, COMMENT_AT)?);
+                    }
+                }
+                Ok(Some((article, comments)))
+            })
+    })?;
+    Ok(found.map(|(article, comments)| (article.with_tags(), comments)))
 }
 
 /// The fields of a new or edited article.

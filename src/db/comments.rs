@@ -1,13 +1,14 @@
 //! Comments on articles.
 
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 
 use crate::cache::{Key, KeyPart};
 use crate::db::{now, DbPool, LastInsertId};
 use crate::db_run;
 
 /// A comment with its author as the viewer sees them.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Comment {
     /// Primary key.
     pub id: i64,
@@ -60,26 +61,73 @@ impl KeyPart for Comment {
     }
 }
 
-macro_rules! select_comments {
-    () => {
-        "SELECT c.id, c.article_id, c.body, c.created_at, c.updated_at, c.author_id, \
-    u.username AS author_username, u.bio AS author_bio, u.image AS author_image, \
-    EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? AND fo.followee_id = c.author_id) AS following \
-    FROM comments c JOIN users u ON u.id = c.author_id"
-    };
+impl Comment {
+    /// Read the columns of [`comment_columns!`] from `row`, starting at column `at`.
+    pub(crate) fn from_row_at<'r, R>(row: &'r R, at: usize) -> Result<Self, sqlx::Error>
+    where
+        R: Row,
+        usize: sqlx::ColumnIndex<R>,
+        i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(Self {
+            id: row.try_get(at)?,
+            article_id: row.try_get(at + 1)?,
+            body: row.try_get(at + 2)?,
+            created_at: row.try_get(at + 3)?,
+            updated_at: row.try_get(at + 4)?,
+            author_id: row.try_get(at + 5)?,
+            author_username: row.try_get(at + 6)?,
+            author_bio: row.try_get(at + 7)?,
+            author_image: row.try_get(at + 8)?,
+            following: row.try_get(at + 9)?,
+        })
+    }
 }
 
-/// The comments of an article, oldest first.
-pub async fn list(db: &DbPool, article_id: i64, viewer: Option<i64>) -> Result<Vec<Comment>, sqlx::Error> {
-    const SQL: &str = concat!(
-        select_comments!(),
-        " WHERE c.article_id = ? ORDER BY c.created_at, c.id"
-    );
-    db_run!(db, |c| sqlx::query_as::<_, Comment>(SQL)
-        .bind(viewer.unwrap_or(-1))
-        .bind(article_id)
-        .fetch_all(c)
-        .await)
+/// Reads [`comment_columns!`] by position (see `Article`'s impl for why positions).
+impl<'r, R> sqlx::FromRow<'r, R> for Comment
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Self::from_row_at(row, 0)
+    }
+}
+
+/// The columns of a [`Comment`] (`c`) and its author (`cu`); binds the viewer's id once.
+macro_rules! comment_columns {
+    () => {
+        "c.id, c.article_id, c.body, c.created_at, c.updated_at, c.author_id, \
+    cu.username AS author_username, cu.bio AS author_bio, cu.image AS author_image, \
+    EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? AND fo.followee_id = c.author_id) AS following"
+    };
+}
+pub(crate) use comment_columns;
+
+/// How comments are listed: oldest first.
+macro_rules! comment_order {
+    () => {
+        "c.created_at, c.id"
+    };
+}
+pub(crate) use comment_order;
+
+macro_rules! select_comments {
+    () => {
+        concat!(
+            "SELECT ",
+            comment_columns!(),
+            " FROM comments c JOIN users cu ON cu.id = c.author_id"
+        )
+    };
 }
 
 /// One comment of an article.

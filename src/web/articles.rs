@@ -236,10 +236,9 @@ async fn article_page(
     comment_form: serde_json::Value,
     status: Status,
 ) -> PageResult<(Status, Page)> {
-    let mut article = db::articles::find(db, slug, viewer)
+    let (mut article, comments) = db::articles::find_with_comments(db, slug, viewer)
         .await?
         .ok_or(AppError::NotFound("article"))?;
-    let comments = db::comments::list(db, article.id, viewer).await?;
     let url = article_url(&article.slug);
     let csrf = layout.user.is_some().then_some(layout.csrf.as_str());
     // The meta fragment shows no body: keep it out of the fragment's inputs.

@@ -364,3 +364,36 @@ db_test!(
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM tags").await, 0);
     }
 );
+
+db_test!(
+    async fn comments_list_oldest_first_with_each_authors_follow_state(app) {
+        let author = register(&app.client, "host").await;
+        let kim = register(&app.client, "kim").await;
+        let lee = register(&app.client, "lee").await;
+        let reader = register(&app.client, "reader").await;
+        publish(&app, &author, "Quiet", &[]).await;
+        publish(&app, &author, "Busy", &[]).await;
+        let (status, none) = api(&app.client, Method::Get, "/api/articles/quiet/comments", Some(&reader), None).await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(none, json!({"comments": []}));
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/missing/comments", None, None).await.0, Status::NotFound);
+
+        for (token, text) in [(&kim, "first"), (&lee, "second"), (&kim, "third")] {
+            let (status, body) = api(&app.client, Method::Post, "/api/articles/busy/comments", Some(token), Some(json!({"comment": {"body": text}}))).await;
+            assert_eq!(status, Status::Ok, "{body}");
+        }
+        assert_eq!(api(&app.client, Method::Post, "/api/profiles/lee/follow", Some(&reader), None).await.0, Status::Ok);
+        let (status, list) = api(&app.client, Method::Get, "/api/articles/busy/comments", Some(&reader), None).await;
+        assert_eq!(status, Status::Ok);
+        let comments = list["comments"].as_array().expect("comments");
+        let seen: Vec<(&str, &str, bool)> = comments
+            .iter()
+            .map(|c| (c["body"].as_str().unwrap(), c["author"]["username"].as_str().unwrap(), c["author"]["following"].as_bool().unwrap()))
+            .collect();
+        assert_eq!(seen, vec![("first", "kim", false), ("second", "lee", true), ("third", "kim", false)]);
+        let (_, anonymous) = api(&app.client, Method::Get, "/api/articles/busy/comments", None, None).await;
+        assert_eq!(anonymous["comments"].as_array().map(Vec::len), Some(3));
+        assert!(anonymous["comments"].as_array().unwrap().iter().all(|c| c["author"]["following"] == false));
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/quiet/comments", None, None).await.1, json!({"comments": []}));
+    }
+);

@@ -436,3 +436,26 @@ db_test!(
         assert_eq!(texts(&html, ".sidebar .tag-list .empty"), vec!["No tags yet."]);
     }
 );
+
+db_test!(
+    async fn the_article_page_shows_its_body_once_and_every_comment_in_order(app) {
+        let token = register(&app.client, "essayist").await;
+        let body = "Opening paragraph.\n\nClosing paragraph.";
+        let slug = publish(&app.client, &token, "Long read", body, &["essay"]).await;
+        let path = format!("/article/{slug}");
+        let (_, quiet) = get_page(&app.client, &path).await;
+        assert_eq!(texts(&quiet, ".article-body p"), vec!["Opening paragraph.", "Closing paragraph."]);
+        assert_eq!(count(&quiet, ".comment"), 0);
+        for text in ["One", "Two", "Three"] {
+            let (status, _) = api(&app.client, Method::Post, &format!("/api/articles/{slug}/comments"), Some(&token), Some(json!({"comment": {"body": text}}))).await;
+            assert_eq!(status, Status::Ok);
+        }
+        let (status, html) = get_page(&app.client, &path).await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(texts(&html, ".article-body p"), vec!["Opening paragraph.", "Closing paragraph."]);
+        assert_eq!(texts(&html, ".article-page .banner h1"), vec!["Long read"]);
+        assert_eq!(texts(&html, ".article-content .tag-list a"), vec!["essay"]);
+        assert_eq!(texts(&html, ".comment .card-text"), vec!["One", "Two", "Three"]);
+        assert_eq!(texts(&html, ".comment .comment-author").iter().filter(|a| !a.is_empty()).count(), 3);
+    }
+);
