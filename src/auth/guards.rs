@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use crate::auth::session::{self, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::auth::token::{Claims, Keys, Kind};
 use crate::config::AppConfig;
-use crate::db::users::User;
+use crate::db::users::{TokenClaim, User};
 use crate::db::{self, Db, DbPool};
 use crate::error::CatcherMessage;
 
@@ -245,6 +245,75 @@ impl MaybeUser {
     /// The caller's user id, if any.
     pub fn id(&self) -> Option<i64> {
         self.0.as_ref().map(|a| a.user.id)
+    }
+}
+
+/// A signed-in caller, for a read that checks the token's user itself. A header token without
+/// a browser session whose signature, issuer, expiry and kind are good is not looked up here:
+/// the handler's statement checks its [`TokenClaim`] as it reads (one round trip instead of
+/// two), and calls [`Caller::confirm`] when it read nothing. Anything else, failures
+/// included, is resolved exactly as [`CurrentUser`] resolves it.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// Looked up and checked, as for [`CurrentUser`].
+    Confirmed(Box<Authenticated>),
+    /// A good header token whose user is still to be checked.
+    Claimed(TokenClaim, Box<Claims>),
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Caller {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let header = req.headers().get_one("Authorization").and_then(header_token);
+        if let (Some(token), Some(keys)) = (header, req.rocket().state::<Keys>()) {
+            if let Ok(claims) = keys.decode(token) {
+                if let (Some(user_id), None, false) = (claims.user_id(), &claims.sid, claims.kind == Kind::Refresh) {
+                    let claim = TokenClaim {
+                        user_id,
+                        version: claims.ver,
+                    };
+                    return Outcome::Success(Caller::Claimed(claim, Box::new(claims)));
+                }
+            }
+        }
+        let CurrentUser(auth) = try_outcome!(req.guard::<CurrentUser>().await);
+        Outcome::Success(Caller::Confirmed(Box::new(auth)))
+    }
+}
+
+impl Caller {
+    /// The user the caller is (or claims to be, until confirmed).
+    pub fn user_id(&self) -> i64 {
+        match self {
+            Caller::Confirmed(auth) => auth.user.id,
+            Caller::Claimed(claim, _) => claim.user_id,
+        }
+    }
+
+    /// The claim a read on the caller's behalf must check, if it is not confirmed yet.
+    pub fn claim(&self) -> Option<TokenClaim> {
+        match self {
+            Caller::Confirmed(_) => None,
+            Caller::Claimed(claim, _) => Some(*claim),
+        }
+    }
+
+    /// Check the caller's user now, as [`CurrentUser`] would have: for a read that came back
+    /// empty, which cannot tell "nothing there" from "the claim no longer holds".
+    ///
+    /// # Errors
+    /// A 401 when the token's user is gone, disabled or past the token's version; a database
+    /// error.
+    pub async fn confirm(&self, db: &DbPool) -> Result<(), crate::error::AppError> {
+        match self {
+            Caller::Confirmed(_) => Ok(()),
+            Caller::Claimed(_, claims) => match load_user(db, claims).await? {
+                Some(_) => Ok(()),
+                None => Err(crate::error::AppError::Unauthorized("token revoked".into())),
+            },
+        }
     }
 }
 

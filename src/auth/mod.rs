@@ -8,4 +8,4 @@ pub mod password;
 pub mod session;
 pub mod token;
 
-pub use guards::{AdminUser, Authenticated, CurrentUser, MaybeUser, Via};
+pub use guards::{AdminUser, Authenticated, Caller, CurrentUser, MaybeUser, Via};

@@ -6,6 +6,7 @@ use sqlx::{FromRow, Row};
 
 use crate::cache::{Key, KeyPart};
 use crate::db::comments::{comment_columns, comment_order, Comment};
+use crate::db::users::{token_claim_holds, TokenClaim};
 use crate::db::{now, DbPool, LastInsertId};
 use crate::db_run;
 use crate::error::is_unique_violation;
@@ -432,7 +433,20 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> Result<Page, sqlx::Error> {
-    page_with(db, filter, viewer, limit, offset, None).await
+    page_with(db, filter, viewer, limit, offset, None, None).await
+}
+
+/// [`page`] as the holder of `claim` sees it, read only while the claim holds (checked by the
+/// same statement). No rows means nothing matched or the claim no longer holds: the caller
+/// tells which (`crate::auth::guards::Caller::confirm`).
+pub async fn page_for_claim(
+    db: &DbPool,
+    filter: &Filter,
+    claim: TokenClaim,
+    limit: i64,
+    offset: i64,
+) -> Result<Page, sqlx::Error> {
+    page_with(db, filter, Some(claim.user_id), limit, offset, None, Some(claim)).await
 }
 
 /// [`page`], and the `tags` most used tags (see [`crate::db::tags::popular_names`]) read by the
@@ -445,7 +459,7 @@ pub async fn page_and_popular_tags(
     offset: i64,
     tags: i64,
 ) -> Result<(Page, Vec<String>), sqlx::Error> {
-    let mut page = page_with(db, filter, viewer, limit, offset, Some(tags)).await?;
+    let mut page = page_with(db, filter, viewer, limit, offset, Some(tags), None).await?;
     let names = match page.popular_tags.take() {
         Some(names) => names,
         // No row carried them (nothing on this page).
@@ -461,6 +475,7 @@ async fn page_with(
     limit: i64,
     offset: i64,
     popular_tags: Option<i64>,
+    claim: Option<TokenClaim>,
 ) -> Result<Page, sqlx::Error> {
     let Source {
         from,
@@ -480,6 +495,11 @@ async fn page_with(
         Some(_) if own_feed => select_articles_feed!(),
         Some(_) => select_articles!(),
         None => select_articles_anonymous!(),
+    };
+    let conditions = match claim {
+        None => conditions,
+        Some(_) if conditions.is_empty() => concat!(" WHERE ", token_claim_holds!()).to_owned(),
+        Some(_) => format!("{conditions} AND {}", token_claim_holds!()),
     };
     let popular = if popular_tags.is_some() {
         crate::db::tags::POPULAR_NAMES
@@ -516,6 +536,9 @@ async fn page_with(
                 Bind::Int(v) => query.bind(*v),
                 Bind::Text(v) => query.bind(v.as_str()),
             };
+        }
+        if let Some(claim) = claim {
+            query = query.bind(claim.user_id).bind(claim.version);
         }
         query.bind(limit).bind(offset).fetch_all(c).await.and_then(|rows| {
             let popular = match (popular_tags, rows.first()) {

@@ -46,6 +46,26 @@ pub const ROLE_ADMIN: &str = "admin";
 /// The ordinary role.
 pub const ROLE_USER: &str = "user";
 
+/// What a token without a browser session claims: that its user exists, is not disabled and
+/// is still at the token's version (the rule `crate::auth::guards` applies to such tokens).
+/// A read made on the holder's behalf can check it in its own statement (see
+/// [`token_claim_holds!`]) instead of a lookup of its own first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenClaim {
+    /// The user the token names.
+    pub user_id: i64,
+    /// The token version it was issued at.
+    pub version: i64,
+}
+
+/// The SQL condition that a [`TokenClaim`] holds; binds the user id, then the version.
+macro_rules! token_claim_holds {
+    () => {
+        "EXISTS (SELECT 1 FROM users tc WHERE tc.id = ? AND tc.disabled = FALSE AND tc.token_version = ?)"
+    };
+}
+pub(crate) use token_claim_holds;
+
 /// The columns of [`User`], as a literal so queries are `const` (no formatting per request).
 macro_rules! user_columns {
     () => {

@@ -594,3 +594,75 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    async fn the_feed_refuses_a_revoked_token_whether_or_not_it_has_articles(app) {
+        let star = register(&app.client, "star").await;
+        let fan = register(&app.client, "fan").await;
+        let idle = register(&app.client, "idle").await;
+        let article = json!({"article": {"title": "News", "description": "d", "body": "b", "tagList": []}});
+        assert_eq!(api(&app.client, Method::Post, "/api/articles", Some(&star), Some(article)).await.0, Status::Created);
+        assert_eq!(api(&app.client, Method::Post, "/api/profiles/star/follow", Some(&fan), None).await.0, Status::Ok);
+
+        let (status, feed) = api(&app.client, Method::Get, "/api/articles/feed", Some(&fan), None).await;
+        assert_eq!(status, Status::Ok, "{feed}");
+        assert_eq!(feed["articlesCount"], 1);
+        assert_eq!(feed["articles"][0]["title"], "News");
+        assert_eq!(feed["articles"][0]["author"]["following"], true);
+        let (status, past_end) = api(&app.client, Method::Get, "/api/articles/feed?offset=5", Some(&fan), None).await;
+        assert_eq!((status, past_end), (Status::Ok, json!({"articles": [], "articlesCount": 1})));
+        let (status, empty) = api(&app.client, Method::Get, "/api/articles/feed", Some(&idle), None).await;
+        assert_eq!((status, empty), (Status::Ok, json!({"articles": [], "articlesCount": 0})));
+
+        // Revoked (as a password change or "sign out everywhere" does): 401, with articles to
+        // show or without, and the same answer as any other endpoint gives that token.
+        exec(app.db(), "UPDATE users SET token_version = token_version + 1 WHERE username IN ('fan', 'idle')").await.unwrap();
+        for token in [&fan, &idle] {
+            let (status, body) = api(&app.client, Method::Get, "/api/articles/feed", Some(token), None).await;
+            assert_eq!(status, Status::Unauthorized, "{body}");
+            assert_eq!(body, json!({"errors": {"body": ["token revoked"]}}));
+            assert_eq!(api(&app.client, Method::Get, "/api/user", Some(token), None).await, (status, body));
+            let (status, _) = api(&app.client, Method::Get, "/api/articles/feed?offset=5", Some(token), None).await;
+            assert_eq!(status, Status::Unauthorized);
+        }
+
+        // A new token works; disabling the account or deleting it stops it again.
+        let login = json!({"user": {"email": "fan@example.com", "password": "password-fan"}});
+        let (_, body) = api(&app.client, Method::Post, "/api/users/login", None, Some(login)).await;
+        let fresh = body["user"]["token"].as_str().expect("token").to_owned();
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", Some(&fresh), None).await.1["articlesCount"], 1);
+        exec(app.db(), "UPDATE users SET disabled = TRUE WHERE username = 'fan'").await.unwrap();
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", Some(&fresh), None).await.0, Status::Unauthorized);
+        exec(app.db(), "UPDATE users SET disabled = FALSE WHERE username = 'fan'").await.unwrap();
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", Some(&fresh), None).await.0, Status::Ok);
+        exec(app.db(), "DELETE FROM users WHERE username = 'fan'").await.unwrap();
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", Some(&fresh), None).await.0, Status::Unauthorized);
+
+        // Bad tokens are refused as everywhere else.
+        let mut expired = claims_of(&star);
+        expired["exp"] = json!(chrono::Utc::now().timestamp() - 60);
+        let (status, body) = api(&app.client, Method::Get, "/api/articles/feed", Some(&forge(&expired, DEV_JWT_SECRET.as_bytes())), None).await;
+        assert_eq!((status, body), (Status::Unauthorized, json!({"errors": {"body": ["token expired"]}})));
+        let forged = forge(&claims_of(&star), b"not-the-server-secret-not-the-server-secret");
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", Some(&forged), None).await.0, Status::Unauthorized);
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", None, None).await.0, Status::Unauthorized);
+    }
+);
+
+db_test!(
+    async fn the_feed_checks_a_browser_sessions_token_through_its_session(app) {
+        let star = register(&app.client, "star").await;
+        let article = json!({"article": {"title": "News", "description": "d", "body": "b", "tagList": []}});
+        assert_eq!(api(&app.client, Method::Post, "/api/articles", Some(&star), Some(article)).await.0, Status::Created);
+        browser_register(&app.client, "reader").await;
+        let csrf = page_csrf(&app.client).await;
+        let res = post_form(&app.client, "/profile/star/follow", &[("csrf_token", &csrf), ("back", "/")]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        // The access cookie's token, sent as a header: it names a browser session.
+        let access = app.client.cookies().get("session").map(|c| c.value().to_owned()).expect("access cookie");
+        assert!(claims_of(&access)["sid"].is_string());
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", Some(&access), None).await.1["articlesCount"], 1);
+        exec(app.db(), "UPDATE sessions SET revoked_at = created_at").await.unwrap();
+        assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", Some(&access), None).await.0, Status::Unauthorized);
+    }
+);
