@@ -112,10 +112,12 @@ macro_rules! comment_columns {
 }
 pub(crate) use comment_columns;
 
-/// How comments are listed: oldest first.
+/// How comments are listed: oldest first. Ids grow with creation (`created_at` is set on
+/// insert and never changed), and `comments (article_id, id)` reads an article's comments in
+/// that order: no sort.
 macro_rules! comment_order {
     () => {
-        "c.created_at, c.id"
+        "c.id"
     };
 }
 pub(crate) use comment_order;
