@@ -2,6 +2,9 @@
 //! CVE-2026-25537 let a mistyped `exp` pass unchecked before), a per-user token version for
 //! revocation, and an optional browser session id.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use chrono::Utc;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -79,7 +82,19 @@ pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     issuer: String,
+    /// Tokens that verified, by their exact text (see [`Keys::decode`]).
+    verified: Arc<Mutex<Verified>>,
 }
+
+/// Verified tokens and their claims.
+type Verified = HashMap<Box<str>, Claims, foldhash::quality::RandomState>;
+
+/// How many verified tokens [`Keys`] remembers; when full, it starts over.
+const VERIFIED_MAX: usize = 4096;
+
+/// The longest token remembered (ours are a few hundred bytes); longer ones are verified on
+/// every use, so the memory held stays small whatever clients send.
+const VERIFIED_TOKEN_MAX: usize = 1024;
 
 impl Keys {
     /// Keys for the configured secret and issuer.
@@ -89,6 +104,7 @@ impl Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             issuer: config.jwt_issuer.clone(),
+            verified: Arc::default(),
         }
     }
 
@@ -120,7 +136,39 @@ impl Keys {
     }
 
     /// Verify and decode a token: HS256 only, issuer checked, `exp`/`iat`/`sub`/`iss` required.
+    ///
+    /// A client sends the same token with every request, so a token that verified is
+    /// remembered by its exact text, signature included: the next use skips the HMAC and the
+    /// JSON parsing (about a tenth of a feed request) but not the expiry check. Only a token
+    /// that verified with these keys goes in, and any other text, a changed byte included,
+    /// misses and is verified in full. Revocation is unaffected: it is checked against the
+    /// database by the caller on every request, whatever this returns.
     pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
+        let remembered = self.remembered().get(token).cloned();
+        if let Some(claims) = remembered {
+            return if claims.exp < Utc::now().timestamp() {
+                Err(TokenError::Expired)
+            } else {
+                Ok(claims)
+            };
+        }
+        let claims = self.verify(token)?;
+        if token.len() <= VERIFIED_TOKEN_MAX {
+            let mut verified = self.remembered();
+            if verified.len() >= VERIFIED_MAX {
+                verified.clear();
+            }
+            verified.insert(token.into(), claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, Verified> {
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The full check [`Keys::decode`] makes of a token it has not seen.
+    fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
         validation.set_issuer(&[&self.issuer]);
@@ -230,5 +278,51 @@ mod tests {
         raw.as_object_mut().unwrap().remove("exp");
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &raw, &secret).unwrap();
         assert_eq!(keys.decode(&token).unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_checked_for_expiry_and_only_its_exact_text_matches() {
+        let keys = keys();
+        let token = keys.encode(&keys.claims(7, 3, Kind::Api, 60, 0)).unwrap();
+        assert_eq!(keys.decode(&token).unwrap().user_id(), Some(7));
+        assert_eq!(keys.remembered().len(), 1);
+        assert_eq!(keys.decode(&token).unwrap().user_id(), Some(7), "from memory");
+
+        // A changed signature byte is a different text: verified in full, refused, not kept.
+        let mut tampered = token.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(keys.decode(&tampered).unwrap_err(), TokenError::Invalid);
+        assert_eq!(keys.remembered().len(), 1);
+
+        // Time passes: the remembered token expires like any other.
+        keys.remembered().get_mut(token.as_str()).unwrap().exp = Utc::now().timestamp() - 1;
+        assert_eq!(keys.decode(&token).unwrap_err(), TokenError::Expired);
+
+        // Another server's keys (another secret) share nothing with these.
+        let figment = Figment::new().merge(Serialized::defaults(serde_json::json!({
+            "jwt_secret": "another-test-secret-that-is-32-bytes-or-more"
+        })));
+        let other = Keys::new(&AppConfig::from_figment(&figment).unwrap());
+        assert_eq!(other.decode(&token).unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn the_memory_of_verified_tokens_stays_bounded() {
+        let keys = keys();
+        for user in 0..=i64::try_from(VERIFIED_MAX).unwrap() {
+            keys.decode(&keys.encode(&keys.claims(user, 0, Kind::Api, 60, 0)).unwrap())
+                .unwrap();
+        }
+        assert!(keys.remembered().len() <= VERIFIED_MAX);
+        let long = keys.claims(1, 0, Kind::Api, 60, 0);
+        let long = Claims {
+            jti: "x".repeat(VERIFIED_TOKEN_MAX),
+            ..long
+        };
+        let before = keys.remembered().len();
+        assert!(keys.decode(&keys.encode(&long).unwrap()).is_ok());
+        assert_eq!(keys.remembered().len(), before, "long tokens are not kept");
     }
 }
