@@ -97,11 +97,7 @@ impl Article {
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect();
-        tags.sort_unstable_by(|a, b| {
-            a.chars()
-                .flat_map(char::to_lowercase)
-                .cmp(b.chars().flat_map(char::to_lowercase))
-        });
+        tags.sort_unstable_by(|a, b| crate::db::tags::by_name(a, b));
         self.tags = tags;
         self
     }

@@ -16,16 +16,17 @@ pub async fn popular(db: &DbPool, limit: i64) -> Result<Vec<String>, sqlx::Error
 /// The text of [`POPULAR_NAMES`], as a literal for `concat!`.
 macro_rules! popular_names_sql {
     () => {
-        "(SELECT group_concat(pt.name ORDER BY pt.article_count DESC, pt.name) \
+        "(SELECT group_concat(concat(pt.article_count, ':', pt.name)) \
          FROM (SELECT name, article_count FROM tags WHERE article_count > 0 ORDER BY article_count DESC, name LIMIT ?) pt)"
     };
 }
 
-/// [`popular`] as one value: a scalar subquery (binds the limit) giving the names in the same
-/// order, joined by commas (tags have none), or NULL when no tag is in use. A page's statement
-/// carries it as a column, so the home page reads its sidebar in the same round trip
-/// (`crate::db::articles::page_and_popular_tags`). The aggregate's own ORDER BY keeps the
-/// order on both engines (SQLite >= 3.44); MySQL's length limit is raised on connect.
+/// [`popular`] as one value: a scalar subquery (binds the limit) giving the same tags as
+/// `count:name` pairs joined by commas (tags have none), or NULL when no tag is in use. A
+/// page's statement carries it as a column, so the home page reads its sidebar in the same
+/// round trip (`crate::db::articles::page_and_popular_tags`). An aggregate does not promise to
+/// keep its rows' order (and its own ORDER BY made SQLite build a temporary b-tree), so
+/// [`split_names`] puts them in order. MySQL's length limit is raised on connect.
 pub const POPULAR_NAMES: &str = popular_names_sql!();
 
 /// [`POPULAR_NAMES`] on its own, for a page that carried no row.
@@ -38,12 +39,53 @@ pub async fn popular_names(db: &DbPool, limit: i64) -> Result<Vec<String>, sqlx:
     Ok(split_names(names))
 }
 
-/// The names of [`POPULAR_NAMES`], in order.
-pub fn split_names(names: Option<String>) -> Vec<String> {
-    names
-        .unwrap_or_default()
+/// The names of [`POPULAR_NAMES`]: most used first, ties by name in any letter case.
+pub fn split_names(packed: Option<String>) -> Vec<String> {
+    let packed = packed.unwrap_or_default();
+    let mut tags: Vec<(i64, &str)> = packed
         .split(',')
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
+        .filter_map(|pair| {
+            let (count, name) = pair.split_once(':')?;
+            Some((count.parse().ok()?, name))
+        })
+        .collect();
+    tags.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| by_name(a.1, b.1)));
+    tags.into_iter().map(|(_, name)| name.to_owned()).collect()
+}
+
+/// Tag names in alphabetical order, in any letter case, the same on both engines.
+pub fn by_name(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    } else {
+        a.chars()
+            .flat_map(char::to_lowercase)
+            .cmp(b.chars().flat_map(char::to_lowercase))
+    }
+    .then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn popular_names_come_most_used_first_then_by_name_in_any_case() {
+        let packed = "1:web,3:Zeta,1:Ärger,3:alpha,2:mid,1:apple:pie".to_owned();
+        assert_eq!(
+            split_names(Some(packed)),
+            ["alpha", "Zeta", "mid", "apple:pie", "web", "Ärger"]
+        );
+        assert!(split_names(None).is_empty());
+    }
+
+    #[test]
+    fn names_compare_in_any_letter_case() {
+        use std::cmp::Ordering::{Greater, Less};
+        assert_eq!(by_name("Rust", "ruby"), Greater);
+        assert_eq!(by_name("éclair", "Zebra"), Greater);
+        assert_eq!(by_name("Éclair", "éclair"), Less, "ties fall back to the bytes");
+    }
 }
