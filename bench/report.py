@@ -30,16 +30,22 @@ def main():
         rows = runs[engine]
         health = next((r for r in rows if r["name"] == "/healthz"), None)
         base = health["rps"] if health else 0
+        yardsticks = [r["yardstick_rps"] for r in rows if r.get("yardstick_rps")]
         lines += [f"## {engine}", "",
                   f"- server peak RSS: {m['rss_mb']:.1f} MB (target < {RSS_MB:.0f} MB)",
                   f"- cold start to first 200: {m['cold_ms']:.0f} ms (target < {COLD_MS:.0f} ms)",
-                  f"- duration per endpoint: {m['duration']}", "",
-                  "| endpoint | requests/s | p50 ms | p99 ms | vs /healthz | errors | non-2xx |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+                  f"- duration per endpoint: {m['duration']}",
+                  "- vs /healthz: the endpoint's requests/s over those of a `/healthz` run made just before it "
+                  f"(that run's requests/s in the last column; {min(yardsticks, default=0):.0f} to "
+                  f"{max(yardsticks, default=0):.0f} over this engine's run)", "",
+                  "| endpoint | requests/s | p50 ms | p99 ms | vs /healthz | errors | non-2xx | /healthz before |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
-            ratio = r["rps"] / base if base else 0
+            yard = r.get("yardstick_rps") or base
+            ratio = r["rps"] / yard if yard else 0
+            before = f"{r['yardstick_rps']:.0f}" if r.get("yardstick_rps") else "-"
             lines.append(f"| `{r['name']}` | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {ratio:.0%} | "
-                         f"{r['socket_errors']} | {r['non2xx']} |")
+                         f"{r['socket_errors']} | {r['non2xx']} | {before} |")
             if r["socket_errors"] or r["non2xx"]:
                 failures.append(f"{engine} {r['name']}: {r['socket_errors']} errors, {r['non2xx']} non-2xx")
             if r.get("read") and ratio < READ_RATIO[engine]:
