@@ -61,17 +61,19 @@ impl KeyPart for Comment {
     }
 }
 
-impl Comment {
-    /// Read the columns of [`comment_columns!`] from `row`, starting at column `at`.
-    pub(crate) fn from_row_at<'r, R>(row: &'r R, at: usize) -> Result<Self, sqlx::Error>
-    where
-        R: Row,
-        usize: sqlx::ColumnIndex<R>,
-        i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    {
+/// Reads [`comment_columns!`] by position (see `Article`'s impl for why positions): they are
+/// the row's last ten, alone or after an article's (`crate::db::articles::find_with_comments`).
+impl<'r, R> sqlx::FromRow<'r, R> for Comment
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let at = row.len().saturating_sub(COMMENT_COLUMNS);
         Ok(Self {
             id: row.try_get(at)?,
             article_id: row.try_get(at + 1)?,
@@ -87,20 +89,8 @@ impl Comment {
     }
 }
 
-/// Reads [`comment_columns!`] by position (see `Article`'s impl for why positions).
-impl<'r, R> sqlx::FromRow<'r, R> for Comment
-where
-    R: Row,
-    usize: sqlx::ColumnIndex<R>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        Self::from_row_at(row, 0)
-    }
-}
+/// How many columns [`comment_columns!`] has.
+pub(crate) const COMMENT_COLUMNS: usize = 10;
 
 /// The columns of a [`Comment`] (`c`) and its author (`cu`); binds the viewer's id once.
 macro_rules! comment_columns {
@@ -111,16 +101,6 @@ macro_rules! comment_columns {
     };
 }
 pub(crate) use comment_columns;
-
-/// How comments are listed: oldest first. Ids grow with creation (`created_at` is set on
-/// insert and never changed), and `comments (article_id, id)` reads an article's comments in
-/// that order: no sort.
-macro_rules! comment_order {
-    () => {
-        "c.id"
-    };
-}
-pub(crate) use comment_order;
 
 macro_rules! select_comments {
     () => {
