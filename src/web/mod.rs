@@ -103,15 +103,25 @@ impl Fairing for ETag {
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         if req.method() != Method::Get || res.status() != Status::Ok || req.uri().path().starts_with("/static/") {
+            // A tag set by a responder whose status was then changed (a page answered 404).
+            res.remove_header("ETag");
             return;
         }
-        if res.body().preset_size().is_none_or(|size| size > ETAG_MAX_BODY) {
-            return;
-        }
-        let Ok(body) = res.body_mut().to_bytes().await else {
-            return;
+        // Pages tag themselves as they are rendered (`render::Page`), without the copy below.
+        let tag = if let Some(tag) = res.headers().get_one("ETag") {
+            tag.to_owned()
+        } else {
+            if res.body().preset_size().is_none_or(|size| size > ETAG_MAX_BODY) {
+                return;
+            }
+            let Ok(body) = res.body_mut().to_bytes().await else {
+                return;
+            };
+            let tag = etag(&body);
+            res.set_sized_body(body.len(), std::io::Cursor::new(body));
+            res.set_header(Header::new("ETag", tag.clone()));
+            tag
         };
-        let tag = format!("W/\"{:016x}\"", body_digest(&body));
         let matches = req
             .headers()
             .get("If-None-Match")
@@ -119,11 +129,13 @@ impl Fairing for ETag {
         if matches {
             res.set_status(Status::NotModified);
             res.set_sized_body(0, std::io::Cursor::new(Vec::new()));
-        } else {
-            res.set_sized_body(body.len(), std::io::Cursor::new(body));
         }
-        res.set_header(Header::new("ETag", tag));
     }
+}
+
+/// The `ETag` of a response body.
+pub fn etag(body: &[u8]) -> String {
+    format!("W/\"{:016x}\"", body_digest(body))
 }
 
 #[cfg(test)]

@@ -122,7 +122,16 @@ pub struct Page {
 impl<'r> Responder<'r, 'static> for Page {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         match self.html {
-            Ok(html) => (ContentType::HTML, html).respond_to(req),
+            Ok(html) => {
+                // Tagged here, where the HTML is at hand; the `ETag` fairing answers
+                // `If-None-Match` (and drops the tag if the status is not 200).
+                let tag = (req.method() == rocket::http::Method::Get).then(|| super::etag(html.as_bytes()));
+                let mut res = (ContentType::HTML, html).respond_to(req)?;
+                if let Some(tag) = tag {
+                    res.set_header(rocket::http::Header::new("ETag", tag));
+                }
+                Ok(res)
+            }
             Err(error) => {
                 let mut chain = error.to_string();
                 let mut source = std::error::Error::source(&error);

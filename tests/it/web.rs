@@ -327,7 +327,7 @@ db_test!(
     async fn get_responses_carry_an_etag_and_revalidate_to_304(app) {
         let token = register(&app.client, "etag").await;
         publish(&app.client, &token, "Tagged", "b", &["x"]).await;
-        for path in ["/api/tags", "/api/articles", "/profile/etag"] {
+        for path in ["/api/tags", "/api/articles", "/profile/etag", "/", "/article/tagged"] {
             let res = app.client.get(path).dispatch().await;
             assert_eq!(res.status(), Status::Ok);
             let tag = res.headers().get_one("ETag").expect("an ETag").to_owned();
@@ -340,6 +340,19 @@ db_test!(
         publish(&app.client, &token, "Another", "b", &["y"]).await;
         let changed = app.client.get("/api/tags").header(rocket::http::Header::new("If-None-Match", tag)).dispatch().await;
         assert_eq!(changed.status(), Status::Ok, "a changed body gets a new tag");
+        let home = app.client.get("/").dispatch().await;
+        let home_tag = home.headers().get_one("ETag").expect("an ETag").to_owned();
+        let (_, html) = page_of(home).await;
+        assert_eq!(texts(&html, ".article-preview h2"), vec!["Another", "Tagged"]);
+        publish(&app.client, &token, "Third", "b", &[]).await;
+        let changed = app.client.get("/").header(rocket::http::Header::new("If-None-Match", home_tag.clone())).dispatch().await;
+        assert_eq!(changed.status(), Status::Ok, "a changed page gets a new tag");
+        assert_ne!(changed.headers().get_one("ETag"), Some(home_tag.as_str()));
+        let (_, html) = page_of(changed).await;
+        assert_eq!(texts(&html, ".article-preview h2"), vec!["Third", "Another", "Tagged"]);
+        let missing = app.client.get("/article/nothing-here").dispatch().await;
+        assert_eq!(missing.status(), Status::NotFound);
+        assert_eq!(missing.headers().get_one("ETag"), None, "only a 200 carries a tag");
     }
 );
 
