@@ -54,13 +54,13 @@ async fn page(
     viewer: Option<i64>,
     limit: Option<&str>,
     offset: Option<&str>,
-) -> ApiResult<Json<ArticlesBody>> {
+) -> ApiResult<ArticlesBody> {
     let (limit, offset) = page_params(limit, offset, DEFAULT_LIMIT)?;
     let page = db::articles::page(db, &filter, viewer, limit, offset).await?;
-    Ok(Json(ArticlesBody {
-        articles: page.articles.into_iter().map(Into::into).collect(),
+    Ok(ArticlesBody {
+        articles: page.articles,
         articles_count: page.total,
-    }))
+    })
 }
 
 #[get("/articles?<tag>&<author>&<favorited>&<limit>&<offset>")]
@@ -72,7 +72,7 @@ async fn list(
     favorited: Option<String>,
     limit: Option<&str>,
     offset: Option<&str>,
-) -> ApiResult<Json<ArticlesBody>> {
+) -> ApiResult<ArticlesBody> {
     let filter = Filter {
         tag,
         author,
@@ -85,7 +85,7 @@ async fn list(
 /// The caller's feed. A header token's user is checked by the statement that reads the page
 /// (see [`Caller`]), so a full page costs one round trip; an empty one is confirmed apart.
 #[get("/articles/feed?<limit>&<offset>")]
-async fn feed(db: Conn, me: Caller, limit: Option<&str>, offset: Option<&str>) -> ApiResult<Json<ArticlesBody>> {
+async fn feed(db: Conn, me: Caller, limit: Option<&str>, offset: Option<&str>) -> ApiResult<ArticlesBody> {
     let (limit, offset) = page_params(limit, offset, DEFAULT_LIMIT)?;
     let id = me.user_id();
     let filter = Filter {
@@ -99,10 +99,10 @@ async fn feed(db: Conn, me: Caller, limit: Option<&str>, offset: Option<&str>) -
     if page.articles.is_empty() {
         me.confirm(&db).await?;
     }
-    Ok(Json(ArticlesBody {
-        articles: page.articles.into_iter().map(Into::into).collect(),
+    Ok(ArticlesBody {
+        articles: page.articles,
         articles_count: page.total,
-    }))
+    })
 }
 
 async fn found(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Article, AppError> {
