@@ -30,6 +30,14 @@ pub struct NavUser {
     pub role: String,
 }
 
+/// What `partials/nav` shows.
+#[derive(Serialize)]
+struct NavContext<'a> {
+    active: &'a str,
+    current_user: Option<&'a NavUser>,
+    csrf_token: Option<&'a str>,
+}
+
 /// A flash message.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlashView {
@@ -91,14 +99,40 @@ impl Layout {
     /// Render `template` with `context` (a struct or JSON object) plus the layout's own
     /// values: `current_user`, `csrf_token` and `flash`. The context is converted once,
     /// straight into Tera's.
+    ///
+    /// The navigation bar is a memoized fragment (`nav`, which `base` shows when present): it
+    /// depends only on the page's `active` tab, the user and, for a signed-in user, the form
+    /// token, and Tera spent a sixth of a page's skeleton on it.
     pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> Page {
-        let context = Context::from_serialize(context).map(|mut ctx| {
+        let context = Context::from_serialize(context).and_then(|mut ctx| {
+            let active = ctx.get("active").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let nav = self.nav(&active)?;
+            ctx.insert("nav", &*nav);
             ctx.insert("current_user", &self.user);
             ctx.insert("csrf_token", &self.csrf);
             ctx.insert("flash", &self.flash);
-            ctx
+            Ok(ctx)
         });
         self.templates.render(template, context)
+    }
+
+    /// `partials/nav` for this user on a page whose tab is `active`.
+    fn nav(&self, active: &str) -> rocket_dyn_templates::tera::Result<Arc<str>> {
+        let csrf = self.user.as_ref().map(|_| self.csrf.as_str());
+        let mut inputs = Key::new().with(active).with(&csrf);
+        if let Some(u) = &self.user {
+            inputs = inputs
+                .with(&u.id)
+                .with(&u.username)
+                .with(&u.image)
+                .with(&u.avatar)
+                .with(&u.role);
+        }
+        self.templates.fragment("partials/nav", &inputs, || NavContext {
+            active,
+            current_user: self.user.as_ref(),
+            csrf_token: csrf,
+        })
     }
 
     /// The fragment template `name` rendered with the context `context()` makes from `inputs`

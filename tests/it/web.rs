@@ -472,3 +472,25 @@ db_test!(
         assert_eq!(texts(&html, ".comment .comment-author").iter().filter(|a| !a.is_empty()).count(), 3);
     }
 );
+
+db_test!(
+    async fn the_navigation_marks_the_page_and_follows_the_user(app) {
+        let (_, home) = get_page(&app.client, "/").await;
+        assert_eq!(texts(&home, "nav a.nav-link.active"), vec!["Home"]);
+        let (_, login) = get_page(&app.client, "/login").await;
+        assert_eq!(texts(&login, "nav a.nav-link.active"), vec!["Sign in"]);
+        assert_eq!(texts(&login, "nav a.nav-link"), vec!["Home", "Sign in", "Sign up"]);
+        browser_register(&app.client, "navi").await;
+        let (_, settings) = get_page(&app.client, "/settings").await;
+        assert_eq!(texts(&settings, "nav a.nav-link.active"), vec!["Settings"]);
+        assert_eq!(texts(&settings, "nav a.nav-link"), vec!["Home", "New Article", "Settings", "navi"]);
+        let logout_token = attr(&settings, "nav form[action='/logout'] input[name=csrf_token]", "value");
+        assert_eq!(logout_token.len(), 1);
+        assert!(!logout_token[0].is_empty());
+        crate::support::exec(app.db(), "UPDATE users SET username = 'renamed', role = 'admin' WHERE username = 'navi'").await.unwrap();
+        let (_, home) = get_page(&app.client, "/").await;
+        assert_eq!(texts(&home, "nav a.nav-link"), vec!["Home", "New Article", "Settings", "Admin", "renamed"]);
+        assert_eq!(texts(&home, "nav a.nav-link.active"), vec!["Home"]);
+        assert_eq!(attr(&home, "nav form[action='/logout'] input[name=csrf_token]", "value"), logout_token);
+    }
+);
