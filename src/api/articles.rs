@@ -56,11 +56,7 @@ async fn page(
     offset: Option<&str>,
 ) -> ApiResult<ArticlesBody> {
     let (limit, offset) = page_params(limit, offset, DEFAULT_LIMIT)?;
-    let page = db::articles::page(db, &filter, viewer, limit, offset).await?;
-    Ok(ArticlesBody {
-        articles: page.articles,
-        articles_count: page.total,
-    })
+    Ok(db::articles::page(db, &filter, viewer, limit, offset).await?.into())
 }
 
 #[get("/articles?<tag>&<author>&<favorited>&<limit>&<offset>")]
@@ -99,10 +95,7 @@ async fn feed(db: Conn, me: Caller, limit: Option<&str>, offset: Option<&str>) -
     if page.articles.is_empty() {
         me.confirm(&db).await?;
     }
-    Ok(ArticlesBody {
-        articles: page.articles,
-        articles_count: page.total,
-    })
+    Ok(page.into())
 }
 
 async fn found(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Article, AppError> {

@@ -146,6 +146,15 @@ impl ArticlesBody {
     }
 }
 
+impl From<crate::db::articles::Page> for ArticlesBody {
+    fn from(page: crate::db::articles::Page) -> Self {
+        Self {
+            articles: page.articles,
+            articles_count: page.total,
+        }
+    }
+}
+
 impl<'r> Responder<'r, 'static> for ArticlesBody {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         (ContentType::JSON, self.to_json()).respond_to(req)

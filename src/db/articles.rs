@@ -202,6 +202,20 @@ enum Bind {
     Text(String),
 }
 
+/// `$query` with each [`Bind`] of `$binds` bound in order (any kind of sqlx query).
+macro_rules! bind_values {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(*v),
+                Bind::Text(v) => query.bind(v.as_str()),
+            };
+        }
+        query
+    }};
+}
+
 /// The columns of an article row. The favorite count and the tag names are read from the
 /// counters kept on the row (see `migrations/*/20261124000002_list_performance.sql`), so a list costs no
 /// subquery per article for them.
@@ -422,14 +436,9 @@ pub async fn count(db: &DbPool, filter: &Filter) -> Result<i64, sqlx::Error> {
     let Source { total, binds, .. } = source(filter);
     let sql = format!("SELECT {total}");
     db_run!(db, |c| {
-        let mut query = sqlx::query_scalar::<_, i64>(&sql);
-        for bind in &binds {
-            query = match bind {
-                Bind::Int(v) => query.bind(*v),
-                Bind::Text(v) => query.bind(v.as_str()),
-            };
-        }
-        query.fetch_one(c).await
+        bind_values!(sqlx::query_scalar::<_, i64>(&sql), &binds)
+            .fetch_one(c)
+            .await
     })
 }
 
@@ -539,24 +548,13 @@ async fn page_with(
          CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id{viewer_joins}"
     );
     let (mut rows, popular_tags) = db_run!(db, |c| {
-        let mut query = sqlx::query(&sql);
         // The filter's values appear twice: in the total and in the page's ids; the popular
         // tags' limit in between.
-        for bind in &binds {
-            query = match bind {
-                Bind::Int(v) => query.bind(*v),
-                Bind::Text(v) => query.bind(v.as_str()),
-            };
-        }
+        let mut query = bind_values!(sqlx::query(&sql), &binds);
         if let Some(tags) = popular_tags {
             query = query.bind(tags);
         }
-        for bind in &binds {
-            query = match bind {
-                Bind::Int(v) => query.bind(*v),
-                Bind::Text(v) => query.bind(v.as_str()),
-            };
-        }
+        query = bind_values!(query, &binds);
         if let Some(claim) = claim {
             query = query.bind(claim.user_id).bind(claim.version);
         }
