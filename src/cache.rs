@@ -1,13 +1,13 @@
 //! A bounded memo for pure functions that make text (markdown to HTML, a template fragment's
-//! inputs to its HTML). Keys are the full inputs, compared byte for byte, never a hash of
+//! inputs to its HTML, a page's context to the page). Keys are the full inputs, compared byte for byte, never a hash of
 //! them: a changed input is another key, so an entry can never be stale or collide.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Least-recently-used results, bounded by their total size in bytes (keys plus values).
-pub struct TextCache {
-    inner: Mutex<Inner>,
+pub struct TextCache<V: ?Sized + Weigh = str> {
+    inner: Mutex<Inner<V>>,
     /// Bytes the entries may hold.
     budget: usize,
     /// Entries larger than this are not kept (one would crowd out the rest).
@@ -31,6 +31,13 @@ impl Key {
     pub fn with<T: KeyPart + ?Sized>(mut self, part: &T) -> Self {
         part.write_to(&mut self);
         self
+    }
+
+    /// Add `value` (a page's whole context, often kilobytes: room for all of it is made first).
+    #[must_use]
+    pub fn with_json(mut self, value: &serde_json::Value) -> Self {
+        self.0.reserve(json_len(value));
+        self.with(value)
     }
 
     /// Add every part of `other`, in order.
@@ -124,6 +131,68 @@ impl<T: KeyPart + ?Sized> KeyPart for &T {
     }
 }
 
+/// What `value` adds to a key (exactly, for strings and containers; numbers at most).
+fn json_len(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Null => 1,
+        Value::Bool(_) => 2,
+        Value::Number(_) => 9,
+        Value::String(s) => 9 + s.len(),
+        Value::Array(items) => 9 + items.iter().map(json_len).sum::<usize>(),
+        Value::Object(members) => {
+            9 + members
+                .iter()
+                .map(|(name, v)| 8 + name.len() + json_len(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+/// JSON (a page's whole context): each value led by a tag for its kind, containers by their
+/// length, an object's members in order (the order they render in).
+impl KeyPart for serde_json::Value {
+    fn write_to(&self, key: &mut Key) {
+        use serde_json::Value;
+        match self {
+            Value::Null => key.0.push(0),
+            Value::Bool(b) => {
+                key.0.push(1);
+                b.write_to(key);
+            }
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    key.0.push(2);
+                    i.write_to(key);
+                } else if let Some(u) = n.as_u64() {
+                    key.0.push(3);
+                    key.0.extend_from_slice(&u.to_le_bytes());
+                } else {
+                    key.0.push(4);
+                    key.0
+                        .extend_from_slice(&n.as_f64().unwrap_or(f64::NAN).to_bits().to_le_bytes());
+                }
+            }
+            Value::String(s) => {
+                key.0.push(5);
+                s.write_to(key);
+            }
+            Value::Array(items) => {
+                key.0.push(6);
+                items.write_to(key);
+            }
+            Value::Object(members) => {
+                key.0.push(7);
+                key.len_of(members.len());
+                for (name, value) in members {
+                    name.write_to(key);
+                    value.write_to(key);
+                }
+            }
+        }
+    }
+}
+
 impl<A: KeyPart, B: KeyPart> KeyPart for (A, B) {
     fn write_to(&self, key: &mut Key) {
         self.0.write_to(key);
@@ -134,18 +203,30 @@ impl<A: KeyPart, B: KeyPart> KeyPart for (A, B) {
 /// key -> (value, last use). Keys are long (a fragment's inputs run to a kilobyte), and
 /// `SipHash` cost more than the rest of a lookup; foldhash is several times faster and still
 /// seeded per process, so callers cannot aim keys at one bucket.
-type Entries = HashMap<Box<[u8]>, (Arc<str>, u64), foldhash::quality::RandomState>;
+type Entries<V> = HashMap<Box<[u8]>, (Arc<V>, u64), foldhash::quality::RandomState>;
 
-struct Inner {
+/// A cached value's size in bytes, as counted against the budget.
+pub trait Weigh {
+    /// Bytes.
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for str {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+struct Inner<V: ?Sized> {
     /// Created on first use (`HashMap::new` is not `const`).
-    entries: Option<Entries>,
+    entries: Option<Entries<V>>,
     /// Bytes held (keys plus values).
     bytes: usize,
     /// Use counter, for recency.
     clock: u64,
 }
 
-impl TextCache {
+impl<V: ?Sized + Weigh> TextCache<V> {
     /// An empty cache holding up to `budget` bytes, none of its entries over `entry_max`.
     #[must_use]
     pub const fn new(budget: usize, entry_max: usize) -> Self {
@@ -161,7 +242,7 @@ impl TextCache {
     }
 
     /// The value kept for `key`, if any.
-    pub fn get(&self, key: &[u8]) -> Option<Arc<str>> {
+    pub fn get(&self, key: &[u8]) -> Option<Arc<V>> {
         let mut inner = self.lock();
         inner.clock += 1;
         let now = inner.clock;
@@ -172,18 +253,25 @@ impl TextCache {
 
     /// The value for `key`: the kept one, or `make(key)`, kept for next time. `make` runs
     /// without the lock held, so two threads may both make a missing value; the first kept wins.
-    pub fn get_or_make<E>(&self, key: &[u8], make: impl FnOnce() -> Result<String, E>) -> Result<Arc<str>, E> {
+    /// A key longer than an entry may be is not looked up at all.
+    pub fn get_or_make<T, E>(&self, key: &[u8], make: impl FnOnce() -> Result<T, E>) -> Result<Arc<V>, E>
+    where
+        Arc<V>: From<T>,
+    {
+        if key.len() > self.entry_max {
+            return make().map(Into::into);
+        }
         if let Some(value) = self.get(key) {
             return Ok(value);
         }
-        let value: Arc<str> = make()?.into();
+        let value: Arc<V> = make()?.into();
         self.put(key, &value);
         Ok(value)
     }
 
     /// Keep `value` for `key`, evicting the least recently used entries to make room.
-    pub fn put(&self, key: &[u8], value: &Arc<str>) {
-        let size = key.len() + value.len();
+    pub fn put(&self, key: &[u8], value: &Arc<V>) {
+        let size = key.len() + value.weight();
         if size > self.entry_max || size > self.budget {
             return;
         }
@@ -206,7 +294,7 @@ impl TextCache {
                     break;
                 }
                 if let Some((old, _)) = entries.remove(&oldest) {
-                    *bytes -= oldest.len() + old.len();
+                    *bytes -= oldest.len() + old.weight();
                 }
             }
         }
@@ -221,7 +309,7 @@ impl TextCache {
         inner.bytes = 0;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -232,7 +320,7 @@ impl TextCache {
         let sum = inner
             .entries
             .as_ref()
-            .map_or(0, |e| e.iter().map(|(k, (v, _))| k.len() + v.len()).sum());
+            .map_or(0, |e| e.iter().map(|(k, (v, _))| k.len() + v.weight()).sum());
         (inner.bytes, sum)
     }
 }
@@ -261,16 +349,16 @@ mod tests {
 
     #[test]
     fn keys_are_whole_inputs_and_oversized_entries_are_not_kept() {
-        let cache = TextCache::new(1024, 100);
+        let cache: TextCache = TextCache::new(1024, 100);
         let made = cache.get_or_make(b"a", || Ok::<_, ()>("A".to_owned())).unwrap();
         assert_eq!(&*made, "A");
         // Served from the cache: `make` would fail.
-        assert_eq!(&*cache.get_or_make(b"a", || Err(())).unwrap(), "A");
+        assert_eq!(&*cache.get_or_make(b"a", || Err::<String, _>(())).unwrap(), "A");
         assert!(cache.get(b"a ").is_none() && cache.get(b"").is_none());
         let big = cache.get_or_make(b"b", || Ok::<_, ()>("B".repeat(200))).unwrap();
         assert_eq!(big.len(), 200, "still returned");
         assert!(cache.get(b"b").is_none(), "but not kept");
-        assert_eq!(cache.get_or_make(b"c", || Err("failed")), Err("failed"));
+        assert_eq!(cache.get_or_make(b"c", || Err::<String, _>("failed")), Err("failed"));
         assert!(cache.get(b"c").is_none());
         cache.clear();
         assert!(cache.get(b"a").is_none());

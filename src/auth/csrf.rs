@@ -19,18 +19,39 @@ use crate::error::CatcherMessage;
 /// The name of the hidden form field.
 pub const FIELD: &str = "csrf_token";
 
-/// The token this request's forms must carry, setting the anonymous cookie when missing.
-pub async fn token_for(req: &Request<'_>) -> String {
-    if let Ok(AuthState::Authenticated(auth)) = auth_state(req).await {
-        if auth.via == Via::Cookie {
-            if let Some(token) = auth.csrf() {
-                return token.to_owned();
-            }
-        }
+/// The token a signed-in browser's forms must carry (bound to its session). Anyone else's
+/// pages render with [`placeholder`] instead, which [`reveal`] swaps for the visitor's own
+/// token only if the page shows a form: a page without forms then renders the same for every
+/// anonymous visitor (so the page memo serves it) and sets no cookie.
+pub async fn session_token(req: &Request<'_>) -> Option<String> {
+    match auth_state(req).await {
+        Ok(AuthState::Authenticated(auth)) if auth.via == Via::Cookie => auth.csrf().map(str::to_owned),
+        _ => None,
     }
-    anonymous_token(req.cookies(), req.rocket().state::<AppConfig>())
 }
 
+/// Stands in for an anonymous visitor's token while a page renders: random per process and
+/// never sent (every occurrence is replaced), so no user content can contain it.
+pub fn placeholder() -> &'static str {
+    static PLACEHOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PLACEHOLDER.get_or_init(random_id)
+}
+
+/// Whether `html` holds [`placeholder`] (a form for an anonymous visitor).
+pub fn holds_placeholder(html: &str) -> bool {
+    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    let finder = FINDER.get_or_init(|| memchr::memmem::Finder::new(placeholder()));
+    finder.find(html.as_bytes()).is_some()
+}
+
+/// `html` with [`placeholder`] replaced by the visitor's token: the one in their cookie, or a
+/// new one, whose cookie is set.
+pub fn reveal(req: &Request<'_>, html: &str) -> String {
+    let token = anonymous_token(req.cookies(), req.rocket().state::<AppConfig>());
+    html.replace(placeholder(), &token)
+}
+
+/// The anonymous visitor's token: their cookie's, or a new one (setting the cookie).
 fn anonymous_token(jar: &CookieJar<'_>, config: Option<&AppConfig>) -> String {
     if let Some(cookie) = jar.get_pending(CSRF_COOKIE) {
         if !cookie.value().is_empty() {

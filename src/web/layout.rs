@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
 use rocket::response::{Flash, Redirect};
-use rocket_dyn_templates::tera::Context;
+use rocket_dyn_templates::tera;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -54,8 +54,11 @@ pub struct Layout {
     pub user: Option<NavUser>,
     /// The templates pages render with.
     templates: Templates,
-    /// The token every form on the page must carry.
+    /// The token every form on the page must carry: for anyone but a signed-in browser, the
+    /// placeholder the page's responder swaps for the visitor's token (`csrf::reveal`).
     pub csrf: String,
+    /// Whether `csrf` is that placeholder.
+    reveal_csrf: bool,
     /// The flash message, if any.
     pub flash: Option<FlashView>,
 }
@@ -75,7 +78,10 @@ impl<'r> FromRequest<'r> for Layout {
             }),
             _ => None,
         };
-        let csrf = crate::auth::csrf::token_for(req).await;
+        let (csrf, reveal_csrf) = match crate::auth::csrf::session_token(req).await {
+            Some(token) => (token, false),
+            None => (crate::auth::csrf::placeholder().to_owned(), true),
+        };
         let flash = req
             .guard::<Option<FlashMessage<'_>>>()
             .await
@@ -90,6 +96,7 @@ impl<'r> FromRequest<'r> for Layout {
             user,
             templates,
             csrf,
+            reveal_csrf,
             flash,
         })
     }
@@ -97,23 +104,34 @@ impl<'r> FromRequest<'r> for Layout {
 
 impl Layout {
     /// Render `template` with `context` (a struct or JSON object) plus the layout's own
-    /// values: `current_user`, `csrf_token` and `flash`. The context is converted once,
-    /// straight into Tera's.
+    /// values: `current_user`, `csrf_token` and `flash`. The page is memoized by all of that
+    /// (`Templates::page`): the same context renders the same HTML.
     ///
     /// The navigation bar is a memoized fragment (`nav`, which `base` shows when present): it
     /// depends only on the page's `active` tab, the user and, for a signed-in user, the form
     /// token, and Tera spent a sixth of a page's skeleton on it.
     pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> Page {
-        let context = Context::from_serialize(context).and_then(|mut ctx| {
-            let active = ctx.get("active").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let nav = self.nav(&active)?;
-            ctx.insert("nav", &*nav);
-            ctx.insert("current_user", &self.user);
-            ctx.insert("csrf_token", &self.csrf);
-            ctx.insert("flash", &self.flash);
-            Ok(ctx)
-        });
-        self.templates.render(template, context)
+        let context = serde_json::to_value(context)
+            .map_err(tera::Error::json)
+            .and_then(|mut context| {
+                let Value::Object(members) = &mut context else {
+                    return Err(tera::Error::msg("a page's context must be an object"));
+                };
+                let active = members.get("active").and_then(Value::as_str).unwrap_or_default();
+                let nav = self.nav(active)?.as_ref().to_owned();
+                members.insert("nav".into(), Value::String(nav));
+                members.insert(
+                    "current_user".into(),
+                    serde_json::to_value(&self.user).map_err(tera::Error::json)?,
+                );
+                members.insert("csrf_token".into(), Value::String(self.csrf.clone()));
+                members.insert(
+                    "flash".into(),
+                    serde_json::to_value(&self.flash).map_err(tera::Error::json)?,
+                );
+                Ok(context)
+            });
+        self.templates.page(template, context, self.reveal_csrf)
     }
 
     /// `partials/nav` for this user on a page whose tab is `active`.

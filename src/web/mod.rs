@@ -69,19 +69,32 @@ impl Fairing for StaticCache {
 /// clients revalidate every time and shared caches never store per-user content.
 struct ETag;
 
-/// A 64-bit digest of a response body for its `ETag`, eight bytes at a time (the `FxHash` step).
-/// The same in every process, so instances behind a load balancer agree; several times cheaper
-/// than `SipHash`, which was 4% of an article page. Each step is a bijection of the running
-/// value, so a body that differs from another in one 8-byte word always gets another digest.
+/// A 64-bit digest of a response body for its `ETag`, eight bytes at a time (the `FxHash` step)
+/// in four interleaved lanes, so that the multiplications overlap instead of waiting on each
+/// other. The same in every process, so instances behind a load balancer agree; several times
+/// cheaper than `SipHash`, which was 4% of an article page. Each step is a bijection of its
+/// lane's value, and the lanes are folded in by the same step, so a body that differs from
+/// another in one 8-byte word always gets another digest.
 fn body_digest(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let step = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
-    let mut h = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
+    let word = |chunk: &[u8]| {
         let mut buf = [0u8; 8];
-        buf.copy_from_slice(word);
-        h = step(h, u64::from_le_bytes(buf));
+        buf.copy_from_slice(chunk);
+        u64::from_le_bytes(buf)
+    };
+    let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    let mut lanes = [len, len ^ 1, len ^ 2, len ^ 3];
+    let mut blocks = bytes.chunks_exact(32);
+    for block in &mut blocks {
+        for (lane, chunk) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+            *lane = step(*lane, word(chunk));
+        }
+    }
+    let mut h = lanes.into_iter().fold(len, step);
+    let mut words = blocks.remainder().chunks_exact(8);
+    for chunk in &mut words {
+        h = step(h, word(chunk));
     }
     for &byte in words.remainder() {
         h = step(h, u64::from(byte));
@@ -144,7 +157,8 @@ mod tests {
 
     #[test]
     fn digest_is_stable_and_sees_every_change() {
-        let body = br#"{"articles":[{"slug":"a","title":"A"}],"articlesCount":1}"#.to_vec();
+        // Several 32-byte blocks (every lane), then words and bytes left over.
+        let body = br#"{"articles":[{"slug":"a","title":"A"},{"slug":"b","title":"B"},{"slug":"c","title":"C"}],"articlesCount":3}"#.to_vec();
         let digest = body_digest(&body);
         assert_eq!(digest, body_digest(&body.clone()), "deterministic");
         for i in 0..body.len() {

@@ -15,22 +15,27 @@
 //! 2,000 instructions on every variable it looks up, and a page of ten previews looks up some
 //! 200; a memo hit writes the inputs out and compares them (a few hundred bytes).
 
+use std::io::Cursor;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rocket::fairing::Fairing;
 use rocket::http::{ContentType, Status};
-use rocket::response::{self, Responder};
+use rocket::response::{self, Responder, Response};
 use rocket::Request;
 use rocket_dyn_templates::tera::{self, Context, Tera};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
-use crate::cache::{Key, TextCache};
+use crate::cache::{Key, TextCache, Weigh};
 
 /// Bytes of fragment inputs plus HTML each server keeps.
 const FRAGMENT_BYTES: usize = 4 * 1024 * 1024;
 /// Fragments larger than this (inputs plus HTML) render every time.
 const FRAGMENT_ENTRY_MAX: usize = 64 * 1024;
+/// Bytes of whole pages (their context plus HTML) each server keeps.
+const PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Pages larger than this (context plus HTML: a long article) render every time.
+const PAGE_ENTRY_MAX: usize = 128 * 1024;
 
 /// The templates as last loaded by `rocket_dyn_templates`' fairing, and the fragments rendered
 /// with them. Cheap to clone.
@@ -38,6 +43,7 @@ const FRAGMENT_ENTRY_MAX: usize = 64 * 1024;
 pub struct Templates {
     loaded: Arc<RwLock<Arc<Loaded>>>,
     fragments: Arc<TextCache>,
+    pages: Arc<TextCache<Rendered>>,
 }
 
 /// One load of the templates.
@@ -54,6 +60,7 @@ impl Default for Templates {
         Self {
             loaded: Arc::default(),
             fragments: Arc::new(TextCache::new(FRAGMENT_BYTES, FRAGMENT_ENTRY_MAX)),
+            pages: Arc::new(TextCache::new(PAGE_BYTES, PAGE_ENTRY_MAX)),
         }
     }
 }
@@ -69,6 +76,7 @@ impl Templates {
                 tera: engines.tera.clone(),
             });
             shared.fragments.clear();
+            shared.pages.clear();
         })
     }
 
@@ -77,10 +85,24 @@ impl Templates {
         Arc::clone(&self.loaded.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Render `name` with `context` (already built, or the error building it).
-    pub fn render(&self, name: &'static str, context: tera::Result<Context>) -> Page {
-        let html = context.and_then(|ctx| self.current().tera.render(name, &ctx));
-        Page { name, html }
+    /// The page template `name` rendered with `context` (a JSON object, or the error building
+    /// it), memoized like a fragment: keyed by the whole context, which holds everything the
+    /// page shows. `reveal_csrf`: the page was rendered with the anonymous form token's
+    /// placeholder (see [`crate::auth::csrf::reveal`]).
+    pub fn page(&self, name: &'static str, context: tera::Result<serde_json::Value>, reveal_csrf: bool) -> Page {
+        let html = context.and_then(|context| {
+            let loaded = self.current();
+            let key = Key::new().with(&loaded.generation).with(name).with_json(&context);
+            self.pages.get_or_make(key.as_bytes(), || {
+                let html = loaded.tera.render(name, &Context::from_value(context)?)?;
+                Ok(Rendered::new(html))
+            })
+        });
+        Page {
+            name,
+            html,
+            reveal_csrf,
+        }
     }
 
     /// The HTML of the fragment template `name` with the context `context()` makes from
@@ -112,25 +134,66 @@ impl std::fmt::Debug for Templates {
     }
 }
 
+/// A page's HTML, with what its responses need found once, when it renders.
+pub struct Rendered {
+    html: String,
+    /// Its `ETag`.
+    etag: String,
+    /// Whether it holds the anonymous form token's placeholder (`csrf::reveal`).
+    holds_placeholder: bool,
+}
+
+impl Rendered {
+    fn new(html: String) -> Self {
+        Self {
+            etag: super::etag(html.as_bytes()),
+            holds_placeholder: crate::auth::csrf::holds_placeholder(&html),
+            html,
+        }
+    }
+}
+
+impl Weigh for Rendered {
+    fn weight(&self) -> usize {
+        self.html.len() + self.etag.len()
+    }
+}
+
 /// A rendered page: `text/html`, or a 500 (logged with Tera's explanation) when the template
 /// failed, like `rocket_dyn_templates`' own responder.
 pub struct Page {
     name: &'static str,
-    html: tera::Result<String>,
+    html: tera::Result<Arc<Rendered>>,
+    /// Whether the page was rendered with the anonymous form token's placeholder.
+    reveal_csrf: bool,
+}
+
+/// A page's HTML as a response body, without copying it out of the memo.
+struct Body(Arc<Rendered>);
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        self.0.html.as_bytes()
+    }
 }
 
 impl<'r> Responder<'r, 'static> for Page {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         match self.html {
-            Ok(html) => {
-                // Tagged here, where the HTML is at hand; the `ETag` fairing answers
-                // `If-None-Match` (and drops the tag if the status is not 200).
-                let tag = (req.method() == rocket::http::Method::Get).then(|| super::etag(html.as_bytes()));
-                let mut res = (ContentType::HTML, html).respond_to(req)?;
-                if let Some(tag) = tag {
-                    res.set_header(rocket::http::Header::new("ETag", tag));
+            Ok(page) => {
+                let page = if self.reveal_csrf && page.holds_placeholder {
+                    Arc::new(Rendered::new(crate::auth::csrf::reveal(req, &page.html)))
+                } else {
+                    page
+                };
+                let mut res = Response::build();
+                res.header(ContentType::HTML);
+                // The `ETag` fairing answers `If-None-Match` (and drops the tag if the
+                // status is not 200).
+                if req.method() == rocket::http::Method::Get {
+                    res.header(rocket::http::Header::new("ETag", page.etag.clone()));
                 }
-                Ok(res)
+                Ok(res.sized_body(page.html.len(), Cursor::new(Body(page))).finalize())
             }
             Err(error) => {
                 let mut chain = error.to_string();

@@ -357,6 +357,60 @@ db_test!(
 );
 
 db_test!(
+    async fn anonymous_visitors_get_a_form_token_only_from_pages_with_forms(app) {
+        // Pages render with a stand-in for an anonymous visitor's token (so a page without
+        // forms is the same for everyone and memoized once); the responder swaps in the
+        // visitor's own token, setting its cookie, only where a form shows it.
+        let token = register(&app.client, "author").await;
+        publish(&app.client, &token, "Readable", "b", &["x"]).await;
+        let visitor = Client::untracked(conduit::rocket_with(app.client.rocket().figment().clone())).await.unwrap();
+        let csrf_cookie = |res: &rocket::local::asynchronous::LocalResponse<'_>| {
+            res.headers()
+                .get("Set-Cookie")
+                .find_map(|c| c.strip_prefix("csrf_token=").map(|v| v.split(';').next().unwrap_or_default().to_owned()))
+        };
+        for path in ["/", "/article/readable", "/profile/author", "/?tag=x"] {
+            let res = visitor.get(path).dispatch().await;
+            assert_eq!(csrf_cookie(&res), None, "{path}: no form, no cookie");
+            let (status, html) = page_of(res).await;
+            assert_eq!(status, Status::Ok, "{path}");
+            assert_eq!(count(&html, "input[name=csrf_token]"), 0, "{path}");
+        }
+        let mut tokens = Vec::new();
+        for path in ["/login", "/register"] {
+            let res = visitor.get(path).dispatch().await;
+            let issued = csrf_cookie(&res).expect("a form's page sets the token's cookie");
+            let etag = res.headers().get_one("ETag").expect("an ETag").to_owned();
+            let (_, html) = page_of(res).await;
+            assert_eq!(attr(&html, "form input[name=csrf_token]", "value"), vec![issued.clone()], "{path}");
+            // Coming back with the cookie: the same token, no new cookie, the same page.
+            let res = visitor.get(path).cookie(rocket::http::Cookie::new("csrf_token", issued.clone())).dispatch().await;
+            assert_eq!(csrf_cookie(&res), None, "{path}: the visitor's cookie is kept");
+            assert_eq!(res.headers().get_one("ETag"), Some(etag.as_str()), "{path}");
+            let (_, html) = page_of(res).await;
+            assert_eq!(attr(&html, "form input[name=csrf_token]", "value"), vec![issued.clone()], "{path}");
+            tokens.push(issued);
+        }
+        assert_ne!(tokens[0], tokens[1], "each visitor without a cookie gets a token of their own");
+        // The token works: the form is accepted (a wrong password, not a forged form); another
+        // visitor's token does not.
+        let login = |cookie: &str, field: &str| {
+            visitor
+                .post("/login")
+                .header(rocket::http::ContentType::Form)
+                .cookie(rocket::http::Cookie::new("csrf_token", cookie.to_owned()))
+                .body(format!("csrf_token={field}&email=author%40example.com&password=wrong-password"))
+                .dispatch()
+        };
+        let res = login(&tokens[0], &tokens[0]).await;
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let (_, html) = page_of(res).await;
+        assert_eq!(attr(&html, "form input[name=csrf_token]", "value"), vec![tokens[0].clone()], "the form comes back with it");
+        assert_eq!(login(&tokens[0], &tokens[1]).await.status(), Status::Forbidden);
+    }
+);
+
+db_test!(
     async fn memoized_fragments_follow_every_change_and_every_viewer(app) {
         // Previews, the article's meta block and comments are rendered once per distinct input
         // (src/web/render.rs): each change below must show on the next view all the same.
