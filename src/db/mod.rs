@@ -9,6 +9,7 @@ pub mod login_attempts;
 pub mod pool;
 pub mod profiles;
 pub mod sessions;
+pub mod stamp;
 pub mod tags;
 pub mod users;
 
