@@ -180,8 +180,9 @@ pub struct Page {
     pub articles: Vec<Article>,
     /// How many match the filter in all.
     pub total: i64,
-    /// The popular tags, when asked for and a row carried them.
-    popular_tags: Option<Vec<String>>,
+    /// The popular tags' packed pairs (`crate::db::tags::split_names`), when asked for and a
+    /// row carried them.
+    popular_tags: Option<String>,
 }
 
 /// Which articles a list shows. Filters combine with AND.
@@ -470,8 +471,8 @@ pub async fn page_for_claim(
     page_with(db, filter, Some(claim.user_id), limit, offset, None, Some(claim)).await
 }
 
-/// [`page`], and the `tags` most used tags (see [`crate::db::tags::popular_names`]) read by the
-/// same statement: what the home page shows, in one round trip.
+/// [`page`], and the `tags` most used tags (packed, see [`crate::db::tags::split_names`]) read
+/// by the same statement: what the home page shows, in one round trip.
 pub async fn page_and_popular_tags(
     db: &DbPool,
     filter: &Filter,
@@ -479,7 +480,7 @@ pub async fn page_and_popular_tags(
     limit: i64,
     offset: i64,
     tags: i64,
-) -> Result<(Page, Vec<String>), sqlx::Error> {
+) -> Result<(Page, String), sqlx::Error> {
     let mut page = page_with(db, filter, viewer, limit, offset, Some(tags), None).await?;
     let names = match page.popular_tags.take() {
         Some(names) => names,
@@ -539,7 +540,7 @@ async fn page_with(
         Some(_) => format!("{conditions} AND {}", token_claim_holds!()),
     };
     let popular = if popular_tags.is_some() {
-        crate::db::tags::POPULAR_NAMES
+        crate::db::tags::popular_names_sql(db.engine())
     } else {
         "NULL"
     };
@@ -569,7 +570,11 @@ async fn page_with(
         }
         query.fetch_all(c).await.and_then(|rows| {
             let popular = match (popular_tags, rows.first()) {
-                (Some(_), Some(first)) => Some(crate::db::tags::split_names(first.try_get(POPULAR_TAGS_COLUMN)?)),
+                (Some(_), Some(first)) => Some(
+                    first
+                        .try_get::<Option<String>, _>(POPULAR_TAGS_COLUMN)?
+                        .unwrap_or_default(),
+                ),
                 _ => None,
             };
             let articles = rows.iter().map(Article::from_row).collect::<Result<Vec<_>, _>>()?;

@@ -38,8 +38,8 @@ pub struct Previews {
     pub pager: Arc<str>,
     /// This page's URL, where its buttons come back to.
     pub here: String,
-    /// The popular tags, when asked for.
-    pub popular_tags: Vec<String>,
+    /// The popular tags, when asked for: packed pairs (`db::tags::split_names`).
+    pub popular_tags: String,
 }
 
 /// What `partials/article_preview` shows.
@@ -73,7 +73,10 @@ pub async fn previews(
     let offset = (page - 1) * size;
     let (found, popular_tags) = match popular_tags {
         Some(tags) => db::articles::page_and_popular_tags(db, filter, viewer, size, offset, tags).await?,
-        None => (db::articles::page(db, filter, viewer, size, offset).await?, Vec::new()),
+        None => (
+            db::articles::page(db, filter, viewer, size, offset).await?,
+            String::new(),
+        ),
     };
     let here = if page > 1 {
         format!("{base}{}page={page}", if base.contains('?') { '&' } else { '?' })
@@ -147,9 +150,9 @@ async fn home(
         _ => ("global", Filter::default(), "/".to_owned()),
     };
     let list = previews(&db, &layout, &filter, &base, page, config.page_size, Some(POPULAR_TAGS)).await?;
-    let names = list.popular_tags;
-    let popular_tags = layout.fragment("partials/popular_tags", &Key::new().with(&names), || TagsContext {
-        tags: names.iter().cloned().map(TagView::from).collect(),
+    let packed = list.popular_tags;
+    let popular_tags = layout.fragment("partials/popular_tags", &Key::new().with(&packed), || TagsContext {
+        tags: db::tags::split_names(&packed).into_iter().map(TagView::from).collect(),
     })?;
     Ok(layout.render(
         "home/index",
