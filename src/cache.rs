@@ -1,6 +1,7 @@
 //! A bounded memo for pure functions that make text (markdown to HTML, a template fragment's
-//! inputs to its HTML, a page's context to the page). Keys are the full inputs, compared byte for byte, never a hash of
-//! them: a changed input is another key, so an entry can never be stale or collide.
+//! inputs to its HTML, a page's context to the page). Keys are the full inputs, compared byte
+//! for byte, never a hash of them: a changed input is another key, so an entry can never be
+//! stale or collide.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -182,7 +182,13 @@ impl<'r> Responder<'r, 'static> for Page {
         match self.html {
             Ok(page) => {
                 let page = if self.reveal_csrf && page.holds_placeholder {
-                    Arc::new(Rendered::new(crate::auth::csrf::reveal(req, &page.html)))
+                    // Every placeholder was replaced: no need to look for one again.
+                    let html = crate::auth::csrf::reveal(req, &page.html);
+                    Arc::new(Rendered {
+                        etag: super::etag(html.as_bytes()),
+                        holds_placeholder: false,
+                        html,
+                    })
                 } else {
                     page
                 };
