@@ -36,6 +36,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(templates.fairing())
         .manage(templates)
         .attach(telemetry::RequestLog)
+        .attach(auth::csrf::Gate)
         .attach(security::shield())
         .attach(security::ContentSecurityPolicy)
         .attach(web::stage())

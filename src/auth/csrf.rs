@@ -1,23 +1,251 @@
-//! CSRF protection for forms: every state-changing form carries a `csrf_token` field.
+//! CSRF protection, decided once per request by the [`Gate`] fairing, before any route runs.
 //!
-//! Signed-in browsers: the token is a random value bound to the session (inside its JWTs), also
-//! set in the readable `csrf_token` cookie for scripts (double submit, as Flask-JWT-Extended
-//! does). Anonymous forms (login, register) use the double-submit cookie alone.
+//! The rule covers every route, including ones written later: a request whose method is not
+//! GET, HEAD or OPTIONS (after Rocket's `_method` override) and that is
+//! - authenticated by the browser's session cookies must carry the session's form token;
+//! - anonymous but a browser form (urlencoded or multipart) outside `/api` must carry the
+//!   visitor's form token, equal to their `csrf_token` cookie, and that token must be one the
+//!   server minted ([`FormTokens`]): login CSRF by a planted cookie fails;
+//! - authenticated by an `Authorization` header, or anonymous JSON, needs none (no ambient
+//!   credential a browser would attach to a forged request).
+//!
+//! The token comes from the `X-CSRF-Token` header or, for urlencoded forms, from the
+//! `csrf_token` field within the body's first 512 bytes (Rocket's own `_method` override reads
+//! the same window; our forms put the token first). A multipart body must use the header.
+//! Where the token is needed, a `Sec-Fetch-Site` of `cross-site`/`same-site` or an `Origin`
+//! other than the request's own host is refused as well.
+//!
+//! A refused request is rerouted (as `rocket_cors` does for refused origins) to a route under
+//! the same mount point that answers 403 with the reason, in JSON under `/api` and as the
+//! site's error page elsewhere; the route it was meant for never runs, so nothing changes.
 
-use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::data::Data;
+use rocket::fairing::{Fairing, Info, Kind};
 use rocket::form::{Form, FromForm, ValueField};
-use rocket::http::{CookieJar, RawStr, Status};
+use rocket::http::uri::Origin;
+use rocket::http::{CookieJar, Method, RawStr, Status};
 use rocket::outcome::Outcome;
-use rocket::Request;
+use rocket::request::{self, FromRequest};
+use rocket::{get, routes, Build, Request, Rocket};
 
+use crate::auth::form_token::FormTokens;
 use crate::auth::guards::{auth_state, csrf_matches, AuthState, Via};
-use crate::auth::session::{csrf_cookie, CSRF_COOKIE};
-use crate::auth::token::random_id;
+use crate::auth::session::{csrf_cookie, names};
 use crate::config::AppConfig;
 use crate::error::CatcherMessage;
 
 /// The name of the hidden form field.
 pub const FIELD: &str = "csrf_token";
+/// The header scripts send the token in.
+pub const HEADER: &str = "X-CSRF-Token";
+/// How much of a form body the gate reads to find the token (Rocket's peek window).
+const PEEK: usize = 512;
+/// The path, under each mount point, that refused requests are rerouted to.
+const REFUSED_PATH: &str = "/__csrf-refused";
+
+/// What the gate decided for this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verdict {
+    /// Not looked at: a safe method, or nothing that needs a token.
+    #[default]
+    Unchecked,
+    /// Authenticated by an `Authorization` header: no ambient credential to forge.
+    Exempt,
+    /// A valid token came with the request.
+    Verified,
+    /// Refused (the request was rerouted).
+    Refused(Status),
+}
+
+/// The verdict of [`Gate`] for `req`.
+pub fn verdict(req: &Request<'_>) -> Verdict {
+    *req.local_cache(Verdict::default)
+}
+
+/// The CSRF gate: checks every unsafe request before routing (see the module docs).
+pub struct Gate;
+
+#[rocket::async_trait]
+impl Fairing for Gate {
+    fn info(&self) -> Info {
+        Info {
+            name: "CSRF gate",
+            kind: Kind::Ignite | Kind::Request,
+        }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> rocket::fairing::Result {
+        // Ranked ahead of every default rank (-12 to -1, and the macro takes no negative
+        // rank), so a dynamic route such as `/admin/<entity>` can never answer for it.
+        let route = || {
+            routes![refused].into_iter().map(|mut route| {
+                route.rank = -20;
+                route
+            })
+        };
+        Ok(rocket
+            .mount("/", route().collect::<Vec<_>>())
+            .mount("/api", route().collect::<Vec<_>>())
+            .mount("/admin", route().collect::<Vec<_>>()))
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, data: &mut Data<'_>) {
+        let verdict = check(req, data).await;
+        req.local_cache(|| verdict);
+        if let Verdict::Refused(_) = verdict {
+            reroute(req);
+        }
+    }
+}
+
+fn is_unsafe(method: Method) -> bool {
+    !matches!(method, Method::Get | Method::Head | Method::Options)
+}
+
+async fn check(req: &Request<'_>, data: &mut Data<'_>) -> Verdict {
+    if !is_unsafe(req.method()) {
+        return Verdict::Unchecked;
+    }
+    if req.headers().contains("Authorization") {
+        // Authenticated by the header alone (a bad one is a 401 from the guards).
+        return Verdict::Exempt;
+    }
+    let (Some(forms), Some(config)) = (req.rocket().state::<FormTokens>(), req.rocket().state::<AppConfig>()) else {
+        return refuse(req, Status::InternalServerError, "the CSRF gate is not configured");
+    };
+    let is_form = req.content_type().is_some_and(|ct| ct.is_form() || ct.is_form_data());
+    let expected = match auth_state(req).await {
+        Err(e) => {
+            log::error!("resolving credentials for the CSRF check: {e}");
+            return refuse(
+                req,
+                Status::ServiceUnavailable,
+                "the service is unavailable, try again shortly",
+            );
+        }
+        Ok(AuthState::Authenticated(auth)) if auth.via == Via::Cookie => auth.csrf().map(str::to_owned),
+        // A signed-out browser's form (login, register): its own minted cookie, double submit.
+        // (The JSON API signs no one in by cookie and answers a form with 415.)
+        Ok(_) if is_form && mount_base(req.uri().path().as_str()) != "/api" => req
+            .cookies()
+            .get(names(config).csrf)
+            .map(|c| c.value().to_owned())
+            .filter(|token| forms.is_minted(token)),
+        Ok(_) => return Verdict::Unchecked,
+    };
+    if let Err(why) = same_origin(req) {
+        return refuse(req, Status::Forbidden, why);
+    }
+    let submitted = submitted(req, data).await;
+    if csrf_matches(submitted.as_deref(), expected.as_deref()) {
+        Verdict::Verified
+    } else {
+        refuse(
+            req,
+            Status::Forbidden,
+            "this form has expired or did not come from this site: reload the page and try again",
+        )
+    }
+}
+
+fn refuse(req: &Request<'_>, status: Status, message: &str) -> Verdict {
+    req.local_cache(|| CatcherMessage(Some(message.to_owned())));
+    Verdict::Refused(status)
+}
+
+/// Refuse what the browser itself says came from another site.
+fn same_origin(req: &Request<'_>) -> Result<(), &'static str> {
+    if let Some(site) = req.headers().get_one("Sec-Fetch-Site") {
+        if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
+            return Err("requests from other sites are not accepted");
+        }
+    }
+    if let Some(origin) = req.headers().get_one("Origin") {
+        let authority = origin.split_once("://").map(|(_, rest)| rest);
+        let host = req.headers().get_one("Host");
+        let same = matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h));
+        if !same {
+            return Err("requests from other origins are not accepted");
+        }
+    }
+    Ok(())
+}
+
+/// The token the request carries: the header's, or a urlencoded form's `csrf_token` field.
+async fn submitted(req: &Request<'_>, data: &mut Data<'_>) -> Option<String> {
+    if let Some(token) = req.headers().get_one(HEADER) {
+        return Some(token.to_owned());
+    }
+    if !req.content_type().is_some_and(|ct| ct.is_form()) {
+        return None;
+    }
+    data.peek(PEEK).await;
+    let complete = data.peek_complete();
+    form_field(data.peek(PEEK).await, complete)
+}
+
+/// The `csrf_token` field in the start of a urlencoded body. A field cut off by the end of the
+/// window (the body goes on) is not read.
+fn form_field(bytes: &[u8], complete: bool) -> Option<String> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        // The window may end inside a multi-byte character: read up to it.
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()?,
+    };
+    let mut fields: Vec<&str> = text.split('&').collect();
+    if !complete {
+        fields.pop();
+    }
+    fields
+        .into_iter()
+        .filter(|field| !field.is_empty())
+        .map(ValueField::parse)
+        .find(|field| field.name == FIELD)
+        .map(|field| RawStr::new(field.value).url_decode_lossy().into_owned())
+}
+
+/// The mount point whose catchers answer for `path`: `/api`, `/admin` or the site's (`""`).
+fn mount_base(path: &str) -> &'static str {
+    ["/api", "/admin"]
+        .into_iter()
+        .find(|base| {
+            path.strip_prefix(base)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .unwrap_or("")
+}
+
+fn reroute(req: &mut Request<'_>) {
+    let base = mount_base(req.uri().path().as_str());
+    match Origin::parse_owned(format!("{base}{REFUSED_PATH}")) {
+        Ok(uri) => {
+            req.set_method(Method::Get);
+            req.set_uri(uri);
+        }
+        Err(e) => log::error!("CSRF reroute: {e}"),
+    }
+}
+
+/// The status a refused request answers with (the message is in [`CatcherMessage`]).
+struct Refusal(Status);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Refusal {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        Outcome::Success(Refusal(match verdict(req) {
+            Verdict::Refused(status) => status,
+            // Asked for directly: there is nothing here.
+            _ => Status::NotFound,
+        }))
+    }
+}
+
+#[get("/__csrf-refused")]
+fn refused(refusal: Refusal) -> Status {
+    refusal.0
+}
 
 /// The token a signed-in browser's forms must carry (bound to its session). Anyone else's
 /// pages render with [`placeholder`] instead, which [`reveal`] swaps for the visitor's own
@@ -34,7 +262,7 @@ pub async fn session_token(req: &Request<'_>) -> Option<String> {
 /// never sent (every occurrence is replaced), so no user content can contain it.
 pub fn placeholder() -> &'static str {
     static PLACEHOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    PLACEHOLDER.get_or_init(random_id)
+    PLACEHOLDER.get_or_init(crate::auth::token::random_id)
 }
 
 /// Whether `html` holds [`placeholder`] (a form for an anonymous visitor).
@@ -44,55 +272,49 @@ pub fn holds_placeholder(html: &str) -> bool {
     finder.find(html.as_bytes()).is_some()
 }
 
-/// `html` with [`placeholder`] replaced by the visitor's token: the one in their cookie, or a
-/// new one, whose cookie is set.
+/// `html` with [`placeholder`] replaced by the visitor's token: the one in their cookie if the
+/// server minted it, or a new one, whose cookie is set. Whatever is written is HTML-escaped
+/// (a minted token has nothing to escape; the escape is the second line of defence).
 pub fn reveal(req: &Request<'_>, html: &str) -> String {
-    let token = anonymous_token(req.cookies(), req.rocket().state::<AppConfig>());
-    html.replace(placeholder(), &token)
+    let (Some(forms), Some(config)) = (req.rocket().state::<FormTokens>(), req.rocket().state::<AppConfig>()) else {
+        return html.replace(placeholder(), "");
+    };
+    let token = anonymous_token(req.cookies(), forms, config);
+    html.replace(placeholder(), &RawStr::new(&token).html_escape())
 }
 
-/// The anonymous visitor's token: their cookie's, or a new one (setting the cookie).
-fn anonymous_token(jar: &CookieJar<'_>, config: Option<&AppConfig>) -> String {
-    if let Some(cookie) = jar.get_pending(CSRF_COOKIE) {
-        if !cookie.value().is_empty() {
+/// The anonymous visitor's token: their cookie's if we minted it, or a new one (setting the
+/// cookie). Any other cookie value is never used.
+fn anonymous_token(jar: &CookieJar<'_>, forms: &FormTokens, config: &AppConfig) -> String {
+    if let Some(cookie) = jar.get_pending(names(config).csrf) {
+        if forms.is_minted(cookie.value()) {
             return cookie.value().to_owned();
         }
     }
-    let token = random_id();
-    if let Some(config) = config {
-        jar.add(csrf_cookie(token.clone(), config));
-    }
+    let token = forms.mint();
+    jar.add(csrf_cookie(token.clone(), config));
     token
 }
 
-/// What the submitted token must equal for this request, if anything can satisfy it.
-async fn expected(req: &Request<'_>) -> Result<Option<String>, ()> {
-    match auth_state(req).await {
-        Ok(AuthState::Authenticated(auth)) if auth.via == Via::Cookie => Ok(auth.csrf().map(str::to_owned)),
-        // Header-authenticated requests carry no ambient credentials: nothing to forge.
-        Ok(AuthState::Authenticated(_)) => Err(()),
-        _ => Ok(req.cookies().get(CSRF_COOKIE).map(|c| c.value().to_owned())),
-    }
-}
-
-/// A urlencoded form whose `csrf_token` was checked before `T` is parsed. A missing or wrong
-/// token is a 403 and the handler never runs, so nothing changes.
+/// A urlencoded form whose request passed the [`Gate`] with a token (or was authenticated by a
+/// header). Parsed by Rocket's own form parser; a request the gate did not verify is a 403
+/// here too (should the gate ever be missing), and the handler never runs.
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
 
-fn fail<'r, T>(req: &'r Request<'_>, status: Status, message: &str) -> data::Outcome<'r, T, String> {
+fn fail<'r, T>(req: &'r Request<'_>, status: Status, message: &str) -> rocket::data::Outcome<'r, T, String> {
     req.local_cache(|| CatcherMessage(Some(message.to_owned())));
     Outcome::Error((status, message.to_owned()))
 }
 
 #[rocket::async_trait]
-impl<'r, T> FromData<'r> for CsrfForm<T>
+impl<'r, T> rocket::data::FromData<'r> for CsrfForm<T>
 where
-    T: for<'a> FromForm<'a> + Send + 'static,
+    T: FromForm<'r> + Send + 'r,
 {
     type Error = String;
 
-    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> rocket::data::Outcome<'r, Self> {
         if !req.content_type().is_some_and(|ct| ct.is_form()) {
             return fail(
                 req,
@@ -100,52 +322,52 @@ where
                 "expected a form (application/x-www-form-urlencoded)",
             );
         }
-        let limit = req.limits().get("form").unwrap_or(2.mebibytes());
-        let body = match data.open(limit).into_string().await {
-            Ok(s) if s.is_complete() => s.into_inner(),
-            Ok(_) => return fail(req, Status::PayloadTooLarge, "the form is too large"),
-            Err(_) => return fail(req, Status::BadRequest, "the form could not be read (is it UTF-8?)"),
-        };
-        // `Form::parse` wants percent-decoded fields: decode each name and value, as Rocket's
-        // own form guard does.
-        let fields: Vec<(String, String)> = body
-            .split('&')
-            .filter(|s| !s.is_empty())
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                let decode = |s: &str| RawStr::new(s).url_decode_lossy().into_owned();
-                (decode(name), decode(value))
-            })
-            .collect();
-        let submitted = fields
-            .iter()
-            .find(|(name, _)| name == FIELD)
-            .map(|(_, value)| value.as_str());
-        match expected(req).await {
-            Err(()) => {}
-            Ok(expected) => {
-                if !csrf_matches(submitted, expected.as_deref()) {
-                    return fail(
-                        req,
-                        Status::Forbidden,
-                        "this form has expired or did not come from this site: reload the page and try again",
-                    );
-                }
-            }
+        if !matches!(verdict(req), Verdict::Verified | Verdict::Exempt) {
+            return fail(
+                req,
+                Status::Forbidden,
+                "this form has expired or did not come from this site: reload the page and try again",
+            );
         }
-        let values = fields
-            .iter()
-            .map(|(name, value)| ValueField::from((name.as_str(), value.as_str())));
-        match Form::<T>::parse_iter(values) {
-            Ok(value) => Outcome::Success(CsrfForm(value)),
-            Err(errors) => {
+        match <Form<T> as rocket::data::FromData<'r>>::from_data(req, data).await {
+            Outcome::Success(form) => Outcome::Success(CsrfForm(form.into_inner())),
+            Outcome::Forward(f) => Outcome::Forward(f),
+            Outcome::Error((status, errors)) => {
                 let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                fail(
-                    req,
-                    Status::UnprocessableEntity,
-                    &format!("the form is incomplete: {message}"),
-                )
+                let (status, message) = if status == Status::PayloadTooLarge {
+                    (status, "the form is too large".to_owned())
+                } else if status == Status::UnprocessableEntity {
+                    (status, format!("the form is incomplete: {message}"))
+                } else {
+                    (Status::BadRequest, format!("the form could not be read: {message}"))
+                };
+                fail(req, status, &message)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_token_only_in_complete_fields_of_the_window() {
+        assert_eq!(form_field(b"csrf_token=abc&title=x", false).as_deref(), Some("abc"));
+        assert_eq!(
+            form_field(b"_method=DELETE&csrf_token=a%2Eb", true).as_deref(),
+            Some("a.b")
+        );
+        // The window ends inside the token: the body goes on, so the cut value is not read.
+        assert_eq!(form_field(b"title=x&csrf_token=ab", false), None);
+        assert_eq!(form_field(b"title=x&csrf_token=ab", true).as_deref(), Some("ab"));
+        assert_eq!(form_field(b"xcsrf_token=abc&csrf_tokenx=abc", true), None);
+        assert_eq!(
+            form_field("csrf_token=t&b=\u{e9}".as_bytes(), true).as_deref(),
+            Some("t")
+        );
+        let mut cut = b"csrf_token=t&b=".to_vec();
+        cut.extend_from_slice(&"\u{e9}".as_bytes()[..1]);
+        assert_eq!(form_field(&cut, false).as_deref(), Some("t"));
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod csrf;
+pub mod form_token;
 pub mod guards;
 pub mod password;
 pub mod session;

@@ -1,21 +1,52 @@
 //! Browser sessions in cookies: a short-lived access JWT (`session`), a refresh JWT (`refresh`)
 //! that renews it silently, and the CSRF token (`csrf_token`, readable by scripts by design).
+//! Where cookies are `Secure` (release, behind HTTPS) their names carry the `__Host-` prefix, so
+//! a sibling domain or a plain-HTTP page cannot set or overwrite them (cookie tossing).
 
 use chrono::{Duration, Utc};
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::time;
 
+use crate::auth::form_token::FormTokens;
 use crate::auth::token::{random_id, Claims, Keys, Kind};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, DbPool};
 
-/// The access cookie.
-pub const ACCESS_COOKIE: &str = "session";
-/// The refresh cookie.
-pub const REFRESH_COOKIE: &str = "refresh";
-/// The CSRF cookie (double submit): not HttpOnly, carries no authority alone.
-pub const CSRF_COOKIE: &str = "csrf_token";
+/// The names of the browser's cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieNames {
+    /// The access cookie.
+    pub access: &'static str,
+    /// The refresh cookie.
+    pub refresh: &'static str,
+    /// The CSRF cookie (double submit): not HttpOnly, carries no authority alone.
+    pub csrf: &'static str,
+}
+
+/// Cookie names over plain HTTP (development, tests).
+pub const PLAIN_NAMES: CookieNames = CookieNames {
+    access: "session",
+    refresh: "refresh",
+    csrf: "csrf_token",
+};
+
+/// Cookie names where cookies are `Secure`: the browser accepts a `__Host-` cookie only from
+/// this exact host over HTTPS, with `Path=/` and no `Domain`.
+pub const HOST_NAMES: CookieNames = CookieNames {
+    access: "__Host-session",
+    refresh: "__Host-refresh",
+    csrf: "__Host-csrf_token",
+};
+
+/// The cookie names for `config` (`__Host-` ones when `cookie_secure`).
+pub fn names(config: &AppConfig) -> CookieNames {
+    if config.cookie_secure {
+        HOST_NAMES
+    } else {
+        PLAIN_NAMES
+    }
+}
 
 fn auth_cookie(name: &'static str, value: String, config: &AppConfig, max_age: Option<i64>) -> Cookie<'static> {
     let mut cookie = Cookie::build((name, value))
@@ -32,7 +63,7 @@ fn auth_cookie(name: &'static str, value: String, config: &AppConfig, max_age: O
 
 /// The CSRF cookie with `value`.
 pub fn csrf_cookie(value: String, config: &AppConfig) -> Cookie<'static> {
-    Cookie::build((CSRF_COOKIE, value))
+    Cookie::build((names(config).csrf, value))
         .http_only(false)
         .same_site(SameSite::Strict)
         .secure(config.cookie_secure)
@@ -54,7 +85,7 @@ pub fn set_access(jar: &CookieJar<'_>, keys: &Keys, config: &AppConfig, base: &C
     claims.csrf.clone_from(&base.csrf);
     claims.remember = base.remember;
     jar.add(auth_cookie(
-        ACCESS_COOKIE,
+        names(config).access,
         keys.encode(&claims)?,
         config,
         Some(config.access_token_minutes * 60),
@@ -62,11 +93,14 @@ pub fn set_access(jar: &CookieJar<'_>, keys: &Keys, config: &AppConfig, base: &C
     Ok(claims)
 }
 
-/// Log `user` in: record a session and set the access, refresh and CSRF cookies.
+/// Log `user` in: record a session and set the access, refresh and CSRF cookies. The session's
+/// form token is a new minted one (never the anonymous visitor's, so a token planted before
+/// sign-in is worthless after it).
 pub async fn start(
     db: &DbPool,
     jar: &CookieJar<'_>,
     keys: &Keys,
+    forms: &FormTokens,
     config: &AppConfig,
     user: &User,
     remember: bool,
@@ -86,12 +120,17 @@ pub async fn start(
         Utc::now().timestamp(),
     );
     refresh.sid = Some(sid);
-    refresh.csrf = Some(random_id());
+    refresh.csrf = Some(forms.mint());
     refresh.remember = remember;
     // "Remember me" keeps the refresh cookie across browser restarts; otherwise it is a
     // browser-session cookie (and the server-side session still ends after session_hours).
     let max_age = remember.then(|| lifetime.num_seconds());
-    jar.add(auth_cookie(REFRESH_COOKIE, keys.encode(&refresh)?, config, max_age));
+    jar.add(auth_cookie(
+        names(config).refresh,
+        keys.encode(&refresh)?,
+        config,
+        max_age,
+    ));
     set_access(jar, keys, config, &refresh)?;
     jar.add(csrf_cookie(refresh.csrf.clone().unwrap_or_default(), config));
     Ok(())
@@ -134,7 +173,7 @@ fn rewrite(
 ) -> anyhow::Result<()> {
     let now = Utc::now().timestamp();
     let refresh = jar
-        .get(REFRESH_COOKIE)
+        .get(names(config).refresh)
         .and_then(|c| keys.decode(c.value()).ok())
         .filter(|c| c.kind == Kind::Refresh && c.sid == current.sid);
     let base = if let Some(mut refresh) = refresh {
@@ -145,7 +184,12 @@ fn rewrite(
             refresh.auth_time = now;
         }
         let max_age = refresh.remember.then(|| refresh.exp - now);
-        jar.add(auth_cookie(REFRESH_COOKIE, keys.encode(&refresh)?, config, max_age));
+        jar.add(auth_cookie(
+            names(config).refresh,
+            keys.encode(&refresh)?,
+            config,
+            max_age,
+        ));
         refresh
     } else {
         let mut claims = current.clone();
@@ -159,9 +203,17 @@ fn rewrite(
     Ok(())
 }
 
-/// Remove every auth cookie (logout, or stale cookies).
-pub fn clear(jar: &CookieJar<'_>) {
-    for name in [ACCESS_COOKIE, REFRESH_COOKIE] {
+/// Remove every auth cookie (stale cookies).
+pub fn clear(jar: &CookieJar<'_>, config: &AppConfig) {
+    let names = names(config);
+    for name in [names.access, names.refresh] {
         jar.remove(Cookie::build(name).path("/"));
     }
+}
+
+/// Sign out this browser: remove its auth cookies and rotate its form token (the session's
+/// token, readable in its cookie and its pages, must not carry over to the signed-out forms).
+pub fn end(jar: &CookieJar<'_>, forms: &FormTokens, config: &AppConfig) {
+    clear(jar, config);
+    jar.add(csrf_cookie(forms.mint(), config));
 }

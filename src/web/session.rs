@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::api::ClientAddr;
 use crate::auth::csrf::CsrfForm;
+use crate::auth::form_token::FormTokens;
 use crate::auth::token::Keys;
 use crate::auth::{account, session, MaybeUser};
 use crate::config::AppConfig;
@@ -77,6 +78,7 @@ async fn login(
     db: Conn,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
+    forms: &State<FormTokens>,
     config: &State<AppConfig>,
     addr: ClientAddr,
     layout: Layout,
@@ -85,7 +87,7 @@ async fn login(
     let form = form.0;
     match account::authenticate(&db, config, &form.email, &form.password, &addr.0).await {
         Ok(user) => {
-            session::start(&db, jar, keys, config, &user, form.remember).await?;
+            session::start(&db, jar, keys, forms, config, &user, form.remember).await?;
             Ok(PageOr::Redirect(done(
                 safe_next(form.next.as_deref()),
                 format!("Welcome back, {}!", user.username),
@@ -126,6 +128,7 @@ async fn register(
     db: Conn,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
+    forms: &State<FormTokens>,
     config: &State<AppConfig>,
     layout: Layout,
     form: CsrfForm<RegisterForm>,
@@ -133,7 +136,7 @@ async fn register(
     let form = form.0;
     match account::register(&db, &form.username, &form.email, &form.password).await {
         Ok(user) => {
-            session::start(&db, jar, keys, config, &user, false).await?;
+            session::start(&db, jar, keys, forms, config, &user, false).await?;
             Ok(PageOr::Redirect(done(
                 "/",
                 format!("Welcome to Conduit, {}!", user.username),
@@ -154,11 +157,18 @@ async fn register(
 }
 
 #[post("/logout", data = "<_form>")]
-async fn logout(db: Conn, jar: &CookieJar<'_>, me: MaybeUser, _form: CsrfForm<Empty>) -> PageResult<Flash<Redirect>> {
+async fn logout(
+    db: Conn,
+    jar: &CookieJar<'_>,
+    forms: &State<FormTokens>,
+    config: &State<AppConfig>,
+    me: MaybeUser,
+    _form: CsrfForm<Empty>,
+) -> PageResult<Flash<Redirect>> {
     if let Some(sid) = me.0.as_ref().and_then(|a| a.claims.sid.as_deref()) {
         crate::db::sessions::revoke(&db, sid).await?;
     }
-    session::clear(jar);
+    session::end(jar, forms, config);
     Ok(Flash::success(Redirect::to("/"), "You have been signed out."))
 }
 

@@ -8,6 +8,7 @@ use rocket::{get, post, routes, Route, State};
 use serde_json::json;
 
 use crate::auth::csrf::CsrfForm;
+use crate::auth::form_token::FormTokens;
 use crate::auth::token::Keys;
 use crate::auth::{account, password, session, CurrentUser};
 use crate::config::AppConfig;
@@ -117,11 +118,13 @@ async fn update(
 async fn sign_out_everywhere(
     db: Conn,
     jar: &CookieJar<'_>,
+    forms: &State<FormTokens>,
+    config: &State<AppConfig>,
     me: CurrentUser,
     _form: CsrfForm<Empty>,
 ) -> PageResult<Flash<Redirect>> {
     db::users::revoke_all_tokens(&db, me.0.user.id).await?;
-    session::clear(jar);
+    session::end(jar, forms, config);
     Ok(Flash::success(
         Redirect::to("/login"),
         "You have been signed out on every device.",

@@ -133,7 +133,7 @@ db_test!(
         assert_eq!(res.status(), Status::Forbidden);
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users WHERE role = 'admin'").await, 0);
 
-        let token = register(&app.client, "script").await;
+        let token = register(&crate::support::script_client(&app.client).await, "script").await;
         let (status, body) = api(&app.client, Method::Get, "/api/admin/users", Some(&token), None).await;
         assert_eq!(status, Status::Forbidden, "{body}");
     }
@@ -331,7 +331,8 @@ db_test!(
         // The old token stays revoked; a new login works.
         assert_eq!(api(&app.client, Method::Get, "/api/user", Some(&token), None).await.0, Status::Unauthorized);
         let login = json!({"user": {"email": "eve@example.com", "password": "password-eve"}});
-        assert_eq!(api(&app.client, Method::Post, "/api/users/login", None, Some(login)).await.0, Status::Ok);
+        let script = crate::support::script_client(&app.client).await;
+        assert_eq!(api(&script, Method::Post, "/api/users/login", None, Some(login)).await.0, Status::Ok);
         assert_eq!(audit_count(&app, "user.enable").await, 1);
     }
 );

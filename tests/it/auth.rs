@@ -304,6 +304,9 @@ db_test!(
 
 db_test!(
     async fn cookie_authenticated_json_writes_need_the_csrf_header_and_header_auth_does_not(app) {
+        // (Registered before the browser signs in: with its session cookie, even a JSON
+        // registration without the token would be refused.)
+        let token = register(&app.client, "nina").await;
         browser_register(&app.client, "mona").await;
         let put = |csrf: Option<String>| {
             let mut req = app.client.put("/api/user").header(ContentType::JSON).body(json!({"user": {"bio": "from js"}}).to_string());
@@ -318,7 +321,6 @@ db_test!(
         assert_eq!(put(Some(csrf)).await.status(), Status::Ok);
 
         // An Authorization header wins over cookies: no CSRF needed, and a bad one is a 401.
-        let token = register(&app.client, "nina").await;
         let (status, body) = api(&app.client, Method::Put, "/api/user", Some(&token), Some(json!({"user": {"bio": "script"}}))).await;
         assert_eq!(status, Status::Ok);
         assert_eq!(body["user"]["username"], "nina");
@@ -407,7 +409,8 @@ db_test!(
         browser_register(&app.client, "sam").await;
         let api_token = {
             let login = json!({"user": {"email": "sam@example.com", "password": "password-sam"}});
-            api(&app.client, Method::Post, "/api/users/login", None, Some(login)).await.1["user"]["token"].as_str().unwrap().to_owned()
+            let script = crate::support::script_client(&app.client).await;
+            api(&script, Method::Post, "/api/users/login", None, Some(login)).await.1["user"]["token"].as_str().unwrap().to_owned()
         };
         let csrf = page_csrf(&app.client).await;
         let fields = |current: &'static str| {
@@ -434,7 +437,8 @@ db_test!(
     async fn sign_out_everywhere_revokes_every_token(app) {
         browser_register(&app.client, "tess").await;
         let login = json!({"user": {"email": "tess@example.com", "password": "password-tess"}});
-        let token = api(&app.client, Method::Post, "/api/users/login", None, Some(login)).await.1["user"]["token"].as_str().unwrap().to_owned();
+        let script = crate::support::script_client(&app.client).await;
+        let token = api(&script, Method::Post, "/api/users/login", None, Some(login)).await.1["user"]["token"].as_str().unwrap().to_owned();
         let csrf = page_csrf(&app.client).await;
         let res = post_form(&app.client, "/settings/sign-out-everywhere", &[("csrf_token", &csrf)]).await;
         assert_eq!(res.status(), Status::SeeOther);
@@ -545,7 +549,8 @@ async fn release_style_config_marks_session_cookies_secure() {
     )
     .await;
     assert_eq!(res.status(), Status::SeeOther);
-    for name in ["session=", "refresh=", "csrf_token="] {
+    // Secure cookies carry the `__Host-` prefix (tests/it/csrf.rs checks the rest of it).
+    for name in ["__Host-session=", "__Host-refresh=", "__Host-csrf_token="] {
         let raw = res
             .headers()
             .get("Set-Cookie")
@@ -556,7 +561,7 @@ async fn release_style_config_marks_session_cookies_secure() {
         assert_eq!(cookie.secure(), Some(true), "{name}");
         assert_eq!(
             cookie.http_only(),
-            if name == "csrf_token=" { None } else { Some(true) },
+            if name == "__Host-csrf_token=" { None } else { Some(true) },
             "{name}: the CSRF cookie is readable by design"
         );
     }
@@ -620,7 +625,7 @@ db_test!(
         for token in [&fan, &idle] {
             let (status, body) = api(&app.client, Method::Get, "/api/articles/feed", Some(token), None).await;
             assert_eq!(status, Status::Unauthorized, "{body}");
-            assert_eq!(body, json!({"errors": {"body": ["token revoked"]}}));
+            assert_eq!(body, json!({"errors": {"body": ["missing or invalid credentials"]}}));
             assert_eq!(api(&app.client, Method::Get, "/api/user", Some(token), None).await, (status, body));
             let (status, _) = api(&app.client, Method::Get, "/api/articles/feed?offset=5", Some(token), None).await;
             assert_eq!(status, Status::Unauthorized);
@@ -642,7 +647,7 @@ db_test!(
         let mut expired = claims_of(&star);
         expired["exp"] = json!(chrono::Utc::now().timestamp() - 60);
         let (status, body) = api(&app.client, Method::Get, "/api/articles/feed", Some(&forge(&expired, DEV_JWT_SECRET.as_bytes())), None).await;
-        assert_eq!((status, body), (Status::Unauthorized, json!({"errors": {"body": ["token expired"]}})));
+        assert_eq!((status, body), (Status::Unauthorized, json!({"errors": {"body": ["missing or invalid credentials"]}})));
         let forged = forge(&claims_of(&star), b"not-the-server-secret-not-the-server-secret");
         assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", Some(&forged), None).await.0, Status::Unauthorized);
         assert_eq!(api(&app.client, Method::Get, "/api/articles/feed", None, None).await.0, Status::Unauthorized);

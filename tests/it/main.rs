@@ -10,6 +10,7 @@ mod auth;
 mod backup;
 mod browser;
 mod counters;
+mod csrf;
 mod foundation;
 mod ops;
 mod web;

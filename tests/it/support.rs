@@ -168,3 +168,12 @@ pub fn claims_of(token: &str) -> Value {
     )
     .expect("claims")
 }
+
+/// Another client of the same app, with no cookies: a script beside the browser. (The browser's
+/// tracked client sends its session cookie with every request, and any cookie-authenticated
+/// write, a JSON login included, needs the form token.)
+pub async fn script_client(client: &Client) -> Client {
+    Client::untracked(conduit::rocket_with(client.rocket().figment().clone()))
+        .await
+        .expect("a second client of the app")
+}

@@ -209,6 +209,11 @@ db_test!(
         let author = register(&app.client, "fav_author").await;
         let slug = publish(&app.client, &author, "Likeable", "b", &[]).await;
         let res = post_form(&app.client, &format!("/article/{slug}/favorite"), &[("csrf_token", "x"), ("back", "/")]).await;
+        assert_eq!(res.status(), Status::Forbidden, "a forged form: refused, nothing changes");
+        // A signed-out visitor's own form (say, a page left open past the session's end).
+        let (_, login) = get_page(&app.client, "/login").await;
+        let token = crate::support::csrf_of(&login);
+        let res = post_form(&app.client, &format!("/article/{slug}/favorite"), &[("csrf_token", &token), ("back", "/")]).await;
         assert_eq!(res.status(), Status::SeeOther, "anonymous: sent to sign in, nothing changes");
         assert!(res.headers().get_one("Location").unwrap().starts_with("/login"));
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM favorites").await, 0);
