@@ -1,29 +1,59 @@
 //! Rules for what users write (articles, tags, comments), shared by the API and the site, and
 //! the article operations both faces perform.
+//!
+//! Every limit fits its column (`migrations/*/20261124000001_initial.sql`); every field also
+//! passes the shared checks of [`crate::input`] (no control characters).
 
-use crate::db::articles::{Article, ArticleData};
+use crate::db::articles::{Article, ArticleData, Filter};
 use crate::db::{self, DbPool};
 use crate::error::{AppError, FieldErrors};
+use crate::input::{self, Max, Problem};
 
-/// Longest title, in characters.
+/// Longest title, in characters (`articles.title VARCHAR(255)`).
 pub const TITLE_MAX: usize = 255;
-/// Longest description, in characters.
+/// Longest description, in characters (`articles.description VARCHAR(1024)`).
 pub const DESCRIPTION_MAX: usize = 1000;
-/// Longest body, in bytes.
+/// Longest body, in bytes (`articles.body MEDIUMTEXT`, 16 MiB).
 pub const BODY_MAX: usize = 1024 * 1024;
-/// Most tags per article.
+/// Most tags per article (their names, comma-joined, fill `articles.tag_list VARCHAR(1024)`).
 pub const TAGS_MAX: usize = 10;
-/// Longest tag, in characters.
+/// Longest tag, in characters (`tags.name VARCHAR(64)`).
 pub const TAG_MAX: usize = 64;
-/// Longest comment, in characters.
+/// Longest comment, in characters (`comments.body TEXT`, 64 KiB: 4 bytes a character at most).
 pub const COMMENT_MAX: usize = 5000;
+/// Longest slug, in characters (`articles.slug VARCHAR(255)`): [`slug_for`] makes at most 200,
+/// plus the suffix that keeps it unique.
+pub const SLUG_MAX: usize = 255;
 
-fn required(errors: &mut FieldErrors, field: &str, value: &str, max_chars: usize) {
+fn required(errors: &mut FieldErrors, field: &str, value: &str, max: Max) {
     if value.trim().is_empty() {
         errors.add(field, "can't be blank");
-    } else if value.chars().count() > max_chars {
-        errors.add(field, format!("is too long (maximum is {max_chars} characters)"));
+    } else {
+        input::check(errors, field, value, max);
     }
+}
+
+/// Whether `slug` could name an article: one that breaks the slug column's limit or holds
+/// control characters never can, so a lookup answers "not found" without a query.
+pub fn could_be_slug(slug: &str) -> bool {
+    input::could_be_stored(slug, Max::Chars(SLUG_MAX))
+}
+
+/// Check the filters of an article list (`?tag=`, `?author=`, `?favorited=`) against the
+/// columns they are compared with: a 422 naming the parameter, before any query.
+pub fn check_filter(filter: &Filter) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    let fields = [
+        ("tag", &filter.tag, TAG_MAX),
+        ("author", &filter.author, crate::auth::account::USERNAME_MAX),
+        ("favorited", &filter.favorited_by, crate::auth::account::USERNAME_MAX),
+    ];
+    for (field, value, max) in fields {
+        if let Some(value) = value {
+            input::check(&mut errors, field, value, Max::Chars(max));
+        }
+    }
+    errors.into_result()
 }
 
 /// Clean and check a tag list: trimmed, no empties, no duplicates (any letter case).
@@ -35,9 +65,16 @@ pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
         if tag.is_empty() {
             continue;
         }
-        if tag.chars().count() > TAG_MAX {
-            errors.add("tagList", format!("has a tag longer than {TAG_MAX} characters"));
-            continue;
+        match input::problem(tag, Max::Chars(TAG_MAX)) {
+            Some(Problem::TooLong(_)) => {
+                errors.add("tagList", format!("has a tag longer than {TAG_MAX} characters"));
+                continue;
+            }
+            Some(problem) => {
+                errors.add("tagList", format!("has a tag that {}", problem.message()));
+                continue;
+            }
+            None => {}
         }
         if tag.contains(',') {
             errors.add("tagList", "tags may not contain commas");
@@ -56,13 +93,9 @@ pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
 /// Validate a whole article; returns the cleaned data.
 pub fn check_article(title: &str, description: &str, body: &str, tags: &[String]) -> Result<ArticleData, AppError> {
     let mut errors = FieldErrors::new();
-    required(&mut errors, "title", title, TITLE_MAX);
-    required(&mut errors, "description", description, DESCRIPTION_MAX);
-    if body.trim().is_empty() {
-        errors.add("body", "can't be blank");
-    } else if body.len() > BODY_MAX {
-        errors.add("body", format!("is too long (maximum is {} KiB)", BODY_MAX / 1024));
-    }
+    required(&mut errors, "title", title, Max::Chars(TITLE_MAX));
+    required(&mut errors, "description", description, Max::Chars(DESCRIPTION_MAX));
+    required(&mut errors, "body", body, Max::Bytes(BODY_MAX));
     let tags = clean_tags(&mut errors, tags);
     errors.into_result()?;
     Ok(ArticleData {
@@ -76,7 +109,7 @@ pub fn check_article(title: &str, description: &str, body: &str, tags: &[String]
 /// Validate a comment body; returns it trimmed.
 pub fn check_comment(body: &str) -> Result<String, AppError> {
     let mut errors = FieldErrors::new();
-    required(&mut errors, "body", body, COMMENT_MAX);
+    required(&mut errors, "body", body, Max::Chars(COMMENT_MAX));
     errors.into_result()?;
     Ok(body.trim().to_owned())
 }

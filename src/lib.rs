@@ -11,6 +11,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod error;
+pub mod input;
 pub mod markdown;
 pub mod security;
 pub mod seed;

@@ -20,7 +20,6 @@ use crate::api::ApiJson;
 use crate::auth::{AdminUser, Authenticated};
 use crate::config::AppConfig;
 use crate::db::admin::{ARTICLE_SORTS, COMMENT_SORTS, TAG_SORTS, USER_SORTS};
-use crate::db::audit::AuditFilter;
 use crate::db::{self, Conn};
 use crate::error::{ApiResult, AppError};
 
@@ -62,7 +61,7 @@ async fn list_users(
     page: Option<&str>,
     per_page: Option<&str>,
 ) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(q, sort, dir, page, USER_SORTS, ("created", true)).with_per_page(per_page);
+    let listing = Listing::new(q, sort, dir, page, USER_SORTS, ("created", true))?.with_per_page(per_page);
     let total = db::admin::count_users(&db, &listing.q).await?;
     let rows = db::admin::list_users(&db, &listing.query()).await?;
     Ok(page_body("users", json!(rows), total, &listing))
@@ -154,7 +153,7 @@ async fn list_articles(
     page: Option<&str>,
     per_page: Option<&str>,
 ) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(q, sort, dir, page, ARTICLE_SORTS, ("created", true)).with_per_page(per_page);
+    let listing = Listing::new(q, sort, dir, page, ARTICLE_SORTS, ("created", true))?.with_per_page(per_page);
     let total = db::admin::count_articles(&db, &listing.q).await?;
     let rows = db::admin::list_articles(&db, &listing.query()).await?;
     Ok(page_body("articles", json!(rows), total, &listing))
@@ -212,7 +211,7 @@ async fn list_comments(
     page: Option<&str>,
     per_page: Option<&str>,
 ) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(q, sort, dir, page, COMMENT_SORTS, ("created", true)).with_per_page(per_page);
+    let listing = Listing::new(q, sort, dir, page, COMMENT_SORTS, ("created", true))?.with_per_page(per_page);
     let total = db::admin::count_comments(&db, &listing.q).await?;
     let rows = db::admin::list_comments(&db, &listing.query()).await?;
     Ok(page_body("comments", json!(rows), total, &listing))
@@ -253,7 +252,7 @@ async fn list_tags(
     page: Option<&str>,
     per_page: Option<&str>,
 ) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(q, sort, dir, page, TAG_SORTS, ("name", false)).with_per_page(per_page);
+    let listing = Listing::new(q, sort, dir, page, TAG_SORTS, ("name", false))?.with_per_page(per_page);
     let total = db::admin::count_tags(&db, &listing.q).await?;
     let rows = db::admin::list_tags(&db, &listing.query()).await?;
     Ok(page_body("tags", json!(rows), total, &listing))
@@ -320,13 +319,8 @@ async fn audit(
     page: Option<&str>,
     per_page: Option<&str>,
 ) -> ApiResult<Json<Value>> {
-    let filter = AuditFilter {
-        actor,
-        action,
-        entity,
-        entity_id,
-    };
-    let listing = Listing::new(None, None, None, page, &[], ("id", true)).with_per_page(per_page);
+    let filter = crate::admin::audit_filter(actor, action, entity, entity_id)?;
+    let listing = Listing::new(None, None, None, page, &[], ("id", true))?.with_per_page(per_page);
     let total = db::audit::count(&db, &filter).await?;
     let rows = db::audit::list(&db, &filter, listing.per_page, (listing.page - 1) * listing.per_page).await?;
     let entries: Vec<Value> = rows

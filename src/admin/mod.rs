@@ -12,7 +12,11 @@ pub mod pages;
 
 use rocket::fairing::AdHoc;
 
+use crate::auth::account::USERNAME_MAX;
 use crate::db::admin::ListQuery;
+use crate::db::audit::AuditFilter;
+use crate::error::{AppError, FieldErrors};
+use crate::input::{self, Max};
 
 /// Rows per page in the console's tables.
 pub const PAGE_SIZE: i64 = 25;
@@ -22,6 +26,46 @@ pub const MAX_PAGE_SIZE: i64 = 100;
 pub const MAX_PAGE: i64 = 100_000;
 /// Most rows one CSV export holds.
 pub const EXPORT_MAX: i64 = 100_000;
+/// Longest search text (`?q=`), in characters: the widest `VARCHAR` a search is matched
+/// against (`articles.title`, `users.email`).
+pub const SEARCH_MAX: usize = 255;
+/// Longest audit filter values, in characters, from the `audit_log` columns they are compared
+/// with: `action VARCHAR(64)`, `entity VARCHAR(32)`, `entity_id VARCHAR(255)` (and the actor is
+/// a username).
+pub const AUDIT_ACTION_MAX: usize = 64;
+/// See [`AUDIT_ACTION_MAX`].
+pub const AUDIT_ENTITY_MAX: usize = 32;
+/// See [`AUDIT_ACTION_MAX`].
+pub const AUDIT_ENTITY_ID_MAX: usize = 255;
+
+/// The audit log's filters from query values, each checked against its column before any
+/// query: a 422 naming the parameter.
+pub fn audit_filter(
+    actor: Option<String>,
+    action: Option<String>,
+    entity: Option<String>,
+    entity_id: Option<String>,
+) -> Result<AuditFilter, AppError> {
+    let mut errors = FieldErrors::new();
+    let fields = [
+        ("actor", &actor, USERNAME_MAX),
+        ("action", &action, AUDIT_ACTION_MAX),
+        ("entity", &entity, AUDIT_ENTITY_MAX),
+        ("entity_id", &entity_id, AUDIT_ENTITY_ID_MAX),
+    ];
+    for (field, value, max) in fields {
+        if let Some(value) = value {
+            input::check(&mut errors, field, value.trim(), Max::Chars(max));
+        }
+    }
+    errors.into_result()?;
+    Ok(AuditFilter {
+        actor,
+        action,
+        entity,
+        entity_id,
+    })
+}
 
 /// A table request: search, sort key (from the table's allow-list) and direction, page.
 #[derive(Debug, Clone)]
@@ -40,7 +84,9 @@ pub struct Listing {
 
 impl Listing {
     /// Read query values leniently: an unknown sort key or direction falls back to the default,
-    /// a page that is not a number from 1 to [`MAX_PAGE`] is clamped.
+    /// a page that is not a number from 1 to [`MAX_PAGE`] is clamped. The search text is
+    /// checked, not bent: longer than [`SEARCH_MAX`] or holding control characters is a 422
+    /// naming `q`.
     pub fn new(
         q: Option<String>,
         sort: Option<String>,
@@ -48,7 +94,11 @@ impl Listing {
         page: Option<&str>,
         sorts: &[(&str, &str)],
         default: (&str, bool),
-    ) -> Self {
+    ) -> Result<Self, AppError> {
+        let q = q.map(|q| q.trim().to_owned()).unwrap_or_default();
+        let mut errors = FieldErrors::new();
+        input::check(&mut errors, "q", &q, Max::Chars(SEARCH_MAX));
+        errors.into_result()?;
         let sort = sort.filter(|s| sorts.iter().any(|(key, _)| key == s));
         // A chosen column sorts ascending unless `dir=desc`; no choice means the default order.
         let desc = if sort.is_some() {
@@ -60,13 +110,13 @@ impl Listing {
             .and_then(|p| p.trim().parse::<i64>().ok())
             .unwrap_or(1)
             .clamp(1, MAX_PAGE);
-        Self {
-            q: q.map(|q| q.trim().to_owned()).unwrap_or_default(),
+        Ok(Self {
+            q,
             sort: sort.unwrap_or_else(|| default.0.to_owned()),
             desc,
             page,
             per_page: PAGE_SIZE,
-        }
+        })
     }
 
     /// With a page size asked for by an API client (clamped to 1..=[`MAX_PAGE_SIZE`]).

@@ -338,6 +338,7 @@ pub async fn rename_tag(db: &DbPool, actor: &Actor, id: i64, name: &str) -> Resu
                 "name",
                 message
                     .replace("has a tag longer", "is longer")
+                    .replace("has a tag that ", "")
                     .replace("tags may", "may"),
             );
         }

@@ -164,18 +164,13 @@ fn table(
 async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResult<Page> {
     let counts = db::admin::counts(&db).await?;
     let recent = db::audit::list(&db, &AuditFilter::default(), 10, 0).await?;
-    let newest = |sort: &str| {
-        Listing::new(
-            None,
-            Some(sort.into()),
-            Some("desc".into()),
-            None,
-            &[(sort, "")],
-            (sort, true),
-        )
+    let users_query = db::admin::ListQuery {
+        q: String::new(),
+        sort: "created".into(),
+        desc: true,
+        limit: 5,
+        offset: 0,
     };
-    let mut users_query = newest("created").query();
-    users_query.limit = 5;
     let users = db::admin::list_users(&db, &users_query).await?;
     let articles = db::admin::list_articles(&db, &users_query).await?;
     let activity: Vec<Value> = recent.iter().map(audit_view).collect();
@@ -189,7 +184,12 @@ async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResult<Pa
     ))
 }
 
-fn user_listing(q: Option<String>, sort: Option<String>, dir: Option<String>, page: Option<&str>) -> Listing {
+fn user_listing(
+    q: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+    page: Option<&str>,
+) -> Result<Listing, AppError> {
     Listing::new(q, sort, dir, page, USER_SORTS, ("created", true))
 }
 
@@ -203,7 +203,7 @@ async fn users(
     dir: Option<String>,
     page: Option<&str>,
 ) -> PageResult<Page> {
-    let listing = user_listing(q, sort, dir, page);
+    let listing = user_listing(q, sort, dir, page)?;
     let total = db::admin::count_users(&db, &listing.q).await?;
     let rows = db::admin::list_users(&db, &listing.query()).await?;
     let rows = rows
@@ -246,7 +246,7 @@ async fn users_csv(
     sort: Option<String>,
     dir: Option<String>,
 ) -> PageResult<CsvFile> {
-    let listing = user_listing(q, sort, dir, None);
+    let listing = user_listing(q, sort, dir, None)?;
     let rows = db::admin::list_users(&db, &listing.export_query()).await?;
     Ok(csv_file(
         "users.csv",
@@ -398,7 +398,12 @@ async fn enable_user(db: Conn, admin: AdminUser, id: i64, _form: CsrfForm<Empty>
     outcome(&format!("/admin/users/{id}"), result)
 }
 
-fn article_listing(q: Option<String>, sort: Option<String>, dir: Option<String>, page: Option<&str>) -> Listing {
+fn article_listing(
+    q: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+    page: Option<&str>,
+) -> Result<Listing, AppError> {
     Listing::new(q, sort, dir, page, ARTICLE_SORTS, ("created", true))
 }
 
@@ -412,7 +417,7 @@ async fn articles(
     dir: Option<String>,
     page: Option<&str>,
 ) -> PageResult<Page> {
-    let listing = article_listing(q, sort, dir, page);
+    let listing = article_listing(q, sort, dir, page)?;
     let total = db::admin::count_articles(&db, &listing.q).await?;
     let rows = db::admin::list_articles(&db, &listing.query()).await?;
     let rows = rows
@@ -452,7 +457,7 @@ async fn articles_csv(
     sort: Option<String>,
     dir: Option<String>,
 ) -> PageResult<CsvFile> {
-    let listing = article_listing(q, sort, dir, None);
+    let listing = article_listing(q, sort, dir, None)?;
     let rows = db::admin::list_articles(&db, &listing.export_query()).await?;
     Ok(csv_file(
         "articles.csv",
@@ -554,7 +559,7 @@ async fn comments(
     dir: Option<String>,
     page: Option<&str>,
 ) -> PageResult<Page> {
-    let listing = Listing::new(q, sort, dir, page, COMMENT_SORTS, ("created", true));
+    let listing = Listing::new(q, sort, dir, page, COMMENT_SORTS, ("created", true))?;
     let total = db::admin::count_comments(&db, &listing.q).await?;
     let rows = db::admin::list_comments(&db, &listing.query()).await?;
     let rows = rows
@@ -654,7 +659,7 @@ async fn tags(
     dir: Option<String>,
     page: Option<&str>,
 ) -> PageResult<Page> {
-    let listing = Listing::new(q, sort, dir, page, TAG_SORTS, ("name", false));
+    let listing = Listing::new(q, sort, dir, page, TAG_SORTS, ("name", false))?;
     let total = db::admin::count_tags(&db, &listing.q).await?;
     let rows = db::admin::list_tags(&db, &listing.query()).await?;
     let rows = rows
@@ -914,13 +919,8 @@ async fn audit(
     entity_id: Option<String>,
     page: Option<&str>,
 ) -> PageResult<Page> {
-    let filter = AuditFilter {
-        actor,
-        action,
-        entity,
-        entity_id,
-    };
-    let listing = Listing::new(None, None, None, page, &[], ("id", true));
+    let filter = crate::admin::audit_filter(actor, action, entity, entity_id)?;
+    let listing = Listing::new(None, None, None, page, &[], ("id", true))?;
     let total = db::audit::count(&db, &filter).await?;
     let rows = db::audit::list(&db, &filter, listing.per_page, (listing.page - 1) * listing.per_page).await?;
     let pages = listing.pages(total);

@@ -75,6 +75,7 @@ async fn list(
         favorited_by: favorited,
         feed_of: None,
     };
+    content::check_filter(&filter)?;
     page(&db, filter, me.id(), limit, offset).await
 }
 

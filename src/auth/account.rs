@@ -1,5 +1,8 @@
 //! Account operations shared by the JSON API and the site: register, log in (with throttling),
 //! change settings. Validation lives here so both faces give the same field errors.
+//!
+//! Every limit fits its column (`migrations/*/20261124000001_initial.sql`); every field also
+//! passes the shared checks of [`crate::input`] (no control characters).
 
 use chrono::Duration;
 
@@ -8,32 +11,41 @@ use crate::config::AppConfig;
 use crate::db::users::{NewUser, User, ROLE_USER};
 use crate::db::{self, DbPool};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
+use crate::input::{self, Max, Problem};
 
-/// Longest username.
+/// Longest username, in characters (`users.username VARCHAR(64)`).
 pub const USERNAME_MAX: usize = 32;
-/// Longest email.
+/// Longest email, in characters (`users.email` and `login_attempts.email`, `VARCHAR(255)`).
 pub const EMAIL_MAX: usize = 254;
 /// Shortest password.
 pub const PASSWORD_MIN: usize = 8;
 /// Longest password (argon2 takes any length; this bounds the work per attempt).
 pub const PASSWORD_MAX: usize = 128;
-/// Longest bio.
+/// Longest bio, in characters (`users.bio TEXT`, 64 KiB: 4 bytes a character at most).
 pub const BIO_MAX: usize = 2000;
-/// Longest image URL.
+/// Longest image URL, in characters (`users.image VARCHAR(1024)`).
 pub const IMAGE_MAX: usize = 1000;
 
 /// The one message for every failed login: it must not reveal whether the account exists.
 pub const LOGIN_FAILED: &str = "email or password is invalid";
 
+/// Whether `username` could name an account: one that breaks the username rules' length or
+/// holds control characters never can, so a lookup answers "not found" without a query.
+pub fn could_be_username(username: &str) -> bool {
+    input::could_be_stored(username, Max::Chars(USERNAME_MAX))
+}
+
 fn check_username(errors: &mut FieldErrors, username: &str) {
-    let length = username.chars().count();
     if username.trim().is_empty() {
         errors.add("username", "can't be blank");
-    } else if length > USERNAME_MAX {
-        errors.add(
-            "username",
-            format!("is too long (maximum is {USERNAME_MAX} characters)"),
-        );
+        return;
+    }
+    if !input::check(errors, "username", username, Max::Chars(USERNAME_MAX)) {
+        return;
+    }
+    if username.chars().any(input::is_bidi_control) {
+        // The ASCII rule below refuses these too; named apart so relaxing it cannot let them in.
+        errors.add("username", Problem::Bidi.message());
     } else if !username
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -45,9 +57,7 @@ fn check_username(errors: &mut FieldErrors, username: &str) {
 fn check_email(errors: &mut FieldErrors, email: &str) {
     if email.trim().is_empty() {
         errors.add("email", "can't be blank");
-    } else if email.len() > EMAIL_MAX {
-        errors.add("email", format!("is too long (maximum is {EMAIL_MAX} characters)"));
-    } else {
+    } else if input::check(errors, "email", email, Max::Chars(EMAIL_MAX)) {
         let valid = email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
@@ -81,9 +91,8 @@ fn check_password(errors: &mut FieldErrors, password: &str, username: &str, emai
 }
 
 fn check_image(errors: &mut FieldErrors, image: &str) {
-    if image.len() > IMAGE_MAX {
-        errors.add("image", format!("is too long (maximum is {IMAGE_MAX} characters)"));
-    } else if !(image.starts_with("https://") || image.starts_with("http://")) || image.chars().any(char::is_whitespace)
+    if input::check(errors, "image", image, Max::Chars(IMAGE_MAX))
+        && (!(image.starts_with("https://") || image.starts_with("http://")) || image.chars().any(char::is_whitespace))
     {
         errors.add("image", "must be an http(s) URL");
     }
@@ -160,6 +169,9 @@ pub async fn authenticate(
     let mut errors = FieldErrors::new();
     if email.is_empty() {
         errors.add("email", "can't be blank");
+    } else {
+        // No account has an email that fails these; and it must fit `login_attempts.email`.
+        input::check(&mut errors, "email", email, Max::Chars(EMAIL_MAX));
     }
     if password.is_empty() {
         errors.add("password", "can't be blank");
@@ -252,8 +264,8 @@ pub async fn update(db: &DbPool, mut user: User, changes: Changes, fresh: bool) 
         );
     }
     let bio = changes.bio.map(|b| b.trim().to_owned());
-    if bio.as_ref().is_some_and(|b| b.chars().count() > BIO_MAX) {
-        errors.add("bio", format!("is too long (maximum is {BIO_MAX} characters)"));
+    if let Some(bio) = &bio {
+        input::check(&mut errors, "bio", bio, Max::Chars(BIO_MAX));
     }
     let image = changes.image.map(|i| i.trim().to_owned());
     if let Some(image) = image.as_deref().filter(|i| !i.is_empty()) {

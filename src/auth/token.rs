@@ -1,6 +1,7 @@
 //! JSON Web Tokens: HS256 only, with `sub`, `iat`, `exp`, `iss` required (jsonwebtoken >= 10.3:
-//! CVE-2026-25537 let a mistyped `exp` pass unchecked before), a per-user token version for
-//! revocation, and an optional browser session id.
+//! CVE-2026-25537 let a mistyped `exp` pass unchecked before), refused before their `nbf` or
+//! when issued in the future (RFC 8725), a per-user token version for revocation, and an
+//! optional browser session id.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -92,6 +93,11 @@ type Verified = HashMap<Box<str>, Claims, foldhash::quality::RandomState>;
 /// How many verified tokens [`Keys`] remembers; when full, it starts over.
 const VERIFIED_MAX: usize = 4096;
 
+/// How far in the future a token's `iat` may be, in seconds: the clock skew allowed between
+/// the instances that issue and check tokens. (`nbf` gets none: we never set it, so a token
+/// that carries one was not made by us for use now.)
+pub const CLOCK_SKEW_SECS: i64 = 60;
+
 /// The longest token remembered (ours are a few hundred bytes); longer ones are verified on
 /// every use, so the memory held stays small whatever clients send.
 const VERIFIED_TOKEN_MAX: usize = 1024;
@@ -135,11 +141,13 @@ impl Keys {
         )?)
     }
 
-    /// Verify and decode a token: HS256 only, issuer checked, `exp`/`iat`/`sub`/`iss` required.
+    /// Verify and decode a token: HS256 only, issuer checked, `exp`/`iat`/`sub`/`iss` required,
+    /// `nbf` (when present) not in the future, `iat` at most [`CLOCK_SKEW_SECS`] ahead.
     ///
     /// A client sends the same token with every request, so a token that verified is
     /// remembered by its exact text, signature included: the next use skips the HMAC and the
-    /// JSON parsing (about a tenth of a feed request) but not the expiry check. Only a token
+    /// JSON parsing (about a tenth of a feed request) but not the expiry check (`nbf` and `iat`
+    /// only grow more acceptable with time, so they need no re-check). Only a token
     /// that verified with these keys goes in, and any other text, a changed byte included,
     /// misses and is verified in full. Revocation is unaffected: it is checked against the
     /// database by the caller on every request, whatever this returns.
@@ -175,7 +183,9 @@ impl Keys {
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
         validation.leeway = 0;
         validation.validate_exp = true;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        // A present `nbf` must be a number not after now (a mistyped one is refused too).
+        validation.validate_nbf = true;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 if *e.kind() == ErrorKind::ExpiredSignature {
@@ -183,7 +193,13 @@ impl Keys {
                 } else {
                     TokenError::Invalid
                 }
-            })
+            })?;
+        // jsonwebtoken does not look at `iat`: a token "issued" in the future was not issued by
+        // a clock we trust.
+        if claims.iat > Utc::now().timestamp() + CLOCK_SKEW_SECS {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
     }
 }
 
@@ -278,6 +294,32 @@ mod tests {
         raw.as_object_mut().unwrap().remove("exp");
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &raw, &secret).unwrap();
         assert_eq!(keys.decode(&token).unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn refuses_tokens_before_their_nbf_or_issued_in_the_future() {
+        let keys = keys();
+        let secret = EncodingKey::from_secret(b"a-test-secret-that-is-at-least-32-bytes-long");
+        let base = serde_json::to_value(keys.claims(1, 0, Kind::Api, 600, 0)).unwrap();
+        let with = |claim: &str, value: serde_json::Value| {
+            let mut raw = base.clone();
+            raw[claim] = value;
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &raw, &secret).unwrap()
+        };
+        let now = Utc::now().timestamp();
+        for refused in [
+            with("nbf", serde_json::json!(now + 120)),
+            with("nbf", serde_json::json!("later")),
+            with("iat", serde_json::json!(now + 3600)),
+            with("iat", serde_json::json!(now + CLOCK_SKEW_SECS + 30)),
+        ] {
+            assert_eq!(keys.decode(&refused).unwrap_err(), TokenError::Invalid);
+        }
+        assert!(keys.decode(&with("nbf", serde_json::json!(now - 5))).is_ok());
+        assert!(
+            keys.decode(&with("iat", serde_json::json!(now + 30))).is_ok(),
+            "within the skew"
+        );
     }
 
     #[test]

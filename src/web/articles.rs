@@ -149,6 +149,7 @@ async fn home(
         ),
         _ => ("global", Filter::default(), "/".to_owned()),
     };
+    content::check_filter(&filter)?;
     let list = previews(&db, &layout, &filter, &base, page, config.page_size, Some(POPULAR_TAGS)).await?;
     let packed = list.popular_tags;
     let popular_tags = layout.fragment("partials/popular_tags", &Key::new().with(&packed), || TagsContext {

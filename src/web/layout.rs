@@ -186,14 +186,33 @@ pub fn done(to: impl Into<String>, message: impl Into<String>) -> Flash<Redirect
     Flash::success(Redirect::to(to.into()), message.into())
 }
 
-/// A safe place to go after login: a local path, never another site.
+/// Longest `next` followed; a longer one goes home.
+pub const NEXT_MAX: usize = 2048;
+
+/// A safe place to go after login (or a button, or the password confirmation): `next` when it
+/// is a plain local path, else `/`. Plain means: it starts with a single `/` (not `//` or `/\`,
+/// which browsers read as another host), holds only printable ASCII without spaces (no
+/// control characters to split a header, nothing a browser might rewrite), none percent-encoded
+/// either (`%0d%0a`), is at most [`NEXT_MAX`] long, and parses as a URI reference with no
+/// scheme or host. Whatever it is, the redirect built from the answer is valid: a hostile
+/// `next` never turns into an error.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
-            n.to_owned()
-        }
+        Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+fn is_local_path(n: &str) -> bool {
+    n.len() <= NEXT_MAX
+        && n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && n.bytes().all(|b| b.is_ascii_graphic())
+        && rocket::http::uri::Reference::parse(n).is_ok_and(|r| r.scheme().is_none() && r.authority().is_none())
+        && rocket::http::RawStr::new(n)
+            .percent_decode()
+            .is_ok_and(|decoded| !decoded.chars().any(char::is_control))
 }
 
 #[cfg(test)]
@@ -207,5 +226,25 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/article/x#comment-3")), "/article/x#comment-3");
+        for hostile in [
+            "",
+            "evil.example",
+            "javascript:alert(1)",
+            "/a b",
+            "/\r\nSet-Cookie: x=1",
+            "/\tx",
+            "/\0",
+            "/\u{7f}",
+            "/caf\u{e9}",
+            "/\u{202e}txt",
+            "/<script>",
+            "/%0d%0aSet-Cookie:%20x=1",
+            "/%00",
+            "/%FF",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(super::NEXT_MAX)))), "/");
     }
 }

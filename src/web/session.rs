@@ -64,6 +64,8 @@ fn login_page(layout: Layout, next: Option<String>) -> PageOr {
     if layout.user.is_some() {
         return PageOr::Plain(Redirect::to(safe_next(next.as_deref())));
     }
+    // The form carries only a `next` that will be followed.
+    let next = next.map(|n| safe_next(Some(&n)));
     PageOr::Page((
         Status::Ok,
         layout.render(
@@ -99,8 +101,9 @@ async fn login(
             } else {
                 Status::UnprocessableEntity
             };
+            let next = form.next.map(|n| safe_next(Some(&n)));
             let context = json!({
-                "title": "Sign in", "active": "login", "next": form.next,
+                "title": "Sign in", "active": "login", "next": next,
                 "form": { "email": form.email, "remember": form.remember }, "errors": form_errors(&e),
             });
             Ok(PageOr::Page((status, layout.render("session/login", context))))

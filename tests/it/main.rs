@@ -13,4 +13,5 @@ mod counters;
 mod csrf;
 mod foundation;
 mod ops;
+mod sec_input;
 mod web;

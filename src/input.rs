@@ -1,0 +1,147 @@
+//! The checks every piece of text a client sends passes before it reaches SQL, whatever the
+//! route (API, site forms, admin console, query values, path segments): it fits the column it
+//! is stored in or compared with, and it holds no control characters. The limits themselves
+//! live beside the rules of each kind of record (`content`, `auth::account`, `admin`); the
+//! validators there call [`check`] (or [`problem`]), so a new field gets both checks by using
+//! the shared rules.
+//!
+//! Checking the length here, not in the database, is what keeps MySQL from answering a 500
+//! ("data too long") or, without strict mode, silently cutting the text (SECURITY.md 24).
+
+use crate::error::FieldErrors;
+
+/// How a limit counts, matching how the column counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Max {
+    /// Characters (Unicode scalar values): what MySQL's `VARCHAR(n)` counts.
+    Chars(usize),
+    /// UTF-8 bytes: what MySQL's `TEXT` types count.
+    Bytes(usize),
+}
+
+impl Max {
+    /// Whether `value` is within this limit.
+    pub fn fits(self, value: &str) -> bool {
+        match self {
+            // A string is never longer in characters than in bytes: skip the count when it fits.
+            Self::Chars(n) => value.len() <= n || value.chars().count() <= n,
+            Self::Bytes(n) => value.len() <= n,
+        }
+    }
+}
+
+/// What is wrong with a piece of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Longer than its limit.
+    TooLong(Max),
+    /// Holds a control character other than tab, line feed and carriage return.
+    Control,
+    /// Holds a Unicode bidirectional override or isolate.
+    Bidi,
+}
+
+impl Problem {
+    /// The message shown after the field's name: "title contains control characters".
+    pub fn message(self) -> String {
+        match self {
+            Self::TooLong(Max::Chars(n)) => format!("is too long (maximum is {n} characters)"),
+            Self::TooLong(Max::Bytes(n)) if n % 1024 == 0 => {
+                format!("is too long (maximum is {} KiB)", n / 1024)
+            }
+            Self::TooLong(Max::Bytes(n)) => format!("is too long (maximum is {n} bytes)"),
+            Self::Control => "contains control characters".to_owned(),
+            Self::Bidi => "contains bidirectional text controls".to_owned(),
+        }
+    }
+}
+
+/// Whether `c` is refused in every text field: the C0 controls other than tab, line feed and
+/// carriage return (NUL included), and DEL.
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Whether `c` is a bidirectional override or isolate (U+202A..=U+202E, U+2066..=U+2069),
+/// which can make a name display as another one.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The first thing wrong with `value` under the shared rules, if any: its length against `max`,
+/// then control characters.
+pub fn problem(value: &str, max: Max) -> Option<Problem> {
+    if !max.fits(value) {
+        Some(Problem::TooLong(max))
+    } else if value.chars().any(is_forbidden_control) {
+        Some(Problem::Control)
+    } else {
+        None
+    }
+}
+
+/// Check `value` of `field` against the shared rules, recording the problem on `field`.
+/// Returns whether it passed, so a validator can skip its own checks of a value already refused.
+pub fn check(errors: &mut FieldErrors, field: &str, value: &str, max: Max) -> bool {
+    match problem(value, max) {
+        Some(problem) => {
+            errors.add(field, problem.message());
+            false
+        }
+        None => true,
+    }
+}
+
+/// Whether `value` passes the shared rules: for lookups, where text that fails them can never
+/// name a stored record (so the answer is "not found" without asking the database).
+pub fn could_be_stored(value: &str, max: Max) -> bool {
+    problem(value, max).is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_count_characters_or_bytes() {
+        assert!(Max::Chars(3).fits("été"));
+        assert!(!Max::Bytes(3).fits("été"));
+        assert!(!Max::Chars(3).fits("abcd"));
+        assert_eq!(
+            problem(&"é".repeat(4), Max::Chars(3)),
+            Some(Problem::TooLong(Max::Chars(3)))
+        );
+    }
+
+    #[test]
+    fn control_characters_other_than_tab_cr_lf_are_refused() {
+        for ok in ["plain", "tab\there", "lines\r\nand\nmore", "emoji 🦀", "ünïcödé"] {
+            assert_eq!(problem(ok, Max::Chars(100)), None, "{ok:?}");
+        }
+        for bad in ["nul\0", "bell\u{7}", "esc\u{1b}[31m", "del\u{7f}", "\u{1f}unit"] {
+            assert_eq!(problem(bad, Max::Chars(100)), Some(Problem::Control), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bidi_controls_are_recognised() {
+        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+            assert!(is_bidi_control(c), "{c:?}");
+        }
+        assert!(!is_bidi_control('\u{200F}'));
+        assert!(!is_bidi_control('a'));
+    }
+
+    #[test]
+    fn messages_name_the_limit() {
+        assert_eq!(
+            Problem::TooLong(Max::Chars(255)).message(),
+            "is too long (maximum is 255 characters)"
+        );
+        assert_eq!(
+            Problem::TooLong(Max::Bytes(1024 * 1024)).message(),
+            "is too long (maximum is 1024 KiB)"
+        );
+        assert_eq!(Problem::Control.message(), "contains control characters");
+    }
+}
