@@ -54,6 +54,14 @@ pub struct AppConfig {
     /// The login throttling window, in minutes.
     #[serde(default = "defaults::login_window_minutes")]
     pub login_window_minutes: i64,
+    /// Registrations per client address per hour before 429; `0` turns the limit off (seeding
+    /// and load tests that sign many users up from one address).
+    #[serde(default = "defaults::register_per_hour")]
+    pub register_per_hour: i64,
+    /// Password hashes and checks that may wait for the hasher (one runs at a time); more are
+    /// answered 503 with `Retry-After` at once. `0`: none may wait.
+    #[serde(default = "defaults::password_queue_max")]
+    pub password_queue_max: usize,
     /// Log level: error, warn, info, debug or trace.
     #[serde(default = "defaults::log_filter")]
     pub log_filter: String,
@@ -121,6 +129,12 @@ mod defaults {
     }
     pub fn login_window_minutes() -> i64 {
         15
+    }
+    pub fn register_per_hour() -> i64 {
+        20
+    }
+    pub fn password_queue_max() -> usize {
+        64
     }
     pub fn log_filter() -> String {
         "info".into()
@@ -208,6 +222,15 @@ impl AppConfig {
                 return Err(bad(key, format!("must be a positive number, got {value}")));
             }
         }
+        if self.register_per_hour < 0 {
+            return Err(bad(
+                "register_per_hour",
+                format!(
+                    "must be 0 (no limit) or a positive number, got {}",
+                    self.register_per_hour
+                ),
+            ));
+        }
         if !(1..=100).contains(&self.page_size) {
             return Err(bad("page_size", "must be between 1 and 100"));
         }
@@ -278,6 +301,16 @@ mod tests {
         let config = AppConfig::from_figment(&base().select("debug")).unwrap();
         assert_eq!(config.access_token_minutes, 15);
         assert_eq!(config.login_max_per_account, 10);
+        assert_eq!(config.register_per_hour, 20);
+        assert_eq!(config.password_queue_max, 64);
+    }
+
+    #[test]
+    fn negative_registration_limit_names_the_key() {
+        let err = AppConfig::from_figment(&base().merge(("register_per_hour", -1))).unwrap_err();
+        assert!(err.contains("`register_per_hour`"), "{err}");
+        let off = AppConfig::from_figment(&base().merge(("register_per_hour", 0))).unwrap();
+        assert_eq!(off.register_per_hour, 0, "0 turns it off");
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub enum AppError {
     /// Too many attempts; retry after this many seconds.
     #[error("too many attempts, try again later")]
     TooManyRequests(u64),
+    /// Overloaded (the password hasher's queue is full); retry after this many seconds.
+    #[error("the server is busy, please try again shortly")]
+    Busy(u64),
     /// A database error.
     #[error("database error")]
     Db(#[from] sqlx::Error),
@@ -104,6 +107,7 @@ impl AppError {
             Self::Invalid(_) => Status::UnprocessableEntity,
             Self::BadRequest(_) => Status::BadRequest,
             Self::TooManyRequests(_) => Status::TooManyRequests,
+            Self::Busy(_) => Status::ServiceUnavailable,
             Self::Db(e) if is_unavailable(e) => Status::ServiceUnavailable,
             Self::Db(_) | Self::Other(_) => Status::InternalServerError,
         }
@@ -126,9 +130,19 @@ impl AppError {
         }
     }
 
-    /// Log a server-side failure once, with its cause chain and the request's identity.
+    /// Seconds the client should wait before trying again (`Retry-After`), for a refusal that
+    /// says so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(secs) | Self::Busy(secs) => Some(*secs),
+            _ => None,
+        }
+    }
+
+    /// Log a server-side failure once, with its cause chain and the request's identity. Load
+    /// shedding (`Busy`) is not a failure: a flood would otherwise flood the log and Sentry too.
     fn report(&self, req: &Request<'_>) {
-        if !self.status().class().is_server_error() {
+        if !self.status().class().is_server_error() || matches!(self, Self::Busy(_)) {
             return;
         }
         let cause = match self {
@@ -213,7 +227,7 @@ impl<'r> Responder<'r, 'static> for Api {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         self.0.report(req);
         let mut res = (self.0.status(), Json(api_error_body(&self.0))).respond_to(req)?;
-        if let AppError::TooManyRequests(secs) = self.0 {
+        if let Some(secs) = self.0.retry_after() {
             res.set_header(Header::new("Retry-After", secs.to_string()));
         }
         Ok(res)
@@ -240,7 +254,7 @@ impl<'r> Responder<'r, 'static> for Page {
             return login_redirect(req).respond_to(req);
         }
         let mut res = error_page(self.0.status(), &self.0.public_messages()).respond_to(req)?;
-        if let AppError::TooManyRequests(secs) = self.0 {
+        if let Some(secs) = self.0.retry_after() {
             res.set_header(Header::new("Retry-After", secs.to_string()));
         }
         Ok(res)

@@ -28,10 +28,12 @@ pub fn rocket() -> Rocket<Build> {
     rocket_with(config::figment())
 }
 
-/// The app from a given figment. Tests pass one with their own database URL.
+/// The app from a given figment. Tests pass one with their own database URL. Whatever the
+/// figment says, responses carry no `Server` header (`ident = false`): the name and version of
+/// the server are nobody's business.
 pub fn rocket_with(figment: Figment) -> Rocket<Build> {
     let templates = web::render::Templates::default();
-    rocket::custom(figment)
+    rocket::custom(figment.merge(("ident", false)))
         .attach(config::stage())
         .attach(db::Db::init())
         .attach(templates.fairing())

@@ -3,6 +3,7 @@
 
 use crate::auth::account;
 use crate::content;
+use crate::db::users::ROLE_USER;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 
@@ -132,7 +133,8 @@ pub async fn demo(db: &DbPool) -> Result<Summary, AppError> {
         let user = if let Some(user) = db::users::find_by_username(db, name).await? {
             user
         } else {
-            let mut user = account::register(db, name, &format!("{name}@demo.conduit.test"), DEMO_PASSWORD).await?;
+            let mut user =
+                account::create(db, name, &format!("{name}@demo.conduit.test"), DEMO_PASSWORD, ROLE_USER).await?;
             user.bio = Some(bio.to_owned());
             db::users::update(db, &user).await?;
             summary.users += 1;

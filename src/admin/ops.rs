@@ -166,7 +166,10 @@ pub async fn edit_user(db: &DbPool, actor: &Actor, id: i64, edit: UserEdit) -> R
         image: edit.image,
     };
     // `fresh = true`: an admin changing an email is not the account holder proving themselves.
-    let updated = account::update(db, user, changes, true).await?.user;
+    // No password among the changes: nothing is hashed, so nothing queues for the hasher.
+    let updated = account::update(db, user, changes, true, crate::auth::password::WAIT_ANY)
+        .await?
+        .user;
     let after = user_snapshot(&updated);
     if after != before {
         // account::update writes through db::users (shared with the settings page), so the

@@ -96,14 +96,17 @@ async fn register(
     db: Conn,
     keys: &State<Keys>,
     config: &State<AppConfig>,
+    addr: ClientAddr,
     body: ApiJson<UserEnvelope<Registration>>,
 ) -> ApiResult<(Status, Json<UserEnvelope<UserBody>>)> {
     let r = body.0.user;
     let user = account::register(
         &db,
+        config,
         r.username.as_deref().unwrap_or(""),
         r.email.as_deref().unwrap_or(""),
         r.password.as_deref().unwrap_or(""),
+        &addr.0,
     )
     .await?;
     let token = api_token(keys, config, &user, chrono::Utc::now().timestamp())?;
@@ -166,7 +169,7 @@ async fn update(
     };
     let auth = me.0;
     let fresh = auth.claims.is_fresh(config.fresh_minutes);
-    let updated = account::update(&db, auth.user.clone(), changes, fresh).await?;
+    let updated = account::update(&db, auth.user.clone(), changes, fresh, config.password_queue_max).await?;
     let token = if !updated.password_changed {
         echoed_token(&auth)
     } else if auth.via == Via::Header {

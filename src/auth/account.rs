@@ -1,13 +1,20 @@
-//! Account operations shared by the JSON API and the site: register, log in (with throttling),
-//! change settings. Validation lives here so both faces give the same field errors.
+//! Account operations shared by the JSON API and the site: register, log in, change settings.
+//! Validation lives here so both faces give the same field errors.
 //!
 //! Every limit fits its column (`migrations/*/20261124000001_initial.sql`); every field also
 //! passes the shared checks of [`crate::input`] (no control characters).
+//!
+//! [`authenticate`] is the one way the app checks a password (login, the settings page's
+//! current password, admin re-authentication): it reserves the attempt in the database before
+//! hashing (`db::throttle`), so the per-account and per-address limits hold under concurrency,
+//! and it answers every failure (unknown account, wrong password, disabled account) alike.
+//! [`register`] is throttled per address the same way.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::auth::password;
 use crate::config::AppConfig;
+use crate::db::throttle::Reservation;
 use crate::db::users::{NewUser, User, ROLE_USER};
 use crate::db::{self, DbPool};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
@@ -111,13 +118,56 @@ async fn taken_errors(db: &DbPool, email: &str, username: &str, except: Option<i
     Ok(errors)
 }
 
-/// Create an account with the ordinary role.
-pub async fn register(db: &DbPool, username: &str, email: &str, password: &str) -> Result<User, AppError> {
-    create(db, username, email, password, ROLE_USER).await
+/// Sign up from client address `ip`: an account with the ordinary role, at most
+/// `register_per_hour` per address (every attempt counts, reserved before anything is checked
+/// or hashed).
+pub async fn register(
+    db: &DbPool,
+    config: &AppConfig,
+    username: &str,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<User, AppError> {
+    if config.register_per_hour == 0 {
+        return create_with(db, username, email, password, ROLE_USER, config.password_queue_max).await;
+    }
+    let attempt = match db::throttle::reserve_registration(db, ip, config.register_per_hour, Duration::hours(1)).await?
+    {
+        Reservation::Granted(id) => id,
+        Reservation::Blocked(until) => return Err(too_many(until)),
+    };
+    let result = create_with(db, username, email, password, ROLE_USER, config.password_queue_max).await;
+    if matches!(result, Err(AppError::Busy(_))) {
+        // Refused before any work: not an attempt.
+        if let Err(e) = db::throttle::release_registration(db, attempt).await {
+            log::warn!("releasing a registration reservation: {e}");
+        }
+    }
+    result
 }
 
-/// Create an account with `role`, validating every field.
+/// The 429 for a throttle that frees a place at `until`.
+fn too_many(until: DateTime<Utc>) -> AppError {
+    let millis = (until - db::now()).num_milliseconds().max(1);
+    AppError::TooManyRequests(u64::try_from((millis + 999) / 1000).unwrap_or(1))
+}
+
+/// Create an account with `role`, validating every field (commands: no throttle, no queue
+/// bound).
 pub async fn create(db: &DbPool, username: &str, email: &str, password: &str, role: &str) -> Result<User, AppError> {
+    create_with(db, username, email, password, role, password::WAIT_ANY).await
+}
+
+/// [`create`], hashing behind at most `max_waiting` others.
+async fn create_with(
+    db: &DbPool,
+    username: &str,
+    email: &str,
+    password: &str,
+    role: &str,
+    max_waiting: usize,
+) -> Result<User, AppError> {
     let (username, email) = (username.trim(), email.trim());
     let mut errors = FieldErrors::new();
     check_username(&mut errors, username);
@@ -132,7 +182,7 @@ pub async fn create(db: &DbPool, username: &str, email: &str, password: &str, ro
     }
     errors.into_result()?;
 
-    let hash = password::hash(password).await?;
+    let hash = password::hash(password, max_waiting).await?;
     let new = NewUser {
         username,
         email,
@@ -157,7 +207,13 @@ pub async fn create(db: &DbPool, username: &str, email: &str, password: &str, ro
         .ok_or_else(|| anyhow::anyhow!("user {id} vanished after insert").into())
 }
 
-/// Check an email and password, with throttling per account and per client address.
+/// Check the password of the account with `email`, for a request from client address `ip`:
+/// the one way the app checks a password. At most `login_max_per_account` failures per
+/// account and `login_max_per_ip` per address within `login_window_minutes`; past either,
+/// 429 with `Retry-After`, even for the right password. Each attempt is reserved before the
+/// hash runs and stays counted as a failure unless it succeeds (which clears the account's
+/// failures) or is never checked (the hasher was busy: 503). An unknown account, a wrong
+/// password and a disabled account get the same answer, [`LOGIN_FAILED`].
 pub async fn authenticate(
     db: &DbPool,
     config: &AppConfig,
@@ -179,40 +235,43 @@ pub async fn authenticate(
     errors.into_result()?;
 
     let window = Duration::minutes(config.login_window_minutes);
-    let now = db::now();
-    let failures = db::login_attempts::failures_since(db, email, ip, now - window).await?;
-    let blocked_until = [
-        (failures.by_email >= config.login_max_per_account)
-            .then_some(failures.oldest_email)
-            .flatten(),
-        (failures.by_ip >= config.login_max_per_ip)
-            .then_some(failures.oldest_ip)
-            .flatten(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|oldest| oldest + window)
-    .max();
-    if let Some(until) = blocked_until {
-        let seconds = (until - now).num_seconds().max(1);
-        return Err(AppError::TooManyRequests(u64::try_from(seconds).unwrap_or(1)));
-    }
-
-    let user = db::users::find_by_email(db, email).await?;
-    let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
-    match user {
-        Some(user) if ok => {
-            if user.disabled {
-                return Err(AppError::Unauthorized("this account is disabled".into()));
-            }
+    let reservation = db::throttle::reserve_login(
+        db,
+        email,
+        ip,
+        config.login_max_per_account,
+        config.login_max_per_ip,
+        window,
+    )
+    .await?;
+    let attempt = match reservation {
+        Reservation::Granted(id) => id,
+        Reservation::Blocked(until) => return Err(too_many(until)),
+    };
+    match check(db, config, email, password).await {
+        Ok(Some(user)) => {
             db::login_attempts::clear(db, email).await?;
             Ok(user)
         }
-        _ => {
-            db::login_attempts::record_failure(db, email, ip).await?;
-            Err(AppError::Unauthorized(LOGIN_FAILED.into()))
+        // The reservation stays: it is the failure.
+        Ok(None) => Err(AppError::Unauthorized(LOGIN_FAILED.into())),
+        Err(e) => {
+            // Never checked (the hasher was busy, the database failed): not a failure.
+            if let Err(release) = db::throttle::release_login(db, attempt).await {
+                log::warn!("releasing a login reservation: {release}");
+            }
+            Err(e)
         }
     }
+}
+
+/// The enabled account `email` if `password` is its password, else `None`; an unknown account
+/// is checked against a dummy hash so that it takes as long.
+async fn check(db: &DbPool, config: &AppConfig, email: &str, password: &str) -> Result<Option<User>, AppError> {
+    let user = db::users::find_by_email(db, email).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.as_str());
+    let ok = password::verify(password, stored, config.password_queue_max).await?;
+    Ok(user.filter(|u| ok && !u.disabled))
 }
 
 /// Requested changes to an account; `None` leaves a field as it is.
@@ -240,8 +299,15 @@ pub struct Updated {
 }
 
 /// Apply `changes` to `user`. Changing the email or the password needs `fresh` (a recent
-/// password entry); unchanged values (e.g. the user's own email re-sent) change nothing.
-pub async fn update(db: &DbPool, mut user: User, changes: Changes, fresh: bool) -> Result<Updated, AppError> {
+/// password entry); unchanged values (e.g. the user's own email re-sent) change nothing. A new
+/// password is hashed behind at most `max_waiting` others (`password_queue_max`).
+pub async fn update(
+    db: &DbPool,
+    mut user: User,
+    changes: Changes,
+    fresh: bool,
+    max_waiting: usize,
+) -> Result<Updated, AppError> {
     let mut errors = FieldErrors::new();
     let email = changes.email.map(|e| e.trim().to_owned()).filter(|e| *e != user.email);
     let username = changes
@@ -296,7 +362,7 @@ pub async fn update(db: &DbPool, mut user: User, changes: Changes, fresh: bool) 
     }
     let password_changed = password.is_some();
     if let Some(password) = password {
-        user.password_hash = password::hash(&password).await?;
+        user.password_hash = password::hash(&password, max_waiting).await?;
         user.token_version += 1;
     }
     if let Err(e) = db::users::update(db, &user).await {

@@ -11,6 +11,7 @@ pub mod profiles;
 pub mod sessions;
 pub mod stamp;
 pub mod tags;
+pub mod throttle;
 pub mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};

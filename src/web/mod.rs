@@ -39,8 +39,29 @@ pub fn stage() -> AdHoc {
 }
 
 /// Static files may be cached for a day; pages are per-user and must not be stored by shared
-/// caches.
+/// caches; responses about credentials (see [`NO_STORE`]) must not be stored at all.
 struct StaticCache;
+
+/// Paths whose responses carry a token or a form that takes a password, whatever the status:
+/// `Cache-Control: no-store`, so neither a shared cache nor the browser's history keeps them.
+/// A path here covers the paths below it (`/settings/sign-out-everywhere`).
+pub const NO_STORE: &[&str] = &[
+    "/api/users",
+    "/api/user",
+    "/login",
+    "/register",
+    "/settings",
+    "/logout",
+    "/admin/reauth",
+];
+
+/// Whether responses for `path` are sent with `Cache-Control: no-store`.
+pub fn no_store(path: &str) -> bool {
+    NO_STORE.iter().any(|base| {
+        path.strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
 
 #[rocket::async_trait]
 impl Fairing for StaticCache {
@@ -52,10 +73,15 @@ impl Fairing for StaticCache {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        let path = req.uri().path();
+        if no_store(path.as_str()) {
+            res.set_header(Header::new("Cache-Control", "no-store"));
+            return;
+        }
         if res.headers().contains("Cache-Control") {
             return;
         }
-        let value = if req.uri().path().starts_with("/static/") && res.status().class().is_success() {
+        let value = if path.starts_with("/static/") && res.status().class().is_success() {
             "public, max-age=86400"
         } else {
             "private, no-cache"
@@ -153,7 +179,30 @@ pub fn etag(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::body_digest;
+    use super::{body_digest, no_store};
+
+    #[test]
+    fn credential_paths_are_not_stored() {
+        for path in [
+            "/api/users",
+            "/api/users/login",
+            "/api/user",
+            "/login",
+            "/settings/sign-out-everywhere",
+        ] {
+            assert!(no_store(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/api/userss",
+            "/api/profiles/jake",
+            "/loginx",
+            "/settingsx",
+            "/static/css/site.css",
+        ] {
+            assert!(!no_store(path), "{path}");
+        }
+    }
 
     #[test]
     fn digest_is_stable_and_sees_every_change() {

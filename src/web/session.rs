@@ -2,7 +2,7 @@
 
 use crate::web::render::Page;
 use rocket::form::FromForm;
-use rocket::http::{CookieJar, Status};
+use rocket::http::{CookieJar, Header, Status};
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
 use serde_json::json;
@@ -53,10 +53,33 @@ pub struct Empty {
 pub enum PageOr {
     /// The page, with a status (422 when it shows errors).
     Page((Status, Page)),
+    /// The page again, refused for now (429).
+    Later(Later),
     /// Where to go next.
     Redirect(Flash<Redirect>),
     /// Where to go, no message.
     Plain(Redirect),
+}
+
+/// A form page answered 429: the page, and when to try again.
+#[derive(rocket::Responder)]
+pub struct Later {
+    page: (Status, Page),
+    retry_after: Header<'static>,
+}
+
+impl PageOr {
+    /// A form shown again with what went wrong: 429 with `Retry-After` for a throttle, 422
+    /// for anything else (invalid input, a refused password).
+    pub fn again(error: &AppError, page: Page) -> Self {
+        match error.retry_after() {
+            Some(secs) => Self::Later(Later {
+                page: (error.status(), page),
+                retry_after: Header::new("Retry-After", secs.to_string()),
+            }),
+            None => Self::Page((Status::UnprocessableEntity, page)),
+        }
+    }
 }
 
 #[get("/login?<next>")]
@@ -96,17 +119,12 @@ async fn login(
             )))
         }
         Err(e @ (AppError::Invalid(_) | AppError::Unauthorized(_) | AppError::TooManyRequests(_))) => {
-            let status = if matches!(e, AppError::TooManyRequests(_)) {
-                Status::TooManyRequests
-            } else {
-                Status::UnprocessableEntity
-            };
             let next = form.next.map(|n| safe_next(Some(&n)));
             let context = json!({
                 "title": "Sign in", "active": "login", "next": next,
                 "form": { "email": form.email, "remember": form.remember }, "errors": form_errors(&e),
             });
-            Ok(PageOr::Page((status, layout.render("session/login", context))))
+            Ok(PageOr::again(&e, layout.render("session/login", context)))
         }
         Err(e) => Err(e.into()),
     }
@@ -133,11 +151,12 @@ async fn register(
     keys: &State<Keys>,
     forms: &State<FormTokens>,
     config: &State<AppConfig>,
+    addr: ClientAddr,
     layout: Layout,
     form: CsrfForm<RegisterForm>,
 ) -> PageResult<PageOr> {
     let form = form.0;
-    match account::register(&db, &form.username, &form.email, &form.password).await {
+    match account::register(&db, config, &form.username, &form.email, &form.password, &addr.0).await {
         Ok(user) => {
             session::start(&db, jar, keys, forms, config, &user, false).await?;
             Ok(PageOr::Redirect(done(
@@ -145,15 +164,12 @@ async fn register(
                 format!("Welcome to Conduit, {}!", user.username),
             )))
         }
-        Err(e @ AppError::Invalid(_)) => {
+        Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
             let context = json!({
                 "title": "Sign up", "active": "register",
                 "form": { "username": form.username, "email": form.email }, "errors": form_errors(&e),
             });
-            Ok(PageOr::Page((
-                Status::UnprocessableEntity,
-                layout.render("session/register", context),
-            )))
+            Ok(PageOr::again(&e, layout.render("session/register", context)))
         }
         Err(e) => Err(e.into()),
     }

@@ -1,16 +1,17 @@
-//! The settings page: profile fields, email and password (with the current password), and
-//! "sign out everywhere".
+//! The settings page: profile fields, email and password (with the current password, checked
+//! and throttled like a login), and "sign out everywhere".
 
 use rocket::form::FromForm;
-use rocket::http::{CookieJar, Status};
+use rocket::http::CookieJar;
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
 use serde_json::json;
 
+use crate::api::ClientAddr;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::form_token::FormTokens;
 use crate::auth::token::Keys;
-use crate::auth::{account, password, session, CurrentUser};
+use crate::auth::{account, session, CurrentUser};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, Conn};
@@ -53,12 +54,14 @@ fn edit(me: CurrentUser, layout: Layout) -> Page {
     page(&layout, &form_of(&me.0.user), None)
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/settings", data = "<form>")]
 async fn update(
     db: Conn,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
+    addr: ClientAddr,
     me: CurrentUser,
     layout: Layout,
     form: CsrfForm<SettingsForm>,
@@ -76,11 +79,17 @@ async fn update(
                     "is needed to change your email or password",
                 )));
             }
-            if !password::verify(&form.current_password, Some(&auth.user.password_hash)).await? {
-                return Err(AppError::Invalid(FieldErrors::one(
-                    "current_password",
-                    "is not correct",
-                )));
+            // Checked like a login: a wrong one counts against the account and the address,
+            // and past the limit even the right one waits (429).
+            match account::authenticate(&db, config, &auth.user.email, &form.current_password, &addr.0).await {
+                Ok(user) if user.id == auth.user.id => {}
+                Ok(_) | Err(AppError::Unauthorized(_)) => {
+                    return Err(AppError::Invalid(FieldErrors::one(
+                        "current_password",
+                        "is not correct",
+                    )));
+                }
+                Err(e) => return Err(e),
             }
             true
         } else {
@@ -93,7 +102,7 @@ async fn update(
             bio: Some(form.bio.clone()),
             image: Some(form.image.clone()),
         };
-        account::update(&db, auth.user.clone(), changes, fresh).await
+        account::update(&db, auth.user.clone(), changes, fresh, config.password_queue_max).await
     }
     .await;
     match result {
@@ -103,12 +112,9 @@ async fn update(
             }
             Ok(PageOr::Redirect(done("/settings", "Your settings have been saved.")))
         }
-        Err(e @ AppError::Invalid(_)) => {
+        Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
             let kept = json!({ "image": form.image, "username": form.username, "bio": form.bio, "email": form.email });
-            Ok(PageOr::Page((
-                Status::UnprocessableEntity,
-                page(&layout, &kept, Some(&e)),
-            )))
+            Ok(PageOr::again(&e, page(&layout, &kept, Some(&e))))
         }
         Err(e) => Err(e.into()),
     }

@@ -14,4 +14,5 @@ mod csrf;
 mod foundation;
 mod ops;
 mod sec_input;
+mod sec_throttle;
 mod web;

@@ -1,0 +1,233 @@
+//! Throttles that hold under concurrency: an attempt is *reserved* (recorded) before the
+//! expensive check it pays for (an argon2 hash) runs, in the database, so that every app
+//! instance counts the same attempts.
+//!
+//! A reservation is one transaction. It first writes the row of each key it is counted under
+//! (`throttle_keys`: `email:<address>` and `ip:<address>` for a password check,
+//! `register:<address>` for a sign-up), which makes every other reservation under one of those
+//! keys wait until it ends (a row lock on MySQL, the write lock on SQLite). Then it counts the
+//! attempts in the window and records its own only when every count is under its limit. So of
+//! thirty concurrent logins for one account, exactly the first ten are recorded and checked,
+//! on both engines and on any number of instances.
+//!
+//! Counting the rows with an id below one's own, without the lock, is not enough on MySQL: an
+//! id is handed out before its row commits, so a later id can count before an earlier row is
+//! visible and both get through (and Galera interleaves ids across nodes). The count is the
+//! transaction's first plain read, so on MySQL its snapshot is taken after the lock is held and
+//! sees every reservation that held it before. Keys are written in sorted order (`email:`
+//! before `ip:`), so two reservations never wait for each other in a cycle; a deadlock or lock
+//! wait timeout reported anyway is retried a few times.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::db::{now, DbPool, Engine, LastInsertId};
+use crate::db_run;
+
+/// What a reservation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Under every limit: the attempt is recorded under this id before the check runs.
+    Granted(i64),
+    /// At a limit: nothing was recorded; the window frees a place at this time.
+    Blocked(DateTime<Utc>),
+}
+
+/// One limit a reservation is held to: at most `max` attempts counted by `count_sql` for
+/// `value` within the window.
+struct Limit<'a> {
+    /// The `throttle_keys` row it is counted under.
+    key: String,
+    /// `SELECT COUNT(*), MIN(created_at) ... WHERE <column> = ? AND created_at > ?`.
+    count_sql: &'static str,
+    /// The value the count is for.
+    value: &'a str,
+    /// Attempts allowed within the window.
+    max: i64,
+}
+
+/// A reservation to make: the limits it is held to and the row that records it.
+struct Plan<'a> {
+    limits: Vec<Limit<'a>>,
+    /// `INSERT ... VALUES (<one ? per value>, ?)`, the last `?` being `created_at`.
+    insert_sql: &'static str,
+    /// The values bound before `created_at`.
+    values: Vec<&'a str>,
+}
+
+/// Reserve a password check for the account `email` from address `ip` (`login_attempts`): at
+/// most `max_per_account` and `max_per_ip` in any `window`. A granted attempt stays recorded as
+/// a failure unless the check succeeds (the account's attempts are then cleared) or does not
+/// happen ([`release_login`]).
+pub async fn reserve_login(
+    db: &DbPool,
+    email: &str,
+    ip: &str,
+    max_per_account: i64,
+    max_per_ip: i64,
+    window: Duration,
+) -> Result<Reservation, sqlx::Error> {
+    let plan = Plan {
+        limits: vec![
+            Limit {
+                key: format!("email:{email}"),
+                count_sql: "SELECT COUNT(*), MIN(created_at) FROM login_attempts WHERE email = ? AND created_at > ?",
+                value: email,
+                max: max_per_account,
+            },
+            Limit {
+                key: format!("ip:{ip}"),
+                count_sql: "SELECT COUNT(*), MIN(created_at) FROM login_attempts WHERE ip = ? AND created_at > ?",
+                value: ip,
+                max: max_per_ip,
+            },
+        ],
+        insert_sql: "INSERT INTO login_attempts (email, ip, created_at) VALUES (?, ?, ?)",
+        values: vec![email, ip],
+    };
+    reserve(db, &plan, window).await
+}
+
+/// Give back a password check that did not happen (the hasher was busy, the database failed).
+pub async fn release_login(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM login_attempts WHERE id = ?";
+    db_run!(db, |c| sqlx::query(SQL).bind(id).execute(c).await.map(|_| ()))
+}
+
+/// Reserve a sign-up from address `ip` (`register_attempts`): at most `max` in any `window`.
+pub async fn reserve_registration(
+    db: &DbPool,
+    ip: &str,
+    max: i64,
+    window: Duration,
+) -> Result<Reservation, sqlx::Error> {
+    let plan = Plan {
+        limits: vec![Limit {
+            key: format!("register:{ip}"),
+            count_sql: "SELECT COUNT(*), MIN(created_at) FROM register_attempts WHERE ip = ? AND created_at > ?",
+            value: ip,
+            max,
+        }],
+        insert_sql: "INSERT INTO register_attempts (ip, created_at) VALUES (?, ?)",
+        values: vec![ip],
+    };
+    reserve(db, &plan, window).await
+}
+
+/// Give back a sign-up that did not happen (the hasher was busy).
+pub async fn release_registration(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM register_attempts WHERE id = ?";
+    db_run!(db, |c| sqlx::query(SQL).bind(id).execute(c).await.map(|_| ()))
+}
+
+/// Forget keys nobody was counted under since `before` (housekeeping, with
+/// [`crate::db::login_attempts::prune`]).
+pub async fn prune(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    const SQL: &str = "DELETE FROM throttle_keys WHERE updated_at < ?";
+    db_run!(db, |c| sqlx::query(SQL)
+        .bind(before)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+}
+
+/// How often a reservation that lost a lock conflict (MySQL) is tried again.
+const TRIES: usize = 3;
+
+/// Run `plan` as one transaction; see the module documentation.
+async fn reserve(db: &DbPool, plan: &Plan<'_>, window: Duration) -> Result<Reservation, sqlx::Error> {
+    let mut keys: Vec<&str> = plan.limits.iter().map(|l| l.key.as_str()).collect();
+    keys.sort_unstable();
+    let lock_sql = lock_sql(db.engine(), keys.len());
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = reserve_once(db, plan, &keys, &lock_sql, window).await;
+        match result {
+            Err(e) if tries < TRIES && is_lock_conflict(&e) => {
+                log::debug!("throttle reservation retried after a lock conflict: {e}");
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn reserve_once(
+    db: &DbPool,
+    plan: &Plan<'_>,
+    keys: &[&str],
+    lock_sql: &str,
+    window: Duration,
+) -> Result<Reservation, sqlx::Error> {
+    let now = now();
+    let since = now - window;
+    db_run!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        let mut lock = sqlx::query(lock_sql);
+        for key in keys {
+            lock = lock.bind(*key).bind(now);
+        }
+        lock.execute(&mut *tx).await?;
+        let mut blocked: Option<DateTime<Utc>> = None;
+        for limit in &plan.limits {
+            let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(limit.count_sql)
+                .bind(limit.value)
+                .bind(since)
+                .fetch_one(&mut *tx)
+                .await?;
+            if count >= limit.max {
+                let until = oldest.unwrap_or(now) + window;
+                blocked = Some(blocked.map_or(until, |b| b.max(until)));
+            }
+        }
+        let outcome = if let Some(until) = blocked {
+            // Nothing recorded; the key rows' new times only date the keys for `prune`.
+            Reservation::Blocked(until)
+        } else {
+            let mut insert = sqlx::query(plan.insert_sql);
+            for value in &plan.values {
+                insert = insert.bind(*value);
+            }
+            Reservation::Granted(insert.bind(now).execute(&mut *tx).await?.last_id())
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    })
+}
+
+/// Write (and so lock) `n` key rows: `?` pairs of name and time, in the engine's upsert.
+fn lock_sql(engine: Engine, n: usize) -> String {
+    let rows = vec!["(?, ?)"; n].join(", ");
+    match engine {
+        Engine::Sqlite => format!(
+            "INSERT INTO throttle_keys (name, updated_at) VALUES {rows} \
+             ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at"
+        ),
+        Engine::MySql => format!(
+            "INSERT INTO throttle_keys (name, updated_at) VALUES {rows} \
+             ON DUPLICATE KEY UPDATE updated_at = VALUES(updated_at)"
+        ),
+    }
+}
+
+/// MySQL's deadlock (1213) and lock wait timeout (1205): the transaction was undone and may
+/// simply be run again.
+fn is_lock_conflict(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+        .is_some_and(|m| matches!(m.number(), 1205 | 1213))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_upsert_row_per_key() {
+        assert_eq!(
+            lock_sql(Engine::Sqlite, 2),
+            "INSERT INTO throttle_keys (name, updated_at) VALUES (?, ?), (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at"
+        );
+        assert!(lock_sql(Engine::MySql, 1).contains("VALUES (?, ?) ON DUPLICATE KEY UPDATE"));
+    }
+}
