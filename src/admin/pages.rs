@@ -1075,9 +1075,13 @@ async fn reauth(
     let auth = admin.0;
     let next = safe_next(form.next.as_deref());
     // The login check itself: same throttling, same single message.
-    match account::authenticate(&db, config, &auth.user.email, &form.password, &addr.0).await {
+    match account::confirm_password(&db, config, &auth.user, &form.password, &addr.0).await {
         Ok(user) if user.id == auth.user.id => {
-            session::reauthenticate(jar, keys, config, &auth.claims, &user)?;
+            // Only a browser session has cookies to mark fresh (a header token's freshness is
+            // its login's).
+            if auth.via == crate::auth::Via::Cookie {
+                session::reauthenticate(jar, keys, config, &auth.claims, &user)?;
+            }
             Ok(PageOr::Redirect(done(next, "Thanks, your password is confirmed.")))
         }
         Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {

@@ -130,14 +130,30 @@ pub async fn register(
     ip: &str,
 ) -> Result<User, AppError> {
     if config.register_per_hour == 0 {
-        return create_with(db, username, email, password, ROLE_USER, config.password_queue_max).await;
+        return create_with(
+            db,
+            username,
+            email,
+            password,
+            ROLE_USER,
+            writes_may_wait(config.password_queue_max),
+        )
+        .await;
     }
     let attempt = match db::throttle::reserve_registration(db, ip, config.register_per_hour, Duration::hours(1)).await?
     {
         Reservation::Granted(id) => id,
         Reservation::Blocked(until) => return Err(too_many(until)),
     };
-    let result = create_with(db, username, email, password, ROLE_USER, config.password_queue_max).await;
+    let result = create_with(
+        db,
+        username,
+        email,
+        password,
+        ROLE_USER,
+        writes_may_wait(config.password_queue_max),
+    )
+    .await;
     if matches!(result, Err(AppError::Busy(_))) {
         // Refused before any work: not an attempt.
         if let Err(e) = db::throttle::release_registration(db, attempt).await {
@@ -229,15 +245,62 @@ pub async fn authenticate(
         // No account has an email that fails these; and it must fit `login_attempts.email`.
         input::check(&mut errors, "email", email, Max::Chars(EMAIL_MAX));
     }
+    check_given_password(&mut errors, password);
+    errors.into_result()?;
+    verify_throttled(db, config, email, email, password, ip).await
+}
+
+/// Check the password of `user`, who is signed in already (the settings page's current
+/// password, admin re-authentication): throttled like [`authenticate`], with the same limits,
+/// but counted under the user rather than the email, so strangers' failed logins for that email
+/// cannot stop its signed-in owner from confirming their password (to act against them, say).
+pub async fn confirm_password(
+    db: &DbPool,
+    config: &AppConfig,
+    user: &User,
+    password: &str,
+    ip: &str,
+) -> Result<User, AppError> {
+    let mut errors = FieldErrors::new();
+    check_given_password(&mut errors, password);
+    errors.into_result()?;
+    // `#` never starts an email, so this key is no account's.
+    let key = format!("#user:{}", user.id);
+    verify_throttled(db, config, &key, &user.email, password, ip)
+        .await
+        .map_err(|e| match e {
+            AppError::Unauthorized(_) => AppError::Unauthorized(LOGIN_FAILED.into()),
+            e => e,
+        })
+}
+
+/// A password to check: present, and no longer than any password can be (so a 2 MiB guess is
+/// not hashed).
+fn check_given_password(errors: &mut FieldErrors, password: &str) {
     if password.is_empty() {
         errors.add("password", "can't be blank");
+    } else if password.chars().count() > PASSWORD_MAX {
+        errors.add(
+            "password",
+            format!("is too long (maximum is {PASSWORD_MAX} characters)"),
+        );
     }
-    errors.into_result()?;
+}
 
+/// Reserve an attempt counted under `account` (an email, or a signed-in user's key) and the
+/// client address, then check `password` against the account with `email`.
+async fn verify_throttled(
+    db: &DbPool,
+    config: &AppConfig,
+    account: &str,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<User, AppError> {
     let window = Duration::minutes(config.login_window_minutes);
     let reservation = db::throttle::reserve_login(
         db,
-        email,
+        account,
         ip,
         config.login_max_per_account,
         config.login_max_per_ip,
@@ -250,7 +313,7 @@ pub async fn authenticate(
     };
     match check(db, config, email, password).await {
         Ok(Some(user)) => {
-            db::login_attempts::clear(db, email).await?;
+            db::login_attempts::clear(db, account).await?;
             Ok(user)
         }
         // The reservation stays: it is the failure.
@@ -272,6 +335,40 @@ async fn check(db: &DbPool, config: &AppConfig, email: &str, password: &str) -> 
     let stored = user.as_ref().map(|u| u.password_hash.as_str());
     let ok = password::verify(password, stored, config.password_queue_max).await?;
     Ok(user.filter(|u| ok && !u.disabled))
+}
+
+/// How many hashes a new password (a sign-up, a change) may wait behind: a quarter of what a
+/// password check may, so a flood of writes leaves most of the queue to sign-ins.
+fn writes_may_wait(max_waiting: usize) -> usize {
+    max_waiting / 4
+}
+
+/// A password change being hashed for an account, in this process (the hashing queue is per
+/// process too); dropped when the change ends.
+struct ChangeInFlight(i64);
+
+fn changes_in_flight() -> std::sync::MutexGuard<'static, std::collections::HashSet<i64>> {
+    static IN_FLIGHT: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<i64>>> =
+        std::sync::OnceLock::new();
+    IN_FLIGHT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl ChangeInFlight {
+    /// The account's slot, unless a change of its password is being hashed already.
+    fn claim(user_id: i64) -> Option<Self> {
+        let claimed = changes_in_flight().insert(user_id);
+        // Built only once claimed (and with the lock released): its drop gives the slot back.
+        claimed.then(|| Self(user_id))
+    }
+}
+
+impl Drop for ChangeInFlight {
+    fn drop(&mut self) {
+        changes_in_flight().remove(&self.0);
+    }
 }
 
 /// Requested changes to an account; `None` leaves a field as it is.
@@ -361,8 +458,14 @@ pub async fn update(
         user.image = Some(image).filter(|i| !i.is_empty());
     }
     let password_changed = password.is_some();
+    // One change at a time per account, behind a shorter queue than sign-ins: a signed-in
+    // user sending many changes at once cannot fill the hasher's queue and lock everyone out.
+    let _changing = match &password {
+        Some(_) => Some(ChangeInFlight::claim(user.id).ok_or(AppError::TooManyRequests(2))?),
+        None => None,
+    };
     if let Some(password) = password {
-        user.password_hash = password::hash(&password, max_waiting).await?;
+        user.password_hash = password::hash(&password, writes_may_wait(max_waiting)).await?;
         user.token_version += 1;
     }
     if let Err(e) = db::users::update(db, &user).await {

@@ -6,8 +6,8 @@
 //! - anonymous but a browser form (urlencoded or multipart) outside `/api` must carry the
 //!   visitor's form token, equal to their `csrf_token` cookie, and that token must be one the
 //!   server minted ([`FormTokens`]): login CSRF by a planted cookie fails;
-//! - authenticated by an `Authorization` header, or anonymous JSON, needs none (no ambient
-//!   credential a browser would attach to a forged request).
+//! - authenticated by a valid `Authorization` header, or anonymous JSON, needs none (no ambient
+//!   credential a browser would attach to a forged request); an invalid header exempts nothing.
 //!
 //! The token comes from the `X-CSRF-Token` header or, for urlencoded forms, from the
 //! `csrf_token` field within the body's first 512 bytes (Rocket's own `_method` override reads
@@ -106,10 +106,6 @@ async fn check(req: &Request<'_>, data: &mut Data<'_>) -> Verdict {
     if !is_unsafe(req.method()) {
         return Verdict::Unchecked;
     }
-    if req.headers().contains("Authorization") {
-        // Authenticated by the header alone (a bad one is a 401 from the guards).
-        return Verdict::Exempt;
-    }
     let (Some(forms), Some(config)) = (req.rocket().state::<FormTokens>(), req.rocket().state::<AppConfig>()) else {
         return refuse(req, Status::InternalServerError, "the CSRF gate is not configured");
     };
@@ -123,10 +119,14 @@ async fn check(req: &Request<'_>, data: &mut Data<'_>) -> Verdict {
                 "the service is unavailable, try again shortly",
             );
         }
-        Ok(AuthState::Authenticated(auth)) if auth.via == Via::Cookie => auth.csrf().map(str::to_owned),
+        // Authenticated by the `Authorization` header alone: no ambient credential to forge.
+        Ok(AuthState::Authenticated(auth)) if auth.via == Via::Header => return Verdict::Exempt,
+        Ok(AuthState::Authenticated(auth)) => auth.csrf().map(str::to_owned),
+        // A bad `Authorization` header (the guards answer 401) exempts nothing: a form that
+        // sends one is held to the signed-out form rule below, whatever header it carries.
         // A signed-out browser's form (login, register): its own minted cookie, double submit.
         // (The JSON API signs no one in by cookie and answers a form with 415.)
-        Ok(_) if is_form && mount_base(req.uri().path().as_str()) != "/api" => req
+        Ok(_) if is_form && mount_base(req) != "/api" => req
             .cookies()
             .get(names(config).csrf)
             .map(|c| c.value().to_owned())
@@ -204,19 +204,18 @@ fn form_field(bytes: &[u8], complete: bool) -> Option<String> {
         .map(|field| RawStr::new(field.value).url_decode_lossy().into_owned())
 }
 
-/// The mount point whose catchers answer for `path`: `/api`, `/admin` or the site's (`""`).
-fn mount_base(path: &str) -> &'static str {
-    ["/api", "/admin"]
-        .into_iter()
-        .find(|base| {
-            path.strip_prefix(base)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
-        .unwrap_or("")
+/// The mount point whose catchers answer for the request: `/api`, `/admin` or the site's
+/// (`""`), by the first decoded segment as Rocket routes it (`//api/x` is under `/api`).
+fn mount_base(req: &Request<'_>) -> &'static str {
+    match req.uri().path().segments().next() {
+        Some("api") => "/api",
+        Some("admin") => "/admin",
+        _ => "",
+    }
 }
 
 fn reroute(req: &mut Request<'_>) {
-    let base = mount_base(req.uri().path().as_str());
+    let base = mount_base(req);
     match Origin::parse_owned(format!("{base}{REFUSED_PATH}")) {
         Ok(uri) => {
             req.set_method(Method::Get);

@@ -66,6 +66,7 @@ pub async fn reserve_login(
     max_per_ip: i64,
     window: Duration,
 ) -> Result<Reservation, sqlx::Error> {
+    let ip = &address_bucket(ip);
     let plan = Plan {
         limits: vec![
             Limit {
@@ -87,6 +88,24 @@ pub async fn reserve_login(
     reserve(db, &plan, window).await
 }
 
+/// The bucket a client address is counted in: an IPv4 address (an IPv4-mapped IPv6 one too)
+/// as itself, an IPv6 address by its /64, the block one host or one customer gets (counting
+/// single IPv6 addresses would give anyone 2^64 fresh counters).
+pub fn address_bucket(ip: &str) -> String {
+    use std::net::IpAddr;
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
 /// Give back a password check that did not happen (the hasher was busy, the database failed).
 pub async fn release_login(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM login_attempts WHERE id = ?";
@@ -100,6 +119,7 @@ pub async fn reserve_registration(
     max: i64,
     window: Duration,
 ) -> Result<Reservation, sqlx::Error> {
+    let ip = &address_bucket(ip);
     let plan = Plan {
         limits: vec![Limit {
             key: format!("register:{ip}"),
@@ -220,6 +240,16 @@ fn is_lock_conflict(e: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64_bit_prefix() {
+        assert_eq!(address_bucket("203.0.113.7"), "203.0.113.7");
+        assert_eq!(address_bucket("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(address_bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_bucket("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(address_bucket("2001:db8:1:3::1"), address_bucket("2001:db8:1:2::1"));
+        assert_eq!(address_bucket("unknown"), "unknown");
+    }
 
     #[test]
     fn one_upsert_row_per_key() {

@@ -74,7 +74,9 @@ impl Fairing for StaticCache {
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let path = req.uri().path();
-        if no_store(path.as_str()) {
+        // By the decoded segments, as Rocket routes (`//login` and `/%6Cogin` reach `/login`).
+        let routed: String = path.segments().flat_map(|s| ["/", s]).collect();
+        if no_store(&routed) {
             res.set_header(Header::new("Cache-Control", "no-store"));
             return;
         }

@@ -79,11 +79,11 @@ async fn update(
                     "is needed to change your email or password",
                 )));
             }
-            // Checked like a login: a wrong one counts against the account and the address,
-            // and past the limit even the right one waits (429).
-            match account::authenticate(&db, config, &auth.user.email, &form.current_password, &addr.0).await {
+            // Checked like a login: a wrong one counts against the user and the address, and
+            // past the limit even the right one waits (429).
+            match account::confirm_password(&db, config, &auth.user, &form.current_password, &addr.0).await {
                 Ok(user) if user.id == auth.user.id => {}
-                Ok(_) | Err(AppError::Unauthorized(_)) => {
+                Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
                     return Err(AppError::Invalid(FieldErrors::one(
                         "current_password",
                         "is not correct",

@@ -508,7 +508,10 @@ async fn mysql_strict_mode_makes_a_missed_length_check_an_error_not_a_truncation
 
     let error = crate::support::exec(
         app.db(),
-        &format!("INSERT INTO login_attempts (email, ip, created_at) VALUES ('{}', '127.0.0.1', '2026-01-01 00:00:00')", long_email(300)),
+        &format!(
+            "INSERT INTO login_attempts (email, ip, created_at) VALUES ('{}', '127.0.0.1', '2026-01-01 00:00:00')",
+            long_email(300)
+        ),
     )
     .await
     .expect_err("an over-long value must not be stored");

@@ -362,11 +362,16 @@ db_test_with!(
         assert!((1..=15 * 60).contains(&seen.retry_secs()));
         assert_eq!(texts(&seen.html(), ".error-messages li"), vec!["too many attempts, try again later"]);
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users WHERE email = 'sam@example.com'").await, 1, "nothing changed");
-        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM login_attempts WHERE email = 'sam@example.com'").await, 3);
-        // One counter: the JSON login for the account is blocked as well.
-        let script = crate::support::script_client(&app.client).await;
-        let (status, _) = api(&script, Method::Post, "/api/users/login", None, Some(login_body("sam@example.com", "password-sam"))).await;
-        assert_eq!(status, Status::TooManyRequests);
+        // Counted under the signed-in user, not the email (strangers' failed logins for the email
+        // must not stop its owner confirming their password, see the reauth test below).
+        let sam = crate::admin::id_of(&app, "sam").await;
+        assert_eq!(scalar(app.db(), &format!("SELECT COUNT(*) FROM login_attempts WHERE email = '#user:{sam}'")).await, 3);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM login_attempts").await, 3);
+        // An over-long current password is refused before anything is hashed or counted.
+        let seen = change(Box::leak("p".repeat(129).into_boxed_str())).await;
+        assert_eq!(seen.status, Status::UnprocessableEntity, "refused as no password can be");
+        assert_eq!(texts(&seen.html(), ".error-messages li"), vec!["current_password is not correct"]);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM login_attempts").await, 3);
     }
 );
 
@@ -387,11 +392,30 @@ db_test_with!(
             assert!(refused.retry_secs() >= 1);
             assert_eq!(texts(&refused.html(), ".error-messages li"), vec!["too many attempts, try again later"]);
         }
-        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM login_attempts WHERE email = 'root@example.com'").await, 3);
+        let root = crate::admin::id_of(&app, "root").await;
+        assert_eq!(scalar(app.db(), &format!("SELECT COUNT(*) FROM login_attempts WHERE email = '#user:{root}'")).await, 3);
 
         let right = all_at_once(&app, vec![Post::form("/admin/reauth", &[("csrf_token", &csrf), ("password", "password-root"), ("next", "/admin")])]).await;
         assert_eq!(right[0].status, Status::TooManyRequests, "the right password waits too");
         assert!(right[0].retry_secs() >= 1);
+    }
+);
+
+db_test_with!(
+    strangers_failed_logins_do_not_stop_the_signed_in_owner_confirming_their_password,
+    |f| f.merge(("login_max_per_account", 3)).merge(("login_max_per_ip", 1000)),
+    async fn(app) {
+        crate::admin::admin_browser(&app, "chief").await;
+        // Someone else guesses at the admin's email until the account's logins are blocked.
+        let stranger = crate::support::script_client(&app.client).await;
+        for expected in [Status::Unauthorized, Status::Unauthorized, Status::Unauthorized, Status::TooManyRequests] {
+            let (status, _) = api(&stranger, Method::Post, "/api/users/login", None, Some(login_body("chief@example.com", "guess"))).await;
+            assert_eq!(status, expected);
+        }
+        // The admin, signed in, still confirms their password (to act against the guesser).
+        let csrf = page_csrf(&app.client).await;
+        let res = post_form(&app.client, "/admin/reauth", &[("csrf_token", &csrf), ("password", "password-chief"), ("next", "/admin")]).await;
+        assert_eq!((res.status(), res.headers().get_one("Location")), (Status::SeeOther, Some("/admin")));
     }
 );
 
@@ -498,5 +522,63 @@ db_test!(
         assert_eq!(status, Status::UnprocessableEntity, "{body}");
         assert_eq!(body["errors"]["email"], json!(["is too long (maximum is 254 characters)"]));
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM login_attempts").await, 0);
+    }
+);
+
+db_test!(
+    async fn concurrent_password_changes_for_one_account_hash_one_at_a_time(app) {
+        let token = register(&app.client, "flood").await;
+        let app = Arc::new(app);
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let app = Arc::clone(&app);
+                let token = token.clone();
+                tokio::spawn(async move {
+                    let body = json!({"user": {"password": format!("new-password-{i}")}});
+                    let req = app
+                        .client
+                        .put("/api/user")
+                        .header(ContentType::JSON)
+                        .header(Header::new("Authorization", format!("Token {token}")))
+                        .body(body.to_string());
+                    Seen::of(req.dispatch().await).await
+                })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for task in tasks {
+            seen.push(task.await.expect("request task"));
+        }
+        // One change is hashed at a time; the others are told to come back (or, arriving after
+        // a change went through, find their token revoked). None waits in the hasher's queue.
+        assert!(count(&seen, Status::Ok) >= 1, "{seen:?}");
+        assert!(count(&seen, Status::TooManyRequests) >= 1, "{seen:?}");
+        for s in &seen {
+            assert!(matches!(s.status.code, 200 | 401 | 429), "{s:?}");
+            if s.status == Status::TooManyRequests {
+                assert!(s.retry_secs() >= 1);
+            }
+        }
+    }
+);
+
+db_test_with!(
+    ipv6_clients_are_counted_by_their_64_bit_prefix,
+    |f| f.merge(("login_max_per_ip", 5)),
+    async fn(app) {
+        let app = Arc::new(app);
+        let posts = (0..8)
+            .map(|i| {
+                Post::json("/api/users/login", &login_body(&format!("v6-{i}@example.com"), "wrong-password"))
+                    .from(&format!("[2001:db8:7:7::{:x}]:40000", i + 1))
+            })
+            .collect();
+        let seen = all_at_once(&app, posts).await;
+        assert_eq!(count(&seen, Status::Unauthorized), 5, "{seen:?}");
+        assert_eq!(count(&seen, Status::TooManyRequests), 3, "{seen:?}");
+        // Another /64 is another client; an IPv4-mapped address counts as its IPv4 address.
+        let other = all_at_once(&app, vec![Post::json("/api/users/login", &login_body("v6-x@example.com", "wrong-password")).from("[2001:db8:7:8::1]:40000")]).await;
+        assert_eq!(other[0].status, Status::Unauthorized);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM login_attempts WHERE ip = '2001:db8:7:7::/64'").await, 5);
     }
 );
