@@ -104,8 +104,18 @@ impl AppError {
             Self::Invalid(_) => Status::UnprocessableEntity,
             Self::BadRequest(_) => Status::BadRequest,
             Self::TooManyRequests(_) => Status::TooManyRequests,
-            Self::Db(e) if is_unavailable(e) => Status::ServiceUnavailable,
+            Self::Db(e) if is_unavailable(e) || crate::db::retry::is_lock_conflict(e) => Status::ServiceUnavailable,
             Self::Db(_) | Self::Other(_) => Status::InternalServerError,
+        }
+    }
+
+    /// The `Retry-After` seconds this answer carries: the throttle's wait for a 429, a short
+    /// pause for a 503 (the pool was busy, or a lock conflict outlasted every retry).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(secs) => Some(*secs),
+            Self::Db(_) if self.status() == Status::ServiceUnavailable => Some(crate::db::retry::RETRY_AFTER_SECS),
+            _ => None,
         }
     }
 
@@ -170,7 +180,8 @@ fn report_caught(status: Status, req: &Request<'_>) {
     report_failure(req, status, &cause);
 }
 
-/// Pool exhausted or database unreachable: a 503, not a 500.
+/// Pool exhausted or database unreachable: a 503, not a 500. (So is a lock conflict that
+/// outlasted its retries: [`crate::db::retry::is_lock_conflict`].)
 fn is_unavailable(e: &sqlx::Error) -> bool {
     matches!(
         e,
@@ -213,7 +224,7 @@ impl<'r> Responder<'r, 'static> for Api {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         self.0.report(req);
         let mut res = (self.0.status(), Json(api_error_body(&self.0))).respond_to(req)?;
-        if let AppError::TooManyRequests(secs) = self.0 {
+        if let Some(secs) = self.0.retry_after() {
             res.set_header(Header::new("Retry-After", secs.to_string()));
         }
         Ok(res)
@@ -240,7 +251,7 @@ impl<'r> Responder<'r, 'static> for Page {
             return login_redirect(req).respond_to(req);
         }
         let mut res = error_page(self.0.status(), &self.0.public_messages()).respond_to(req)?;
-        if let AppError::TooManyRequests(secs) = self.0 {
+        if let Some(secs) = self.0.retry_after() {
             res.set_header(Header::new("Retry-After", secs.to_string()));
         }
         Ok(res)

@@ -12,6 +12,7 @@ use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
 use crate::db::{now, DbPool, Engine};
 use crate::db_run;
+use crate::db_transaction;
 
 /// Sort keys of the users table and the SQL they stand for.
 pub const USER_SORTS: &[(&str, &str)] = &[
@@ -363,7 +364,7 @@ pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Erro
 /// Run `$body` (statements on `&mut *$tx`) and the audit insert in one transaction.
 macro_rules! audited {
     ($db:expr, $audit:expr, |$tx:ident| $body:block) => {
-        db_run!($db, |c| {
+        db_transaction!($db, |c| {
             let mut $tx = sqlx::Connection::begin(c).await?;
             let result = $body;
             insert_audit!($tx, $audit);
@@ -485,7 +486,7 @@ pub async fn set_user_access(
         "UPDATE users SET role = ?, disabled = ?, token_version = token_version + ?, updated_at = ? WHERE id = ?";
     const REVOKE: &str = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
     let admins_sql = active_admins_sql(db.engine());
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(SQL)
             .bind(role)
@@ -515,7 +516,7 @@ pub async fn set_user_access(
 /// returned) if it would leave no enabled admin.
 pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &AuditEntry) -> Result<bool, sqlx::Error> {
     let admins_sql = active_admins_sql(db.engine());
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         // The entry goes in first: an admin deleting their own account is its actor, and
         // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
