@@ -268,10 +268,10 @@ pub async fn delete_user(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppE
     let user = load_user(db, id).await?;
     let keep_an_admin = user.is_admin() && !user.disabled;
     let entry = actor.entry("delete", Entity::User, id, Some(user_snapshot(&user)), None);
-    if db::admin::delete_user(db, id, keep_an_admin, &entry).await? {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(LAST_ADMIN))
+    match db::admin::delete_user(db, id, keep_an_admin, &entry).await? {
+        db::admin::Deletion::Done => Ok(()),
+        db::admin::Deletion::AlreadyGone => Err(AppError::NotFound("user")),
+        db::admin::Deletion::LastAdmin => Err(AppError::Forbidden(LAST_ADMIN)),
     }
 }
 
@@ -313,7 +313,12 @@ pub async fn edit_article(
 pub async fn delete_article(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppError> {
     let article = load_article(db, id).await?;
     let entry = actor.entry("delete", Entity::Article, id, Some(article_snapshot(&article)), None);
-    Ok(db::admin::delete_article(db, id, &entry).await?)
+    if db::admin::delete_article(db, id, &entry).await? {
+        Ok(())
+    } else {
+        // A concurrent delete won: this one deleted (and recorded) nothing.
+        Err(AppError::NotFound("article"))
+    }
 }
 
 /// The comment with this id, or 404.

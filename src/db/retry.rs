@@ -18,10 +18,10 @@ use std::time::Duration;
 pub const ATTEMPTS: u32 = 5;
 
 /// The pause after the first failed attempt; it doubles after each further one.
-const FIRST_PAUSE: Duration = Duration::from_millis(10);
+const FIRST_PAUSE: Duration = Duration::from_millis(25);
 
 /// The longest pause between two attempts.
-const MAX_PAUSE: Duration = Duration::from_millis(200);
+const MAX_PAUSE: Duration = Duration::from_millis(400);
 
 /// What `Retry-After` tells a client whose request lost every attempt (seconds).
 pub const RETRY_AFTER_SECS: u64 = 1;
@@ -62,7 +62,7 @@ fn is_conflict_message(message: &str) -> bool {
         || m.contains("database table is locked")
 }
 
-/// The pause after failed attempt `attempt` (1-based): doubling from 10 ms up to 200 ms, each
+/// The pause after failed attempt `attempt` (1-based): doubling from 25 ms up to 400 ms, each
 /// drawn at random from its upper half, so transactions that collided once do not collide
 /// again in step.
 pub fn pause_after(attempt: u32) -> Duration {
@@ -79,7 +79,8 @@ pub fn pause_after(attempt: u32) -> Duration {
 /// (which sends the dropped transaction's `ROLLBACK` at once, releasing its locks), and after
 /// a short jittered pause the **whole block** runs again on a connection from the pool, up to
 /// [`ATTEMPTS`](crate::db::retry::ATTEMPTS) times. Any other outcome is returned at once. A
-/// `return` in the block ends that attempt with its value, as it ended the function before.
+/// `return` in the block ends that attempt with its value, as it ended the function before,
+/// and (like `?`) leaves the connection to be checked by the pool before its next use.
 ///
 /// The block may run more than once: it must do nothing outside the transaction that cannot be
 /// repeated (every caller only reads captured values and runs statements on `$conn`).
@@ -99,21 +100,30 @@ macro_rules! db_transaction {
                 Ok(held) => held,
                 Err(e) => break Err(e),
             };
+            // Whether the block ran to its end. One that left early (`return`, `?`) may have
+            // dropped its transaction, whose ROLLBACK sqlx only queues: its connection is not
+            // `finish`ed, so the pool pings it (sending the ROLLBACK, releasing the locks) before
+            // anyone uses it again, as `db_run!` does for a `return` out of its block.
+            let mut completed = false;
             let result: Result<_, sqlx::Error> = async {
                 let $conn = held.conn();
-                $body
+                let value = $body;
+                completed = true;
+                value
             }
             .await;
             match &result {
                 Err(e) if attempt < $crate::db::retry::ATTEMPTS && $crate::db::retry::is_lock_conflict(e) => {
                     ::log::debug!("lock conflict on attempt {attempt}, running the transaction again: {e}");
-                    // Not `finish`ed: the pool pings the connection before reuse, which sends
-                    // the ROLLBACK the dropped transaction queued.
                     drop(held);
                     ::tokio::time::sleep($crate::db::retry::pause_after(attempt)).await;
                 }
                 _ => {
-                    held.finish(&result);
+                    if completed {
+                        held.finish(&result);
+                    } else {
+                        drop(held);
+                    }
                     break result;
                 }
             }
