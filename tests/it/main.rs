@@ -12,4 +12,5 @@ mod browser;
 mod counters;
 mod foundation;
 mod ops;
+mod sec_backup;
 mod web;
