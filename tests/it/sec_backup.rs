@@ -80,8 +80,11 @@ esac"#,
 /// The app with both dump tools replaced by [`fake_tool`].
 async fn with_fake_tool(app: &TestApp) -> (Client, String) {
     let tool = fake_tool(&app.dir);
+    // A short time limit: without the lock, a second run would wait on the FIFO until then.
     let client = reconfigured(app, |f| {
-        f.merge(("backup_sqlite3", &tool)).merge(("backup_mysqldump", &tool))
+        f.merge(("backup_sqlite3", &tool))
+            .merge(("backup_mysqldump", &tool))
+            .merge(("backup_timeout_secs", 30))
     })
     .await;
     (client, tool)
