@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 /// How many times a transaction is run before a lock conflict is given up. Eight: with five,
-/// fifty admin writes racing over the same tags and articles on MariaDB (tests/it/sec_backup.rs)
+/// fifty admin writes racing over the same tags and articles on MariaDB (`tests/it/sec_backup.rs`)
 /// still lost one now and then on a loaded machine. The pauses between them add up to at most
 /// about 1.6 s.
 pub const ATTEMPTS: u32 = 8;
