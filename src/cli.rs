@@ -52,9 +52,14 @@ pub async fn create_admin(
         None => users::find_by_username(&pool, username).await?,
     };
     let result = if let Some(mut user) = existing {
+        let promoted = user.role != ROLE_ADMIN;
         ROLE_ADMIN.clone_into(&mut user.role);
         user.disabled = false;
         users::update(&pool, &user).await?;
+        if promoted {
+            // As in the console: a role change ends the tokens and sessions issued before it.
+            users::revoke_all_tokens(&pool, user.id).await?;
+        }
         log::info!("promoted {} <{}> to admin", user.username, user.email);
         Ok(())
     } else {

@@ -108,8 +108,19 @@ impl AppError {
             Self::BadRequest(_) => Status::BadRequest,
             Self::TooManyRequests(_) => Status::TooManyRequests,
             Self::Busy(_) => Status::ServiceUnavailable,
-            Self::Db(e) if is_unavailable(e) => Status::ServiceUnavailable,
+            Self::Db(e) if is_unavailable(e) || crate::db::retry::is_lock_conflict(e) => Status::ServiceUnavailable,
             Self::Db(_) | Self::Other(_) => Status::InternalServerError,
+        }
+    }
+
+    /// The `Retry-After` seconds this answer carries: the throttle's wait for a 429, the
+    /// hasher's for a shed request, a short pause for a 503 (the pool was busy, or a lock
+    /// conflict outlasted every retry).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(secs) | Self::Busy(secs) => Some(*secs),
+            Self::Db(_) if self.status() == Status::ServiceUnavailable => Some(crate::db::retry::RETRY_AFTER_SECS),
+            _ => None,
         }
     }
 
@@ -127,15 +138,6 @@ impl AppError {
             }
             Self::Db(_) | Self::Other(_) => vec!["internal server error".into()],
             other => vec![other.to_string()],
-        }
-    }
-
-    /// Seconds the client should wait before trying again (`Retry-After`), for a refusal that
-    /// says so.
-    pub fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::TooManyRequests(secs) | Self::Busy(secs) => Some(*secs),
-            _ => None,
         }
     }
 
@@ -184,7 +186,8 @@ fn report_caught(status: Status, req: &Request<'_>) {
     report_failure(req, status, &cause);
 }
 
-/// Pool exhausted or database unreachable: a 503, not a 500.
+/// Pool exhausted or database unreachable: a 503, not a 500. (So is a lock conflict that
+/// outlasted its retries: [`crate::db::retry::is_lock_conflict`].)
 fn is_unavailable(e: &sqlx::Error) -> bool {
     matches!(
         e,

@@ -1,7 +1,8 @@
 //! The console's operations as JSON under `/api/admin`, for scripts: an admin's token in
 //! `Authorization: Token <jwt>` (or the browser session plus `X-CSRF-Token`). Deletions, role
-//! changes, disabling, destructive bulk actions and backup downloads need a fresh token (from
-//! a login within `fresh_minutes`), else 401 with a message saying so.
+//! changes, disabling, destructive bulk actions, making and downloading backups need a fresh
+//! token (from a login within `fresh_minutes`), else 401 with a message saying so. A backup
+//! asked for while another runs is a 409.
 //!
 //! Lists take `?q=&sort=&dir=asc|desc&page=&per_page=` and answer
 //! `{"<entities>": [...], "total": n, "page": p, "per_page": k}`.
@@ -13,7 +14,7 @@ use rocket::{delete, get, post, put, routes, Route, State};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::admin::backup::Backups;
+use crate::admin::backup::{BackupError, Backups};
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::Listing;
 use crate::api::ApiJson;
@@ -93,12 +94,12 @@ pub struct UserChanges {
 async fn update_user(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
     config: &State<AppConfig>,
     id: i64,
     body: ApiJson<UserEnvelope>,
 ) -> ApiResult<Json<Value>> {
     let changes = body.0.user;
-    let actor = Actor::from(&admin.0);
     let current = ops::load_user(&db, id).await?;
     let role_change = changes.role.as_deref().is_some_and(|r| r.trim() != current.role);
     let disabling = changes.disabled == Some(true) && !current.disabled;
@@ -137,9 +138,15 @@ async fn update_user(
 }
 
 #[delete("/users/<id>")]
-async fn delete_user(db: Conn, admin: AdminUser, config: &State<AppConfig>, id: i64) -> ApiResult<Json<Value>> {
+async fn delete_user(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    id: i64,
+) -> ApiResult<Json<Value>> {
     require_fresh(&admin.0, config)?;
-    ops::delete_user(&db, &Actor::from(&admin.0), id).await?;
+    ops::delete_user(&db, &actor, id).await?;
     Ok(Json(json!({ "deleted": { "user": id } })))
 }
 
@@ -179,12 +186,18 @@ pub struct ArticleChanges {
 }
 
 #[put("/articles/<id>", data = "<body>")]
-async fn update_article(db: Conn, admin: AdminUser, id: i64, body: ApiJson<ArticleEnvelope>) -> ApiResult<Json<Value>> {
+async fn update_article(
+    db: Conn,
+    _admin: AdminUser,
+    actor: Actor,
+    id: i64,
+    body: ApiJson<ArticleEnvelope>,
+) -> ApiResult<Json<Value>> {
     let changes = body.0.article;
     let current = ops::load_article(&db, id).await?;
     let article = ops::edit_article(
         &db,
-        &Actor::from(&admin.0),
+        &actor,
         id,
         changes.title.as_deref().unwrap_or(&current.title),
         changes.description.as_deref().unwrap_or(&current.description),
@@ -195,9 +208,15 @@ async fn update_article(db: Conn, admin: AdminUser, id: i64, body: ApiJson<Artic
 }
 
 #[delete("/articles/<id>")]
-async fn delete_article(db: Conn, admin: AdminUser, config: &State<AppConfig>, id: i64) -> ApiResult<Json<Value>> {
+async fn delete_article(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    id: i64,
+) -> ApiResult<Json<Value>> {
     require_fresh(&admin.0, config)?;
-    ops::delete_article(&db, &Actor::from(&admin.0), id).await?;
+    ops::delete_article(&db, &actor, id).await?;
     Ok(Json(json!({ "deleted": { "article": id } })))
 }
 
@@ -230,15 +249,27 @@ pub struct CommentChanges {
 }
 
 #[put("/comments/<id>", data = "<body>")]
-async fn update_comment(db: Conn, admin: AdminUser, id: i64, body: ApiJson<CommentEnvelope>) -> ApiResult<Json<Value>> {
-    let comment = ops::edit_comment(&db, &Actor::from(&admin.0), id, &body.0.comment.body).await?;
+async fn update_comment(
+    db: Conn,
+    _admin: AdminUser,
+    actor: Actor,
+    id: i64,
+    body: ApiJson<CommentEnvelope>,
+) -> ApiResult<Json<Value>> {
+    let comment = ops::edit_comment(&db, &actor, id, &body.0.comment.body).await?;
     Ok(Json(json!({ "comment": comment })))
 }
 
 #[delete("/comments/<id>")]
-async fn delete_comment(db: Conn, admin: AdminUser, config: &State<AppConfig>, id: i64) -> ApiResult<Json<Value>> {
+async fn delete_comment(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    id: i64,
+) -> ApiResult<Json<Value>> {
     require_fresh(&admin.0, config)?;
-    ops::delete_comment(&db, &Actor::from(&admin.0), id).await?;
+    ops::delete_comment(&db, &actor, id).await?;
     Ok(Json(json!({ "deleted": { "comment": id } })))
 }
 
@@ -271,15 +302,27 @@ pub struct TagChanges {
 }
 
 #[put("/tags/<id>", data = "<body>")]
-async fn update_tag(db: Conn, admin: AdminUser, id: i64, body: ApiJson<TagEnvelope>) -> ApiResult<Json<Value>> {
-    let tag = ops::rename_tag(&db, &Actor::from(&admin.0), id, &body.0.tag.name).await?;
+async fn update_tag(
+    db: Conn,
+    _admin: AdminUser,
+    actor: Actor,
+    id: i64,
+    body: ApiJson<TagEnvelope>,
+) -> ApiResult<Json<Value>> {
+    let tag = ops::rename_tag(&db, &actor, id, &body.0.tag.name).await?;
     Ok(Json(json!({ "tag": tag })))
 }
 
 #[delete("/tags/<id>")]
-async fn delete_tag(db: Conn, admin: AdminUser, config: &State<AppConfig>, id: i64) -> ApiResult<Json<Value>> {
+async fn delete_tag(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    id: i64,
+) -> ApiResult<Json<Value>> {
     require_fresh(&admin.0, config)?;
-    ops::delete_tag(&db, &Actor::from(&admin.0), id).await?;
+    ops::delete_tag(&db, &actor, id).await?;
     Ok(Json(json!({ "deleted": { "tag": id } })))
 }
 
@@ -294,6 +337,7 @@ pub struct BulkRequest {
 async fn bulk(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
     config: &State<AppConfig>,
     entity: Result<Entity, &str>,
     body: ApiJson<BulkRequest>,
@@ -303,7 +347,7 @@ async fn bulk(
     if ops::is_destructive(&request.action) {
         require_fresh(&admin.0, config)?;
     }
-    let outcome = ops::bulk(&db, &Actor::from(&admin.0), entity, &request.action, &request.ids).await?;
+    let outcome = ops::bulk(&db, &actor, entity, &request.action, &request.ids).await?;
     Ok(Json(json!({ "bulk": outcome })))
 }
 
@@ -330,7 +374,7 @@ async fn audit(
             json!({
                 "id": r.id, "actor_id": r.actor_id, "actor": r.actor_name, "action": r.action, "entity": r.entity,
                 "entity_id": r.entity_id, "before": parse(r.before_json), "after": parse(r.after_json),
-                "created_at": r.created_at,
+                "ip": r.ip, "request_id": r.request_id, "created_at": r.created_at,
             })
         })
         .collect();
@@ -347,15 +391,24 @@ fn list_backups(_admin: AdminUser, backups: &State<Backups>) -> ApiResult<Json<V
 async fn create_backup(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
     backups: &State<Backups>,
 ) -> ApiResult<(rocket::http::Status, Json<Value>)> {
+    // A backup holds every account's data: making one needs the same fresh login as
+    // downloading it.
+    require_fresh(&admin.0, config)?;
     match backups.create().await {
         Ok(file) => {
             let after = json!({ "name": file.name, "size": file.size });
-            let entry = Actor::from(&admin.0).entry("create", Entity::Backup, &file.name, None, Some(after));
+            let entry = actor.entry("create", Entity::Backup, &file.name, None, Some(after));
             db::audit::record(&db, &entry).await?;
             Ok((rocket::http::Status::Created, Json(json!({ "backup": file }))))
         }
+        Err(e @ BackupError::Busy) => Ok((
+            rocket::http::Status::Conflict,
+            Json(json!({ "errors": { "body": [e.to_string()] } })),
+        )),
         Err(e) => {
             log::error!("backup failed: {e}");
             // The admin asked for this run: they get the tool's exit code and reason.
@@ -378,6 +431,7 @@ pub struct BackupFile {
 async fn download_backup(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
     config: &State<AppConfig>,
     backups: &State<Backups>,
     name: &str,
@@ -385,11 +439,7 @@ async fn download_backup(
     require_fresh(&admin.0, config)?;
     let path = backups.find(name).ok_or(AppError::NotFound("backup"))?;
     let file = NamedFile::open(&path).await.map_err(|_| AppError::NotFound("backup"))?;
-    db::audit::record(
-        &db,
-        &Actor::from(&admin.0).entry("download", Entity::Backup, name, None, None),
-    )
-    .await?;
+    db::audit::record(&db, &actor.entry("download", Entity::Backup, name, None, None)).await?;
     Ok(BackupFile {
         file: (ContentType::Binary, file),
         disposition: Header::new("Content-Disposition", format!("attachment; filename=\"{name}\"")),

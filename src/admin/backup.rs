@@ -9,6 +9,19 @@
 //! argv; every run has a timeout and its stderr captured; a failure names the tool, its exit
 //! code and a plain reason. A backup is written under a temporary name and renamed only once
 //! it is complete and checked, so a failed run never leaves a file that looks good.
+//!
+//! A backup holds every account's data, so (SECURITY.md requirement 26):
+//!
+//! - the backup folder is made `0700` (created so, or tightened when it already exists) and
+//!   every backup file is created `0600` by this code, empty, before the tool writes a byte
+//!   into it (the tools then write into that file; they never create it);
+//! - the tools run with a cleared environment plus only `PATH`, `LANG`, `LC_ALL`, `TZ` and
+//!   (MySQL) `MYSQL_PWD`: the app's own secrets (`CONDUIT_*`, `ROCKET_*`, the JWT key, the
+//!   Sentry DSN) never reach them;
+//! - one backup runs at a time, per instance and across instances and `conduit backup` runs
+//!   sharing the folder: each holds an exclusive lock on `.conduit-backup.lock` in the folder
+//!   (`flock`, released by the kernel when the holder exits, so a crash leaves no stale lock),
+//!   and a second attempt meanwhile fails at once with [`BackupError::Busy`] (409 on the web).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -61,6 +74,9 @@ pub enum BackupError {
     /// The input is not something we can use.
     #[error("{0}")]
     Invalid(String),
+    /// Another backup is running (here, in another instance, or `conduit backup`).
+    #[error("a backup is already running; try again when it has finished")]
+    Busy,
 }
 
 fn exit_text(code: Option<i32>) -> String {
@@ -207,6 +223,129 @@ pub fn is_backup_name(name: &str) -> bool {
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 const MYSQL_DUMP_END: &str = "-- Dump completed";
+/// How much of a dump's end is read to find [`MYSQL_DUMP_END`] (its last line).
+const DUMP_TAIL: u64 = 512;
+/// The lock file in the backup folder (a dot name: never listed, never a backup name).
+const LOCK_FILE: &str = ".conduit-backup.lock";
+/// The variables a backup tool may inherit from the app; everything else is cleared.
+const TOOL_ENV: [&str; 4] = ["PATH", "LANG", "LC_ALL", "TZ"];
+
+/// Create `dir` (and missing parents) with mode 0700. With `tighten`, an existing folder that
+/// others may read or enter is made 0700 too (the configured backup folder is ours; a folder
+/// named by `conduit backup --out` is the operator's and is left as it is).
+fn private_dir(dir: &Path, tighten: bool) -> Result<(), BackupError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| io_error(&format!("creating {}", dir.display()), &e))?;
+    if tighten {
+        let meta = std::fs::metadata(dir).map_err(|e| io_error(&format!("reading {}", dir.display()), &e))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_error(&format!("making {} private", dir.display()), &e))?;
+            log::info!("backup folder {} made private (0700)", dir.display());
+        }
+    }
+    Ok(())
+}
+
+/// Create the new, empty file `path` with mode 0600 (whatever the umask), failing if it
+/// exists. Nothing has been written to it yet when its mode is set.
+fn private_file(path: &Path) -> Result<std::fs::File, BackupError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_error(&format!("creating {}", path.display()), &e))?;
+    // The umask can only take bits away from 0600; this puts back any it took.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| io_error(&format!("creating {}", path.display()), &e))?;
+    Ok(file)
+}
+
+/// Whether two metadata describe the same file.
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// The exclusive lock one backup holds while it runs: `flock` on the lock file, which works
+/// between processes and between two opens in one process alike. Dropping it removes the file
+/// (while still locked) and then unlocks.
+struct RunLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// Take the lock in `dir`, or [`BackupError::Busy`] at once if someone holds it.
+    fn take(dir: &Path) -> Result<Self, BackupError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = dir.join(LOCK_FILE);
+        // A holder removes the file as it finishes: a lock won on a file that is no longer at
+        // the path (opened just before the removal) does not count; open the path again.
+        for _ in 0..3 {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| io_error(&format!("opening {}", path.display()), &e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Err(BackupError::Busy),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(io_error(&format!("locking {}", path.display()), &e))
+                }
+            }
+            let ours = file.metadata().map_err(|e| io_error("reading the lock file", &e))?;
+            if std::fs::metadata(&path).is_ok_and(|now| same_file(&ours, &now)) {
+                return Ok(Self { file, path });
+            }
+        }
+        Err(BackupError::Busy)
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let ours = self.file.metadata();
+        let at_path = std::fs::metadata(&self.path);
+        if let (Ok(ours), Ok(at_path)) = (ours, at_path) {
+            if same_file(&ours, &at_path) {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+        // Closing the file (after this) releases the lock.
+    }
+}
+
+/// Whether the dump at `path` ends with mysqldump's closing line. Reads only the last
+/// [`DUMP_TAIL`] bytes, however large the dump.
+fn dump_is_complete(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(DUMP_TAIL)))?;
+    let mut tail = Vec::with_capacity(usize::try_from(DUMP_TAIL).unwrap_or(512));
+    file.take(DUMP_TAIL).read_to_end(&mut tail)?;
+    Ok(String::from_utf8_lossy(&tail).contains(MYSQL_DUMP_END))
+}
+
+/// Whether the file at `path` starts with SQLite's header. Reads 16 bytes.
+fn has_sqlite_header(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(SQLITE_MAGIC.len());
+    std::fs::File::open(path)?
+        .take(SQLITE_MAGIC.len() as u64)
+        .read_to_end(&mut head)?;
+    Ok(head == SQLITE_MAGIC)
+}
 
 /// The backup service: where backups go, how long they are kept, and the tools.
 #[derive(Clone)]
@@ -286,9 +425,17 @@ impl Backups {
         }
     }
 
+    /// The lock that makes this the only backup running, in the backup folder (created 0700,
+    /// or made so).
+    fn lock(&self) -> Result<RunLock, BackupError> {
+        private_dir(&self.dir, true)?;
+        RunLock::take(&self.dir)
+    }
+
     /// Write a new backup into the backup folder under a server-chosen name, then prune old
-    /// ones beyond `backup_keep`.
+    /// ones beyond `backup_keep`. [`BackupError::Busy`] while another backup runs.
     pub async fn create(&self) -> Result<BackupFile, BackupError> {
+        let _lock = self.lock()?;
         let name = format!(
             "conduit-{}-{:04x}.{}",
             Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
@@ -296,7 +443,7 @@ impl Backups {
             self.extension()
         );
         let path = self.dir.join(&name);
-        self.write_to(&path).await?;
+        self.write_unlocked(&path).await?;
         self.prune()?;
         self.list()?
             .into_iter()
@@ -304,24 +451,33 @@ impl Backups {
             .ok_or_else(|| BackupError::Io(format!("the new backup {name} disappeared")))
     }
 
-    /// Write a backup to `out` (created or replaced only when the backup succeeded). Returns its
-    /// size in bytes.
+    /// Write a backup to `out` (created or replaced only when the backup succeeded, mode 0600;
+    /// a missing folder is created 0700). Returns its size in bytes. Takes the same lock as
+    /// [`create`](Self::create): [`BackupError::Busy`] while another backup runs.
     pub async fn write_to(&self, out: &Path) -> Result<u64, BackupError> {
+        let _lock = self.lock()?;
+        self.write_unlocked(out).await
+    }
+
+    async fn write_unlocked(&self, out: &Path) -> Result<u64, BackupError> {
         let dir = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| io_error(&format!("creating {}", dir.display()), &e))?;
+        private_dir(&dir, dir == self.dir)?;
         // A plain name in the target folder: the sqlite3 shell parses its dot-command argument,
         // so it gets nothing but these characters (the subprocess runs in that folder).
         let partial = format!(".conduit-backup-{:016x}.partial", rand::random::<u64>());
         let partial_path = dir.join(&partial);
+        // Created here, 0600 and empty, before any tool runs: the tools write into it.
+        let file = private_file(&partial_path)?;
         let result = async {
             match &self.target {
-                Target::Sqlite(db) => self.sqlite_backup(db, &dir, &partial).await?,
-                Target::MySql(target) => self.mysql_backup(target, &partial_path).await?,
+                Target::Sqlite(db) => {
+                    drop(file);
+                    self.sqlite_backup(db, &dir, &partial).await?;
+                }
+                Target::MySql(target) => self.mysql_backup(target, file).await?,
             }
             self.check_backup(&partial_path).await?;
             tokio::fs::rename(&partial_path, out)
@@ -401,7 +557,7 @@ impl Backups {
         ]
     }
 
-    async fn mysql_backup(&self, target: &MySqlTarget, partial: &Path) -> Result<(), BackupError> {
+    async fn mysql_backup(&self, target: &MySqlTarget, file: std::fs::File) -> Result<(), BackupError> {
         let tool = Tool {
             program: &self.mysqldump,
             key: "backup_mysqldump",
@@ -410,8 +566,6 @@ impl Backups {
         let mut args: Vec<std::ffi::OsString> = vec!["--single-transaction".into(), "--no-tablespaces".into()];
         args.extend(Self::mysql_connection_args(target));
         args.push(target.database.clone().into());
-        let file =
-            std::fs::File::create(partial).map_err(|e| io_error(&format!("creating {}", partial.display()), &e))?;
         self.run(
             &tool,
             &args,
@@ -423,18 +577,21 @@ impl Backups {
         .await
     }
 
-    /// A backup is complete: an SQLite file has its header, a dump its closing line.
+    /// A backup is complete: an SQLite file has its header, a dump its closing line (only the
+    /// file's head or tail is read, never the whole backup).
     async fn check_backup(&self, path: &Path) -> Result<(), BackupError> {
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|e| io_error("reading the backup", &e))?;
-        let ok = match self.target {
-            Target::Sqlite(_) => bytes.starts_with(SQLITE_MAGIC),
-            Target::MySql(_) => {
-                let tail = &bytes[bytes.len().saturating_sub(512)..];
-                String::from_utf8_lossy(tail).contains(MYSQL_DUMP_END)
+        let path = path.to_path_buf();
+        let sqlite = matches!(self.target, Target::Sqlite(_));
+        let ok = tokio::task::spawn_blocking(move || {
+            if sqlite {
+                has_sqlite_header(&path)
+            } else {
+                dump_is_complete(&path)
             }
-        };
+        })
+        .await
+        .map_err(|e| BackupError::Io(format!("checking the backup: {e}")))?
+        .map_err(|e| io_error("reading the backup", &e))?;
         if ok {
             Ok(())
         } else {
@@ -542,7 +699,8 @@ impl Backups {
         }
     }
 
-    /// Run `tool` with `args` (an argument vector: no shell), with a timeout, stderr captured.
+    /// Run `tool` with `args` (an argument vector: no shell), with a timeout, stderr captured,
+    /// and an environment of [`TOOL_ENV`] plus `env` only.
     async fn run(
         &self,
         tool: &Tool<'_>,
@@ -558,8 +716,14 @@ impl Backups {
             .stdin(stdin)
             .stdout(stdout)
             .stderr(Stdio::piped())
-            .env_remove("MYSQL_PWD")
             .kill_on_drop(true);
+        // Nothing of the app's environment but what the tools need (see the module docs).
+        command.env_clear();
+        for key in TOOL_ENV {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
         for (key, value) in env.unwrap_or_default() {
             command.env(key, value);
         }
@@ -704,6 +868,69 @@ mod tests {
         assert!(!is_backup_name("conduit-x/../../etc.sql"));
         assert!(!is_backup_name("conduit-x.sql.partial"));
         assert!(!is_backup_name("other.sql"));
+    }
+
+    #[test]
+    fn only_the_end_of_a_dump_is_read_to_check_it() {
+        use std::io::{Seek, SeekFrom, Write};
+        let dir = tempfile::tempdir().unwrap();
+        // A sparse 64 GiB "dump": reading it whole would take minutes and more memory than the
+        // machine has; its tail is read in no time.
+        let path = dir.path().join("huge.sql");
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.set_len(64 << 30).unwrap();
+        file.seek(SeekFrom::End(0)).unwrap();
+        file.write_all(b"\n-- Dump completed on 2026-11-30 10:00:00\n").unwrap();
+        assert!(dump_is_complete(&path).unwrap());
+        // The closing line anywhere but at the end does not count.
+        let early = dir.path().join("cut.sql");
+        let mut file = std::fs::File::create(&early).unwrap();
+        file.write_all(b"-- Dump completed on 2026-11-30\n").unwrap();
+        file.set_len(1 << 20).unwrap();
+        assert!(!dump_is_complete(&early).unwrap());
+        // Short files are read from their start.
+        std::fs::write(&early, "-- Dump completed\n").unwrap();
+        assert!(dump_is_complete(&early).unwrap());
+        std::fs::write(&early, "").unwrap();
+        assert!(!dump_is_complete(&early).unwrap());
+    }
+
+    #[test]
+    fn one_backup_holds_the_lock_at_a_time_and_leaves_no_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RunLock::take(dir.path()).expect("free");
+        // A second open of the lock file, even in this process, is refused at once.
+        assert!(matches!(RunLock::take(dir.path()), Err(BackupError::Busy)));
+        drop(first);
+        assert!(!dir.path().join(LOCK_FILE).exists(), "removed when released");
+        let again = RunLock::take(dir.path()).expect("free again");
+        drop(again);
+    }
+
+    #[test]
+    fn backup_files_and_folders_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("a").join("backups");
+        private_dir(&folder, true).unwrap();
+        assert_eq!(std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777, 0o700);
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        private_dir(&folder, false).unwrap();
+        assert_eq!(
+            std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
+            0o755,
+            "left alone"
+        );
+        private_dir(&folder, true).unwrap();
+        assert_eq!(
+            std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
+            0o700,
+            "tightened"
+        );
+        let file = folder.join("x.partial");
+        drop(private_file(&file).unwrap());
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(private_file(&file).is_err(), "never opens an existing file");
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! enabled admin cannot be disabled, demoted or deleted (an admin may step down while another
 //! one remains).
 
+use rocket::outcome::{try_outcome, Outcome};
+use rocket::request::{self, FromRequest, Request};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::{account, Authenticated};
+use crate::auth::{account, AdminUser, Authenticated};
 use crate::content;
 use crate::db::audit::AuditEntry;
 use crate::db::users::{User, ROLE_ADMIN, ROLE_USER};
@@ -18,21 +20,49 @@ pub const LAST_ADMIN: &str = "the last enabled admin cannot be disabled, demoted
 /// Most rows one bulk action may touch.
 pub const BULK_MAX: usize = 100;
 
-/// The admin making a change, as the audit log names them.
+/// The admin making a change, as the audit log names them, and where the request came from.
+///
+/// A request guard: it succeeds only for a signed-in admin (it forwards [`AdminUser`]'s
+/// refusal), and records the client address as Rocket sees it (the socket's peer, or the
+/// `ip_header` of a trusted proxy: the same address as [`ClientAddr`](crate::api::ClientAddr))
+/// and the request id the telemetry fairing gave the request.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// Their user id.
     pub id: i64,
     /// Their username.
     pub name: String,
+    /// The client address of the request (`None` when Rocket does not know it).
+    pub ip: Option<String>,
+    /// The request's id (`X-Request-Id`).
+    pub request_id: Option<String>,
 }
 
-impl From<&Authenticated> for Actor {
-    fn from(auth: &Authenticated) -> Self {
+/// The longest client address or request id written to the audit log (the columns' size).
+const ORIGIN_MAX: usize = 64;
+
+impl Actor {
+    /// The admin `auth`, acting from `ip` in request `request_id`.
+    pub fn new(auth: &Authenticated, ip: Option<String>, request_id: Option<String>) -> Self {
+        let cut = |s: String| s.chars().take(ORIGIN_MAX).collect::<String>();
         Self {
             id: auth.user.id,
             name: auth.user.username.clone(),
+            ip: ip.map(cut),
+            request_id: request_id.map(cut),
         }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Actor {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let AdminUser(auth) = try_outcome!(req.guard::<AdminUser>().await);
+        let ip = req.client_ip().map(|ip| ip.to_string());
+        let request_id = crate::telemetry::request_id(req);
+        Outcome::Success(Self::new(&auth, ip, Some(request_id)))
     }
 }
 
@@ -54,6 +84,8 @@ impl Actor {
             entity_id: id.to_string(),
             before,
             after,
+            ip: self.ip.clone(),
+            request_id: self.request_id.clone(),
         }
     }
 }
@@ -197,8 +229,10 @@ async fn set_access(
     role.clone_into(&mut after.role);
     after.disabled = disabled;
     // Disabling also revokes every token and session, so re-enabling later does not bring
-    // old (possibly stolen) credentials back to life.
-    let revoke = disabled && !user.disabled;
+    // old (possibly stolen) credentials back to life. So does a role change: a token or
+    // session from before it carries no stale role (a demoted admin's open console, a
+    // promoted user's old session); they sign in again under the new role.
+    let revoke = (disabled && !user.disabled) || role != user.role;
     let entry = actor.entry(
         verb,
         Entity::User,
@@ -212,7 +246,8 @@ async fn set_access(
     load_user(db, id).await
 }
 
-/// Make a user an admin (`admin`) or an ordinary user (`user`).
+/// Make a user an admin (`admin`) or an ordinary user (`user`); a change ends their tokens
+/// and browser sessions.
 pub async fn set_role(db: &DbPool, actor: &Actor, id: i64, role: &str) -> Result<User, AppError> {
     let role = match role.trim() {
         r if r == ROLE_ADMIN => ROLE_ADMIN,
@@ -236,10 +271,10 @@ pub async fn delete_user(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppE
     let user = load_user(db, id).await?;
     let keep_an_admin = user.is_admin() && !user.disabled;
     let entry = actor.entry("delete", Entity::User, id, Some(user_snapshot(&user)), None);
-    if db::admin::delete_user(db, id, keep_an_admin, &entry).await? {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(LAST_ADMIN))
+    match db::admin::delete_user(db, id, keep_an_admin, &entry).await? {
+        db::admin::Deletion::Done => Ok(()),
+        db::admin::Deletion::AlreadyGone => Err(AppError::NotFound("user")),
+        db::admin::Deletion::LastAdmin => Err(AppError::Forbidden(LAST_ADMIN)),
     }
 }
 
@@ -281,7 +316,12 @@ pub async fn edit_article(
 pub async fn delete_article(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppError> {
     let article = load_article(db, id).await?;
     let entry = actor.entry("delete", Entity::Article, id, Some(article_snapshot(&article)), None);
-    Ok(db::admin::delete_article(db, id, &entry).await?)
+    if db::admin::delete_article(db, id, &entry).await? {
+        Ok(())
+    } else {
+        // A concurrent delete won: this one deleted (and recorded) nothing.
+        Err(AppError::NotFound("article"))
+    }
 }
 
 /// The comment with this id, or 404.

@@ -3,7 +3,7 @@
 //! backups, and the "confirm your password" step destructive actions need.
 //!
 //! Every form carries the CSRF token (`CsrfForm`); deletions, role changes, disabling, bulk
-//! actions and backup downloads need a password entered within `fresh_minutes`.
+//! actions, making and downloading backups need a password entered within `fresh_minutes`.
 
 use std::fmt::Write as _;
 
@@ -15,7 +15,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
 use serde_json::{json, Value};
 
-use crate::admin::backup::Backups;
+use crate::admin::backup::{BackupError, Backups};
 use crate::admin::export::{csv_file, CsvFile};
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::Listing;
@@ -312,7 +312,8 @@ async fn user(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResul
 #[post("/users/<id>", data = "<form>")]
 async fn update_user(
     db: Conn,
-    admin: AdminUser,
+    _admin: AdminUser,
+    actor: Actor,
     layout: Layout,
     id: i64,
     form: CsrfForm<UserForm>,
@@ -324,7 +325,7 @@ async fn update_user(
         bio: Some(form.bio.clone()),
         image: Some(form.image.clone()),
     };
-    match ops::edit_user(&db, &Actor::from(&admin.0), id, edit).await {
+    match ops::edit_user(&db, &actor, id, edit).await {
         Ok(user) => Ok(PageOr::Redirect(done(
             format!("/admin/users/{id}"),
             format!("Saved {}.", user.username),
@@ -352,6 +353,7 @@ pub struct RoleForm {
 async fn set_role(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
     config: &State<AppConfig>,
     id: i64,
     form: CsrfForm<RoleForm>,
@@ -360,15 +362,13 @@ async fn set_role(
     if !is_fresh(&admin.0, config) {
         return Ok(reauth_redirect(&back));
     }
-    let result = ops::set_role(&db, &Actor::from(&admin.0), id, &form.0.role)
-        .await
-        .map(|u| {
-            format!(
-                "{} is now {}.",
-                u.username,
-                if u.is_admin() { "an admin" } else { "an ordinary user" }
-            )
-        });
+    let result = ops::set_role(&db, &actor, id, &form.0.role).await.map(|u| {
+        format!(
+            "{} is now {}.",
+            u.username,
+            if u.is_admin() { "an admin" } else { "an ordinary user" }
+        )
+    });
     outcome(&back, result)
 }
 
@@ -376,6 +376,7 @@ async fn set_role(
 async fn disable_user(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
     config: &State<AppConfig>,
     id: i64,
     _form: CsrfForm<Empty>,
@@ -384,15 +385,15 @@ async fn disable_user(
     if !is_fresh(&admin.0, config) {
         return Ok(reauth_redirect(&back));
     }
-    let result = ops::set_disabled(&db, &Actor::from(&admin.0), id, true)
+    let result = ops::set_disabled(&db, &actor, id, true)
         .await
         .map(|u| format!("{} is disabled and signed out everywhere.", u.username));
     outcome(&back, result)
 }
 
 #[post("/users/<id>/enable", data = "<_form>")]
-async fn enable_user(db: Conn, admin: AdminUser, id: i64, _form: CsrfForm<Empty>) -> PageResult<PageOr> {
-    let result = ops::set_disabled(&db, &Actor::from(&admin.0), id, false)
+async fn enable_user(db: Conn, _admin: AdminUser, actor: Actor, id: i64, _form: CsrfForm<Empty>) -> PageResult<PageOr> {
+    let result = ops::set_disabled(&db, &actor, id, false)
         .await
         .map(|u| format!("{} is enabled.", u.username));
     outcome(&format!("/admin/users/{id}"), result)
@@ -526,13 +527,14 @@ async fn article(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageRe
 #[post("/articles/<id>", data = "<form>")]
 async fn update_article(
     db: Conn,
-    admin: AdminUser,
+    _admin: AdminUser,
+    actor: Actor,
     layout: Layout,
     id: i64,
     form: CsrfForm<ArticleForm>,
 ) -> PageResult<PageOr> {
     let f = form.0;
-    match ops::edit_article(&db, &Actor::from(&admin.0), id, &f.title, &f.description, &f.body).await {
+    match ops::edit_article(&db, &actor, id, &f.title, &f.description, &f.body).await {
         Ok(a) => Ok(PageOr::Redirect(done(
             format!("/admin/articles/{id}"),
             format!("Saved “{}”.", a.title),
@@ -627,13 +629,14 @@ async fn comment(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageRe
 #[post("/comments/<id>", data = "<form>")]
 async fn update_comment(
     db: Conn,
-    admin: AdminUser,
+    _admin: AdminUser,
+    actor: Actor,
     layout: Layout,
     id: i64,
     form: CsrfForm<CommentForm>,
 ) -> PageResult<PageOr> {
     let body = form.0.body;
-    match ops::edit_comment(&db, &Actor::from(&admin.0), id, &body).await {
+    match ops::edit_comment(&db, &actor, id, &body).await {
         Ok(_) => Ok(PageOr::Redirect(done(
             format!("/admin/comments/{id}"),
             "Saved the comment.",
@@ -717,13 +720,14 @@ async fn tag(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult
 #[post("/tags/<id>", data = "<form>")]
 async fn update_tag(
     db: Conn,
-    admin: AdminUser,
+    _admin: AdminUser,
+    actor: Actor,
     layout: Layout,
     id: i64,
     form: CsrfForm<TagForm>,
 ) -> PageResult<PageOr> {
     let name = form.0.name;
-    match ops::rename_tag(&db, &Actor::from(&admin.0), id, &name).await {
+    match ops::rename_tag(&db, &actor, id, &name).await {
         Ok(t) => Ok(PageOr::Redirect(done(
             format!("/admin/tags/{id}"),
             format!("Renamed to “{}”.", t.name),
@@ -789,6 +793,7 @@ async fn confirm_delete(
 async fn delete(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
     config: &State<AppConfig>,
     entity: Result<Entity, &str>,
     id: i64,
@@ -799,7 +804,7 @@ async fn delete(
         return Ok(reauth_redirect(&format!("/admin/{}/{id}/delete", entity.plural())));
     }
     let label = ops::label(&db, entity, id).await.unwrap_or_else(|_| format!("#{id}"));
-    match ops::delete(&db, &Actor::from(&admin.0), entity, id).await {
+    match ops::delete(&db, &actor, entity, id).await {
         Ok(()) => outcome(
             &format!("/admin/{}", entity.plural()),
             Ok(format!("Deleted {} {label}.", entity.singular())),
@@ -823,6 +828,7 @@ pub struct BulkForm {
 async fn bulk(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
     config: &State<AppConfig>,
     layout: Layout,
     entity: Result<Entity, &str>,
@@ -865,7 +871,7 @@ async fn bulk(
             ),
         )));
     }
-    let result = ops::bulk(&db, &Actor::from(&admin.0), entity, &form.action, &ids).await?;
+    let result = ops::bulk(&db, &actor, entity, &form.action, &ids).await?;
     let mut message = format!(
         "{}: {} of {} {} done.",
         capitalize(&form.action),
@@ -904,6 +910,7 @@ fn audit_view(row: &db::audit::AuditRow) -> Value {
         "id": row.id, "actor": row.actor_name, "actor_id": row.actor_id, "action": row.action,
         "entity": row.entity, "entity_id": row.entity_id, "before": pretty(&row.before_json),
         "after": pretty(&row.after_json), "when": row.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        "ip": row.ip, "request_id": row.request_id,
     })
 }
 
@@ -979,13 +986,19 @@ fn backups(_admin: AdminUser, layout: Layout, backups: &State<Backups>) -> PageR
 async fn create_backup(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
     layout: Layout,
     backups: &State<Backups>,
     _form: CsrfForm<Empty>,
 ) -> PageResult<PageOr> {
+    // A backup holds every account's data: making one needs a recent password entry, as
+    // downloading one does.
+    if !is_fresh(&admin.0, config) {
+        return Ok(reauth_redirect("/admin/backups"));
+    }
     match backups.create().await {
         Ok(file) => {
-            let actor = Actor::from(&admin.0);
             let after = json!({ "name": file.name, "size": file.size });
             db::audit::record(
                 &db,
@@ -996,6 +1009,10 @@ async fn create_backup(
                 "/admin/backups",
                 format!("Backup {} written ({}).", file.name, file.size_text),
             )))
+        }
+        Err(e @ BackupError::Busy) => {
+            let page = backups_page(&layout, backups, Some(format!("Backup not started: {e}.")))?;
+            Ok(PageOr::Page((Status::Conflict, page)))
         }
         Err(e) => {
             log::error!("backup failed: {e}");
@@ -1025,6 +1042,7 @@ pub enum DownloadOr {
 async fn download_backup(
     db: Conn,
     admin: AdminUser,
+    actor: Actor,
     config: &State<AppConfig>,
     backups: &State<Backups>,
     name: &str,
@@ -1035,7 +1053,6 @@ async fn download_backup(
     }
     let path = backups.find(name).ok_or(AppError::NotFound("backup"))?;
     let file = NamedFile::open(&path).await.map_err(|_| AppError::NotFound("backup"))?;
-    let actor = Actor::from(&admin.0);
     db::audit::record(&db, &actor.entry("download", Entity::Backup, name, None, None)).await?;
     Ok(DownloadOr::File(BackupDownload {
         file: (ContentType::Binary, file),

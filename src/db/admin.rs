@@ -12,6 +12,7 @@ use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
 use crate::db::{now, DbPool, Engine};
 use crate::db_run;
+use crate::db_transaction;
 
 /// Sort keys of the users table and the SQL they stand for.
 pub const USER_SORTS: &[(&str, &str)] = &[
@@ -360,10 +361,11 @@ pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Erro
         .await)
 }
 
-/// Run `$body` (statements on `&mut *$tx`) and the audit insert in one transaction.
+/// Run `$body` (statements on `&mut *$tx`) and the audit insert in one transaction, run again
+/// whole on a lock conflict ([`db_transaction!`](crate::db_transaction)).
 macro_rules! audited {
     ($db:expr, $audit:expr, |$tx:ident| $body:block) => {
-        db_run!($db, |c| {
+        db_transaction!($db, |c| {
             let mut $tx = sqlx::Connection::begin(c).await?;
             let result = $body;
             insert_audit!($tx, $audit);
@@ -395,13 +397,15 @@ pub async fn update_article(
     })
 }
 
-/// Delete an article (its comments, favorites and tag links go with it).
-pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+/// Delete an article (its comments, favorites and tag links go with it). `false` when it was
+/// already gone (a concurrent delete won): nothing is written, not even the audit entry.
+pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<bool, sqlx::Error> {
     audited!(db, audit, |tx| {
         if !crate::db::articles::delete_article_in!(tx, id) {
             // Already gone: nothing to audit; dropping the transaction undoes the counters.
-            return Ok(());
+            return Ok(false);
         }
+        true
     })
 }
 
@@ -447,6 +451,12 @@ pub async fn rename_tag(db: &DbPool, id: i64, name: &str, audit: &AuditEntry) ->
 /// Delete a tag (articles lose it, nothing else).
 pub async fn delete_tag(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
+        // The tag's row first, then its articles': the order a rename and an article delete
+        // take them in, so they wait for one another on MySQL instead of deadlocking.
+        sqlx::query("UPDATE tags SET article_count = article_count WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(counters::REWRITE_TAG_LISTS)
             .bind(id)
             .bind(id)
@@ -485,7 +495,7 @@ pub async fn set_user_access(
         "UPDATE users SET role = ?, disabled = ?, token_version = token_version + ?, updated_at = ? WHERE id = ?";
     const REVOKE: &str = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
     let admins_sql = active_admins_sql(db.engine());
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(SQL)
             .bind(role)
@@ -511,22 +521,37 @@ pub async fn set_user_access(
     })
 }
 
-/// Delete a user and everything they wrote. With `keep_an_admin`, rolled back (and `false`
-/// returned) if it would leave no enabled admin.
-pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &AuditEntry) -> Result<bool, sqlx::Error> {
+/// How a delete that may be refused ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// The row is gone, and its audit entry written.
+    Done,
+    /// There was no such row any more (a concurrent delete won): nothing was written.
+    AlreadyGone,
+    /// Refused: it would have left no enabled admin. Nothing was written.
+    LastAdmin,
+}
+
+/// Delete a user and everything they wrote. With `keep_an_admin`, rolled back if it would
+/// leave no enabled admin; rolled back too (audit entry included) if the user was already
+/// gone, so two racing deletes record one deletion.
+pub async fn delete_user(
+    db: &DbPool,
+    id: i64,
+    keep_an_admin: bool,
+    audit: &AuditEntry,
+) -> Result<Deletion, sqlx::Error> {
     let admins_sql = active_admins_sql(db.engine());
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         // The entry goes in first: an admin deleting their own account is its actor, and
         // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
         insert_audit!(tx, audit);
-        // The counters their rows feed: tags of their articles, articles they favorited.
+        // The counters their rows feed: tags of their articles, the article total, articles
+        // they favorited. Tags, then the total, then articles: the order an article delete
+        // takes them in, so the two wait for one another on MySQL instead of deadlocking.
         sqlx::query(counters::RELEASE_USER_TAGS)
             .bind(id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(counters::RELEASE_USER_FAVORITES)
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -534,19 +559,27 @@ pub async fn delete_user(db: &DbPool, id: i64, keep_an_admin: bool, audit: &Audi
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM users WHERE id = ?")
+        sqlx::query(counters::RELEASE_USER_FAVORITES)
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let deleted = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(Deletion::AlreadyGone);
+        }
         if keep_an_admin {
             let admins: i64 = sqlx::query_scalar(admins_sql).fetch_one(&mut *tx).await?;
             if admins < 1 {
                 tx.rollback().await?;
-                return Ok(false);
+                return Ok(Deletion::LastAdmin);
             }
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(Deletion::Done)
     })
 }
 

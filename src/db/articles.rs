@@ -10,6 +10,7 @@ use crate::db::stamp::Stamp;
 use crate::db::users::{token_claim_holds, TokenClaim};
 use crate::db::{now, DbPool, LastInsertId};
 use crate::db_run;
+use crate::db_transaction;
 use crate::error::is_unique_violation;
 
 /// An article with everything a reader sees, relative to one viewer.
@@ -770,7 +771,7 @@ macro_rules! write_tags {
 pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: &str) -> Result<String, sqlx::Error> {
     const SQL: &str = "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
     let at = now();
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(counters::COUNT_AUTHORS_ARTICLE)
             .bind(author_id)
@@ -818,7 +819,7 @@ pub async fn update(
 ) -> Result<String, sqlx::Error> {
     const SQL: &str = "UPDATE articles SET slug = ?, title = ?, description = ?, body = ?, updated_at = ? WHERE id = ?";
     let at = now();
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         let mut attempt = 0;
         let slug = loop {
@@ -848,7 +849,7 @@ pub async fn update(
 
 /// Delete an article (its tags links, favorites and comments go with it).
 pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         if !delete_article_in!(tx, id) {
             // Already gone: dropping the transaction rolls the counter updates back.
@@ -877,7 +878,7 @@ pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Er
     if is_favorite(db, user_id, id).await? {
         return Ok(());
     }
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         match sqlx::query(SQL)
             .bind(user_id)
@@ -904,7 +905,7 @@ pub async fn unfavorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::
     if !is_favorite(db, user_id, id).await? {
         return Ok(());
     }
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         let removed = sqlx::query(SQL).bind(user_id).bind(id).execute(&mut *tx).await?;
         if removed.rows_affected() == 0 {

@@ -1,4 +1,5 @@
-//! The audit log: one row per admin write (who, what, which record, before/after, when).
+//! The audit log: one row per admin write (who, what, which record, before/after, when, and
+//! from where: the client address and the request id of the request that made it).
 //! Writes in `db::admin` insert their entry in the same transaction as the change, with
 //! [`insert_audit!`](crate::db::audit::insert_audit), so a change is never left unrecorded.
 
@@ -25,11 +26,15 @@ pub struct AuditEntry {
     pub before: Option<serde_json::Value>,
     /// The record after the change, as JSON (`None` for deletions).
     pub after: Option<serde_json::Value>,
+    /// The client address of the request, as Rocket saw it (`None` outside a request).
+    pub ip: Option<String>,
+    /// The request's id (`X-Request-Id`, the log line's `rid=`), `None` outside a request.
+    pub request_id: Option<String>,
 }
 
 /// The `INSERT` every audit write uses.
 pub const INSERT_SQL: &str = "INSERT INTO audit_log (actor_id, actor_name, action, entity, entity_id, before_json, \
-                              after_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+                              after_json, ip, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 impl AuditEntry {
     /// The before snapshot as stored text.
@@ -55,6 +60,8 @@ macro_rules! insert_audit {
             .bind(entry.entity_id.as_str())
             .bind(entry.before_text())
             .bind(entry.after_text())
+            .bind(entry.ip.as_deref())
+            .bind(entry.request_id.as_deref())
             .bind($crate::db::now())
             .execute(&mut *$tx)
             .await?;
@@ -72,6 +79,8 @@ pub async fn record(db: &DbPool, entry: &AuditEntry) -> Result<(), sqlx::Error> 
         .bind(entry.entity_id.as_str())
         .bind(entry.before_text())
         .bind(entry.after_text())
+        .bind(entry.ip.as_deref())
+        .bind(entry.request_id.as_deref())
         .bind(now())
         .execute(c)
         .await
@@ -97,6 +106,10 @@ pub struct AuditRow {
     pub before_json: Option<String>,
     /// JSON after the change.
     pub after_json: Option<String>,
+    /// The client address the change came from (`None` for entries older than the column).
+    pub ip: Option<String>,
+    /// The id of the request that made the change (`None` for older entries).
+    pub request_id: Option<String>,
     /// When (UTC).
     pub created_at: DateTime<Utc>,
 }
@@ -164,7 +177,7 @@ pub async fn count(db: &DbPool, filter: &AuditFilter) -> Result<i64, sqlx::Error
 pub async fn list(db: &DbPool, filter: &AuditFilter, limit: i64, offset: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
     let (conditions, binds) = where_clause(filter);
     let sql = format!(
-        "SELECT id, actor_id, actor_name, action, entity, entity_id, before_json, after_json, created_at \
+        "SELECT id, actor_id, actor_name, action, entity, entity_id, before_json, after_json, ip, request_id, created_at \
          FROM audit_log{conditions} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
     );
     db_run!(db, |c| {

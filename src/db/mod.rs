@@ -8,6 +8,7 @@ pub mod comments;
 pub mod login_attempts;
 pub mod pool;
 pub mod profiles;
+pub mod retry;
 pub mod sessions;
 pub mod stamp;
 pub mod tags;

@@ -2,6 +2,7 @@
 
 use crate::db::{now, DbPool};
 use crate::db_run;
+use crate::db_transaction;
 use crate::error::is_unique_violation;
 
 /// A user as others see them, with whether the viewer follows them.
@@ -40,7 +41,7 @@ pub async fn find(db: &DbPool, username: &str, viewer: Option<i64>) -> Result<Op
 /// the same transaction.
 pub async fn follow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)";
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(feed::LOCK_AUTHOR).bind(target).execute(&mut *tx).await?;
         match sqlx::query(SQL)
@@ -66,7 +67,7 @@ pub async fn follow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx:
 /// `follower` stops following `target` (idempotent); `target`'s articles leave the feed.
 pub async fn unfollow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?";
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(feed::LOCK_AUTHOR).bind(target).execute(&mut *tx).await?;
         let gone = sqlx::query(SQL).bind(follower).bind(target).execute(&mut *tx).await?;

@@ -368,7 +368,16 @@ db_test!(
         let res = post_form(&app.client, &format!("/admin/users/{boss}/role"), &[("csrf_token", &csrf), ("role", "user")]).await;
         assert_eq!(res.status(), Status::SeeOther);
         assert_eq!(scalar(app.db(), &format!("SELECT COUNT(*) FROM users WHERE id = {boss} AND role = 'user'")).await, 1);
-        assert_eq!(get_page(&app.client, "/admin").await.0, Status::Forbidden, "no longer an admin");
+        // The role change ended their own session too (no token carries the old role): the
+        // console sends them to sign in again, and signed in anew they are not an admin.
+        let res = app.client.get("/admin").dispatch().await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert!(location(&res).starts_with("/login"), "{}", location(&res));
+        let login = serde_json::json!({"user": {"email": "boss@example.com", "password": "password-boss"}});
+        let (status, body) = api(&app.client, Method::Post, "/api/users/login", None, Some(login)).await;
+        assert_eq!(status, Status::Ok, "{body}");
+        let token = body["user"]["token"].as_str().expect("token");
+        assert_eq!(api(&app.client, Method::Get, "/api/admin/stats", Some(token), None).await.0, Status::Forbidden, "no longer an admin");
     }
 );
 

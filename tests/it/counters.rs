@@ -16,7 +16,7 @@ use crate::harness::{scratch_database, test_figment, TestApp};
 use crate::support::{api, get_json, register, scalar};
 
 /// Every counter against a fresh count; panics naming the first that differs.
-async fn assert_counters_match(app: &TestApp, when: &str) {
+pub async fn assert_counters_match(app: &TestApp, when: &str) {
     let stale_favorites = scalar(
         app.db(),
         "SELECT COUNT(*) FROM articles a WHERE a.favorites_count <> (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
