@@ -273,10 +273,7 @@ pub fn figment() -> Figment {
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("Configuration", |rocket| async move {
         match AppConfig::from_figment(rocket.figment()) {
-            Ok(config) => Ok(rocket
-                .manage(crate::auth::token::Keys::new(&config))
-                .manage(crate::auth::form_token::FormTokens::new(&config))
-                .manage(config)),
+            Ok(config) => Ok(rocket.manage(crate::auth::token::Keys::new(&config)).manage(config)),
             Err(message) => {
                 log::error!("{message}");
                 Err(rocket)

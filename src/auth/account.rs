@@ -344,12 +344,14 @@ fn writes_may_wait(max_waiting: usize) -> usize {
 }
 
 /// A password change being hashed for an account, in this process (the hashing queue is per
-/// process too); dropped when the change ends.
-struct ChangeInFlight(i64);
+/// process too); dropped when the change ends. Keyed by the app's pool as well as the user id:
+/// one process may run several apps on several databases (the tests do), whose ids overlap.
+struct ChangeInFlight((usize, i64));
 
-fn changes_in_flight() -> std::sync::MutexGuard<'static, std::collections::HashSet<i64>> {
-    static IN_FLIGHT: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<i64>>> =
-        std::sync::OnceLock::new();
+type InFlight = std::collections::HashSet<(usize, i64)>;
+
+fn changes_in_flight() -> std::sync::MutexGuard<'static, InFlight> {
+    static IN_FLIGHT: std::sync::OnceLock<std::sync::Mutex<InFlight>> = std::sync::OnceLock::new();
     IN_FLIGHT
         .get_or_init(Default::default)
         .lock()
@@ -358,10 +360,11 @@ fn changes_in_flight() -> std::sync::MutexGuard<'static, std::collections::HashS
 
 impl ChangeInFlight {
     /// The account's slot, unless a change of its password is being hashed already.
-    fn claim(user_id: i64) -> Option<Self> {
-        let claimed = changes_in_flight().insert(user_id);
+    fn claim(db: &DbPool, user_id: i64) -> Option<Self> {
+        let key = (db.identity(), user_id);
+        let claimed = changes_in_flight().insert(key);
         // Built only once claimed (and with the lock released): its drop gives the slot back.
-        claimed.then(|| Self(user_id))
+        claimed.then(|| Self(key))
     }
 }
 
@@ -461,7 +464,7 @@ pub async fn update(
     // One change at a time per account, behind a shorter queue than sign-ins: a signed-in
     // user sending many changes at once cannot fill the hasher's queue and lock everyone out.
     let _changing = match &password {
-        Some(_) => Some(ChangeInFlight::claim(user.id).ok_or(AppError::TooManyRequests(2))?),
+        Some(_) => Some(ChangeInFlight::claim(db, user.id).ok_or(AppError::TooManyRequests(2))?),
         None => None,
     };
     if let Some(password) = password {

@@ -31,6 +31,7 @@ use rocket::{get, routes, Build, Request, Rocket};
 use crate::auth::form_token::FormTokens;
 use crate::auth::guards::{auth_state, csrf_matches, AuthState, Via};
 use crate::auth::session::{csrf_cookie, names};
+use crate::auth::token::Keys;
 use crate::config::AppConfig;
 use crate::error::CatcherMessage;
 
@@ -106,7 +107,10 @@ async fn check(req: &Request<'_>, data: &mut Data<'_>) -> Verdict {
     if !is_unsafe(req.method()) {
         return Verdict::Unchecked;
     }
-    let (Some(forms), Some(config)) = (req.rocket().state::<FormTokens>(), req.rocket().state::<AppConfig>()) else {
+    let (Some(forms), Some(config)) = (
+        req.rocket().state::<Keys>().map(Keys::forms),
+        req.rocket().state::<AppConfig>(),
+    ) else {
         return refuse(req, Status::InternalServerError, "the CSRF gate is not configured");
     };
     let is_form = req.content_type().is_some_and(|ct| ct.is_form() || ct.is_form_data());
@@ -275,7 +279,10 @@ pub fn holds_placeholder(html: &str) -> bool {
 /// server minted it, or a new one, whose cookie is set. Whatever is written is HTML-escaped
 /// (a minted token has nothing to escape; the escape is the second line of defence).
 pub fn reveal(req: &Request<'_>, html: &str) -> String {
-    let (Some(forms), Some(config)) = (req.rocket().state::<FormTokens>(), req.rocket().state::<AppConfig>()) else {
+    let (Some(forms), Some(config)) = (
+        req.rocket().state::<Keys>().map(Keys::forms),
+        req.rocket().state::<AppConfig>(),
+    ) else {
         return html.replace(placeholder(), "");
     };
     let token = anonymous_token(req.cookies(), forms, config);

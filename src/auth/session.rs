@@ -7,7 +7,6 @@ use chrono::{Duration, Utc};
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::time;
 
-use crate::auth::form_token::FormTokens;
 use crate::auth::token::{random_id, Claims, Keys, Kind};
 use crate::config::AppConfig;
 use crate::db::users::User;
@@ -100,7 +99,6 @@ pub async fn start(
     db: &DbPool,
     jar: &CookieJar<'_>,
     keys: &Keys,
-    forms: &FormTokens,
     config: &AppConfig,
     user: &User,
     remember: bool,
@@ -120,7 +118,7 @@ pub async fn start(
         Utc::now().timestamp(),
     );
     refresh.sid = Some(sid);
-    refresh.csrf = Some(forms.mint());
+    refresh.csrf = Some(keys.forms().mint());
     refresh.remember = remember;
     // "Remember me" keeps the refresh cookie across browser restarts; otherwise it is a
     // browser-session cookie (and the server-side session still ends after session_hours).
@@ -213,7 +211,7 @@ pub fn clear(jar: &CookieJar<'_>, config: &AppConfig) {
 
 /// Sign out this browser: remove its auth cookies and rotate its form token (the session's
 /// token, readable in its cookie and its pages, must not carry over to the signed-out forms).
-pub fn end(jar: &CookieJar<'_>, forms: &FormTokens, config: &AppConfig) {
+pub fn end(jar: &CookieJar<'_>, keys: &Keys, config: &AppConfig) {
     clear(jar, config);
-    jar.add(csrf_cookie(forms.mint(), config));
+    jar.add(csrf_cookie(keys.forms().mint(), config));
 }

@@ -12,6 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::form_token::FormTokens;
 use crate::config::AppConfig;
 
 /// What a token may be used for.
@@ -85,6 +86,8 @@ pub struct Keys {
     issuer: String,
     /// Tokens that verified, by their exact text (see [`Keys::decode`]).
     verified: Arc<Mutex<Verified>>,
+    /// The key of the forms' CSRF tokens, derived from the same secret.
+    forms: FormTokens,
 }
 
 /// Verified tokens and their claims.
@@ -111,7 +114,13 @@ impl Keys {
             decoding: DecodingKey::from_secret(secret),
             issuer: config.jwt_issuer.clone(),
             verified: Arc::default(),
+            forms: FormTokens::new(config),
         }
+    }
+
+    /// The key that mints and checks form (CSRF) tokens.
+    pub fn forms(&self) -> &FormTokens {
+        &self.forms
     }
 
     /// Claims for `user_id` of `kind`, valid for `ttl_seconds` from now.

@@ -98,6 +98,12 @@ pub enum PoolError {
 const MYSQL_SESSION: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', group_concat_max_len = 1048576";
 
 impl DbPool {
+    /// This pool's identity, the same for all its clones and distinct from any other open
+    /// pool's (for state kept per database in the process).
+    pub fn identity(&self) -> usize {
+        Arc::as_ptr(&self.statements) as usize
+    }
+
     /// Open a pool for `url` with the given sizes. SQLite files are created when missing.
     pub async fn connect(
         url: &str,

@@ -94,13 +94,14 @@ pub async fn reserve_login(
 pub fn address_bucket(ip: &str) -> String {
     use std::net::IpAddr;
     match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
+        Ok(IpAddr::V6(v6)) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                v4.to_string()
+            } else {
                 let s = v6.segments();
                 format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
-        },
+        }
         Ok(IpAddr::V4(v4)) => v4.to_string(),
         Err(_) => ip.to_owned(),
     }

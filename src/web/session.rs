@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::api::ClientAddr;
 use crate::auth::csrf::CsrfForm;
-use crate::auth::form_token::FormTokens;
 use crate::auth::token::Keys;
 use crate::auth::{account, session, MaybeUser};
 use crate::config::AppConfig;
@@ -103,7 +102,6 @@ async fn login(
     db: Conn,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
-    forms: &State<FormTokens>,
     config: &State<AppConfig>,
     addr: ClientAddr,
     layout: Layout,
@@ -112,7 +110,7 @@ async fn login(
     let form = form.0;
     match account::authenticate(&db, config, &form.email, &form.password, &addr.0).await {
         Ok(user) => {
-            session::start(&db, jar, keys, forms, config, &user, form.remember).await?;
+            session::start(&db, jar, keys, config, &user, form.remember).await?;
             Ok(PageOr::Redirect(done(
                 safe_next(form.next.as_deref()),
                 format!("Welcome back, {}!", user.username),
@@ -149,7 +147,6 @@ async fn register(
     db: Conn,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
-    forms: &State<FormTokens>,
     config: &State<AppConfig>,
     addr: ClientAddr,
     layout: Layout,
@@ -158,7 +155,7 @@ async fn register(
     let form = form.0;
     match account::register(&db, config, &form.username, &form.email, &form.password, &addr.0).await {
         Ok(user) => {
-            session::start(&db, jar, keys, forms, config, &user, false).await?;
+            session::start(&db, jar, keys, config, &user, false).await?;
             Ok(PageOr::Redirect(done(
                 "/",
                 format!("Welcome to Conduit, {}!", user.username),
@@ -179,7 +176,7 @@ async fn register(
 async fn logout(
     db: Conn,
     jar: &CookieJar<'_>,
-    forms: &State<FormTokens>,
+    keys: &State<Keys>,
     config: &State<AppConfig>,
     me: MaybeUser,
     _form: CsrfForm<Empty>,
@@ -187,7 +184,7 @@ async fn logout(
     if let Some(sid) = me.0.as_ref().and_then(|a| a.claims.sid.as_deref()) {
         crate::db::sessions::revoke(&db, sid).await?;
     }
-    session::end(jar, forms, config);
+    session::end(jar, keys, config);
     Ok(Flash::success(Redirect::to("/"), "You have been signed out."))
 }
 

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::api::ClientAddr;
 use crate::auth::csrf::CsrfForm;
-use crate::auth::form_token::FormTokens;
 use crate::auth::token::Keys;
 use crate::auth::{account, session, CurrentUser};
 use crate::config::AppConfig;
@@ -124,13 +123,13 @@ async fn update(
 async fn sign_out_everywhere(
     db: Conn,
     jar: &CookieJar<'_>,
-    forms: &State<FormTokens>,
+    keys: &State<Keys>,
     config: &State<AppConfig>,
     me: CurrentUser,
     _form: CsrfForm<Empty>,
 ) -> PageResult<Flash<Redirect>> {
     db::users::revoke_all_tokens(&db, me.0.user.id).await?;
-    session::end(jar, forms, config);
+    session::end(jar, keys, config);
     Ok(Flash::success(
         Redirect::to("/login"),
         "You have been signed out on every device.",

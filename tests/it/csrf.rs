@@ -72,7 +72,7 @@ async fn fingerprint(app: &TestApp) -> Vec<String> {
     let backups = app.dir.join("backups");
     state.push(format!(
         "backups: {}",
-        std::fs::read_dir(&backups).map(|d| d.count()).unwrap_or(0)
+        std::fs::read_dir(&backups).map_or(0, Iterator::count)
     ));
     state
 }
@@ -152,9 +152,7 @@ fn forged<'c>(
         // Multipart, which an HTML form can send cross-site too.
         5 => req
             .header(ContentType::new("multipart", "form-data").with_params(("boundary", "X")))
-            .body(format!(
-                "--X\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ndelete\r\n--X--\r\n"
-            )),
+            .body("--X\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ndelete\r\n--X--\r\n"),
         // Rocket's method override: a form POST that routes as PUT or DELETE.
         6 if method != Method::Post => client
             .post(path.to_owned())
@@ -174,7 +172,7 @@ async fn refused_with_message(res: LocalResponse<'_>, what: &str) {
         value["errors"]["body"][0].as_str().unwrap_or_default().to_owned()
     } else {
         let html = Html::parse_document(&body);
-        let sel = Selector::parse("main").unwrap();
+        let sel = Selector::parse("main").expect("selector");
         html.select(&sel).map(|e| e.text().collect::<String>()).collect()
     };
     assert!(
@@ -344,7 +342,7 @@ async fn secure_cookies_carry_the_host_prefix_and_still_sign_in() {
     .unwrap();
     let res = app.client.get("/register").dispatch().await;
     let csrf_cookie = set_cookie(&res, "__Host-csrf_token")
-        .map(|c| c.into_owned())
+        .map(Cookie::into_owned)
         .expect("__Host- form token cookie");
     assert_eq!(
         (csrf_cookie.secure(), csrf_cookie.path(), csrf_cookie.domain()),

@@ -349,7 +349,7 @@ db_test!(
         );
 
         // The API with a stale token: 401 saying why.
-        let token = register(&client, "script").await;
+        let token = register(&crate::support::script_client(&client).await, "script").await;
         make_admin(&app, "script").await;
         let (status, body) = api(&client, Method::Post, "/api/admin/backups", Some(&stale_token(&token)), None).await;
         assert_eq!(status, Status::Unauthorized, "{body}");
