@@ -62,6 +62,10 @@ pub struct AppConfig {
     /// answered 503 with `Retry-After` at once. `0`: none may wait.
     #[serde(default = "defaults::password_queue_max")]
     pub password_queue_max: usize,
+    /// Minutes between housekeeping passes (expired sessions, throttle rows past their window);
+    /// `0` turns the background task off.
+    #[serde(default = "defaults::housekeeping_minutes")]
+    pub housekeeping_minutes: u64,
     /// Log level: error, warn, info, debug or trace.
     #[serde(default = "defaults::log_filter")]
     pub log_filter: String,
@@ -135,6 +139,9 @@ mod defaults {
     }
     pub fn password_queue_max() -> usize {
         64
+    }
+    pub fn housekeeping_minutes() -> u64 {
+        10
     }
     pub fn log_filter() -> String {
         "info".into()

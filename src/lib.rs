@@ -11,6 +11,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod error;
+pub mod housekeeping;
 pub mod input;
 pub mod markdown;
 pub mod security;
@@ -45,6 +46,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(web::stage())
         .attach(api::stage())
         .attach(admin::stage())
+        .attach(housekeeping::stage())
         .attach(api::cors())
         .attach(api::JsonCharset)
 }

@@ -140,6 +140,16 @@ pub async fn release_registration(db: &DbPool, id: i64) -> Result<(), sqlx::Erro
     db_run!(db, |c| sqlx::query(SQL).bind(id).execute(c).await.map(|_| ()))
 }
 
+/// Forget sign-up attempts older than `before` (housekeeping).
+pub async fn prune_registrations(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    const SQL: &str = "DELETE FROM register_attempts WHERE created_at < ?";
+    db_run!(db, |c| sqlx::query(SQL)
+        .bind(before)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+}
+
 /// Forget keys nobody was counted under since `before` (housekeeping, with
 /// [`crate::db::login_attempts::prune`]).
 pub async fn prune(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {

@@ -106,6 +106,9 @@ pub fn test_figment(url: &str) -> Figment {
         .merge(("databases.main.url", url))
         .merge(("databases.main.max_connections", 4))
         .merge(("log_level", "off"))
+        // No background pass deleting rows a test is looking at (tests/it/housekeeping.rs turns
+        // it on where it is the subject).
+        .merge(("housekeeping_minutes", 0))
 }
 
 impl TestApp {

@@ -12,6 +12,7 @@ mod browser;
 mod counters;
 mod csrf;
 mod foundation;
+mod housekeeping;
 mod ops;
 mod sec_backup;
 mod sec_input;

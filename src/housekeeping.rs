@@ -1,0 +1,76 @@
+//! Housekeeping: rows that matter only for a while are deleted in the background once they can
+//! no longer count, so their tables stay the size of their window, not of the site's history.
+//!
+//! - failed logins (`login_attempts`) older than the login window;
+//! - sign-up attempts (`register_attempts`) older than an hour (`register_per_hour`'s window);
+//! - throttle keys (`throttle_keys`) nobody was counted under within either window;
+//! - browser sessions that expired or were revoked (a revoked or expired session's tokens are
+//!   refused whether or not its row is there).
+//!
+//! A pass runs at liftoff and then every `housekeeping_minutes` (`0`: never), on every instance;
+//! passes on several instances delete the same rows harmlessly.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use rocket::fairing::AdHoc;
+
+use crate::config::AppConfig;
+use crate::db::{self, Db, DbPool};
+
+/// What one pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Failed logins past the window.
+    pub login_attempts: u64,
+    /// Sign-up attempts past the hour.
+    pub register_attempts: u64,
+    /// Throttle keys unused within both windows.
+    pub throttle_keys: u64,
+    /// Ended sessions.
+    pub sessions: u64,
+}
+
+/// One pass, as of `now`.
+pub async fn prune(db: &DbPool, config: &AppConfig, now: DateTime<Utc>) -> Result<Pruned, sqlx::Error> {
+    let login_window = Duration::minutes(config.login_window_minutes);
+    let register_window = Duration::hours(1);
+    Ok(Pruned {
+        login_attempts: db::login_attempts::prune(db, now - login_window).await?,
+        register_attempts: db::throttle::prune_registrations(db, now - register_window).await?,
+        throttle_keys: db::throttle::prune(db, now - login_window.max(register_window)).await?,
+        sessions: db::sessions::prune(db, now).await?,
+    })
+}
+
+/// Starts the background task at liftoff (unless `housekeeping_minutes` is 0); it ends with
+/// the server.
+pub fn stage() -> AdHoc {
+    AdHoc::on_liftoff("Housekeeping", |rocket| {
+        Box::pin(async move {
+            let (Some(db), Some(config)) = (rocket.state::<Db>(), rocket.state::<AppConfig>()) else {
+                return;
+            };
+            if config.housekeeping_minutes == 0 {
+                return;
+            }
+            let db: DbPool = (**db).clone();
+            let config = config.clone();
+            let mut shutdown = rocket.shutdown();
+            let every = StdDuration::from_secs(config.housekeeping_minutes.saturating_mul(60));
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        _ = ticks.tick() => match prune(&db, &config, Utc::now()).await {
+                            Ok(pruned) => log::debug!("housekeeping: {pruned:?}"),
+                            Err(e) => log::warn!("housekeeping: {e}"),
+                        },
+                    }
+                }
+            });
+        })
+    })
+}
