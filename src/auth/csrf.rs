@@ -166,8 +166,13 @@ fn same_origin(req: &Request<'_>) -> Result<(), &'static str> {
     }
     if let Some(origin) = req.headers().get_one("Origin") {
         let authority = origin.split_once("://").map(|(_, rest)| rest);
-        let host = req.headers().get_one("Host");
-        let same = matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h));
+        // The request's own authority: the `Host` header, or HTTP/2's `:authority` (Rocket's
+        // `host()`, read when the request arrives; the header for requests built in process).
+        let host = req
+            .host()
+            .map(ToString::to_string)
+            .or_else(|| req.headers().get_one("Host").map(str::to_owned));
+        let same = matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(&h));
         if !same {
             return Err("requests from other origins are not accepted");
         }
