@@ -129,8 +129,8 @@ pub async fn register(
     password: &str,
     ip: &str,
 ) -> Result<User, AppError> {
-    if config.register_per_hour == 0 {
-        return create_with(
+    let create = || {
+        create_with(
             db,
             username,
             email,
@@ -138,22 +138,16 @@ pub async fn register(
             ROLE_USER,
             writes_may_wait(config.password_queue_max),
         )
-        .await;
+    };
+    if config.register_per_hour == 0 {
+        return create().await;
     }
     let attempt = match db::throttle::reserve_registration(db, ip, config.register_per_hour, Duration::hours(1)).await?
     {
         Reservation::Granted(id) => id,
         Reservation::Blocked(until) => return Err(too_many(until)),
     };
-    let result = create_with(
-        db,
-        username,
-        email,
-        password,
-        ROLE_USER,
-        writes_may_wait(config.password_queue_max),
-    )
-    .await;
+    let result = create().await;
     if matches!(result, Err(AppError::Busy(_))) {
         // Refused before any work: not an attempt.
         if let Err(e) = db::throttle::release_registration(db, attempt).await {
