@@ -247,7 +247,7 @@ impl AppConfig {
         if self.backup_timeout_secs == 0 {
             return Err(bad("backup_timeout_secs", "must be a positive number"));
         }
-        if crate::telemetry::parse_level(&self.log_filter).is_none() {
+        if parse_level(&self.log_filter).is_none() {
             return Err(bad(
                 "log_filter",
                 format!("`{}` is not one of error, warn, info, debug, trace", self.log_filter),
@@ -280,13 +280,27 @@ pub fn figment() -> Figment {
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("Configuration", |rocket| async move {
         match AppConfig::from_figment(rocket.figment()) {
-            Ok(config) => Ok(rocket.manage(crate::auth::token::Keys::new(&config)).manage(config)),
+            Ok(config) => Ok(rocket.manage(config)),
             Err(message) => {
                 log::error!("{message}");
                 Err(rocket)
             }
         }
     })
+}
+
+/// Parse a log level name as written in config (`log_filter`).
+pub fn parse_level(level: &str) -> Option<log::LevelFilter> {
+    use log::LevelFilter;
+    match level.trim().to_ascii_lowercase().as_str() {
+        "off" => Some(LevelFilter::Off),
+        "error" => Some(LevelFilter::Error),
+        "warn" | "warning" => Some(LevelFilter::Warn),
+        "info" => Some(LevelFilter::Info),
+        "debug" => Some(LevelFilter::Debug),
+        "trace" => Some(LevelFilter::Trace),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

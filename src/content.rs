@@ -21,9 +21,7 @@ pub const TAGS_MAX: usize = 10;
 pub const TAG_MAX: usize = 64;
 /// Longest comment, in characters (`comments.body TEXT`, 64 KiB: 4 bytes a character at most).
 pub const COMMENT_MAX: usize = 5000;
-/// Longest slug, in characters (`articles.slug VARCHAR(255)`): [`slug_for`] makes at most 200,
-/// plus the suffix that keeps it unique.
-pub const SLUG_MAX: usize = 255;
+pub use crate::input::{could_be_slug, SLUG_MAX};
 
 fn required(errors: &mut FieldErrors, field: &str, value: &str, max: Max) {
     if value.trim().is_empty() {
@@ -31,12 +29,6 @@ fn required(errors: &mut FieldErrors, field: &str, value: &str, max: Max) {
     } else {
         input::check(errors, field, value, max);
     }
-}
-
-/// Whether `slug` could name an article: one that breaks the slug column's limit or holds
-/// control characters never can, so a lookup answers "not found" without a query.
-pub fn could_be_slug(slug: &str) -> bool {
-    input::could_be_stored(slug, Max::Chars(SLUG_MAX))
 }
 
 /// Check the filters of an article list (`?tag=`, `?author=`, `?favorited=`) against the

@@ -98,6 +98,26 @@ pub fn could_be_stored(value: &str, max: Max) -> bool {
     problem(value, max).is_none()
 }
 
+/// Longest slug, in characters (`articles.slug VARCHAR(255)`): `content::slug_for` makes at
+/// most 200, plus the suffix that keeps it unique.
+pub const SLUG_MAX: usize = 255;
+
+/// Longest username, in characters (`users.username VARCHAR(64)`; the account rules allow 32).
+pub const USERNAME_MAX: usize = 32;
+
+/// Whether `slug` could name an article: one that breaks the slug column's limit or holds
+/// control characters never can, so a lookup answers "not found" without a query. (Here, with
+/// the column limits, so the database layer can ask without importing the content rules.)
+pub fn could_be_slug(slug: &str) -> bool {
+    could_be_stored(slug, Max::Chars(SLUG_MAX))
+}
+
+/// Whether `username` could name an account: one longer than the username rules allow or
+/// holding control characters never can, so a lookup answers "not found" without a query.
+pub fn could_be_username(username: &str) -> bool {
+    could_be_stored(username, Max::Chars(USERNAME_MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
     let templates = web::render::Templates::default();
     rocket::custom(figment.merge(("ident", false)))
         .attach(config::stage())
+        .attach(auth::stage())
         .attach(db::Db::init())
         .attach(templates.fairing())
         .manage(templates)

@@ -10,18 +10,7 @@ use rocket::{Data, Request, Response};
 
 use crate::config::AppConfig;
 
-/// Parse a level name as written in config.
-pub fn parse_level(level: &str) -> Option<LevelFilter> {
-    match level.trim().to_ascii_lowercase().as_str() {
-        "off" => Some(LevelFilter::Off),
-        "error" => Some(LevelFilter::Error),
-        "warn" | "warning" => Some(LevelFilter::Warn),
-        "info" => Some(LevelFilter::Info),
-        "debug" => Some(LevelFilter::Debug),
-        "trace" => Some(LevelFilter::Trace),
-        _ => None,
-    }
-}
+pub use crate::config::parse_level;
 
 /// Install the global logger: stderr (coloured on a terminal) and optionally a file, wrapped by
 /// Sentry's log integration so error records also reach Sentry. Called once, from `main`;

@@ -20,8 +20,7 @@ use crate::db::{self, DbPool};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
 use crate::input::{self, Max, Problem};
 
-/// Longest username, in characters (`users.username VARCHAR(64)`).
-pub const USERNAME_MAX: usize = 32;
+pub use crate::input::{could_be_username, USERNAME_MAX};
 /// Longest email, in characters (`users.email` and `login_attempts.email`, `VARCHAR(255)`).
 pub const EMAIL_MAX: usize = 254;
 /// Shortest password.
@@ -35,12 +34,6 @@ pub const IMAGE_MAX: usize = 1000;
 
 /// The one message for every failed login: it must not reveal whether the account exists.
 pub const LOGIN_FAILED: &str = "email or password is invalid";
-
-/// Whether `username` could name an account: one that breaks the username rules' length or
-/// holds control characters never can, so a lookup answers "not found" without a query.
-pub fn could_be_username(username: &str) -> bool {
-    input::could_be_stored(username, Max::Chars(USERNAME_MAX))
-}
 
 fn check_username(errors: &mut FieldErrors, username: &str) {
     if username.trim().is_empty() {

@@ -28,8 +28,8 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
 use rocket::{get, routes, Build, Request, Rocket};
 
+use crate::auth::credentials::{auth_state, csrf_matches, AuthState, Via};
 use crate::auth::form_token::FormTokens;
-use crate::auth::guards::{auth_state, csrf_matches, AuthState, Via};
 use crate::auth::session::{csrf_cookie, names};
 use crate::auth::token::Keys;
 use crate::config::AppConfig;

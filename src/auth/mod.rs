@@ -2,6 +2,7 @@
 //! account operations (register, log in, change settings) shared by the API and the site.
 
 pub mod account;
+pub mod credentials;
 pub mod csrf;
 pub mod form_token;
 pub mod guards;
@@ -10,3 +11,17 @@ pub mod session;
 pub mod token;
 
 pub use guards::{AdminUser, Authenticated, Caller, CurrentUser, MaybeUser, Via};
+
+/// Makes the signing keys (JWTs and form tokens) from the configuration at ignite and manages
+/// them; attached after [`crate::config::stage`].
+pub fn stage() -> rocket::fairing::AdHoc {
+    rocket::fairing::AdHoc::try_on_ignite("Auth keys", |rocket| async move {
+        let keys = rocket.state::<crate::config::AppConfig>().map(token::Keys::new);
+        if let Some(keys) = keys {
+            Ok(rocket.manage(keys))
+        } else {
+            log::error!("the auth keys need the configuration stage first");
+            Err(rocket)
+        }
+    })
+}

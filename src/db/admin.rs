@@ -58,11 +58,7 @@ pub struct ListQuery {
     pub offset: i64,
 }
 
-/// Escape `%`, `_` and the escape character itself for `LIKE ... ESCAPE '!'`. `!` rather than a
-/// backslash because the two engines read backslashes in string literals differently.
-pub fn escape_like(s: &str) -> String {
-    s.replace('!', "!!").replace('%', "!%").replace('_', "!_")
-}
+pub use crate::db::escape_like;
 
 /// How a table is queried.
 struct Spec {

@@ -603,7 +603,7 @@ const BODY_COLUMN: usize = 14;
 const POPULAR_TAGS_COLUMN: usize = 15;
 
 /// The article at `slug` (with its body and tags), as seen by `viewer`. A slug no article could
-/// have ([`could_be_slug`](crate::content::could_be_slug)) finds nothing without a query.
+/// have ([`could_be_slug`](crate::input::could_be_slug)) finds nothing without a query.
 pub async fn find(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Option<Article>, sqlx::Error> {
     macro_rules! from {
         () => {
@@ -612,7 +612,7 @@ pub async fn find(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Option
     }
     const SQL: &str = concat!(select_articles!(), from!());
     const SQL_ANONYMOUS: &str = concat!(select_articles_anonymous!(), from!());
-    if !crate::content::could_be_slug(slug) {
+    if !crate::input::could_be_slug(slug) {
         return Ok(None);
     }
     let article = db_run!(db, |c| match viewer {
@@ -653,7 +653,7 @@ pub async fn find_with_comments(
     }
     const SQL: &str = concat!(select_articles!(), from!());
     const SQL_ANONYMOUS: &str = concat!(select_articles_anonymous!(), from!());
-    if !crate::content::could_be_slug(slug) {
+    if !crate::input::could_be_slug(slug) {
         return Ok(None);
     }
     let found = db_run!(db, |c| {

@@ -138,7 +138,7 @@ fn where_clause(filter: &AuditFilter) -> (String, Vec<String>) {
     if let Some(action) = present(&filter.action) {
         if action.ends_with('.') {
             conditions.push("action LIKE ? ESCAPE '!'");
-            binds.push(format!("{}%", crate::db::admin::escape_like(&action)));
+            binds.push(format!("{}%", crate::db::escape_like(&action)));
         } else {
             conditions.push("action = ?");
             binds.push(action);

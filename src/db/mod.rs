@@ -32,3 +32,9 @@ pub type Conn = rocket_db_pools::Connection<Db>;
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
+
+/// Escape `%`, `_` and the escape character itself for `LIKE ... ESCAPE '!'`. `!` rather than a
+/// backslash because the two engines read backslashes in string literals differently.
+pub fn escape_like(s: &str) -> String {
+    s.replace('!', "!!").replace('%', "!%").replace('_', "!_")
+}

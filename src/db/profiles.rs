@@ -22,12 +22,12 @@ pub struct Profile {
 }
 
 /// The profile of `username` as seen by `viewer`. A name no account could have
-/// ([`could_be_username`](crate::auth::account::could_be_username)) finds nothing without a query.
+/// ([`could_be_username`](crate::input::could_be_username)) finds nothing without a query.
 pub async fn find(db: &DbPool, username: &str, viewer: Option<i64>) -> Result<Option<Profile>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.bio, u.image, \
                        EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = u.id) AS following \
                        FROM users u WHERE u.username = ?";
-    if !crate::auth::account::could_be_username(username) {
+    if !crate::input::could_be_username(username) {
         return Ok(None);
     }
     db_run!(db, |c| sqlx::query_as::<_, Profile>(SQL)

@@ -1,0 +1,164 @@
+//! Who is calling: a request's credentials resolved once and cached ([`auth_state`]). The
+//! request guards (`guards.rs`) and the CSRF gate (`csrf.rs`) both build on it.
+//!
+//! A request with an `Authorization` header is authenticated by it alone (cookies ignored), so
+//! API clients that keep cookies still work. Otherwise the browser's access cookie is used,
+//! renewed silently from the refresh cookie when it has expired.
+
+use rocket::request::Request;
+use subtle::ConstantTimeEq;
+
+use crate::auth::session;
+use crate::auth::token::{Claims, Keys, Kind};
+use crate::config::AppConfig;
+use crate::db::users::User;
+use crate::db::{self, Db, DbPool};
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `Authorization: Token <jwt>` (or `Bearer`).
+    Header,
+    /// The browser's session cookies.
+    Cookie,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user, as loaded for this request.
+    pub user: User,
+    /// The verified token claims.
+    pub claims: Claims,
+    /// Header or cookie.
+    pub via: Via,
+    /// The token as presented (header) or issued (cookie).
+    pub token: String,
+}
+
+impl Authenticated {
+    /// The CSRF token this session's forms must carry.
+    pub fn csrf(&self) -> Option<&str> {
+        self.claims.csrf.as_deref()
+    }
+}
+
+/// The outcome of looking at a request's credentials.
+#[derive(Debug, Clone)]
+pub enum AuthState {
+    /// No credentials were sent.
+    Anonymous,
+    /// Valid credentials.
+    Authenticated(Box<Authenticated>),
+    /// Credentials were sent and are not valid; the reason is for the log only (every failed
+    /// token gets the same answer, see [`INVALID`]).
+    Invalid(&'static str),
+}
+
+/// The one answer for credentials that did not authenticate: a client is not told whether its
+/// token was expired, revoked, forged or its user disabled.
+pub const INVALID: &str = "missing or invalid credentials";
+
+/// Load the user a token names, if the token is still good for them.
+pub(crate) async fn load_user(db: &DbPool, claims: &Claims) -> Result<Option<User>, sqlx::Error> {
+    let Some(id) = claims.user_id() else { return Ok(None) };
+    let user = match &claims.sid {
+        Some(sid) => db::users::find_with_session(db, id, sid).await?,
+        None => db::users::find_by_id(db, id).await?,
+    };
+    Ok(user.filter(|u| !u.disabled && u.token_version == claims.ver))
+}
+
+pub(crate) fn header_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")).then(|| token.trim())
+}
+
+async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
+    let (Some(db), Some(keys), Some(config)) = (
+        req.rocket().state::<Db>(),
+        req.rocket().state::<Keys>(),
+        req.rocket().state::<AppConfig>(),
+    ) else {
+        return Ok(AuthState::Anonymous);
+    };
+    if let Some(value) = req.headers().get_one("Authorization") {
+        let Some(token) = header_token(value) else {
+            return Ok(AuthState::Invalid("the Authorization header is not `Token <jwt>`"));
+        };
+        let claims = match keys.decode(token) {
+            Ok(claims) if claims.kind != Kind::Refresh => claims,
+            Err(crate::auth::token::TokenError::Expired) => return Ok(AuthState::Invalid("token expired")),
+            _ => return Ok(AuthState::Invalid("invalid token")),
+        };
+        return Ok(match load_user(db, &claims).await? {
+            Some(user) => AuthState::Authenticated(Box::new(Authenticated {
+                user,
+                claims,
+                via: Via::Header,
+                token: token.to_owned(),
+            })),
+            None => AuthState::Invalid("token revoked"),
+        });
+    }
+
+    let jar = req.cookies();
+    let names = session::names(config);
+    if let Some(cookie) = jar.get(names.access) {
+        if let Ok(claims) = keys.decode(cookie.value()) {
+            if claims.kind == Kind::Access {
+                if let Some(user) = load_user(db, &claims).await? {
+                    let token = cookie.value().to_owned();
+                    return Ok(AuthState::Authenticated(Box::new(Authenticated {
+                        user,
+                        claims,
+                        via: Via::Cookie,
+                        token,
+                    })));
+                }
+            }
+        }
+    }
+    if let Some(cookie) = jar.get(names.refresh) {
+        if let Ok(refresh) = keys.decode(cookie.value()) {
+            if refresh.kind == Kind::Refresh {
+                if let Some(user) = load_user(db, &refresh).await? {
+                    // Implicit refresh: the access cookie expired, the session did not.
+                    if let Ok(claims) = session::set_access(jar, keys, config, &refresh) {
+                        let token = jar
+                            .get_pending(names.access)
+                            .map(|c| c.value().to_owned())
+                            .unwrap_or_default();
+                        return Ok(AuthState::Authenticated(Box::new(Authenticated {
+                            user,
+                            claims,
+                            via: Via::Cookie,
+                            token,
+                        })));
+                    }
+                }
+            }
+        }
+    }
+    if jar.get(names.access).is_some() || jar.get(names.refresh).is_some() {
+        // Stale cookies (expired, logged out, revoked): the browser is simply anonymous now.
+        session::clear(jar, config);
+    }
+    Ok(AuthState::Anonymous)
+}
+
+/// The auth state of `req`, computed once and cached for the request.
+pub async fn auth_state<'r>(req: &'r Request<'_>) -> Result<&'r AuthState, &'r sqlx::Error> {
+    req.local_cache_async(async { resolve(req).await.map_err(std::sync::Arc::new) })
+        .await
+        .as_ref()
+        .map_err(AsRef::as_ref)
+}
+
+/// Constant-time comparison of a submitted CSRF token with the expected one.
+pub fn csrf_matches(submitted: Option<&str>, expected: Option<&str>) -> bool {
+    match (submitted, expected) {
+        (Some(s), Some(e)) if !e.is_empty() => bool::from(s.as_bytes().ct_eq(e.as_bytes())),
+        _ => false,
+    }
+}
