@@ -99,7 +99,8 @@ impl Fairing for Gate {
     }
 }
 
-fn is_unsafe(method: Method) -> bool {
+/// Whether `method` may change state (anything but GET, HEAD and OPTIONS).
+pub(crate) fn is_unsafe(method: Method) -> bool {
     !matches!(method, Method::Get | Method::Head | Method::Options)
 }
 

@@ -2,7 +2,7 @@
 //! [`Caller`], [`AdminUser`]), from the credentials resolved in `credentials.rs`. A
 //! cookie-authenticated unsafe request must also have passed the CSRF gate.
 
-use rocket::http::{Method, Status};
+use rocket::http::Status;
 use rocket::outcome::{try_outcome, Outcome};
 use rocket::request::{self, FromRequest, Request};
 
@@ -14,10 +14,6 @@ use crate::db::users::TokenClaim;
 use crate::db::DbPool;
 use crate::error::CatcherMessage;
 
-fn is_unsafe(method: Method) -> bool {
-    !matches!(method, Method::Get | Method::Head | Method::Options)
-}
-
 fn fail<T>(req: &Request<'_>, status: Status, message: &str) -> request::Outcome<T, &'static str> {
     req.local_cache(|| CatcherMessage(Some(message.to_owned())));
     Outcome::Error((status, "authentication"))
@@ -26,7 +22,7 @@ fn fail<T>(req: &Request<'_>, status: Status, message: &str) -> request::Outcome
 /// Whether a cookie-authenticated request passed the CSRF gate ([`csrf::Gate`] checks every
 /// unsafe request before routing; this is the second line, should the gate ever be missing).
 fn passed_csrf(req: &Request<'_>, auth: &Authenticated) -> bool {
-    auth.via == Via::Header || !is_unsafe(req.method()) || csrf::verdict(req) == Verdict::Verified
+    auth.via == Via::Header || !csrf::is_unsafe(req.method()) || csrf::verdict(req) == Verdict::Verified
 }
 
 async fn authenticated<'r>(req: &'r Request<'_>) -> request::Outcome<Option<&'r Authenticated>, &'static str> {
