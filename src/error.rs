@@ -175,7 +175,7 @@ pub fn report_failure(req: &Request<'_>, status: Status, cause: &str) {
 }
 
 /// Report a 5xx that reached a catcher (a failing guard, or a panicking handler).
-fn report_caught(status: Status, req: &Request<'_>) {
+pub(crate) fn report_caught(status: Status, req: &Request<'_>) {
     if !status.class().is_server_error() {
         return;
     }
@@ -296,7 +296,8 @@ pub fn percent_encode(s: &str) -> String {
     rocket::http::RawStr::new(s).percent_encode().to_string()
 }
 
-fn title_for(status: Status) -> &'static str {
+/// The heading of an error page for `status`.
+pub(crate) fn title_for(status: Status) -> &'static str {
     match status.code {
         400 => "Bad request",
         401 => "Please sign in",
@@ -328,7 +329,8 @@ pub fn error_page(status: Status, messages: &[String]) -> (Status, Template) {
 #[derive(Default, Clone)]
 pub struct CatcherMessage(pub Option<String>);
 
-fn default_message(status: Status) -> String {
+/// What a catcher says for `status` when no guard left a [`CatcherMessage`].
+pub(crate) fn default_message(status: Status) -> String {
     match status.code {
         400 => "the request is malformed".into(),
         401 => "missing or invalid credentials".into(),

@@ -21,6 +21,7 @@ use crate::api::ApiJson;
 use crate::auth::{AdminUser, Authenticated};
 use crate::config::AppConfig;
 use crate::db::admin::{ARTICLE_SORTS, COMMENT_SORTS, TAG_SORTS, USER_SORTS};
+use crate::db::users::Role;
 use crate::db::{self, Conn};
 use crate::error::{ApiResult, AppError};
 
@@ -101,16 +102,14 @@ async fn update_user(
 ) -> ApiResult<Json<Value>> {
     let changes = body.0.user;
     let current = ops::load_user(&db, id).await?;
-    let role_change = changes.role.as_deref().is_some_and(|r| r.trim() != current.role);
+    let role = changes.role.as_deref().map(ops::parse_role).transpose()?;
+    let role_change = role.is_some_and(|r| r != current.role);
     let disabling = changes.disabled == Some(true) && !current.disabled;
     if role_change || disabling {
         require_fresh(&admin.0, config)?;
         // Refuse up front what the last-admin rule would refuse later, so a request is not
         // half applied (profile saved, role refused). The write re-checks inside its transaction.
-        let demoting = changes
-            .role
-            .as_deref()
-            .is_some_and(|r| r.trim() != crate::db::users::ROLE_ADMIN);
+        let demoting = role.is_some_and(|r| r != Role::Admin);
         if current.is_admin()
             && !current.disabled
             && (demoting || disabling)
@@ -128,8 +127,8 @@ async fn update_user(
         };
         ops::edit_user(&db, &actor, id, edit).await?;
     }
-    if let Some(role) = changes.role {
-        ops::set_role(&db, &actor, id, &role).await?;
+    if let Some(role) = role {
+        ops::set_role(&db, &actor, id, role).await?;
     }
     if let Some(disabled) = changes.disabled {
         ops::set_disabled(&db, &actor, id, disabled).await?;

@@ -1,11 +1,13 @@
 //! The admin console (DESIGN.md section 9): HTML pages under `/admin`, the same operations as
 //! JSON under `/api/admin`, the audit log, and database backups through a subprocess.
 //!
-//! Anonymous visitors get the login redirect and non-admins a 403 from the existing catchers
-//! (`/` for pages, `/api` for JSON), through the [`AdminUser`](crate::auth::AdminUser) guard.
+//! Anonymous visitors get the login redirect and non-admins a 403, through the
+//! [`AdminUser`](crate::auth::AdminUser) guard: from the console's own catchers under `/admin`
+//! (errors in the console's layout for admins), from the `/api` ones for JSON.
 
 pub mod api;
 pub mod backup;
+mod catchers;
 mod export;
 pub mod ops;
 pub mod pages;
@@ -177,6 +179,7 @@ pub fn stage() -> AdHoc {
         };
         Ok(rocket
             .mount("/admin", pages::routes())
+            .register("/admin", catchers::catchers())
             .mount("/api/admin", api::routes()))
     })
 }

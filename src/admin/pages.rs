@@ -209,7 +209,7 @@ async fn users(
     let rows = rows
         .into_iter()
         .map(|u| {
-            let role = if u.role == crate::db::users::ROLE_ADMIN { badge("role", "admin", "badge-admin") } else { cell("role", "user") };
+            let role = if u.role == crate::db::users::Role::Admin { badge("role", "admin", "badge-admin") } else { cell("role", "user") };
             let status = if u.disabled { badge("status", "disabled", "badge-disabled") } else { cell("status", "active") };
             json!({ "id": u.id, "cells": [
                 cell("id", u.id), link("username", &u.username, format!("/admin/users/{}", u.id)), cell("email", &u.email),
@@ -256,7 +256,7 @@ async fn users_csv(
                 u.id.to_string(),
                 u.username,
                 u.email,
-                u.role,
+                u.role.to_string(),
                 u.disabled.to_string(),
                 u.articles_count.to_string(),
                 u.created_at.to_rfc3339(),
@@ -362,7 +362,11 @@ async fn set_role(
     if !is_fresh(&admin.0, config) {
         return Ok(reauth_redirect(&back));
     }
-    let result = ops::set_role(&db, &actor, id, &form.0.role).await.map(|u| {
+    let role = match ops::parse_role(&form.0.role) {
+        Ok(role) => role,
+        Err(e) => return outcome(&back, Err(e)),
+    };
+    let result = ops::set_role(&db, &actor, id, role).await.map(|u| {
         format!(
             "{} is now {}.",
             u.username,

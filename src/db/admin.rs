@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
+use crate::db::users::{Role, User};
 use crate::db::{now, DbPool, Engine};
 use crate::db_run;
 use crate::db_transaction;
@@ -176,8 +177,8 @@ pub struct UserRow {
     pub username: String,
     /// Email.
     pub email: String,
-    /// `user` or `admin`.
-    pub role: String,
+    /// What they may do.
+    pub role: Role,
     /// Disabled accounts cannot sign in.
     pub disabled: bool,
     /// Signed up at (UTC).
@@ -357,8 +358,12 @@ pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Erro
         .await)
 }
 
-/// Run `$body` (statements on `&mut *$tx`) and the audit insert in one transaction, run again
-/// whole on a lock conflict ([`db_transaction!`](crate::db_transaction)).
+/// The one way an admin write is made: `$body` (statements on `&mut *$tx`) and the audit
+/// insert in one transaction, committed together or not at all, and run again whole on a lock
+/// conflict ([`db_transaction!`](crate::db_transaction)). A `return` in the body (a refusal)
+/// drops the transaction, audit entry included. `first:` writes the entry before the change
+/// (a deletion that may take the actor's own account, whose `ON DELETE SET NULL` then keeps
+/// the entry).
 macro_rules! audited {
     ($db:expr, $audit:expr, |$tx:ident| $body:block) => {
         db_transaction!($db, |c| {
@@ -369,6 +374,32 @@ macro_rules! audited {
             Ok(result)
         })
     };
+    ($db:expr, first: $audit:expr, |$tx:ident| $body:block) => {
+        db_transaction!($db, |c| {
+            let mut $tx = sqlx::Connection::begin(c).await?;
+            insert_audit!($tx, $audit);
+            let result = $body;
+            $tx.commit().await?;
+            Ok(result)
+        })
+    };
+}
+
+/// Write an admin's edit of a user's profile (username, email, bio, image; the caller
+/// checked them). Role, disabled flag and password are left as they are.
+pub async fn update_user_profile(db: &DbPool, user: &User, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE users SET username = ?, email = ?, bio = ?, image = ?, updated_at = ? WHERE id = ?";
+    audited!(db, audit, |tx| {
+        sqlx::query(SQL)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.bio)
+            .bind(&user.image)
+            .bind(now())
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+    })
 }
 
 /// Change an article's text (its slug stays, so links keep working).
@@ -481,7 +512,7 @@ fn active_admins_sql(engine: Engine) -> &'static str {
 pub async fn set_user_access(
     db: &DbPool,
     id: i64,
-    role: &str,
+    role: Role,
     disabled: bool,
     revoke: bool,
     keep_an_admin: bool,
@@ -491,8 +522,7 @@ pub async fn set_user_access(
         "UPDATE users SET role = ?, disabled = ?, token_version = token_version + ?, updated_at = ? WHERE id = ?";
     const REVOKE: &str = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
     let admins_sql = active_admins_sql(db.engine());
-    db_transaction!(db, |c| {
-        let mut tx = sqlx::Connection::begin(c).await?;
+    audited!(db, audit, |tx| {
         sqlx::query(SQL)
             .bind(role)
             .bind(disabled)
@@ -511,9 +541,7 @@ pub async fn set_user_access(
         if revoke {
             sqlx::query(REVOKE).bind(now()).bind(id).execute(&mut *tx).await?;
         }
-        insert_audit!(tx, audit);
-        tx.commit().await?;
-        Ok(true)
+        true
     })
 }
 
@@ -538,11 +566,9 @@ pub async fn delete_user(
     audit: &AuditEntry,
 ) -> Result<Deletion, sqlx::Error> {
     let admins_sql = active_admins_sql(db.engine());
-    db_transaction!(db, |c| {
-        let mut tx = sqlx::Connection::begin(c).await?;
-        // The entry goes in first: an admin deleting their own account is its actor, and
-        // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
-        insert_audit!(tx, audit);
+    // The entry goes in first: an admin deleting their own account is its actor, and
+    // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
+    audited!(db, first: audit, |tx| {
         // The counters their rows feed: tags of their articles, the article total, articles
         // they favorited. Tags, then the total, then articles: the order an article delete
         // takes them in, so the two wait for one another on MySQL instead of deadlocking.
@@ -574,8 +600,7 @@ pub async fn delete_user(
                 return Ok(Deletion::LastAdmin);
             }
         }
-        tx.commit().await?;
-        Ok(Deletion::Done)
+        Deletion::Done
     })
 }
 

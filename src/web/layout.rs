@@ -27,7 +27,7 @@ pub struct NavUser {
     /// The picture to show: `image`, or the default one.
     pub avatar: String,
     /// Role.
-    pub role: String,
+    pub role: crate::db::users::Role,
 }
 
 /// What `partials/nav` shows.
@@ -74,7 +74,7 @@ impl<'r> FromRequest<'r> for Layout {
                 username: auth.user.username.clone(),
                 image: auth.user.image.clone(),
                 avatar: crate::web::views::avatar_url(auth.user.image.as_deref()),
-                role: auth.user.role.clone(),
+                role: auth.user.role,
             }),
             _ => None,
         };
@@ -144,7 +144,7 @@ impl Layout {
                 .with(&u.username)
                 .with(&u.image)
                 .with(&u.avatar)
-                .with(&u.role);
+                .with(u.role.as_str());
         }
         self.templates.fragment("partials/nav", &inputs, || NavContext {
             active,

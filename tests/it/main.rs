@@ -5,6 +5,7 @@ mod harness;
 mod support;
 
 mod admin;
+mod admin_shape;
 mod api;
 mod auth;
 mod backup;
