@@ -146,8 +146,8 @@ impl ArticlesBody {
     }
 }
 
-impl From<crate::db::articles::Page> for ArticlesBody {
-    fn from(page: crate::db::articles::Page) -> Self {
+impl From<crate::db::articles::ArticleSlice> for ArticlesBody {
+    fn from(page: crate::db::articles::ArticleSlice) -> Self {
         Self {
             articles: page.articles,
             articles_count: page.total,
