@@ -25,7 +25,8 @@
 //!
 //! The module is split by concern: this file has the service and its errors, `files` the
 //! backup folder (names, listing, permissions, the run lock, completeness checks) and `tool` the
-//! subprocesses (`mysqldump`, `mysql`, `sqlite3`).
+//! subprocesses (`mysqldump`, `mysql`, `sqlite3`). Database URLs are read by
+//! [`DbUrl`](crate::db::url::DbUrl), as the pool reads them.
 
 mod files;
 mod tool;
@@ -38,6 +39,7 @@ use rocket::figment::Figment;
 use serde::Serialize;
 
 use crate::config::AppConfig;
+use crate::db::url::{DbUrl, MySqlTarget, UrlError};
 use crate::db::Engine;
 
 pub use files::is_backup_name;
@@ -118,73 +120,12 @@ fn reason_of(stderr: &str) -> &'static str {
     }
 }
 
-/// A MySQL connection, from the database URL.
-#[derive(Clone)]
-struct MySqlTarget {
-    host: String,
-    port: u16,
-    user: String,
-    password: Option<String>,
-    database: String,
-}
-
+/// What is backed up: an SQLite file, or a MySQL database (read from the URL by
+/// [`DbUrl`], with its argument-vector guards).
 #[derive(Clone)]
 enum Target {
     Sqlite(PathBuf),
     MySql(MySqlTarget),
-}
-
-fn decode(s: &str) -> String {
-    rocket::http::RawStr::new(s).percent_decode_lossy().into_owned()
-}
-
-/// `mysql://user:password@host:port/database?options` (options are ignored here).
-fn parse_mysql(url: &str) -> Result<MySqlTarget, BackupError> {
-    let bad = |why: &str| BackupError::Invalid(format!("config key `databases.main.url`: {why}"));
-    let rest = url.split_once("://").map(|(_, r)| r).ok_or_else(|| bad("not a URL"))?;
-    let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
-    let (auth, location) = rest.rsplit_once('@').map_or((None, rest), |(a, l)| (Some(a), l));
-    let (host_port, database) = location.split_once('/').ok_or_else(|| bad("no database name"))?;
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().map_err(|_| bad("bad port"))?),
-        None => (host_port, 3306),
-    };
-    let (user, password) = match auth {
-        Some(a) => match a.split_once(':') {
-            Some((u, p)) => (decode(u), Some(decode(p))),
-            None => (decode(a), None),
-        },
-        None => ("root".to_owned(), None),
-    };
-    let database = decode(database);
-    // Guard the argument vector: a leading `-` would read as an option.
-    if database.is_empty() || database.starts_with('-') || host.starts_with('-') || user.starts_with('-') {
-        return Err(bad("unusable host, user or database name"));
-    }
-    Ok(MySqlTarget {
-        host: if host.is_empty() {
-            "127.0.0.1".into()
-        } else {
-            host.to_owned()
-        },
-        port,
-        user,
-        password,
-        database,
-    })
-}
-
-/// `sqlite://path`, `sqlite:path` or `sqlite:///absolute/path`, options ignored.
-fn parse_sqlite(url: &str) -> Result<PathBuf, BackupError> {
-    let rest = url.split_once(':').map_or("", |(_, r)| r);
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
-    if path.is_empty() || path.contains(":memory:") {
-        return Err(BackupError::Invalid(
-            "an in-memory SQLite database cannot be backed up".into(),
-        ));
-    }
-    Ok(PathBuf::from(decode(path)))
 }
 
 /// One backup file in the backup folder.
@@ -216,14 +157,15 @@ pub struct Backups {
 impl Backups {
     /// The service for the database at `url`, configured by `config`.
     pub fn new(config: &AppConfig, url: &str) -> Result<Self, BackupError> {
-        let target = match Engine::from_url(url) {
-            Some(Engine::Sqlite) => Target::Sqlite(parse_sqlite(url)?),
-            Some(Engine::MySql) => Target::MySql(parse_mysql(url)?),
-            None => {
-                return Err(BackupError::Invalid(
-                    "config key `databases.main.url`: must start with sqlite: or mysql:".into(),
-                ))
-            }
+        let invalid = |e: UrlError| BackupError::Invalid(e.to_string());
+        let target = match DbUrl::parse(url).map_err(invalid)? {
+            DbUrl::Sqlite(sqlite) => Target::Sqlite(
+                sqlite
+                    .file()
+                    .ok_or_else(|| BackupError::Invalid("an in-memory SQLite database cannot be backed up".into()))?
+                    .to_path_buf(),
+            ),
+            DbUrl::MySql(mysql) => Target::MySql(mysql.target().map_err(invalid)?),
         };
         Ok(Self {
             target,
@@ -350,35 +292,6 @@ impl Backups {
 mod tests {
     use super::files::human_size;
     use super::*;
-
-    #[test]
-    fn mysql_urls_are_split_with_the_password_decoded() {
-        let t = parse_mysql("mysql://app:p%40ss@db.example:3307/conduit?ssl-mode=required").unwrap();
-        assert_eq!(
-            (
-                t.host.as_str(),
-                t.port,
-                t.user.as_str(),
-                t.password.as_deref(),
-                t.database.as_str()
-            ),
-            ("db.example", 3307, "app", Some("p@ss"), "conduit")
-        );
-        assert!(parse_mysql("mysql://app@db/-x").is_err());
-    }
-
-    #[test]
-    fn sqlite_urls_name_a_file() {
-        assert_eq!(
-            parse_sqlite("sqlite://conduit.db").unwrap(),
-            PathBuf::from("conduit.db")
-        );
-        assert_eq!(
-            parse_sqlite("sqlite:///var/x.db?mode=rwc").unwrap(),
-            PathBuf::from("/var/x.db")
-        );
-        assert!(parse_sqlite("sqlite::memory:").is_err());
-    }
 
     #[test]
     fn failures_get_a_plain_reason() {
