@@ -13,6 +13,7 @@ pub mod sessions;
 pub mod stamp;
 pub mod tags;
 pub mod throttle;
+pub mod url;
 pub mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -1,5 +1,5 @@
 //! The database pool: one enum over the two native sqlx drivers, chosen at run time by the
-//! URL scheme of `databases.main.url`, plus the `rocket_db_pools::Pool` impl and migrations.
+//! URL scheme of `databases.main.url` (read by [`DbUrl`](super::url::DbUrl)), plus the `rocket_db_pools::Pool` impl and migrations.
 //!
 //! The connections are pooled here ([`ConnPool`]), not by `sqlx::Pool`: sqlx pings every
 //! connection as it goes back to its pool, so each statement cost two round trips (on SQLite two
@@ -14,16 +14,17 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rocket::figment::Figment;
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::mysql::MySqlConnection;
+use sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Executor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::url::DbUrl;
 
 /// Which database engine a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -36,10 +37,9 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The engine a database URL names, if it names one we support.
-    pub fn from_url(url: &str) -> Option<Self> {
-        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
-        match scheme.as_str() {
+    /// The engine a URL scheme (`sqlite`, `mysql`, `mariadb`, any case) names, if we support it.
+    pub fn from_scheme(scheme: &str) -> Option<Self> {
+        match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => Some(Self::Sqlite),
             "mysql" | "mariadb" => Some(Self::MySql),
             _ => None,
@@ -83,6 +83,9 @@ pub enum PoolError {
     /// The `databases.main` section is missing or malformed.
     #[error("config key `databases.main`: {0}")]
     Config(String),
+    /// The URL cannot be used.
+    #[error("{0}")]
+    Url(#[from] super::url::UrlError),
     /// The driver refused the URL or the connection.
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
@@ -118,9 +121,10 @@ impl DbPool {
             acquire,
             idle,
         };
-        let backend = match Engine::from_url(url) {
-            Some(Engine::Sqlite) => {
-                let options = SqliteConnectOptions::from_str(url)?
+        let backend = match DbUrl::parse(url)? {
+            DbUrl::Sqlite(sqlite) => {
+                let options = sqlite
+                    .options()
                     .create_if_missing(true)
                     .foreign_keys(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -128,18 +132,9 @@ impl DbPool {
                     .busy_timeout(Duration::from_secs(5));
                 Backend::Sqlite(ConnPool::open(options, sizes, None).await?)
             }
-            Some(Engine::MySql) => {
-                let url = url.replacen("mariadb:", "mysql:", 1);
-                let options = MySqlConnectOptions::from_str(&url)?
-                    .charset("utf8mb4")
-                    .timezone(Some("+00:00".into()));
+            DbUrl::MySql(mysql) => {
+                let options = mysql.options().charset("utf8mb4").timezone(Some("+00:00".into()));
                 Backend::MySql(ConnPool::open(options, sizes, Some(mysql_session)).await?)
-            }
-            None => {
-                return Err(PoolError::Config(format!(
-                    "url must start with sqlite: or mysql:, got `{}`",
-                    redact_url(url)
-                )))
             }
         };
         Ok(Self {
@@ -442,17 +437,7 @@ impl<C: Connection + 'static> Drop for Pooled<C> {
     }
 }
 
-/// A URL with its password replaced, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use super::url::redact_url;
 
 #[rocket::async_trait]
 impl rocket_db_pools::Pool for DbPool {
@@ -539,18 +524,9 @@ mod tests {
 
     #[test]
     fn engine_is_chosen_by_url_scheme() {
-        assert_eq!(Engine::from_url("sqlite://conduit.db"), Some(Engine::Sqlite));
-        assert_eq!(Engine::from_url("mysql://u:p@h/db"), Some(Engine::MySql));
-        assert_eq!(Engine::from_url("MariaDB://u:p@h/db"), Some(Engine::MySql));
-        assert_eq!(Engine::from_url("postgres://h/db"), None);
-    }
-
-    #[test]
-    fn redact_url_hides_the_password() {
-        assert_eq!(
-            redact_url("mysql://app:s3cret@127.0.0.1:3306/c"),
-            "mysql://app:***@127.0.0.1:3306/c"
-        );
-        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(Engine::from_scheme("sqlite"), Some(Engine::Sqlite));
+        assert_eq!(Engine::from_scheme("mysql"), Some(Engine::MySql));
+        assert_eq!(Engine::from_scheme("MariaDB"), Some(Engine::MySql));
+        assert_eq!(Engine::from_scheme("postgres"), None);
     }
 }
