@@ -305,7 +305,9 @@ db_test!(
                 }
                 }
             });
-            results.into_iter().for_each(|r| r.expect("follow and insert, at once"));
+            for result in results {
+                result.expect("follow and insert, at once");
+            }
             assert_counters_match(&app, &format!("after follow round {round}")).await;
             let slug = format!("round-{round}-after");
             let results = crate::support::race(2, |i| {
@@ -318,7 +320,9 @@ db_test!(
                 }
                 }
             });
-            results.into_iter().for_each(|r| r.expect("unfollow and insert, at once"));
+            for result in results {
+                result.expect("unfollow and insert, at once");
+            }
             assert_counters_match(&app, &format!("after unfollow round {round}")).await;
         }
     }

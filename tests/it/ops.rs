@@ -272,7 +272,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: 
         .success());
     // The shutdown has begun once a new connection is no longer served.
     let deadline = Instant::now() + Duration::from_millis(1500);
-    let served = || -> bool {
+    let still_serving = || -> bool {
         let Ok(mut probe) = TcpStream::connect(("127.0.0.1", port)) else {
             return false;
         };
@@ -284,7 +284,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: 
             && probe.read_exact(&mut head).is_ok()
             && head.starts_with(b"HTTP/1.1 200")
     };
-    while served() {
+    while still_serving() {
         assert!(
             Instant::now() < deadline,
             "conduit kept serving new connections after SIGTERM"
