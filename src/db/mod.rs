@@ -6,6 +6,7 @@ pub mod articles;
 pub mod audit;
 pub mod comments;
 pub mod login_attempts;
+pub mod manager;
 pub mod pool;
 pub mod profiles;
 pub mod retry;

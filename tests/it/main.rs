@@ -15,6 +15,7 @@ mod csrf;
 mod foundation;
 mod housekeeping;
 mod ops;
+mod pool;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;
