@@ -3,10 +3,12 @@
 
 use rocket::form::{Contextual, FromForm};
 use rocket::http::{CookieJar, Status};
-use rocket::{get, post, State};
+use rocket::{get, post, uri, State};
 use serde_json::{json, Value};
 
 use super::audit::audit_view;
+use super::table;
+use crate::admin::ops::Entity;
 use crate::admin::pages::articles::Articles;
 use crate::admin::pages::users::Users;
 use crate::admin::resource::{Resource, DATE};
@@ -41,8 +43,8 @@ pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResul
         "admin/dashboard",
         json!({
             "title": "Admin", "section": "dashboard", "counts": counts, "activity": activity,
-            "users": users.iter().map(|u| json!({"id": u.id, "username": u.username, "created": u.created_at.format(DATE).to_string()})).collect::<Vec<_>>(),
-            "articles": articles.iter().map(|a| json!({"id": a.id, "title": a.title, "author": a.author_username, "created": a.created_at.format(DATE).to_string()})).collect::<Vec<_>>(),
+            "users": users.iter().map(|u| json!({"id": u.id, "username": u.username, "created": u.created_at.format(DATE).to_string(), "href": uri!("/admin", table::edit(Entity::User, u.id)).to_string()})).collect::<Vec<_>>(),
+            "articles": articles.iter().map(|a| json!({"id": a.id, "title": a.title, "author": a.author_username, "created": a.created_at.format(DATE).to_string(), "href": uri!("/admin", table::edit(Entity::Article, a.id)).to_string()})).collect::<Vec<_>>(),
         }),
     ))
 }

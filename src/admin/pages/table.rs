@@ -81,7 +81,14 @@ async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParam
     let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.query()).await?;
     let rows: Vec<Value> = rows
         .iter()
-        .map(|row| json!({ "id": R::id(row), "cells": R::cells(row) }))
+        .map(|row| {
+            let id = R::id(row);
+            json!({
+                "id": id, "cells": R::cells(row),
+                "edit_href": uri!("/admin", edit(R::ENTITY, id)).to_string(),
+                "delete_href": uri!("/admin", confirm_delete(R::ENTITY, id)).to_string(),
+            })
+        })
         .collect();
     let export_href = (!R::CSV.is_empty()).then(|| {
         let mut params = listing.params(&listing.sort, listing.desc, 1);
@@ -92,12 +99,13 @@ async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParam
     Ok(layout.render(
         "admin/list",
         json!({
-            "title": R::TITLE, "section": entity, "entity": entity, "base": format!("/admin/{entity}"),
+            "title": R::TITLE, "section": entity, "entity": entity, "base": list_href(R::ENTITY, <ListParams as Default>::default()),
             "q": listing.q, "sort": listing.sort, "dir": if listing.desc { "desc" } else { "asc" },
             "total": total, "page": listing.page, "pages": listing.pages(total),
             "columns": columns::<R>(&listing), "rows": rows,
             "pagination": pagination(R::ENTITY, &listing, total),
-            "bulk_actions": R::BULK, "export_href": export_href,
+            "bulk_actions": R::BULK, "bulk_href": uri!("/admin", bulk(R::ENTITY)).to_string(),
+            "export_href": export_href,
         }),
     ))
 }

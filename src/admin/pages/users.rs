@@ -152,7 +152,10 @@ impl Resource for Users {
         json!({
             "title": format!("User {}", user.username), "heading": format!("User {}", user.username),
             "user": { "id": user.id, "role": user.role, "disabled": user.disabled, "is_admin": user.is_admin(),
-                      "created": user.created_at.format(DATE).to_string() },
+                      "created": user.created_at.format(DATE).to_string(),
+                      "role_href": uri!("/admin", set_role(user.id)).to_string(),
+                      "enable_href": uri!("/admin", enable_user(user.id)).to_string(),
+                      "disable_href": uri!("/admin", disable_user(user.id)).to_string() },
         })
     }
 
