@@ -136,21 +136,10 @@ impl Entity {
             .find(|e| e.plural() == s)
     }
 
-    /// The bulk actions this table offers.
+    /// The bulk actions this table offers (as its [`Resource`](crate::admin::resource::Resource)
+    /// declares them).
     pub fn bulk_actions(self) -> &'static [&'static str] {
-        match self {
-            Self::User => &["enable", "disable", "promote", "demote", "delete"],
-            Self::Article | Self::Comment | Self::Tag => &["delete"],
-            Self::Backup => &[],
-        }
-    }
-}
-
-impl<'a> rocket::request::FromParam<'a> for Entity {
-    type Error = &'a str;
-
-    fn from_param(param: &'a str) -> Result<Self, Self::Error> {
-        Self::from_plural(param).ok_or(param)
+        crate::admin::resource::bulk_actions(self)
     }
 }
 
