@@ -6,7 +6,6 @@ use sqlx::{FromRow, Row};
 
 use crate::cache::{Key, KeyPart};
 use crate::db::comments::{comment_columns, Comment, COMMENT_COLUMNS};
-use crate::db::stamp::Stamp;
 use crate::db::users::{token_claim_holds, TokenClaim};
 use crate::db::{now, DbPool, LastInsertId};
 use crate::db_run;
@@ -62,7 +61,7 @@ where
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Stamp: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         let extra = row.columns().get(14).map(sqlx::Column::name);
@@ -71,8 +70,8 @@ where
             slug: row.try_get(1)?,
             title: row.try_get(2)?,
             description: row.try_get(3)?,
-            created_at: row.try_get::<Stamp, _>(4)?.0,
-            updated_at: row.try_get::<Stamp, _>(5)?.0,
+            created_at: row.try_get(4)?,
+            updated_at: row.try_get(5)?,
             author_id: row.try_get(6)?,
             author_username: row.try_get(7)?,
             author_bio: row.try_get(8)?,
