@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use rocket::form::FromForm;
 use rocket::fs::NamedFile;
 use rocket::http::{ContentType, CookieJar, Header, Status};
@@ -133,7 +133,7 @@ fn table(
     headers: &[(&str, Option<&str>)],
     rows: Vec<Value>,
     export: bool,
-) -> Page {
+) -> RenderedPage {
     let base = format!("/admin/{}", entity.plural());
     let export_href = export.then(|| {
         let mut url = format!(
@@ -161,7 +161,7 @@ fn table(
 }
 
 #[get("/")]
-async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResult<Page> {
+async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResult<RenderedPage> {
     let counts = db::admin::counts(&db).await?;
     let recent = db::audit::list(&db, &AuditFilter::default(), 10, 0).await?;
     let users_query = db::admin::ListQuery {
@@ -202,7 +202,7 @@ async fn users(
     sort: Option<String>,
     dir: Option<String>,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     let listing = user_listing(q, sort, dir, page)?;
     let total = db::admin::count_users(&db, &listing.q).await?;
     let rows = db::admin::list_users(&db, &listing.query()).await?;
@@ -278,7 +278,7 @@ pub struct UserForm {
     image: String,
 }
 
-fn user_page(layout: &Layout, user: &db::users::User, form: &Value, errors: Option<&AppError>) -> Page {
+fn user_page(layout: &Layout, user: &db::users::User, form: &Value, errors: Option<&AppError>) -> RenderedPage {
     let fields = json!([
         { "name": "username", "label": "Username", "kind": "text", "value": form["username"] },
         { "name": "email", "label": "Email", "kind": "email", "value": form["email"] },
@@ -304,7 +304,7 @@ fn user_form(user: &db::users::User) -> Value {
 }
 
 #[get("/users/<id>")]
-async fn user(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult<Page> {
+async fn user(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult<RenderedPage> {
     let user = ops::load_user(&db, id).await?;
     Ok(user_page(&layout, &user, &user_form(&user), None))
 }
@@ -417,7 +417,7 @@ async fn articles(
     sort: Option<String>,
     dir: Option<String>,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     let listing = article_listing(q, sort, dir, page)?;
     let total = db::admin::count_articles(&db, &listing.q).await?;
     let rows = db::admin::list_articles(&db, &listing.query()).await?;
@@ -498,7 +498,12 @@ pub struct ArticleForm {
     body: String,
 }
 
-fn article_page(layout: &Layout, article: &db::admin::ArticleDetail, form: &Value, errors: Option<&AppError>) -> Page {
+fn article_page(
+    layout: &Layout,
+    article: &db::admin::ArticleDetail,
+    form: &Value,
+    errors: Option<&AppError>,
+) -> RenderedPage {
     let fields = json!([
         { "name": "title", "label": "Title", "kind": "text", "value": form["title"] },
         { "name": "description", "label": "Description", "kind": "text", "value": form["description"] },
@@ -518,7 +523,7 @@ fn article_page(layout: &Layout, article: &db::admin::ArticleDetail, form: &Valu
 }
 
 #[get("/articles/<id>")]
-async fn article(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult<Page> {
+async fn article(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult<RenderedPage> {
     let a = ops::load_article(&db, id).await?;
     let form = json!({ "title": a.title, "description": a.description, "body": a.body });
     Ok(article_page(&layout, &a, &form, None))
@@ -560,7 +565,7 @@ async fn comments(
     sort: Option<String>,
     dir: Option<String>,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     let listing = Listing::new(q, sort, dir, page, COMMENT_SORTS, ("created", true))?;
     let total = db::admin::count_comments(&db, &listing.q).await?;
     let rows = db::admin::list_comments(&db, &listing.query()).await?;
@@ -605,7 +610,7 @@ pub struct CommentForm {
     body: String,
 }
 
-fn comment_page(layout: &Layout, c: &db::admin::CommentRow, body: &str, errors: Option<&AppError>) -> Page {
+fn comment_page(layout: &Layout, c: &db::admin::CommentRow, body: &str, errors: Option<&AppError>) -> RenderedPage {
     layout.render(
         "admin/edit",
         json!({
@@ -621,7 +626,7 @@ fn comment_page(layout: &Layout, c: &db::admin::CommentRow, body: &str, errors: 
 }
 
 #[get("/comments/<id>")]
-async fn comment(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult<Page> {
+async fn comment(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult<RenderedPage> {
     let c = ops::load_comment(&db, id).await?;
     Ok(comment_page(&layout, &c, &c.body, None))
 }
@@ -661,7 +666,7 @@ async fn tags(
     sort: Option<String>,
     dir: Option<String>,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     let listing = Listing::new(q, sort, dir, page, TAG_SORTS, ("name", false))?;
     let total = db::admin::count_tags(&db, &listing.q).await?;
     let rows = db::admin::list_tags(&db, &listing.query()).await?;
@@ -697,7 +702,7 @@ pub struct TagForm {
     name: String,
 }
 
-fn tag_page(layout: &Layout, t: &db::admin::TagRow, name: &str, errors: Option<&AppError>) -> Page {
+fn tag_page(layout: &Layout, t: &db::admin::TagRow, name: &str, errors: Option<&AppError>) -> RenderedPage {
     layout.render(
         "admin/edit",
         json!({
@@ -712,7 +717,7 @@ fn tag_page(layout: &Layout, t: &db::admin::TagRow, name: &str, errors: Option<&
 }
 
 #[get("/tags/<id>")]
-async fn tag(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult<Page> {
+async fn tag(db: Conn, _admin: AdminUser, layout: Layout, id: i64) -> PageResult<RenderedPage> {
     let t = ops::load_tag(&db, id).await?;
     Ok(tag_page(&layout, &t, &t.name, None))
 }
@@ -751,7 +756,7 @@ fn confirm_page(
     action: &str,
     hidden: &[(&str, String)],
     button: &str,
-) -> Page {
+) -> RenderedPage {
     let hidden: Vec<Value> = hidden.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect();
     layout.render(
         "admin/confirm",
@@ -925,7 +930,7 @@ async fn audit(
     entity: Option<String>,
     entity_id: Option<String>,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     let filter = crate::admin::audit_filter(actor, action, entity, entity_id)?;
     let listing = Listing::new(None, None, None, page, &[], ("id", true))?;
     let total = db::audit::count(&db, &filter).await?;
@@ -966,7 +971,7 @@ async fn audit(
     ))
 }
 
-fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Result<Page, AppError> {
+fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Result<RenderedPage, AppError> {
     let files = backups.list().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(layout.render(
         "admin/backups",
@@ -978,7 +983,7 @@ fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Re
 }
 
 #[get("/backups")]
-fn backups(_admin: AdminUser, layout: Layout, backups: &State<Backups>) -> PageResult<Page> {
+fn backups(_admin: AdminUser, layout: Layout, backups: &State<Backups>) -> PageResult<RenderedPage> {
     Ok(backups_page(&layout, backups, None)?)
 }
 
@@ -1061,7 +1066,7 @@ async fn download_backup(
 }
 
 #[get("/reauth?<next>")]
-fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> Page {
+fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> RenderedPage {
     layout.render(
         "admin/reauth",
         json!({ "title": "Confirm your password", "section": "", "next": safe_next(next.as_deref()) }),
