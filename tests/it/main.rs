@@ -13,6 +13,7 @@ mod counters;
 mod csrf;
 mod foundation;
 mod housekeeping;
+mod infra;
 mod ops;
 mod sec_backup;
 mod sec_input;
