@@ -11,7 +11,6 @@ pub mod pool;
 pub mod profiles;
 pub mod retry;
 pub mod sessions;
-pub mod stamp;
 pub mod tags;
 pub mod throttle;
 pub mod url;

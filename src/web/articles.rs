@@ -19,7 +19,7 @@ use crate::db::articles::{Article, Filter};
 use crate::db::{self, Conn, DbPool};
 use crate::error::{AppError, PageResult};
 use crate::web::layout::{done, form_errors, safe_next, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::session::PageOr;
 use crate::web::views::{article_url, ArticleView, CommentView, Pager, TagView};
 
@@ -127,7 +127,7 @@ async fn home(
     tag: Option<String>,
     feed: Option<&str>,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     let viewer = me.id();
     let tag = tag.filter(|t| !t.trim().is_empty());
     let (tab, filter, base) = match (&tag, feed, viewer) {
@@ -239,7 +239,7 @@ async fn article_page(
     viewer: Option<i64>,
     comment_form: serde_json::Value,
     status: Status,
-) -> PageResult<(Status, Page)> {
+) -> PageResult<(Status, RenderedPage)> {
     let (mut article, comments) = db::articles::find_with_comments(db, slug, viewer)
         .await?
         .ok_or(AppError::NotFound("article"))?;
@@ -285,7 +285,7 @@ async fn article_page(
 }
 
 #[get("/article/<slug>")]
-async fn show(db: Conn, layout: Layout, me: MaybeUser, slug: &str) -> PageResult<(Status, Page)> {
+async fn show(db: Conn, layout: Layout, me: MaybeUser, slug: &str) -> PageResult<(Status, RenderedPage)> {
     article_page(&db, &layout, slug, me.id(), json!({}), Status::Ok).await
 }
 
@@ -316,7 +316,7 @@ fn editor(
     slug: Option<&str>,
     errors: Option<&AppError>,
     status: Status,
-) -> (Status, Page) {
+) -> (Status, RenderedPage) {
     let errors = errors.map(form_errors);
     let title = if slug.is_some() { "Edit article" } else { "New article" };
     (
@@ -329,7 +329,7 @@ fn editor(
 }
 
 #[get("/editor")]
-fn new(_me: CurrentUser, layout: Layout) -> (Status, Page) {
+fn new(_me: CurrentUser, layout: Layout) -> (Status, RenderedPage) {
     editor(&layout, &json!({}), None, None, Status::Ok)
 }
 
@@ -359,7 +359,7 @@ async fn create(db: Conn, me: CurrentUser, layout: Layout, form: CsrfForm<Articl
 }
 
 #[get("/editor/<slug>")]
-async fn edit(db: Conn, me: CurrentUser, layout: Layout, slug: &str) -> PageResult<(Status, Page)> {
+async fn edit(db: Conn, me: CurrentUser, layout: Layout, slug: &str) -> PageResult<(Status, RenderedPage)> {
     let article = content::owned_article(&db, slug, me.0.user.id).await?;
     let form = json!({
         "title": article.title, "description": article.description,

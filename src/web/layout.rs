@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::auth::guards::{auth_state, AuthState};
 use crate::cache::Key;
 use crate::error::AppError;
-use crate::web::render::{Page, Templates};
+use crate::web::render::{RenderedPage, Templates};
 
 /// The signed-in user as the layout shows them.
 #[derive(Debug, Clone, Serialize)]
@@ -110,7 +110,7 @@ impl Layout {
     /// The navigation bar is a memoized fragment (`nav`, which `base` shows when present): it
     /// depends only on the page's `active` tab, the user and, for a signed-in user, the form
     /// token, and Tera spent a sixth of a page's skeleton on it.
-    pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> Page {
+    pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> RenderedPage {
         let context = serde_json::to_value(context)
             .map_err(tera::Error::json)
             .and_then(|mut context| {

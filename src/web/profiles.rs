@@ -12,7 +12,7 @@ use crate::db::{self, Conn};
 use crate::error::{percent_encode, AppError, PageResult};
 use crate::web::articles::{previews, ButtonForm};
 use crate::web::layout::{done, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::views::PersonView;
 
 async fn profile_page(
@@ -23,7 +23,7 @@ async fn profile_page(
     username: &str,
     favorites: bool,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     let viewer = me.id();
     let profile = db::profiles::find(&db, username, viewer)
         .await?
@@ -65,7 +65,7 @@ async fn show(
     config: &State<AppConfig>,
     username: &str,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     profile_page(db, layout, me, config, username, false, page).await
 }
 
@@ -77,7 +77,7 @@ async fn favorites(
     config: &State<AppConfig>,
     username: &str,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     profile_page(db, layout, me, config, username, true, page).await
 }
 

@@ -1,6 +1,6 @@
 //! Sign in, sign up and sign out pages.
 
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Header, Status};
 use rocket::response::{Flash, Redirect};
@@ -51,7 +51,7 @@ pub struct Empty {
 #[derive(rocket::Responder)]
 pub enum PageOr {
     /// The page, with a status (422 when it shows errors).
-    Page((Status, Page)),
+    Page((Status, RenderedPage)),
     /// The page again, refused for now (429).
     Later(Later),
     /// Where to go next.
@@ -63,14 +63,14 @@ pub enum PageOr {
 /// A form page answered 429: the page, and when to try again.
 #[derive(rocket::Responder)]
 pub struct Later {
-    page: (Status, Page),
+    page: (Status, RenderedPage),
     retry_after: Header<'static>,
 }
 
 impl PageOr {
     /// A form shown again with what went wrong: 429 with `Retry-After` for a throttle, 422
     /// for anything else (invalid input, a refused password).
-    pub fn again(error: &AppError, page: Page) -> Self {
+    pub fn again(error: &AppError, page: RenderedPage) -> Self {
         match error.retry_after() {
             Some(secs) => Self::Later(Later {
                 page: (error.status(), page),

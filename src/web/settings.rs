@@ -16,7 +16,7 @@ use crate::db::users::User;
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, PageResult};
 use crate::web::layout::{done, form_errors, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
 
 /// The settings form.
@@ -36,7 +36,7 @@ pub struct SettingsForm {
     current_password: String,
 }
 
-fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> Page {
+fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> RenderedPage {
     let errors = errors.map(form_errors);
     layout.render(
         "settings/edit",
@@ -49,7 +49,7 @@ fn form_of(user: &User) -> serde_json::Value {
 }
 
 #[get("/settings")]
-fn edit(me: CurrentUser, layout: Layout) -> Page {
+fn edit(me: CurrentUser, layout: Layout) -> RenderedPage {
     page(&layout, &form_of(&me.0.user), None)
 }
 

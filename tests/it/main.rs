@@ -14,6 +14,7 @@ mod counters;
 mod csrf;
 mod foundation;
 mod housekeeping;
+mod infra;
 mod ops;
 mod pool;
 mod sec_backup;

@@ -22,11 +22,11 @@ use crate::db::audit::AuditFilter;
 use crate::db::{self, Conn};
 use crate::error::{AppError, PageResult};
 use crate::web::layout::{done, safe_next, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::session::PageOr;
 
 #[get("/")]
-pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResult<Page> {
+pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResult<RenderedPage> {
     let counts = db::admin::counts(&db).await?;
     let recent = db::audit::list(&db, &AuditFilter::default(), 10, 0).await?;
     let users_query = db::admin::ListQuery {
@@ -50,7 +50,7 @@ pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResul
 }
 
 #[get("/reauth?<next>")]
-pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> Page {
+pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> RenderedPage {
     layout.render(
         "admin/reauth",
         json!({ "title": "Confirm your password", "section": "", "next": safe_next(next.as_deref()) }),

@@ -22,7 +22,7 @@ use crate::config::AppConfig;
 use crate::db::{self, Conn, DbPool};
 use crate::error::{AppError, PageResult};
 use crate::web::layout::{done, form_errors, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
 
 /// The listing `params` ask of `R`'s table.
@@ -75,7 +75,7 @@ fn pagination(entity: Entity, listing: &Listing, total: i64) -> Vec<Value> {
     items
 }
 
-async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParams) -> PageResult<Page> {
+async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParams) -> PageResult<RenderedPage> {
     let listing = listing::<R>(params)?;
     let total = db::admin::count(db, R::SPEC, &listing.q).await?;
     let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.query()).await?;
@@ -117,7 +117,7 @@ pub async fn list(
     layout: Layout,
     resource: Entity,
     params: ListParams,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     with_resource!(resource, R => list_page::<R>(&db, &layout, &params).await, else Err(AppError::NotFound("page").into()))
 }
 
@@ -148,7 +148,7 @@ fn edit_page<R: Resource>(
     record: &R::Record,
     values: &Value,
     errors: Option<&AppError>,
-) -> Page {
+) -> RenderedPage {
     let fields: Vec<Value> = R::FIELDS
         .iter()
         .map(|f| json!({ "name": f.name, "label": f.label, "kind": f.kind, "value": values[f.name] }))
@@ -171,7 +171,7 @@ fn edit_page<R: Resource>(
     layout.render("admin/edit", context)
 }
 
-async fn edit_form<R: Resource>(db: &DbPool, layout: &Layout, id: i64) -> PageResult<Page> {
+async fn edit_form<R: Resource>(db: &DbPool, layout: &Layout, id: i64) -> PageResult<RenderedPage> {
     let record = R::load(db, id).await?;
     Ok(edit_page::<R>(layout, id, &record, &R::values(&record), None))
 }
@@ -183,7 +183,7 @@ pub async fn edit(
     layout: Layout,
     resource: Result<Entity, &str>,
     id: i64,
-) -> Result<PageResult<Page>, Status> {
+) -> Result<PageResult<RenderedPage>, Status> {
     let entity = resource.map_err(|_| Status::NotFound)?;
     Ok(with_resource!(entity, R => edit_form::<R>(&db, &layout, id).await, else Err(AppError::NotFound("page").into())))
 }
@@ -258,7 +258,7 @@ fn confirm_page(
     action: &str,
     hidden: &[(&str, String)],
     button: &str,
-) -> Page {
+) -> RenderedPage {
     let hidden: Vec<Value> = hidden.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect();
     layout.render(
         "admin/confirm",

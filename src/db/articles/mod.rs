@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 
 use crate::cache::{Key, KeyPart};
-use crate::db::stamp::Stamp;
 
 /// An article with everything a reader sees, relative to one viewer.
 #[derive(Debug, Clone)]
@@ -57,7 +56,7 @@ where
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Stamp: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         let extra = row.columns().get(14).map(sqlx::Column::name);
@@ -66,8 +65,8 @@ where
             slug: row.try_get(1)?,
             title: row.try_get(2)?,
             description: row.try_get(3)?,
-            created_at: row.try_get::<Stamp, _>(4)?.0,
-            updated_at: row.try_get::<Stamp, _>(5)?.0,
+            created_at: row.try_get(4)?,
+            updated_at: row.try_get(5)?,
             author_id: row.try_get(6)?,
             author_username: row.try_get(7)?,
             author_bio: row.try_get(8)?,
