@@ -21,3 +21,4 @@ mod sec_backup;
 mod sec_input;
 mod sec_throttle;
 mod web;
+mod web_forms;
