@@ -59,7 +59,7 @@ struct PreviewForms<'a> {
     back: &'a str,
 }
 
-/// RenderedPage `page` (from the query; 1 when absent or malformed), `size` per page, of the articles
+/// Page `page` (from the query; 1 when absent or malformed), `size` per page, of the articles
 /// `filter` selects, as the signed-in user (if any) sees them; the list's page `n` is at
 /// `link(n)` (a `uri!` of its route). With `popular_tags`, that many of the most used tags
 /// too, read in the same round trip.
