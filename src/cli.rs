@@ -45,15 +45,15 @@ pub async fn create_admin(
     email: &str,
     password: impl FnOnce() -> anyhow::Result<String>,
 ) -> anyhow::Result<()> {
-    use crate::db::users::{self, ROLE_ADMIN};
+    use crate::db::users::{self, Role};
     let pool = open_pool(figment).await?;
     let existing = match users::find_by_email(&pool, email).await? {
         Some(user) => Some(user),
         None => users::find_by_username(&pool, username).await?,
     };
     let result = if let Some(mut user) = existing {
-        let promoted = user.role != ROLE_ADMIN;
-        ROLE_ADMIN.clone_into(&mut user.role);
+        let promoted = user.role != Role::Admin;
+        user.role = Role::Admin;
         user.disabled = false;
         users::update(&pool, &user).await?;
         if promoted {
@@ -64,7 +64,7 @@ pub async fn create_admin(
         Ok(())
     } else {
         let password = password()?;
-        match crate::auth::account::create(&pool, username, email, &password, ROLE_ADMIN).await {
+        match crate::auth::account::create(&pool, username, email, &password, Role::Admin).await {
             Ok(user) => {
                 log::info!("created admin {} <{}>", user.username, user.email);
                 Ok(())

@@ -1,4 +1,4 @@
-//! One error type, two faces: [`Api`] answers RealWorld JSON, [`Page`] answers an HTML page in
+//! One error type, two faces: [`Api`] answers RealWorld JSON, [`HtmlError`] answers an HTML page in
 //! the site layout. Both log a 5xx once (with its cause chain and the request id, which also
 //! sends it to Sentry through the log integration) and never show internals.
 
@@ -175,7 +175,7 @@ pub fn report_failure(req: &Request<'_>, status: Status, cause: &str) {
 }
 
 /// Report a 5xx that reached a catcher (a failing guard, or a panicking handler).
-fn report_caught(status: Status, req: &Request<'_>) {
+pub(crate) fn report_caught(status: Status, req: &Request<'_>) {
     if !status.class().is_server_error() {
         return;
     }
@@ -242,15 +242,15 @@ pub type ApiResult<T> = Result<T, Api>;
 
 /// An error answered as an HTML page in the site layout (handlers outside `/api`).
 #[derive(Debug)]
-pub struct Page(pub AppError);
+pub struct HtmlError(pub AppError);
 
-impl<E: Into<AppError>> From<E> for Page {
+impl<E: Into<AppError>> From<E> for HtmlError {
     fn from(e: E) -> Self {
         Self(e.into())
     }
 }
 
-impl<'r> Responder<'r, 'static> for Page {
+impl<'r> Responder<'r, 'static> for HtmlError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         self.0.report(req);
         if matches!(self.0, AppError::Unauthorized(_)) {
@@ -265,7 +265,7 @@ impl<'r> Responder<'r, 'static> for Page {
 }
 
 /// Result of an HTML handler.
-pub type PageResult<T> = Result<T, Page>;
+pub type PageResult<T> = Result<T, HtmlError>;
 
 /// `303 See Other` to the login page, coming back afterwards: to this page for a GET, and for
 /// a form post (which cannot be replayed) to the page the form was on, when it was ours.
@@ -296,7 +296,8 @@ pub fn percent_encode(s: &str) -> String {
     rocket::http::RawStr::new(s).percent_encode().to_string()
 }
 
-fn title_for(status: Status) -> &'static str {
+/// The heading of an error page for `status`.
+pub(crate) fn title_for(status: Status) -> &'static str {
     match status.code {
         400 => "Bad request",
         401 => "Please sign in",
@@ -328,7 +329,8 @@ pub fn error_page(status: Status, messages: &[String]) -> (Status, Template) {
 #[derive(Default, Clone)]
 pub struct CatcherMessage(pub Option<String>);
 
-fn default_message(status: Status) -> String {
+/// What a catcher says for `status` when no guard left a [`CatcherMessage`].
+pub(crate) fn default_message(status: Status) -> String {
     match status.code {
         400 => "the request is malformed".into(),
         401 => "missing or invalid credentials".into(),

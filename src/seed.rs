@@ -3,7 +3,7 @@
 
 use crate::auth::account;
 use crate::content;
-use crate::db::users::ROLE_USER;
+use crate::db::users::Role;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 
@@ -133,8 +133,14 @@ pub async fn demo(db: &DbPool) -> Result<Summary, AppError> {
         let user = if let Some(user) = db::users::find_by_username(db, name).await? {
             user
         } else {
-            let mut user =
-                account::create(db, name, &format!("{name}@demo.conduit.test"), DEMO_PASSWORD, ROLE_USER).await?;
+            let mut user = account::create(
+                db,
+                name,
+                &format!("{name}@demo.conduit.test"),
+                DEMO_PASSWORD,
+                Role::User,
+            )
+            .await?;
             user.bio = Some(bio.to_owned());
             db::users::update(db, &user).await?;
             summary.users += 1;

@@ -5,7 +5,9 @@
 //! asked for while another runs is a 409.
 //!
 //! Lists take `?q=&sort=&dir=asc|desc&page=&per_page=` and answer
-//! `{"<entities>": [...], "total": n, "page": p, "per_page": k}`.
+//! `{"<entities>": [...], "total": n, "page": p, "per_page": k}`. Lists, deletes and bulk
+//! actions are one route each over the declared tables (`admin::resource`); reading and
+//! changing one record keep their own JSON shapes per kind.
 
 use rocket::fs::NamedFile;
 use rocket::http::{ContentType, Header};
@@ -16,12 +18,13 @@ use serde_json::{json, Value};
 
 use crate::admin::backup::{BackupError, Backups};
 use crate::admin::ops::{self, Actor, Entity};
-use crate::admin::Listing;
+use crate::admin::resource::{with_resource, Resource};
+use crate::admin::{AuditParams, ListParams, Listing};
 use crate::api::ApiJson;
 use crate::auth::{AdminUser, Authenticated};
 use crate::config::AppConfig;
-use crate::db::admin::{ARTICLE_SORTS, COMMENT_SORTS, TAG_SORTS, USER_SORTS};
-use crate::db::{self, Conn};
+use crate::db::users::Role;
+use crate::db::{self, Conn, DbPool};
 use crate::error::{ApiResult, AppError};
 
 /// The message of a 401 for a token that is not fresh.
@@ -52,20 +55,39 @@ async fn stats(db: Conn, _admin: AdminUser) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "counts": db::admin::counts(&db).await? })))
 }
 
-#[get("/users?<q>&<sort>&<dir>&<page>&<per_page>")]
-async fn list_users(
+async fn list_rows<R: Resource>(db: &DbPool, params: &ListParams) -> ApiResult<Json<Value>> {
+    let listing = Listing::new(params, R::SPEC.sorts, R::DEFAULT_SORT)?.with_per_page(params.per_page.as_deref());
+    let total = db::admin::count(db, R::SPEC, &listing.q).await?;
+    let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.query()).await?;
+    Ok(page_body(R::ENTITY.plural(), json!(rows), total, &listing))
+}
+
+/// One page of a table: `{"<resource>": [...], "total", "page", "per_page"}`.
+#[get("/<resource>?<params..>")]
+async fn list(
     db: Conn,
     _admin: AdminUser,
-    q: Option<String>,
-    sort: Option<String>,
-    dir: Option<String>,
-    page: Option<&str>,
-    per_page: Option<&str>,
+    resource: Result<Entity, &str>,
+    params: ListParams,
 ) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(q, sort, dir, page, USER_SORTS, ("created", true))?.with_per_page(per_page);
-    let total = db::admin::count_users(&db, &listing.q).await?;
-    let rows = db::admin::list_users(&db, &listing.query()).await?;
-    Ok(page_body("users", json!(rows), total, &listing))
+    let resource = resource.map_err(|_| AppError::NotFound("records"))?;
+    with_resource!(resource, R => list_rows::<R>(&db, &params).await, else Err(AppError::NotFound("records").into()))
+}
+
+/// Delete a record: `{"deleted": {"<entity>": id}}`.
+#[delete("/<resource>/<id>")]
+async fn delete(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    resource: Result<Entity, &str>,
+    id: i64,
+) -> ApiResult<Json<Value>> {
+    let resource = resource.map_err(|_| AppError::NotFound("records"))?;
+    require_fresh(&admin.0, config)?;
+    ops::delete(&db, &actor, resource, id).await?;
+    Ok(Json(json!({ "deleted": { resource.singular(): id } })))
 }
 
 #[get("/users/<id>")]
@@ -101,16 +123,14 @@ async fn update_user(
 ) -> ApiResult<Json<Value>> {
     let changes = body.0.user;
     let current = ops::load_user(&db, id).await?;
-    let role_change = changes.role.as_deref().is_some_and(|r| r.trim() != current.role);
+    let role = changes.role.as_deref().map(ops::parse_role).transpose()?;
+    let role_change = role.is_some_and(|r| r != current.role);
     let disabling = changes.disabled == Some(true) && !current.disabled;
     if role_change || disabling {
         require_fresh(&admin.0, config)?;
         // Refuse up front what the last-admin rule would refuse later, so a request is not
         // half applied (profile saved, role refused). The write re-checks inside its transaction.
-        let demoting = changes
-            .role
-            .as_deref()
-            .is_some_and(|r| r.trim() != crate::db::users::ROLE_ADMIN);
+        let demoting = role.is_some_and(|r| r != Role::Admin);
         if current.is_admin()
             && !current.disabled
             && (demoting || disabling)
@@ -128,42 +148,13 @@ async fn update_user(
         };
         ops::edit_user(&db, &actor, id, edit).await?;
     }
-    if let Some(role) = changes.role {
-        ops::set_role(&db, &actor, id, &role).await?;
+    if let Some(role) = role {
+        ops::set_role(&db, &actor, id, role).await?;
     }
     if let Some(disabled) = changes.disabled {
         ops::set_disabled(&db, &actor, id, disabled).await?;
     }
     Ok(user_body(&ops::load_user(&db, id).await?))
-}
-
-#[delete("/users/<id>")]
-async fn delete_user(
-    db: Conn,
-    admin: AdminUser,
-    actor: Actor,
-    config: &State<AppConfig>,
-    id: i64,
-) -> ApiResult<Json<Value>> {
-    require_fresh(&admin.0, config)?;
-    ops::delete_user(&db, &actor, id).await?;
-    Ok(Json(json!({ "deleted": { "user": id } })))
-}
-
-#[get("/articles?<q>&<sort>&<dir>&<page>&<per_page>")]
-async fn list_articles(
-    db: Conn,
-    _admin: AdminUser,
-    q: Option<String>,
-    sort: Option<String>,
-    dir: Option<String>,
-    page: Option<&str>,
-    per_page: Option<&str>,
-) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(q, sort, dir, page, ARTICLE_SORTS, ("created", true))?.with_per_page(per_page);
-    let total = db::admin::count_articles(&db, &listing.q).await?;
-    let rows = db::admin::list_articles(&db, &listing.query()).await?;
-    Ok(page_body("articles", json!(rows), total, &listing))
 }
 
 #[get("/articles/<id>")]
@@ -207,35 +198,6 @@ async fn update_article(
     Ok(Json(json!({ "article": article })))
 }
 
-#[delete("/articles/<id>")]
-async fn delete_article(
-    db: Conn,
-    admin: AdminUser,
-    actor: Actor,
-    config: &State<AppConfig>,
-    id: i64,
-) -> ApiResult<Json<Value>> {
-    require_fresh(&admin.0, config)?;
-    ops::delete_article(&db, &actor, id).await?;
-    Ok(Json(json!({ "deleted": { "article": id } })))
-}
-
-#[get("/comments?<q>&<sort>&<dir>&<page>&<per_page>")]
-async fn list_comments(
-    db: Conn,
-    _admin: AdminUser,
-    q: Option<String>,
-    sort: Option<String>,
-    dir: Option<String>,
-    page: Option<&str>,
-    per_page: Option<&str>,
-) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(q, sort, dir, page, COMMENT_SORTS, ("created", true))?.with_per_page(per_page);
-    let total = db::admin::count_comments(&db, &listing.q).await?;
-    let rows = db::admin::list_comments(&db, &listing.query()).await?;
-    Ok(page_body("comments", json!(rows), total, &listing))
-}
-
 /// `{"comment": {"body": ...}}`
 #[derive(Deserialize)]
 pub struct CommentEnvelope {
@@ -260,35 +222,6 @@ async fn update_comment(
     Ok(Json(json!({ "comment": comment })))
 }
 
-#[delete("/comments/<id>")]
-async fn delete_comment(
-    db: Conn,
-    admin: AdminUser,
-    actor: Actor,
-    config: &State<AppConfig>,
-    id: i64,
-) -> ApiResult<Json<Value>> {
-    require_fresh(&admin.0, config)?;
-    ops::delete_comment(&db, &actor, id).await?;
-    Ok(Json(json!({ "deleted": { "comment": id } })))
-}
-
-#[get("/tags?<q>&<sort>&<dir>&<page>&<per_page>")]
-async fn list_tags(
-    db: Conn,
-    _admin: AdminUser,
-    q: Option<String>,
-    sort: Option<String>,
-    dir: Option<String>,
-    page: Option<&str>,
-    per_page: Option<&str>,
-) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(q, sort, dir, page, TAG_SORTS, ("name", false))?.with_per_page(per_page);
-    let total = db::admin::count_tags(&db, &listing.q).await?;
-    let rows = db::admin::list_tags(&db, &listing.query()).await?;
-    Ok(page_body("tags", json!(rows), total, &listing))
-}
-
 /// `{"tag": {"name": ...}}`
 #[derive(Deserialize)]
 pub struct TagEnvelope {
@@ -311,19 +244,6 @@ async fn update_tag(
 ) -> ApiResult<Json<Value>> {
     let tag = ops::rename_tag(&db, &actor, id, &body.0.tag.name).await?;
     Ok(Json(json!({ "tag": tag })))
-}
-
-#[delete("/tags/<id>")]
-async fn delete_tag(
-    db: Conn,
-    admin: AdminUser,
-    actor: Actor,
-    config: &State<AppConfig>,
-    id: i64,
-) -> ApiResult<Json<Value>> {
-    require_fresh(&admin.0, config)?;
-    ops::delete_tag(&db, &actor, id).await?;
-    Ok(Json(json!({ "deleted": { "tag": id } })))
 }
 
 /// `{"action": "disable", "ids": [1, 2]}`
@@ -351,20 +271,10 @@ async fn bulk(
     Ok(Json(json!({ "bulk": outcome })))
 }
 
-#[allow(clippy::too_many_arguments)] // a Rocket handler: one argument per query value
-#[get("/audit?<actor>&<action>&<entity>&<entity_id>&<page>&<per_page>")]
-async fn audit(
-    db: Conn,
-    _admin: AdminUser,
-    actor: Option<String>,
-    action: Option<String>,
-    entity: Option<String>,
-    entity_id: Option<String>,
-    page: Option<&str>,
-    per_page: Option<&str>,
-) -> ApiResult<Json<Value>> {
-    let filter = crate::admin::audit_filter(actor, action, entity, entity_id)?;
-    let listing = Listing::new(None, None, None, page, &[], ("id", true))?.with_per_page(per_page);
+#[get("/audit?<params..>")]
+async fn audit(db: Conn, _admin: AdminUser, params: AuditParams) -> ApiResult<Json<Value>> {
+    let filter = params.filter()?;
+    let listing = params.listing()?.with_per_page(params.per_page.as_deref());
     let total = db::audit::count(&db, &filter).await?;
     let rows = db::audit::list(&db, &filter, listing.per_page, (listing.page - 1) * listing.per_page).await?;
     let entries: Vec<Value> = rows
@@ -450,20 +360,14 @@ async fn download_backup(
 pub fn routes() -> Vec<Route> {
     routes![
         stats,
-        list_users,
+        list,
+        delete,
         get_user,
         update_user,
-        delete_user,
-        list_articles,
         get_article,
         update_article,
-        delete_article,
-        list_comments,
         update_comment,
-        delete_comment,
-        list_tags,
         update_tag,
-        delete_tag,
         bulk,
         audit,
         list_backups,

@@ -1,16 +1,20 @@
 //! The admin console (DESIGN.md section 9): HTML pages under `/admin`, the same operations as
 //! JSON under `/api/admin`, the audit log, and database backups through a subprocess.
 //!
-//! Anonymous visitors get the login redirect and non-admins a 403 from the existing catchers
-//! (`/` for pages, `/api` for JSON), through the [`AdminUser`](crate::auth::AdminUser) guard.
+//! Anonymous visitors get the login redirect and non-admins a 403, through the
+//! [`AdminUser`](crate::auth::AdminUser) guard: from the console's own catchers under `/admin`
+//! (errors in the console's layout for admins), from the `/api` ones for JSON.
 
 pub mod api;
 pub mod backup;
+mod catchers;
 mod export;
 pub mod ops;
 pub mod pages;
+pub mod resource;
 
 use rocket::fairing::AdHoc;
+use rocket::{FromForm, UriDisplayQuery};
 
 use crate::auth::account::USERNAME_MAX;
 use crate::db::admin::ListQuery;
@@ -38,33 +42,83 @@ pub const AUDIT_ENTITY_MAX: usize = 32;
 /// See [`AUDIT_ACTION_MAX`].
 pub const AUDIT_ENTITY_ID_MAX: usize = 255;
 
-/// The audit log's filters from query values, each checked against its column before any
-/// query: a 422 naming the parameter.
-pub fn audit_filter(
-    actor: Option<String>,
-    action: Option<String>,
-    entity: Option<String>,
-    entity_id: Option<String>,
-) -> Result<AuditFilter, AppError> {
-    let mut errors = FieldErrors::new();
-    let fields = [
-        ("actor", &actor, USERNAME_MAX),
-        ("action", &action, AUDIT_ACTION_MAX),
-        ("entity", &entity, AUDIT_ENTITY_MAX),
-        ("entity_id", &entity_id, AUDIT_ENTITY_ID_MAX),
-    ];
-    for (field, value, max) in fields {
-        if let Some(value) = value {
-            input::check(&mut errors, field, value.trim(), Max::Chars(max));
-        }
+/// A form field rule, `#[field(validate = fits(Max::Chars(n)))]`: the shared input rules
+/// ([`input::problem`]: a length limit, no control characters) on the trimmed value, with the
+/// same message the operations give.
+pub fn fits<'v>(value: &str, max: Max) -> rocket::form::Result<'v, ()> {
+    match input::problem(value.trim(), max) {
+        Some(problem) => Err(rocket::form::Error::validation(problem.message()).into()),
+        None => Ok(()),
     }
-    errors.into_result()?;
-    Ok(AuditFilter {
-        actor,
-        action,
-        entity,
-        entity_id,
-    })
+}
+
+/// The audit log's query values: `?actor=&action=&entity=&entity_id=&page=&per_page=`.
+#[derive(Debug, Clone, Default, FromForm, UriDisplayQuery)]
+pub struct AuditParams {
+    /// The admin's username.
+    pub actor: Option<String>,
+    /// An action (`user.delete`) or a prefix ending in `.` (`user.`).
+    pub action: Option<String>,
+    /// The kind of record.
+    pub entity: Option<String>,
+    /// The record's id.
+    pub entity_id: Option<String>,
+    /// Page number (lenient: anything but a number from 1 is page 1).
+    pub page: Option<String>,
+    /// Rows per page (the JSON API only).
+    pub per_page: Option<String>,
+}
+
+impl AuditParams {
+    /// The filters, each checked against its column before any query: a 422 naming the
+    /// parameter.
+    pub fn filter(&self) -> Result<AuditFilter, AppError> {
+        let mut errors = FieldErrors::new();
+        let fields = [
+            ("actor", &self.actor, USERNAME_MAX),
+            ("action", &self.action, AUDIT_ACTION_MAX),
+            ("entity", &self.entity, AUDIT_ENTITY_MAX),
+            ("entity_id", &self.entity_id, AUDIT_ENTITY_ID_MAX),
+        ];
+        for (field, value, max) in fields {
+            if let Some(value) = value {
+                input::check(&mut errors, field, value.trim(), Max::Chars(max));
+            }
+        }
+        errors.into_result()?;
+        Ok(AuditFilter {
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            entity: self.entity.clone(),
+            entity_id: self.entity_id.clone(),
+        })
+    }
+
+    /// The page to show, newest first.
+    pub fn listing(&self) -> Result<Listing, AppError> {
+        let params = ListParams {
+            page: self.page.clone(),
+            per_page: self.per_page.clone(),
+            ..<ListParams as Default>::default()
+        };
+        Listing::new(&params, &[], ("id", true))
+    }
+}
+
+/// A table's query values: `?q=&sort=&dir=asc|desc&page=&per_page=` (`per_page` for the JSON
+/// API). Read leniently by [`Listing::new`].
+#[derive(Debug, Clone, Default, FromForm, UriDisplayQuery)]
+pub struct ListParams {
+    /// Search text.
+    pub q: Option<String>,
+    /// Sort key.
+    pub sort: Option<String>,
+    /// `asc` or `desc`.
+    pub dir: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Rows per page.
+    pub per_page: Option<String>,
 }
 
 /// A table request: search, sort key (from the table's allow-list) and direction, page.
@@ -83,30 +137,25 @@ pub struct Listing {
 }
 
 impl Listing {
-    /// Read query values leniently: an unknown sort key or direction falls back to the default,
-    /// a page that is not a number from 1 to [`MAX_PAGE`] is clamped. The search text is
-    /// checked, not bent: longer than [`SEARCH_MAX`] or holding control characters is a 422
-    /// naming `q`.
-    pub fn new(
-        q: Option<String>,
-        sort: Option<String>,
-        dir: Option<String>,
-        page: Option<&str>,
-        sorts: &[(&str, &str)],
-        default: (&str, bool),
-    ) -> Result<Self, AppError> {
-        let q = q.map(|q| q.trim().to_owned()).unwrap_or_default();
+    /// Read query values leniently: an unknown sort key (not in `sorts`) or direction falls
+    /// back to the `default` order, a page that is not a number from 1 to [`MAX_PAGE`] is
+    /// clamped. The search text is checked, not bent: longer than [`SEARCH_MAX`] or holding
+    /// control characters is a 422 naming `q`. `per_page` is the JSON API's.
+    pub fn new(params: &ListParams, sorts: &[(&str, &str)], default: (&str, bool)) -> Result<Self, AppError> {
+        let q = params.q.as_deref().map(str::trim).unwrap_or_default().to_owned();
         let mut errors = FieldErrors::new();
         input::check(&mut errors, "q", &q, Max::Chars(SEARCH_MAX));
         errors.into_result()?;
-        let sort = sort.filter(|s| sorts.iter().any(|(key, _)| key == s));
+        let sort = params.sort.clone().filter(|s| sorts.iter().any(|(key, _)| key == s));
         // A chosen column sorts ascending unless `dir=desc`; no choice means the default order.
         let desc = if sort.is_some() {
-            dir.as_deref() == Some("desc")
+            params.dir.as_deref() == Some("desc")
         } else {
             default.1
         };
-        let page = page
+        let page = params
+            .page
+            .as_deref()
             .and_then(|p| p.trim().parse::<i64>().ok())
             .unwrap_or(1)
             .clamp(1, MAX_PAGE);
@@ -117,6 +166,17 @@ impl Listing {
             page,
             per_page: PAGE_SIZE,
         })
+    }
+
+    /// The query values that show this table sorted by `sort` (`desc`) at `page`.
+    pub fn params(&self, sort: &str, desc: bool, page: i64) -> ListParams {
+        ListParams {
+            q: Some(self.q.clone()).filter(|q| !q.is_empty()),
+            sort: Some(sort.to_owned()),
+            dir: Some(if desc { "desc" } else { "asc" }.to_owned()),
+            page: (page > 1).then(|| page.to_string()),
+            per_page: None,
+        }
     }
 
     /// With a page size asked for by an API client (clamped to 1..=[`MAX_PAGE_SIZE`]).
@@ -177,6 +237,7 @@ pub fn stage() -> AdHoc {
         };
         Ok(rocket
             .mount("/admin", pages::routes())
+            .register("/admin", catchers::catchers())
             .mount("/api/admin", api::routes()))
     })
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::auth::{account, AdminUser, Authenticated};
 use crate::content;
 use crate::db::audit::AuditEntry;
-use crate::db::users::{User, ROLE_ADMIN, ROLE_USER};
+use crate::db::users::{Role, User};
 use crate::db::{self, DbPool};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
 
@@ -136,21 +136,10 @@ impl Entity {
             .find(|e| e.plural() == s)
     }
 
-    /// The bulk actions this table offers.
+    /// The bulk actions this table offers (as its [`Resource`](crate::admin::resource::Resource)
+    /// declares them).
     pub fn bulk_actions(self) -> &'static [&'static str] {
-        match self {
-            Self::User => &["enable", "disable", "promote", "demote", "delete"],
-            Self::Article | Self::Comment | Self::Tag => &["delete"],
-            Self::Backup => &[],
-        }
-    }
-}
-
-impl<'a> rocket::request::FromParam<'a> for Entity {
-    type Error = &'a str;
-
-    fn from_param(param: &'a str) -> Result<Self, Self::Error> {
-        Self::from_plural(param).ok_or(param)
+        crate::admin::resource::bulk_actions(self)
     }
 }
 
@@ -197,16 +186,15 @@ pub async fn edit_user(db: &DbPool, actor: &Actor, id: i64, edit: UserEdit) -> R
         bio: edit.bio,
         image: edit.image,
     };
-    // `fresh = true`: an admin changing an email is not the account holder proving themselves.
-    // No password among the changes: nothing is hashed, so nothing queues for the hasher.
-    let updated = account::update(db, user, changes, true, crate::auth::password::WAIT_ANY)
-        .await?
-        .user;
+    // The settings page's rules. `fresh = true`: an admin changing an email is not the account
+    // holder proving themselves. No password among the changes, so nothing is hashed.
+    let (updated, _) = account::merge(db, user, changes, true).await?;
     let after = user_snapshot(&updated);
     if after != before {
-        // account::update writes through db::users (shared with the settings page), so the
-        // entry is recorded just after it rather than in the same transaction.
-        db::audit::record(db, &actor.entry("update", Entity::User, id, Some(before), Some(after))).await?;
+        let entry = actor.entry("update", Entity::User, id, Some(before), Some(after));
+        if let Err(e) = db::admin::update_user_profile(db, &updated, &entry).await {
+            return Err(account::write_error(db, &updated, e).await);
+        }
     }
     Ok(updated)
 }
@@ -216,7 +204,7 @@ async fn set_access(
     db: &DbPool,
     actor: &Actor,
     id: i64,
-    role: &str,
+    role: Role,
     disabled: bool,
     verb: &str,
 ) -> Result<User, AppError> {
@@ -224,9 +212,9 @@ async fn set_access(
     if user.role == role && user.disabled == disabled {
         return Ok(user);
     }
-    let loses_admin = user.is_admin() && !user.disabled && (role != ROLE_ADMIN || disabled);
+    let loses_admin = user.is_admin() && !user.disabled && (role != Role::Admin || disabled);
     let mut after = user.clone();
-    role.clone_into(&mut after.role);
+    after.role = role;
     after.disabled = disabled;
     // Disabling also revokes every token and session, so re-enabling later does not bring
     // old (possibly stolen) credentials back to life. So does a role change: a token or
@@ -246,16 +234,16 @@ async fn set_access(
     load_user(db, id).await
 }
 
-/// Make a user an admin (`admin`) or an ordinary user (`user`); a change ends their tokens
-/// and browser sessions.
-pub async fn set_role(db: &DbPool, actor: &Actor, id: i64, role: &str) -> Result<User, AppError> {
-    let role = match role.trim() {
-        r if r == ROLE_ADMIN => ROLE_ADMIN,
-        r if r == ROLE_USER => ROLE_USER,
-        _ => return Err(AppError::Invalid(FieldErrors::one("role", "must be user or admin"))),
-    };
+/// A role named in a request (`user` or `admin`), or the 422 naming `role`.
+pub fn parse_role(role: &str) -> Result<Role, AppError> {
+    role.parse()
+        .map_err(|e: crate::db::users::UnknownRole| AppError::Invalid(FieldErrors::one("role", e.to_string())))
+}
+
+/// Make a user an admin or an ordinary user; a change ends their tokens and browser sessions.
+pub async fn set_role(db: &DbPool, actor: &Actor, id: i64, role: Role) -> Result<User, AppError> {
     let user = load_user(db, id).await?;
-    let verb = if role == ROLE_ADMIN { "promote" } else { "demote" };
+    let verb = if role == Role::Admin { "promote" } else { "demote" };
     set_access(db, actor, id, role, user.disabled, verb).await
 }
 
@@ -263,7 +251,7 @@ pub async fn set_role(db: &DbPool, actor: &Actor, id: i64, role: &str) -> Result
 pub async fn set_disabled(db: &DbPool, actor: &Actor, id: i64, disabled: bool) -> Result<User, AppError> {
     let user = load_user(db, id).await?;
     let verb = if disabled { "disable" } else { "enable" };
-    set_access(db, actor, id, &user.role, disabled, verb).await
+    set_access(db, actor, id, user.role, disabled, verb).await
 }
 
 /// Delete an account and everything it wrote.
@@ -509,8 +497,8 @@ pub async fn bulk(
         let result = match (entity, action) {
             (Entity::User, "enable") => set_disabled(db, actor, id, false).await.map(drop),
             (Entity::User, "disable") => set_disabled(db, actor, id, true).await.map(drop),
-            (Entity::User, "promote") => set_role(db, actor, id, ROLE_ADMIN).await.map(drop),
-            (Entity::User, "demote") => set_role(db, actor, id, ROLE_USER).await.map(drop),
+            (Entity::User, "promote") => set_role(db, actor, id, Role::Admin).await.map(drop),
+            (Entity::User, "demote") => set_role(db, actor, id, Role::User).await.map(drop),
             (_, "delete") => delete(db, actor, entity, id).await,
             _ => Err(AppError::NotFound("action")),
         };

@@ -125,8 +125,8 @@ pub struct ArticlesBody {
     pub articles_count: i64,
 }
 
-impl From<crate::db::articles::Page> for ArticlesBody {
-    fn from(page: crate::db::articles::Page) -> Self {
+impl From<crate::db::articles::ArticleSlice> for ArticlesBody {
+    fn from(page: crate::db::articles::ArticleSlice) -> Self {
         Self {
             articles: page.articles.into_iter().map(ArticleJson::from).collect(),
             articles_count: page.total,

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::auth::password;
 use crate::config::AppConfig;
 use crate::db::throttle::Reservation;
-use crate::db::users::{NewUser, User, ROLE_USER};
+use crate::db::users::{NewUser, Role, User};
 use crate::db::{self, DbPool};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
 use crate::input::{self, Max, Problem};
@@ -35,7 +35,7 @@ pub const IMAGE_MAX: usize = 1000;
 /// The one message for every failed login: it must not reveal whether the account exists.
 pub const LOGIN_FAILED: &str = "email or password is invalid";
 
-fn check_username(errors: &mut FieldErrors, username: &str) {
+pub fn check_username(errors: &mut FieldErrors, username: &str) {
     if username.trim().is_empty() {
         errors.add("username", "can't be blank");
         return;
@@ -54,7 +54,7 @@ fn check_username(errors: &mut FieldErrors, username: &str) {
     }
 }
 
-fn check_email(errors: &mut FieldErrors, email: &str) {
+pub fn check_email(errors: &mut FieldErrors, email: &str) {
     if email.trim().is_empty() {
         errors.add("email", "can't be blank");
     } else if input::check(errors, "email", email, Max::Chars(EMAIL_MAX)) {
@@ -71,7 +71,7 @@ fn check_email(errors: &mut FieldErrors, email: &str) {
     }
 }
 
-fn check_password(errors: &mut FieldErrors, password: &str, username: &str, email: &str) {
+pub fn check_password(errors: &mut FieldErrors, password: &str, username: &str, email: &str) {
     let length = password.chars().count();
     if password.is_empty() {
         errors.add("password", "can't be blank");
@@ -90,7 +90,7 @@ fn check_password(errors: &mut FieldErrors, password: &str, username: &str, emai
     }
 }
 
-fn check_image(errors: &mut FieldErrors, image: &str) {
+pub fn check_image(errors: &mut FieldErrors, image: &str) {
     if input::check(errors, "image", image, Max::Chars(IMAGE_MAX))
         && (!(image.starts_with("https://") || image.starts_with("http://")) || image.chars().any(char::is_whitespace))
     {
@@ -99,7 +99,12 @@ fn check_image(errors: &mut FieldErrors, image: &str) {
 }
 
 /// Turn a race on the unique keys into the field error validation would have given.
-async fn taken_errors(db: &DbPool, email: &str, username: &str, except: Option<i64>) -> Result<FieldErrors, AppError> {
+pub async fn taken_errors(
+    db: &DbPool,
+    email: &str,
+    username: &str,
+    except: Option<i64>,
+) -> Result<FieldErrors, AppError> {
     let (email_taken, username_taken) = db::users::taken(db, email, username, except).await?;
     let mut errors = FieldErrors::new();
     if email_taken {
@@ -128,7 +133,7 @@ pub async fn register(
             username,
             email,
             password,
-            ROLE_USER,
+            Role::User,
             writes_may_wait(config.password_queue_max),
         )
     };
@@ -158,7 +163,7 @@ fn too_many(until: DateTime<Utc>) -> AppError {
 
 /// Create an account with `role`, validating every field (commands: no throttle, no queue
 /// bound).
-pub async fn create(db: &DbPool, username: &str, email: &str, password: &str, role: &str) -> Result<User, AppError> {
+pub async fn create(db: &DbPool, username: &str, email: &str, password: &str, role: Role) -> Result<User, AppError> {
     create_with(db, username, email, password, role, password::WAIT_ANY).await
 }
 
@@ -168,7 +173,7 @@ async fn create_with(
     username: &str,
     email: &str,
     password: &str,
-    role: &str,
+    role: Role,
     max_waiting: usize,
 ) -> Result<User, AppError> {
     let (username, email) = (username.trim(), email.trim());
@@ -263,7 +268,7 @@ pub async fn confirm_password(
 
 /// A password to check: present, and no longer than any password can be (so a 2 MiB guess is
 /// not hashed).
-fn check_given_password(errors: &mut FieldErrors, password: &str) {
+pub fn check_given_password(errors: &mut FieldErrors, password: &str) {
     if password.is_empty() {
         errors.add("password", "can't be blank");
     } else if password.chars().count() > PASSWORD_MAX {
@@ -385,16 +390,17 @@ pub struct Updated {
     pub password_changed: bool,
 }
 
-/// Apply `changes` to `user`. Changing the email or the password needs `fresh` (a recent
-/// password entry); unchanged values (e.g. the user's own email re-sent) change nothing. A new
-/// password is hashed behind at most `max_waiting` others (`password_queue_max`).
-pub async fn update(
+/// `user` with `changes` applied and checked (without a new password, which the caller
+/// hashes), and that password if one was given. Changing the email or the password needs
+/// `fresh` (a recent password entry); unchanged values (e.g. the user's own email re-sent)
+/// change nothing. Nothing is written: [`update`] writes for the account holder, the admin
+/// console (`admin::ops`) writes together with its audit entry.
+pub async fn merge(
     db: &DbPool,
     mut user: User,
     changes: Changes,
     fresh: bool,
-    max_waiting: usize,
-) -> Result<Updated, AppError> {
+) -> Result<(User, Option<String>), AppError> {
     let mut errors = FieldErrors::new();
     let email = changes.email.map(|e| e.trim().to_owned()).filter(|e| *e != user.email);
     let username = changes
@@ -447,6 +453,31 @@ pub async fn update(
     if let Some(image) = image {
         user.image = Some(image).filter(|i| !i.is_empty());
     }
+    Ok((user, password))
+}
+
+/// What a failed write of `user` means: a unique key taken by a racing change is the field
+/// error validation would have given; anything else is the database error.
+pub async fn write_error(db: &DbPool, user: &User, e: sqlx::Error) -> AppError {
+    if !is_unique_violation(&e) {
+        return e.into();
+    }
+    match taken_errors(db, &user.email, &user.username, Some(user.id)).await {
+        Ok(errors) => errors.into_result().err().unwrap_or(AppError::Db(e)),
+        Err(other) => other,
+    }
+}
+
+/// Apply `changes` to `user` ([`merge`]) and write them. A new password is hashed behind at
+/// most `max_waiting` others (`password_queue_max`).
+pub async fn update(
+    db: &DbPool,
+    user: User,
+    changes: Changes,
+    fresh: bool,
+    max_waiting: usize,
+) -> Result<Updated, AppError> {
+    let (mut user, password) = merge(db, user, changes, fresh).await?;
     let password_changed = password.is_some();
     // One change at a time per account, behind a shorter queue than sign-ins: a signed-in
     // user sending many changes at once cannot fill the hasher's queue and lock everyone out.
@@ -459,14 +490,7 @@ pub async fn update(
         user.token_version += 1;
     }
     if let Err(e) = db::users::update(db, &user).await {
-        if is_unique_violation(&e) {
-            return Err(taken_errors(db, &user.email, &user.username, Some(user.id))
-                .await?
-                .into_result()
-                .err()
-                .unwrap_or(AppError::Db(e)));
-        }
-        return Err(e.into());
+        return Err(write_error(db, &user, e).await);
     }
     Ok(Updated { user, password_changed })
 }

@@ -2,45 +2,19 @@
 //! comments and tags, the dashboard counts, and the admin writes, each made in one
 //! transaction together with its audit-log entry.
 //!
-//! Sort columns come only from the allow-lists below ([`USER_SORTS`] ...): the key a user sends
-//! picks an entry, never SQL text.
+//! Each table's SQL is declared once ([`Spec`]: [`USERS`], [`ARTICLES`], [`COMMENTS`], [`TAGS`])
+//! and queried by the generic [`count`] and [`list`]. Sort columns come only from a spec's
+//! allow-list: the key a user sends picks an entry, never SQL text.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
+use crate::db::users::{Role, User};
 use crate::db::{now, DbPool, Engine};
 use crate::db_run;
 use crate::db_transaction;
-
-/// Sort keys of the users table and the SQL they stand for.
-pub const USER_SORTS: &[(&str, &str)] = &[
-    ("id", "u.id"),
-    ("username", "u.username"),
-    ("email", "u.email"),
-    ("role", "u.role"),
-    ("disabled", "u.disabled"),
-    ("articles", "articles_count"),
-    ("created", "u.created_at"),
-];
-/// Sort keys of the articles table.
-pub const ARTICLE_SORTS: &[(&str, &str)] = &[
-    ("id", "a.id"),
-    ("title", "a.title"),
-    ("author", "u.username"),
-    ("comments", "comments_count"),
-    ("created", "a.created_at"),
-];
-/// Sort keys of the comments table.
-pub const COMMENT_SORTS: &[(&str, &str)] = &[
-    ("id", "c.id"),
-    ("article", "a.title"),
-    ("author", "u.username"),
-    ("created", "c.created_at"),
-];
-/// Sort keys of the tags table.
-pub const TAG_SORTS: &[(&str, &str)] = &[("id", "t.id"), ("name", "t.name"), ("articles", "articles_count")];
 
 /// What one table page shows: a search text, a sort key (checked against the allow-list),
 /// a direction and a window.
@@ -60,47 +34,77 @@ pub struct ListQuery {
 
 pub use crate::db::escape_like;
 
-/// How a table is queried.
-struct Spec {
-    select: &'static str,
-    from: &'static str,
-    search: &'static [&'static str],
-    sorts: &'static [(&'static str, &'static str)],
-    id: &'static str,
+/// How a table is queried: the SQL of one admin table, declared once
+/// ([`USERS`], [`ARTICLES`], [`COMMENTS`], [`TAGS`]) and read by [`count`] and [`list`].
+#[derive(Debug)]
+pub struct Spec {
+    /// The selected columns (the row type's fields).
+    pub select: &'static str,
+    /// The tables and joins.
+    pub from: &'static str,
+    /// Columns a search is matched against.
+    pub search: &'static [&'static str],
+    /// Sort keys and the SQL they stand for: the allow-list.
+    pub sorts: &'static [(&'static str, &'static str)],
+    /// The id column (the tie-breaker of every order).
+    pub id: &'static str,
 }
 
-const USERS: Spec = Spec {
+/// The users table.
+pub const USERS: Spec = Spec {
     select: "u.id, u.username, u.email, u.role, u.disabled, u.created_at, \
              (SELECT COUNT(*) FROM articles ua WHERE ua.author_id = u.id) AS articles_count",
     from: "users u",
     search: &["u.username", "u.email"],
-    sorts: USER_SORTS,
+    sorts: &[
+        ("id", "u.id"),
+        ("username", "u.username"),
+        ("email", "u.email"),
+        ("role", "u.role"),
+        ("disabled", "u.disabled"),
+        ("articles", "articles_count"),
+        ("created", "u.created_at"),
+    ],
     id: "u.id",
 };
 
-const ARTICLES: Spec = Spec {
+/// The articles table.
+pub const ARTICLES: Spec = Spec {
     select: "a.id, a.slug, a.title, a.description, a.author_id, u.username AS author_username, a.created_at, \
              a.updated_at, (SELECT COUNT(*) FROM comments ac WHERE ac.article_id = a.id) AS comments_count",
     from: "articles a JOIN users u ON u.id = a.author_id",
     search: &["a.title", "a.slug", "u.username"],
-    sorts: ARTICLE_SORTS,
+    sorts: &[
+        ("id", "a.id"),
+        ("title", "a.title"),
+        ("author", "u.username"),
+        ("comments", "comments_count"),
+        ("created", "a.created_at"),
+    ],
     id: "a.id",
 };
 
-const COMMENTS: Spec = Spec {
+/// The comments table.
+pub const COMMENTS: Spec = Spec {
     select: "c.id, c.article_id, a.slug AS article_slug, a.title AS article_title, c.author_id, \
              u.username AS author_username, c.body, c.created_at",
     from: "comments c JOIN articles a ON a.id = c.article_id JOIN users u ON u.id = c.author_id",
     search: &["c.body", "u.username", "a.title"],
-    sorts: COMMENT_SORTS,
+    sorts: &[
+        ("id", "c.id"),
+        ("article", "a.title"),
+        ("author", "u.username"),
+        ("created", "c.created_at"),
+    ],
     id: "c.id",
 };
 
-const TAGS: Spec = Spec {
+/// The tags table.
+pub const TAGS: Spec = Spec {
     select: "t.id, t.name, t.article_count AS articles_count",
     from: "tags t",
     search: &["t.name"],
-    sorts: TAG_SORTS,
+    sorts: &[("id", "t.id"), ("name", "t.name"), ("articles", "articles_count")],
     id: "t.id",
 };
 
@@ -140,31 +144,34 @@ impl Spec {
     }
 }
 
-macro_rules! count_rows {
-    ($db:expr, $spec:expr, $q:expr) => {{
-        let (sql, binds) = $spec.count_sql($q);
-        db_run!($db, |c| {
-            let mut query = sqlx::query_scalar::<_, i64>(&sql);
-            for bind in &binds {
-                query = query.bind(bind.as_str());
-            }
-            query.fetch_one(c).await
-        })
-    }};
+/// How many rows of `spec` match `q`.
+pub async fn count(db: &DbPool, spec: &Spec, q: &str) -> Result<i64, sqlx::Error> {
+    let (sql, binds) = spec.count_sql(q);
+    db_run!(db, |c| {
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for bind in &binds {
+            query = query.bind(bind.as_str());
+        }
+        query.fetch_one(c).await
+    })
 }
 
-macro_rules! list_rows {
-    ($db:expr, $spec:expr, $row:ty, $query:expr) => {{
-        let query: &ListQuery = $query;
-        let (sql, binds) = $spec.list_sql(query);
-        db_run!($db, |c| {
-            let mut q = sqlx::query_as::<_, $row>(&sql);
-            for bind in &binds {
-                q = q.bind(bind.as_str());
-            }
-            q.bind(query.limit).bind(query.offset).fetch_all(c).await
-        })
-    }};
+/// One page of `spec`'s rows, as `R` (the row type whose fields are `spec.select`).
+pub async fn list<R>(db: &DbPool, spec: &Spec, query: &ListQuery) -> Result<Vec<R>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::mysql::MySqlRow>
+        + Send
+        + Unpin,
+{
+    let (sql, binds) = spec.list_sql(query);
+    db_run!(db, |c| {
+        let mut q = sqlx::query_as::<_, R>(&sql);
+        for bind in &binds {
+            q = q.bind(bind.as_str());
+        }
+        q.bind(query.limit).bind(query.offset).fetch_all(c).await
+    })
 }
 
 /// A row of the users table.
@@ -176,8 +183,8 @@ pub struct UserRow {
     pub username: String,
     /// Email.
     pub email: String,
-    /// `user` or `admin`.
-    pub role: String,
+    /// What they may do.
+    pub role: Role,
     /// Disabled accounts cannot sign in.
     pub disabled: bool,
     /// Signed up at (UTC).
@@ -239,46 +246,6 @@ pub struct TagRow {
     pub name: String,
     /// Articles filed under it.
     pub articles_count: i64,
-}
-
-/// How many users match `q`.
-pub async fn count_users(db: &DbPool, q: &str) -> Result<i64, sqlx::Error> {
-    count_rows!(db, USERS, q)
-}
-
-/// One page of users.
-pub async fn list_users(db: &DbPool, query: &ListQuery) -> Result<Vec<UserRow>, sqlx::Error> {
-    list_rows!(db, USERS, UserRow, query)
-}
-
-/// How many articles match `q`.
-pub async fn count_articles(db: &DbPool, q: &str) -> Result<i64, sqlx::Error> {
-    count_rows!(db, ARTICLES, q)
-}
-
-/// One page of articles.
-pub async fn list_articles(db: &DbPool, query: &ListQuery) -> Result<Vec<ArticleRow>, sqlx::Error> {
-    list_rows!(db, ARTICLES, ArticleRow, query)
-}
-
-/// How many comments match `q`.
-pub async fn count_comments(db: &DbPool, q: &str) -> Result<i64, sqlx::Error> {
-    count_rows!(db, COMMENTS, q)
-}
-
-/// One page of comments.
-pub async fn list_comments(db: &DbPool, query: &ListQuery) -> Result<Vec<CommentRow>, sqlx::Error> {
-    list_rows!(db, COMMENTS, CommentRow, query)
-}
-
-/// How many tags match `q`.
-pub async fn count_tags(db: &DbPool, q: &str) -> Result<i64, sqlx::Error> {
-    count_rows!(db, TAGS, q)
-}
-
-/// One page of tags.
-pub async fn list_tags(db: &DbPool, query: &ListQuery) -> Result<Vec<TagRow>, sqlx::Error> {
-    list_rows!(db, TAGS, TagRow, query)
 }
 
 /// The dashboard's numbers.
@@ -357,8 +324,12 @@ pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Erro
         .await)
 }
 
-/// Run `$body` (statements on `&mut *$tx`) and the audit insert in one transaction, run again
-/// whole on a lock conflict ([`db_transaction!`](crate::db_transaction)).
+/// The one way an admin write is made: `$body` (statements on `&mut *$tx`) and the audit
+/// insert in one transaction, committed together or not at all, and run again whole on a lock
+/// conflict ([`db_transaction!`](crate::db_transaction)). A `return` in the body (a refusal)
+/// drops the transaction, audit entry included. `first:` writes the entry before the change
+/// (a deletion that may take the actor's own account, whose `ON DELETE SET NULL` then keeps
+/// the entry).
 macro_rules! audited {
     ($db:expr, $audit:expr, |$tx:ident| $body:block) => {
         db_transaction!($db, |c| {
@@ -369,6 +340,32 @@ macro_rules! audited {
             Ok(result)
         })
     };
+    ($db:expr, first: $audit:expr, |$tx:ident| $body:block) => {
+        db_transaction!($db, |c| {
+            let mut $tx = sqlx::Connection::begin(c).await?;
+            insert_audit!($tx, $audit);
+            let result = $body;
+            $tx.commit().await?;
+            Ok(result)
+        })
+    };
+}
+
+/// Write an admin's edit of a user's profile (username, email, bio, image; the caller
+/// checked them). Role, disabled flag and password are left as they are.
+pub async fn update_user_profile(db: &DbPool, user: &User, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE users SET username = ?, email = ?, bio = ?, image = ?, updated_at = ? WHERE id = ?";
+    audited!(db, audit, |tx| {
+        sqlx::query(SQL)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.bio)
+            .bind(&user.image)
+            .bind(now())
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+    })
 }
 
 /// Change an article's text (its slug stays, so links keep working).
@@ -481,7 +478,7 @@ fn active_admins_sql(engine: Engine) -> &'static str {
 pub async fn set_user_access(
     db: &DbPool,
     id: i64,
-    role: &str,
+    role: Role,
     disabled: bool,
     revoke: bool,
     keep_an_admin: bool,
@@ -491,8 +488,7 @@ pub async fn set_user_access(
         "UPDATE users SET role = ?, disabled = ?, token_version = token_version + ?, updated_at = ? WHERE id = ?";
     const REVOKE: &str = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
     let admins_sql = active_admins_sql(db.engine());
-    db_transaction!(db, |c| {
-        let mut tx = sqlx::Connection::begin(c).await?;
+    audited!(db, audit, |tx| {
         sqlx::query(SQL)
             .bind(role)
             .bind(disabled)
@@ -511,9 +507,7 @@ pub async fn set_user_access(
         if revoke {
             sqlx::query(REVOKE).bind(now()).bind(id).execute(&mut *tx).await?;
         }
-        insert_audit!(tx, audit);
-        tx.commit().await?;
-        Ok(true)
+        true
     })
 }
 
@@ -538,11 +532,9 @@ pub async fn delete_user(
     audit: &AuditEntry,
 ) -> Result<Deletion, sqlx::Error> {
     let admins_sql = active_admins_sql(db.engine());
-    db_transaction!(db, |c| {
-        let mut tx = sqlx::Connection::begin(c).await?;
-        // The entry goes in first: an admin deleting their own account is its actor, and
-        // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
-        insert_audit!(tx, audit);
+    // The entry goes in first: an admin deleting their own account is its actor, and
+    // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
+    audited!(db, first: audit, |tx| {
         // The counters their rows feed: tags of their articles, the article total, articles
         // they favorited. Tags, then the total, then articles: the order an article delete
         // takes them in, so the two wait for one another on MySQL instead of deadlocking.
@@ -574,8 +566,7 @@ pub async fn delete_user(
                 return Ok(Deletion::LastAdmin);
             }
         }
-        tx.commit().await?;
-        Ok(Deletion::Done)
+        Deletion::Done
     })
 }
 

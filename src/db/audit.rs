@@ -1,7 +1,10 @@
 //! The audit log: one row per admin write (who, what, which record, before/after, when, and
 //! from where: the client address and the request id of the request that made it).
-//! Writes in `db::admin` insert their entry in the same transaction as the change, with
-//! [`insert_audit!`](crate::db::audit::insert_audit), so a change is never left unrecorded.
+//! Every admin write is made by `db::admin`'s `audited!`, which inserts its entry with
+//! [`insert_audit!`](crate::db::audit::insert_audit) in the same transaction as the change: a
+//! change is never left unrecorded, and an entry that cannot be written undoes the change.
+//! [`record`] writes an entry alone, for actions that change nothing in the database (making
+//! or downloading a backup file).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -69,7 +72,8 @@ macro_rules! insert_audit {
 }
 pub(crate) use insert_audit;
 
-/// Record an entry on its own (for writes that are not made in `db::admin`).
+/// Record an entry on its own, for an action that writes nothing else to the database (a
+/// backup made or downloaded); database writes go through `db::admin`'s `audited!`.
 pub async fn record(db: &DbPool, entry: &AuditEntry) -> Result<(), sqlx::Error> {
     db_run!(db, |c| sqlx::query(INSERT_SQL)
         .bind(entry.actor_id)

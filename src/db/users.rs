@@ -22,8 +22,8 @@ pub struct User {
     pub bio: Option<String>,
     /// Avatar URL.
     pub image: Option<String>,
-    /// `user` or `admin`.
-    pub role: String,
+    /// What they may do.
+    pub role: Role,
     /// Disabled users cannot log in; their tokens stop working.
     pub disabled: bool,
     /// Bumped to revoke every token issued before.
@@ -37,14 +37,93 @@ pub struct User {
 impl User {
     /// Whether this user administers the site.
     pub fn is_admin(&self) -> bool {
-        self.role == ROLE_ADMIN
+        self.role == Role::Admin
     }
 }
 
-/// The administrator role.
-pub const ROLE_ADMIN: &str = "admin";
-/// The ordinary role.
-pub const ROLE_USER: &str = "user";
+/// What an account may do: stored as the text `user` or `admin` (the `users.role` column, a
+/// `TEXT`/`VARCHAR` with a `CHECK` on both engines), written the same way in JSON, forms and
+/// templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, rocket::FromFormField)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// An ordinary account.
+    #[field(value = "user")]
+    User,
+    /// An administrator: the console and `/api/admin`.
+    #[field(value = "admin")]
+    Admin,
+}
+
+impl Role {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is neither `user` nor `admin`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be user or admin")]
+pub struct UnknownRole;
+
+impl std::str::FromStr for Role {
+    type Err = UnknownRole;
+
+    /// `user` or `admin` (surrounding blanks ignored, letter case not).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "user" => Ok(Self::User),
+            "admin" => Ok(Self::Admin),
+            _ => Err(UnknownRole),
+        }
+    }
+}
+
+impl<DB: sqlx::Database> sqlx::Type<DB> for Role
+where
+    str: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for Role
+where
+    &'q str: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <&'q str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Role
+where
+    &'r str: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+        text.parse()
+            .map_err(|_| format!("unknown role {text:?} in the database").into())
+    }
+}
 
 /// What a token without a browser session claims: that its user exists, is not disabled and
 /// is still at the token's version (the rule `crate::auth::guards` applies to such tokens).
@@ -118,8 +197,8 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     /// argon2id hash of the password.
     pub password_hash: &'a str,
-    /// `user` or `admin`.
-    pub role: &'a str,
+    /// What the account may do.
+    pub role: Role,
 }
 
 /// Create an account; returns its id. A taken email or username is a unique violation.
@@ -172,7 +251,7 @@ pub async fn update(db: &DbPool, user: &User) -> Result<(), sqlx::Error> {
         .bind(&user.password_hash)
         .bind(&user.bio)
         .bind(&user.image)
-        .bind(&user.role)
+        .bind(user.role)
         .bind(user.disabled)
         .bind(user.token_version)
         .bind(now())

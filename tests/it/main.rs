@@ -5,6 +5,7 @@ mod harness;
 mod support;
 
 mod admin;
+mod admin_shape;
 mod api;
 mod auth;
 mod backup;
@@ -15,7 +16,9 @@ mod foundation;
 mod housekeeping;
 mod infra;
 mod ops;
+mod pool;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;
 mod web;
+mod web_forms;

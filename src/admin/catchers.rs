@@ -1,0 +1,68 @@
+//! The console's catchers, registered at `/admin`: an error under `/admin` (no such page or
+//! record, a refused form, a failing guard) is shown to an admin inside the console's layout,
+//! with its navigation, like the site's own catchers (`crate::error::web_catchers`) do for the
+//! site. Anyone else gets the site's error page (nothing of the console is shown), and a
+//! visitor who is not signed in the login redirect.
+
+use rocket::http::Status;
+use rocket::response::{self, Responder};
+use rocket::{catch, catchers, Catcher, Request};
+use serde_json::json;
+
+use crate::auth::AdminUser;
+use crate::error::{default_message, error_page, login_redirect, report_caught, title_for, CatcherMessage};
+use crate::web::layout::Layout;
+
+/// An error page under `/admin`: in the console's layout for an admin, the site's otherwise.
+pub struct AdminError(Status);
+
+impl<'r> Responder<'r, 'static> for AdminError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.0;
+        let message = req
+            .local_cache(CatcherMessage::default)
+            .0
+            .clone()
+            .unwrap_or_else(|| default_message(status));
+        let layout = req.local_cache(|| None::<Layout>);
+        match layout {
+            Some(layout) => {
+                let page = layout.render(
+                    "admin/error",
+                    json!({ "title": title_for(status), "section": "", "status": status.code, "messages": [message] }),
+                );
+                (status, page).respond_to(req)
+            }
+            None => error_page(status, &[message]).respond_to(req),
+        }
+    }
+}
+
+/// The layout to render with, if the caller is an admin (kept for the responder, which cannot
+/// run guards).
+async fn admin_layout(req: &Request<'_>) {
+    if req.guard::<AdminUser>().await.succeeded().is_none() {
+        return;
+    }
+    if let Some(layout) = req.guard::<Layout>().await.succeeded() {
+        req.local_cache(|| Some(layout));
+    }
+}
+
+#[catch(401)]
+fn unauthorized(req: &Request<'_>) -> rocket::response::Redirect {
+    login_redirect(req)
+}
+
+#[catch(default)]
+async fn default(status: Status, req: &Request<'_>) -> AdminError {
+    report_caught(status, req);
+    admin_layout(req).await;
+    AdminError(status)
+}
+
+/// The catchers for `/admin`: 401 goes to the login page, everything else (404, 403, 422,
+/// 500...) is an error page in the console's layout.
+pub fn catchers() -> Vec<Catcher> {
+    catchers![unauthorized, default]
+}

@@ -1,0 +1,64 @@
+//! The audit log page: filtered by admin, action, kind of record and record, newest first.
+
+use rocket::{get, uri};
+use serde_json::{json, Value};
+
+use crate::admin::AuditParams;
+use crate::auth::AdminUser;
+use crate::db::{self, Conn};
+use crate::error::PageResult;
+use crate::web::layout::Layout;
+use crate::web::render::RenderedPage;
+
+/// An audit entry as the pages show it.
+pub fn audit_view(row: &db::audit::AuditRow) -> Value {
+    let pretty = |s: &Option<String>| {
+        s.as_deref().map(|text| {
+            serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_else(|| text.to_owned())
+        })
+    };
+    json!({
+        "id": row.id, "actor": row.actor_name, "actor_id": row.actor_id, "action": row.action,
+        "entity": row.entity, "entity_id": row.entity_id, "before": pretty(&row.before_json),
+        "after": pretty(&row.after_json), "when": row.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        "ip": row.ip, "request_id": row.request_id,
+    })
+}
+
+#[get("/audit?<params..>")]
+pub async fn audit(db: Conn, _admin: AdminUser, layout: Layout, params: AuditParams) -> PageResult<RenderedPage> {
+    let filter = params.filter()?;
+    let listing = params.listing()?;
+    let total = db::audit::count(&db, &filter).await?;
+    let rows = db::audit::list(&db, &filter, listing.per_page, (listing.page - 1) * listing.per_page).await?;
+    let pages = listing.pages(total);
+    let page_href = |p: i64| {
+        let params = AuditParams {
+            page: Some(p.to_string()),
+            per_page: None,
+            ..params.clone()
+        };
+        uri!("/admin", audit(params)).to_string()
+    };
+    let current = listing.page.min(pages);
+    let pagination: Vec<Value> = if pages > 1 {
+        vec![
+            json!({ "label": "« Newer", "href": page_href((current - 1).max(1)), "disabled": current == 1 }),
+            json!({ "label": format!("Page {current} of {pages}"), "href": page_href(current), "active": true }),
+            json!({ "label": "Older »", "href": page_href((current + 1).min(pages)), "disabled": current == pages }),
+        ]
+    } else {
+        Vec::new()
+    };
+    Ok(layout.render(
+        "admin/audit",
+        json!({
+            "title": "Audit log", "section": "audit", "total": total,
+            "filter": { "actor": filter.actor, "action": filter.action, "entity": filter.entity, "entity_id": filter.entity_id },
+            "entries": rows.iter().map(audit_view).collect::<Vec<_>>(), "pagination": pagination,
+        }),
+    ))
+}

@@ -1,0 +1,103 @@
+//! The dashboard (counts, recent activity, newest accounts and articles) and the "confirm your
+//! password" step destructive actions send an admin to.
+
+use rocket::form::{Contextual, FromForm};
+use rocket::http::{CookieJar, Status};
+use rocket::{get, post, uri, State};
+use serde_json::{json, Value};
+
+use super::audit::audit_view;
+use super::table;
+use crate::admin::ops::Entity;
+use crate::admin::pages::articles::Articles;
+use crate::admin::pages::users::Users;
+use crate::admin::resource::{Resource, DATE};
+use crate::api::ClientAddr;
+use crate::auth::csrf::CsrfForm;
+use crate::auth::token::Keys;
+use crate::auth::{account, session, AdminUser};
+use crate::config::AppConfig;
+use crate::db::admin::{ArticleRow, UserRow};
+use crate::db::audit::AuditFilter;
+use crate::db::{self, Conn};
+use crate::error::{AppError, PageResult};
+use crate::web::layout::{done, safe_next, Layout};
+use crate::web::render::RenderedPage;
+use crate::web::session::PageOr;
+
+#[get("/")]
+pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResult<RenderedPage> {
+    let counts = db::admin::counts(&db).await?;
+    let recent = db::audit::list(&db, &AuditFilter::default(), 10, 0).await?;
+    let users_query = db::admin::ListQuery {
+        q: String::new(),
+        sort: "created".into(),
+        desc: true,
+        limit: 5,
+        offset: 0,
+    };
+    let users: Vec<UserRow> = db::admin::list(&db, Users::SPEC, &users_query).await?;
+    let articles: Vec<ArticleRow> = db::admin::list(&db, Articles::SPEC, &users_query).await?;
+    let activity: Vec<Value> = recent.iter().map(audit_view).collect();
+    Ok(layout.render(
+        "admin/dashboard",
+        json!({
+            "title": "Admin", "section": "dashboard", "counts": counts, "activity": activity,
+            "users": users.iter().map(|u| json!({"id": u.id, "username": u.username, "created": u.created_at.format(DATE).to_string(), "href": uri!("/admin", table::edit(Entity::User, u.id)).to_string()})).collect::<Vec<_>>(),
+            "articles": articles.iter().map(|a| json!({"id": a.id, "title": a.title, "author": a.author_username, "created": a.created_at.format(DATE).to_string(), "href": uri!("/admin", table::edit(Entity::Article, a.id)).to_string()})).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+#[get("/reauth?<next>")]
+pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> RenderedPage {
+    layout.render(
+        "admin/reauth",
+        json!({ "title": "Confirm your password", "section": "", "next": safe_next(next.as_deref()) }),
+    )
+}
+
+/// The password confirmation form.
+#[derive(FromForm, Default)]
+pub struct ReauthForm {
+    #[field(default = String::new())]
+    password: String,
+    next: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+#[post("/reauth", data = "<form>")]
+pub async fn reauth(
+    db: Conn,
+    jar: &CookieJar<'_>,
+    keys: &State<Keys>,
+    config: &State<AppConfig>,
+    addr: ClientAddr,
+    admin: AdminUser,
+    layout: Layout,
+    form: CsrfForm<Contextual<'_, ReauthForm>>,
+) -> PageResult<PageOr> {
+    let form = form.0.value.unwrap_or_default();
+    let auth = admin.0;
+    let next = safe_next(form.next.as_deref());
+    // The login check itself: same throttling, same single message.
+    match account::confirm_password(&db, config, &auth.user, &form.password, &addr.0).await {
+        Ok(user) if user.id == auth.user.id => {
+            // Only a browser session has cookies to mark fresh (a header token's freshness is
+            // its login's).
+            if auth.via == crate::auth::Via::Cookie {
+                session::reauthenticate(jar, keys, config, &auth.claims, &user)?;
+            }
+            Ok(PageOr::Redirect(done(next, "Thanks, your password is confirmed.")))
+        }
+        Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
+            let page = layout.render(
+                "admin/reauth",
+                json!({ "title": "Confirm your password", "section": "", "next": next,
+                        "errors": { "list": ["password is not correct"] } }),
+            );
+            Ok(PageOr::Page((Status::UnprocessableEntity, page)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

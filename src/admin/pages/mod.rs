@@ -1,0 +1,99 @@
+//! The console's pages under `/admin`: the dashboard, the four record tables (search, sort,
+//! pagination, CSV export, bulk actions, edit forms, delete confirmations), the audit log,
+//! backups, and the "confirm your password" step destructive actions need.
+//!
+//! The tables' handlers are written once ([`table`]) over the declarations of
+//! [`Resource`](crate::admin::resource::Resource), one per kind of record ([`users`],
+//! [`articles`], [`comments`], [`tags`]); a declaration's own file holds only what is its
+//! own (a user's role and status forms).
+//!
+//! Every form carries the CSRF token (`CsrfForm`) and is read as a `Contextual` form, so a
+//! field breaking its rule comes back on the form with its message; deletions, role changes,
+//! disabling, bulk actions, making and downloading backups need a password entered within
+//! `fresh_minutes`.
+
+pub mod articles;
+mod audit;
+mod backups;
+pub mod comments;
+mod dashboard;
+pub mod table;
+pub mod tags;
+pub mod users;
+
+use rocket::form::Context;
+use rocket::response::{Flash, Redirect};
+use rocket::{uri, Route};
+
+use crate::auth::Authenticated;
+use crate::config::AppConfig;
+use crate::error::{AppError, FieldErrors, PageResult};
+use crate::web::layout::done;
+use crate::web::session::PageOr;
+
+/// Whether the caller entered their password recently enough for a destructive action.
+fn is_fresh(auth: &Authenticated, config: &AppConfig) -> bool {
+    auth.claims.is_fresh(config.fresh_minutes)
+}
+
+/// To the password confirmation, coming back to `back_to` afterwards.
+fn reauth_redirect(back_to: &str) -> PageOr {
+    PageOr::Redirect(Flash::new(
+        Redirect::to(uri!("/admin", dashboard::reauth_page(Some(back_to))).to_string()),
+        "info",
+        "Please enter your password again: this action needs a recent sign-in.",
+    ))
+}
+
+/// Back to `to` with the outcome: success, or the refusal (last admin, not found, invalid) as
+/// an error flash. Other errors are real failures.
+fn outcome(to: &str, result: Result<String, AppError>) -> PageResult<PageOr> {
+    match result {
+        Ok(message) => Ok(PageOr::Redirect(done(to, message))),
+        Err(e @ (AppError::Forbidden(_) | AppError::NotFound(_) | AppError::Invalid(_))) => Ok(PageOr::Redirect(
+            Flash::error(Redirect::to(to.to_owned()), e.public_messages().join("; ")),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The field errors of a form that did not parse or broke a `#[field(validate)]` rule, by
+/// field name (`base` for the form as a whole), as a 422.
+fn form_invalid(context: &Context<'_>) -> AppError {
+    let mut errors = FieldErrors::new();
+    for error in context.errors() {
+        let field = error
+            .name
+            .as_ref()
+            .map_or_else(|| "base".to_owned(), ToString::to_string);
+        errors.add(&field, error.kind.to_string());
+    }
+    if errors.is_empty() {
+        errors.add("base", "the form could not be read");
+    }
+    AppError::Invalid(errors)
+}
+
+/// The routes of the console, mounted at `/admin`.
+pub fn routes() -> Vec<Route> {
+    let mut routes = rocket::routes![
+        dashboard::dashboard,
+        dashboard::reauth_page,
+        dashboard::reauth,
+        table::list,
+        table::csv,
+        table::edit,
+        table::confirm_delete,
+        table::delete,
+        table::bulk,
+        audit::audit,
+        backups::backups,
+        backups::create_backup,
+        backups::download_backup,
+    ];
+    routes.extend(users::routes());
+    routes.extend(articles::routes());
+    routes.extend(comments::routes());
+    routes.extend(tags::routes());
+    routes
+}

@@ -1,0 +1,247 @@
+//! The users table, declared ([`Users`]), and what only users have: the role form and
+//! disabling or re-enabling an account.
+
+use rocket::form::{Contextual, FromForm};
+use rocket::{post, routes, uri, Route, State};
+use serde_json::{json, Value};
+
+use super::table::{self, update_route};
+use super::{is_fresh, outcome, reauth_redirect};
+use crate::admin::fits;
+use crate::admin::ops::{self, Actor, Entity};
+use crate::admin::resource::{badge, cell, link, Column, Field, Resource, DATE};
+use crate::auth::account::{BIO_MAX, EMAIL_MAX, IMAGE_MAX, USERNAME_MAX};
+use crate::auth::csrf::CsrfForm;
+use crate::auth::AdminUser;
+use crate::config::AppConfig;
+use crate::db::admin::UserRow;
+use crate::db::users::{Role, User};
+use crate::db::{Conn, DbPool};
+use crate::error::{AppError, PageResult};
+use crate::input::Max;
+use crate::web::session::{Empty, PageOr};
+
+/// The users table.
+pub struct Users;
+
+/// The user edit form.
+#[derive(FromForm)]
+pub struct UserForm {
+    #[field(default = String::new(), validate = fits(Max::Chars(USERNAME_MAX)))]
+    username: String,
+    #[field(default = String::new(), validate = fits(Max::Chars(EMAIL_MAX)))]
+    email: String,
+    #[field(default = String::new(), validate = fits(Max::Chars(BIO_MAX)))]
+    bio: String,
+    #[field(default = String::new(), validate = fits(Max::Chars(IMAGE_MAX)))]
+    image: String,
+}
+
+impl Resource for Users {
+    type Row = UserRow;
+    type Record = User;
+    type Form = UserForm;
+
+    const ENTITY: Entity = Entity::User;
+    const TITLE: &'static str = "Users";
+    const SPEC: &'static crate::db::admin::Spec = &crate::db::admin::USERS;
+    const DEFAULT_SORT: (&'static str, bool) = ("created", true);
+    const COLUMNS: &'static [Column] = &[
+        Column {
+            label: "Id",
+            sort: Some("id"),
+        },
+        Column {
+            label: "Username",
+            sort: Some("username"),
+        },
+        Column {
+            label: "Email",
+            sort: Some("email"),
+        },
+        Column {
+            label: "Role",
+            sort: Some("role"),
+        },
+        Column {
+            label: "Status",
+            sort: Some("disabled"),
+        },
+        Column {
+            label: "Articles",
+            sort: Some("articles"),
+        },
+        Column {
+            label: "Created",
+            sort: Some("created"),
+        },
+    ];
+    const CSV: &'static [&'static str] = &["id", "username", "email", "role", "disabled", "articles", "created_at"];
+    const BULK: &'static [&'static str] = &["enable", "disable", "promote", "demote", "delete"];
+    const DELETE_QUESTION: &'static str =
+        "Delete this user? Their articles, comments and favorites are deleted with them.";
+    const FIELDS: &'static [Field] = &[
+        Field {
+            name: "username",
+            label: "Username",
+            kind: "text",
+        },
+        Field {
+            name: "email",
+            label: "Email",
+            kind: "email",
+        },
+        Field {
+            name: "image",
+            label: "Image URL",
+            kind: "url",
+        },
+        Field {
+            name: "bio",
+            label: "Bio",
+            kind: "textarea",
+        },
+    ];
+
+    fn id(row: &UserRow) -> i64 {
+        row.id
+    }
+
+    fn cells(u: &UserRow) -> Vec<Value> {
+        let role = match u.role {
+            Role::Admin => badge("role", "admin", "badge-admin"),
+            Role::User => cell("role", "user"),
+        };
+        let status = if u.disabled {
+            badge("status", "disabled", "badge-disabled")
+        } else {
+            cell("status", "active")
+        };
+        vec![
+            cell("id", u.id),
+            link("username", &u.username, uri!("/admin", table::edit(Entity::User, u.id))),
+            cell("email", &u.email),
+            role,
+            status,
+            cell("articles", u.articles_count),
+            cell("created", u.created_at.format(DATE)),
+        ]
+    }
+
+    fn csv_row(u: UserRow) -> Vec<String> {
+        vec![
+            u.id.to_string(),
+            u.username,
+            u.email,
+            u.role.to_string(),
+            u.disabled.to_string(),
+            u.articles_count.to_string(),
+            u.created_at.to_rfc3339(),
+        ]
+    }
+
+    async fn load(db: &DbPool, id: i64) -> Result<User, AppError> {
+        ops::load_user(db, id).await
+    }
+
+    fn values(user: &User) -> Value {
+        json!({ "username": user.username, "email": user.email, "bio": user.bio.clone().unwrap_or_default(), "image": user.image.clone().unwrap_or_default() })
+    }
+
+    fn edit_view(user: &User) -> Value {
+        json!({
+            "title": format!("User {}", user.username), "heading": format!("User {}", user.username),
+            "user": { "id": user.id, "role": user.role, "disabled": user.disabled, "is_admin": user.is_admin(),
+                      "created": user.created_at.format(DATE).to_string(),
+                      "role_href": uri!("/admin", set_role(user.id)).to_string(),
+                      "enable_href": uri!("/admin", enable_user(user.id)).to_string(),
+                      "disable_href": uri!("/admin", disable_user(user.id)).to_string() },
+        })
+    }
+
+    async fn save(db: &DbPool, actor: &Actor, id: i64, form: UserForm) -> Result<String, AppError> {
+        let edit = ops::UserEdit {
+            username: Some(form.username),
+            email: Some(form.email),
+            bio: Some(form.bio),
+            image: Some(form.image),
+        };
+        let user = ops::edit_user(db, actor, id, edit).await?;
+        Ok(format!("Saved {}.", user.username))
+    }
+}
+
+update_route!(Users, "/users/<id>");
+
+/// The role form.
+#[derive(FromForm)]
+pub struct RoleForm {
+    role: Role,
+}
+
+/// The user's edit page, where the access forms are.
+fn user_page(id: i64) -> String {
+    uri!("/admin", table::edit(Entity::User, id)).to_string()
+}
+
+#[post("/users/<id>/role", data = "<form>")]
+async fn set_role(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    id: i64,
+    form: CsrfForm<Contextual<'_, RoleForm>>,
+) -> PageResult<PageOr> {
+    let back = user_page(id);
+    if !is_fresh(&admin.0, config) {
+        return Ok(reauth_redirect(&back));
+    }
+    let Some(form) = form.0.value else {
+        let e = AppError::Invalid(crate::error::FieldErrors::one(
+            "role",
+            crate::db::users::UnknownRole.to_string(),
+        ));
+        return outcome(&back, Err(e));
+    };
+    let result = ops::set_role(&db, &actor, id, form.role).await.map(|u| {
+        format!(
+            "{} is now {}.",
+            u.username,
+            if u.is_admin() { "an admin" } else { "an ordinary user" }
+        )
+    });
+    outcome(&back, result)
+}
+
+#[post("/users/<id>/disable", data = "<_form>")]
+async fn disable_user(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    id: i64,
+    _form: CsrfForm<Empty>,
+) -> PageResult<PageOr> {
+    let back = user_page(id);
+    if !is_fresh(&admin.0, config) {
+        return Ok(reauth_redirect(&back));
+    }
+    let result = ops::set_disabled(&db, &actor, id, true)
+        .await
+        .map(|u| format!("{} is disabled and signed out everywhere.", u.username));
+    outcome(&back, result)
+}
+
+#[post("/users/<id>/enable", data = "<_form>")]
+async fn enable_user(db: Conn, _admin: AdminUser, actor: Actor, id: i64, _form: CsrfForm<Empty>) -> PageResult<PageOr> {
+    let result = ops::set_disabled(&db, &actor, id, false)
+        .await
+        .map(|u| format!("{} is enabled.", u.username));
+    outcome(&user_page(id), result)
+}
+
+/// This file's routes.
+pub fn routes() -> Vec<Route> {
+    routes![update, set_role, disable_user, enable_user]
+}
