@@ -1,7 +1,7 @@
 //! The table pages, written once for every [`Resource`]: the list (search, sort, pagination),
 //! the CSV export, the edit form and its save, the delete confirmation and the delete, and
 //! bulk actions. Each route names its table by a `<resource>` segment; the edit form's save is
-//! the one route per resource (its form type is the resource's), made by [`update_route!`].
+//! the one route per resource (its form type is the resource's), made by `update_route!`.
 
 use std::fmt::Write as _;
 
