@@ -129,6 +129,14 @@ db_test!(
         assert_eq!(status, Status::NotFound);
         assert_eq!(texts(&page, ".admin .error-page .status-code"), vec!["Error 404"]);
 
+        // A handler's refusal too: a missing record, a search that breaks its rule.
+        let (status, page) = get_page(&app.client, "/admin/users/999999").await;
+        assert_eq!(status, Status::NotFound);
+        assert_eq!(texts(&page, ".admin .error-page .error-messages li"), vec!["user not found"]);
+        let (status, page) = get_page(&app.client, &format!("/admin/tags?q={}", "q".repeat(300))).await;
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert_eq!(texts(&page, ".admin .error-page .status-code"), vec!["Error 422"]);
+
         let (status, page) = get_page(&app.client, "/no-such-page").await;
         assert_eq!(status, Status::NotFound);
         assert_eq!(texts(&page, ".error-page .status-code"), vec!["Error 404"]);
