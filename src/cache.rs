@@ -1,14 +1,19 @@
 //! A bounded memo for pure functions that make text (markdown to HTML, a template fragment's
 //! inputs to its HTML, a page's context to the page). Keys are the full inputs, compared byte
 //! for byte, never a hash of them: a changed input is another key, so an entry can never be
-//! stale or collide.
+//! stale or collide. The memo itself is a `quick_cache` cache weighed in bytes; this module
+//! adds the key builder ([`Key`], [`KeyPart`]), the entry size limit and a `const` constructor.
+//! It imports nothing of the application, so any layer may use it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, OnceLock};
 
-/// Least-recently-used results, bounded by their total size in bytes (keys plus values).
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+
+/// Recently and often used results, bounded by their total size in bytes (keys plus values).
 pub struct TextCache<V: ?Sized + Weigh = str> {
-    inner: Mutex<Inner<V>>,
+    /// Made on first use, so that [`TextCache::new`] can be `const` (a `static` memo).
+    entries: OnceLock<Entries<V>>,
     /// Bytes the entries may hold.
     budget: usize,
     /// Entries larger than this are not kept (one would crowd out the rest).
@@ -201,10 +206,9 @@ impl<A: KeyPart, B: KeyPart> KeyPart for (A, B) {
     }
 }
 
-/// key -> (value, last use). Keys are long (a fragment's inputs run to a kilobyte), and
-/// `SipHash` cost more than the rest of a lookup; foldhash is several times faster and still
-/// seeded per process, so callers cannot aim keys at one bucket.
-type Entries<V> = HashMap<Box<[u8]>, (Arc<V>, u64), foldhash::quality::RandomState>;
+/// key -> value, weighed by [`Bytes`]. `quick_cache`'s default hasher (foldhash) is seeded
+/// per process, so callers cannot aim keys at one bucket.
+type Entries<V> = Cache<Box<[u8]>, Arc<V>, Bytes>;
 
 /// A cached value's size in bytes, as counted against the budget.
 pub trait Weigh {
@@ -218,13 +222,15 @@ impl Weigh for str {
     }
 }
 
-struct Inner<V: ?Sized> {
-    /// Created on first use (`HashMap::new` is not `const`).
-    entries: Option<Entries<V>>,
-    /// Bytes held (keys plus values).
-    bytes: usize,
-    /// Use counter, for recency.
-    clock: u64,
+/// An entry's weight: its key's bytes plus its value's.
+#[derive(Debug, Clone, Copy)]
+pub struct Bytes;
+
+impl<V: ?Sized + Weigh> Weighter<Box<[u8]>, Arc<V>> for Bytes {
+    fn weight(&self, key: &Box<[u8]>, value: &Arc<V>) -> u64 {
+        // Never zero: `quick_cache` never evicts an entry that weighs nothing.
+        u64::try_from(key.len() + value.weight()).unwrap_or(u64::MAX).max(1)
+    }
 }
 
 impl<V: ?Sized + Weigh> TextCache<V> {
@@ -232,28 +238,40 @@ impl<V: ?Sized + Weigh> TextCache<V> {
     #[must_use]
     pub const fn new(budget: usize, entry_max: usize) -> Self {
         Self {
-            inner: Mutex::new(Inner {
-                entries: None,
-                bytes: 0,
-                clock: 0,
-            }),
+            entries: OnceLock::new(),
             budget,
             entry_max,
         }
     }
 
+    fn entries(&self) -> &Entries<V> {
+        self.entries.get_or_init(|| {
+            // The cache is split into shards, each with its share of the budget; enough
+            // shards to spread the locks, few enough that each holds eight of the largest
+            // entries.
+            let shards = (self.budget / self.entry_max.max(1) / 8).clamp(1, 16);
+            let options = quick_cache::OptionsBuilder::new()
+                .estimated_items_capacity((self.budget / 1024).max(64))
+                .weight_capacity(u64::try_from(self.budget).unwrap_or(u64::MAX))
+                .shards(shards)
+                .build()
+                .unwrap_or_else(|e| unreachable!("every option is set: {e}"));
+            Cache::with_options(
+                options,
+                Bytes,
+                quick_cache::DefaultHashBuilder::default(),
+                quick_cache::sync::DefaultLifecycle::default(),
+            )
+        })
+    }
+
     /// The value kept for `key`, if any.
     pub fn get(&self, key: &[u8]) -> Option<Arc<V>> {
-        let mut inner = self.lock();
-        inner.clock += 1;
-        let now = inner.clock;
-        let (value, used) = inner.entries.as_mut()?.get_mut(key)?;
-        *used = now;
-        Some(Arc::clone(value))
+        self.entries().get(key)
     }
 
     /// The value for `key`: the kept one, or `make(key)`, kept for next time. `make` runs
-    /// without the lock held, so two threads may both make a missing value; the first kept wins.
+    /// without a lock held, so two threads may both make a missing value.
     /// A key longer than an entry may be is not looked up at all.
     pub fn get_or_make<T, E>(&self, key: &[u8], make: impl FnOnce() -> Result<T, E>) -> Result<Arc<V>, E>
     where
@@ -270,59 +288,27 @@ impl<V: ?Sized + Weigh> TextCache<V> {
         Ok(value)
     }
 
-    /// Keep `value` for `key`, evicting the least recently used entries to make room.
+    /// Keep `value` for `key` (unless it is over `entry_max`), evicting entries to make room.
     pub fn put(&self, key: &[u8], value: &Arc<V>) {
-        let size = key.len() + value.weight();
-        if size > self.entry_max || size > self.budget {
+        if key.len() + value.weight() > self.entry_max {
             return;
         }
-        let mut inner = self.lock();
-        inner.clock += 1;
-        let now = inner.clock;
-        let Inner { entries, bytes, .. } = &mut *inner;
-        let entries = entries.get_or_insert_with(HashMap::default);
-        if entries.contains_key(key) {
-            return;
-        }
-        if *bytes + size > self.budget {
-            // Evict in a batch, down to three quarters of the budget, so that a full cache
-            // sorts its entries once per many inserts rather than scanning them on every one.
-            let target = (self.budget / 4 * 3).saturating_sub(size);
-            let mut by_age: Vec<(u64, Box<[u8]>)> = entries.iter().map(|(k, (_, used))| (*used, k.clone())).collect();
-            by_age.sort_unstable_by_key(|(used, _)| *used);
-            for (_, oldest) in by_age {
-                if *bytes <= target {
-                    break;
-                }
-                if let Some((old, _)) = entries.remove(&oldest) {
-                    *bytes -= oldest.len() + old.weight();
-                }
-            }
-        }
-        entries.insert(key.into(), (Arc::clone(value), now));
-        *bytes += size;
+        self.entries().insert(key.into(), Arc::clone(value));
     }
 
     /// Forget every entry (their inputs' meaning changed, e.g. templates were reloaded).
     pub fn clear(&self) {
-        let mut inner = self.lock();
-        inner.entries = None;
-        inner.bytes = 0;
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        if let Some(entries) = self.entries.get() {
+            entries.clear();
+        }
     }
 
     /// Bytes held now, and the sum of the entries' sizes (the same, unless the books are off).
     #[cfg(test)]
     fn held(&self) -> (usize, usize) {
-        let inner = self.lock();
-        let sum = inner
-            .entries
-            .as_ref()
-            .map_or(0, |e| e.iter().map(|(k, (v, _))| k.len() + v.weight()).sum());
-        (inner.bytes, sum)
+        let entries = self.entries();
+        let sum = entries.iter().map(|(k, v)| k.len() + v.weight()).sum();
+        (usize::try_from(entries.weight()).unwrap_or(usize::MAX), sum)
     }
 }
 

@@ -1,5 +1,5 @@
 //! Rules for what users write (articles, tags, comments), shared by the API and the site, and
-//! the article operations both faces perform.
+//! the article and comment operations both faces perform.
 //!
 //! Every limit fits its column (`migrations/*/20261124000001_initial.sql`); every field also
 //! passes the shared checks of [`crate::input`] (no control characters).
@@ -7,7 +7,7 @@
 use crate::db::articles::{Article, ArticleData, Filter};
 use crate::db::{self, DbPool};
 use crate::error::{AppError, FieldErrors};
-use crate::input::{self, Max, Problem};
+use crate::input::{self, required, Max, Problem};
 
 /// Longest title, in characters (`articles.title VARCHAR(255)`).
 pub const TITLE_MAX: usize = 255;
@@ -22,14 +22,6 @@ pub const TAG_MAX: usize = 64;
 /// Longest comment, in characters (`comments.body TEXT`, 64 KiB: 4 bytes a character at most).
 pub const COMMENT_MAX: usize = 5000;
 pub use crate::input::{could_be_slug, SLUG_MAX};
-
-fn required(errors: &mut FieldErrors, field: &str, value: &str, max: Max) {
-    if value.trim().is_empty() {
-        errors.add(field, "can't be blank");
-    } else {
-        input::check(errors, field, value, max);
-    }
-}
 
 /// Check the filters of an article list (`?tag=`, `?author=`, `?favorited=`) against the
 /// columns they are compared with: a 422 naming the parameter, before any query.
@@ -152,6 +144,22 @@ pub async fn update_article(
     db::articles::find(db, &slug, Some(viewer))
         .await?
         .ok_or(AppError::NotFound("article"))
+}
+
+/// Delete comment `id` of the article at `slug` as `user`: 404 if either is missing, 403 if
+/// the comment is not theirs.
+pub async fn delete_comment(db: &DbPool, slug: &str, id: i64, user: i64) -> Result<(), AppError> {
+    let article = db::articles::find(db, slug, Some(user))
+        .await?
+        .ok_or(AppError::NotFound("article"))?;
+    let comment = db::comments::find(db, article.id, id, Some(user))
+        .await?
+        .ok_or(AppError::NotFound("comment"))?;
+    if comment.author_id != user {
+        return Err(AppError::Forbidden("only its author may delete a comment"));
+    }
+    db::comments::delete(db, id).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! One error type, two faces: [`Api`] answers RealWorld JSON, [`Page`] answers an HTML page in
+//! One error type, two faces: [`Api`] answers RealWorld JSON, [`HtmlError`] answers an HTML page in
 //! the site layout. Both log a 5xx once (with its cause chain and the request id, which also
 //! sends it to Sentry through the log integration) and never show internals.
 
@@ -242,15 +242,15 @@ pub type ApiResult<T> = Result<T, Api>;
 
 /// An error answered as an HTML page in the site layout (handlers outside `/api`).
 #[derive(Debug)]
-pub struct Page(pub AppError);
+pub struct HtmlError(pub AppError);
 
-impl<E: Into<AppError>> From<E> for Page {
+impl<E: Into<AppError>> From<E> for HtmlError {
     fn from(e: E) -> Self {
         Self(e.into())
     }
 }
 
-impl<'r> Responder<'r, 'static> for Page {
+impl<'r> Responder<'r, 'static> for HtmlError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         self.0.report(req);
         if matches!(self.0, AppError::Unauthorized(_)) {
@@ -265,7 +265,7 @@ impl<'r> Responder<'r, 'static> for Page {
 }
 
 /// Result of an HTML handler.
-pub type PageResult<T> = Result<T, Page>;
+pub type PageResult<T> = Result<T, HtmlError>;
 
 /// `303 See Other` to the login page, coming back afterwards: to this page for a GET, and for
 /// a form post (which cannot be replayed) to the page the form was on, when it was ours.

@@ -5,6 +5,10 @@
 //! validators there call [`check`] (or [`problem`]), so a new field gets both checks by using
 //! the shared rules.
 //!
+//! The same rules check the site's forms field by field as Rocket parses them: [`rule`] turns a
+//! check written against [`FieldErrors`] into a `#[field(validate = ...)]` validator, so a form
+//! shows the very messages the JSON API gives.
+//!
 //! Checking the length here, not in the database, is what keeps MySQL from answering a 500
 //! ("data too long") or, without strict mode, silently cutting the text (SECURITY.md 24).
 
@@ -92,6 +96,57 @@ pub fn check(errors: &mut FieldErrors, field: &str, value: &str, max: Max) -> bo
     }
 }
 
+/// A field that must not be blank (after trimming) and must pass the shared rules.
+pub fn required(errors: &mut FieldErrors, field: &str, value: &str, max: Max) {
+    if value.trim().is_empty() {
+        errors.add(field, "can't be blank");
+    } else {
+        check(errors, field, value, max);
+    }
+}
+
+/// `check` of `value` as a form field validator (`#[field(validate = rule(check))]`): every
+/// message `check` records becomes a form error named by the field it was recorded under
+/// (which may differ from the form's own name, e.g. `tagList` for the editor's `tags`).
+///
+/// # Errors
+///
+/// The messages `check` recorded, if any.
+pub fn rule<'v, V: AsRef<str> + ?Sized>(
+    value: &V,
+    check: impl FnOnce(&mut FieldErrors, &str),
+) -> rocket::form::Result<'v, ()> {
+    let mut errors = FieldErrors::new();
+    check(&mut errors, value.as_ref());
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(errors
+        .0
+        .into_iter()
+        .flat_map(|(field, messages)| {
+            messages
+                .into_iter()
+                .map(move |m| rocket::form::Error::validation(m).with_name(field.clone()))
+        })
+        .collect::<Vec<_>>()
+        .into())
+}
+
+/// The errors of a form Rocket parsed with its [`Context`](rocket::form::Context), by field, as
+/// the pages show them (a nameless error is the form's own, `base`).
+pub fn form_errors(context: &rocket::form::Context<'_>) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    for error in context.errors() {
+        let field = error
+            .name
+            .as_ref()
+            .map_or_else(|| "base".to_owned(), ToString::to_string);
+        errors.add(&field, error.kind.to_string());
+    }
+    errors
+}
+
 /// Whether `value` passes the shared rules: for lookups, where text that fails them can never
 /// name a stored record (so the answer is "not found" without asking the database).
 pub fn could_be_stored(value: &str, max: Max) -> bool {
@@ -150,6 +205,27 @@ mod tests {
         }
         assert!(!is_bidi_control('\u{200F}'));
         assert!(!is_bidi_control('a'));
+    }
+
+    #[test]
+    fn rules_validate_form_fields_with_their_messages() {
+        let title = |e: &mut FieldErrors, v: &str| required(e, "title", v, Max::Chars(3));
+        assert!(rule("abc", title).is_ok());
+        let errors = rule("  ", title).unwrap_err();
+        let seen: Vec<_> = errors
+            .iter()
+            .map(|e| (e.name.as_ref().map(ToString::to_string), e.kind.to_string()))
+            .collect();
+        assert_eq!(seen, vec![(Some("title".to_owned()), "can't be blank".to_owned())]);
+        let errors = rule("abcd", |e: &mut FieldErrors, v: &str| {
+            required(e, "tagList", v, Max::Chars(3));
+        })
+        .unwrap_err();
+        assert_eq!(
+            errors[0].name.as_ref().map(ToString::to_string).as_deref(),
+            Some("tagList")
+        );
+        assert_eq!(errors[0].kind.to_string(), "is too long (maximum is 3 characters)");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod input;
 pub mod markdown;
 pub mod security;
 pub mod seed;
+pub mod social;
 pub mod telemetry;
 pub mod timefmt;
 pub mod web;

@@ -48,17 +48,6 @@ fn push_date_time(out: &mut String, at: &DateTime<Utc>) {
     push_digits(out, at.second(), 2);
 }
 
-/// ISO 8601 UTC with milliseconds, as the RealWorld API shows times: `2016-02-18T03:22:56.637Z`.
-#[must_use]
-pub fn iso_millis(at: &DateTime<Utc>) -> String {
-    let mut out = String::with_capacity(24);
-    push_date_time(&mut out, at);
-    out.push('.');
-    push_digits(&mut out, at.timestamp_subsec_millis().min(999), 3);
-    out.push('Z');
-    out
-}
-
 /// ISO 8601 UTC to the second, for `<time datetime>`: `2016-02-18T03:22:56Z`.
 #[must_use]
 pub fn iso_seconds(at: &DateTime<Utc>) -> String {
@@ -93,7 +82,6 @@ mod tests {
         for step in 0..4000 {
             let millis = (step * 7919) % 1000;
             let sample = at + chrono::Duration::milliseconds(millis);
-            assert_eq!(iso_millis(&sample), sample.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
             assert_eq!(iso_seconds(&sample), sample.format("%Y-%m-%dT%H:%M:%SZ").to_string());
             assert_eq!(human_date(&sample), sample.format("%B %-d, %Y").to_string());
             at += chrono::Duration::seconds(86_400 + 3_607);
@@ -103,7 +91,6 @@ mod tests {
     #[test]
     fn pads_small_fields() {
         let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::milliseconds(6);
-        assert_eq!(iso_millis(&at), "2026-01-02T03:04:05.006Z");
         assert_eq!(human_date(&at), "January 2, 2026");
     }
 }

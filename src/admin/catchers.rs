@@ -71,7 +71,7 @@ impl<'r> Responder<'r, 'static> for AdminPage {
             req.local_cache(|| CatcherMessage(Some(message)));
             return Err(status);
         }
-        crate::error::Page(self.0).respond_to(req)
+        crate::error::HtmlError(self.0).respond_to(req)
     }
 }
 

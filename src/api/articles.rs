@@ -1,5 +1,6 @@
 //! Articles, favorites and comments: every `/api/articles...` endpoint.
 
+use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{delete, get, post, put, routes, Route};
@@ -59,31 +60,41 @@ async fn page(
     Ok(db::articles::page(db, &filter, viewer, limit, offset).await?.into())
 }
 
-#[get("/articles?<tag>&<author>&<favorited>&<limit>&<offset>")]
-async fn list(
-    db: Conn,
-    me: MaybeUser,
+/// The query of `GET /api/articles`. `limit` and `offset` are kept as sent, so a bad one is
+/// the RealWorld 422 naming it ([`page_params`]), not Rocket's plain one.
+#[derive(FromForm)]
+struct ArticleQuery<'r> {
     tag: Option<String>,
     author: Option<String>,
     favorited: Option<String>,
-    limit: Option<&str>,
-    offset: Option<&str>,
-) -> ApiResult<ArticlesBody> {
+    limit: Option<&'r str>,
+    offset: Option<&'r str>,
+}
+
+/// The query of `GET /api/articles/feed` (as [`ArticleQuery`]'s paging).
+#[derive(FromForm)]
+struct FeedQuery<'r> {
+    limit: Option<&'r str>,
+    offset: Option<&'r str>,
+}
+
+#[get("/articles?<query..>")]
+async fn list(db: Conn, me: MaybeUser, query: ArticleQuery<'_>) -> ApiResult<ArticlesBody> {
     let filter = Filter {
-        tag,
-        author,
-        favorited_by: favorited,
+        tag: query.tag,
+        author: query.author,
+        favorited_by: query.favorited,
         feed_of: None,
     };
     content::check_filter(&filter)?;
-    page(&db, filter, me.id(), limit, offset).await
+    page(&db, filter, me.id(), query.limit, query.offset).await
 }
 
 /// The caller's feed. A header token's user is checked by the statement that reads the page
 /// (see [`Caller`]), so a full page costs one round trip; an empty one is confirmed apart.
-#[get("/articles/feed?<limit>&<offset>")]
-async fn feed(db: Conn, me: Caller, limit: Option<&str>, offset: Option<&str>) -> ApiResult<ArticlesBody> {
-    let (limit, offset) = page_params(limit, offset, DEFAULT_LIMIT)?;
+#[get("/articles/feed?<query..>")]
+async fn feed(db: Conn, me: Caller, query: FeedQuery<'_>) -> ApiResult<ArticlesBody> {
+    let (limit, offset) = page_params(query.limit, query.offset, DEFAULT_LIMIT)?;
     let id = me.user_id();
     let filter = Filter {
         feed_of: Some(id),
@@ -238,22 +249,9 @@ async fn add_comment(
     }))
 }
 
-/// Delete comment `id` of the article at `slug` as `user`: 404 if missing, 403 if not theirs.
-pub async fn delete_comment(db: &DbPool, slug: &str, id: i64, user: i64) -> Result<(), AppError> {
-    let article = found(db, slug, Some(user)).await?;
-    let comment = db::comments::find(db, article.id, id, Some(user))
-        .await?
-        .ok_or(AppError::NotFound("comment"))?;
-    if comment.author_id != user {
-        return Err(AppError::Forbidden("only its author may delete a comment"));
-    }
-    db::comments::delete(db, id).await?;
-    Ok(())
-}
-
 #[delete("/articles/<slug>/comments/<id>")]
 async fn remove_comment(db: Conn, me: CurrentUser, slug: &str, id: i64) -> ApiResult<Status> {
-    delete_comment(&db, slug, id, me.0.user.id).await?;
+    content::delete_comment(&db, slug, id, me.0.user.id).await?;
     Ok(Status::NoContent)
 }
 

@@ -7,28 +7,12 @@ pub mod tags;
 pub mod users;
 pub mod views;
 
+/// Where it moved (the site and the admin console use it too); kept here for older imports.
+pub use crate::auth::credentials::ClientAddr;
 pub use json::ApiJson;
 
-use std::convert::Infallible;
-
 use rocket::fairing::AdHoc;
-use rocket::request::{FromRequest, Outcome, Request};
-
-/// The client's address as Rocket sees it (`ip_header` is off unless a trusted proxy sets it).
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for ClientAddr {
-    type Error = Infallible;
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
-        Outcome::Success(ClientAddr(
-            req.client_ip()
-                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-        ))
-    }
-}
+use rocket::request::Request;
 
 /// Mounts the API routes and registers its JSON catchers.
 pub fn stage() -> AdHoc {

@@ -6,7 +6,8 @@ use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiJson, ClientAddr};
+use crate::api::ApiJson;
+use crate::auth::credentials::ClientAddr;
 use crate::auth::token::{Keys, Kind};
 use crate::auth::{account, CurrentUser, Via};
 use crate::config::AppConfig;

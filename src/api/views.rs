@@ -1,6 +1,6 @@
 //! The RealWorld JSON shapes, built from database rows.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use rocket::http::ContentType;
 use rocket::response::{self, Responder};
 use rocket::Request;
@@ -10,9 +10,9 @@ use crate::db::articles::Article;
 use crate::db::comments::Comment;
 use crate::db::profiles::Profile;
 
-/// ISO 8601 UTC with milliseconds: `2016-02-18T03:22:56.637Z`.
+/// RFC 3339 UTC with milliseconds, as the RealWorld API shows times: `2016-02-18T03:22:56.637Z`.
 pub fn timestamp(at: &DateTime<Utc>) -> String {
-    crate::timefmt::iso_millis(at)
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// A profile (also the `author` of articles and comments).
@@ -146,8 +146,8 @@ impl ArticlesBody {
     }
 }
 
-impl From<crate::db::articles::Page> for ArticlesBody {
-    fn from(page: crate::db::articles::Page) -> Self {
+impl From<crate::db::articles::ArticleSlice> for ArticlesBody {
+    fn from(page: crate::db::articles::ArticleSlice) -> Self {
         Self {
             articles: page.articles,
             articles_count: page.total,
@@ -323,6 +323,26 @@ mod tests {
             })
             .unwrap();
             assert_eq!(String::from_utf8(ours).unwrap(), theirs);
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+        use chrono::TimeZone;
+        let at = Utc.with_ymd_and_hms(2016, 2, 18, 3, 22, 56).unwrap() + chrono::Duration::milliseconds(637);
+        assert_eq!(timestamp(&at), "2016-02-18T03:22:56.637Z");
+        // Padded fields, whole seconds and sub-millisecond digits (cut, not rounded).
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(timestamp(&at), "2026-01-02T03:04:05.000Z");
+        assert_eq!(
+            timestamp(&(at + chrono::Duration::microseconds(6_999))),
+            "2026-01-02T03:04:05.006Z"
+        );
+        let mut at = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap();
+        for step in 0..2000 {
+            let sample = at + chrono::Duration::milliseconds((step * 7919) % 1000);
+            assert_eq!(timestamp(&sample), sample.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            at += chrono::Duration::seconds(86_400 + 3_607);
         }
     }
 

@@ -35,7 +35,7 @@ pub const IMAGE_MAX: usize = 1000;
 /// The one message for every failed login: it must not reveal whether the account exists.
 pub const LOGIN_FAILED: &str = "email or password is invalid";
 
-fn check_username(errors: &mut FieldErrors, username: &str) {
+pub fn check_username(errors: &mut FieldErrors, username: &str) {
     if username.trim().is_empty() {
         errors.add("username", "can't be blank");
         return;
@@ -54,7 +54,7 @@ fn check_username(errors: &mut FieldErrors, username: &str) {
     }
 }
 
-fn check_email(errors: &mut FieldErrors, email: &str) {
+pub fn check_email(errors: &mut FieldErrors, email: &str) {
     if email.trim().is_empty() {
         errors.add("email", "can't be blank");
     } else if input::check(errors, "email", email, Max::Chars(EMAIL_MAX)) {
@@ -71,7 +71,7 @@ fn check_email(errors: &mut FieldErrors, email: &str) {
     }
 }
 
-fn check_password(errors: &mut FieldErrors, password: &str, username: &str, email: &str) {
+pub fn check_password(errors: &mut FieldErrors, password: &str, username: &str, email: &str) {
     let length = password.chars().count();
     if password.is_empty() {
         errors.add("password", "can't be blank");
@@ -90,7 +90,7 @@ fn check_password(errors: &mut FieldErrors, password: &str, username: &str, emai
     }
 }
 
-fn check_image(errors: &mut FieldErrors, image: &str) {
+pub fn check_image(errors: &mut FieldErrors, image: &str) {
     if input::check(errors, "image", image, Max::Chars(IMAGE_MAX))
         && (!(image.starts_with("https://") || image.starts_with("http://")) || image.chars().any(char::is_whitespace))
     {
@@ -99,7 +99,12 @@ fn check_image(errors: &mut FieldErrors, image: &str) {
 }
 
 /// Turn a race on the unique keys into the field error validation would have given.
-async fn taken_errors(db: &DbPool, email: &str, username: &str, except: Option<i64>) -> Result<FieldErrors, AppError> {
+pub async fn taken_errors(
+    db: &DbPool,
+    email: &str,
+    username: &str,
+    except: Option<i64>,
+) -> Result<FieldErrors, AppError> {
     let (email_taken, username_taken) = db::users::taken(db, email, username, except).await?;
     let mut errors = FieldErrors::new();
     if email_taken {
@@ -263,7 +268,7 @@ pub async fn confirm_password(
 
 /// A password to check: present, and no longer than any password can be (so a 2 MiB guess is
 /// not hashed).
-fn check_given_password(errors: &mut FieldErrors, password: &str) {
+pub fn check_given_password(errors: &mut FieldErrors, password: &str) {
     if password.is_empty() {
         errors.add("password", "can't be blank");
     } else if password.chars().count() > PASSWORD_MAX {

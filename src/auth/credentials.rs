@@ -1,5 +1,6 @@
 //! Who is calling: a request's credentials resolved once and cached ([`auth_state`]). The
-//! request guards (`guards.rs`) and the CSRF gate (`csrf.rs`) both build on it.
+//! request guards (`guards.rs`) and the CSRF gate (`csrf.rs`) both build on it. Where the
+//! request comes from is [`ClientAddr`].
 //!
 //! A request with an `Authorization` header is authenticated by it alone (cookies ignored), so
 //! API clients that keep cookies still work. Otherwise the browser's access cookie is used,
@@ -160,5 +161,22 @@ pub fn csrf_matches(submitted: Option<&str>, expected: Option<&str>) -> bool {
     match (submitted, expected) {
         (Some(s), Some(e)) if !e.is_empty() => bool::from(s.as_bytes().ct_eq(e.as_bytes())),
         _ => false,
+    }
+}
+
+/// The client's address as Rocket sees it (`ip_header` is off unless a trusted proxy sets it):
+/// what login and sign-up throttles and the audit log count by, on every face.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for ClientAddr {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::request::Outcome::Success(ClientAddr(
+            req.client_ip()
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+        ))
     }
 }

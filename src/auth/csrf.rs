@@ -21,7 +21,7 @@
 
 use rocket::data::Data;
 use rocket::fairing::{Fairing, Info, Kind};
-use rocket::form::{Form, FromForm, ValueField};
+use rocket::form::{Contextual, Form, FromForm, ValueField};
 use rocket::http::uri::Origin;
 use rocket::http::{CookieJar, Method, RawStr, Status};
 use rocket::outcome::Outcome;
@@ -309,10 +309,35 @@ fn anonymous_token(jar: &CookieJar<'_>, forms: &FormTokens, config: &AppConfig) 
 }
 
 /// A urlencoded form whose request passed the [`Gate`] with a token (or was authenticated by a
-/// header). Parsed by Rocket's own form parser; a request the gate did not verify is a 403
-/// here too (should the gate ever be missing), and the handler never runs.
+/// header). Parsed by Rocket's own form parser ([`Form`]) into any `T: FromForm`; a request the
+/// gate did not verify is a 403 here too (should the gate ever be missing), and the handler
+/// never runs.
+///
+/// `T` is the form as a handler wants it: a plain form struct, whose parse failure is a 422
+/// error page; or Rocket's [`Contextual`] of one ([`CsrfContextual`]), whose fields'
+/// `#[field(validate = ...)]` failures reach the handler in `form.context` (with the values as
+/// sent) so it can show the form again, the value being in `form.value` when all passed.
+/// Either way the CSRF check comes first. The form derefs to `T`.
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
+
+/// A CSRF-checked form whose field errors go to the handler: `CsrfForm<Contextual<'r, T>>`.
+pub type CsrfContextual<'r, T> = CsrfForm<Contextual<'r, T>>;
+
+impl<T> CsrfForm<T> {
+    /// The form.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for CsrfForm<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 fn fail<'r, T>(req: &'r Request<'_>, status: Status, message: &str) -> rocket::data::Outcome<'r, T, String> {
     req.local_cache(|| CatcherMessage(Some(message.to_owned())));

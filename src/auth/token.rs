@@ -3,8 +3,7 @@
 //! when issued in the future (RFC 8725), a per-user token version for revocation, and an
 //! optional browser session id.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use chrono::Utc;
 use jsonwebtoken::errors::ErrorKind;
@@ -85,15 +84,15 @@ pub struct Keys {
     decoding: DecodingKey,
     issuer: String,
     /// Tokens that verified, by their exact text (see [`Keys::decode`]).
-    verified: Arc<Mutex<Verified>>,
+    verified: Arc<Verified>,
     /// The key of the forms' CSRF tokens, derived from the same secret.
     forms: FormTokens,
 }
 
-/// Verified tokens and their claims.
-type Verified = HashMap<Box<str>, Claims, foldhash::quality::RandomState>;
+/// Verified tokens and their claims, the most used kept when full.
+type Verified = quick_cache::sync::Cache<Box<str>, Claims>;
 
-/// How many verified tokens [`Keys`] remembers; when full, it starts over.
+/// How many verified tokens [`Keys`] remembers.
 const VERIFIED_MAX: usize = 4096;
 
 /// How far in the future a token's `iat` may be, in seconds: the clock skew allowed between
@@ -113,7 +112,7 @@ impl Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             issuer: config.jwt_issuer.clone(),
-            verified: Arc::default(),
+            verified: Arc::new(Verified::new(VERIFIED_MAX)),
             forms: FormTokens::new(config),
         }
     }
@@ -155,14 +154,13 @@ impl Keys {
     ///
     /// A client sends the same token with every request, so a token that verified is
     /// remembered by its exact text, signature included: the next use skips the HMAC and the
-    /// JSON parsing (about a tenth of a feed request) but not the expiry check (`nbf` and `iat`
+    /// JSON parsing but not the expiry check (`nbf` and `iat`
     /// only grow more acceptable with time, so they need no re-check). Only a token
     /// that verified with these keys goes in, and any other text, a changed byte included,
     /// misses and is verified in full. Revocation is unaffected: it is checked against the
     /// database by the caller on every request, whatever this returns.
     pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
-        let remembered = self.remembered().get(token).cloned();
-        if let Some(claims) = remembered {
+        if let Some(claims) = self.verified.get(token) {
             return if claims.exp < Utc::now().timestamp() {
                 Err(TokenError::Expired)
             } else {
@@ -171,17 +169,9 @@ impl Keys {
         }
         let claims = self.verify(token)?;
         if token.len() <= VERIFIED_TOKEN_MAX {
-            let mut verified = self.remembered();
-            if verified.len() >= VERIFIED_MAX {
-                verified.clear();
-            }
-            verified.insert(token.into(), claims.clone());
+            self.verified.insert(token.into(), claims.clone());
         }
         Ok(claims)
-    }
-
-    fn remembered(&self) -> std::sync::MutexGuard<'_, Verified> {
-        self.verified.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The full check [`Keys::decode`] makes of a token it has not seen.
@@ -336,7 +326,7 @@ mod tests {
         let keys = keys();
         let token = keys.encode(&keys.claims(7, 3, Kind::Api, 60, 0)).unwrap();
         assert_eq!(keys.decode(&token).unwrap().user_id(), Some(7));
-        assert_eq!(keys.remembered().len(), 1);
+        assert_eq!(keys.verified.len(), 1);
         assert_eq!(keys.decode(&token).unwrap().user_id(), Some(7), "from memory");
 
         // A changed signature byte is a different text: verified in full, refused, not kept.
@@ -345,10 +335,12 @@ mod tests {
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).unwrap();
         assert_eq!(keys.decode(&tampered).unwrap_err(), TokenError::Invalid);
-        assert_eq!(keys.remembered().len(), 1);
+        assert_eq!(keys.verified.len(), 1);
 
         // Time passes: the remembered token expires like any other.
-        keys.remembered().get_mut(token.as_str()).unwrap().exp = Utc::now().timestamp() - 1;
+        let mut claims = keys.verified.get(token.as_str()).unwrap();
+        claims.exp = Utc::now().timestamp() - 1;
+        keys.verified.insert(token.as_str().into(), claims);
         assert_eq!(keys.decode(&token).unwrap_err(), TokenError::Expired);
 
         // Another server's keys (another secret) share nothing with these.
@@ -366,14 +358,14 @@ mod tests {
             keys.decode(&keys.encode(&keys.claims(user, 0, Kind::Api, 60, 0)).unwrap())
                 .unwrap();
         }
-        assert!(keys.remembered().len() <= VERIFIED_MAX);
+        assert!(keys.verified.len() <= VERIFIED_MAX);
         let long = keys.claims(1, 0, Kind::Api, 60, 0);
         let long = Claims {
             jti: "x".repeat(VERIFIED_TOKEN_MAX),
             ..long
         };
-        let before = keys.remembered().len();
-        assert!(keys.decode(&keys.encode(&long).unwrap()).is_ok());
-        assert_eq!(keys.remembered().len(), before, "long tokens are not kept");
+        let long = keys.encode(&long).unwrap();
+        assert!(keys.decode(&long).is_ok());
+        assert!(keys.verified.get(long.as_str()).is_none(), "long tokens are not kept");
     }
 }

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::cache::{Key, KeyPart};
-use crate::db::stamp::Stamp;
 use crate::db::{now, DbPool, LastInsertId};
 use crate::db_run;
 
@@ -71,7 +70,7 @@ where
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Stamp: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         let at = row.len().saturating_sub(COMMENT_COLUMNS);
@@ -79,8 +78,8 @@ where
             id: row.try_get(at)?,
             article_id: row.try_get(at + 1)?,
             body: row.try_get(at + 2)?,
-            created_at: row.try_get::<Stamp, _>(at + 3)?.0,
-            updated_at: row.try_get::<Stamp, _>(at + 4)?.0,
+            created_at: row.try_get(at + 3)?,
+            updated_at: row.try_get(at + 4)?,
             author_id: row.try_get(at + 5)?,
             author_username: row.try_get(at + 6)?,
             author_bio: row.try_get(at + 7)?,

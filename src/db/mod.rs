@@ -6,13 +6,14 @@ pub mod articles;
 pub mod audit;
 pub mod comments;
 pub mod login_attempts;
+pub mod manager;
 pub mod pool;
 pub mod profiles;
 pub mod retry;
 pub mod sessions;
-pub mod stamp;
 pub mod tags;
 pub mod throttle;
+pub mod url;
 pub mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -1,12 +1,16 @@
 //! The database pool: one enum over the two native sqlx drivers, chosen at run time by the
-//! URL scheme of `databases.main.url`, plus the `rocket_db_pools::Pool` impl and migrations.
+//! URL scheme of `databases.main.url` (read by [`DbUrl`](super::url::DbUrl)), plus the
+//! `rocket_db_pools::Pool` impl and migrations.
 //!
-//! The connections are pooled here ([`ConnPool`]), not by `sqlx::Pool`: sqlx pings every
-//! connection as it goes back to its pool, so each statement cost two round trips (on SQLite two
-//! hops to the connection's worker thread, on MySQL two trips over the network), and a ping that
-//! never answers holds its slot for good (sqlx issue #4349). Here a connection whose statement
-//! finished goes straight back; one whose user was interrupted or failed mid-way is checked
-//! before anyone uses it again.
+//! The connections are pooled by `deadpool` ([`ConnPool`]) with our own
+//! [`Manager`](super::manager::Manager), not by `sqlx::Pool`: sqlx pings every connection as it
+//! goes back to its pool, so each statement cost two round trips (on SQLite two hops to the
+//! connection's worker thread, on MySQL two trips over the network), and a ping that never
+//! answers holds its slot for good (sqlx issue #4349). Here a connection whose statement
+//! finished goes straight back; one whose user was interrupted is pinged at once (with a
+//! timeout), one that failed is closed, and one idle for a while is pinged before reuse.
+//! Connections are closed past their maximum lifetime (`max_lifetime`, 30 minutes by default)
+//! and, beyond `min_connections`, past the idle timeout; [`DbPool::close`] closes them all.
 //!
 //! sqlx's `Any` driver is deliberately not used: on SQLite it truncated BIGINTs and lost the
 //! last insert id (DESIGN.md section 2). Every query is instead written once and compiled for
@@ -14,16 +18,18 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use deadpool::managed::{Object, Pool, QueueMode};
 use rocket::figment::Figment;
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, Executor};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use sqlx::mysql::MySqlConnection;
+use sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection, Executor};
+
+use super::manager::{LastUse, Limits, Manager, Setup};
+use super::url::DbUrl;
 
 /// Which database engine a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -36,10 +42,9 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The engine a database URL names, if it names one we support.
-    pub fn from_url(url: &str) -> Option<Self> {
-        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
-        match scheme.as_str() {
+    /// The engine a URL scheme (`sqlite`, `mysql`, `mariadb`, any case) names, if we support it.
+    pub fn from_scheme(scheme: &str) -> Option<Self> {
+        match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => Some(Self::Sqlite),
             "mysql" | "mariadb" => Some(Self::MySql),
             _ => None,
@@ -75,6 +80,10 @@ struct PoolConfig {
     connect_timeout: u64,
     #[serde(default)]
     idle_timeout: Option<u64>,
+    /// Seconds a connection may live before it is closed and replaced (default 30 minutes;
+    /// 0: forever).
+    #[serde(default)]
+    max_lifetime: Option<u64>,
 }
 
 /// Why the pool could not be opened.
@@ -83,6 +92,9 @@ pub enum PoolError {
     /// The `databases.main` section is missing or malformed.
     #[error("config key `databases.main`: {0}")]
     Config(String),
+    /// The URL cannot be used.
+    #[error("{0}")]
+    Url(#[from] super::url::UrlError),
     /// The driver refused the URL or the connection.
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
@@ -117,10 +129,16 @@ impl DbPool {
             min,
             acquire,
             idle,
+            max_lifetime: Some(MAX_LIFETIME),
         };
-        let backend = match Engine::from_url(url) {
-            Some(Engine::Sqlite) => {
-                let options = SqliteConnectOptions::from_str(url)?
+        Self::open(&DbUrl::parse(url)?, sizes).await
+    }
+
+    async fn open(url: &DbUrl, sizes: Sizes) -> Result<Self, PoolError> {
+        let backend = match url {
+            DbUrl::Sqlite(sqlite) => {
+                let options = sqlite
+                    .options()
                     .create_if_missing(true)
                     .foreign_keys(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -128,18 +146,9 @@ impl DbPool {
                     .busy_timeout(Duration::from_secs(5));
                 Backend::Sqlite(ConnPool::open(options, sizes, None).await?)
             }
-            Some(Engine::MySql) => {
-                let url = url.replacen("mariadb:", "mysql:", 1);
-                let options = MySqlConnectOptions::from_str(&url)?
-                    .charset("utf8mb4")
-                    .timezone(Some("+00:00".into()));
+            DbUrl::MySql(mysql) => {
+                let options = mysql.options().charset("utf8mb4").timezone(Some("+00:00".into()));
                 Backend::MySql(ConnPool::open(options, sizes, Some(mysql_session)).await?)
-            }
-            None => {
-                return Err(PoolError::Config(format!(
-                    "url must start with sqlite: or mysql:, got `{}`",
-                    redact_url(url)
-                )))
             }
         };
         Ok(Self {
@@ -188,7 +197,8 @@ impl DbPool {
         crate::db_run!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(|_| ()))
     }
 
-    /// Close every connection (graceful shutdown).
+    /// Close every connection (graceful shutdown): the idle ones now, each in-use one as its
+    /// user gives it back. Acquiring fails with `PoolClosed` (a 503) from then on.
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(p) => p.close().await,
@@ -199,44 +209,49 @@ impl DbPool {
 
 /// Connections idle longer than this are pinged before use; busier ones are trusted (the server
 /// may have closed an idle one meanwhile: MySQL's `wait_timeout`, a restart, a proxy).
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(2);
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// How long a check of a connection may take before it is given up as dead.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Connections are closed (and replaced on demand) once this old, unless `max_lifetime` says
+/// otherwise: server-side state and memory do not grow without end.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// Every new MySQL connection: strict mode and UTC.
 fn mysql_session(conn: &mut MySqlConnection) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
     Box::pin(async move { conn.execute(MYSQL_SESSION).await.map(|_| ()) })
 }
 
-/// Set-up run on each new connection.
-type Setup<C> = for<'c> fn(&'c mut C) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
-
-/// How big a pool is and how long it waits.
+/// How big a pool is and how long it waits and keeps connections.
 #[derive(Debug, Clone, Copy)]
 struct Sizes {
     /// At most this many connections are open.
     max: u32,
     /// Opened at start and kept however long they sit idle.
     min: u32,
-    /// How long `acquire` waits for a free connection before `PoolTimedOut` (a 503).
+    /// How long `acquire` waits for a connection before `PoolTimedOut` (a 503).
     acquire: Duration,
     /// Idle connections beyond `min` are closed after this long.
     idle: Option<Duration>,
+    /// Connections are closed once this old.
+    max_lifetime: Option<Duration>,
 }
 
-/// Connections of one engine shared by every request: at most `max` in use, handed out most
-/// recently used first, waiters served in order (a fair semaphore). A connection goes back
-/// as soon as its statement (or transaction) is done, without a round trip; see the module
-/// documentation for why that is not `sqlx::Pool`.
+/// Connections of one engine shared by every request: a `deadpool` pool of at most `max`,
+/// handed out most recently used first, waiters served in order. A connection goes back as
+/// soon as its statement (or transaction) is done, without a round trip; see
+/// [`manager`](super::manager) for when one is checked.
 pub struct ConnPool<C: Connection + 'static> {
-    shared: Arc<Shared<C>>,
+    pool: Pool<Manager<C>>,
+    acquire: Duration,
 }
 
 impl<C: Connection + 'static> Clone for ConnPool<C> {
     fn clone(&self) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            pool: self.pool.clone(),
+            acquire: self.acquire,
         }
     }
 }
@@ -244,47 +259,20 @@ impl<C: Connection + 'static> Clone for ConnPool<C> {
 impl<C: Connection + 'static> std::fmt::Debug for ConnPool<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnPool")
-            .field("sizes", &self.shared.sizes)
-            .field("idle", &self.shared.idle().len())
+            .field("status", &self.pool.status())
+            .field("acquire", &self.acquire)
             .finish_non_exhaustive()
     }
 }
 
-struct Shared<C: Connection + 'static> {
-    options: C::Options,
-    setup: Option<Setup<C>>,
-    sizes: Sizes,
-    /// One permit per connection that may be in use; closed when the pool closes.
-    permits: Arc<Semaphore>,
-    /// Connections not in use, the most recently returned last.
-    idle: Mutex<Vec<Idle<C>>>,
-}
-
-struct Idle<C> {
-    conn: C,
-    since: Instant,
-}
-
-impl<C: Connection + 'static> Shared<C> {
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle<C>>> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Make `conn` available again; close the longest-idle connection once it has sat past
-    /// the idle timeout (keeping `min`).
-    fn put_back(&self, conn: C) {
-        let mut idle = self.idle();
-        idle.push(Idle {
-            conn,
-            since: Instant::now(),
-        });
-        let Sizes { min, idle: timeout, .. } = self.sizes;
-        let expired = timeout.is_some_and(|t| idle.first().is_some_and(|oldest| oldest.since.elapsed() > t));
-        if expired && idle.len() > usize::try_from(min).unwrap_or(usize::MAX) {
-            let oldest = idle.remove(0);
-            drop(idle);
-            drop(oldest);
-        }
+/// The driver's error for a pool's.
+fn from_pool_error(error: deadpool::managed::PoolError<sqlx::Error>) -> sqlx::Error {
+    use deadpool::managed::PoolError as E;
+    match error {
+        E::Backend(e) => e,
+        E::Timeout(_) => sqlx::Error::PoolTimedOut,
+        E::Closed => sqlx::Error::PoolClosed,
+        other => sqlx::Error::Configuration(other.to_string().into()),
     }
 }
 
@@ -292,86 +280,100 @@ impl<C: Connection + 'static> ConnPool<C> {
     /// Open the pool and its first `min` connections (at least one, so a bad URL or password
     /// fails at start rather than on the first request).
     async fn open(options: C::Options, sizes: Sizes, setup: Option<Setup<C>>) -> Result<Self, sqlx::Error> {
-        let pool = Self {
-            shared: Arc::new(Shared {
-                options,
-                setup,
-                sizes,
-                permits: Arc::new(Semaphore::new(usize::try_from(sizes.max.max(1)).unwrap_or(1))),
-                idle: Mutex::new(Vec::new()),
-            }),
+        let limits = Limits {
+            ping_after_idle: PING_WHEN_IDLE_FOR,
+            ping_timeout: PING_TIMEOUT,
+            max_lifetime: sizes.max_lifetime,
+            idle_timeout: sizes.idle,
         };
+        let max = usize::try_from(sizes.max.max(1)).unwrap_or(1);
+        let pool = Pool::builder(Manager::new(options, setup, limits))
+            .max_size(max)
+            .queue_mode(QueueMode::Lifo)
+            .build()
+            .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
+        let pool = Self {
+            pool,
+            acquire: sizes.acquire,
+        };
+        let mut first = Vec::new();
         for _ in 0..sizes.min.clamp(1, sizes.max.max(1)) {
-            let conn = pool.new_connection().await?;
-            pool.shared.put_back(conn);
+            first.push(pool.acquire().await?);
+        }
+        for held in first {
+            held.finish(&Ok::<(), sqlx::Error>(()));
+        }
+        let min = usize::try_from(sizes.min).unwrap_or(0);
+        if let Some(every) = sweep_interval(&limits) {
+            tokio::spawn(sweep(pool.pool.weak(), min, every));
         }
         Ok(pool)
-    }
-
-    async fn new_connection(&self) -> Result<C, sqlx::Error> {
-        let mut conn = self.shared.options.connect().await?;
-        if let Some(setup) = self.shared.setup {
-            setup(&mut conn).await?;
-        }
-        Ok(conn)
     }
 
     /// A connection for the caller alone until the returned guard is dropped; waits up to the
     /// acquire timeout (`PoolTimedOut`) and fails at once when the pool is closed.
     pub async fn acquire(&self) -> Result<Pooled<C>, sqlx::Error> {
-        tokio::time::timeout(self.shared.sizes.acquire, self.acquire_now())
+        let object = tokio::time::timeout(self.acquire, self.pool.get())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
-    }
-
-    async fn acquire_now(&self) -> Result<Pooled<C>, sqlx::Error> {
-        let permit = Arc::clone(&self.shared.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| sqlx::Error::PoolClosed)?;
-        loop {
-            let next = self.shared.idle().pop();
-            let Some(Idle { mut conn, since }) = next else { break };
-            if since.elapsed() < PING_WHEN_IDLE_FOR {
-                return Ok(self.pooled(conn, permit));
-            }
-            // A dead connection is dropped without a goodbye: its peer is gone.
-            if let Ok(Ok(())) = tokio::time::timeout(PING_TIMEOUT, conn.ping()).await {
-                return Ok(self.pooled(conn, permit));
-            }
-        }
-        let conn = self.new_connection().await?;
-        Ok(self.pooled(conn, permit))
-    }
-
-    fn pooled(&self, conn: C, permit: OwnedSemaphorePermit) -> Pooled<C> {
-        Pooled {
-            conn: Some(conn),
+            .map_err(from_pool_error)?;
+        Ok(Pooled {
+            object: Some(object),
             finished: false,
-            shared: Arc::clone(&self.shared),
-            permit: Some(permit),
-        }
+        })
     }
 
-    /// Refuse new acquires and close the idle connections; connections in use close when
-    /// their users are done with them.
+    /// Refuse new acquires and close the idle connections (saying goodbye to the server);
+    /// connections in use close when their users are done with them.
     pub async fn close(&self) {
-        self.shared.permits.close();
-        let idle = std::mem::take(&mut *self.shared.idle());
-        for Idle { conn, .. } in idle {
-            let _ = conn.close().await;
+        let idle = self.pool.retain(|_, _| false).removed;
+        self.pool.close();
+        for tracked in idle {
+            let _ = tracked.conn.close().await;
+        }
+    }
+}
+
+/// How often the sweeper looks for idle connections to close, if there is anything to close.
+fn sweep_interval(limits: &Limits) -> Option<Duration> {
+    let shortest = match (limits.idle_timeout, limits.max_lifetime) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    Some((shortest / 2).clamp(Duration::from_secs(1), Duration::from_secs(60)))
+}
+
+/// Close the idle connections past their lifetime or idle timeout (keeping `min` open against
+/// the idle timeout), until the pool is closed or gone.
+async fn sweep<C: Connection + 'static>(pool: deadpool::managed::WeakPool<Manager<C>>, min: usize, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(pool) = pool.upgrade() else { return };
+        if pool.is_closed() {
+            return;
+        }
+        let limits = pool.manager().limits;
+        let mut open = pool.status().size;
+        let removed = pool
+            .retain(|tracked, metrics| {
+                let (age, idle) = (metrics.age(), tracked.idle_since.elapsed());
+                let too_old = limits.max_lifetime.is_some_and(|max| age >= max);
+                let close = too_old || (limits.expired(age, idle) && open > min);
+                open -= usize::from(close);
+                !close
+            })
+            .removed;
+        drop(pool);
+        for tracked in removed {
+            let _ = tracked.conn.close().await;
         }
     }
 }
 
 /// A connection taken from a [`ConnPool`]; dropping it gives the connection back.
 pub struct Pooled<C: Connection + 'static> {
-    conn: Option<C>,
+    object: Option<Object<Manager<C>>>,
     finished: bool,
-    shared: Arc<Shared<C>>,
-    /// Its slot in the pool; released after `Drop::drop` has put the connection back, so a
-    /// waiter finds it idle.
-    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl<C: Connection + 'static> Pooled<C> {
@@ -381,9 +383,11 @@ impl<C: Connection + 'static> Pooled<C> {
     ///
     /// Never: the connection is taken out only when the guard is dropped.
     pub fn conn(&mut self) -> &mut C {
-        self.conn
+        &mut self
+            .object
             .as_mut()
             .expect("a pooled connection is present until it is dropped")
+            .conn
     }
 
     /// Record how the work on the connection ended: finished, it goes back as it is; ended by
@@ -403,56 +407,48 @@ impl<C: Connection + 'static> Pooled<C> {
                 | sqlx::Error::Encode(_)
                 | sqlx::Error::TypeNotFound { .. },
             ) => self.finished = true,
-            Err(_) => self.conn = None,
+            // Out of the pool for good (its slot freed), and dropped: the stream is unusable.
+            Err(_) => drop(self.object.take().map(Object::take)),
         }
     }
 }
 
 impl<C: Connection + 'static> Drop for Pooled<C> {
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else { return };
-        if self.shared.permits.is_closed() {
+        let Some(mut object) = self.object.take() else { return };
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        if Object::pool(&object).is_none_or(|pool| pool.is_closed()) {
             // Shutting down: say goodbye to the server if there is still a runtime to do it.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let tracked = Object::take(object);
+            if let Some(runtime) = runtime {
                 runtime.spawn(async move {
-                    let _ = conn.close().await;
+                    let _ = tracked.conn.close().await;
                 });
             }
             return;
         }
         if self.finished {
-            self.shared.put_back(conn);
+            object.finished();
             return;
         }
         // Interrupted: a statement may still be running, or a dropped transaction left its
         // ROLLBACK queued (MySQL sends it with the next command, and until then its rows stay
-        // locked). A ping waits for the one and sends the other; the connection keeps its
-        // slot until then, and goes back only if it answers.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let shared = Arc::clone(&self.shared);
-        let permit = self.permit.take();
+        // locked). A ping at once waits for the one and sends the other; the connection keeps
+        // its slot until then, and goes back only if it answers. Without a runtime it goes back
+        // marked, and the pool pings it before its next use.
+        object.last_use = LastUse::Interrupted;
+        let Some(runtime) = runtime else { return };
         runtime.spawn(async move {
-            if let Ok(Ok(())) = tokio::time::timeout(PING_TIMEOUT, conn.ping()).await {
-                shared.put_back(conn);
+            if object.ping(PING_TIMEOUT).await.is_ok() {
+                object.finished();
+            } else {
+                drop(Object::take(object));
             }
-            drop(permit);
         });
     }
 }
 
-/// A URL with its password replaced, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use super::url::redact_url;
 
 #[rocket::async_trait]
 impl rocket_db_pools::Pool for DbPool {
@@ -462,14 +458,18 @@ impl rocket_db_pools::Pool for DbPool {
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
         let config: PoolConfig = figment.extract().map_err(|e| PoolError::Config(e.to_string()))?;
         let max = u32::try_from(config.max_connections).unwrap_or(u32::MAX).max(1);
-        let pool = Self::connect(
-            &config.url,
+        let sizes = Sizes {
             max,
-            config.min_connections.unwrap_or(0).min(max),
-            Duration::from_secs(config.connect_timeout.max(1)),
-            config.idle_timeout.map(Duration::from_secs),
-        )
-        .await?;
+            min: config.min_connections.unwrap_or(0).min(max),
+            acquire: Duration::from_secs(config.connect_timeout.max(1)),
+            idle: config.idle_timeout.map(Duration::from_secs),
+            max_lifetime: match config.max_lifetime {
+                Some(0) => None,
+                Some(secs) => Some(Duration::from_secs(secs)),
+                None => Some(MAX_LIFETIME),
+            },
+        };
+        let pool = Self::open(&DbUrl::parse(&config.url)?, sizes).await?;
         pool.migrate().await?;
         log::info!("database: {:?} at {}", pool.engine(), redact_url(&config.url));
         Ok(pool)
@@ -539,18 +539,9 @@ mod tests {
 
     #[test]
     fn engine_is_chosen_by_url_scheme() {
-        assert_eq!(Engine::from_url("sqlite://conduit.db"), Some(Engine::Sqlite));
-        assert_eq!(Engine::from_url("mysql://u:p@h/db"), Some(Engine::MySql));
-        assert_eq!(Engine::from_url("MariaDB://u:p@h/db"), Some(Engine::MySql));
-        assert_eq!(Engine::from_url("postgres://h/db"), None);
-    }
-
-    #[test]
-    fn redact_url_hides_the_password() {
-        assert_eq!(
-            redact_url("mysql://app:s3cret@127.0.0.1:3306/c"),
-            "mysql://app:***@127.0.0.1:3306/c"
-        );
-        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(Engine::from_scheme("sqlite"), Some(Engine::Sqlite));
+        assert_eq!(Engine::from_scheme("mysql"), Some(Engine::MySql));
+        assert_eq!(Engine::from_scheme("MariaDB"), Some(Engine::MySql));
+        assert_eq!(Engine::from_scheme("postgres"), None);
     }
 }

@@ -1,16 +1,18 @@
 //! The home page (feeds), the article page with its comments, the editor, and the article
 //! buttons (favorite, delete, comment). Every button is a form: POST, then a redirect back.
+//! Forms are read as `CsrfContextual` (Rocket's `Contextual` behind the CSRF check), their
+//! fields checked by the content rules as they are parsed; links and redirects are `uri!`s.
 
 use std::sync::Arc;
 
-use rocket::form::FromForm;
+use rocket::form::{Contextual, FromForm};
 use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, uri, Route, State, UriDisplayQuery};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::CsrfContextual;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::cache::Key;
 use crate::config::AppConfig;
@@ -18,9 +20,9 @@ use crate::content;
 use crate::db::articles::{Article, Filter};
 use crate::db::{self, Conn, DbPool};
 use crate::error::{AppError, PageResult};
-use crate::web::layout::{done, form_errors, safe_next, Layout};
-use crate::web::render::Page;
-use crate::web::session::PageOr;
+use crate::input::{self, rule, Max};
+use crate::web::layout::{done, form_errors, safe_next, take, Layout, PageOr};
+use crate::web::render::RenderedPage;
 use crate::web::views::{article_url, ArticleView, CommentView, Pager, TagView};
 
 /// A page number from the query: 1 when absent, malformed or below 1.
@@ -58,13 +60,14 @@ struct PreviewForms<'a> {
 }
 
 /// Page `page` (from the query; 1 when absent or malformed), `size` per page, of the articles
-/// `filter` selects, as the signed-in user (if any) sees them; the list's own URL is `base`.
-/// With `popular_tags`, that many of the most used tags too, read in the same round trip.
+/// `filter` selects, as the signed-in user (if any) sees them; the list's page `n` is at
+/// `link(n)` (a `uri!` of its route). With `popular_tags`, that many of the most used tags
+/// too, read in the same round trip.
 pub async fn previews(
     db: &DbPool,
     layout: &Layout,
     filter: &Filter,
-    base: &str,
+    link: &(dyn Fn(i64) -> String + Sync),
     page: Option<&str>,
     size: i64,
     popular_tags: Option<i64>,
@@ -78,11 +81,7 @@ pub async fn previews(
             String::new(),
         ),
     };
-    let here = if page > 1 {
-        format!("{base}{}page={page}", if base.contains('?') { '&' } else { '?' })
-    } else {
-        base.to_owned()
-    };
+    let (base, here) = (link(1), link(page));
     let forms = layout.user.is_some().then_some((layout.csrf.as_str(), here.as_str()));
     let html = found
         .articles
@@ -96,9 +95,9 @@ pub async fn previews(
         })
         .collect::<Result<_, _>>()?;
     let total = found.total;
-    let inputs = Key::new().with(&total).with(&size).with(&page).with(base);
+    let inputs = Key::new().with(&total).with(&size).with(&page).with(&base);
     let pager = layout.fragment("partials/pager", &inputs, || PagerContext {
-        pager: Pager::new(total, size, page, base),
+        pager: Pager::new(total, size, page, link),
     })?;
     Ok(Previews {
         html,
@@ -114,30 +113,46 @@ struct PagerContext {
     pager: Pager,
 }
 
-fn encode(s: &str) -> String {
-    crate::error::percent_encode(s)
+/// The home page's query: `?tag=` (that tag's articles), `?feed=you` (a signed-in user's feed)
+/// and `?page=` (kept as sent: 1 when absent or malformed, see [`page_number`]).
+#[derive(Debug, Default, FromForm, UriDisplayQuery)]
+pub struct HomeQuery {
+    /// A tag.
+    pub tag: Option<String>,
+    /// `you` for the signed-in user's feed.
+    pub feed: Option<String>,
+    /// The page number.
+    pub page: Option<String>,
 }
 
-#[get("/?<tag>&<feed>&<page>")]
+/// The home page's URL: the articles tagged `tag`, or the `feed`, page `page`.
+pub fn home_link(tag: Option<&str>, feed: Option<&str>, page: i64) -> String {
+    let query = HomeQuery {
+        tag: tag.map(str::to_owned),
+        feed: feed.map(str::to_owned),
+        page: (page > 1).then(|| page.to_string()),
+    };
+    uri!(home(query)).to_string()
+}
+
+#[get("/?<query..>")]
 async fn home(
     db: Conn,
     layout: Layout,
     me: MaybeUser,
     config: &State<AppConfig>,
-    tag: Option<String>,
-    feed: Option<&str>,
-    page: Option<&str>,
-) -> PageResult<Page> {
+    query: HomeQuery,
+) -> PageResult<RenderedPage> {
     let viewer = me.id();
-    let tag = tag.filter(|t| !t.trim().is_empty());
-    let (tab, filter, base) = match (&tag, feed, viewer) {
+    let tag = query.tag.filter(|t| !t.trim().is_empty());
+    let (tab, filter, feed) = match (&tag, query.feed.as_deref(), viewer) {
         (Some(tag), _, _) => (
             "tag",
             Filter {
                 tag: Some(tag.clone()),
                 ..Filter::default()
             },
-            format!("/?tag={}", encode(tag)),
+            None,
         ),
         (None, Some("you"), Some(id)) => (
             "you",
@@ -145,12 +160,22 @@ async fn home(
                 feed_of: Some(id),
                 ..Filter::default()
             },
-            "/?feed=you".to_owned(),
+            Some("you"),
         ),
-        _ => ("global", Filter::default(), "/".to_owned()),
+        _ => ("global", Filter::default(), None),
     };
     content::check_filter(&filter)?;
-    let list = previews(&db, &layout, &filter, &base, page, config.page_size, Some(POPULAR_TAGS)).await?;
+    let link = |n| home_link(tag.as_deref(), feed, n);
+    let list = previews(
+        &db,
+        &layout,
+        &filter,
+        &link,
+        query.page.as_deref(),
+        config.page_size,
+        Some(POPULAR_TAGS),
+    )
+    .await?;
     let packed = list.popular_tags;
     let popular_tags = layout.fragment("partials/popular_tags", &Key::new().with(&packed), || TagsContext {
         tags: db::tags::split_names(&packed).into_iter().map(TagView::from).collect(),
@@ -239,7 +264,7 @@ async fn article_page(
     viewer: Option<i64>,
     comment_form: serde_json::Value,
     status: Status,
-) -> PageResult<(Status, Page)> {
+) -> PageResult<(Status, RenderedPage)> {
     let (mut article, comments) = db::articles::find_with_comments(db, slug, viewer)
         .await?
         .ok_or(AppError::NotFound("article"))?;
@@ -285,22 +310,30 @@ async fn article_page(
 }
 
 #[get("/article/<slug>")]
-async fn show(db: Conn, layout: Layout, me: MaybeUser, slug: &str) -> PageResult<(Status, Page)> {
+async fn show(db: Conn, layout: Layout, me: MaybeUser, slug: &str) -> PageResult<(Status, RenderedPage)> {
     article_page(&db, &layout, slug, me.id(), json!({}), Status::Ok).await
 }
 
-/// The editor form.
+/// The editor form, each field checked as Rocket reads it with the article rules
+/// (`content::check_article`, which the handler applies again to clean the values).
 #[derive(FromForm)]
 pub struct ArticleForm {
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| input::required(e, "title", v, Max::Chars(content::TITLE_MAX))))]
     title: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| input::required(e, "description", v, Max::Chars(content::DESCRIPTION_MAX))))]
     description: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| input::required(e, "body", v, Max::Bytes(content::BODY_MAX))))]
     body: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| { content::clean_tags(e, &split_tags(v)); }))]
     tags: String,
 }
+
+/// The editor's fields, as shown again after an error.
+const ARTICLE_FIELDS: &[&str] = &["title", "description", "body", "tags"];
 
 /// Tags as typed in the editor: separated by spaces or commas.
 fn split_tags(tags: &str) -> Vec<String> {
@@ -316,7 +349,7 @@ fn editor(
     slug: Option<&str>,
     errors: Option<&AppError>,
     status: Status,
-) -> (Status, Page) {
+) -> (Status, RenderedPage) {
     let errors = errors.map(form_errors);
     let title = if slug.is_some() { "Edit article" } else { "New article" };
     (
@@ -329,22 +362,27 @@ fn editor(
 }
 
 #[get("/editor")]
-fn new(_me: CurrentUser, layout: Layout) -> (Status, Page) {
+fn new(_me: CurrentUser, layout: Layout) -> (Status, RenderedPage) {
     editor(&layout, &json!({}), None, None, Status::Ok)
 }
 
 #[post("/editor", data = "<form>")]
-async fn create(db: Conn, me: CurrentUser, layout: Layout, form: CsrfForm<ArticleForm>) -> PageResult<PageOr> {
-    let f = form.0;
-    let kept = json!({ "title": f.title, "description": f.description, "body": f.body, "tags": f.tags });
+async fn create(
+    db: Conn,
+    me: CurrentUser,
+    layout: Layout,
+    form: CsrfContextual<'_, ArticleForm>,
+) -> PageResult<PageOr> {
+    let (value, kept) = take(form.into_inner(), ARTICLE_FIELDS);
     let result = async {
+        let f = value?;
         let data = content::check_article(&f.title, &f.description, &f.body, &split_tags(&f.tags))?;
         content::create_article(&db, me.0.user.id, &data).await
     }
     .await;
     match result {
         Ok(article) => Ok(PageOr::Redirect(done(
-            format!("/article/{}", article.slug),
+            uri!(show(article.slug.as_str())),
             "Your article is published.",
         ))),
         Err(e @ AppError::Invalid(_)) => Ok(PageOr::Page(editor(
@@ -359,7 +397,7 @@ async fn create(db: Conn, me: CurrentUser, layout: Layout, form: CsrfForm<Articl
 }
 
 #[get("/editor/<slug>")]
-async fn edit(db: Conn, me: CurrentUser, layout: Layout, slug: &str) -> PageResult<(Status, Page)> {
+async fn edit(db: Conn, me: CurrentUser, layout: Layout, slug: &str) -> PageResult<(Status, RenderedPage)> {
     let article = content::owned_article(&db, slug, me.0.user.id).await?;
     let form = json!({
         "title": article.title, "description": article.description,
@@ -374,20 +412,20 @@ async fn update(
     me: CurrentUser,
     layout: Layout,
     slug: &str,
-    form: CsrfForm<ArticleForm>,
+    form: CsrfContextual<'_, ArticleForm>,
 ) -> PageResult<PageOr> {
+    let (value, kept) = take(form.into_inner(), ARTICLE_FIELDS);
     let user = me.0.user.id;
     let article: Article = content::owned_article(&db, slug, user).await?;
-    let f = form.0;
-    let kept = json!({ "title": f.title, "description": f.description, "body": f.body, "tags": f.tags });
     let result = async {
+        let f = value?;
         let data = content::check_article(&f.title, &f.description, &f.body, &split_tags(&f.tags))?;
         content::update_article(&db, &article, &data, user).await
     }
     .await;
     match result {
         Ok(article) => Ok(PageOr::Redirect(done(
-            format!("/article/{}", article.slug),
+            uri!(show(article.slug.as_str())),
             "Your article is updated.",
         ))),
         Err(e @ AppError::Invalid(_)) => Ok(PageOr::Page(editor(
@@ -407,17 +445,21 @@ pub struct ButtonForm {
     /// Verified by `CsrfForm` before the handler runs.
     #[field(default = String::new())]
     pub csrf_token: String,
-    /// The page the button was on.
-    pub back: Option<String>,
+    /// The page the button was on: a local path ([`safe_next`]'s rule), or nothing.
+    #[field(default = String::new())]
+    #[field(validate = rule(|e, v| if !v.is_empty() && safe_next(Some(v)) != v {
+        e.add("back", "is not a page of this site");
+    }))]
+    pub back: String,
 }
 
-impl ButtonForm {
-    /// Where to go after the action: the page the button was on, or `fallback`.
-    pub fn back_or(&self, fallback: &str) -> String {
-        match self.back.as_deref() {
-            Some(b) if !b.is_empty() => safe_next(Some(b)),
-            _ => fallback.to_owned(),
-        }
+/// Where to go after a button's action: the page the button was on, home when it named a page
+/// that is not this site's, or `None` (the thing acted on) when it named none.
+pub fn back_to(form: Contextual<'_, ButtonForm>) -> Option<String> {
+    match form.value {
+        Some(f) if !f.back.is_empty() => Some(f.back),
+        Some(_) => None,
+        None => Some(home_link(None, None, 1)),
     }
 }
 
@@ -426,15 +468,24 @@ async fn delete(
     db: Conn,
     me: CurrentUser,
     slug: &str,
-    _form: CsrfForm<ButtonForm>,
-) -> PageResult<rocket::response::Flash<Redirect>> {
+    _form: CsrfContextual<'_, ButtonForm>,
+) -> PageResult<Flash<Redirect>> {
     let article = content::owned_article(&db, slug, me.0.user.id).await?;
     db::articles::delete(&db, article.id).await?;
-    Ok(done("/", format!("“{}” was deleted.", article.title)))
+    Ok(done(
+        home_link(None, None, 1),
+        format!("“{}” was deleted.", article.title),
+    ))
 }
 
 /// Favorite (`on`) or un-favorite the article at `slug`, then go back where the button was.
-async fn set_favorite(db: &DbPool, user: i64, slug: &str, form: &ButtonForm, on: bool) -> PageResult<Flash<Redirect>> {
+async fn set_favorite(
+    db: &DbPool,
+    user: i64,
+    slug: &str,
+    back: Option<String>,
+    on: bool,
+) -> PageResult<Flash<Redirect>> {
     let article = db::articles::find(db, slug, Some(user))
         .await?
         .ok_or(AppError::NotFound("article"))?;
@@ -445,23 +496,34 @@ async fn set_favorite(db: &DbPool, user: i64, slug: &str, form: &ButtonForm, on:
         db::articles::unfavorite(db, user, article.id).await?;
         format!("Removed “{}” from your favorites.", article.title)
     };
-    Ok(done(form.back_or(&format!("/article/{slug}")), message))
+    Ok(done(back.unwrap_or_else(|| uri!(show(slug)).to_string()), message))
 }
 
 #[post("/article/<slug>/favorite", data = "<form>")]
-async fn favorite(db: Conn, me: CurrentUser, slug: &str, form: CsrfForm<ButtonForm>) -> PageResult<Flash<Redirect>> {
-    set_favorite(&db, me.0.user.id, slug, &form.0, true).await
+async fn favorite(
+    db: Conn,
+    me: CurrentUser,
+    slug: &str,
+    form: CsrfContextual<'_, ButtonForm>,
+) -> PageResult<Flash<Redirect>> {
+    set_favorite(&db, me.0.user.id, slug, back_to(form.into_inner()), true).await
 }
 
 #[post("/article/<slug>/unfavorite", data = "<form>")]
-async fn unfavorite(db: Conn, me: CurrentUser, slug: &str, form: CsrfForm<ButtonForm>) -> PageResult<Flash<Redirect>> {
-    set_favorite(&db, me.0.user.id, slug, &form.0, false).await
+async fn unfavorite(
+    db: Conn,
+    me: CurrentUser,
+    slug: &str,
+    form: CsrfContextual<'_, ButtonForm>,
+) -> PageResult<Flash<Redirect>> {
+    set_favorite(&db, me.0.user.id, slug, back_to(form.into_inner()), false).await
 }
 
-/// The comment form.
+/// The comment form, checked with the comment rules (`content::check_comment`).
 #[derive(FromForm)]
 pub struct CommentForm {
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| input::required(e, "body", v, Max::Chars(content::COMMENT_MAX))))]
     body: String,
 }
 
@@ -471,22 +533,23 @@ async fn comment(
     me: CurrentUser,
     layout: Layout,
     slug: &str,
-    form: CsrfForm<CommentForm>,
+    form: CsrfContextual<'_, CommentForm>,
 ) -> PageResult<PageOr> {
+    let (value, kept) = take(form.into_inner(), &["body"]);
     let user = me.0.user.id;
     let article = db::articles::find(&db, slug, Some(user))
         .await?
         .ok_or(AppError::NotFound("article"))?;
-    match content::check_comment(&form.0.body) {
+    match value.and_then(|f| content::check_comment(&f.body)) {
         Ok(body) => {
             let id = db::comments::insert(&db, article.id, user, &body).await?;
             Ok(PageOr::Redirect(done(
-                format!("/article/{slug}#comment-{id}"),
+                format!("{}#comment-{id}", uri!(show(slug))),
                 "Your comment is posted.",
             )))
         }
         Err(AppError::Invalid(fields)) => {
-            let kept = json!({ "body": form.0.body, "errors": fields.full_messages() });
+            let kept = json!({ "body": kept["body"], "errors": fields.full_messages() });
             let (status, page) =
                 article_page(&db, &layout, slug, Some(user), kept, Status::UnprocessableEntity).await?;
             Ok(PageOr::Page((status, page)))
@@ -501,10 +564,13 @@ async fn delete_comment(
     me: CurrentUser,
     slug: &str,
     id: i64,
-    _form: CsrfForm<ButtonForm>,
-) -> PageResult<rocket::response::Flash<Redirect>> {
-    crate::api::articles::delete_comment(&db, slug, id, me.0.user.id).await?;
-    Ok(done(format!("/article/{slug}#comments"), "Your comment was deleted."))
+    _form: CsrfContextual<'_, ButtonForm>,
+) -> PageResult<Flash<Redirect>> {
+    content::delete_comment(&db, slug, id, me.0.user.id).await?;
+    Ok(done(
+        format!("{}#comments", uri!(show(slug))),
+        "Your comment was deleted.",
+    ))
 }
 
 /// The routes of this module.

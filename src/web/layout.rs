@@ -1,9 +1,13 @@
 //! What every page's layout needs: the signed-in user (for the navigation), the CSRF token
-//! for its forms, and the flash message left by the previous redirect.
+//! for its forms, and the flash message left by the previous redirect. Also what form handlers
+//! answer (`PageOr`: the form again, or a redirect) and how they read a submitted form
+//! (`take`: its value or its fields' errors, and what was sent).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use rocket::form::{Context, Contextual};
+use rocket::http::{Header, Status};
 use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
 use rocket::response::{Flash, Redirect};
 use rocket_dyn_templates::tera;
@@ -13,7 +17,7 @@ use serde_json::{json, Value};
 use crate::auth::guards::{auth_state, AuthState};
 use crate::cache::Key;
 use crate::error::AppError;
-use crate::web::render::{Page, Templates};
+use crate::web::render::{RenderedPage, Templates};
 
 /// The signed-in user as the layout shows them.
 #[derive(Debug, Clone, Serialize)]
@@ -110,7 +114,7 @@ impl Layout {
     /// The navigation bar is a memoized fragment (`nav`, which `base` shows when present): it
     /// depends only on the page's `active` tab, the user and, for a signed-in user, the form
     /// token, and Tera spent a sixth of a page's skeleton on it.
-    pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> Page {
+    pub fn render<C: Serialize>(&self, template: &'static str, context: C) -> RenderedPage {
         let context = serde_json::to_value(context)
             .map_err(tera::Error::json)
             .and_then(|mut context| {
@@ -172,6 +176,40 @@ impl Layout {
     }
 }
 
+/// A page or a redirect.
+#[derive(rocket::Responder)]
+pub enum PageOr {
+    /// The page, with a status (422 when it shows errors).
+    Page((Status, RenderedPage)),
+    /// The page again, refused for now (429).
+    Later(Later),
+    /// Where to go next.
+    Redirect(Flash<Redirect>),
+    /// Where to go, no message.
+    Plain(Redirect),
+}
+
+/// A form page answered 429: the page, and when to try again.
+#[derive(rocket::Responder)]
+pub struct Later {
+    page: (Status, RenderedPage),
+    retry_after: Header<'static>,
+}
+
+impl PageOr {
+    /// A form shown again with what went wrong: 429 with `Retry-After` for a throttle, 422
+    /// for anything else (invalid input, a refused password).
+    pub fn again(error: &AppError, page: RenderedPage) -> Self {
+        match error.retry_after() {
+            Some(secs) => Self::Later(Later {
+                page: (error.status(), page),
+                retry_after: Header::new("Retry-After", secs.to_string()),
+            }),
+            None => Self::Page((Status::UnprocessableEntity, page)),
+        }
+    }
+}
+
 /// What a re-rendered form shows: `list` (full messages, for the summary) and `fields` (per
 /// field, for messages beside the inputs); errors other than validation give one message.
 pub fn form_errors(error: &crate::error::AppError) -> Value {
@@ -181,9 +219,35 @@ pub fn form_errors(error: &crate::error::AppError) -> Value {
     }
 }
 
-/// Redirect to `to` with a success flash.
-pub fn done(to: impl Into<String>, message: impl Into<String>) -> Flash<Redirect> {
-    Flash::success(Redirect::to(to.into()), message.into())
+/// Redirect to `to` (a `uri!` of a route, or a checked local path) with a success flash.
+pub fn done(to: impl std::fmt::Display, message: impl Into<String>) -> Flash<Redirect> {
+    Flash::success(Redirect::to(to.to_string()), message.into())
+}
+
+/// A submitted form taken apart, before the handler awaits anything (Rocket's form context is
+/// not `Sync`): its value when every field passed its `#[field(validate = ...)]` rules, else
+/// their errors (a 422 the page shows beside the fields); and the values of `fields` as the
+/// visitor sent them, for the form shown again.
+pub fn take<T>(form: Contextual<'_, T>, fields: &[&str]) -> (Result<T, AppError>, Value) {
+    let kept = sent(&form.context, fields);
+    let value = form
+        .value
+        .ok_or_else(|| AppError::Invalid(crate::input::form_errors(&form.context)));
+    (value, kept)
+}
+
+/// The values of `fields` as the visitor sent them (empty when absent).
+fn sent(context: &Context<'_>, fields: &[&str]) -> Value {
+    fields
+        .iter()
+        .map(|&field| {
+            (
+                field.to_owned(),
+                Value::from(context.field_value(field).unwrap_or_default()),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Longest `next` followed; a longer one goes home.

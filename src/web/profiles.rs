@@ -1,19 +1,47 @@
-//! Profile pages (articles written, articles favorited) and the follow button.
+//! Profile pages (articles written, articles favorited) and the follow button (the follow
+//! itself is [`crate::social`]'s, shared with the JSON API).
 
+use rocket::form::FromForm;
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, uri, Route, State, UriDisplayQuery};
 use serde_json::json;
 
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::CsrfContextual;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::config::AppConfig;
 use crate::db::articles::Filter;
 use crate::db::{self, Conn};
-use crate::error::{percent_encode, AppError, PageResult};
-use crate::web::articles::{previews, ButtonForm};
+use crate::error::{AppError, PageResult};
+use crate::social;
+use crate::web::articles::{back_to, previews, ButtonForm};
 use crate::web::layout::{done, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::views::PersonView;
+
+/// A profile page's query: `?page=` (kept as sent: 1 when absent or malformed).
+#[derive(Debug, Default, FromForm, UriDisplayQuery)]
+pub struct ProfileQuery {
+    /// The page number.
+    pub page: Option<String>,
+}
+
+impl ProfileQuery {
+    /// The query of page `page` (none for the first).
+    fn of(page: i64) -> Self {
+        Self {
+            page: (page > 1).then(|| page.to_string()),
+        }
+    }
+}
+
+/// The page of `username`'s profile (`favorites`: the articles they favorited), page `page`.
+pub fn profile_link(username: &str, favorites: bool, page: i64) -> String {
+    if favorites {
+        uri!(favorites(username, ProfileQuery::of(page))).to_string()
+    } else {
+        uri!(show(username, ProfileQuery::of(page))).to_string()
+    }
+}
 
 async fn profile_page(
     db: Conn,
@@ -23,31 +51,26 @@ async fn profile_page(
     username: &str,
     favorites: bool,
     page: Option<&str>,
-) -> PageResult<Page> {
+) -> PageResult<RenderedPage> {
     let viewer = me.id();
     let profile = db::profiles::find(&db, username, viewer)
         .await?
         .ok_or(AppError::NotFound("profile"))?;
     let own = viewer == Some(profile.id);
     let name = profile.username.clone();
-    let (filter, base) = if favorites {
-        (
-            Filter {
-                favorited_by: Some(name.clone()),
-                ..Filter::default()
-            },
-            format!("/profile/{}/favorites", percent_encode(&name)),
-        )
+    let filter = if favorites {
+        Filter {
+            favorited_by: Some(name.clone()),
+            ..Filter::default()
+        }
     } else {
-        (
-            Filter {
-                author: Some(name.clone()),
-                ..Filter::default()
-            },
-            format!("/profile/{}", percent_encode(&name)),
-        )
+        Filter {
+            author: Some(name.clone()),
+            ..Filter::default()
+        }
     };
-    let list = previews(&db, &layout, &filter, &base, page, config.page_size, None).await?;
+    let link = |n| profile_link(&name, favorites, n);
+    let list = previews(&db, &layout, &filter, &link, page, config.page_size, None).await?;
     Ok(layout.render(
         "profiles/show",
         json!({
@@ -57,36 +80,41 @@ async fn profile_page(
     ))
 }
 
-#[get("/profile/<username>?<page>")]
+#[get("/profile/<username>?<query..>")]
 async fn show(
     db: Conn,
     layout: Layout,
     me: MaybeUser,
     config: &State<AppConfig>,
     username: &str,
-    page: Option<&str>,
-) -> PageResult<Page> {
-    profile_page(db, layout, me, config, username, false, page).await
+    query: ProfileQuery,
+) -> PageResult<RenderedPage> {
+    profile_page(db, layout, me, config, username, false, query.page.as_deref()).await
 }
 
-#[get("/profile/<username>/favorites?<page>")]
+#[get("/profile/<username>/favorites?<query..>")]
 async fn favorites(
     db: Conn,
     layout: Layout,
     me: MaybeUser,
     config: &State<AppConfig>,
     username: &str,
-    page: Option<&str>,
-) -> PageResult<Page> {
-    profile_page(db, layout, me, config, username, true, page).await
+    query: ProfileQuery,
+) -> PageResult<RenderedPage> {
+    profile_page(db, layout, me, config, username, true, query.page.as_deref()).await
 }
 
 #[post("/profile/<username>/follow", data = "<form>")]
-async fn follow(db: Conn, me: CurrentUser, username: &str, form: CsrfForm<ButtonForm>) -> PageResult<Flash<Redirect>> {
-    let profile = crate::api::profiles::follow_user(&db, me.0.user.id, username).await?;
+async fn follow(
+    db: Conn,
+    me: CurrentUser,
+    username: &str,
+    form: CsrfContextual<'_, ButtonForm>,
+) -> PageResult<Flash<Redirect>> {
+    let back = back_to(form.into_inner());
+    let profile = social::follow(&db, me.0.user.id, username).await?;
     Ok(done(
-        form.0
-            .back_or(&format!("/profile/{}", percent_encode(&profile.username))),
+        back.unwrap_or_else(|| profile_link(&profile.username, false, 1)),
         format!("You are following {}.", profile.username),
     ))
 }
@@ -96,12 +124,12 @@ async fn unfollow(
     db: Conn,
     me: CurrentUser,
     username: &str,
-    form: CsrfForm<ButtonForm>,
+    form: CsrfContextual<'_, ButtonForm>,
 ) -> PageResult<Flash<Redirect>> {
-    let profile = crate::api::profiles::unfollow_user(&db, me.0.user.id, username).await?;
+    let back = back_to(form.into_inner());
+    let profile = social::unfollow(&db, me.0.user.id, username).await?;
     Ok(done(
-        form.0
-            .back_or(&format!("/profile/{}", percent_encode(&profile.username))),
+        back.unwrap_or_else(|| profile_link(&profile.username, false, 1)),
         format!("You are no longer following {}.", profile.username),
     ))
 }

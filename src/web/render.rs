@@ -2,18 +2,18 @@
 //!
 //! `rocket_dyn_templates` loads the templates from `template_dir` (and, in debug builds, reloads
 //! them when a file changes). Its `Template` responder converts a page's context twice, into
-//! figment values and then into Tera's JSON values: nearly a third of the cost of the home page.
-//! Pages render through [`Templates`] instead: the same Tera instance, handed over by the
-//! fairing's customization hook on every (re)load, and one conversion of the context.
+//! figment values and then into Tera's JSON values. Pages render through [`Templates`] instead:
+//! the same Tera instance, handed over by the fairing's customization hook on every (re)load,
+//! and one conversion of the context, into a [`RenderedPage`].
 //!
 //! Parts of pages that repeat (an article preview, a comment, the tag list, a pager) render as
 //! fragments, memoized by their exact inputs: the fragment's name and every value its context
 //! is made from (a database row, the viewer, a form token), compared byte for byte. Rendering
 //! is a pure function of those, so a changed title, count, avatar, viewer or token is another
 //! key and nothing can go stale; each load of the templates starts a new generation of keys
-//! (and forgets the old entries). Tera spends about
-//! 2,000 instructions on every variable it looks up, and a page of ten previews looks up some
-//! 200; a memo hit writes the inputs out and compares them (a few hundred bytes).
+//! (and forgets the old entries). Tera looks every variable up by name as it renders; a memo
+//! hit only writes the inputs out and compares them (a few hundred bytes). The memos are
+//! [`TextCache`]s, bounded in bytes.
 
 use std::io::Cursor;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -89,7 +89,12 @@ impl Templates {
     /// it), memoized like a fragment: keyed by the whole context, which holds everything the
     /// page shows. `reveal_csrf`: the page was rendered with the anonymous form token's
     /// placeholder (see [`crate::auth::csrf::reveal`]).
-    pub fn page(&self, name: &'static str, context: tera::Result<serde_json::Value>, reveal_csrf: bool) -> Page {
+    pub fn page(
+        &self,
+        name: &'static str,
+        context: tera::Result<serde_json::Value>,
+        reveal_csrf: bool,
+    ) -> RenderedPage {
         let html = context.and_then(|context| {
             let loaded = self.current();
             let key = Key::new().with(&loaded.generation).with(name).with_json(&context);
@@ -98,7 +103,7 @@ impl Templates {
                 Ok(Rendered::new(html))
             })
         });
-        Page {
+        RenderedPage {
             name,
             html,
             reveal_csrf,
@@ -161,7 +166,7 @@ impl Weigh for Rendered {
 
 /// A rendered page: `text/html`, or a 500 (logged with Tera's explanation) when the template
 /// failed, like `rocket_dyn_templates`' own responder.
-pub struct Page {
+pub struct RenderedPage {
     name: &'static str,
     html: tera::Result<Arc<Rendered>>,
     /// Whether the page was rendered with the anonymous form token's placeholder.
@@ -177,7 +182,7 @@ impl AsRef<[u8]> for Body {
     }
 }
 
-impl<'r> Responder<'r, 'static> for Page {
+impl<'r> Responder<'r, 'static> for RenderedPage {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         match self.html {
             Ok(page) => {

@@ -1,41 +1,51 @@
-//! Sign in, sign up and sign out pages.
+//! Sign in, sign up and sign out pages. The forms are checked field by field as Rocket reads
+//! them (`#[field(validate = ...)]` with the account rules) and shown again with the errors.
 
-use crate::web::render::Page;
 use rocket::form::FromForm;
-use rocket::http::{CookieJar, Header, Status};
+use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::api::ClientAddr;
-use crate::auth::csrf::CsrfForm;
+use crate::auth::credentials::ClientAddr;
+use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::token::Keys;
 use crate::auth::{account, session, MaybeUser};
 use crate::config::AppConfig;
-use crate::db::Conn;
-use crate::error::{AppError, PageResult};
-use crate::web::layout::{done, form_errors, safe_next, Layout};
+use crate::db::{Conn, DbPool};
+use crate::error::{AppError, FieldErrors, PageResult};
+use crate::input::{self, rule, Max};
+use crate::web::articles::home_link;
+pub use crate::web::layout::PageOr;
+use crate::web::layout::{done, form_errors, safe_next, take, Layout};
 
-/// The sign-in form.
+/// The sign-in form. Its rules are the sign-in's (`account::authenticate`), checked as Rocket
+/// reads the form, so a blank or oversized field is shown beside it without a database query.
 #[derive(FromForm, Default)]
 pub struct LoginForm {
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| input::required(e, "email", v.trim(), Max::Chars(account::EMAIL_MAX))))]
     email: String,
     #[field(default = String::new())]
+    #[field(validate = rule(account::check_given_password))]
     password: String,
     #[field(default = false)]
     remember: bool,
     next: Option<String>,
 }
 
-/// The sign-up form.
+/// The sign-up form, with the account rules of `account::register` (which checks them again,
+/// and whether the username and email are free).
 #[derive(FromForm, Default)]
 pub struct RegisterForm {
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| account::check_username(e, v.trim())))]
     username: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| account::check_email(e, v.trim())))]
     email: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| account::check_password(e, v, str::trim(&self.username), str::trim(&self.email))))]
     password: String,
 }
 
@@ -45,40 +55,6 @@ pub struct Empty {
     /// The token, already verified by the time a handler sees it.
     #[field(default = String::new())]
     pub csrf_token: String,
-}
-
-/// A page or a redirect.
-#[derive(rocket::Responder)]
-pub enum PageOr {
-    /// The page, with a status (422 when it shows errors).
-    Page((Status, Page)),
-    /// The page again, refused for now (429).
-    Later(Later),
-    /// Where to go next.
-    Redirect(Flash<Redirect>),
-    /// Where to go, no message.
-    Plain(Redirect),
-}
-
-/// A form page answered 429: the page, and when to try again.
-#[derive(rocket::Responder)]
-pub struct Later {
-    page: (Status, Page),
-    retry_after: Header<'static>,
-}
-
-impl PageOr {
-    /// A form shown again with what went wrong: 429 with `Retry-After` for a throttle, 422
-    /// for anything else (invalid input, a refused password).
-    pub fn again(error: &AppError, page: Page) -> Self {
-        match error.retry_after() {
-            Some(secs) => Self::Later(Later {
-                page: (error.status(), page),
-                retry_after: Header::new("Retry-After", secs.to_string()),
-            }),
-            None => Self::Page((Status::UnprocessableEntity, page)),
-        }
-    }
 }
 
 #[get("/login?<next>")]
@@ -105,22 +81,31 @@ async fn login(
     config: &State<AppConfig>,
     addr: ClientAddr,
     layout: Layout,
-    form: CsrfForm<LoginForm>,
+    form: CsrfContextual<'_, LoginForm>,
 ) -> PageResult<PageOr> {
-    let form = form.0;
-    match account::authenticate(&db, config, &form.email, &form.password, &addr.0).await {
-        Ok(user) => {
-            session::start(&db, jar, keys, config, &user, form.remember).await?;
+    let (value, sent) = take(form.into_inner(), &["email", "next", "remember"]);
+    let result = match value {
+        Ok(f) => account::authenticate(&db, config, &f.email, &f.password, &addr.0)
+            .await
+            .map(|user| (user, f)),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((user, f)) => {
+            session::start(&db, jar, keys, config, &user, f.remember).await?;
             Ok(PageOr::Redirect(done(
-                safe_next(form.next.as_deref()),
+                safe_next(f.next.as_deref()),
                 format!("Welcome back, {}!", user.username),
             )))
         }
         Err(e @ (AppError::Invalid(_) | AppError::Unauthorized(_) | AppError::TooManyRequests(_))) => {
-            let next = form.next.map(|n| safe_next(Some(&n)));
+            let sent_value = |name: &str| sent[name].as_str().filter(|v| !v.is_empty());
+            let next = sent_value("next").map(|n| safe_next(Some(n)));
+            let remember = sent_value("remember").is_some_and(|v| matches!(v, "on" | "yes" | "true"));
             let context = json!({
                 "title": "Sign in", "active": "login", "next": next,
-                "form": { "email": form.email, "remember": form.remember }, "errors": form_errors(&e),
+                "form": { "email": sent["email"], "remember": remember },
+                "errors": form_errors(&e),
             });
             Ok(PageOr::again(&e, layout.render("session/login", context)))
         }
@@ -131,7 +116,7 @@ async fn login(
 #[get("/register")]
 fn register_page(layout: Layout) -> PageOr {
     if layout.user.is_some() {
-        return PageOr::Plain(Redirect::to("/"));
+        return PageOr::Plain(Redirect::to(home_link(None, None, 1)));
     }
     PageOr::Page((
         Status::Ok,
@@ -150,26 +135,48 @@ async fn register(
     config: &State<AppConfig>,
     addr: ClientAddr,
     layout: Layout,
-    form: CsrfForm<RegisterForm>,
+    form: CsrfContextual<'_, RegisterForm>,
 ) -> PageResult<PageOr> {
-    let form = form.0;
-    match account::register(&db, config, &form.username, &form.email, &form.password, &addr.0).await {
+    let (value, sent) = take(form.into_inner(), &["username", "email"]);
+    let result = match value {
+        Ok(f) => account::register(&db, config, &f.username, &f.email, &f.password, &addr.0).await,
+        Err(AppError::Invalid(errors)) => Err(AppError::Invalid(with_taken(&db, errors, &sent).await?)),
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(user) => {
             session::start(&db, jar, keys, config, &user, false).await?;
             Ok(PageOr::Redirect(done(
-                "/",
+                home_link(None, None, 1),
                 format!("Welcome to Conduit, {}!", user.username),
             )))
         }
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
             let context = json!({
                 "title": "Sign up", "active": "register",
-                "form": { "username": form.username, "email": form.email }, "errors": form_errors(&e),
+                "form": sent, "errors": form_errors(&e),
             });
             Ok(PageOr::again(&e, layout.render("session/register", context)))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A sign-up form's field errors and, as `account::register` adds them, whether the username
+/// and email are taken when neither has an error of its own (what a form's rules cannot know).
+async fn with_taken(db: &DbPool, mut errors: FieldErrors, sent: &Value) -> Result<FieldErrors, AppError> {
+    if !errors.0.contains_key("email") && !errors.0.contains_key("username") {
+        let field = |name: &str| sent[name].as_str().unwrap_or_default().trim();
+        for (name, messages) in account::taken_errors(db, field("email"), field("username"), None)
+            .await?
+            .0
+        {
+            for message in messages {
+                errors.add(&name, message);
+            }
+        }
+    }
+    Ok(errors)
 }
 
 #[post("/logout", data = "<_form>")]
@@ -185,7 +192,10 @@ async fn logout(
         crate::db::sessions::revoke(&db, sid).await?;
     }
     session::end(jar, keys, config);
-    Ok(Flash::success(Redirect::to("/"), "You have been signed out."))
+    Ok(Flash::success(
+        Redirect::to(home_link(None, None, 1)),
+        "You have been signed out.",
+    ))
 }
 
 /// The routes of this module.

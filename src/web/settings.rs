@@ -4,39 +4,49 @@
 use rocket::form::FromForm;
 use rocket::http::CookieJar;
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, uri, Route, State};
 use serde_json::json;
 
-use crate::api::ClientAddr;
-use crate::auth::csrf::CsrfForm;
+use crate::auth::credentials::ClientAddr;
+use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::token::Keys;
 use crate::auth::{account, session, CurrentUser};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, PageResult};
-use crate::web::layout::{done, form_errors, Layout};
-use crate::web::render::Page;
+use crate::input::{self, rule, Max};
+use crate::web::layout::{done, form_errors, take, Layout};
+use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
 
-/// The settings form.
+/// The settings form. Each field is checked as Rocket reads it with the account rules that
+/// `account::update` applies to a change (which checks them again, with the stored values).
+/// A blank email or password means "keep it".
 #[derive(FromForm, Default)]
 pub struct SettingsForm {
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| if !v.trim().is_empty() { account::check_image(e, v.trim()) }))]
     image: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| account::check_username(e, v.trim())))]
     username: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| { input::check(e, "bio", v.trim(), Max::Chars(account::BIO_MAX)); }))]
     bio: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| if !v.trim().is_empty() { account::check_email(e, v.trim()) }))]
     email: String,
     #[field(default = String::new())]
+    #[field(validate = rule(|e, v| if !v.is_empty() {
+        account::check_password(e, v, str::trim(&self.username), str::trim(&self.email));
+    }))]
     password: String,
     #[field(default = String::new())]
     current_password: String,
 }
 
-fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> Page {
+fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> RenderedPage {
     let errors = errors.map(form_errors);
     layout.render(
         "settings/edit",
@@ -49,7 +59,7 @@ fn form_of(user: &User) -> serde_json::Value {
 }
 
 #[get("/settings")]
-fn edit(me: CurrentUser, layout: Layout) -> Page {
+fn edit(me: CurrentUser, layout: Layout) -> RenderedPage {
     page(&layout, &form_of(&me.0.user), None)
 }
 
@@ -63,13 +73,14 @@ async fn update(
     addr: ClientAddr,
     me: CurrentUser,
     layout: Layout,
-    form: CsrfForm<SettingsForm>,
+    form: CsrfContextual<'_, SettingsForm>,
 ) -> PageResult<PageOr> {
-    let form = form.0;
     let auth = me.0;
-    let sensitive = (!form.email.trim().is_empty() && !form.email.trim().eq_ignore_ascii_case(&auth.user.email))
-        || !form.password.is_empty();
+    let (value, kept) = take(form.into_inner(), &["image", "username", "bio", "email"]);
     let result = async {
+        let form = value?;
+        let sensitive = (!form.email.trim().is_empty() && !form.email.trim().eq_ignore_ascii_case(&auth.user.email))
+            || !form.password.is_empty();
         // Changing the email or the password needs the current password (a fresh login).
         let fresh = if sensitive {
             if form.current_password.is_empty() {
@@ -109,10 +120,9 @@ async fn update(
             if updated.password_changed {
                 session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
             }
-            Ok(PageOr::Redirect(done("/settings", "Your settings have been saved.")))
+            Ok(PageOr::Redirect(done(uri!(edit), "Your settings have been saved.")))
         }
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
-            let kept = json!({ "image": form.image, "username": form.username, "bio": form.bio, "email": form.email });
             Ok(PageOr::again(&e, page(&layout, &kept, Some(&e))))
         }
         Err(e) => Err(e.into()),
@@ -131,7 +141,7 @@ async fn sign_out_everywhere(
     db::users::revoke_all_tokens(&db, me.0.user.id).await?;
     session::end(jar, keys, config);
     Ok(Flash::success(
-        Redirect::to("/login"),
+        Redirect::to(uri!(crate::web::session::login_page(_))),
         "You have been signed out on every device.",
     ))
 }

@@ -193,19 +193,11 @@ impl Pager {
     /// Pages shown on each side of the current one.
     const AROUND: i64 = 2;
 
-    /// Pages for `total` items, `size` per page, linking to `base` plus `page=N`.
-    pub fn new(total: i64, size: i64, current: i64, base: &str) -> Self {
+    /// Pages for `total` items, `size` per page, page `n` at `href(n)`.
+    pub fn new(total: i64, size: i64, current: i64, href: &dyn Fn(i64) -> String) -> Self {
         let count = (total + size - 1) / size;
         let mut items = Vec::new();
         if count > 1 {
-            let sep = if base.contains('?') { '&' } else { '?' };
-            let href = |n: i64| {
-                if n == 1 {
-                    base.to_owned()
-                } else {
-                    format!("{base}{sep}page={n}")
-                }
-            };
             let link = |label: String, n: i64, rel: Option<&'static str>| PageLink {
                 label,
                 href: Some(href(n)),
@@ -244,19 +236,32 @@ impl Pager {
 mod tests {
     use super::Pager;
 
+    /// The links of a list at `base` (the site's routes make theirs with `uri!`).
+    fn at(base: &str) -> impl Fn(i64) -> String + '_ {
+        move |n| match n {
+            1 => base.to_owned(),
+            n if base.contains('?') => format!("{base}&page={n}"),
+            n => format!("{base}?page={n}"),
+        }
+    }
+
+    fn global(n: i64) -> String {
+        at("/")(n)
+    }
+
     fn labels(pager: &Pager) -> Vec<&str> {
         pager.items.iter().map(|i| i.label.as_str()).collect()
     }
 
     #[test]
     fn one_page_needs_no_pager() {
-        assert!(Pager::new(10, 10, 1, "/").items.is_empty());
-        assert!(Pager::new(0, 10, 1, "/").items.is_empty());
+        assert!(Pager::new(10, 10, 1, &global).items.is_empty());
+        assert!(Pager::new(0, 10, 1, &global).items.is_empty());
     }
 
     #[test]
     fn few_pages_are_all_shown() {
-        let pager = Pager::new(25, 10, 1, "/");
+        let pager = Pager::new(25, 10, 1, &global);
         assert_eq!(labels(&pager), ["1", "2", "3", "Next »"]);
         assert_eq!(pager.items[0].href.as_deref(), Some("/"));
         assert!(pager.items[0].active);
@@ -266,7 +271,7 @@ mod tests {
 
     #[test]
     fn many_pages_show_a_window_with_gaps() {
-        let pager = Pager::new(1000, 10, 50, "/?tag=rust");
+        let pager = Pager::new(1000, 10, 50, &at("/?tag=rust"));
         assert_eq!(
             labels(&pager),
             [
@@ -287,13 +292,13 @@ mod tests {
         assert_eq!(pager.items[2].href, None);
         assert!(pager.items[5].active);
         assert_eq!(pager.items.iter().filter(|i| i.active).count(), 1);
-        let last = Pager::new(1000, 10, 100, "/");
+        let last = Pager::new(1000, 10, 100, &global);
         assert_eq!(labels(&last), ["« Previous", "1", "…", "98", "99", "100"]);
     }
 
     #[test]
     fn a_page_past_the_end_still_links_back() {
-        let pager = Pager::new(30, 10, 7, "/");
+        let pager = Pager::new(30, 10, 7, &global);
         assert_eq!(labels(&pager), ["« Previous", "1", "2", "3"]);
         assert_eq!(pager.items[0].href.as_deref(), Some("/?page=3"));
         assert!(pager.items.iter().all(|i| !i.active));

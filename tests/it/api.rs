@@ -218,8 +218,12 @@ db_test!(
         let token = register(&app.client, "owner").await;
         let other = register(&app.client, "someone").await;
         publish(&app, &token, "Doomed", &["gone"]).await;
-        api(&app.client, Method::Post, "/api/articles/doomed/comments", Some(&other), Some(json!({"comment": {"body": "hi"}}))).await;
+        let (status, comment) = api(&app.client, Method::Post, "/api/articles/doomed/comments", Some(&other), Some(json!({"comment": {"body": "hi"}}))).await;
+        assert_eq!(status, Status::Ok, "{comment}");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM comments").await, 1, "the comment the delete must take along");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM article_tags").await, 1);
         assert_eq!(api(&app.client, Method::Delete, "/api/articles/doomed", Some(&other), None).await.0, Status::Forbidden);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM comments").await, 1, "a refused delete takes nothing");
         assert_eq!(api(&app.client, Method::Delete, "/api/articles/doomed", None, None).await.0, Status::Unauthorized);
         let res = app.client.delete("/api/articles/doomed").header(Header::new("Authorization", format!("Token {token}"))).dispatch().await;
         assert_eq!(res.status(), Status::NoContent);
@@ -283,18 +287,23 @@ db_test!(
 );
 
 db_test!(
-    async fn same_title_at_once_gives_two_articles_with_different_slugs(app) {
+    async fn same_title_at_once_gives_distinct_slugs(app) {
         let token = register(&app.client, "twin").await;
-        let a = api(&app.client, Method::Post, "/api/articles", Some(&token), Some(article("Same title", &["x"])));
-        let b = api(&app.client, Method::Post, "/api/articles", Some(&token), Some(article("Same title", &["x"])));
-        let ((sa, va), (sb, vb)) = tokio::join!(a, b);
-        assert_eq!((sa, sb), (Status::Created, Status::Created), "{va} {vb}");
-        assert_ne!(va["article"]["slug"], vb["article"]["slug"]);
-        for v in [&va, &vb] {
-            let slug = v["article"]["slug"].as_str().unwrap();
-            assert!(slug.starts_with("same-title"), "{slug}");
-            assert!(slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{slug}");
+        // Four writers with one title, released at once on threads of their own; many rounds.
+        let mut slugs = std::collections::HashSet::new();
+        for round in 0..8 {
+            let title = format!("Same title {round}");
+            let results = crate::support::race(4, |_| api(&app.client, Method::Post, "/api/articles", Some(&token), Some(article(&title, &["x"]))));
+            for (status, v) in &results {
+                assert_eq!(*status, Status::Created, "round {round}: {v}");
+                let slug = v["article"]["slug"].as_str().unwrap().to_owned();
+                assert!(slug.starts_with(&format!("same-title-{round}")), "{slug}");
+                assert!(slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{slug}");
+                assert!(slugs.insert(slug.clone()), "round {round}: slug {slug} given twice");
+            }
         }
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 32);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(DISTINCT slug) FROM articles").await, 32);
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM tags").await, 1);
 
         let unicode = publish(&app, &token, "Ünïcödé — 日本語!", &[]).await;

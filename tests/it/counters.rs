@@ -203,25 +203,23 @@ db_test!(
     async fn concurrent_deletes_of_one_article_count_it_out_once(app) {
         let writer = register(&app.client, "writer").await;
         create_article(&app.client, &writer, "Keep", &["kept", "shared"]).await;
-        create_article(&app.client, &writer, "Racy", &["shared"]).await;
-        let id = scalar(app.db(), "SELECT id FROM articles WHERE title = 'Racy'").await;
         let db = app.db();
-        let (a, b, c, d) = tokio::join!(
-            conduit::db::articles::delete(db, id),
-            conduit::db::articles::delete(db, id),
-            conduit::db::articles::delete(db, id),
-            conduit::db::articles::delete(db, id),
-        );
-        for result in [a, b, c, d] {
-            // SQLite may refuse a racing writer as busy; what went through must be consistent.
-            if let Err(e) = result {
-                assert!(e.to_string().contains("locked") || e.to_string().contains("busy"), "{e}");
+        // Each round: one article, four deletes of it released at once on threads of their own.
+        for round in 0..6 {
+            create_article(&app.client, &writer, &format!("Racy {round}"), &["shared", "racy"]).await;
+            let id = scalar(db, &format!("SELECT id FROM articles WHERE title = 'Racy {round}'")).await;
+            let results = crate::support::race(4, |_| conduit::db::articles::delete(db, id));
+            for result in results {
+                // SQLite may refuse a racing writer as busy; what went through must be consistent.
+                if let Err(e) = result {
+                    assert!(e.to_string().contains("locked") || e.to_string().contains("busy"), "{e}");
+                }
             }
+            assert_eq!(scalar(db, "SELECT COUNT(*) FROM articles").await, 1, "round {round}");
+            assert_counters_match(&app, &format!("after racing deletes, round {round}")).await;
+            let (_, body) = get_json(&app.client, "/api/tags").await;
+            assert_eq!(body, json!({"tags": ["kept", "shared"]}), "round {round}");
         }
-        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 1);
-        assert_counters_match(&app, "after racing deletes").await;
-        let (_, body) = get_json(&app.client, "/api/tags").await;
-        assert_eq!(body, json!({"tags": ["kept", "shared"]}));
     }
 );
 
@@ -282,7 +280,8 @@ db_test!(
 
 db_test!(
     async fn racing_follows_and_new_articles_leave_the_feed_whole(app) {
-        // A follow (or unfollow) and a new article by the followed author at the same moment: whichever
+        // A follow (or unfollow) and a new article by the followed author at the same moment (on
+        // threads of their own, released together; many rounds): whichever
         // commits second must see the other, so the article is in the feed exactly once.
         register(&app.client, "author").await;
         register(&app.client, "reader").await;
@@ -296,20 +295,34 @@ db_test!(
                 tags: vec![],
             };
             let slug = format!("round-{round}");
-            let (followed, written) = tokio::join!(
-                conduit::db::profiles::follow(db, reader, author),
-                conduit::db::articles::insert(db, author, &data, &slug),
-            );
-            followed.expect("follow");
-            written.expect("insert");
+            let results = crate::support::race(2, |i| {
+                let (data, slug) = (&data, &slug);
+                async move {
+                if i == 0 {
+                    conduit::db::profiles::follow(db, reader, author).await.map_err(|e| format!("follow: {e}"))
+                } else {
+                    conduit::db::articles::insert(db, author, data, slug).await.map(drop).map_err(|e| format!("insert: {e}"))
+                }
+                }
+            });
+            for result in results {
+                result.expect("follow and insert, at once");
+            }
             assert_counters_match(&app, &format!("after follow round {round}")).await;
             let slug = format!("round-{round}-after");
-            let (unfollowed, written) = tokio::join!(
-                conduit::db::profiles::unfollow(db, reader, author),
-                conduit::db::articles::insert(db, author, &data, &slug),
-            );
-            unfollowed.expect("unfollow");
-            written.expect("insert");
+            let results = crate::support::race(2, |i| {
+                let (data, slug) = (&data, &slug);
+                async move {
+                if i == 0 {
+                    conduit::db::profiles::unfollow(db, reader, author).await.map_err(|e| format!("unfollow: {e}"))
+                } else {
+                    conduit::db::articles::insert(db, author, data, slug).await.map(drop).map_err(|e| format!("insert: {e}"))
+                }
+                }
+            });
+            for result in results {
+                result.expect("unfollow and insert, at once");
+            }
             assert_counters_match(&app, &format!("after unfollow round {round}")).await;
         }
     }

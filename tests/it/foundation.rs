@@ -53,9 +53,28 @@ db_test!(
 
 db_test!(
     async fn migrations_create_the_whole_schema(app) {
-        for table in ["users", "sessions", "follows", "articles", "tags", "article_tags", "favorites", "comments", "audit_log", "login_attempts"] {
-            assert_eq!(scalar(app.db(), &format!("SELECT COUNT(*) FROM {table}")).await, 0, "{table}");
+        // Every table the code uses, each empty but `counts` (its one row per counter), and no other
+        // (the migrations' own bookkeeping table aside): a migration adding a table updates this list.
+        let tables = [
+            "article_tags", "articles", "audit_log", "comments", "counts", "favorites", "feed_entries", "follows",
+            "login_attempts", "register_attempts", "sessions", "tags", "throttle_keys", "users",
+        ];
+        let listed = if app.engine == conduit::db::Engine::Sqlite {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'"
+        } else {
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> '_sqlx_migrations'"
+        };
+        assert_eq!(scalar(app.db(), listed).await, i64::try_from(tables.len()).unwrap(), "tables in the database");
+        for table in tables {
+            let rows = scalar(app.db(), &format!("SELECT COUNT(*) FROM {table}")).await;
+            if table != "counts" {
+                assert_eq!(rows, 0, "{table}");
+            }
         }
+        let applied = scalar(app.db(), "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1").await;
+        let engine_dir = if app.engine == conduit::db::Engine::Sqlite { "sqlite" } else { "mysql" };
+        let files = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(engine_dir)).unwrap().count();
+        assert_eq!(applied, i64::try_from(files).unwrap(), "every migration file applied");
     }
 );
 
@@ -90,6 +109,7 @@ db_test!(
              SELECT 's', 't', 'd', 'b', id, {NOW}, {NOW} FROM users WHERE username = 'bob'"
         );
         exec(app.db(), &article).await.unwrap();
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 1, "the article the cascade must take");
         exec(app.db(), "DELETE FROM users WHERE username = 'bob'").await.unwrap();
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 0);
     }
@@ -212,7 +232,28 @@ fn cli_migrate_applies_migrations_and_bad_config_names_the_key() {
     };
     let ok = run(&[]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(db.exists());
+    // Run again: nothing left to apply, still a success.
+    let again = run(&[]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let files = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"))
+        .unwrap()
+        .count();
+    let url = format!("sqlite://{}", db.display());
+    rocket::tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = conduit::db::DbPool::connect(&url, 1, 0, std::time::Duration::from_secs(5), None)
+            .await
+            .expect("the migrated file opens");
+        let applied = scalar(&pool, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1").await;
+        assert_eq!(applied, i64::try_from(files).unwrap(), "every migration applied, once");
+        for table in ["users", "articles", "comments", "sessions", "audit_log"] {
+            assert_eq!(
+                scalar(&pool, &format!("SELECT COUNT(*) FROM {table}")).await,
+                0,
+                "{table} exists"
+            );
+        }
+        pool.close().await;
+    });
 
     let bad = run(&[("CONDUIT_ACCESS_TOKEN_MINUTES", "-5")]);
     assert!(!bad.status.success());

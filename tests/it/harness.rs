@@ -168,3 +168,12 @@ macro_rules! db_test {
         }
     };
 }
+
+/// The password in a database URL (`scheme://user:password@host/...`), as the server is to get
+/// it: the tests' expectations follow whatever credentials CI configured.
+pub fn url_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.split('/').next()?.rsplit_once('@')?.0;
+    let password = userinfo.split_once(':')?.1;
+    Some(rocket::http::RawStr::new(password).percent_decode_lossy().into_owned())
+}

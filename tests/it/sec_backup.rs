@@ -173,7 +173,11 @@ fn assert_minimal_env(env: &[(String, String)], engine: conduit::db::Engine, sec
     );
     let pwd = env.iter().find(|(k, _)| k == "MYSQL_PWD").map(|(_, v)| v.as_str());
     if engine == conduit::db::Engine::MySql {
-        assert_eq!(pwd, Some("conduit_test_pw"), "the password travels in MYSQL_PWD");
+        let expected = std::env::var("CONDUIT_TEST_MYSQL_URL")
+            .ok()
+            .and_then(|url| crate::harness::url_password(&url));
+        assert!(expected.is_some(), "the test server's URL carries a password");
+        assert_eq!(pwd, expected.as_deref(), "the password travels in MYSQL_PWD");
     } else {
         assert_eq!(pwd, None);
     }

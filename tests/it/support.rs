@@ -177,3 +177,32 @@ pub async fn script_client(client: &Client) -> Client {
         .await
         .expect("a second client of the app")
 }
+
+/// Runs `racers` futures made by `make(0..racers)` really at once: each on an OS thread of its
+/// own, released together by a barrier, polled there while the test runtime's worker drives the
+/// I/O. (`tokio::join!` on one task only interleaves them at their await points.) Results come
+/// back in racer order.
+pub fn race<T, F, M>(racers: usize, make: M) -> Vec<T>
+where
+    T: Send,
+    F: std::future::Future<Output = T>,
+    M: Fn(usize) -> F + Sync,
+{
+    let handle = rocket::tokio::runtime::Handle::current();
+    let start = std::sync::Barrier::new(racers);
+    std::thread::scope(|scope| {
+        let running: Vec<_> = (0..racers)
+            .map(|i| {
+                let (handle, start, make) = (&handle, &start, &make);
+                scope.spawn(move || {
+                    start.wait();
+                    handle.block_on(make(i))
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|racer| racer.join().expect("a racer panicked"))
+            .collect()
+    })
+}

@@ -8,7 +8,7 @@ use crate::admin::AuditParams;
 use crate::auth::AdminUser;
 use crate::db::{self, Conn};
 use crate::web::layout::Layout;
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 
 /// An audit entry as the pages show it.
 pub fn audit_view(row: &db::audit::AuditRow) -> Value {
@@ -29,7 +29,7 @@ pub fn audit_view(row: &db::audit::AuditRow) -> Value {
 }
 
 #[get("/audit?<params..>")]
-pub async fn audit(db: Conn, _admin: AdminUser, layout: Layout, params: AuditParams) -> AdminResult<Page> {
+pub async fn audit(db: Conn, _admin: AdminUser, layout: Layout, params: AuditParams) -> AdminResult<RenderedPage> {
     let filter = params.filter()?;
     let listing = params.listing()?;
     let total = db::audit::count(&db, &filter).await?;

@@ -16,10 +16,10 @@ use crate::config::AppConfig;
 use crate::db::{self, Conn};
 use crate::error::AppError;
 use crate::web::layout::{done, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
 
-fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Result<Page, AppError> {
+fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Result<RenderedPage, AppError> {
     let files = backups.list().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(layout.render(
         "admin/backups",
@@ -31,7 +31,7 @@ fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Re
 }
 
 #[get("/backups")]
-pub fn backups(_admin: AdminUser, layout: Layout, backups: &State<Backups>) -> AdminResult<Page> {
+pub fn backups(_admin: AdminUser, layout: Layout, backups: &State<Backups>) -> AdminResult<RenderedPage> {
     Ok(backups_page(&layout, backups, None)?)
 }
 

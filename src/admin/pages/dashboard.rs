@@ -23,11 +23,11 @@ use crate::db::audit::AuditFilter;
 use crate::db::{self, Conn};
 use crate::error::AppError;
 use crate::web::layout::{done, safe_next, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::session::PageOr;
 
 #[get("/")]
-pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> AdminResult<Page> {
+pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> AdminResult<RenderedPage> {
     let counts = db::admin::counts(&db).await?;
     let recent = db::audit::list(&db, &AuditFilter::default(), 10, 0).await?;
     let users_query = db::admin::ListQuery {
@@ -51,7 +51,7 @@ pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> AdminResu
 }
 
 #[get("/reauth?<next>")]
-pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> Page {
+pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> RenderedPage {
     layout.render(
         "admin/reauth",
         json!({ "title": "Confirm your password", "section": "", "next": safe_next(next.as_deref()) }),

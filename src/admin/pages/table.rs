@@ -23,7 +23,7 @@ use crate::config::AppConfig;
 use crate::db::{self, Conn, DbPool};
 use crate::error::AppError;
 use crate::web::layout::{done, form_errors, Layout};
-use crate::web::render::Page;
+use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
 
 /// The listing `params` ask of `R`'s table.
@@ -76,7 +76,7 @@ fn pagination(entity: Entity, listing: &Listing, total: i64) -> Vec<Value> {
     items
 }
 
-async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParams) -> AdminResult<Page> {
+async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParams) -> AdminResult<RenderedPage> {
     let listing = listing::<R>(params)?;
     let total = db::admin::count(db, R::SPEC, &listing.q).await?;
     let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.query()).await?;
@@ -118,7 +118,7 @@ pub async fn list(
     layout: Layout,
     resource: Entity,
     params: ListParams,
-) -> AdminResult<Page> {
+) -> AdminResult<RenderedPage> {
     with_resource!(resource, R => list_page::<R>(&db, &layout, &params).await, else Err(AppError::NotFound("page").into()))
 }
 
@@ -149,7 +149,7 @@ fn edit_page<R: Resource>(
     record: &R::Record,
     values: &Value,
     errors: Option<&AppError>,
-) -> Page {
+) -> RenderedPage {
     let fields: Vec<Value> = R::FIELDS
         .iter()
         .map(|f| json!({ "name": f.name, "label": f.label, "kind": f.kind, "value": values[f.name] }))
@@ -172,7 +172,7 @@ fn edit_page<R: Resource>(
     layout.render("admin/edit", context)
 }
 
-async fn edit_form<R: Resource>(db: &DbPool, layout: &Layout, id: i64) -> AdminResult<Page> {
+async fn edit_form<R: Resource>(db: &DbPool, layout: &Layout, id: i64) -> AdminResult<RenderedPage> {
     let record = R::load(db, id).await?;
     Ok(edit_page::<R>(layout, id, &record, &R::values(&record), None))
 }
@@ -184,7 +184,7 @@ pub async fn edit(
     layout: Layout,
     resource: Result<Entity, &str>,
     id: i64,
-) -> Result<AdminResult<Page>, Status> {
+) -> Result<AdminResult<RenderedPage>, Status> {
     let entity = resource.map_err(|_| Status::NotFound)?;
     Ok(with_resource!(entity, R => edit_form::<R>(&db, &layout, id).await, else Err(AppError::NotFound("page").into())))
 }
@@ -259,7 +259,7 @@ fn confirm_page(
     action: &str,
     hidden: &[(&str, String)],
     button: &str,
-) -> Page {
+) -> RenderedPage {
     let hidden: Vec<Value> = hidden.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect();
     layout.render(
         "admin/confirm",

@@ -1,0 +1,292 @@
+//! Running the engines' own tools: `mysqldump` and `mysql` for MySQL, the `sqlite3` shell for
+//! SQLite (with `VACUUM INTO` and a file copy as fallbacks), each as an argument vector with a
+//! cleared environment, a timeout and its stderr captured.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use super::files::{absolute, absolute_existing, dump_is_complete, has_sqlite_header, SQLITE_MAGIC};
+use super::{io_error, reason_of, BackupError, Backups, MySqlTarget, Target};
+use crate::db::DbPool;
+
+/// The variables a backup tool may inherit from the app; everything else is cleared.
+const TOOL_ENV: [&str; 4] = ["PATH", "LANG", "LC_ALL", "TZ"];
+
+/// A program to run and how to explain its absence.
+struct Tool<'a> {
+    program: &'a str,
+    key: &'static str,
+    install: &'static str,
+}
+
+impl Backups {
+    pub(super) async fn sqlite_backup(&self, db: &Path, dir: &Path, partial: &str) -> Result<(), BackupError> {
+        let db = absolute_existing(db)?;
+        let tool = Tool {
+            program: &self.sqlite3,
+            key: "backup_sqlite3",
+            install: "apt-get install sqlite3",
+        };
+        let args = [
+            "-batch".into(),
+            "-bail".into(),
+            db.into_os_string(),
+            format!(".backup '{partial}'").into(),
+        ];
+        match self
+            .run(&tool, &args, None, Stdio::null(), Stdio::piped(), Some(dir))
+            .await
+        {
+            Err(BackupError::ToolMissing { tool, .. }) => {
+                log::warn!("`{tool}` is not installed: backing up with VACUUM INTO instead");
+                let target = dir.join(partial);
+                let target = absolute(&target)?;
+                let pool = DbPool::connect(&self.url, 1, 0, Duration::from_secs(5), None)
+                    .await
+                    .map_err(|e| BackupError::Io(format!("opening the database: {e}")))?;
+                let result = crate::db::admin::vacuum_into(&pool, &target.to_string_lossy()).await;
+                pool.close().await;
+                result.map_err(|e| {
+                    let text = e.to_string();
+                    let reason = if text.contains("full") {
+                        "the disk is full"
+                    } else {
+                        "VACUUM INTO failed"
+                    };
+                    BackupError::Io(format!("{reason}: {text}"))
+                })
+            }
+            other => other,
+        }
+    }
+
+    fn mysql_env(target: &MySqlTarget) -> Vec<(&'static str, String)> {
+        target
+            .password
+            .as_ref()
+            .map(|p| vec![("MYSQL_PWD", p.clone())])
+            .unwrap_or_default()
+    }
+
+    fn mysql_connection_args(target: &MySqlTarget) -> Vec<std::ffi::OsString> {
+        vec![
+            "--protocol=TCP".into(),
+            format!("--host={}", target.host).into(),
+            format!("--port={}", target.port).into(),
+            format!("--user={}", target.user).into(),
+            "--default-character-set=utf8mb4".into(),
+        ]
+    }
+
+    pub(super) async fn mysql_backup(&self, target: &MySqlTarget, file: std::fs::File) -> Result<(), BackupError> {
+        let tool = Tool {
+            program: &self.mysqldump,
+            key: "backup_mysqldump",
+            install: "apt-get install mariadb-client",
+        };
+        let mut args: Vec<std::ffi::OsString> = vec!["--single-transaction".into(), "--no-tablespaces".into()];
+        args.extend(Self::mysql_connection_args(target));
+        args.push(target.database.clone().into());
+        self.run(
+            &tool,
+            &args,
+            Some(Self::mysql_env(target)),
+            Stdio::null(),
+            Stdio::from(file),
+            None,
+        )
+        .await
+    }
+
+    /// A backup is complete: an SQLite file has its header, a dump its closing line (only the
+    /// file's head or tail is read, never the whole backup).
+    pub(super) async fn check_backup(&self, path: &Path) -> Result<(), BackupError> {
+        let path = path.to_path_buf();
+        let sqlite = matches!(self.target, Target::Sqlite(_));
+        let ok = tokio::task::spawn_blocking(move || {
+            if sqlite {
+                has_sqlite_header(&path)
+            } else {
+                dump_is_complete(&path)
+            }
+        })
+        .await
+        .map_err(|e| BackupError::Io(format!("checking the backup: {e}")))?
+        .map_err(|e| io_error("reading the backup", &e))?;
+        if ok {
+            Ok(())
+        } else {
+            Err(BackupError::Invalid(
+                "the backup tool finished but its output is incomplete; nothing was kept".into(),
+            ))
+        }
+    }
+
+    /// Replace the database's contents with the backup at `file`. Stop the server first for
+    /// SQLite without the `sqlite3` shell (the fallback copies the file over the database).
+    pub async fn restore(&self, file: &Path) -> Result<(), BackupError> {
+        let file = absolute_existing(file)?;
+        let mut head = [0u8; 16];
+        {
+            use std::io::Read;
+            let mut f = std::fs::File::open(&file).map_err(|e| io_error("opening the backup", &e))?;
+            let n = f.read(&mut head).map_err(|e| io_error("reading the backup", &e))?;
+            if n < head.len() {
+                head = [0u8; 16];
+            }
+        }
+        let is_sqlite = &head == SQLITE_MAGIC;
+        match &self.target {
+            Target::Sqlite(db) => {
+                if !is_sqlite {
+                    return Err(BackupError::Invalid(format!(
+                        "{} is not an SQLite backup (this server runs on SQLite)",
+                        file.display()
+                    )));
+                }
+                self.sqlite_restore(db, &file).await
+            }
+            Target::MySql(target) => {
+                if is_sqlite {
+                    return Err(BackupError::Invalid(format!(
+                        "{} is an SQLite backup; this server runs on MySQL",
+                        file.display()
+                    )));
+                }
+                let tool = Tool {
+                    program: &self.mysql,
+                    key: "backup_mysql",
+                    install: "apt-get install mariadb-client",
+                };
+                let mut args = vec!["--batch".into()];
+                args.extend(Self::mysql_connection_args(target));
+                args.push(target.database.clone().into());
+                let input = std::fs::File::open(&file).map_err(|e| io_error("opening the backup", &e))?;
+                self.run(
+                    &tool,
+                    &args,
+                    Some(Self::mysql_env(target)),
+                    Stdio::from(input),
+                    Stdio::piped(),
+                    None,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn sqlite_restore(&self, db: &Path, file: &Path) -> Result<(), BackupError> {
+        let db = absolute_existing(db)?;
+        let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) else {
+            return Err(BackupError::Invalid("the backup path has no file name".into()));
+        };
+        // The dot-command argument is single-quoted: nothing inside is special but the quote.
+        if name.contains('\'') {
+            return Err(BackupError::Invalid(
+                "the backup file name may not contain a single quote".into(),
+            ));
+        }
+        let tool = Tool {
+            program: &self.sqlite3,
+            key: "backup_sqlite3",
+            install: "apt-get install sqlite3",
+        };
+        let args = [
+            "-batch".into(),
+            "-bail".into(),
+            db.clone().into_os_string(),
+            format!(".restore '{name}'").into(),
+        ];
+        match self
+            .run(&tool, &args, None, Stdio::null(), Stdio::piped(), Some(dir))
+            .await
+        {
+            Err(BackupError::ToolMissing { tool, .. }) => {
+                log::warn!("`{tool}` is not installed: restoring by copying the file (the server must be stopped)");
+                let staged = db.with_extension("restoring");
+                tokio::fs::copy(file, &staged)
+                    .await
+                    .map_err(|e| io_error("copying the backup", &e))?;
+                for suffix in ["-wal", "-shm"] {
+                    let mut side = db.clone().into_os_string();
+                    side.push(suffix);
+                    let _ = tokio::fs::remove_file(PathBuf::from(side)).await;
+                }
+                tokio::fs::rename(&staged, &db)
+                    .await
+                    .map_err(|e| io_error("replacing the database", &e))
+            }
+            other => other,
+        }
+    }
+
+    /// Run `tool` with `args` (an argument vector: no shell), with a timeout, stderr captured,
+    /// and an environment of [`TOOL_ENV`] plus `env` only.
+    async fn run(
+        &self,
+        tool: &Tool<'_>,
+        args: &[std::ffi::OsString],
+        env: Option<Vec<(&'static str, String)>>,
+        stdin: Stdio,
+        stdout: Stdio,
+        cwd: Option<&Path>,
+    ) -> Result<(), BackupError> {
+        let mut command = Command::new(tool.program);
+        command
+            .args(args)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // Nothing of the app's environment but what the tools need (see the module docs).
+        command.env_clear();
+        for key in TOOL_ENV {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
+        for (key, value) in env.unwrap_or_default() {
+            command.env(key, value);
+        }
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let child = command.spawn().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                BackupError::ToolMissing {
+                    tool: tool.program.to_owned(),
+                    key: tool.key,
+                    install: tool.install,
+                }
+            } else {
+                BackupError::Io(format!("starting `{}`: {e}", tool.program))
+            }
+        })?;
+        // On timeout the future is dropped with the child, which kill_on_drop kills.
+        let output = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| BackupError::Timeout {
+                tool: tool.program.to_owned(),
+                secs: self.timeout.as_secs(),
+            })?
+            .map_err(|e| BackupError::Io(format!("running `{}`: {e}", tool.program)))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = stderr.trim();
+        let tail: String = {
+            let chars: Vec<char> = stderr.chars().collect();
+            chars[chars.len().saturating_sub(600)..].iter().collect()
+        };
+        Err(BackupError::Failed {
+            tool: tool.program.to_owned(),
+            code: output.status.code(),
+            reason: reason_of(stderr).to_owned(),
+            stderr: if tail.is_empty() { "(no output)".into() } else { tail },
+        })
+    }
+}

@@ -1,0 +1,266 @@
+//! Articles, their tags and favorites: the row type and the column macros shared by reading
+//! ([`list`]: lists, the feed, one article with its comments) and writing ([`write`]: create,
+//! update, delete, favorites and tags). A list page is one statement whatever its size: the
+//! total, the author, the favorite count, the viewer's flags and the tags are folded in.
+
+use chrono::{DateTime, Utc};
+
+use crate::cache::{Key, KeyPart};
+
+/// An article with everything a reader sees, relative to one viewer.
+#[derive(Debug, Clone)]
+pub struct Article {
+    /// Primary key.
+    pub id: i64,
+    /// URL identifier, unique.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Summary.
+    pub description: String,
+    /// Markdown body; `None` in lists.
+    pub body: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last update (UTC).
+    pub updated_at: DateTime<Utc>,
+    /// Author id.
+    pub author_id: i64,
+    /// Author username.
+    pub author_username: String,
+    /// Author bio.
+    pub author_bio: Option<String>,
+    /// Author avatar.
+    pub author_image: Option<String>,
+    /// Whether the viewer follows the author.
+    pub following: bool,
+    /// How many users favorited it.
+    pub favorites_count: i64,
+    /// Whether the viewer favorited it.
+    pub favorited: bool,
+    /// Tag names, alphabetical (filled from `tag_names` after the row is read).
+    pub tags: Vec<String>,
+    /// The tag names as the database concatenated them (comma-separated; tags have no commas).
+    tag_names: Option<String>,
+    /// In list rows: how many articles match the filter in all.
+    total: Option<i64>,
+}
+
+/// Reads the columns of [`article_columns!`] plus the viewer's flags by position, then `total`
+/// (lists) or `body` (one article) as column 14. Positions instead of names: the derived impl
+/// looked every column name up in a hash map, 5% of a list request.
+impl<'r, R> sqlx::FromRow<'r, R> for Article
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let extra = row.columns().get(14).map(sqlx::Column::name);
+        Ok(Self {
+            id: row.try_get(0)?,
+            slug: row.try_get(1)?,
+            title: row.try_get(2)?,
+            description: row.try_get(3)?,
+            created_at: row.try_get(4)?,
+            updated_at: row.try_get(5)?,
+            author_id: row.try_get(6)?,
+            author_username: row.try_get(7)?,
+            author_bio: row.try_get(8)?,
+            author_image: row.try_get(9)?,
+            favorites_count: row.try_get(10)?,
+            tag_names: row.try_get(11)?,
+            following: row.try_get(12)?,
+            favorited: row.try_get(13)?,
+            total: if extra == Some("total") { row.try_get(14)? } else { None },
+            body: if extra == Some("body") { row.try_get(14)? } else { None },
+            tags: Vec::new(),
+        })
+    }
+}
+
+impl Article {
+    /// Split `tag_names` into `tags`, alphabetical whatever the engine's collation.
+    fn with_tags(mut self) -> Self {
+        let mut tags: Vec<String> = self
+            .tag_names
+            .take()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        tags.sort_unstable_by(|a, b| crate::db::tags::by_name(a, b));
+        self.tags = tags;
+        self
+    }
+}
+
+#[cfg(test)]
+impl Article {
+    /// An article with this title, author bio and favorite flag (the rest fixed), for tests.
+    pub(crate) fn for_test(title: &str, bio: Option<&str>, favorited: bool) -> Self {
+        let at = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap_or_default();
+        Self {
+            id: 7,
+            slug: "a-slug".into(),
+            title: title.into(),
+            description: title.into(),
+            body: None,
+            created_at: at,
+            updated_at: at,
+            author_id: 3,
+            author_username: "writer".into(),
+            author_bio: bio.map(str::to_owned),
+            author_image: bio.map(|_| "https://img.example/a.png".to_owned()),
+            following: favorited,
+            favorites_count: 12,
+            favorited,
+            tags: vec!["rust".into(), title.into()],
+            tag_names: None,
+            total: None,
+        }
+    }
+}
+
+/// Every field a page can show, for the key of a memoized fragment made from the article.
+/// The pattern names each field, so a new field does not compile until it is here too.
+impl KeyPart for Article {
+    fn write_to(&self, key: &mut Key) {
+        let Article {
+            id,
+            slug,
+            title,
+            description,
+            body,
+            created_at,
+            updated_at,
+            author_id,
+            author_username,
+            author_bio,
+            author_image,
+            following,
+            favorites_count,
+            favorited,
+            tags,
+            // Read-time carriers: `tags` holds the names, `total` belongs to the list.
+            tag_names: _,
+            total: _,
+        } = self;
+        id.write_to(key);
+        slug.write_to(key);
+        title.write_to(key);
+        description.write_to(key);
+        body.write_to(key);
+        created_at.write_to(key);
+        updated_at.write_to(key);
+        author_id.write_to(key);
+        author_username.write_to(key);
+        author_bio.write_to(key);
+        author_image.write_to(key);
+        following.write_to(key);
+        favorites_count.write_to(key);
+        favorited.write_to(key);
+        tags.write_to(key);
+    }
+}
+
+/// The columns of an article row. The favorite count and the tag names are read from the
+/// counters kept on the row (see `migrations/*/20261124000002_list_performance.sql`), so a list costs no
+/// subquery per article for them.
+macro_rules! article_columns {
+    () => {
+        "SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.author_id, \
+    u.username AS author_username, u.bio AS author_bio, u.image AS author_image, \
+    a.favorites_count, a.tag_list AS tag_names"
+    };
+}
+
+/// Article columns plus the viewer's flags; binds the viewer's id twice.
+macro_rules! select_articles {
+    () => {
+        concat!(
+            article_columns!(),
+            ", EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? AND fo.followee_id = a.author_id) AS following, \
+    EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = ? AND fv.article_id = a.id) AS favorited"
+        )
+    };
+}
+
+/// Article columns for an anonymous reader, who follows and favorites nothing: no lookups.
+macro_rules! select_articles_anonymous {
+    () => {
+        concat!(article_columns!(), ", FALSE AS following, FALSE AS favorited")
+    };
+}
+
+/// In transaction `$tx`: take article `$id` out of every counter, then delete it (its tag
+/// links, favorites and comments go by cascade). Evaluates to whether a row went; when none
+/// did (a concurrent delete won), the caller must roll back, undoing the counter updates.
+macro_rules! delete_article_in {
+    ($tx:expr, $id:expr) => {{
+        use $crate::db::articles::counters;
+        for sql in [
+            counters::RELEASE_ARTICLE_TAGS,
+            counters::UNCOUNT_ARTICLE,
+            counters::UNCOUNT_AUTHORS_ARTICLE,
+        ] {
+            sqlx::query(sql).bind($id).execute(&mut *$tx).await?;
+        }
+        sqlx::query("DELETE FROM articles WHERE id = ?")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+            > 0
+    }};
+}
+pub(crate) use delete_article_in;
+
+/// SQL that keeps the counters in step; each runs in the transaction of the change it follows.
+pub(crate) mod counters {
+    /// Before deleting article `?`: its tags lose an article each.
+    pub const RELEASE_ARTICLE_TAGS: &str = "UPDATE tags SET article_count = article_count - 1 \
+        WHERE id IN (SELECT tag_id FROM article_tags WHERE article_id = ?)";
+    /// Before deleting user `?` (bound twice): the tags of their articles lose those articles.
+    pub const RELEASE_USER_TAGS: &str = "UPDATE tags SET article_count = article_count - \
+        (SELECT COUNT(*) FROM article_tags at JOIN articles a ON a.id = at.article_id \
+         WHERE a.author_id = ? AND at.tag_id = tags.id) \
+        WHERE id IN (SELECT at.tag_id FROM article_tags at JOIN articles a ON a.id = at.article_id WHERE a.author_id = ?)";
+    /// Before deleting user `?`: the articles they favorited lose a favorite.
+    pub const RELEASE_USER_FAVORITES: &str = "UPDATE articles SET favorites_count = favorites_count - 1 \
+        WHERE id IN (SELECT article_id FROM favorites WHERE user_id = ?)";
+    /// Rewrite `tag_list` of the articles carrying tag `?2`, leaving out tag `?1` (bind -1 to
+    /// leave out none): after a rename, or before the tag is deleted.
+    pub const REWRITE_TAG_LISTS: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
+        FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id AND t.id <> ?), '') \
+        WHERE id IN (SELECT article_id FROM article_tags WHERE tag_id = ?)";
+    /// After inserting an article: one more in all.
+    pub const COUNT_NEW_ARTICLE: &str = "UPDATE counts SET value = value + 1 WHERE name = 'articles'";
+    /// Inserting an article by user `?`: one more by them. Runs first in the transaction, so
+    /// the author's row is its first lock: follows and unfollows of the author take the same
+    /// lock first (`crate::db::profiles::feed::LOCK_AUTHOR`) and so run one after the other
+    /// with a new article, never deadlocking over follows and articles on MySQL.
+    pub const COUNT_AUTHORS_ARTICLE: &str = "UPDATE users SET articles_count = articles_count + 1 WHERE id = ?";
+    /// Before deleting article `?`: one fewer in all.
+    pub const UNCOUNT_ARTICLE: &str =
+        "UPDATE counts SET value = value - 1 WHERE name = 'articles' AND EXISTS (SELECT 1 FROM articles WHERE id = ?)";
+    /// Before deleting article `?`: one fewer by its author.
+    pub const UNCOUNT_AUTHORS_ARTICLE: &str =
+        "UPDATE users SET articles_count = articles_count - 1 WHERE id = (SELECT author_id FROM articles WHERE id = ?)";
+    /// Before deleting user `?`: their articles go.
+    pub const UNCOUNT_USER_ARTICLES: &str =
+        "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles'";
+    /// Rewrite `tag_list` of article `?`.
+    pub const REWRITE_TAG_LIST: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
+        FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id), '') WHERE id = ?";
+}
+
+mod list;
+mod write;
+
+pub use list::{count, find, find_with_comments, page, page_and_popular_tags, page_for_claim, ArticleSlice, Filter};
+pub use write::{delete, favorite, insert, unfavorite, update, ArticleData};

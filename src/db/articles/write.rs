@@ -1,0 +1,240 @@
+//! Writing articles: create, update and delete (with their tags and the counters kept on
+//! the rows), favorite and un-favorite.
+
+use super::counters;
+use crate::db::{now, DbPool, LastInsertId};
+use crate::db_run;
+use crate::db_transaction;
+use crate::error::is_unique_violation;
+
+/// The fields of a new or edited article.
+#[derive(Debug, Clone)]
+pub struct ArticleData {
+    /// Title.
+    pub title: String,
+    /// Summary.
+    pub description: String,
+    /// Markdown body.
+    pub body: String,
+    /// Tag names (already validated and de-duplicated).
+    pub tags: Vec<String>,
+}
+
+/// Slug candidates: the base, then the base with a random suffix.
+fn slug_candidate(base: &str, attempt: u32) -> String {
+    if attempt == 0 {
+        base.to_owned()
+    } else {
+        format!("{base}-{:06x}", rand::random::<u32>() & 0x00ff_ffff)
+    }
+}
+
+/// How many slug candidates to try before giving up.
+const SLUG_ATTEMPTS: u32 = 8;
+
+macro_rules! write_tags {
+    ($tx:expr, $article_id:expr, $tags:expr) => {{
+        // The old tags lose this article, the new ones gain it, and the row's `tag_list` is
+        // rewritten from the links: all in the caller's transaction.
+        sqlx::query(counters::RELEASE_ARTICLE_TAGS)
+            .bind($article_id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("DELETE FROM article_tags WHERE article_id = ?")
+            .bind($article_id)
+            .execute(&mut *$tx)
+            .await?;
+        let mut tag_ids: Vec<i64> = Vec::new();
+        for tag in $tags {
+            // Insert the tag if new; a concurrent insert of the same new tag is a unique
+            // violation we can ignore, since the row exists either way.
+            match sqlx::query("INSERT INTO tags (name) VALUES (?)")
+                .bind(tag.as_str())
+                .execute(&mut *$tx)
+                .await
+            {
+                Err(e) if is_unique_violation(&e) => {}
+                other => {
+                    other?;
+                }
+            }
+            let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = ?")
+                .bind(tag.as_str())
+                .fetch_one(&mut *$tx)
+                .await?;
+            if !tag_ids.contains(&tag_id) {
+                sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)")
+                    .bind($article_id)
+                    .bind(tag_id)
+                    .execute(&mut *$tx)
+                    .await?;
+                tag_ids.push(tag_id);
+            }
+        }
+        // Counters are bumped in id order, so two writers sharing tags lock them in the same
+        // order (no deadlock on MySQL).
+        tag_ids.sort_unstable();
+        for tag_id in tag_ids {
+            sqlx::query("UPDATE tags SET article_count = article_count + 1 WHERE id = ?")
+                .bind(tag_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query(counters::REWRITE_TAG_LIST)
+            .bind($article_id)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
+/// Create an article and its tags in one transaction; returns the slug it got.
+pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: &str) -> Result<String, sqlx::Error> {
+    const SQL: &str = "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    let at = now();
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        sqlx::query(counters::COUNT_AUTHORS_ARTICLE)
+            .bind(author_id)
+            .execute(&mut *tx)
+            .await?;
+        let mut attempt = 0;
+        let (id, slug) = loop {
+            let slug = slug_candidate(base_slug, attempt);
+            let result = sqlx::query(SQL)
+                .bind(&slug)
+                .bind(&data.title)
+                .bind(&data.description)
+                .bind(&data.body)
+                .bind(author_id)
+                .bind(at)
+                .bind(at)
+                .execute(&mut *tx)
+                .await;
+            match result {
+                Ok(done) => break (done.last_id(), slug),
+                Err(e) if is_unique_violation(&e) && attempt + 1 < SLUG_ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        };
+        write_tags!(tx, id, &data.tags);
+        sqlx::query(counters::COUNT_NEW_ARTICLE).execute(&mut *tx).await?;
+        sqlx::query(crate::db::profiles::feed::ADD_ARTICLE)
+            .bind(id)
+            .bind(author_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(slug)
+    })
+}
+
+/// Change an article (and its slug when `new_base_slug` is given) in one transaction; returns
+/// the slug it has afterwards.
+pub async fn update(
+    db: &DbPool,
+    id: i64,
+    current_slug: &str,
+    data: &ArticleData,
+    new_base_slug: Option<&str>,
+) -> Result<String, sqlx::Error> {
+    const SQL: &str = "UPDATE articles SET slug = ?, title = ?, description = ?, body = ?, updated_at = ? WHERE id = ?";
+    let at = now();
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        let mut attempt = 0;
+        let slug = loop {
+            let slug = new_base_slug.map_or_else(|| current_slug.to_owned(), |base| slug_candidate(base, attempt));
+            let result = sqlx::query(SQL)
+                .bind(&slug)
+                .bind(&data.title)
+                .bind(&data.description)
+                .bind(&data.body)
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await;
+            match result {
+                Ok(_) => break slug,
+                Err(e) if is_unique_violation(&e) && new_base_slug.is_some() && attempt + 1 < SLUG_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        write_tags!(tx, id, &data.tags);
+        tx.commit().await?;
+        Ok(slug)
+    })
+}
+
+/// Delete an article (its tags links, favorites and comments go with it).
+pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        if !delete_article_in!(tx, id) {
+            // Already gone: dropping the transaction rolls the counter updates back.
+            return Ok(());
+        }
+        tx.commit().await
+    })
+}
+
+/// Whether `user_id` has favorited article `id`.
+async fn is_favorite(db: &DbPool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT EXISTS (SELECT 1 FROM favorites WHERE user_id = ? AND article_id = ?)";
+    db_run!(db, |c| sqlx::query_scalar::<_, bool>(SQL)
+        .bind(user_id)
+        .bind(id)
+        .fetch_one(c)
+        .await)
+}
+
+/// `user_id` favorites article `id` (idempotent); the article's count follows in the same
+/// transaction.
+pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO favorites (user_id, article_id, created_at) VALUES (?, ?, ?)";
+    // Already a favorite (a repeated click or retry): nothing to write, so no write lock to
+    // wait for. A racing insert is still caught below by the primary key.
+    if is_favorite(db, user_id, id).await? {
+        return Ok(());
+    }
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        match sqlx::query(SQL)
+            .bind(user_id)
+            .bind(id)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+        {
+            // Already a favorite: nothing changes (the transaction rolls back on drop).
+            Err(e) if is_unique_violation(&e) => return Ok(()),
+            other => other?,
+        };
+        sqlx::query("UPDATE articles SET favorites_count = favorites_count + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
+}
+
+/// `user_id` un-favorites article `id` (idempotent).
+pub async fn unfavorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM favorites WHERE user_id = ? AND article_id = ?";
+    if !is_favorite(db, user_id, id).await? {
+        return Ok(());
+    }
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        let removed = sqlx::query(SQL).bind(user_id).bind(id).execute(&mut *tx).await?;
+        if removed.rows_affected() == 0 {
+            return Ok(());
+        }
+        sqlx::query("UPDATE articles SET favorites_count = favorites_count - 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
+}
