@@ -5,19 +5,24 @@
 //! asked for while another runs is a 409.
 //!
 //! Lists take `?q=&sort=&dir=asc|desc&page=&per_page=` and answer
-//! `{"<entities>": [...], "total": n, "page": p, "per_page": k}`. Lists, deletes and bulk
-//! actions are one route each over the declared tables (`admin::resource`); reading and
-//! changing one record keep their own JSON shapes per kind.
+//! `{"<entities>": [...], "total": n, "page": p, "per_page": k}`. Lists, changes
+//! (`PUT /<resource>/<id>`), deletes and bulk actions are one route each over the declared
+//! tables (`admin::resource`); what a change request holds and does is each table's
+//! `JsonChanges`.
+
+use std::future::Future;
 
 use rocket::fs::NamedFile;
 use rocket::http::{ContentType, Header};
 use rocket::serde::json::Json;
 use rocket::{delete, get, post, put, routes, Route, State};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::admin::backup::{BackupError, Backups};
 use crate::admin::ops::{self, Actor, Entity};
+use crate::admin::pages::{articles::Articles, comments::Comments, tags::Tags, users::Users};
 use crate::admin::resource::{with_resource, Resource};
 use crate::admin::{AuditParams, ListParams, Listing};
 use crate::api::ApiJson;
@@ -25,7 +30,7 @@ use crate::auth::{AdminUser, Authenticated};
 use crate::config::AppConfig;
 use crate::db::users::Role;
 use crate::db::{self, Conn, DbPool};
-use crate::error::{ApiResult, AppError};
+use crate::error::{ApiResult, AppError, FieldErrors};
 
 /// The message of a 401 for a token that is not fresh.
 pub const NOT_FRESH: &str =
@@ -95,7 +100,58 @@ async fn get_user(db: Conn, _admin: AdminUser, id: i64) -> ApiResult<Json<Value>
     Ok(user_body(&ops::load_user(&db, id).await?))
 }
 
-/// `{"user": {...}}`: absent fields are left alone.
+#[get("/articles/<id>")]
+async fn get_article(db: Conn, _admin: AdminUser, id: i64) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "article": ops::load_article(&db, id).await? })))
+}
+
+/// Change a record: `PUT /<resource>/<id>` with `{"<entity>": {...}}` (absent fields are left
+/// alone), answered with the record after the change.
+#[put("/<resource>/<id>", data = "<body>")]
+async fn update(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    resource: Result<Entity, &str>,
+    id: i64,
+    body: ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let resource = resource.map_err(|_| AppError::NotFound("records"))?;
+    let fresh = require_fresh(&admin.0, config).is_ok();
+    let changed = with_resource!(resource, R => apply::<R>(&db, &actor, fresh, id, body.0).await?, else return Err(AppError::NotFound("records").into()));
+    Ok(Json(changed))
+}
+
+async fn apply<R: JsonChanges>(
+    db: &DbPool,
+    actor: &Actor,
+    fresh: bool,
+    id: i64,
+    body: Value,
+) -> Result<Value, AppError> {
+    // The same answer as a body `ApiJson` cannot read into the request's type.
+    let changes = serde_json::from_value::<R::Changes>(body)
+        .map_err(|e| AppError::Invalid(FieldErrors::one("base", format!("invalid request body: {e}"))))?;
+    R::apply(db, actor, fresh, id, changes).await
+}
+
+/// How `/api/admin` changes a declared table's records.
+trait JsonChanges: Resource {
+    /// The request body, `{"<entity>": {...}}`.
+    type Changes: DeserializeOwned + Send;
+
+    /// Apply `changes` (by an admin whose login is `fresh` or not); `{"<entity>": {...}}` after.
+    fn apply(
+        db: &DbPool,
+        actor: &Actor,
+        fresh: bool,
+        id: i64,
+        changes: Self::Changes,
+    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+}
+
+/// `{"user": {...}}`.
 #[derive(Deserialize)]
 pub struct UserEnvelope {
     user: UserChanges,
@@ -112,57 +168,51 @@ pub struct UserChanges {
     disabled: Option<bool>,
 }
 
-#[put("/users/<id>", data = "<body>")]
-async fn update_user(
-    db: Conn,
-    admin: AdminUser,
-    actor: Actor,
-    config: &State<AppConfig>,
-    id: i64,
-    body: ApiJson<UserEnvelope>,
-) -> ApiResult<Json<Value>> {
-    let changes = body.0.user;
-    let current = ops::load_user(&db, id).await?;
-    let role = changes.role.as_deref().map(ops::parse_role).transpose()?;
-    let role_change = role.is_some_and(|r| r != current.role);
-    let disabling = changes.disabled == Some(true) && !current.disabled;
-    if role_change || disabling {
-        require_fresh(&admin.0, config)?;
-        // Refuse up front what the last-admin rule would refuse later, so a request is not
-        // half applied (profile saved, role refused). The write re-checks inside its transaction.
-        let demoting = role.is_some_and(|r| r != Role::Admin);
-        if current.is_admin()
-            && !current.disabled
-            && (demoting || disabling)
-            && db::users::count_active_admins(&db).await? <= 1
-        {
-            return Err(AppError::Forbidden(ops::LAST_ADMIN).into());
+impl JsonChanges for Users {
+    type Changes = UserEnvelope;
+
+    async fn apply(db: &DbPool, actor: &Actor, fresh: bool, id: i64, body: UserEnvelope) -> Result<Value, AppError> {
+        let changes = body.user;
+        let current = ops::load_user(db, id).await?;
+        let role = changes.role.as_deref().map(ops::parse_role).transpose()?;
+        let role_change = role.is_some_and(|r| r != current.role);
+        let disabling = changes.disabled == Some(true) && !current.disabled;
+        if role_change || disabling {
+            if !fresh {
+                return Err(AppError::Unauthorized(NOT_FRESH.into()));
+            }
+            // Refuse up front what the last-admin rule would refuse later, so a request is not
+            // half applied (profile saved, role refused). The write re-checks inside its
+            // transaction.
+            let demoting = role.is_some_and(|r| r != Role::Admin);
+            if current.is_admin()
+                && !current.disabled
+                && (demoting || disabling)
+                && db::users::count_active_admins(db).await? <= 1
+            {
+                return Err(AppError::Forbidden(ops::LAST_ADMIN));
+            }
         }
+        if changes.username.is_some() || changes.email.is_some() || changes.bio.is_some() || changes.image.is_some() {
+            let edit = ops::UserEdit {
+                username: changes.username,
+                email: changes.email,
+                bio: changes.bio,
+                image: changes.image,
+            };
+            ops::edit_user(db, actor, id, edit).await?;
+        }
+        if let Some(role) = role {
+            ops::set_role(db, actor, id, role).await?;
+        }
+        if let Some(disabled) = changes.disabled {
+            ops::set_disabled(db, actor, id, disabled).await?;
+        }
+        Ok(user_body(&ops::load_user(db, id).await?).0)
     }
-    if changes.username.is_some() || changes.email.is_some() || changes.bio.is_some() || changes.image.is_some() {
-        let edit = ops::UserEdit {
-            username: changes.username,
-            email: changes.email,
-            bio: changes.bio,
-            image: changes.image,
-        };
-        ops::edit_user(&db, &actor, id, edit).await?;
-    }
-    if let Some(role) = role {
-        ops::set_role(&db, &actor, id, role).await?;
-    }
-    if let Some(disabled) = changes.disabled {
-        ops::set_disabled(&db, &actor, id, disabled).await?;
-    }
-    Ok(user_body(&ops::load_user(&db, id).await?))
 }
 
-#[get("/articles/<id>")]
-async fn get_article(db: Conn, _admin: AdminUser, id: i64) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "article": ops::load_article(&db, id).await? })))
-}
-
-/// `{"article": {...}}`: absent fields are left alone.
+/// `{"article": {...}}`.
 #[derive(Deserialize)]
 pub struct ArticleEnvelope {
     article: ArticleChanges,
@@ -176,26 +226,29 @@ pub struct ArticleChanges {
     body: Option<String>,
 }
 
-#[put("/articles/<id>", data = "<body>")]
-async fn update_article(
-    db: Conn,
-    _admin: AdminUser,
-    actor: Actor,
-    id: i64,
-    body: ApiJson<ArticleEnvelope>,
-) -> ApiResult<Json<Value>> {
-    let changes = body.0.article;
-    let current = ops::load_article(&db, id).await?;
-    let article = ops::edit_article(
-        &db,
-        &actor,
-        id,
-        changes.title.as_deref().unwrap_or(&current.title),
-        changes.description.as_deref().unwrap_or(&current.description),
-        changes.body.as_deref().unwrap_or(&current.body),
-    )
-    .await?;
-    Ok(Json(json!({ "article": article })))
+impl JsonChanges for Articles {
+    type Changes = ArticleEnvelope;
+
+    async fn apply(
+        db: &DbPool,
+        actor: &Actor,
+        _fresh: bool,
+        id: i64,
+        body: ArticleEnvelope,
+    ) -> Result<Value, AppError> {
+        let changes = body.article;
+        let current = ops::load_article(db, id).await?;
+        let article = ops::edit_article(
+            db,
+            actor,
+            id,
+            changes.title.as_deref().unwrap_or(&current.title),
+            changes.description.as_deref().unwrap_or(&current.description),
+            changes.body.as_deref().unwrap_or(&current.body),
+        )
+        .await?;
+        Ok(json!({ "article": article }))
+    }
 }
 
 /// `{"comment": {"body": ...}}`
@@ -210,16 +263,19 @@ pub struct CommentChanges {
     body: String,
 }
 
-#[put("/comments/<id>", data = "<body>")]
-async fn update_comment(
-    db: Conn,
-    _admin: AdminUser,
-    actor: Actor,
-    id: i64,
-    body: ApiJson<CommentEnvelope>,
-) -> ApiResult<Json<Value>> {
-    let comment = ops::edit_comment(&db, &actor, id, &body.0.comment.body).await?;
-    Ok(Json(json!({ "comment": comment })))
+impl JsonChanges for Comments {
+    type Changes = CommentEnvelope;
+
+    async fn apply(
+        db: &DbPool,
+        actor: &Actor,
+        _fresh: bool,
+        id: i64,
+        body: CommentEnvelope,
+    ) -> Result<Value, AppError> {
+        let comment = ops::edit_comment(db, actor, id, &body.comment.body).await?;
+        Ok(json!({ "comment": comment }))
+    }
 }
 
 /// `{"tag": {"name": ...}}`
@@ -234,16 +290,13 @@ pub struct TagChanges {
     name: String,
 }
 
-#[put("/tags/<id>", data = "<body>")]
-async fn update_tag(
-    db: Conn,
-    _admin: AdminUser,
-    actor: Actor,
-    id: i64,
-    body: ApiJson<TagEnvelope>,
-) -> ApiResult<Json<Value>> {
-    let tag = ops::rename_tag(&db, &actor, id, &body.0.tag.name).await?;
-    Ok(Json(json!({ "tag": tag })))
+impl JsonChanges for Tags {
+    type Changes = TagEnvelope;
+
+    async fn apply(db: &DbPool, actor: &Actor, _fresh: bool, id: i64, body: TagEnvelope) -> Result<Value, AppError> {
+        let tag = ops::rename_tag(db, actor, id, &body.tag.name).await?;
+        Ok(json!({ "tag": tag }))
+    }
 }
 
 /// `{"action": "disable", "ids": [1, 2]}`
@@ -362,12 +415,9 @@ pub fn routes() -> Vec<Route> {
         stats,
         list,
         delete,
+        update,
         get_user,
-        update_user,
         get_article,
-        update_article,
-        update_comment,
-        update_tag,
         bulk,
         audit,
         list_backups,

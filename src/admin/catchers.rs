@@ -3,6 +3,10 @@
 //! with its navigation, like the site's own catchers (`crate::error::web_catchers`) do for the
 //! site. Anyone else gets the site's error page (nothing of the console is shown), and a
 //! visitor who is not signed in the login redirect.
+//!
+//! The console's handlers answer their errors through [`AdminPage`], which hands a refusal
+//! (4xx) to these catchers with its message; a server failure (5xx, or a 429 with its
+//! `Retry-After`) is answered by the site's error responder, which reports it.
 
 use rocket::http::Status;
 use rocket::response::{self, Responder};
@@ -10,7 +14,7 @@ use rocket::{catch, catchers, Catcher, Request};
 use serde_json::json;
 
 use crate::auth::AdminUser;
-use crate::error::{default_message, error_page, login_redirect, report_caught, title_for, CatcherMessage};
+use crate::error::{default_message, error_page, login_redirect, report_caught, title_for, AppError, CatcherMessage};
 use crate::web::layout::Layout;
 
 /// An error page under `/admin`: in the console's layout for an admin, the site's otherwise.
@@ -48,6 +52,31 @@ async fn admin_layout(req: &Request<'_>) {
         req.local_cache(|| Some(layout));
     }
 }
+
+/// An error of a console handler (see the module docs).
+#[derive(Debug)]
+pub struct AdminPage(pub AppError);
+
+impl<E: Into<AppError>> From<E> for AdminPage {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl<'r> Responder<'r, 'static> for AdminPage {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.0.status();
+        if status.class().is_client_error() && self.0.retry_after().is_none() && status != Status::Unauthorized {
+            let message = self.0.public_messages().join("; ");
+            req.local_cache(|| CatcherMessage(Some(message)));
+            return Err(status);
+        }
+        crate::error::HtmlError(self.0).respond_to(req)
+    }
+}
+
+/// Result of a console handler.
+pub type AdminResult<T> = Result<T, AdminPage>;
 
 #[catch(401)]
 fn unauthorized(req: &Request<'_>) -> rocket::response::Redirect {

@@ -7,7 +7,7 @@
 
 pub mod api;
 pub mod backup;
-mod catchers;
+pub mod catchers;
 mod export;
 pub mod ops;
 pub mod pages;

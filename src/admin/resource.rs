@@ -2,7 +2,7 @@
 //! comments, tags) says what its table shows (columns, search and sort, cells, CSV export,
 //! bulk actions), what its edit form holds and how a record is loaded and saved. The generic
 //! handlers (`pages::table` for the pages, `api` for the JSON) read the declarations: adding a
-//! table is one declaration and one line in [`with_resource!`], not a copied set of handlers.
+//! table is one declaration and one line in `with_resource!`, not a copied set of handlers.
 //!
 //! Routes name a table by a `<resource>` path segment ([`Entity`], its plural); an unknown one
 //! forwards, and ends in the console's 404.

@@ -129,6 +129,14 @@ db_test!(
         assert_eq!(status, Status::NotFound);
         assert_eq!(texts(&page, ".admin .error-page .status-code"), vec!["Error 404"]);
 
+        // A handler's refusal too: a missing record, a search that breaks its rule.
+        let (status, page) = get_page(&app.client, "/admin/users/999999").await;
+        assert_eq!(status, Status::NotFound);
+        assert_eq!(texts(&page, ".admin .error-page .error-messages li"), vec!["user not found"]);
+        let (status, page) = get_page(&app.client, &format!("/admin/tags?q={}", "q".repeat(300))).await;
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert_eq!(texts(&page, ".admin .error-page .status-code"), vec!["Error 422"]);
+
         let (status, page) = get_page(&app.client, "/no-such-page").await;
         assert_eq!(status, Status::NotFound);
         assert_eq!(texts(&page, ".error-page .status-code"), vec!["Error 404"]);
@@ -216,6 +224,11 @@ db_test!(
             let history = format!("/admin/audit?entity={entity}&entity_id={id}");
             assert_eq!(attrs(&form, ".admin-links a[href^='/admin/audit']", "href"), vec![history.clone()]);
             assert_eq!(get_page(&app.client, &history).await.0, Status::Ok);
+            // The JSON API changes the same record through the same kind of request.
+            let path = format!("/api/admin/{table}/{id}");
+            let (status, body) = api(&script, Method::Put, &path, Some(&token), Some(json!({}))).await;
+            assert_eq!(status, Status::UnprocessableEntity, "{path}: {body}");
+            assert!(body["errors"]["body"][0].as_str().is_some_and(|m| m.starts_with("invalid request body")), "{body}");
         }
 
         for path in ["/admin/nothing", "/admin/nothing.csv", "/admin/comments.csv", "/admin/tags.csv", "/admin/nothing/1"] {
@@ -223,8 +236,12 @@ db_test!(
             assert_eq!(status, Status::NotFound, "{path}");
             assert_eq!(texts(&page, ".admin .error-page .status-code"), vec!["Error 404"], "{path}");
         }
-        for (method, path) in [(Method::Get, "/api/admin/nothing"), (Method::Delete, "/api/admin/nothing/1")] {
-            let (status, _) = api(&script, method, path, Some(&token), None).await;
+        for (method, path) in [
+            (Method::Get, "/api/admin/nothing"),
+            (Method::Delete, "/api/admin/nothing/1"),
+            (Method::Put, "/api/admin/nothing/1"),
+        ] {
+            let (status, _) = api(&script, method, path, Some(&token), Some(json!({}))).await;
             assert_eq!(status, Status::NotFound, "{path}");
         }
     }

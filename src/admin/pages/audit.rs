@@ -3,10 +3,10 @@
 use rocket::{get, uri};
 use serde_json::{json, Value};
 
+use crate::admin::catchers::AdminResult;
 use crate::admin::AuditParams;
 use crate::auth::AdminUser;
 use crate::db::{self, Conn};
-use crate::error::PageResult;
 use crate::web::layout::Layout;
 use crate::web::render::RenderedPage;
 
@@ -29,7 +29,7 @@ pub fn audit_view(row: &db::audit::AuditRow) -> Value {
 }
 
 #[get("/audit?<params..>")]
-pub async fn audit(db: Conn, _admin: AdminUser, layout: Layout, params: AuditParams) -> PageResult<RenderedPage> {
+pub async fn audit(db: Conn, _admin: AdminUser, layout: Layout, params: AuditParams) -> AdminResult<RenderedPage> {
     let filter = params.filter()?;
     let listing = params.listing()?;
     let total = db::audit::count(&db, &filter).await?;

@@ -8,12 +8,13 @@ use serde_json::json;
 
 use super::{is_fresh, reauth_redirect};
 use crate::admin::backup::{BackupError, Backups};
+use crate::admin::catchers::AdminResult;
 use crate::admin::ops::{Actor, Entity};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::AdminUser;
 use crate::config::AppConfig;
 use crate::db::{self, Conn};
-use crate::error::{AppError, PageResult};
+use crate::error::AppError;
 use crate::web::layout::{done, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
@@ -30,7 +31,7 @@ fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Re
 }
 
 #[get("/backups")]
-pub fn backups(_admin: AdminUser, layout: Layout, backups: &State<Backups>) -> PageResult<RenderedPage> {
+pub fn backups(_admin: AdminUser, layout: Layout, backups: &State<Backups>) -> AdminResult<RenderedPage> {
     Ok(backups_page(&layout, backups, None)?)
 }
 
@@ -43,7 +44,7 @@ pub async fn create_backup(
     layout: Layout,
     backups: &State<Backups>,
     _form: CsrfForm<Empty>,
-) -> PageResult<PageOr> {
+) -> AdminResult<PageOr> {
     // A backup holds every account's data: making one needs a recent password entry, as
     // downloading one does.
     if !is_fresh(&admin.0, config) {
@@ -98,7 +99,7 @@ pub async fn download_backup(
     config: &State<AppConfig>,
     backups: &State<Backups>,
     name: &str,
-) -> PageResult<DownloadOr> {
+) -> AdminResult<DownloadOr> {
     // A backup holds every account's data: downloading one needs a recent password entry.
     if !is_fresh(&admin.0, config) {
         return Ok(DownloadOr::Confirm(reauth_redirect("/admin/backups")));

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::audit::audit_view;
 use super::table;
+use crate::admin::catchers::AdminResult;
 use crate::admin::ops::Entity;
 use crate::admin::pages::articles::Articles;
 use crate::admin::pages::users::Users;
@@ -20,13 +21,13 @@ use crate::config::AppConfig;
 use crate::db::admin::{ArticleRow, UserRow};
 use crate::db::audit::AuditFilter;
 use crate::db::{self, Conn};
-use crate::error::{AppError, PageResult};
+use crate::error::AppError;
 use crate::web::layout::{done, safe_next, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::session::PageOr;
 
 #[get("/")]
-pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> PageResult<RenderedPage> {
+pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> AdminResult<RenderedPage> {
     let counts = db::admin::counts(&db).await?;
     let recent = db::audit::list(&db, &AuditFilter::default(), 10, 0).await?;
     let users_query = db::admin::ListQuery {
@@ -76,7 +77,7 @@ pub async fn reauth(
     admin: AdminUser,
     layout: Layout,
     form: CsrfForm<Contextual<'_, ReauthForm>>,
-) -> PageResult<PageOr> {
+) -> AdminResult<PageOr> {
     let form = form.0.value.unwrap_or_default();
     let auth = admin.0;
     let next = safe_next(form.next.as_deref());

@@ -25,9 +25,10 @@ use rocket::form::Context;
 use rocket::response::{Flash, Redirect};
 use rocket::{uri, Route};
 
+use crate::admin::catchers::AdminResult;
 use crate::auth::Authenticated;
 use crate::config::AppConfig;
-use crate::error::{AppError, FieldErrors, PageResult};
+use crate::error::{AppError, FieldErrors};
 use crate::web::layout::done;
 use crate::web::session::PageOr;
 
@@ -47,7 +48,7 @@ fn reauth_redirect(back_to: &str) -> PageOr {
 
 /// Back to `to` with the outcome: success, or the refusal (last admin, not found, invalid) as
 /// an error flash. Other errors are real failures.
-fn outcome(to: &str, result: Result<String, AppError>) -> PageResult<PageOr> {
+fn outcome(to: &str, result: Result<String, AppError>) -> AdminResult<PageOr> {
     match result {
         Ok(message) => Ok(PageOr::Redirect(done(to, message))),
         Err(e @ (AppError::Forbidden(_) | AppError::NotFound(_) | AppError::Invalid(_))) => Ok(PageOr::Redirect(

@@ -1,7 +1,7 @@
 //! The table pages, written once for every [`Resource`]: the list (search, sort, pagination),
 //! the CSV export, the edit form and its save, the delete confirmation and the delete, and
 //! bulk actions. Each route names its table by a `<resource>` segment; the edit form's save is
-//! the one route per resource (its form type is the resource's), made by [`update_route!`].
+//! the one route per resource (its form type is the resource's), made by `update_route!`.
 
 use std::fmt::Write as _;
 
@@ -12,6 +12,7 @@ use rocket::{get, post, uri, State};
 use serde_json::{json, Value};
 
 use super::{form_invalid, is_fresh, outcome, reauth_redirect};
+use crate::admin::catchers::AdminResult;
 use crate::admin::export::{csv_file, CsvFile};
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{with_resource, CsvOf, Resource};
@@ -20,7 +21,7 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::AdminUser;
 use crate::config::AppConfig;
 use crate::db::{self, Conn, DbPool};
-use crate::error::{AppError, PageResult};
+use crate::error::AppError;
 use crate::web::layout::{done, form_errors, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
@@ -75,7 +76,7 @@ fn pagination(entity: Entity, listing: &Listing, total: i64) -> Vec<Value> {
     items
 }
 
-async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParams) -> PageResult<RenderedPage> {
+async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParams) -> AdminResult<RenderedPage> {
     let listing = listing::<R>(params)?;
     let total = db::admin::count(db, R::SPEC, &listing.q).await?;
     let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.query()).await?;
@@ -117,11 +118,11 @@ pub async fn list(
     layout: Layout,
     resource: Entity,
     params: ListParams,
-) -> PageResult<RenderedPage> {
+) -> AdminResult<RenderedPage> {
     with_resource!(resource, R => list_page::<R>(&db, &layout, &params).await, else Err(AppError::NotFound("page").into()))
 }
 
-async fn export<R: Resource>(db: &DbPool, params: &ListParams) -> PageResult<CsvFile> {
+async fn export<R: Resource>(db: &DbPool, params: &ListParams) -> AdminResult<CsvFile> {
     let listing = listing::<R>(params)?;
     let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.export_query()).await?;
     let name = format!("{}.csv", R::ENTITY.plural());
@@ -136,7 +137,7 @@ pub async fn csv(
     _admin: AdminUser,
     resource: Result<CsvOf, &str>,
     params: ListParams,
-) -> Result<PageResult<CsvFile>, Status> {
+) -> Result<AdminResult<CsvFile>, Status> {
     let CsvOf(entity) = resource.map_err(|_| Status::NotFound)?;
     Ok(with_resource!(entity, R => export::<R>(&db, &params).await, else Err(AppError::NotFound("page").into())))
 }
@@ -171,7 +172,7 @@ fn edit_page<R: Resource>(
     layout.render("admin/edit", context)
 }
 
-async fn edit_form<R: Resource>(db: &DbPool, layout: &Layout, id: i64) -> PageResult<RenderedPage> {
+async fn edit_form<R: Resource>(db: &DbPool, layout: &Layout, id: i64) -> AdminResult<RenderedPage> {
     let record = R::load(db, id).await?;
     Ok(edit_page::<R>(layout, id, &record, &R::values(&record), None))
 }
@@ -183,7 +184,7 @@ pub async fn edit(
     layout: Layout,
     resource: Result<Entity, &str>,
     id: i64,
-) -> Result<PageResult<RenderedPage>, Status> {
+) -> Result<AdminResult<RenderedPage>, Status> {
     let entity = resource.map_err(|_| Status::NotFound)?;
     Ok(with_resource!(entity, R => edit_form::<R>(&db, &layout, id).await, else Err(AppError::NotFound("page").into())))
 }
@@ -196,7 +197,7 @@ pub async fn save<R: Resource>(
     layout: &Layout,
     id: i64,
     form: Contextual<'_, R::Form>,
-) -> PageResult<PageOr> {
+) -> AdminResult<PageOr> {
     let Contextual { value, context } = form;
     let result = match value {
         Some(form) => R::save(db, actor, id, form).await,
@@ -243,7 +244,7 @@ macro_rules! update_route {
             form: crate::auth::csrf::CsrfForm<
                 rocket::form::Contextual<'_, <$resource as crate::admin::resource::Resource>::Form>,
             >,
-        ) -> crate::error::PageResult<crate::web::session::PageOr> {
+        ) -> crate::admin::catchers::AdminResult<crate::web::session::PageOr> {
             crate::admin::pages::table::save::<$resource>(&db, &actor, &layout, id, form.0).await
         }
     };
@@ -278,7 +279,7 @@ pub async fn confirm_delete(
     layout: Layout,
     resource: Result<Entity, &str>,
     id: i64,
-) -> PageResult<PageOr> {
+) -> AdminResult<PageOr> {
     let entity = resource.map_err(|_| AppError::NotFound("page"))?;
     let here = uri!("/admin", confirm_delete(entity, id)).to_string();
     if !is_fresh(&admin.0, config) {
@@ -301,7 +302,7 @@ pub async fn delete(
     resource: Result<Entity, &str>,
     id: i64,
     _form: CsrfForm<Empty>,
-) -> PageResult<PageOr> {
+) -> AdminResult<PageOr> {
     let entity = resource.map_err(|_| AppError::NotFound("page"))?;
     if !is_fresh(&admin.0, config) {
         return Ok(reauth_redirect(&uri!("/admin", confirm_delete(entity, id)).to_string()));
@@ -336,7 +337,7 @@ pub async fn bulk(
     layout: Layout,
     resource: Result<Entity, &str>,
     form: CsrfForm<Contextual<'_, BulkForm>>,
-) -> PageResult<PageOr> {
+) -> AdminResult<PageOr> {
     let entity = resource.map_err(|_| AppError::NotFound("page"))?;
     let back = list_href(entity, <ListParams as Default>::default());
     let Contextual { value, context } = form.0;

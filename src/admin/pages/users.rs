@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::table::{self, update_route};
 use super::{is_fresh, outcome, reauth_redirect};
+use crate::admin::catchers::AdminResult;
 use crate::admin::fits;
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{badge, cell, link, Column, Field, Resource, DATE};
@@ -17,7 +18,7 @@ use crate::config::AppConfig;
 use crate::db::admin::UserRow;
 use crate::db::users::{Role, User};
 use crate::db::{Conn, DbPool};
-use crate::error::{AppError, PageResult};
+use crate::error::AppError;
 use crate::input::Max;
 use crate::web::session::{Empty, PageOr};
 
@@ -192,7 +193,7 @@ async fn set_role(
     config: &State<AppConfig>,
     id: i64,
     form: CsrfForm<Contextual<'_, RoleForm>>,
-) -> PageResult<PageOr> {
+) -> AdminResult<PageOr> {
     let back = user_page(id);
     if !is_fresh(&admin.0, config) {
         return Ok(reauth_redirect(&back));
@@ -222,7 +223,7 @@ async fn disable_user(
     config: &State<AppConfig>,
     id: i64,
     _form: CsrfForm<Empty>,
-) -> PageResult<PageOr> {
+) -> AdminResult<PageOr> {
     let back = user_page(id);
     if !is_fresh(&admin.0, config) {
         return Ok(reauth_redirect(&back));
@@ -234,7 +235,13 @@ async fn disable_user(
 }
 
 #[post("/users/<id>/enable", data = "<_form>")]
-async fn enable_user(db: Conn, _admin: AdminUser, actor: Actor, id: i64, _form: CsrfForm<Empty>) -> PageResult<PageOr> {
+async fn enable_user(
+    db: Conn,
+    _admin: AdminUser,
+    actor: Actor,
+    id: i64,
+    _form: CsrfForm<Empty>,
+) -> AdminResult<PageOr> {
     let result = ops::set_disabled(&db, &actor, id, false)
         .await
         .map(|u| format!("{} is enabled.", u.username));
