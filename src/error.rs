@@ -108,7 +108,7 @@ impl AppError {
             Self::BadRequest(_) => Status::BadRequest,
             Self::TooManyRequests(_) => Status::TooManyRequests,
             Self::Busy(_) => Status::ServiceUnavailable,
-            Self::Db(e) if is_unavailable(e) || crate::db::retry::is_lock_conflict(e) => Status::ServiceUnavailable,
+            Self::Db(e) if is_unavailable(e) || is_lock_conflict(e) => Status::ServiceUnavailable,
             Self::Db(_) | Self::Other(_) => Status::InternalServerError,
         }
     }
@@ -119,7 +119,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRequests(secs) | Self::Busy(secs) => Some(*secs),
-            Self::Db(_) if self.status() == Status::ServiceUnavailable => Some(crate::db::retry::RETRY_AFTER_SECS),
+            Self::Db(_) if self.status() == Status::ServiceUnavailable => Some(RETRY_AFTER_SECS),
             _ => None,
         }
     }
@@ -187,12 +187,51 @@ pub(crate) fn report_caught(status: Status, req: &Request<'_>) {
 }
 
 /// Pool exhausted or database unreachable: a 503, not a 500. (So is a lock conflict that
-/// outlasted its retries: [`crate::db::retry::is_lock_conflict`].)
+/// outlasted its retries: [`is_lock_conflict`].)
 fn is_unavailable(e: &sqlx::Error) -> bool {
     matches!(
         e,
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
     )
+}
+
+/// What `Retry-After` tells a client whose request lost every attempt (seconds).
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// MySQL/MariaDB error numbers that mean "run the transaction again": deadlock (1213), lock
+/// wait timeout (1205), and Galera's "WSREP has not yet prepared node" / certification
+/// failure (1047).
+const MYSQL_CONFLICTS: [u16; 3] = [1213, 1205, 1047];
+
+/// SQLite's primary result codes for a lock held by another connection: `SQLITE_BUSY` (5,
+/// with its extended forms such as `SQLITE_BUSY_SNAPSHOT` = 517) and `SQLITE_LOCKED` (6).
+const SQLITE_CONFLICTS: [i64; 2] = [5, 6];
+
+/// Whether `e` is a lock conflict that running the whole transaction again can resolve.
+pub fn is_lock_conflict(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else {
+        return false;
+    };
+    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return MYSQL_CONFLICTS.contains(&mysql.number()) || is_conflict_message(mysql.message());
+    }
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // The code is SQLite's extended result code; the primary code is its low byte.
+        let primary = db.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
+        return primary.is_some_and(|c| SQLITE_CONFLICTS.contains(&c)) || is_conflict_message(db.message());
+    }
+    // SQLSTATE 40001 is the standard "serialization failure" (MySQL's deadlock among them).
+    db.code().as_deref() == Some("40001") || is_conflict_message(db.message())
+}
+
+/// The servers' own words for a lock conflict, for errors that arrive without their number.
+fn is_conflict_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("deadlock found")
+        || m.contains("lock wait timeout exceeded")
+        || m.contains("wsrep detected deadlock")
+        || m.contains("database is locked")
+        || m.contains("database table is locked")
 }
 
 /// Whether a database error is a unique-key violation (a race that validation did not catch).

@@ -320,7 +320,15 @@ async fn bulk(
     if ops::is_destructive(&request.action) {
         require_fresh(&admin.0, config)?;
     }
-    let outcome = ops::bulk(&db, &actor, entity, &request.action, &request.ids).await?;
+    let outcome = ops::bulk(
+        &db,
+        &actor,
+        entity,
+        crate::admin::resource::bulk_actions(entity),
+        &request.action,
+        &request.ids,
+    )
+    .await?;
     Ok(Json(json!({ "bulk": outcome })))
 }
 

@@ -135,12 +135,6 @@ impl Entity {
             .into_iter()
             .find(|e| e.plural() == s)
     }
-
-    /// The bulk actions this table offers (as its [`Resource`](crate::admin::resource::Resource)
-    /// declares them).
-    pub fn bulk_actions(self) -> &'static [&'static str] {
-        crate::admin::resource::bulk_actions(self)
-    }
 }
 
 /// Whether an action destroys or takes away something, and so needs a fresh login.
@@ -458,14 +452,12 @@ pub struct BulkFailure {
     pub message: String,
 }
 
-/// Check a bulk request: a known action and 1..=[`BULK_MAX`] ids (duplicates dropped).
-pub fn check_bulk(entity: Entity, action: &str, ids: &[i64]) -> Result<Vec<i64>, AppError> {
+/// Check a bulk request: one of the table's `allowed` actions (its resource declares them) and
+/// 1..=[`BULK_MAX`] ids (duplicates dropped).
+pub fn check_bulk(allowed: &[&str], action: &str, ids: &[i64]) -> Result<Vec<i64>, AppError> {
     let mut errors = FieldErrors::new();
-    if !entity.bulk_actions().contains(&action) {
-        errors.add(
-            "action",
-            format!("must be one of: {}", entity.bulk_actions().join(", ")),
-        );
+    if !allowed.contains(&action) {
+        errors.add("action", format!("must be one of: {}", allowed.join(", ")));
     }
     let mut unique = Vec::new();
     for id in ids {
@@ -488,10 +480,11 @@ pub async fn bulk(
     db: &DbPool,
     actor: &Actor,
     entity: Entity,
+    allowed: &[&str],
     action: &str,
     ids: &[i64],
 ) -> Result<BulkOutcome, AppError> {
-    let ids = check_bulk(entity, action, ids)?;
+    let ids = check_bulk(allowed, action, ids)?;
     let mut outcome = BulkOutcome::default();
     for id in ids {
         let result = match (entity, action) {

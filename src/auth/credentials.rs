@@ -62,7 +62,9 @@ pub const INVALID: &str = "missing or invalid credentials";
 
 /// Load the user a token names, if the token is still good for them.
 pub(crate) async fn load_user(db: &DbPool, claims: &Claims) -> Result<Option<User>, sqlx::Error> {
-    let Some(id) = claims.user_id() else { return Ok(None) };
+    let Some(id) = claims.user_id() else {
+        return Ok(None);
+    };
     let user = match &claims.sid {
         Some(sid) => db::users::find_with_session(db, id, sid).await?,
         None => db::users::find_by_id(db, id).await?,

@@ -11,10 +11,10 @@ use serde::Serialize;
 
 use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
+use crate::db::db_run;
+use crate::db::db_transaction;
 use crate::db::users::{Role, User};
 use crate::db::{now, DbPool, Engine};
-use crate::db_run;
-use crate::db_transaction;
 
 /// What one table page shows: a search text, a sort key (checked against the allow-list),
 /// a direction and a window.
@@ -326,7 +326,7 @@ pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Erro
 
 /// The one way an admin write is made: `$body` (statements on `&mut *$tx`) and the audit
 /// insert in one transaction, committed together or not at all, and run again whole on a lock
-/// conflict ([`db_transaction!`](crate::db_transaction)). A `return` in the body (a refusal)
+/// conflict ([`db_transaction!`](crate::db::db_transaction)). A `return` in the body (a refusal)
 /// drops the transaction, audit entry included. `first:` writes the entry before the change
 /// (a deletion that may take the actor's own account, whose `ON DELETE SET NULL` then keeps
 /// the entry).
@@ -575,7 +575,7 @@ pub async fn delete_user(
 pub async fn vacuum_into(db: &DbPool, path: &str) -> Result<(), sqlx::Error> {
     match db.backend() {
         crate::db::pool::Backend::Sqlite(pool) => {
-            crate::db_run!(@held pool, |c| sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()))
+            crate::__db_run!(@held pool, |c| sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()))
         }
         crate::db::pool::Backend::MySql(_) => {
             Err(sqlx::Error::Configuration("VACUUM INTO is an SQLite statement".into()))

@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::db::db_run;
 use crate::db::{now, DbPool};
-use crate::db_run;
 
 /// What an admin did, ready to be written.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::cache::{Key, KeyPart};
+use crate::db::db_run;
 use crate::db::{now, DbPool, LastInsertId};
-use crate::db_run;
 
 /// A comment with its author as the viewer sees them.
 #[derive(Debug, Clone)]

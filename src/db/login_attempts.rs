@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::db::db_run;
 use crate::db::DbPool;
-use crate::db_run;
 
 /// Forget an account's failures after a successful login.
 pub async fn clear(db: &DbPool, email: &str) -> Result<(), sqlx::Error> {

@@ -14,7 +14,7 @@
 //!
 //! sqlx's `Any` driver is deliberately not used: on SQLite it truncated BIGINTs and lost the
 //! last insert id (DESIGN.md section 2). Every query is instead written once and compiled for
-//! both engines by [`db_run!`](crate::db_run).
+//! both engines by [`db_run!`](crate::db::db_run).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,26 +31,7 @@ use sqlx::{Connection, Executor};
 use super::manager::{LastUse, Limits, Manager, Setup};
 use super::url::DbUrl;
 
-/// Which database engine a pool talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// SQLite, embedded: the default for development and demos.
-    Sqlite,
-    /// MySQL or MariaDB: the production engine.
-    MySql,
-}
-
-impl Engine {
-    /// The engine a URL scheme (`sqlite`, `mysql`, `mariadb`, any case) names, if we support it.
-    pub fn from_scheme(scheme: &str) -> Option<Self> {
-        match scheme.to_ascii_lowercase().as_str() {
-            "sqlite" => Some(Self::Sqlite),
-            "mysql" | "mariadb" => Some(Self::MySql),
-            _ => None,
-        }
-    }
-}
+pub use crate::db::url::Engine;
 
 /// The two native pools. Cloning is cheap: both are `Arc`s inside.
 #[derive(Clone, Debug)]
@@ -165,7 +146,7 @@ impl DbPool {
         }
     }
 
-    /// The native pool. Used by [`db_run!`](crate::db_run) only.
+    /// The native pool. Used by [`db_run!`](crate::db::db_run) only.
     #[doc(hidden)]
     pub fn backend(&self) -> &Backend {
         self.statements.fetch_add(1, Ordering::Relaxed);
@@ -194,7 +175,7 @@ impl DbPool {
 
     /// `SELECT 1`: whether the database answers right now.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        crate::db_run!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(|_| ()))
+        crate::db::db_run!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(|_| ()))
     }
 
     /// Close every connection (graceful shutdown): the idle ones now, each in-use one as its
@@ -415,7 +396,9 @@ impl<C: Connection + 'static> Pooled<C> {
 
 impl<C: Connection + 'static> Drop for Pooled<C> {
     fn drop(&mut self) {
-        let Some(mut object) = self.object.take() else { return };
+        let Some(mut object) = self.object.take() else {
+            return;
+        };
         let runtime = tokio::runtime::Handle::try_current().ok();
         if Object::pool(&object).is_none_or(|pool| pool.is_closed()) {
             // Shutting down: say goodbye to the server if there is still a runtime to do it.
@@ -492,12 +475,13 @@ impl rocket_db_pools::Pool for DbPool {
 /// SqliteConnection` or `&mut MySqlConnection`, an `Executor`) taken from the pool for just
 /// this block, so the body is written once with native types. The block evaluates to a
 /// `Result<_, sqlx::Error>`. Each invocation counts as one statement.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! db_run {
+macro_rules! __db_run {
     ($pool:expr, |$conn:ident| $body:expr) => {
         match $pool.backend() {
-            $crate::db::pool::Backend::Sqlite(pool) => $crate::db_run!(@held pool, |$conn| $body),
-            $crate::db::pool::Backend::MySql(pool) => $crate::db_run!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::Sqlite(pool) => $crate::__db_run!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::MySql(pool) => $crate::__db_run!(@held pool, |$conn| $body),
         }
     };
     (@held $pool:ident, |$conn:ident| $body:expr) => {

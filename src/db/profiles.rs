@@ -1,8 +1,8 @@
 //! Profiles: a user as others see them, and follows.
 
+use crate::db::db_run;
+use crate::db::db_transaction;
 use crate::db::{now, DbPool};
-use crate::db_run;
-use crate::db_transaction;
 use crate::error::is_unique_violation;
 
 /// A user as others see them, with whether the viewer follows them.

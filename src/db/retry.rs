@@ -8,7 +8,7 @@
 //! when its busy timeout runs out or a read transaction cannot be upgraded to a write. None of
 //! these means the request was wrong: the cure is to run the **whole** transaction again
 //! (the server already threw away what it had done), which
-//! [`db_transaction!`](crate::db_transaction) does, up to [`ATTEMPTS`] times with a jittered,
+//! [`db_transaction!`](crate::db::db_transaction) does, up to [`ATTEMPTS`] times with a jittered,
 //! growing pause. A conflict that is still there after the last attempt escapes as the
 //! original `sqlx::Error`, which `AppError` answers with 503 and `Retry-After`, never 500.
 
@@ -26,44 +26,7 @@ const FIRST_PAUSE: Duration = Duration::from_millis(25);
 /// The longest pause between two attempts.
 const MAX_PAUSE: Duration = Duration::from_millis(400);
 
-/// What `Retry-After` tells a client whose request lost every attempt (seconds).
-pub const RETRY_AFTER_SECS: u64 = 1;
-
-/// MySQL/MariaDB error numbers that mean "run the transaction again": deadlock (1213), lock
-/// wait timeout (1205), and Galera's "WSREP has not yet prepared node" / certification
-/// failure (1047).
-const MYSQL_CONFLICTS: [u16; 3] = [1213, 1205, 1047];
-
-/// SQLite's primary result codes for a lock held by another connection: `SQLITE_BUSY` (5,
-/// with its extended forms such as `SQLITE_BUSY_SNAPSHOT` = 517) and `SQLITE_LOCKED` (6).
-const SQLITE_CONFLICTS: [i64; 2] = [5, 6];
-
-/// Whether `e` is a lock conflict that running the whole transaction again can resolve.
-pub fn is_lock_conflict(e: &sqlx::Error) -> bool {
-    let Some(db) = e.as_database_error() else {
-        return false;
-    };
-    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        return MYSQL_CONFLICTS.contains(&mysql.number()) || is_conflict_message(mysql.message());
-    }
-    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-        // The code is SQLite's extended result code; the primary code is its low byte.
-        let primary = db.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
-        return primary.is_some_and(|c| SQLITE_CONFLICTS.contains(&c)) || is_conflict_message(db.message());
-    }
-    // SQLSTATE 40001 is the standard "serialization failure" (MySQL's deadlock among them).
-    db.code().as_deref() == Some("40001") || is_conflict_message(db.message())
-}
-
-/// The servers' own words for a lock conflict, for errors that arrive without their number.
-fn is_conflict_message(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("deadlock found")
-        || m.contains("lock wait timeout exceeded")
-        || m.contains("wsrep detected deadlock")
-        || m.contains("database is locked")
-        || m.contains("database table is locked")
-}
+pub use crate::error::{is_lock_conflict, RETRY_AFTER_SECS};
 
 /// The pause after failed attempt `attempt` (1-based): doubling from 25 ms up to 400 ms, each
 /// drawn at random from its upper half, so transactions that collided once do not collide
@@ -76,7 +39,7 @@ pub fn pause_after(attempt: u32) -> Duration {
     floor + ceiling.saturating_sub(floor).mul_f64(rand::random::<f64>())
 }
 
-/// Like [`db_run!`](crate::db_run), for a block that runs one write transaction on `$conn`
+/// Like [`db_run!`](crate::db::db_run), for a block that runs one write transaction on `$conn`
 /// (it begins, and commits or rolls back, the transaction itself): when an attempt fails with
 /// a [lock conflict](crate::db::retry::is_lock_conflict), the connection goes back to the pool
 /// (which sends the dropped transaction's `ROLLBACK` at once, releasing its locks), and after
@@ -87,12 +50,13 @@ pub fn pause_after(attempt: u32) -> Duration {
 ///
 /// The block may run more than once: it must do nothing outside the transaction that cannot be
 /// repeated (every caller only reads captured values and runs statements on `$conn`).
+#[doc(hidden)]
 #[macro_export]
-macro_rules! db_transaction {
+macro_rules! __db_transaction {
     ($pool:expr, |$conn:ident| $body:expr) => {
         match $pool.backend() {
-            $crate::db::pool::Backend::Sqlite(pool) => $crate::db_transaction!(@held pool, |$conn| $body),
-            $crate::db::pool::Backend::MySql(pool) => $crate::db_transaction!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::Sqlite(pool) => $crate::__db_transaction!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::MySql(pool) => $crate::__db_transaction!(@held pool, |$conn| $body),
         }
     };
     (@held $pool:ident, |$conn:ident| $body:expr) => {{
@@ -200,7 +164,7 @@ mod tests {
         let pool = DbPool::connect(&url, 2, 0, Duration::from_secs(5), None)
             .await
             .expect("sqlite pool");
-        crate::db_run!(pool, |c| sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
+        crate::db::db_run!(pool, |c| sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
             .execute(c)
             .await
             .map(|_| ()))
@@ -243,7 +207,7 @@ mod tests {
     async fn a_transaction_that_lost_a_deadlock_runs_again_whole() {
         let (pool, _dir) = pool().await;
         let attempts = AtomicU32::new(0);
-        let result: Result<i64, sqlx::Error> = crate::db_transaction!(pool, |c| {
+        let result: Result<i64, sqlx::Error> = crate::db::db_transaction!(pool, |c| {
             let mut tx = sqlx::Connection::begin(c).await?;
             sqlx::query("INSERT INTO t (n) VALUES (1)").execute(&mut *tx).await?;
             // The first two attempts lose a deadlock after writing: their row must go.
@@ -260,7 +224,7 @@ mod tests {
             "earlier attempts rolled back"
         );
         assert_eq!(attempts.load(Ordering::SeqCst), 3);
-        let rows = crate::db_run!(pool, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
+        let rows = crate::db::db_run!(pool, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
             .fetch_one(c)
             .await)
         .expect("count");
@@ -272,7 +236,7 @@ mod tests {
     async fn a_conflict_that_outlasts_every_attempt_is_a_503_with_retry_after() {
         let (pool, _dir) = pool().await;
         let attempts = AtomicU32::new(0);
-        let result: Result<(), sqlx::Error> = crate::db_transaction!(pool, |c| {
+        let result: Result<(), sqlx::Error> = crate::db::db_transaction!(pool, |c| {
             let mut tx = sqlx::Connection::begin(c).await?;
             sqlx::query("INSERT INTO t (n) VALUES (1)").execute(&mut *tx).await?;
             attempts.fetch_add(1, Ordering::SeqCst);
@@ -284,7 +248,7 @@ mod tests {
         assert_eq!(error.retry_after(), Some(RETRY_AFTER_SECS));
         // Other errors are not retried.
         let other = AtomicU32::new(0);
-        let result: Result<(), sqlx::Error> = crate::db_transaction!(pool, |c| {
+        let result: Result<(), sqlx::Error> = crate::db::db_transaction!(pool, |c| {
             other.fetch_add(1, Ordering::SeqCst);
             sqlx::query("INSERT INTO missing (n) VALUES (1)")
                 .execute(c)
@@ -293,7 +257,7 @@ mod tests {
         });
         assert!(result.is_err());
         assert_eq!(other.load(Ordering::SeqCst), 1);
-        let rows = crate::db_run!(pool, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
+        let rows = crate::db::db_run!(pool, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
             .fetch_one(c)
             .await)
         .expect("count");

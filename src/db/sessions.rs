@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::db::db_run;
 use crate::db::{now, DbPool};
-use crate::db_run;
 
 /// Record a new session for `user_id`, live until `expires_at`.
 pub async fn create(

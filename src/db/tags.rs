@@ -1,7 +1,7 @@
 //! Tags: the names articles are filed under.
 
+use crate::db::db_run;
 use crate::db::{DbPool, Engine};
-use crate::db_run;
 
 /// Tags in use, most used first (ties by name), at most `limit`. Reads the per-tag counter in
 /// the order of its index (`tags_popular`) instead of grouping every article's tags.

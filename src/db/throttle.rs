@@ -20,8 +20,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::db::db_run;
 use crate::db::{now, DbPool, Engine, LastInsertId};
-use crate::db_run;
 
 /// What a reservation found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

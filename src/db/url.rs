@@ -20,7 +20,26 @@ use sqlx::mysql::MySqlConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::ConnectOptions;
 
-use super::pool::Engine;
+/// Which database engine a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// SQLite, embedded: the default for development and demos.
+    Sqlite,
+    /// MySQL or MariaDB: the production engine.
+    MySql,
+}
+
+impl Engine {
+    /// The engine a URL scheme (`sqlite`, `mysql`, `mariadb`, any case) names, if we support it.
+    pub fn from_scheme(scheme: &str) -> Option<Self> {
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => Some(Self::Sqlite),
+            "mysql" | "mariadb" => Some(Self::MySql),
+            _ => None,
+        }
+    }
+}
 
 /// Why a database URL cannot be used. The text names the config key and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::db::db_run;
 use crate::db::{now, DbPool, LastInsertId};
-use crate::db_run;
 
 /// A row of `users`.
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
@@ -126,7 +126,7 @@ where
 }
 
 /// What a token without a browser session claims: that its user exists, is not disabled and
-/// is still at the token's version (the rule `crate::auth::guards` applies to such tokens).
+/// is still at the token's version (the rule the auth guards apply to such tokens).
 /// A read made on the holder's behalf can check it in its own statement (see
 /// [`token_claim_holds!`]) instead of a lookup of its own first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

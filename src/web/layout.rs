@@ -214,7 +214,9 @@ impl PageOr {
 /// field, for messages beside the inputs); errors other than validation give one message.
 pub fn form_errors(error: &crate::error::AppError) -> Value {
     match error {
-        crate::error::AppError::Invalid(fields) => json!({ "list": fields.full_messages(), "fields": fields.0 }),
+        crate::error::AppError::Invalid(fields) => {
+            json!({ "list": fields.full_messages(), "fields": fields.0 })
+        }
         other => json!({ "list": other.public_messages(), "fields": {} }),
     }
 }

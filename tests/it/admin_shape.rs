@@ -2,9 +2,9 @@
 //! failing audit insert undoes the change), the `/admin` catchers in the admin layout, the
 //! declared tables answering alike, per-field form errors, and the `Role` column type.
 
+use conduit::db::db_run;
 use conduit::db::users::{self, Role};
 use conduit::db::DbPool;
-use conduit::db_run;
 use rocket::http::{Method, Status};
 use serde_json::{json, Value};
 

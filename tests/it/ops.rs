@@ -96,7 +96,9 @@ fn fake_sentry() -> (u16, Arc<Mutex<Vec<String>>>) {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 8192];
                 let (head_end, length) = loop {
-                    let Ok(n) = stream.read(&mut chunk) else { return };
+                    let Ok(n) = stream.read(&mut chunk) else {
+                        return;
+                    };
                     if n == 0 {
                         return;
                     }
@@ -114,7 +116,9 @@ fn fake_sentry() -> (u16, Arc<Mutex<Vec<String>>>) {
                     }
                 };
                 while buf.len() < head_end + length {
-                    let Ok(n) = stream.read(&mut chunk) else { return };
+                    let Ok(n) = stream.read(&mut chunk) else {
+                        return;
+                    };
                     if n == 0 {
                         break;
                     }
@@ -422,7 +426,7 @@ async fn interrupted_statement(engine: Engine, test: &str) {
     // A transaction abandoned half-way (an early return on an error) is rolled back before
     // the connection serves anyone else.
     let failed: Result<(), sqlx::Error> = async {
-        conduit::db_run!(db, |c| {
+        conduit::db::db_run!(db, |c| {
             let mut tx = sqlx::Connection::begin(c).await?;
             sqlx::query("INSERT INTO tags (name, article_count) VALUES ('abandoned', 1)")
                 .execute(&mut *tx)

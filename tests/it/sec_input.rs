@@ -4,8 +4,8 @@
 //! are refused before their `nbf` or when issued in the future.
 
 use conduit::config::DEV_JWT_SECRET;
+use conduit::db::db_run;
 use conduit::db::{DbPool, Engine};
-use conduit::db_run;
 use conduit::error::percent_encode;
 use rocket::http::{ContentType, Method, Status};
 use rocket::local::asynchronous::Client;

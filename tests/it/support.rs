@@ -1,7 +1,7 @@
 //! Small helpers shared by the tests: JSON requests, HTML selectors, raw SQL for assertions.
 
+use conduit::db::db_run;
 use conduit::db::DbPool;
-use conduit::db_run;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use scraper::{Html, Selector};

@@ -344,7 +344,7 @@ pub async fn bulk(
     let Some(form) = value else {
         return outcome(&back, Err(form_invalid(&context)));
     };
-    let ids = match ops::check_bulk(entity, &form.action, &form.ids) {
+    let ids = match ops::check_bulk(crate::admin::resource::bulk_actions(entity), &form.action, &form.ids) {
         Ok(ids) => ids,
         Err(e) => return outcome(&back, Err(e)),
     };
@@ -371,7 +371,15 @@ pub async fn bulk(
             confirm_page(&layout, entity, &message, &items, &action, &hidden, &button),
         )));
     }
-    let result = ops::bulk(&db, &actor, entity, &form.action, &ids).await?;
+    let result = ops::bulk(
+        &db,
+        &actor,
+        entity,
+        crate::admin::resource::bulk_actions(entity),
+        &form.action,
+        &ids,
+    )
+    .await?;
     let mut message = format!(
         "{}: {} of {} {} done.",
         capitalize(&form.action),

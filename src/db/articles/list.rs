@@ -5,9 +5,9 @@ use sqlx::{FromRow, Row};
 
 use super::Article;
 use crate::db::comments::{comment_columns, Comment, COMMENT_COLUMNS};
+use crate::db::db_run;
 use crate::db::users::{token_claim_holds, TokenClaim};
 use crate::db::DbPool;
-use crate::db_run;
 
 /// One page of a list and the number of articles matching its filter.
 #[derive(Debug, Default)]
@@ -411,7 +411,9 @@ pub async fn find_with_comments(
             .fetch_all(c)
             .await
             .and_then(|rows| {
-                let Some(first) = rows.first() else { return Ok(None) };
+                let Some(first) = rows.first() else {
+                    return Ok(None);
+                };
                 let mut article = Article::from_row(first)?;
                 let mut comments = Vec::with_capacity(rows.len());
                 for row in &rows {

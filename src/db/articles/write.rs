@@ -2,9 +2,9 @@
 //! the rows), favorite and un-favorite.
 
 use super::counters;
+use crate::db::db_run;
+use crate::db::db_transaction;
 use crate::db::{now, DbPool, LastInsertId};
-use crate::db_run;
-use crate::db_transaction;
 use crate::error::is_unique_violation;
 
 /// The fields of a new or edited article.
