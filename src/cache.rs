@@ -100,7 +100,8 @@ impl KeyPart for bool {
 impl KeyPart for chrono::DateTime<chrono::Utc> {
     fn write_to(&self, key: &mut Key) {
         self.timestamp().write_to(key);
-        key.0.extend_from_slice(&self.timestamp_subsec_nanos().to_le_bytes());
+        key.0
+            .extend_from_slice(&self.timestamp_subsec_nanos().to_le_bytes());
     }
 }
 
@@ -229,7 +230,9 @@ pub struct Bytes;
 impl<V: ?Sized + Weigh> Weighter<Box<[u8]>, Arc<V>> for Bytes {
     fn weight(&self, key: &Box<[u8]>, value: &Arc<V>) -> u64 {
         // Never zero: `quick_cache` never evicts an entry that weighs nothing.
-        u64::try_from(key.len() + value.weight()).unwrap_or(u64::MAX).max(1)
+        u64::try_from(key.len() + value.weight())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 }
 
@@ -273,7 +276,11 @@ impl<V: ?Sized + Weigh> TextCache<V> {
     /// The value for `key`: the kept one, or `make(key)`, kept for next time. `make` runs
     /// without a lock held, so two threads may both make a missing value.
     /// A key longer than an entry may be is not looked up at all.
-    pub fn get_or_make<T, E>(&self, key: &[u8], make: impl FnOnce() -> Result<T, E>) -> Result<Arc<V>, E>
+    pub fn get_or_make<T, E>(
+        &self,
+        key: &[u8],
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<V>, E>
     where
         Arc<V>: From<T>,
     {
@@ -325,27 +332,43 @@ mod tests {
         for i in 0..200 {
             cache.put(key(i).as_bytes(), &value);
             // Entry 0 is used all along, so it is never the least recently used.
-            assert!(cache.get(key(0).as_bytes()).is_some(), "entry 0 evicted at {i}");
+            assert!(
+                cache.get(key(0).as_bytes()).is_some(),
+                "entry 0 evicted at {i}"
+            );
             let (bytes, sum) = cache.held();
             assert_eq!(bytes, sum);
             assert!(bytes <= 1024 * 1024, "{bytes} bytes after {i}");
         }
-        assert!(cache.get(key(1).as_bytes()).is_none(), "old entries were evicted");
+        assert!(
+            cache.get(key(1).as_bytes()).is_none(),
+            "old entries were evicted"
+        );
         assert!(cache.get(key(199).as_bytes()).is_some());
     }
 
     #[test]
     fn keys_are_whole_inputs_and_oversized_entries_are_not_kept() {
         let cache: TextCache = TextCache::new(1024, 100);
-        let made = cache.get_or_make(b"a", || Ok::<_, ()>("A".to_owned())).unwrap();
+        let made = cache
+            .get_or_make(b"a", || Ok::<_, ()>("A".to_owned()))
+            .unwrap();
         assert_eq!(&*made, "A");
         // Served from the cache: `make` would fail.
-        assert_eq!(&*cache.get_or_make(b"a", || Err::<String, _>(())).unwrap(), "A");
+        assert_eq!(
+            &*cache.get_or_make(b"a", || Err::<String, _>(())).unwrap(),
+            "A"
+        );
         assert!(cache.get(b"a ").is_none() && cache.get(b"").is_none());
-        let big = cache.get_or_make(b"b", || Ok::<_, ()>("B".repeat(200))).unwrap();
+        let big = cache
+            .get_or_make(b"b", || Ok::<_, ()>("B".repeat(200)))
+            .unwrap();
         assert_eq!(big.len(), 200, "still returned");
         assert!(cache.get(b"b").is_none(), "but not kept");
-        assert_eq!(cache.get_or_make(b"c", || Err::<String, _>("failed")), Err("failed"));
+        assert_eq!(
+            cache.get_or_make(b"c", || Err::<String, _>("failed")),
+            Err("failed")
+        );
         assert!(cache.get(b"c").is_none());
         cache.clear();
         assert!(cache.get(b"a").is_none());
@@ -362,7 +385,13 @@ mod tests {
         let list = |l: &[&str]| Key::new().with(l).with("x");
         assert_ne!(list(&["a", "b"]).as_bytes(), list(&["ab"]).as_bytes());
         assert_ne!(list(&[]).as_bytes(), list(&[""]).as_bytes());
-        assert_ne!(Key::new().with(&1_i64).as_bytes(), Key::new().with(&256_i64).as_bytes());
-        assert_ne!(Key::new().with(&true).as_bytes(), Key::new().with(&false).as_bytes());
+        assert_ne!(
+            Key::new().with(&1_i64).as_bytes(),
+            Key::new().with(&256_i64).as_bytes()
+        );
+        assert_ne!(
+            Key::new().with(&true).as_bytes(),
+            Key::new().with(&false).as_bytes()
+        );
     }
 }

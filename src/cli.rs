@@ -133,6 +133,10 @@ pub async fn restore(figment: &Figment, path: &std::path::Path) -> anyhow::Resul
     backups.restore(path).await?;
     let pool = open_pool(figment).await?;
     pool.close().await;
-    log::info!("restored the {:?} database from {}", backups.engine(), path.display());
+    log::info!(
+        "restored the {:?} database from {}",
+        backups.engine(),
+        path.display()
+    );
     Ok(())
 }

@@ -189,8 +189,12 @@ fn bad(key: &'static str, message: impl Into<String>) -> ConfigError {
 impl AppConfig {
     /// Read and validate the config for `profile` from a figment.
     pub fn from_figment(figment: &Figment) -> Result<Self, String> {
-        let config: Self = figment.extract().map_err(|e| format!("configuration: {e}"))?;
-        config.validate(figment.profile()).map_err(|e| e.to_string())?;
+        let config: Self = figment
+            .extract()
+            .map_err(|e| format!("configuration: {e}"))?;
+        config
+            .validate(figment.profile())
+            .map_err(|e| e.to_string())?;
         Ok(config)
     }
 
@@ -198,7 +202,10 @@ impl AppConfig {
     pub fn validate(&self, profile: &Profile) -> Result<(), ConfigError> {
         let secret = self.jwt_secret.expose_secret();
         if secret.len() < 32 {
-            return Err(bad("jwt_secret", "must be at least 32 bytes (set CONDUIT_JWT_SECRET)"));
+            return Err(bad(
+                "jwt_secret",
+                "must be at least 32 bytes (set CONDUIT_JWT_SECRET)",
+            ));
         }
         if profile == "release" && (secret == DEV_JWT_SECRET || secret.contains("change-me")) {
             return Err(bad(
@@ -250,7 +257,10 @@ impl AppConfig {
         if parse_level(&self.log_filter).is_none() {
             return Err(bad(
                 "log_filter",
-                format!("`{}` is not one of error, warn, info, debug, trace", self.log_filter),
+                format!(
+                    "`{}` is not one of error, warn, info, debug, trace",
+                    self.log_filter
+                ),
             ));
         }
         Ok(())
@@ -275,7 +285,11 @@ pub fn figment() -> Figment {
     }
     figment
         .merge(Env::prefixed("CONDUIT_").ignore(&["CONFIG"]).global())
-        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE", "CONFIG"]).global())
+        .merge(
+            Env::prefixed("ROCKET_")
+                .ignore(&["PROFILE", "CONFIG"])
+                .global(),
+        )
 }
 
 /// Reads, validates and manages [`AppConfig`] at ignite: a bad value stops the launch.

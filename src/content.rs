@@ -30,7 +30,11 @@ pub fn check_filter(filter: &Filter) -> Result<(), AppError> {
     let fields = [
         ("tag", &filter.tag, TAG_MAX),
         ("author", &filter.author, crate::auth::account::USERNAME_MAX),
-        ("favorited", &filter.favorited_by, crate::auth::account::USERNAME_MAX),
+        (
+            "favorited",
+            &filter.favorited_by,
+            crate::auth::account::USERNAME_MAX,
+        ),
     ];
     for (field, value, max) in fields {
         if let Some(value) = value {
@@ -51,7 +55,10 @@ pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
         }
         match input::problem(tag, Max::Chars(TAG_MAX)) {
             Some(Problem::TooLong(_)) => {
-                errors.add("tagList", format!("has a tag longer than {TAG_MAX} characters"));
+                errors.add(
+                    "tagList",
+                    format!("has a tag longer than {TAG_MAX} characters"),
+                );
                 continue;
             }
             Some(problem) => {
@@ -69,16 +76,29 @@ pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
         }
     }
     if clean.len() > TAGS_MAX {
-        errors.add("tagList", format!("has too many tags (maximum is {TAGS_MAX})"));
+        errors.add(
+            "tagList",
+            format!("has too many tags (maximum is {TAGS_MAX})"),
+        );
     }
     clean
 }
 
 /// Validate a whole article; returns the cleaned data.
-pub fn check_article(title: &str, description: &str, body: &str, tags: &[String]) -> Result<ArticleData, AppError> {
+pub fn check_article(
+    title: &str,
+    description: &str,
+    body: &str,
+    tags: &[String],
+) -> Result<ArticleData, AppError> {
     let mut errors = FieldErrors::new();
     required(&mut errors, "title", title, Max::Chars(TITLE_MAX));
-    required(&mut errors, "description", description, Max::Chars(DESCRIPTION_MAX));
+    required(
+        &mut errors,
+        "description",
+        description,
+        Max::Chars(DESCRIPTION_MAX),
+    );
     required(&mut errors, "body", body, Max::Bytes(BODY_MAX));
     let tags = clean_tags(&mut errors, tags);
     errors.into_result()?;
@@ -114,7 +134,11 @@ pub fn slug_for(title: &str) -> String {
 }
 
 /// Create an article by `author_id`; returns it as its author sees it.
-pub async fn create_article(db: &DbPool, author_id: i64, data: &ArticleData) -> Result<Article, AppError> {
+pub async fn create_article(
+    db: &DbPool,
+    author_id: i64,
+    data: &ArticleData,
+) -> Result<Article, AppError> {
     let slug = db::articles::insert(db, author_id, data, &slug_for(&data.title)).await?;
     db::articles::find(db, &slug, Some(author_id))
         .await?
@@ -127,7 +151,9 @@ pub async fn owned_article(db: &DbPool, slug: &str, user_id: i64) -> Result<Arti
         .await?
         .ok_or(AppError::NotFound("article"))?;
     if article.author_id != user_id {
-        return Err(AppError::Forbidden("only the author may change this article"));
+        return Err(AppError::Forbidden(
+            "only the author may change this article",
+        ));
     }
     Ok(article)
 }
@@ -140,7 +166,8 @@ pub async fn update_article(
     viewer: i64,
 ) -> Result<Article, AppError> {
     let new_base = (data.title != article.title).then(|| slug_for(&data.title));
-    let slug = db::articles::update(db, article.id, &article.slug, data, new_base.as_deref()).await?;
+    let slug =
+        db::articles::update(db, article.id, &article.slug, data, new_base.as_deref()).await?;
     db::articles::find(db, &slug, Some(viewer))
         .await?
         .ok_or(AppError::NotFound("article"))
@@ -168,7 +195,10 @@ mod tests {
 
     #[test]
     fn slugs_are_url_safe_and_never_empty() {
-        assert_eq!(slug_for("How to train your dragon"), "how-to-train-your-dragon");
+        assert_eq!(
+            slug_for("How to train your dragon"),
+            "how-to-train-your-dragon"
+        );
         assert_eq!(slug_for("Ünïcödé  Tïtle!"), "unicode-title");
         assert_eq!(slug_for("日本語"), "ri-ben-yu");
         assert_eq!(slug_for("!!! ???"), "article");

@@ -30,7 +30,10 @@ impl FieldErrors {
 
     /// Record `message` against `field`.
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_default().push(message.into());
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
     }
 
     /// Whether nothing was recorded.
@@ -170,7 +173,12 @@ pub fn report_failure(req: &Request<'_>, status: Status, cause: &str) {
             scope.set_tag("http.path", &path);
             scope.set_tag("http.status_code", status.code);
         },
-        || log::error!("{method} {path} answered {} rid={rid}: {cause}", status.code),
+        || {
+            log::error!(
+                "{method} {path} answered {} rid={rid}: {cause}",
+                status.code
+            )
+        },
     );
 }
 
@@ -191,7 +199,10 @@ pub(crate) fn report_caught(status: Status, req: &Request<'_>) {
 fn is_unavailable(e: &sqlx::Error) -> bool {
     matches!(
         e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
     )
 }
 
@@ -217,8 +228,12 @@ pub fn is_lock_conflict(e: &sqlx::Error) -> bool {
     }
     if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
         // The code is SQLite's extended result code; the primary code is its low byte.
-        let primary = db.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
-        return primary.is_some_and(|c| SQLITE_CONFLICTS.contains(&c)) || is_conflict_message(db.message());
+        let primary = db
+            .code()
+            .and_then(|c| c.parse::<i64>().ok())
+            .map(|c| c & 0xff);
+        return primary.is_some_and(|c| SQLITE_CONFLICTS.contains(&c))
+            || is_conflict_message(db.message());
     }
     // SQLSTATE 40001 is the standard "serialization failure" (MySQL's deadlock among them).
     db.code().as_deref() == Some("40001") || is_conflict_message(db.message())
@@ -312,7 +327,9 @@ pub fn login_redirect(req: &Request<'_>) -> Redirect {
     let next = if req.method() == rocket::http::Method::Get {
         Some(req.uri().to_string())
     } else {
-        req.headers().get_one("Referer").and_then(|r| same_site_path(req, r))
+        req.headers()
+            .get_one("Referer")
+            .and_then(|r| same_site_path(req, r))
     };
     match next {
         Some(next) => Redirect::to(format!("/login?next={}", percent_encode(&next))),
@@ -440,6 +457,9 @@ mod tests {
     fn internal_errors_are_not_shown() {
         let error = AppError::Other(anyhow::anyhow!("SELECT secret FROM users"));
         assert_eq!(error.status(), Status::InternalServerError);
-        assert_eq!(error.public_messages(), vec!["internal server error".to_string()]);
+        assert_eq!(
+            error.public_messages(),
+            vec!["internal server error".to_string()]
+        );
     }
 }

@@ -32,7 +32,11 @@ pub struct Pruned {
 }
 
 /// One pass, as of `now`.
-pub async fn prune(db: &DbPool, config: &AppConfig, now: DateTime<Utc>) -> Result<Pruned, sqlx::Error> {
+pub async fn prune(
+    db: &DbPool,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+) -> Result<Pruned, sqlx::Error> {
     let login_window = Duration::minutes(config.login_window_minutes);
     let register_window = Duration::hours(1);
     Ok(Pruned {
@@ -48,7 +52,8 @@ pub async fn prune(db: &DbPool, config: &AppConfig, now: DateTime<Utc>) -> Resul
 pub fn stage() -> AdHoc {
     AdHoc::on_liftoff("Housekeeping", |rocket| {
         Box::pin(async move {
-            let (Some(db), Some(config)) = (rocket.state::<Db>(), rocket.state::<AppConfig>()) else {
+            let (Some(db), Some(config)) = (rocket.state::<Db>(), rocket.state::<AppConfig>())
+            else {
                 return;
             };
             if config.housekeeping_minutes == 0 {

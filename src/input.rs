@@ -190,11 +190,27 @@ mod tests {
 
     #[test]
     fn control_characters_other_than_tab_cr_lf_are_refused() {
-        for ok in ["plain", "tab\there", "lines\r\nand\nmore", "emoji 🦀", "ünïcödé"] {
+        for ok in [
+            "plain",
+            "tab\there",
+            "lines\r\nand\nmore",
+            "emoji 🦀",
+            "ünïcödé",
+        ] {
             assert_eq!(problem(ok, Max::Chars(100)), None, "{ok:?}");
         }
-        for bad in ["nul\0", "bell\u{7}", "esc\u{1b}[31m", "del\u{7f}", "\u{1f}unit"] {
-            assert_eq!(problem(bad, Max::Chars(100)), Some(Problem::Control), "{bad:?}");
+        for bad in [
+            "nul\0",
+            "bell\u{7}",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "\u{1f}unit",
+        ] {
+            assert_eq!(
+                problem(bad, Max::Chars(100)),
+                Some(Problem::Control),
+                "{bad:?}"
+            );
         }
     }
 
@@ -216,7 +232,10 @@ mod tests {
             .iter()
             .map(|e| (e.name.as_ref().map(ToString::to_string), e.kind.to_string()))
             .collect();
-        assert_eq!(seen, vec![(Some("title".to_owned()), "can't be blank".to_owned())]);
+        assert_eq!(
+            seen,
+            vec![(Some("title".to_owned()), "can't be blank".to_owned())]
+        );
         let errors = rule("abcd", |e: &mut FieldErrors, v: &str| {
             required(e, "tagList", v, Max::Chars(3));
         })
@@ -225,7 +244,10 @@ mod tests {
             errors[0].name.as_ref().map(ToString::to_string).as_deref(),
             Some("tagList")
         );
-        assert_eq!(errors[0].kind.to_string(), "is too long (maximum is 3 characters)");
+        assert_eq!(
+            errors[0].kind.to_string(),
+            "is too long (maximum is 3 characters)"
+        );
     }
 
     #[test]

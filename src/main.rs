@@ -79,7 +79,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = telemetry::init_logging(&app_config.log_filter, app_config.log_file.as_deref()) {
+    if let Err(e) = telemetry::init_logging(&app_config.log_filter, app_config.log_file.as_deref())
+    {
         eprintln!("error: config key `log_file`: {e}");
         return ExitCode::FAILURE;
     }
@@ -91,9 +92,12 @@ fn main() -> ExitCode {
             Command::Serve => serve(figment).await,
             Command::Migrate => conduit::cli::migrate(&figment).await,
             Command::Seed { demo: true } => conduit::cli::seed_demo(&figment).await,
-            Command::Seed { demo: false } => Err(anyhow::anyhow!("say what to seed: `conduit seed --demo`")),
+            Command::Seed { demo: false } => {
+                Err(anyhow::anyhow!("say what to seed: `conduit seed --demo`"))
+            }
             Command::CreateAdmin { username, email } => {
-                conduit::cli::create_admin(&figment, &username, &email, conduit::cli::read_password).await
+                conduit::cli::create_admin(&figment, &username, &email, conduit::cli::read_password)
+                    .await
             }
             Command::Backup { out } => conduit::cli::backup(&figment, out.as_deref()).await,
             Command::Restore { path } => conduit::cli::restore(&figment, &path).await,

@@ -24,7 +24,8 @@ pub fn to_safe_html(markdown: &str) -> Arc<str> {
 }
 
 fn render(markdown: &str) -> String {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
     ammonia::Builder::default()
@@ -60,8 +61,9 @@ mod tests {
 
     #[test]
     fn strips_scripts_handlers_and_javascript_urls() {
-        let html =
-            to_safe_html("<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))");
+        let html = to_safe_html(
+            "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))",
+        );
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");

@@ -16,7 +16,10 @@ const USERS: [(&str, &str); 6] = [
     ("chiara", "Designer who codes. Accessibility advocate."),
     ("dmitri", "Maintains too many open source projects."),
     ("esther", "Teaches programming to beginners on weekends."),
-    ("farid", "Site reliability, observability, incident reviews."),
+    (
+        "farid",
+        "Site reliability, observability, incident reviews.",
+    ),
 ];
 
 const ARTICLES: [(usize, &str, &str, &[&str]); 12] = [
@@ -149,16 +152,26 @@ pub async fn demo(db: &DbPool) -> Result<Summary, AppError> {
         ids.push(user.id);
     }
     for (i, &(author, title, description, tags)) in ARTICLES.iter().enumerate() {
-        if db::articles::find(db, &content::slug_for(title), None).await?.is_some() {
+        if db::articles::find(db, &content::slug_for(title), None)
+            .await?
+            .is_some()
+        {
             continue;
         }
         let tags: Vec<String> = tags.iter().map(|t| (*t).to_owned()).collect();
-        let data = content::check_article(title, description, &body_for(title, description), &tags)?;
+        let data =
+            content::check_article(title, description, &body_for(title, description), &tags)?;
         let article = content::create_article(db, ids[author], &data).await?;
         summary.articles += 1;
         for k in 0..=(i % 3) {
             let commenter = ids[(author + k + 1) % ids.len()];
-            db::comments::insert(db, article.id, commenter, COMMENTS[(i + k) % COMMENTS.len()]).await?;
+            db::comments::insert(
+                db,
+                article.id,
+                commenter,
+                COMMENTS[(i + k) % COMMENTS.len()],
+            )
+            .await?;
             summary.comments += 1;
         }
         for k in 0..(i % 4) {

@@ -6,7 +6,11 @@ use crate::db::{self, DbPool};
 use crate::error::{AppError, FieldErrors};
 
 /// The profile of `username` as `viewer` sees it: 404 when there is none.
-pub async fn profile(db: &DbPool, username: &str, viewer: Option<i64>) -> Result<Profile, AppError> {
+pub async fn profile(
+    db: &DbPool,
+    username: &str,
+    viewer: Option<i64>,
+) -> Result<Profile, AppError> {
     db::profiles::find(db, username, viewer)
         .await?
         .ok_or(AppError::NotFound("profile"))

@@ -62,7 +62,9 @@ pub fn init_logging(level: &str, file: Option<&std::path::Path>) -> anyhow::Resu
     // other crates' errors and all warnings ride along as breadcrumbs.
     let logger = sentry_log::SentryLogger::with_dest(logger).filter(|md| match md.level() {
         log::Level::Error if md.target().starts_with("conduit") => sentry_log::LogFilter::Event,
-        log::Level::Error | log::Level::Warn | log::Level::Info => sentry_log::LogFilter::Breadcrumb,
+        log::Level::Error | log::Level::Warn | log::Level::Info => {
+            sentry_log::LogFilter::Breadcrumb
+        }
         _ => sentry_log::LogFilter::Ignore,
     });
     log::set_boxed_logger(Box::new(logger))?;

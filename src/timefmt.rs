@@ -23,7 +23,9 @@ const MONTHS: [&str; 12] = [
 fn push_digits(out: &mut String, value: u32, width: u32) {
     let mut div = 10u32.pow(width - 1);
     while div > 0 {
-        out.push(char::from(b'0' + u8::try_from(value / div % 10).unwrap_or(0)));
+        out.push(char::from(
+            b'0' + u8::try_from(value / div % 10).unwrap_or(0),
+        ));
         div /= 10;
     }
 }
@@ -82,7 +84,10 @@ mod tests {
         for step in 0..4000 {
             let millis = (step * 7919) % 1000;
             let sample = at + chrono::Duration::milliseconds(millis);
-            assert_eq!(iso_seconds(&sample), sample.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            assert_eq!(
+                iso_seconds(&sample),
+                sample.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            );
             assert_eq!(human_date(&sample), sample.format("%B %-d, %Y").to_string());
             at += chrono::Duration::seconds(86_400 + 3_607);
         }
@@ -90,7 +95,8 @@ mod tests {
 
     #[test]
     fn pads_small_fields() {
-        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::milliseconds(6);
+        let at =
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::milliseconds(6);
         assert_eq!(human_date(&at), "January 2, 2026");
     }
 }

@@ -61,7 +61,8 @@ async fn stats(db: Conn, _admin: AdminUser) -> ApiResult<Json<Value>> {
 }
 
 async fn list_rows<R: Resource>(db: &DbPool, params: &ListParams) -> ApiResult<Json<Value>> {
-    let listing = Listing::new(params, R::SPEC.sorts, R::DEFAULT_SORT)?.with_per_page(params.per_page.as_deref());
+    let listing = Listing::new(params, R::SPEC.sorts, R::DEFAULT_SORT)?
+        .with_per_page(params.per_page.as_deref());
     let total = db::admin::count(db, R::SPEC, &listing.q).await?;
     let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.query()).await?;
     Ok(page_body(R::ENTITY.plural(), json!(rows), total, &listing))
@@ -102,7 +103,9 @@ async fn get_user(db: Conn, _admin: AdminUser, id: i64) -> ApiResult<Json<Value>
 
 #[get("/articles/<id>")]
 async fn get_article(db: Conn, _admin: AdminUser, id: i64) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "article": ops::load_article(&db, id).await? })))
+    Ok(Json(
+        json!({ "article": ops::load_article(&db, id).await? }),
+    ))
 }
 
 /// Change a record: `PUT /<resource>/<id>` with `{"<entity>": {...}}` (absent fields are left
@@ -131,8 +134,12 @@ async fn apply<R: JsonChanges>(
     body: Value,
 ) -> Result<Value, AppError> {
     // The same answer as a body `ApiJson` cannot read into the request's type.
-    let changes = serde_json::from_value::<R::Changes>(body)
-        .map_err(|e| AppError::Invalid(FieldErrors::one("base", format!("invalid request body: {e}"))))?;
+    let changes = serde_json::from_value::<R::Changes>(body).map_err(|e| {
+        AppError::Invalid(FieldErrors::one(
+            "base",
+            format!("invalid request body: {e}"),
+        ))
+    })?;
     R::apply(db, actor, fresh, id, changes).await
 }
 
@@ -171,7 +178,13 @@ pub struct UserChanges {
 impl JsonChanges for Users {
     type Changes = UserEnvelope;
 
-    async fn apply(db: &DbPool, actor: &Actor, fresh: bool, id: i64, body: UserEnvelope) -> Result<Value, AppError> {
+    async fn apply(
+        db: &DbPool,
+        actor: &Actor,
+        fresh: bool,
+        id: i64,
+        body: UserEnvelope,
+    ) -> Result<Value, AppError> {
         let changes = body.user;
         let current = ops::load_user(db, id).await?;
         let role = changes.role.as_deref().map(ops::parse_role).transpose()?;
@@ -193,7 +206,11 @@ impl JsonChanges for Users {
                 return Err(AppError::Forbidden(ops::LAST_ADMIN));
             }
         }
-        if changes.username.is_some() || changes.email.is_some() || changes.bio.is_some() || changes.image.is_some() {
+        if changes.username.is_some()
+            || changes.email.is_some()
+            || changes.bio.is_some()
+            || changes.image.is_some()
+        {
             let edit = ops::UserEdit {
                 username: changes.username,
                 email: changes.email,
@@ -243,7 +260,10 @@ impl JsonChanges for Articles {
             actor,
             id,
             changes.title.as_deref().unwrap_or(&current.title),
-            changes.description.as_deref().unwrap_or(&current.description),
+            changes
+                .description
+                .as_deref()
+                .unwrap_or(&current.description),
             changes.body.as_deref().unwrap_or(&current.body),
         )
         .await?;
@@ -293,7 +313,13 @@ pub struct TagChanges {
 impl JsonChanges for Tags {
     type Changes = TagEnvelope;
 
-    async fn apply(db: &DbPool, actor: &Actor, _fresh: bool, id: i64, body: TagEnvelope) -> Result<Value, AppError> {
+    async fn apply(
+        db: &DbPool,
+        actor: &Actor,
+        _fresh: bool,
+        id: i64,
+        body: TagEnvelope,
+    ) -> Result<Value, AppError> {
         let tag = ops::rename_tag(db, actor, id, &body.tag.name).await?;
         Ok(json!({ "tag": tag }))
     }
@@ -337,7 +363,13 @@ async fn audit(db: Conn, _admin: AdminUser, params: AuditParams) -> ApiResult<Js
     let filter = params.filter()?;
     let listing = params.listing()?.with_per_page(params.per_page.as_deref());
     let total = db::audit::count(&db, &filter).await?;
-    let rows = db::audit::list(&db, &filter, listing.per_page, (listing.page - 1) * listing.per_page).await?;
+    let rows = db::audit::list(
+        &db,
+        &filter,
+        listing.per_page,
+        (listing.page - 1) * listing.per_page,
+    )
+    .await?;
     let entries: Vec<Value> = rows
         .into_iter()
         .map(|r| {
@@ -374,7 +406,10 @@ async fn create_backup(
             let after = json!({ "name": file.name, "size": file.size });
             let entry = actor.entry("create", Entity::Backup, &file.name, None, Some(after));
             db::audit::record(&db, &entry).await?;
-            Ok((rocket::http::Status::Created, Json(json!({ "backup": file }))))
+            Ok((
+                rocket::http::Status::Created,
+                Json(json!({ "backup": file })),
+            ))
         }
         Err(e @ BackupError::Busy) => Ok((
             rocket::http::Status::Conflict,
@@ -409,11 +444,20 @@ async fn download_backup(
 ) -> ApiResult<BackupFile> {
     require_fresh(&admin.0, config)?;
     let path = backups.find(name).ok_or(AppError::NotFound("backup"))?;
-    let file = NamedFile::open(&path).await.map_err(|_| AppError::NotFound("backup"))?;
-    db::audit::record(&db, &actor.entry("download", Entity::Backup, name, None, None)).await?;
+    let file = NamedFile::open(&path)
+        .await
+        .map_err(|_| AppError::NotFound("backup"))?;
+    db::audit::record(
+        &db,
+        &actor.entry("download", Entity::Backup, name, None, None),
+    )
+    .await?;
     Ok(BackupFile {
         file: (ContentType::Binary, file),
-        disposition: Header::new("Content-Disposition", format!("attachment; filename=\"{name}\"")),
+        disposition: Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ),
     })
 }
 

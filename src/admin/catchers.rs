@@ -14,7 +14,9 @@ use rocket::{catch, catchers, Catcher, Request};
 use serde_json::json;
 
 use crate::auth::AdminUser;
-use crate::error::{default_message, error_page, login_redirect, report_caught, title_for, AppError, CatcherMessage};
+use crate::error::{
+    default_message, error_page, login_redirect, report_caught, title_for, AppError, CatcherMessage,
+};
 use crate::web::layout::Layout;
 
 /// An error page under `/admin`: in the console's layout for an admin, the site's otherwise.
@@ -66,7 +68,10 @@ impl<E: Into<AppError>> From<E> for AdminPage {
 impl<'r> Responder<'r, 'static> for AdminPage {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.0.status();
-        if status.class().is_client_error() && self.0.retry_after().is_none() && status != Status::Unauthorized {
+        if status.class().is_client_error()
+            && self.0.retry_after().is_none()
+            && status != Status::Unauthorized
+        {
             let message = self.0.public_messages().join("; ");
             req.local_cache(|| CatcherMessage(Some(message)));
             return Err(status);

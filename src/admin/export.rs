@@ -31,10 +31,15 @@ pub fn csv_file(
     for row in rows {
         writer.write_record(row.iter().map(|cell| safe_cell(cell)))?;
     }
-    let body = writer.into_inner().map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?;
+    let body = writer
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?;
     Ok(CsvFile {
         body: (ContentType::CSV, body),
-        disposition: Header::new("Content-Disposition", format!("attachment; filename=\"{filename}\"")),
+        disposition: Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ),
     })
 }
 

@@ -141,12 +141,24 @@ impl Listing {
     /// back to the `default` order, a page that is not a number from 1 to [`MAX_PAGE`] is
     /// clamped. The search text is checked, not bent: longer than [`SEARCH_MAX`] or holding
     /// control characters is a 422 naming `q`. `per_page` is the JSON API's.
-    pub fn new(params: &ListParams, sorts: &[(&str, &str)], default: (&str, bool)) -> Result<Self, AppError> {
-        let q = params.q.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    pub fn new(
+        params: &ListParams,
+        sorts: &[(&str, &str)],
+        default: (&str, bool),
+    ) -> Result<Self, AppError> {
+        let q = params
+            .q
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
         let mut errors = FieldErrors::new();
         input::check(&mut errors, "q", &q, Max::Chars(SEARCH_MAX));
         errors.into_result()?;
-        let sort = params.sort.clone().filter(|s| sorts.iter().any(|(key, _)| key == s));
+        let sort = params
+            .sort
+            .clone()
+            .filter(|s| sorts.iter().any(|(key, _)| key == s));
         // A chosen column sorts ascending unless `dir=desc`; no choice means the default order.
         let desc = if sort.is_some() {
             params.dir.as_deref() == Some("desc")

@@ -153,7 +153,9 @@ pub fn user_snapshot(user: &User) -> serde_json::Value {
 
 /// The user with this id, or 404.
 pub async fn load_user(db: &DbPool, id: i64) -> Result<User, AppError> {
-    db::users::find_by_id(db, id).await?.ok_or(AppError::NotFound("user"))
+    db::users::find_by_id(db, id)
+        .await?
+        .ok_or(AppError::NotFound("user"))
 }
 
 /// Profile fields an admin may change; `None` leaves one alone.
@@ -170,7 +172,12 @@ pub struct UserEdit {
 }
 
 /// Change a user's profile, with the same validation as their own settings page.
-pub async fn edit_user(db: &DbPool, actor: &Actor, id: i64, edit: UserEdit) -> Result<User, AppError> {
+pub async fn edit_user(
+    db: &DbPool,
+    actor: &Actor,
+    id: i64,
+    edit: UserEdit,
+) -> Result<User, AppError> {
     let user = load_user(db, id).await?;
     let before = user_snapshot(&user);
     let changes = account::Changes {
@@ -230,19 +237,29 @@ async fn set_access(
 
 /// A role named in a request (`user` or `admin`), or the 422 naming `role`.
 pub fn parse_role(role: &str) -> Result<Role, AppError> {
-    role.parse()
-        .map_err(|e: crate::db::users::UnknownRole| AppError::Invalid(FieldErrors::one("role", e.to_string())))
+    role.parse().map_err(|e: crate::db::users::UnknownRole| {
+        AppError::Invalid(FieldErrors::one("role", e.to_string()))
+    })
 }
 
 /// Make a user an admin or an ordinary user; a change ends their tokens and browser sessions.
 pub async fn set_role(db: &DbPool, actor: &Actor, id: i64, role: Role) -> Result<User, AppError> {
     let user = load_user(db, id).await?;
-    let verb = if role == Role::Admin { "promote" } else { "demote" };
+    let verb = if role == Role::Admin {
+        "promote"
+    } else {
+        "demote"
+    };
     set_access(db, actor, id, role, user.disabled, verb).await
 }
 
 /// Disable (tokens stop working at once) or re-enable an account.
-pub async fn set_disabled(db: &DbPool, actor: &Actor, id: i64, disabled: bool) -> Result<User, AppError> {
+pub async fn set_disabled(
+    db: &DbPool,
+    actor: &Actor,
+    id: i64,
+    disabled: bool,
+) -> Result<User, AppError> {
     let user = load_user(db, id).await?;
     let verb = if disabled { "disable" } else { "enable" };
     set_access(db, actor, id, user.role, disabled, verb).await
@@ -288,8 +305,15 @@ pub async fn edit_article(
     after.body.clone_from(&data.body);
     let (before, after_json) = (article_snapshot(&article), article_snapshot(&after));
     if before != after_json {
-        let entry = actor.entry("update", Entity::Article, id, Some(before), Some(after_json));
-        db::admin::update_article(db, id, &data.title, &data.description, &data.body, &entry).await?;
+        let entry = actor.entry(
+            "update",
+            Entity::Article,
+            id,
+            Some(before),
+            Some(after_json),
+        );
+        db::admin::update_article(db, id, &data.title, &data.description, &data.body, &entry)
+            .await?;
     }
     load_article(db, id).await
 }
@@ -297,7 +321,13 @@ pub async fn edit_article(
 /// Delete an article with its comments and favorites.
 pub async fn delete_article(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppError> {
     let article = load_article(db, id).await?;
-    let entry = actor.entry("delete", Entity::Article, id, Some(article_snapshot(&article)), None);
+    let entry = actor.entry(
+        "delete",
+        Entity::Article,
+        id,
+        Some(article_snapshot(&article)),
+        None,
+    );
     if db::admin::delete_article(db, id, &entry).await? {
         Ok(())
     } else {
@@ -318,7 +348,12 @@ fn comment_snapshot(c: &db::admin::CommentRow) -> serde_json::Value {
 }
 
 /// Change a comment's text.
-pub async fn edit_comment(db: &DbPool, actor: &Actor, id: i64, body: &str) -> Result<db::admin::CommentRow, AppError> {
+pub async fn edit_comment(
+    db: &DbPool,
+    actor: &Actor,
+    id: i64,
+    body: &str,
+) -> Result<db::admin::CommentRow, AppError> {
     let comment = load_comment(db, id).await?;
     let body = content::check_comment(body)?;
     if body != comment.body {
@@ -339,17 +374,30 @@ pub async fn edit_comment(db: &DbPool, actor: &Actor, id: i64, body: &str) -> Re
 /// Delete a comment.
 pub async fn delete_comment(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppError> {
     let comment = load_comment(db, id).await?;
-    let entry = actor.entry("delete", Entity::Comment, id, Some(comment_snapshot(&comment)), None);
+    let entry = actor.entry(
+        "delete",
+        Entity::Comment,
+        id,
+        Some(comment_snapshot(&comment)),
+        None,
+    );
     Ok(db::admin::delete_comment(db, id, &entry).await?)
 }
 
 /// The tag with this id, or 404.
 pub async fn load_tag(db: &DbPool, id: i64) -> Result<db::admin::TagRow, AppError> {
-    db::admin::find_tag(db, id).await?.ok_or(AppError::NotFound("tag"))
+    db::admin::find_tag(db, id)
+        .await?
+        .ok_or(AppError::NotFound("tag"))
 }
 
 /// Rename a tag (every article filed under it follows).
-pub async fn rename_tag(db: &DbPool, actor: &Actor, id: i64, name: &str) -> Result<db::admin::TagRow, AppError> {
+pub async fn rename_tag(
+    db: &DbPool,
+    actor: &Actor,
+    id: i64,
+    name: &str,
+) -> Result<db::admin::TagRow, AppError> {
     let tag = load_tag(db, id).await?;
     let mut errors = FieldErrors::new();
     let name = name.trim();
@@ -382,7 +430,10 @@ pub async fn rename_tag(db: &DbPool, actor: &Actor, id: i64, name: &str) -> Resu
     );
     match db::admin::rename_tag(db, id, &name, &entry).await {
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Invalid(FieldErrors::one("name", "has already been taken")))
+            return Err(AppError::Invalid(FieldErrors::one(
+                "name",
+                "has already been taken",
+            )))
         }
         other => other?,
     }

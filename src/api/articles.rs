@@ -23,14 +23,21 @@ pub const MAX_OFFSET: i64 = 1_000_000_000;
 
 /// Parse `limit` and `offset` query values: whole numbers, `limit` >= 1 (clamped to
 /// [`MAX_LIMIT`]), `offset` >= 0. Anything else is a 422 naming the parameter.
-pub fn page_params(limit: Option<&str>, offset: Option<&str>, default_limit: i64) -> Result<(i64, i64), AppError> {
+pub fn page_params(
+    limit: Option<&str>,
+    offset: Option<&str>,
+    default_limit: i64,
+) -> Result<(i64, i64), AppError> {
     let mut errors = FieldErrors::new();
     let limit = match limit.map(str::trim).filter(|s| !s.is_empty()) {
         None => default_limit,
         Some(raw) => match raw.parse::<i64>() {
             Ok(n) if n >= 1 => n.min(MAX_LIMIT),
             _ => {
-                errors.add("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"));
+                errors.add(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                );
                 0
             }
         },
@@ -57,7 +64,9 @@ async fn page(
     offset: Option<&str>,
 ) -> ApiResult<ArticlesBody> {
     let (limit, offset) = page_params(limit, offset, DEFAULT_LIMIT)?;
-    Ok(db::articles::page(db, &filter, viewer, limit, offset).await?.into())
+    Ok(db::articles::page(db, &filter, viewer, limit, offset)
+        .await?
+        .into())
 }
 
 /// The query of `GET /api/articles`. `limit` and `offset` are kept as sent, so a bad one is
@@ -174,7 +183,10 @@ async fn update(
     let data = content::check_article(
         a.title.as_deref().unwrap_or(&article.title),
         a.description.as_deref().unwrap_or(&article.description),
-        a.body.as_deref().or(article.body.as_deref()).unwrap_or_default(),
+        a.body
+            .as_deref()
+            .or(article.body.as_deref())
+            .unwrap_or_default(),
         a.tag_list.as_deref().unwrap_or(&article.tags),
     )?;
     let updated = content::update_article(&db, &article, &data, user).await?;
@@ -280,7 +292,10 @@ mod tests {
     fn page_params_validate_and_clamp() {
         assert_eq!(page_params(None, None, 20).unwrap(), (20, 0));
         assert_eq!(page_params(Some("5"), Some("10"), 20).unwrap(), (5, 10));
-        assert_eq!(page_params(Some("100000"), None, 20).unwrap(), (MAX_LIMIT, 0));
+        assert_eq!(
+            page_params(Some("100000"), None, 20).unwrap(),
+            (MAX_LIMIT, 0)
+        );
         for (limit, offset) in [
             (Some("0"), None),
             (Some("-1"), None),

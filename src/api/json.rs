@@ -14,7 +14,11 @@ use crate::error::CatcherMessage;
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-fn fail<'r, T>(req: &'r Request<'_>, status: Status, message: String) -> data::Outcome<'r, T, String> {
+fn fail<'r, T>(
+    req: &'r Request<'_>,
+    status: Status,
+    message: String,
+) -> data::Outcome<'r, T, String> {
     req.local_cache(|| CatcherMessage(Some(message.clone())));
     Outcome::Error((status, message))
 }
@@ -40,14 +44,28 @@ impl<'r, T: DeserializeOwned> FromData<'r> for ApiJson<T> {
                     format!("the request body is larger than {limit}"),
                 )
             }
-            Err(e) => return fail(req, Status::BadRequest, format!("could not read the request body: {e}")),
+            Err(e) => {
+                return fail(
+                    req,
+                    Status::BadRequest,
+                    format!("could not read the request body: {e}"),
+                )
+            }
         };
         if std::str::from_utf8(&bytes).is_err() {
-            return fail(req, Status::BadRequest, "the request body is not valid UTF-8".into());
+            return fail(
+                req,
+                Status::BadRequest,
+                "the request body is not valid UTF-8".into(),
+            );
         }
         match serde_json::from_slice::<T>(&bytes) {
             Ok(value) => Outcome::Success(ApiJson(value)),
-            Err(e) if e.is_data() => fail(req, Status::UnprocessableEntity, format!("invalid request body: {e}")),
+            Err(e) if e.is_data() => fail(
+                req,
+                Status::UnprocessableEntity,
+                format!("invalid request body: {e}"),
+            ),
             Err(e) => fail(req, Status::BadRequest, format!("malformed JSON: {e}")),
         }
     }

@@ -81,7 +81,12 @@ impl UserBody {
 }
 
 /// An API token for `user`, issued now (so it counts as fresh for `fresh_minutes`).
-fn api_token(keys: &Keys, config: &AppConfig, user: &User, auth_time: i64) -> Result<String, AppError> {
+fn api_token(
+    keys: &Keys,
+    config: &AppConfig,
+    user: &User,
+    auth_time: i64,
+) -> Result<String, AppError> {
     let claims = keys.claims(
         user.id,
         user.token_version,
@@ -170,7 +175,14 @@ async fn update(
     };
     let auth = me.0;
     let fresh = auth.claims.is_fresh(config.fresh_minutes);
-    let updated = account::update(&db, auth.user.clone(), changes, fresh, config.password_queue_max).await?;
+    let updated = account::update(
+        &db,
+        auth.user.clone(),
+        changes,
+        fresh,
+        config.password_queue_max,
+    )
+    .await?;
     let token = if !updated.password_changed {
         echoed_token(&auth)
     } else if auth.via == Via::Header {

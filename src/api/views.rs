@@ -162,7 +162,11 @@ mod tests {
     fn lists_leave_bodies_out() {
         let title = "quote \" nul \u{0} é </script>";
         let json = serde_json::to_string(&ArticlesBody {
-            articles: vec![ArticleJson::from(Article::for_test(title, Some("bio"), true))],
+            articles: vec![ArticleJson::from(Article::for_test(
+                title,
+                Some("bio"),
+                true,
+            ))],
             articles_count: 42,
         })
         .unwrap();
@@ -176,7 +180,8 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339_utc_with_milliseconds() {
         use chrono::TimeZone;
-        let at = Utc.with_ymd_and_hms(2016, 2, 18, 3, 22, 56).unwrap() + chrono::Duration::milliseconds(637);
+        let at = Utc.with_ymd_and_hms(2016, 2, 18, 3, 22, 56).unwrap()
+            + chrono::Duration::milliseconds(637);
         assert_eq!(timestamp(&at), "2016-02-18T03:22:56.637Z");
         // Padded fields, whole seconds and sub-millisecond digits (cut, not rounded).
         let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
@@ -188,7 +193,10 @@ mod tests {
         let mut at = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap();
         for step in 0..2000 {
             let sample = at + chrono::Duration::milliseconds((step * 7919) % 1000);
-            assert_eq!(timestamp(&sample), sample.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            assert_eq!(
+                timestamp(&sample),
+                sample.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            );
             at += chrono::Duration::seconds(86_400 + 3_607);
         }
     }

@@ -92,7 +92,8 @@ pub fn check_password(errors: &mut FieldErrors, password: &str, username: &str, 
 
 pub fn check_image(errors: &mut FieldErrors, image: &str) {
     if input::check(errors, "image", image, Max::Chars(IMAGE_MAX))
-        && (!(image.starts_with("https://") || image.starts_with("http://")) || image.chars().any(char::is_whitespace))
+        && (!(image.starts_with("https://") || image.starts_with("http://"))
+            || image.chars().any(char::is_whitespace))
     {
         errors.add("image", "must be an http(s) URL");
     }
@@ -140,7 +141,13 @@ pub async fn register(
     if config.register_per_hour == 0 {
         return create().await;
     }
-    let attempt = match db::throttle::reserve_registration(db, ip, config.register_per_hour, Duration::hours(1)).await?
+    let attempt = match db::throttle::reserve_registration(
+        db,
+        ip,
+        config.register_per_hour,
+        Duration::hours(1),
+    )
+    .await?
     {
         Reservation::Granted(id) => id,
         Reservation::Blocked(until) => return Err(too_many(until)),
@@ -163,7 +170,13 @@ fn too_many(until: DateTime<Utc>) -> AppError {
 
 /// Create an account with `role`, validating every field (commands: no throttle, no queue
 /// bound).
-pub async fn create(db: &DbPool, username: &str, email: &str, password: &str, role: Role) -> Result<User, AppError> {
+pub async fn create(
+    db: &DbPool,
+    username: &str,
+    email: &str,
+    password: &str,
+    role: Role,
+) -> Result<User, AppError> {
     create_with(db, username, email, password, role, password::WAIT_ANY).await
 }
 
@@ -322,7 +335,12 @@ async fn verify_throttled(
 
 /// The enabled account `email` if `password` is its password, else `None`; an unknown account
 /// is checked against a dummy hash so that it takes as long.
-async fn check(db: &DbPool, config: &AppConfig, email: &str, password: &str) -> Result<Option<User>, AppError> {
+async fn check(
+    db: &DbPool,
+    config: &AppConfig,
+    email: &str,
+    password: &str,
+) -> Result<Option<User>, AppError> {
     let user = db::users::find_by_email(db, email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.as_str());
     let ok = password::verify(password, stored, config.password_queue_max).await?;
@@ -402,7 +420,10 @@ pub async fn merge(
     fresh: bool,
 ) -> Result<(User, Option<String>), AppError> {
     let mut errors = FieldErrors::new();
-    let email = changes.email.map(|e| e.trim().to_owned()).filter(|e| *e != user.email);
+    let email = changes
+        .email
+        .map(|e| e.trim().to_owned())
+        .filter(|e| *e != user.email);
     let username = changes
         .username
         .map(|u| u.trim().to_owned())
@@ -439,7 +460,12 @@ pub async fn merge(
             .await?
             .into_result()?;
     }
-    if (email.as_ref().is_some_and(|e| !e.eq_ignore_ascii_case(&user.email)) || password.is_some()) && !fresh {
+    if (email
+        .as_ref()
+        .is_some_and(|e| !e.eq_ignore_ascii_case(&user.email))
+        || password.is_some())
+        && !fresh
+    {
         return Err(AppError::Unauthorized(
             "please sign in again to change your email or password".into(),
         ));
@@ -492,7 +518,10 @@ pub async fn update(
     if let Err(e) = db::users::update(db, &user).await {
         return Err(write_error(db, &user, e).await);
     }
-    Ok(Updated { user, password_changed })
+    Ok(Updated {
+        user,
+        password_changed,
+    })
 }
 
 #[cfg(test)]
@@ -511,8 +540,14 @@ mod tests {
         check_username(&mut e, "no spaces");
         check_email(&mut e, "nope");
         check_password(&mut e, "Jake_The_Dog", "jake_the_dog", "j@x.io");
-        assert_eq!(e.0["username"], vec!["may only contain letters, digits, _ and -"]);
+        assert_eq!(
+            e.0["username"],
+            vec!["may only contain letters, digits, _ and -"]
+        );
         assert_eq!(e.0["email"], vec!["is invalid"]);
-        assert_eq!(e.0["password"], vec!["must not be the same as your username or email"]);
+        assert_eq!(
+            e.0["password"],
+            vec!["must not be the same as your username or email"]
+        );
     }
 }

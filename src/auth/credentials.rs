@@ -74,7 +74,8 @@ pub(crate) async fn load_user(db: &DbPool, claims: &Claims) -> Result<Option<Use
 
 pub(crate) fn header_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")).then(|| token.trim())
+    (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
+        .then(|| token.trim())
 }
 
 async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
@@ -87,11 +88,15 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
     };
     if let Some(value) = req.headers().get_one("Authorization") {
         let Some(token) = header_token(value) else {
-            return Ok(AuthState::Invalid("the Authorization header is not `Token <jwt>`"));
+            return Ok(AuthState::Invalid(
+                "the Authorization header is not `Token <jwt>`",
+            ));
         };
         let claims = match keys.decode(token) {
             Ok(claims) if claims.kind != Kind::Refresh => claims,
-            Err(crate::auth::token::TokenError::Expired) => return Ok(AuthState::Invalid("token expired")),
+            Err(crate::auth::token::TokenError::Expired) => {
+                return Ok(AuthState::Invalid("token expired"))
+            }
             _ => return Ok(AuthState::Invalid("invalid token")),
         };
         return Ok(match load_user(db, &claims).await? {

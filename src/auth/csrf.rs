@@ -112,9 +112,15 @@ async fn check(req: &Request<'_>, data: &mut Data<'_>) -> Verdict {
         req.rocket().state::<Keys>().map(Keys::forms),
         req.rocket().state::<AppConfig>(),
     ) else {
-        return refuse(req, Status::InternalServerError, "the CSRF gate is not configured");
+        return refuse(
+            req,
+            Status::InternalServerError,
+            "the CSRF gate is not configured",
+        );
     };
-    let is_form = req.content_type().is_some_and(|ct| ct.is_form() || ct.is_form_data());
+    let is_form = req
+        .content_type()
+        .is_some_and(|ct| ct.is_form() || ct.is_form_data());
     let expected = match auth_state(req).await {
         Err(e) => {
             log::error!("resolving credentials for the CSRF check: {e}");
@@ -262,7 +268,9 @@ fn refused(refusal: Refusal) -> Status {
 /// anonymous visitor (so the page memo serves it) and sets no cookie.
 pub async fn session_token(req: &Request<'_>) -> Option<String> {
     match auth_state(req).await {
-        Ok(AuthState::Authenticated(auth)) if auth.via == Via::Cookie => auth.csrf().map(str::to_owned),
+        Ok(AuthState::Authenticated(auth)) if auth.via == Via::Cookie => {
+            auth.csrf().map(str::to_owned)
+        }
         _ => None,
     }
 }
@@ -276,7 +284,8 @@ pub fn placeholder() -> &'static str {
 
 /// Whether `html` holds [`placeholder`] (a form for an anonymous visitor).
 pub fn holds_placeholder(html: &str) -> bool {
-    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
     let finder = FINDER.get_or_init(|| memchr::memmem::Finder::new(placeholder()));
     finder.find(html.as_bytes()).is_some()
 }
@@ -339,7 +348,11 @@ impl<T> std::ops::Deref for CsrfForm<T> {
     }
 }
 
-fn fail<'r, T>(req: &'r Request<'_>, status: Status, message: &str) -> rocket::data::Outcome<'r, T, String> {
+fn fail<'r, T>(
+    req: &'r Request<'_>,
+    status: Status,
+    message: &str,
+) -> rocket::data::Outcome<'r, T, String> {
     req.local_cache(|| CatcherMessage(Some(message.to_owned())));
     Outcome::Error((status, message.to_owned()))
 }
@@ -370,13 +383,20 @@ where
             Outcome::Success(form) => Outcome::Success(CsrfForm(form.into_inner())),
             Outcome::Forward(f) => Outcome::Forward(f),
             Outcome::Error((status, errors)) => {
-                let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                let message = errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 let (status, message) = if status == Status::PayloadTooLarge {
                     (status, "the form is too large".to_owned())
                 } else if status == Status::UnprocessableEntity {
                     (status, format!("the form is incomplete: {message}"))
                 } else {
-                    (Status::BadRequest, format!("the form could not be read: {message}"))
+                    (
+                        Status::BadRequest,
+                        format!("the form could not be read: {message}"),
+                    )
                 };
                 fail(req, status, &message)
             }
@@ -390,14 +410,20 @@ mod tests {
 
     #[test]
     fn finds_the_token_only_in_complete_fields_of_the_window() {
-        assert_eq!(form_field(b"csrf_token=abc&title=x", false).as_deref(), Some("abc"));
+        assert_eq!(
+            form_field(b"csrf_token=abc&title=x", false).as_deref(),
+            Some("abc")
+        );
         assert_eq!(
             form_field(b"_method=DELETE&csrf_token=a%2Eb", true).as_deref(),
             Some("a.b")
         );
         // The window ends inside the token: the body goes on, so the cut value is not read.
         assert_eq!(form_field(b"title=x&csrf_token=ab", false), None);
-        assert_eq!(form_field(b"title=x&csrf_token=ab", true).as_deref(), Some("ab"));
+        assert_eq!(
+            form_field(b"title=x&csrf_token=ab", true).as_deref(),
+            Some("ab")
+        );
         assert_eq!(form_field(b"xcsrf_token=abc&csrf_tokenx=abc", true), None);
         assert_eq!(
             form_field("csrf_token=t&b=\u{e9}".as_bytes(), true).as_deref(),

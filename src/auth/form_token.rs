@@ -75,7 +75,8 @@ impl FormTokens {
         let Some((nonce, tag)) = token.split_once('.') else {
             return false;
         };
-        let (Ok(nonce), Ok(tag)) = (URL_SAFE_NO_PAD.decode(nonce), URL_SAFE_NO_PAD.decode(tag)) else {
+        let (Ok(nonce), Ok(tag)) = (URL_SAFE_NO_PAD.decode(nonce), URL_SAFE_NO_PAD.decode(tag))
+        else {
             return false;
         };
         if nonce.len() != NONCE_LEN || tag.len() != TAG_LEN {

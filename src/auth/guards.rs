@@ -6,7 +6,9 @@ use rocket::http::Status;
 use rocket::outcome::{try_outcome, Outcome};
 use rocket::request::{self, FromRequest, Request};
 
-pub use crate::auth::credentials::{auth_state, csrf_matches, AuthState, Authenticated, Via, INVALID};
+pub use crate::auth::credentials::{
+    auth_state, csrf_matches, AuthState, Authenticated, Via, INVALID,
+};
 use crate::auth::credentials::{header_token, load_user};
 use crate::auth::csrf::{self, Verdict};
 use crate::auth::token::{Claims, Keys, Kind};
@@ -22,10 +24,14 @@ fn fail<T>(req: &Request<'_>, status: Status, message: &str) -> request::Outcome
 /// Whether a cookie-authenticated request passed the CSRF gate ([`csrf::Gate`] checks every
 /// unsafe request before routing; this is the second line, should the gate ever be missing).
 fn passed_csrf(req: &Request<'_>, auth: &Authenticated) -> bool {
-    auth.via == Via::Header || !csrf::is_unsafe(req.method()) || csrf::verdict(req) == Verdict::Verified
+    auth.via == Via::Header
+        || !csrf::is_unsafe(req.method())
+        || csrf::verdict(req) == Verdict::Verified
 }
 
-async fn authenticated<'r>(req: &'r Request<'_>) -> request::Outcome<Option<&'r Authenticated>, &'static str> {
+async fn authenticated<'r>(
+    req: &'r Request<'_>,
+) -> request::Outcome<Option<&'r Authenticated>, &'static str> {
     match auth_state(req).await {
         Err(e) => {
             log::error!("resolving credentials: {e}");
@@ -112,10 +118,15 @@ impl<'r> FromRequest<'r> for Caller {
     type Error = &'static str;
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let header = req.headers().get_one("Authorization").and_then(header_token);
+        let header = req
+            .headers()
+            .get_one("Authorization")
+            .and_then(header_token);
         if let (Some(token), Some(keys)) = (header, req.rocket().state::<Keys>()) {
             if let Ok(claims) = keys.decode(token) {
-                if let (Some(user_id), None, false) = (claims.user_id(), &claims.sid, claims.kind == Kind::Refresh) {
+                if let (Some(user_id), None, false) =
+                    (claims.user_id(), &claims.sid, claims.kind == Kind::Refresh)
+                {
                     let claim = TokenClaim {
                         user_id,
                         version: claims.ver,

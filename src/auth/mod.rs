@@ -16,7 +16,9 @@ pub use guards::{AdminUser, Authenticated, Caller, CurrentUser, MaybeUser, Via};
 /// them; attached after [`crate::config::stage`].
 pub fn stage() -> rocket::fairing::AdHoc {
     rocket::fairing::AdHoc::try_on_ignite("Auth keys", |rocket| async move {
-        let keys = rocket.state::<crate::config::AppConfig>().map(token::Keys::new);
+        let keys = rocket
+            .state::<crate::config::AppConfig>()
+            .map(token::Keys::new);
         if let Some(keys) = keys {
             Ok(rocket.manage(keys))
         } else {

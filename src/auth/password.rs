@@ -13,7 +13,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, Output, ParamsString, PasswordHash, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 use tokio::sync::{Semaphore, TryAcquireError};
@@ -34,7 +36,8 @@ const OUTPUT_LEN: usize = 32;
 const CONCURRENT_HASHES: usize = 1;
 
 fn params() -> Params {
-    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN)).expect("valid argon2 parameters")
+    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN))
+        .expect("valid argon2 parameters")
 }
 
 fn hasher(params: Params) -> Argon2<'static> {
@@ -110,7 +113,8 @@ fn raw_hash(password: &[u8], salt: &[u8]) -> anyhow::Result<[u8; OUTPUT_LEN]> {
         .pop()
         .unwrap_or_else(|| vec![Block::default(); params.block_count()]);
     let mut out = [0u8; OUTPUT_LEN];
-    let result = hasher(params).hash_password_into_with_memory(password, salt, &mut out, &mut area[..]);
+    let result =
+        hasher(params).hash_password_into_with_memory(password, salt, &mut out, &mut area[..]);
     if let Ok(mut areas) = work_areas().lock() {
         areas.push(area);
     }
@@ -126,7 +130,9 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, HashError> {
     let _permit = match permits().try_acquire() {
         Ok(permit) => permit,
-        Err(TryAcquireError::Closed) => return Err(anyhow::anyhow!("password hasher closed").into()),
+        Err(TryAcquireError::Closed) => {
+            return Err(anyhow::anyhow!("password hasher closed").into())
+        }
         Err(TryAcquireError::NoPermits) => {
             let Some(_place) = InQueue::join(max_waiting) else {
                 return Err(HashError::Busy);
@@ -134,7 +140,9 @@ async fn blocking<T: Send + 'static>(
             permits().acquire().await.map_err(anyhow::Error::from)?
         }
     };
-    Ok(tokio::task::spawn_blocking(f).await.map_err(anyhow::Error::from)??)
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(anyhow::Error::from)??)
 }
 
 /// Hash a password (PHC string with salt and parameters), waiting behind at most
@@ -162,14 +170,18 @@ fn phc_hash(password: &str) -> anyhow::Result<String> {
 }
 
 fn phc_verify(password: &str, stored: &str) -> anyhow::Result<bool> {
-    let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+    let parsed =
+        PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
     let ours = parsed.algorithm == Algorithm::Argon2id.ident()
-        && Params::try_from(&parsed)
-            .is_ok_and(|p| p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == PARALLELISM)
+        && Params::try_from(&parsed).is_ok_and(|p| {
+            p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == PARALLELISM
+        })
         && parsed.hash.is_some_and(|h| h.len() == OUTPUT_LEN);
     if !ours {
         // Hashes made with other parameters: the library's own (allocating) path.
-        return Ok(hasher(params()).verify_password(password.as_bytes(), &parsed).is_ok());
+        return Ok(hasher(params())
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok());
     }
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return Ok(false);
@@ -221,9 +233,16 @@ mod tests {
     #[rocket::async_test]
     async fn hashes_with_argon2id_owasp_parameters_and_verifies() {
         let stored = hash("correct horse battery", WAIT_ANY).await.unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
-        assert!(verify("correct horse battery", Some(&stored), WAIT_ANY).await.unwrap());
-        assert!(!verify("wrong horse battery", Some(&stored), WAIT_ANY).await.unwrap());
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        assert!(verify("correct horse battery", Some(&stored), WAIT_ANY)
+            .await
+            .unwrap());
+        assert!(!verify("wrong horse battery", Some(&stored), WAIT_ANY)
+            .await
+            .unwrap());
     }
 
     #[test]
@@ -236,10 +255,14 @@ mod tests {
             .to_string();
         assert!(phc_verify("old password", &library).unwrap());
         assert!(!phc_verify("other password", &library).unwrap());
-        let weaker = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8, 1, 1, None).unwrap())
-            .hash_password(b"legacy", &salt)
-            .unwrap()
-            .to_string();
+        let weaker = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"legacy", &salt)
+        .unwrap()
+        .to_string();
         assert!(
             phc_verify("legacy", &weaker).unwrap(),
             "other parameters take the library's path"

@@ -47,7 +47,12 @@ pub fn names(config: &AppConfig) -> CookieNames {
     }
 }
 
-fn auth_cookie(name: &'static str, value: String, config: &AppConfig, max_age: Option<i64>) -> Cookie<'static> {
+fn auth_cookie(
+    name: &'static str,
+    value: String,
+    config: &AppConfig,
+    max_age: Option<i64>,
+) -> Cookie<'static> {
     let mut cookie = Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -71,7 +76,12 @@ pub fn csrf_cookie(value: String, config: &AppConfig) -> Cookie<'static> {
 }
 
 /// Set a fresh access cookie derived from refresh (or login) claims.
-pub fn set_access(jar: &CookieJar<'_>, keys: &Keys, config: &AppConfig, base: &Claims) -> anyhow::Result<Claims> {
+pub fn set_access(
+    jar: &CookieJar<'_>,
+    keys: &Keys,
+    config: &AppConfig,
+    base: &Claims,
+) -> anyhow::Result<Claims> {
     let user_id = base.user_id().unwrap_or_default();
     let mut claims = keys.claims(
         user_id,
@@ -130,7 +140,10 @@ pub async fn start(
         max_age,
     ));
     set_access(jar, keys, config, &refresh)?;
-    jar.add(csrf_cookie(refresh.csrf.clone().unwrap_or_default(), config));
+    jar.add(csrf_cookie(
+        refresh.csrf.clone().unwrap_or_default(),
+        config,
+    ));
     Ok(())
 }
 

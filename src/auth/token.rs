@@ -123,7 +123,14 @@ impl Keys {
     }
 
     /// Claims for `user_id` of `kind`, valid for `ttl_seconds` from now.
-    pub fn claims(&self, user_id: i64, ver: i64, kind: Kind, ttl_seconds: i64, auth_time: i64) -> Claims {
+    pub fn claims(
+        &self,
+        user_id: i64,
+        ver: i64,
+        kind: Kind,
+        ttl_seconds: i64,
+        auth_time: i64,
+    ) -> Claims {
         let now = Utc::now().timestamp();
         Claims {
             sub: user_id.to_string(),
@@ -314,9 +321,12 @@ mod tests {
         ] {
             assert_eq!(keys.decode(&refused).unwrap_err(), TokenError::Invalid);
         }
-        assert!(keys.decode(&with("nbf", serde_json::json!(now - 5))).is_ok());
+        assert!(keys
+            .decode(&with("nbf", serde_json::json!(now - 5)))
+            .is_ok());
         assert!(
-            keys.decode(&with("iat", serde_json::json!(now + 30))).is_ok(),
+            keys.decode(&with("iat", serde_json::json!(now + 30)))
+                .is_ok(),
             "within the skew"
         );
     }
@@ -327,7 +337,11 @@ mod tests {
         let token = keys.encode(&keys.claims(7, 3, Kind::Api, 60, 0)).unwrap();
         assert_eq!(keys.decode(&token).unwrap().user_id(), Some(7));
         assert_eq!(keys.verified.len(), 1);
-        assert_eq!(keys.decode(&token).unwrap().user_id(), Some(7), "from memory");
+        assert_eq!(
+            keys.decode(&token).unwrap().user_id(),
+            Some(7),
+            "from memory"
+        );
 
         // A changed signature byte is a different text: verified in full, refused, not kept.
         let mut tampered = token.clone().into_bytes();
@@ -355,8 +369,12 @@ mod tests {
     fn the_memory_of_verified_tokens_stays_bounded() {
         let keys = keys();
         for user in 0..=i64::try_from(VERIFIED_MAX).unwrap() {
-            keys.decode(&keys.encode(&keys.claims(user, 0, Kind::Api, 60, 0)).unwrap())
-                .unwrap();
+            keys.decode(
+                &keys
+                    .encode(&keys.claims(user, 0, Kind::Api, 60, 0))
+                    .unwrap(),
+            )
+            .unwrap();
         }
         assert!(keys.verified.len() <= VERIFIED_MAX);
         let long = keys.claims(1, 0, Kind::Api, 60, 0);
@@ -366,6 +384,9 @@ mod tests {
         };
         let long = keys.encode(&long).unwrap();
         assert!(keys.decode(&long).is_ok());
-        assert!(keys.verified.get(long.as_str()).is_none(), "long tokens are not kept");
+        assert!(
+            keys.verified.get(long.as_str()).is_none(),
+            "long tokens are not kept"
+        );
     }
 }

@@ -104,7 +104,11 @@ pub const TAGS: Spec = Spec {
     select: "t.id, t.name, t.article_count AS articles_count",
     from: "tags t",
     search: &["t.name"],
-    sorts: &[("id", "t.id"), ("name", "t.name"), ("articles", "articles_count")],
+    sorts: &[
+        ("id", "t.id"),
+        ("name", "t.name"),
+        ("articles", "articles_count"),
+    ],
     id: "t.id",
 };
 
@@ -116,7 +120,11 @@ impl Spec {
             return (String::new(), Vec::new());
         }
         let pattern = format!("%{}%", escape_like(q));
-        let conditions: Vec<String> = self.search.iter().map(|c| format!("{c} LIKE ? ESCAPE '!'")).collect();
+        let conditions: Vec<String> = self
+            .search
+            .iter()
+            .map(|c| format!("{c} LIKE ? ESCAPE '!'"))
+            .collect();
         (
             format!(" WHERE ({})", conditions.join(" OR ")),
             vec![pattern; self.search.len()],
@@ -308,7 +316,10 @@ pub async fn find_article(db: &DbPool, id: i64) -> Result<Option<ArticleDetail>,
 
 /// The comment with this id.
 pub async fn find_comment(db: &DbPool, id: i64) -> Result<Option<CommentRow>, sqlx::Error> {
-    let sql = format!("SELECT {} FROM {} WHERE c.id = ?", COMMENTS.select, COMMENTS.from);
+    let sql = format!(
+        "SELECT {} FROM {} WHERE c.id = ?",
+        COMMENTS.select, COMMENTS.from
+    );
     db_run!(db, |c| sqlx::query_as::<_, CommentRow>(&sql)
         .bind(id)
         .fetch_optional(c)
@@ -353,8 +364,13 @@ macro_rules! audited {
 
 /// Write an admin's edit of a user's profile (username, email, bio, image; the caller
 /// checked them). Role, disabled flag and password are left as they are.
-pub async fn update_user_profile(db: &DbPool, user: &User, audit: &AuditEntry) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE users SET username = ?, email = ?, bio = ?, image = ?, updated_at = ? WHERE id = ?";
+pub async fn update_user_profile(
+    db: &DbPool,
+    user: &User,
+    audit: &AuditEntry,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str =
+        "UPDATE users SET username = ?, email = ?, bio = ?, image = ?, updated_at = ? WHERE id = ?";
     audited!(db, audit, |tx| {
         sqlx::query(SQL)
             .bind(&user.username)
@@ -377,7 +393,8 @@ pub async fn update_article(
     body: &str,
     audit: &AuditEntry,
 ) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE articles SET title = ?, description = ?, body = ?, updated_at = ? WHERE id = ?";
+    const SQL: &str =
+        "UPDATE articles SET title = ?, description = ?, body = ?, updated_at = ? WHERE id = ?";
     audited!(db, audit, |tx| {
         sqlx::query(SQL)
             .bind(title)
@@ -403,7 +420,12 @@ pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<
 }
 
 /// Change a comment's text.
-pub async fn update_comment(db: &DbPool, id: i64, body: &str, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+pub async fn update_comment(
+    db: &DbPool,
+    id: i64,
+    body: &str,
+    audit: &AuditEntry,
+) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
         sqlx::query("UPDATE comments SET body = ?, updated_at = ? WHERE id = ?")
             .bind(body)
@@ -426,7 +448,12 @@ pub async fn delete_comment(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<
 
 /// Rename a tag (and the tag lists of its articles). A name taken by another tag is a unique
 /// violation.
-pub async fn rename_tag(db: &DbPool, id: i64, name: &str, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+pub async fn rename_tag(
+    db: &DbPool,
+    id: i64,
+    name: &str,
+    audit: &AuditEntry,
+) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
         sqlx::query("UPDATE tags SET name = ? WHERE id = ?")
             .bind(name)
@@ -468,7 +495,9 @@ pub async fn delete_tag(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), 
 fn active_admins_sql(engine: Engine) -> &'static str {
     match engine {
         Engine::Sqlite => "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE",
-        Engine::MySql => "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE FOR UPDATE",
+        Engine::MySql => {
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE FOR UPDATE"
+        }
     }
 }
 
@@ -486,7 +515,8 @@ pub async fn set_user_access(
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str =
         "UPDATE users SET role = ?, disabled = ?, token_version = token_version + ?, updated_at = ? WHERE id = ?";
-    const REVOKE: &str = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
+    const REVOKE: &str =
+        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
     let admins_sql = active_admins_sql(db.engine());
     audited!(db, audit, |tx| {
         sqlx::query(SQL)
@@ -505,7 +535,11 @@ pub async fn set_user_access(
             }
         }
         if revoke {
-            sqlx::query(REVOKE).bind(now()).bind(id).execute(&mut *tx).await?;
+            sqlx::query(REVOKE)
+                .bind(now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         true
     })
@@ -577,9 +611,9 @@ pub async fn vacuum_into(db: &DbPool, path: &str) -> Result<(), sqlx::Error> {
         crate::db::pool::Backend::Sqlite(pool) => {
             crate::__db_run!(@held pool, |c| sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()))
         }
-        crate::db::pool::Backend::MySql(_) => {
-            Err(sqlx::Error::Configuration("VACUUM INTO is an SQLite statement".into()))
-        }
+        crate::db::pool::Backend::MySql(_) => Err(sqlx::Error::Configuration(
+            "VACUUM INTO is an SQLite statement".into(),
+        )),
     }
 }
 

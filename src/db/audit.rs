@@ -134,7 +134,12 @@ pub struct AuditFilter {
 fn where_clause(filter: &AuditFilter) -> (String, Vec<String>) {
     let mut conditions = Vec::new();
     let mut binds = Vec::new();
-    let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
     if let Some(actor) = present(&filter.actor) {
         conditions.push("actor_name = ?");
         binds.push(actor);
@@ -178,7 +183,12 @@ pub async fn count(db: &DbPool, filter: &AuditFilter) -> Result<i64, sqlx::Error
 }
 
 /// One page of entries matching `filter`, newest first.
-pub async fn list(db: &DbPool, filter: &AuditFilter, limit: i64, offset: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+pub async fn list(
+    db: &DbPool,
+    filter: &AuditFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
     let (conditions, binds) = where_clause(filter);
     let sql = format!(
         "SELECT id, actor_id, actor_name, action, entity, entity_id, before_json, after_json, ip, request_id, created_at \

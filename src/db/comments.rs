@@ -113,7 +113,12 @@ macro_rules! select_comments {
 }
 
 /// One comment of an article.
-pub async fn find(db: &DbPool, article_id: i64, id: i64, viewer: Option<i64>) -> Result<Option<Comment>, sqlx::Error> {
+pub async fn find(
+    db: &DbPool,
+    article_id: i64,
+    id: i64,
+    viewer: Option<i64>,
+) -> Result<Option<Comment>, sqlx::Error> {
     const SQL: &str = concat!(select_comments!(), " WHERE c.article_id = ? AND c.id = ?");
     db_run!(db, |c| sqlx::query_as::<_, Comment>(SQL)
         .bind(viewer.unwrap_or(-1))
@@ -124,7 +129,12 @@ pub async fn find(db: &DbPool, article_id: i64, id: i64, viewer: Option<i64>) ->
 }
 
 /// Add a comment; returns its id.
-pub async fn insert(db: &DbPool, article_id: i64, author_id: i64, body: &str) -> Result<i64, sqlx::Error> {
+pub async fn insert(
+    db: &DbPool,
+    article_id: i64,
+    author_id: i64,
+    body: &str,
+) -> Result<i64, sqlx::Error> {
     const SQL: &str =
         "INSERT INTO comments (article_id, author_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)";
     let at = now();

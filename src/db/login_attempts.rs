@@ -9,7 +9,11 @@ use crate::db::DbPool;
 /// Forget an account's failures after a successful login.
 pub async fn clear(db: &DbPool, email: &str) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM login_attempts WHERE email = ?";
-    db_run!(db, |c| sqlx::query(SQL).bind(email).execute(c).await.map(|_| ()))
+    db_run!(db, |c| sqlx::query(SQL)
+        .bind(email)
+        .execute(c)
+        .await
+        .map(|_| ()))
 }
 
 /// Forget failures older than `before` (housekeeping).

@@ -21,7 +21,8 @@ use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use sqlx::{ConnectOptions, Connection};
 
 /// Set-up run on each new connection (the MySQL session settings).
-pub type Setup<C> = for<'c> fn(&'c mut C) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+pub type Setup<C> =
+    for<'c> fn(&'c mut C) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
 
 /// How a connection's last use ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +72,8 @@ impl Limits {
 
     /// Whether an idle connection should be closed: past its lifetime, or idle too long.
     pub fn expired(&self, age: Duration, idle: Duration) -> bool {
-        self.max_lifetime.is_some_and(|max| age >= max) || self.idle_timeout.is_some_and(|t| idle >= t)
+        self.max_lifetime.is_some_and(|max| age >= max)
+            || self.idle_timeout.is_some_and(|t| idle >= t)
     }
 }
 
@@ -115,7 +117,11 @@ pub struct Manager<C: Connection> {
 impl<C: Connection> Manager<C> {
     /// A manager connecting with `options`, running `setup` on each new connection.
     pub fn new(options: C::Options, setup: Option<Setup<C>>, limits: Limits) -> Self {
-        Self { options, setup, limits }
+        Self {
+            options,
+            setup,
+            limits,
+        }
     }
 }
 
@@ -143,11 +149,16 @@ impl<C: Connection + 'static> deadpool::managed::Manager for Manager<C> {
         })
     }
 
-    async fn recycle(&self, tracked: &mut Tracked<C>, metrics: &Metrics) -> RecycleResult<sqlx::Error> {
-        match self
-            .limits
-            .check(tracked.last_use, metrics.age(), tracked.idle_since.elapsed())
-        {
+    async fn recycle(
+        &self,
+        tracked: &mut Tracked<C>,
+        metrics: &Metrics,
+    ) -> RecycleResult<sqlx::Error> {
+        match self.limits.check(
+            tracked.last_use,
+            metrics.age(),
+            tracked.idle_since.elapsed(),
+        ) {
             Check::Reuse => Ok(()),
             Check::Close => Err(RecycleError::message("past its maximum lifetime")),
             // A dead connection is dropped without a goodbye: its peer is gone.
@@ -177,7 +188,10 @@ mod tests {
 
     #[test]
     fn a_finished_connection_is_reused_without_a_ping() {
-        assert_eq!(limits().check(LastUse::Finished, SEC * 60, SEC * 29), Check::Reuse);
+        assert_eq!(
+            limits().check(LastUse::Finished, SEC * 60, SEC * 29),
+            Check::Reuse
+        );
         assert_eq!(
             limits().check(LastUse::Finished, Duration::ZERO, Duration::ZERO),
             Check::Reuse
@@ -186,21 +200,36 @@ mod tests {
 
     #[test]
     fn an_interrupted_or_long_idle_connection_is_pinged() {
-        assert_eq!(limits().check(LastUse::Interrupted, SEC, Duration::ZERO), Check::Ping);
-        assert_eq!(limits().check(LastUse::Finished, SEC * 60, SEC * 30), Check::Ping);
-        assert_eq!(limits().check(LastUse::Finished, SEC * 60, SEC * 31), Check::Ping);
+        assert_eq!(
+            limits().check(LastUse::Interrupted, SEC, Duration::ZERO),
+            Check::Ping
+        );
+        assert_eq!(
+            limits().check(LastUse::Finished, SEC * 60, SEC * 30),
+            Check::Ping
+        );
+        assert_eq!(
+            limits().check(LastUse::Finished, SEC * 60, SEC * 31),
+            Check::Ping
+        );
     }
 
     #[test]
     fn a_connection_past_its_lifetime_is_closed_whatever_else() {
         for last in [LastUse::Finished, LastUse::Interrupted] {
-            assert_eq!(limits().check(last, SEC * 1800, Duration::ZERO), Check::Close);
+            assert_eq!(
+                limits().check(last, SEC * 1800, Duration::ZERO),
+                Check::Close
+            );
         }
         let forever = Limits {
             max_lifetime: None,
             ..limits()
         };
-        assert_eq!(forever.check(LastUse::Finished, SEC * 86_400, SEC), Check::Reuse);
+        assert_eq!(
+            forever.check(LastUse::Finished, SEC * 86_400, SEC),
+            Check::Reuse
+        );
     }
 
     #[test]

@@ -128,7 +128,10 @@ impl DbPool {
                 Backend::Sqlite(ConnPool::open(options, sizes, None).await?)
             }
             DbUrl::MySql(mysql) => {
-                let options = mysql.options().charset("utf8mb4").timezone(Some("+00:00".into()));
+                let options = mysql
+                    .options()
+                    .charset("utf8mb4")
+                    .timezone(Some("+00:00".into()));
                 Backend::MySql(ConnPool::open(options, sizes, Some(mysql_session)).await?)
             }
         };
@@ -163,11 +166,15 @@ impl DbPool {
         match &self.backend {
             Backend::Sqlite(p) => {
                 let mut held = p.acquire().await?;
-                sqlx::migrate!("migrations/sqlite").run_direct(held.conn()).await?;
+                sqlx::migrate!("migrations/sqlite")
+                    .run_direct(held.conn())
+                    .await?;
             }
             Backend::MySql(p) => {
                 let mut held = p.acquire().await?;
-                sqlx::migrate!("migrations/mysql").run_direct(held.conn()).await?;
+                sqlx::migrate!("migrations/mysql")
+                    .run_direct(held.conn())
+                    .await?;
             }
         }
         Ok(())
@@ -175,7 +182,10 @@ impl DbPool {
 
     /// `SELECT 1`: whether the database answers right now.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        crate::db::db_run!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(|_| ()))
+        crate::db::db_run!(self, |c| sqlx::query("SELECT 1")
+            .execute(c)
+            .await
+            .map(|_| ()))
     }
 
     /// Close every connection (graceful shutdown): the idle ones now, each in-use one as its
@@ -200,7 +210,9 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// Every new MySQL connection: strict mode and UTC.
-fn mysql_session(conn: &mut MySqlConnection) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
+fn mysql_session(
+    conn: &mut MySqlConnection,
+) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
     Box::pin(async move { conn.execute(MYSQL_SESSION).await.map(|_| ()) })
 }
 
@@ -260,7 +272,11 @@ fn from_pool_error(error: deadpool::managed::PoolError<sqlx::Error>) -> sqlx::Er
 impl<C: Connection + 'static> ConnPool<C> {
     /// Open the pool and its first `min` connections (at least one, so a bad URL or password
     /// fails at start rather than on the first request).
-    async fn open(options: C::Options, sizes: Sizes, setup: Option<Setup<C>>) -> Result<Self, sqlx::Error> {
+    async fn open(
+        options: C::Options,
+        sizes: Sizes,
+        setup: Option<Setup<C>>,
+    ) -> Result<Self, sqlx::Error> {
         let limits = Limits {
             ping_after_idle: PING_WHEN_IDLE_FOR,
             ping_timeout: PING_TIMEOUT,
@@ -326,7 +342,11 @@ fn sweep_interval(limits: &Limits) -> Option<Duration> {
 
 /// Close the idle connections past their lifetime or idle timeout (keeping `min` open against
 /// the idle timeout), until the pool is closed or gone.
-async fn sweep<C: Connection + 'static>(pool: deadpool::managed::WeakPool<Manager<C>>, min: usize, every: Duration) {
+async fn sweep<C: Connection + 'static>(
+    pool: deadpool::managed::WeakPool<Manager<C>>,
+    min: usize,
+    every: Duration,
+) {
     loop {
         tokio::time::sleep(every).await;
         let Some(pool) = pool.upgrade() else { return };
@@ -439,8 +459,12 @@ impl rocket_db_pools::Pool for DbPool {
     type Error = PoolError;
 
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
-        let config: PoolConfig = figment.extract().map_err(|e| PoolError::Config(e.to_string()))?;
-        let max = u32::try_from(config.max_connections).unwrap_or(u32::MAX).max(1);
+        let config: PoolConfig = figment
+            .extract()
+            .map_err(|e| PoolError::Config(e.to_string()))?;
+        let max = u32::try_from(config.max_connections)
+            .unwrap_or(u32::MAX)
+            .max(1);
         let sizes = Sizes {
             max,
             min: config.min_connections.unwrap_or(0).min(max),
@@ -454,7 +478,11 @@ impl rocket_db_pools::Pool for DbPool {
         };
         let pool = Self::open(&DbUrl::parse(&config.url)?, sizes).await?;
         pool.migrate().await?;
-        log::info!("database: {:?} at {}", pool.engine(), redact_url(&config.url));
+        log::info!(
+            "database: {:?} at {}",
+            pool.engine(),
+            redact_url(&config.url)
+        );
         Ok(pool)
     }
 

@@ -23,7 +23,11 @@ pub struct Profile {
 
 /// The profile of `username` as seen by `viewer`. A name no account could have
 /// ([`could_be_username`](crate::input::could_be_username)) finds nothing without a query.
-pub async fn find(db: &DbPool, username: &str, viewer: Option<i64>) -> Result<Option<Profile>, sqlx::Error> {
+pub async fn find(
+    db: &DbPool,
+    username: &str,
+    viewer: Option<i64>,
+) -> Result<Option<Profile>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.bio, u.image, \
                        EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = u.id) AS following \
                        FROM users u WHERE u.username = ?";
@@ -43,7 +47,10 @@ pub async fn follow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx:
     const SQL: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)";
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
-        sqlx::query(feed::LOCK_AUTHOR).bind(target).execute(&mut *tx).await?;
+        sqlx::query(feed::LOCK_AUTHOR)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
         match sqlx::query(SQL)
             .bind(follower)
             .bind(target)
@@ -69,8 +76,15 @@ pub async fn unfollow(db: &DbPool, follower: i64, target: i64) -> Result<(), sql
     const SQL: &str = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?";
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
-        sqlx::query(feed::LOCK_AUTHOR).bind(target).execute(&mut *tx).await?;
-        let gone = sqlx::query(SQL).bind(follower).bind(target).execute(&mut *tx).await?;
+        sqlx::query(feed::LOCK_AUTHOR)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
+        let gone = sqlx::query(SQL)
+            .bind(follower)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
         if gone.rows_affected() > 0 {
             sqlx::query(feed::REMOVE_AUTHOR)
                 .bind(follower)

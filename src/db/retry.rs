@@ -209,12 +209,16 @@ mod tests {
         let attempts = AtomicU32::new(0);
         let result: Result<i64, sqlx::Error> = crate::db::db_transaction!(pool, |c| {
             let mut tx = sqlx::Connection::begin(c).await?;
-            sqlx::query("INSERT INTO t (n) VALUES (1)").execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO t (n) VALUES (1)")
+                .execute(&mut *tx)
+                .await?;
             // The first two attempts lose a deadlock after writing: their row must go.
             if attempts.fetch_add(1, Ordering::SeqCst) < 2 {
                 return Err(deadlock());
             }
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *tx).await?;
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+                .fetch_one(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(n)
         });
@@ -224,9 +228,11 @@ mod tests {
             "earlier attempts rolled back"
         );
         assert_eq!(attempts.load(Ordering::SeqCst), 3);
-        let rows = crate::db::db_run!(pool, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
-            .fetch_one(c)
-            .await)
+        let rows = crate::db::db_run!(pool, |c| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM t"
+        )
+        .fetch_one(c)
+        .await)
         .expect("count");
         assert_eq!(rows, 1);
         pool.close().await;
@@ -238,7 +244,9 @@ mod tests {
         let attempts = AtomicU32::new(0);
         let result: Result<(), sqlx::Error> = crate::db::db_transaction!(pool, |c| {
             let mut tx = sqlx::Connection::begin(c).await?;
-            sqlx::query("INSERT INTO t (n) VALUES (1)").execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO t (n) VALUES (1)")
+                .execute(&mut *tx)
+                .await?;
             attempts.fetch_add(1, Ordering::SeqCst);
             Err(deadlock())
         });
@@ -257,9 +265,11 @@ mod tests {
         });
         assert!(result.is_err());
         assert_eq!(other.load(Ordering::SeqCst), 1);
-        let rows = crate::db::db_run!(pool, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
-            .fetch_one(c)
-            .await)
+        let rows = crate::db::db_run!(pool, |c| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM t"
+        )
+        .fetch_one(c)
+        .await)
         .expect("count");
         assert_eq!(rows, 0, "no attempt left a row behind");
         pool.close().await;

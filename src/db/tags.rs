@@ -6,7 +6,8 @@ use crate::db::{DbPool, Engine};
 /// Tags in use, most used first (ties by name), at most `limit`. Reads the per-tag counter in
 /// the order of its index (`tags_popular`) instead of grouping every article's tags.
 pub async fn popular(db: &DbPool, limit: i64) -> Result<Vec<String>, sqlx::Error> {
-    const SQL: &str = "SELECT name FROM tags WHERE article_count > 0 ORDER BY article_count DESC, name LIMIT ?";
+    const SQL: &str =
+        "SELECT name FROM tags WHERE article_count > 0 ORDER BY article_count DESC, name LIMIT ?";
     db_run!(db, |c| sqlx::query_scalar::<_, String>(SQL)
         .bind(limit)
         .fetch_all(c)
@@ -107,6 +108,10 @@ mod tests {
         use std::cmp::Ordering::{Greater, Less};
         assert_eq!(by_name("Rust", "ruby"), Greater);
         assert_eq!(by_name("éclair", "Zebra"), Greater);
-        assert_eq!(by_name("Éclair", "éclair"), Less, "ties fall back to the bytes");
+        assert_eq!(
+            by_name("Éclair", "éclair"),
+            Less,
+            "ties fall back to the bytes"
+        );
     }
 }

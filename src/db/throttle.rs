@@ -110,7 +110,11 @@ pub fn address_bucket(ip: &str) -> String {
 /// Give back a password check that did not happen (the hasher was busy, the database failed).
 pub async fn release_login(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM login_attempts WHERE id = ?";
-    db_run!(db, |c| sqlx::query(SQL).bind(id).execute(c).await.map(|_| ()))
+    db_run!(db, |c| sqlx::query(SQL)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|_| ()))
 }
 
 /// Reserve a sign-up from address `ip` (`register_attempts`): at most `max` in any `window`.
@@ -137,7 +141,11 @@ pub async fn reserve_registration(
 /// Give back a sign-up that did not happen (the hasher was busy).
 pub async fn release_registration(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM register_attempts WHERE id = ?";
-    db_run!(db, |c| sqlx::query(SQL).bind(id).execute(c).await.map(|_| ()))
+    db_run!(db, |c| sqlx::query(SQL)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|_| ()))
 }
 
 /// Forget sign-up attempts older than `before` (housekeeping).
@@ -165,7 +173,11 @@ pub async fn prune(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Erro
 const TRIES: usize = 3;
 
 /// Run `plan` as one transaction; see the module documentation.
-async fn reserve(db: &DbPool, plan: &Plan<'_>, window: Duration) -> Result<Reservation, sqlx::Error> {
+async fn reserve(
+    db: &DbPool,
+    plan: &Plan<'_>,
+    window: Duration,
+) -> Result<Reservation, sqlx::Error> {
     let mut keys: Vec<&str> = plan.limits.iter().map(|l| l.key.as_str()).collect();
     keys.sort_unstable();
     let lock_sql = lock_sql(db.engine(), keys.len());
@@ -257,8 +269,14 @@ mod tests {
         assert_eq!(address_bucket("203.0.113.7"), "203.0.113.7");
         assert_eq!(address_bucket("::ffff:203.0.113.7"), "203.0.113.7");
         assert_eq!(address_bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
-        assert_eq!(address_bucket("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
-        assert_ne!(address_bucket("2001:db8:1:3::1"), address_bucket("2001:db8:1:2::1"));
+        assert_eq!(
+            address_bucket("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(
+            address_bucket("2001:db8:1:3::1"),
+            address_bucket("2001:db8:1:2::1")
+        );
         assert_eq!(address_bucket("unknown"), "unknown");
     }
 

@@ -143,11 +143,12 @@ fn decode(text: &str) -> Result<String, UrlError> {
 
 /// `rest` is the URL after `sqlite:`.
 fn parse_sqlite(rest: &str) -> Result<SqliteUrl, UrlError> {
-    let options =
-        SqliteConnectOptions::from_str(&format!("sqlite:{rest}")).map_err(|e| UrlError::new(e.to_string()))?;
+    let options = SqliteConnectOptions::from_str(&format!("sqlite:{rest}"))
+        .map_err(|e| UrlError::new(e.to_string()))?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let memory_mode = url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "mode" && v == "memory");
+    let memory_mode =
+        url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "mode" && v == "memory");
     Ok(SqliteUrl {
         options,
         in_memory: path.is_empty() || path == ":memory:" || memory_mode,
@@ -156,8 +157,10 @@ fn parse_sqlite(rest: &str) -> Result<SqliteUrl, UrlError> {
 
 /// `rest` is the URL after `mysql:` or `mariadb:`.
 fn parse_mysql(rest: &str) -> Result<MySqlUrl, UrlError> {
-    let parsed = url::Url::parse(&format!("mysql:{rest}")).map_err(|e| UrlError::new(format!("not a URL ({e})")))?;
-    let mut options = MySqlConnectOptions::from_url(&parsed).map_err(|e| UrlError::new(e.to_string()))?;
+    let parsed = url::Url::parse(&format!("mysql:{rest}"))
+        .map_err(|e| UrlError::new(format!("not a URL ({e})")))?;
+    let mut options =
+        MySqlConnectOptions::from_url(&parsed).map_err(|e| UrlError::new(e.to_string()))?;
     // sqlx keeps an IPv6 host's brackets, which no resolver takes; an absent host is local.
     match parsed.host() {
         Some(url::Host::Ipv6(address)) => options = options.host(&address.to_string()),
@@ -258,9 +261,18 @@ mod tests {
 
     #[test]
     fn the_scheme_picks_the_engine() {
-        assert_eq!(DbUrl::parse("sqlite://conduit.db").unwrap().engine(), Engine::Sqlite);
-        assert_eq!(DbUrl::parse("mysql://u:p@h/db").unwrap().engine(), Engine::MySql);
-        assert_eq!(DbUrl::parse("MariaDB://u:p@h/db").unwrap().engine(), Engine::MySql);
+        assert_eq!(
+            DbUrl::parse("sqlite://conduit.db").unwrap().engine(),
+            Engine::Sqlite
+        );
+        assert_eq!(
+            DbUrl::parse("mysql://u:p@h/db").unwrap().engine(),
+            Engine::MySql
+        );
+        assert_eq!(
+            DbUrl::parse("MariaDB://u:p@h/db").unwrap().engine(),
+            Engine::MySql
+        );
         assert_eq!(
             DbUrl::parse("postgres://h/db").unwrap_err().to_string(),
             "config key `databases.main.url`: must start with sqlite: or mysql:"
@@ -270,8 +282,12 @@ mod tests {
 
     #[test]
     fn mysql_urls_are_split_with_user_password_and_database_decoded() {
-        let t = target("mysql://app:p%40ss%3Aw%2Fd@db.example:3307/conduit?ssl-mode=required").unwrap();
-        assert_eq!(fields(&t), ("db.example", 3307, "app", Some("p@ss:w/d"), "conduit"));
+        let t =
+            target("mysql://app:p%40ss%3Aw%2Fd@db.example:3307/conduit?ssl-mode=required").unwrap();
+        assert_eq!(
+            fields(&t),
+            ("db.example", 3307, "app", Some("p@ss:w/d"), "conduit")
+        );
         let t = target("mysql://o%27neil:x@h/my%20db").unwrap();
         assert_eq!(fields(&t), ("h", 3306, "o'neil", Some("x"), "my db"));
     }
@@ -329,10 +345,19 @@ mod tests {
     #[test]
     fn sqlite_urls_name_a_file_unless_in_memory() {
         let file = |url| sqlite_file(url);
-        assert_eq!(file("sqlite://conduit.db"), Some(PathBuf::from("conduit.db")));
+        assert_eq!(
+            file("sqlite://conduit.db"),
+            Some(PathBuf::from("conduit.db"))
+        );
         assert_eq!(file("sqlite:conduit.db"), Some(PathBuf::from("conduit.db")));
-        assert_eq!(file("sqlite:///var/x.db?mode=rwc"), Some(PathBuf::from("/var/x.db")));
-        assert_eq!(file("sqlite://my%20data.db"), Some(PathBuf::from("my data.db")));
+        assert_eq!(
+            file("sqlite:///var/x.db?mode=rwc"),
+            Some(PathBuf::from("/var/x.db"))
+        );
+        assert_eq!(
+            file("sqlite://my%20data.db"),
+            Some(PathBuf::from("my data.db"))
+        );
         assert_eq!(file("sqlite::memory:"), None);
         assert_eq!(file("sqlite://:memory:"), None);
         assert_eq!(file("sqlite://x.db?mode=memory"), None);

@@ -44,7 +44,9 @@ impl User {
 /// What an account may do: stored as the text `user` or `admin` (the `users.role` column, a
 /// `TEXT`/`VARCHAR` with a `CHECK` on both engines), written the same way in JSON, forms and
 /// templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, rocket::FromFormField)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, rocket::FromFormField,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// An ordinary account.
@@ -118,7 +120,9 @@ impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Role
 where
     &'r str: sqlx::Decode<'r, DB>,
 {
-    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+    fn decode(
+        value: <DB as sqlx::Database>::ValueRef<'r>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
         let text = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
         text.parse()
             .map_err(|_| format!("unknown role {text:?} in the database").into())
@@ -155,7 +159,10 @@ macro_rules! user_columns {
 /// The user with this id.
 pub async fn find_by_id(db: &DbPool, id: i64) -> Result<Option<User>, sqlx::Error> {
     const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?");
-    db_run!(db, |c| sqlx::query_as::<_, User>(SQL).bind(id).fetch_optional(c).await)
+    db_run!(db, |c| sqlx::query_as::<_, User>(SQL)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
 }
 
 /// The user with this email (any letter case).
@@ -177,7 +184,11 @@ pub async fn find_by_username(db: &DbPool, username: &str) -> Result<Option<User
 }
 
 /// The user with this id if the browser session `sid` is live (not revoked, not expired).
-pub async fn find_with_session(db: &DbPool, id: i64, sid: &str) -> Result<Option<User>, sqlx::Error> {
+pub async fn find_with_session(
+    db: &DbPool,
+    id: i64,
+    sid: &str,
+) -> Result<Option<User>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.email, u.password_hash, u.bio, u.image, u.role, u.disabled, \
                        u.token_version, u.created_at, u.updated_at FROM users u JOIN sessions s ON s.user_id = u.id \
                        WHERE u.id = ? AND s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?";
@@ -226,7 +237,8 @@ pub async fn taken(
     username: &str,
     except_id: Option<i64>,
 ) -> Result<(bool, bool), sqlx::Error> {
-    const SQL: &str = "SELECT CASE WHEN email = ? THEN 1 ELSE 0 END, CASE WHEN username = ? THEN 1 ELSE 0 END \
+    const SQL: &str =
+        "SELECT CASE WHEN email = ? THEN 1 ELSE 0 END, CASE WHEN username = ? THEN 1 ELSE 0 END \
                        FROM users WHERE (email = ? OR username = ?) AND id <> ?";
     let rows = db_run!(db, |c| sqlx::query_as::<_, (i64, i64)>(SQL)
         .bind(email)
@@ -236,9 +248,9 @@ pub async fn taken(
         .bind(except_id.unwrap_or(-1))
         .fetch_all(c)
         .await)?;
-    Ok(rows
-        .iter()
-        .fold((false, false), |(e, u), (re, ru)| (e || *re != 0, u || *ru != 0)))
+    Ok(rows.iter().fold((false, false), |(e, u), (re, ru)| {
+        (e || *re != 0, u || *ru != 0)
+    }))
 }
 
 /// Write a user's editable fields back (the caller merged the changes).
@@ -264,7 +276,11 @@ pub async fn update(db: &DbPool, user: &User) -> Result<(), sqlx::Error> {
 /// Revoke every token of a user issued so far, and end their browser sessions.
 pub async fn revoke_all_tokens(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE users SET token_version = token_version + 1 WHERE id = ?";
-    db_run!(db, |c| sqlx::query(SQL).bind(id).execute(c).await.map(|_| ()))?;
+    db_run!(db, |c| sqlx::query(SQL)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
     crate::db::sessions::revoke_all(db, id).await
 }
 

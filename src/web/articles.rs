@@ -75,14 +75,19 @@ pub async fn previews(
     let (viewer, page) = (layout.user_id(), page_number(page));
     let offset = (page - 1) * size;
     let (found, popular_tags) = match popular_tags {
-        Some(tags) => db::articles::page_and_popular_tags(db, filter, viewer, size, offset, tags).await?,
+        Some(tags) => {
+            db::articles::page_and_popular_tags(db, filter, viewer, size, offset, tags).await?
+        }
         None => (
             db::articles::page(db, filter, viewer, size, offset).await?,
             String::new(),
         ),
     };
     let (base, here) = (link(1), link(page));
-    let forms = layout.user.is_some().then_some((layout.csrf.as_str(), here.as_str()));
+    let forms = layout
+        .user
+        .is_some()
+        .then_some((layout.csrf.as_str(), here.as_str()));
     let html = found
         .articles
         .into_iter()
@@ -177,9 +182,15 @@ async fn home(
     )
     .await?;
     let packed = list.popular_tags;
-    let popular_tags = layout.fragment("partials/popular_tags", &Key::new().with(&packed), || TagsContext {
-        tags: db::tags::split_names(&packed).into_iter().map(TagView::from).collect(),
-    })?;
+    let popular_tags =
+        layout.fragment("partials/popular_tags", &Key::new().with(&packed), || {
+            TagsContext {
+                tags: db::tags::split_names(&packed)
+                    .into_iter()
+                    .map(TagView::from)
+                    .collect(),
+            }
+        })?;
     Ok(layout.render(
         "home/index",
         HomePage {
@@ -271,7 +282,8 @@ async fn article_page(
     let url = article_url(&article.slug);
     let csrf = layout.user.is_some().then_some(layout.csrf.as_str());
     // The meta fragment shows no body: keep it out of the fragment's inputs.
-    let body_html = crate::markdown::to_safe_html(article.body.take().as_deref().unwrap_or_default());
+    let body_html =
+        crate::markdown::to_safe_html(article.body.take().as_deref().unwrap_or_default());
     let inputs = Key::new().with(&article).with(&viewer).with(&csrf);
     let meta = layout.fragment("partials/article_meta", &inputs, || MetaContext {
         article: ArticleView::new(article.clone(), viewer),
@@ -283,7 +295,11 @@ async fn article_page(
         .map(|comment| {
             let mine = viewer == Some(comment.author_id);
             let csrf = csrf.filter(|_| mine);
-            let inputs = Key::new().with(&comment).with(&viewer).with(&url).with(&csrf);
+            let inputs = Key::new()
+                .with(&comment)
+                .with(&viewer)
+                .with(&url)
+                .with(&csrf);
             layout.fragment("partials/comment", &inputs, || CommentContext {
                 comment: CommentView::new(comment, viewer),
                 article_url: &url,
@@ -310,7 +326,12 @@ async fn article_page(
 }
 
 #[get("/article/<slug>")]
-async fn show(db: Conn, layout: Layout, me: MaybeUser, slug: &str) -> PageResult<(Status, RenderedPage)> {
+async fn show(
+    db: Conn,
+    layout: Layout,
+    me: MaybeUser,
+    slug: &str,
+) -> PageResult<(Status, RenderedPage)> {
     article_page(&db, &layout, slug, me.id(), json!({}), Status::Ok).await
 }
 
@@ -351,7 +372,11 @@ fn editor(
     status: Status,
 ) -> (Status, RenderedPage) {
     let errors = errors.map(form_errors);
-    let title = if slug.is_some() { "Edit article" } else { "New article" };
+    let title = if slug.is_some() {
+        "Edit article"
+    } else {
+        "New article"
+    };
     (
         status,
         layout.render(
@@ -397,7 +422,12 @@ async fn create(
 }
 
 #[get("/editor/<slug>")]
-async fn edit(db: Conn, me: CurrentUser, layout: Layout, slug: &str) -> PageResult<(Status, RenderedPage)> {
+async fn edit(
+    db: Conn,
+    me: CurrentUser,
+    layout: Layout,
+    slug: &str,
+) -> PageResult<(Status, RenderedPage)> {
     let article = content::owned_article(&db, slug, me.0.user.id).await?;
     let form = json!({
         "title": article.title, "description": article.description,
@@ -496,7 +526,10 @@ async fn set_favorite(
         db::articles::unfavorite(db, user, article.id).await?;
         format!("Removed “{}” from your favorites.", article.title)
     };
-    Ok(done(back.unwrap_or_else(|| uri!(show(slug)).to_string()), message))
+    Ok(done(
+        back.unwrap_or_else(|| uri!(show(slug)).to_string()),
+        message,
+    ))
 }
 
 #[post("/article/<slug>/favorite", data = "<form>")]
@@ -550,8 +583,15 @@ async fn comment(
         }
         Err(AppError::Invalid(fields)) => {
             let kept = json!({ "body": kept["body"], "errors": fields.full_messages() });
-            let (status, page) =
-                article_page(&db, &layout, slug, Some(user), kept, Status::UnprocessableEntity).await?;
+            let (status, page) = article_page(
+                &db,
+                &layout,
+                slug,
+                Some(user),
+                kept,
+                Status::UnprocessableEntity,
+            )
+            .await?;
             Ok(PageOr::Page((status, page)))
         }
         Err(e) => Err(e.into()),
@@ -596,7 +636,10 @@ mod tests {
 
     #[test]
     fn tags_split_on_spaces_and_commas() {
-        assert_eq!(split_tags(" rust, web  dragons,,"), vec!["rust", "web", "dragons"]);
+        assert_eq!(
+            split_tags(" rust, web  dragons,,"),
+            vec!["rust", "web", "dragons"]
+        );
     }
 
     #[test]

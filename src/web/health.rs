@@ -12,7 +12,10 @@ use crate::db::Conn;
 async fn healthz(db: Conn) -> (Status, Json<Value>) {
     let engine = db.engine();
     match db.ping().await {
-        Ok(()) => (Status::Ok, Json(json!({ "status": "ok", "database": engine }))),
+        Ok(()) => (
+            Status::Ok,
+            Json(json!({ "status": "ok", "database": engine })),
+        ),
         Err(e) => {
             log::warn!("healthz: database unreachable: {e}");
             (

@@ -95,7 +95,11 @@ impl<'r> FromRequest<'r> for Layout {
                 kind: f.kind().to_owned(),
                 message: f.message().to_owned(),
             });
-        let templates = req.rocket().state::<Templates>().cloned().unwrap_or_default();
+        let templates = req
+            .rocket()
+            .state::<Templates>()
+            .cloned()
+            .unwrap_or_default();
         Outcome::Success(Layout {
             user,
             templates,
@@ -121,7 +125,10 @@ impl Layout {
                 let Value::Object(members) = &mut context else {
                     return Err(tera::Error::msg("a page's context must be an object"));
                 };
-                let active = members.get("active").and_then(Value::as_str).unwrap_or_default();
+                let active = members
+                    .get("active")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let nav = self.nav(active)?.as_ref().to_owned();
                 members.insert("nav".into(), Value::String(nav));
                 members.insert(
@@ -150,11 +157,12 @@ impl Layout {
                 .with(&u.avatar)
                 .with(u.role.as_str());
         }
-        self.templates.fragment("partials/nav", &inputs, || NavContext {
-            active,
-            current_user: self.user.as_ref(),
-            csrf_token: csrf,
-        })
+        self.templates
+            .fragment("partials/nav", &inputs, || NavContext {
+                active,
+                current_user: self.user.as_ref(),
+                csrf_token: csrf,
+            })
     }
 
     /// The fragment template `name` rendered with the context `context()` makes from `inputs`
@@ -165,9 +173,9 @@ impl Layout {
         inputs: &Key,
         context: impl FnOnce() -> C,
     ) -> Result<Arc<str>, AppError> {
-        self.templates
-            .fragment(name, inputs, context)
-            .map_err(|e| AppError::Other(anyhow::Error::new(e).context(format!("rendering {name}"))))
+        self.templates.fragment(name, inputs, context).map_err(|e| {
+            AppError::Other(anyhow::Error::new(e).context(format!("rendering {name}")))
+        })
     }
 
     /// The signed-in user's id.
@@ -275,7 +283,8 @@ fn is_local_path(n: &str) -> bool {
         && !n.starts_with("//")
         && !n.starts_with("/\\")
         && n.bytes().all(|b| b.is_ascii_graphic())
-        && rocket::http::uri::Reference::parse(n).is_ok_and(|r| r.scheme().is_none() && r.authority().is_none())
+        && rocket::http::uri::Reference::parse(n)
+            .is_ok_and(|r| r.scheme().is_none() && r.authority().is_none())
         && rocket::http::RawStr::new(n)
             .percent_decode()
             .is_ok_and(|decoded| !decoded.chars().any(char::is_control))
@@ -292,7 +301,10 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
-        assert_eq!(safe_next(Some("/article/x#comment-3")), "/article/x#comment-3");
+        assert_eq!(
+            safe_next(Some("/article/x#comment-3")),
+            "/article/x#comment-3"
+        );
         for hostile in [
             "",
             "evil.example",
@@ -311,6 +323,9 @@ mod tests {
         ] {
             assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
         }
-        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(super::NEXT_MAX)))), "/");
+        assert_eq!(
+            safe_next(Some(&format!("/{}", "a".repeat(super::NEXT_MAX)))),
+            "/"
+        );
     }
 }

@@ -110,7 +110,10 @@ impl Fairing for ETag {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        if req.method() != Method::Get || res.status() != Status::Ok || req.uri().path().starts_with("/static/") {
+        if req.method() != Method::Get
+            || res.status() != Status::Ok
+            || req.uri().path().starts_with("/static/")
+        {
             // A tag set by a responder whose status was then changed (a page answered 404).
             res.remove_header("ETag");
             return;
@@ -120,7 +123,11 @@ impl Fairing for ETag {
         let tag = if let Some(tag) = res.headers().get_one("ETag") {
             tag.to_owned()
         } else {
-            if res.body().preset_size().is_none_or(|size| size > ETAG_MAX_BODY) {
+            if res
+                .body()
+                .preset_size()
+                .is_none_or(|size| size > ETAG_MAX_BODY)
+            {
                 return;
             }
             let Ok(body) = res.body_mut().to_bytes().await else {

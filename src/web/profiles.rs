@@ -89,7 +89,16 @@ async fn show(
     username: &str,
     query: ProfileQuery,
 ) -> PageResult<RenderedPage> {
-    profile_page(db, layout, me, config, username, false, query.page.as_deref()).await
+    profile_page(
+        db,
+        layout,
+        me,
+        config,
+        username,
+        false,
+        query.page.as_deref(),
+    )
+    .await
 }
 
 #[get("/profile/<username>/favorites?<query..>")]
@@ -101,7 +110,16 @@ async fn favorites(
     username: &str,
     query: ProfileQuery,
 ) -> PageResult<RenderedPage> {
-    profile_page(db, layout, me, config, username, true, query.page.as_deref()).await
+    profile_page(
+        db,
+        layout,
+        me,
+        config,
+        username,
+        true,
+        query.page.as_deref(),
+    )
+    .await
 }
 
 #[post("/profile/<username>/follow", data = "<form>")]

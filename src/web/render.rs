@@ -70,7 +70,10 @@ impl Templates {
     pub fn fairing(&self) -> impl Fairing {
         let shared = self.clone();
         Template::custom(move |engines| {
-            let mut slot = shared.loaded.write().unwrap_or_else(PoisonError::into_inner);
+            let mut slot = shared
+                .loaded
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             *slot = Arc::new(Loaded {
                 generation: slot.generation + 1,
                 tera: engines.tera.clone(),
@@ -97,7 +100,10 @@ impl Templates {
     ) -> RenderedPage {
         let html = context.and_then(|context| {
             let loaded = self.current();
-            let key = Key::new().with(&loaded.generation).with(name).with_json(&context);
+            let key = Key::new()
+                .with(&loaded.generation)
+                .with(name)
+                .with_json(&context);
             self.pages.get_or_make(key.as_bytes(), || {
                 let html = loaded.tera.render(name, &Context::from_value(context)?)?;
                 Ok(Rendered::new(html))
@@ -204,7 +210,9 @@ impl<'r> Responder<'r, 'static> for RenderedPage {
                 if req.method() == rocket::http::Method::Get {
                     res.header(rocket::http::Header::new("ETag", page.etag.clone()));
                 }
-                Ok(res.sized_body(page.html.len(), Cursor::new(Body(page))).finalize())
+                Ok(res
+                    .sized_body(page.html.len(), Cursor::new(Body(page)))
+                    .finalize())
             }
             Err(error) => {
                 let mut chain = error.to_string();

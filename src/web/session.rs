@@ -98,10 +98,13 @@ async fn login(
                 format!("Welcome back, {}!", user.username),
             )))
         }
-        Err(e @ (AppError::Invalid(_) | AppError::Unauthorized(_) | AppError::TooManyRequests(_))) => {
+        Err(
+            e @ (AppError::Invalid(_) | AppError::Unauthorized(_) | AppError::TooManyRequests(_)),
+        ) => {
             let sent_value = |name: &str| sent[name].as_str().filter(|v| !v.is_empty());
             let next = sent_value("next").map(|n| safe_next(Some(n)));
-            let remember = sent_value("remember").is_some_and(|v| matches!(v, "on" | "yes" | "true"));
+            let remember =
+                sent_value("remember").is_some_and(|v| matches!(v, "on" | "yes" | "true"));
             let context = json!({
                 "title": "Sign in", "active": "login", "next": next,
                 "form": { "email": sent["email"], "remember": remember },
@@ -140,7 +143,9 @@ async fn register(
     let (value, sent) = take(form.into_inner(), &["username", "email"]);
     let result = match value {
         Ok(f) => account::register(&db, config, &f.username, &f.email, &f.password, &addr.0).await,
-        Err(AppError::Invalid(errors)) => Err(AppError::Invalid(with_taken(&db, errors, &sent).await?)),
+        Err(AppError::Invalid(errors)) => {
+            Err(AppError::Invalid(with_taken(&db, errors, &sent).await?))
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -156,7 +161,10 @@ async fn register(
                 "title": "Sign up", "active": "register",
                 "form": sent, "errors": form_errors(&e),
             });
-            Ok(PageOr::again(&e, layout.render("session/register", context)))
+            Ok(PageOr::again(
+                &e,
+                layout.render("session/register", context),
+            ))
         }
         Err(e) => Err(e.into()),
     }
@@ -164,7 +172,11 @@ async fn register(
 
 /// A sign-up form's field errors and, as `account::register` adds them, whether the username
 /// and email are taken when neither has an error of its own (what a form's rules cannot know).
-async fn with_taken(db: &DbPool, mut errors: FieldErrors, sent: &Value) -> Result<FieldErrors, AppError> {
+async fn with_taken(
+    db: &DbPool,
+    mut errors: FieldErrors,
+    sent: &Value,
+) -> Result<FieldErrors, AppError> {
     if !errors.0.contains_key("email") && !errors.0.contains_key("username") {
         let field = |name: &str| sent[name].as_str().unwrap_or_default().trim();
         for (name, messages) in account::taken_errors(db, field("email"), field("username"), None)

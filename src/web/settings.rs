@@ -79,7 +79,8 @@ async fn update(
     let (value, kept) = take(form.into_inner(), &["image", "username", "bio", "email"]);
     let result = async {
         let form = value?;
-        let sensitive = (!form.email.trim().is_empty() && !form.email.trim().eq_ignore_ascii_case(&auth.user.email))
+        let sensitive = (!form.email.trim().is_empty()
+            && !form.email.trim().eq_ignore_ascii_case(&auth.user.email))
             || !form.password.is_empty();
         // Changing the email or the password needs the current password (a fresh login).
         let fresh = if sensitive {
@@ -91,7 +92,15 @@ async fn update(
             }
             // Checked like a login: a wrong one counts against the user and the address, and
             // past the limit even the right one waits (429).
-            match account::confirm_password(&db, config, &auth.user, &form.current_password, &addr.0).await {
+            match account::confirm_password(
+                &db,
+                config,
+                &auth.user,
+                &form.current_password,
+                &addr.0,
+            )
+            .await
+            {
                 Ok(user) if user.id == auth.user.id => {}
                 Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
                     return Err(AppError::Invalid(FieldErrors::one(
@@ -112,7 +121,14 @@ async fn update(
             bio: Some(form.bio.clone()),
             image: Some(form.image.clone()),
         };
-        account::update(&db, auth.user.clone(), changes, fresh, config.password_queue_max).await
+        account::update(
+            &db,
+            auth.user.clone(),
+            changes,
+            fresh,
+            config.password_queue_max,
+        )
+        .await
     }
     .await;
     match result {
@@ -120,7 +136,10 @@ async fn update(
             if updated.password_changed {
                 session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
             }
-            Ok(PageOr::Redirect(done(uri!(edit), "Your settings have been saved.")))
+            Ok(PageOr::Redirect(done(
+                uri!(edit),
+                "Your settings have been saved.",
+            )))
         }
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
             Ok(PageOr::again(&e, page(&layout, &kept, Some(&e))))

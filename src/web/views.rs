@@ -12,7 +12,10 @@ pub const DEFAULT_AVATAR: &str = "/static/img/avatar.svg";
 
 /// The picture to show for someone whose avatar setting is `image`.
 pub fn avatar_url(image: Option<&str>) -> String {
-    image.filter(|i| !i.is_empty()).unwrap_or(DEFAULT_AVATAR).to_owned()
+    image
+        .filter(|i| !i.is_empty())
+        .unwrap_or(DEFAULT_AVATAR)
+        .to_owned()
 }
 
 /// The page of the article at `slug`.
@@ -40,7 +43,12 @@ pub struct PersonView {
 
 impl PersonView {
     /// A view of the person `username`.
-    pub fn new(username: String, image: Option<String>, bio: Option<String>, following: bool) -> Self {
+    pub fn new(
+        username: String,
+        image: Option<String>,
+        bio: Option<String>,
+        following: bool,
+    ) -> Self {
         Self {
             avatar: avatar_url(image.as_deref()),
             url: format!("/profile/{}", crate::error::percent_encode(&username)),
@@ -205,11 +213,18 @@ impl Pager {
                 rel,
             };
             if current > 1 {
-                items.push(link("« Previous".to_owned(), (current - 1).min(count), Some("prev")));
+                items.push(link(
+                    "« Previous".to_owned(),
+                    (current - 1).min(count),
+                    Some("prev"),
+                ));
             }
             // A page past the end shows the window around the last page.
             let centre = current.min(count);
-            let (from, to) = ((centre - Self::AROUND).max(1), (centre + Self::AROUND).min(count));
+            let (from, to) = (
+                (centre - Self::AROUND).max(1),
+                (centre + Self::AROUND).min(count),
+            );
             let mut shown = (1..=count)
                 .filter(|&n| n == 1 || n == count || (from..=to).contains(&n))
                 .peekable();

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use crate::harness::TestApp;
 use crate::support::{
-    api, browser_register, claims_of, exec, forge, get_page, page_csrf, post_form, register, scalar, texts, urlencode,
+    api, browser_register, claims_of, exec, forge, get_page, page_csrf, post_form, register,
+    scalar, texts, urlencode,
 };
 
 /// Sign `name` up in the browser and make them an admin.
@@ -31,7 +32,11 @@ pub async fn make_admin(app: &TestApp, name: &str) {
 
 /// The id of user `name`.
 pub async fn id_of(app: &TestApp, name: &str) -> i64 {
-    scalar(app.db(), &format!("SELECT id FROM users WHERE username = '{name}'")).await
+    scalar(
+        app.db(),
+        &format!("SELECT id FROM users WHERE username = '{name}'"),
+    )
+    .await
 }
 
 fn location<'a>(res: &'a LocalResponse<'_>) -> &'a str {
@@ -40,7 +45,12 @@ fn location<'a>(res: &'a LocalResponse<'_>) -> &'a str {
 
 /// The browser's access token with its password entry moved 20 minutes into the past.
 pub fn stale_session(client: &Client) -> String {
-    let access = client.cookies().get("session").expect("signed in").value().to_owned();
+    let access = client
+        .cookies()
+        .get("session")
+        .expect("signed in")
+        .value()
+        .to_owned();
     let mut claims = claims_of(&access);
     claims["auth_time"] = json!(chrono::Utc::now().timestamp() - 20 * 60);
     forge(&claims, DEV_JWT_SECRET.as_bytes())
@@ -54,7 +64,12 @@ pub fn stale_token(token: &str) -> String {
 }
 
 /// Post a form with an explicit access cookie.
-async fn post_form_as<'c>(client: &'c Client, path: &str, fields: &[(&str, &str)], session: &str) -> LocalResponse<'c> {
+async fn post_form_as<'c>(
+    client: &'c Client,
+    path: &str,
+    fields: &[(&str, &str)],
+    session: &str,
+) -> LocalResponse<'c> {
     let body = fields
         .iter()
         .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
@@ -71,9 +86,15 @@ async fn post_form_as<'c>(client: &'c Client, path: &str, fields: &[(&str, &str)
 
 /// Create an article over the API; returns its slug.
 pub async fn create_article(client: &Client, token: &str, title: &str, tags: &[&str]) -> String {
-    let body =
-        json!({"article": {"title": title, "description": format!("about {title}"), "body": "text", "tagList": tags}});
-    let (status, value) = api(client, Method::Post, "/api/articles", Some(token), Some(body)).await;
+    let body = json!({"article": {"title": title, "description": format!("about {title}"), "body": "text", "tagList": tags}});
+    let (status, value) = api(
+        client,
+        Method::Post,
+        "/api/articles",
+        Some(token),
+        Some(body),
+    )
+    .await;
     assert_eq!(status, Status::Created, "{value}");
     value["article"]["slug"].as_str().expect("slug").to_owned()
 }

@@ -13,7 +13,10 @@ use crate::support::{api, attrs, exec, get_page, page_csrf, post_form, register,
 
 /// One text value from a SQL query (`None` for SQL NULL).
 async fn text(db: &DbPool, sql: &str) -> Option<String> {
-    db_run!(db, |c| sqlx::query_scalar::<_, Option<String>>(sql).fetch_one(c).await).expect(sql)
+    db_run!(db, |c| sqlx::query_scalar::<_, Option<String>>(sql)
+        .fetch_one(c)
+        .await)
+    .expect(sql)
 }
 
 /// Make every insert into `audit_log` fail, as a full disk or a broken table would: the

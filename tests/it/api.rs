@@ -23,7 +23,10 @@ async fn publish(app: &crate::harness::TestApp, token: &str, title: &str, tags: 
 }
 
 fn is_iso_millis(s: &str) -> bool {
-    s.len() == 24 && s.ends_with('Z') && s.as_bytes()[19] == b'.' && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+    s.len() == 24
+        && s.ends_with('Z')
+        && s.as_bytes()[19] == b'.'
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
 
 db_test!(

@@ -6,8 +6,8 @@ use rocket::http::{ContentType, Cookie, Header, Method, Status};
 use serde_json::json;
 
 use crate::support::{
-    api, browser_register, claims_of, csrf_of, exec, forge, get_page, json_of, page_csrf, post_form, register, scalar,
-    texts,
+    api, browser_register, claims_of, csrf_of, exec, forge, get_page, json_of, page_csrf,
+    post_form, register, scalar, texts,
 };
 
 fn user_body(username: &str, email: &str, password: &str) -> serde_json::Value {
@@ -491,11 +491,24 @@ fn create_admin_reads_the_password_from_stdin_and_promotes_existing_users() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
-    let out = run("root_admin", "root@example.com", "a-strong-admin-password\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        "root_admin",
+        "root@example.com",
+        "a-strong-admin-password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let short = run("other", "other@example.com", "short\n");
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("password is too short"));
@@ -512,7 +525,11 @@ fn create_admin_reads_the_password_from_stdin_and_promotes_existing_users() {
         pool.close().await;
     });
     let out = run("plain", "plain@example.com", "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     rt.block_on(async {
         let pool = conduit::db::DbPool::connect(
             &format!("sqlite://{}", db.display()),
@@ -532,15 +549,18 @@ fn create_admin_reads_the_password_from_stdin_and_promotes_existing_users() {
 
 async fn login_status(client: &rocket::local::asynchronous::Client, email: &str) -> Status {
     let body = json!({"user": {"email": email, "password": "wrong-password"}});
-    api(client, Method::Post, "/api/users/login", None, Some(body)).await.0
+    api(client, Method::Post, "/api/users/login", None, Some(body))
+        .await
+        .0
 }
 
 #[rocket::async_test]
 async fn failures_from_one_address_across_accounts_are_throttled_too() {
     for engine in [conduit::db::Engine::Sqlite, conduit::db::Engine::MySql] {
-        let Some(app) =
-            crate::harness::TestApp::spawn_with(engine, "it::auth::per_address", |f| f.merge(("login_max_per_ip", 3)))
-                .await
+        let Some(app) = crate::harness::TestApp::spawn_with(engine, "it::auth::per_address", |f| {
+            f.merge(("login_max_per_ip", 3))
+        })
+        .await
         else {
             continue;
         };
@@ -560,11 +580,12 @@ async fn failures_from_one_address_across_accounts_are_throttled_too() {
 
 #[rocket::async_test]
 async fn release_style_config_marks_session_cookies_secure() {
-    let app = crate::harness::TestApp::spawn_with(conduit::db::Engine::Sqlite, "it::auth::secure", |f| {
-        f.merge(("cookie_secure", true))
-    })
-    .await
-    .unwrap();
+    let app =
+        crate::harness::TestApp::spawn_with(conduit::db::Engine::Sqlite, "it::auth::secure", |f| {
+            f.merge(("cookie_secure", true))
+        })
+        .await
+        .unwrap();
     let (_, page) = get_page(&app.client, "/register").await;
     let csrf = csrf_of(&page);
     let res = post_form(
@@ -591,7 +612,11 @@ async fn release_style_config_marks_session_cookies_secure() {
         assert_eq!(cookie.secure(), Some(true), "{name}");
         assert_eq!(
             cookie.http_only(),
-            if name == "__Host-csrf_token=" { None } else { Some(true) },
+            if name == "__Host-csrf_token=" {
+                None
+            } else {
+                Some(true)
+            },
             "{name}: the CSRF cookie is readable by design"
         );
     }

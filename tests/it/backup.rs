@@ -14,14 +14,19 @@ use rocket::local::asynchronous::Client;
 
 use crate::admin::{create_article, make_admin, stale_session};
 use crate::harness::TestApp;
-use crate::support::{api, browser_register, get_page, page_csrf, post_form, register, scalar, texts};
+use crate::support::{
+    api, browser_register, get_page, page_csrf, post_form, register, scalar, texts,
+};
 
 /// Run the `conduit` binary on the app's database.
 async fn cli(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_conduit"));
     command
         .args(args)
-        .env("ROCKET_DATABASES", format!("{{main={{url=\"{}\"}}}}", app.url))
+        .env(
+            "ROCKET_DATABASES",
+            format!("{{main={{url=\"{}\"}}}}", app.url),
+        )
         .env("CONDUIT_BACKUP_DIR", app.dir.join("backups"))
         .env_remove("CONDUIT_CONFIG");
     for (key, value) in env {
@@ -192,7 +197,10 @@ async fn sqlite_backups_fall_back_to_vacuum_into_without_the_sqlite3_shell() {
     let backups = Backups::from_figment(app.client.rocket().figment()).unwrap();
     let file = backups.create().await.expect("VACUUM INTO fallback");
     let path = backup_dir(&app).join(&file.name);
-    assert!(looks_complete(Engine::Sqlite, &std::fs::read(&path).unwrap()));
+    assert!(looks_complete(
+        Engine::Sqlite,
+        &std::fs::read(&path).unwrap()
+    ));
     let copy = DbPool::connect(
         &format!("sqlite://{}", path.display()),
         1,
@@ -223,7 +231,11 @@ async fn sqlite_backups_fall_back_to_vacuum_into_without_the_sqlite3_shell() {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not installed"));
     let restored = DbPool::connect(
         &format!("sqlite://{}", target.display()),
@@ -235,7 +247,11 @@ async fn sqlite_backups_fall_back_to_vacuum_into_without_the_sqlite3_shell() {
     .await
     .unwrap();
     assert_eq!(
-        scalar(&restored, "SELECT COUNT(*) FROM users WHERE username = 'alice'").await,
+        scalar(
+            &restored,
+            "SELECT COUNT(*) FROM users WHERE username = 'alice'"
+        )
+        .await,
         1
     );
     restored.close().await;
@@ -318,19 +334,30 @@ async fn mysql_backups_report_bad_credentials_and_a_missing_tool() {
         return;
     };
     let config = AppConfig::from_figment(app.client.rocket().figment()).unwrap();
-    let password = crate::harness::url_password(&app.url).expect("the test server's URL carries a password");
-    let bad_url = app.url.replacen(&format!(":{password}@"), ":not-the-password@", 1);
+    let password =
+        crate::harness::url_password(&app.url).expect("the test server's URL carries a password");
+    let bad_url = app
+        .url
+        .replacen(&format!(":{password}@"), ":not-the-password@", 1);
     assert_ne!(bad_url, app.url);
     let backups = Backups::new(&config, &bad_url).unwrap();
     let out = app.dir.join("bad.sql");
     let err = backups.write_to(&out).await.unwrap_err().to_string();
     assert!(
-        err.starts_with("the database refused the user name or password: `mysqldump` exited with code 2"),
+        err.starts_with(
+            "the database refused the user name or password: `mysqldump` exited with code 2"
+        ),
         "{err}"
     );
     assert!(!err.contains("not-the-password"), "{err}");
     assert!(!out.exists());
-    assert_eq!(files_in(&app.dir).iter().filter(|f| f.contains("partial")).count(), 0);
+    assert_eq!(
+        files_in(&app.dir)
+            .iter()
+            .filter(|f| f.contains("partial"))
+            .count(),
+        0
+    );
 
     let done = cli(
         &app,

@@ -130,7 +130,9 @@ async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
 }
 
 async fn sign_up(c: &Client, base: &str, name: &str) {
-    c.goto(&format!("{base}/register")).await.expect("register page");
+    c.goto(&format!("{base}/register"))
+        .await
+        .expect("register page");
     fill(c, "input#username", name).await;
     fill(c, "input#email", &format!("{name}@example.com")).await;
     fill(c, "input#password", &format!("password-{name}")).await;
@@ -154,8 +156,13 @@ async fn journey(engine: Engine, test: &str) {
         return;
     };
     let port = free_port();
-    let figment = test_figment(&url).merge(("port", port)).merge(("address", "127.0.0.1"));
-    let rocket = conduit::rocket_with(figment).ignite().await.expect("ignite");
+    let figment = test_figment(&url)
+        .merge(("port", port))
+        .merge(("address", "127.0.0.1"));
+    let rocket = conduit::rocket_with(figment)
+        .ignite()
+        .await
+        .expect("ignite");
     let shutdown = rocket.shutdown();
     let server = tokio::spawn(rocket.launch());
     let base = format!("http://127.0.0.1:{port}");
@@ -170,14 +177,20 @@ async fn journey(engine: Engine, test: &str) {
     fill(&c, "input#tags", "travel, notes").await;
     click(&c, "form.editor-form button[type=submit]").await;
     wait_text(&c, ".flash", |t| t == "Your article is published.").await;
-    assert_eq!(text(&c, ".article-page .banner h1").await, "Bob's travel notes");
+    assert_eq!(
+        text(&c, ".article-page .banner h1").await,
+        "Bob's travel notes"
+    );
     assert_eq!(text(&c, ".article-body em").await, "tiles");
     log_out(&c).await;
 
     // Alice signs up, reads, follows, favorites and comments.
     sign_up(&c, &base, "alice").await;
     click(&c, ".article-preview a.preview-link").await;
-    wait_text(&c, ".article-page .banner h1", |t| t == "Bob's travel notes").await;
+    wait_text(&c, ".article-page .banner h1", |t| {
+        t == "Bob's travel notes"
+    })
+    .await;
     click(&c, ".banner form.follow-form button").await;
     wait_text(&c, ".flash", |t| t == "You are following bob.").await;
     assert!(text(&c, ".banner form.follow-form button")

@@ -22,13 +22,19 @@ pub async fn assert_counters_match(app: &TestApp, when: &str) {
         "SELECT COUNT(*) FROM articles a WHERE a.favorites_count <> (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
     )
     .await;
-    assert_eq!(stale_favorites, 0, "favorites_count differs from the favorites {when}");
+    assert_eq!(
+        stale_favorites, 0,
+        "favorites_count differs from the favorites {when}"
+    );
     let stale_tags = scalar(
         app.db(),
         "SELECT COUNT(*) FROM tags t WHERE t.article_count <> (SELECT COUNT(*) FROM article_tags at WHERE at.tag_id = t.id)",
     )
     .await;
-    assert_eq!(stale_tags, 0, "article_count differs from the tag links {when}");
+    assert_eq!(
+        stale_tags, 0,
+        "article_count differs from the tag links {when}"
+    );
     let stale_authors = scalar(
         app.db(),
         "SELECT COUNT(*) FROM users u WHERE u.articles_count <> (SELECT COUNT(*) FROM articles a WHERE a.author_id = u.id)",
@@ -51,7 +57,10 @@ pub async fn assert_counters_match(app: &TestApp, when: &str) {
          (SELECT 1 FROM feed_entries fe WHERE fe.user_id = f.follower_id AND fe.article_id = a.id)",
     )
     .await;
-    assert_eq!(feed_missing, 0, "followed articles missing from feed entries {when}");
+    assert_eq!(
+        feed_missing, 0,
+        "followed articles missing from feed entries {when}"
+    );
     let total = scalar(app.db(), "SELECT value FROM counts WHERE name = 'articles'").await;
     assert_eq!(
         total,
@@ -69,10 +78,18 @@ async fn tags_of(app: &TestApp, slug: &str) -> serde_json::Value {
 
 async fn favorites_of(app: &TestApp, slug: &str) -> i64 {
     let (_, body) = get_json(&app.client, &format!("/api/articles/{slug}")).await;
-    body["article"]["favoritesCount"].as_i64().expect("favoritesCount")
+    body["article"]["favoritesCount"]
+        .as_i64()
+        .expect("favoritesCount")
 }
 
-async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: Option<serde_json::Value>) {
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) {
     let (status, value) = api(&app.client, method, path, Some(token), body).await;
     assert!(status.code < 300, "{path}: {status} {value}");
 }
@@ -368,7 +385,9 @@ async fn upgrade_fills_the_counters(engine: Engine, test: &str) {
                 .expect("sqlite url")
                 .create_if_missing(true);
             schema_1!(
-                sqlx::SqlitePool::connect_with(options).await.expect("sqlite"),
+                sqlx::SqlitePool::connect_with(options)
+                    .await
+                    .expect("sqlite"),
                 sqlx::migrate!("migrations/sqlite")
             );
         }
@@ -405,7 +424,11 @@ async fn upgrade_fills_the_counters(engine: Engine, test: &str) {
         ]
     );
     let (_, body) = get_json(&client, "/api/tags").await;
-    assert_eq!(body, json!({"tags": ["rust", "web"]}), "unused tags are not listed");
+    assert_eq!(
+        body,
+        json!({"tags": ["rust", "web"]}),
+        "unused tags are not listed"
+    );
     let (_, body) = get_json(&client, "/api/articles?author=ann").await;
     assert_eq!(body["articlesCount"], 2);
     let (_, body) = get_json(&client, "/api/articles?tag=web").await;
@@ -432,7 +455,11 @@ async fn upgrade_fills_the_counters(engine: Engine, test: &str) {
 
 #[rocket::async_test]
 async fn upgrade_fills_the_counters_sqlite() {
-    upgrade_fills_the_counters(Engine::Sqlite, "counters::upgrade_fills_the_counters_sqlite").await;
+    upgrade_fills_the_counters(
+        Engine::Sqlite,
+        "counters::upgrade_fills_the_counters_sqlite",
+    )
+    .await;
 }
 
 #[rocket::async_test]

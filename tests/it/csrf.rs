@@ -152,12 +152,19 @@ fn forged<'c>(
         // Multipart, which an HTML form can send cross-site too.
         5 => req
             .header(ContentType::new("multipart", "form-data").with_params(("boundary", "X")))
-            .body("--X\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ndelete\r\n--X--\r\n"),
+            .body(
+                "--X\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ndelete\r\n--X--\r\n",
+            ),
         // Rocket's method override: a form POST that routes as PUT or DELETE.
-        6 if method != Method::Post => client
-            .post(path.to_owned())
-            .header(ContentType::Form)
-            .body(format!("_method={}&{form_fields}", method.as_str().to_lowercase())),
+        6 if method != Method::Post => {
+            client
+                .post(path.to_owned())
+                .header(ContentType::Form)
+                .body(format!(
+                    "_method={}&{form_fields}",
+                    method.as_str().to_lowercase()
+                ))
+        }
         _ => return None,
     })
 }
@@ -168,12 +175,18 @@ async fn refused_with_message(res: LocalResponse<'_>, what: &str) {
     let body = res.into_string().await.unwrap_or_default();
     assert_eq!(status, Status::Forbidden, "{what}: {body}");
     let message = if json {
-        let value: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {body}"));
-        value["errors"]["body"][0].as_str().unwrap_or_default().to_owned()
+        let value: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {body}"));
+        value["errors"]["body"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     } else {
         let html = Html::parse_document(&body);
         let sel = Selector::parse("main").expect("selector");
-        html.select(&sel).map(|e| e.text().collect::<String>()).collect()
+        html.select(&sel)
+            .map(|e| e.text().collect::<String>())
+            .collect()
     };
     assert!(
         message.contains("did not come from this site")
@@ -345,7 +358,11 @@ async fn secure_cookies_carry_the_host_prefix_and_still_sign_in() {
         .map(Cookie::into_owned)
         .expect("__Host- form token cookie");
     assert_eq!(
-        (csrf_cookie.secure(), csrf_cookie.path(), csrf_cookie.domain()),
+        (
+            csrf_cookie.secure(),
+            csrf_cookie.path(),
+            csrf_cookie.domain()
+        ),
         (Some(true), Some("/"), None)
     );
     let html = Html::parse_document(&res.into_string().await.unwrap());
@@ -370,9 +387,18 @@ async fn secure_cookies_carry_the_host_prefix_and_still_sign_in() {
             "{name}"
         );
     }
-    assert!(set_cookie(&res, "session").is_none(), "no unprefixed cookie");
+    assert!(
+        set_cookie(&res, "session").is_none(),
+        "no unprefixed cookie"
+    );
     // A plain `session` cookie (as a sibling domain could set) is not read.
-    let token = app.client.cookies().get("__Host-session").unwrap().value().to_owned();
+    let token = app
+        .client
+        .cookies()
+        .get("__Host-session")
+        .unwrap()
+        .value()
+        .to_owned();
     let stranger = Client::untracked(conduit::rocket_with(app.client.rocket().figment().clone()))
         .await
         .unwrap();
@@ -383,7 +409,11 @@ async fn secure_cookies_carry_the_host_prefix_and_still_sign_in() {
         .await;
     assert_eq!(res.status(), Status::Unauthorized);
     let (status, _) = get_page(&app.client, "/settings").await;
-    assert_eq!(status, Status::Ok, "the prefixed cookies sign the browser in");
+    assert_eq!(
+        status,
+        Status::Ok,
+        "the prefixed cookies sign the browser in"
+    );
 }
 
 db_test!(

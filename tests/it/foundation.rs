@@ -231,29 +231,50 @@ fn cli_migrate_applies_migrations_and_bad_config_names_the_key() {
         cmd.output().unwrap()
     };
     let ok = run(&[]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     // Run again: nothing left to apply, still a success.
     let again = run(&[]);
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    let files = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"))
-        .unwrap()
-        .count();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let files = std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .unwrap()
+    .count();
     let url = format!("sqlite://{}", db.display());
-    rocket::tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let pool = conduit::db::DbPool::connect(&url, 1, 0, std::time::Duration::from_secs(5), None)
-            .await
-            .expect("the migrated file opens");
-        let applied = scalar(&pool, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1").await;
-        assert_eq!(applied, i64::try_from(files).unwrap(), "every migration applied, once");
-        for table in ["users", "articles", "comments", "sessions", "audit_log"] {
+    rocket::tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async {
+            let pool =
+                conduit::db::DbPool::connect(&url, 1, 0, std::time::Duration::from_secs(5), None)
+                    .await
+                    .expect("the migrated file opens");
+            let applied = scalar(
+                &pool,
+                "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1",
+            )
+            .await;
             assert_eq!(
-                scalar(&pool, &format!("SELECT COUNT(*) FROM {table}")).await,
-                0,
-                "{table} exists"
+                applied,
+                i64::try_from(files).unwrap(),
+                "every migration applied, once"
             );
-        }
-        pool.close().await;
-    });
+            for table in ["users", "articles", "comments", "sessions", "audit_log"] {
+                assert_eq!(
+                    scalar(&pool, &format!("SELECT COUNT(*) FROM {table}")).await,
+                    0,
+                    "{table} exists"
+                );
+            }
+            pool.close().await;
+        });
 
     let bad = run(&[("CONDUIT_ACCESS_TOKEN_MINUTES", "-5")]);
     assert!(!bad.status.success());

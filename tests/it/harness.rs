@@ -74,7 +74,10 @@ pub fn mysql_server_url(test: &str) -> Option<String> {
 }
 
 /// A fresh, empty database for `engine`: its URL, the temp dir it lives in, and the MySQL scratch.
-pub async fn scratch_database(engine: Engine, test: &str) -> Option<(String, tempfile::TempDir, Option<MySqlScratch>)> {
+pub async fn scratch_database(
+    engine: Engine,
+    test: &str,
+) -> Option<(String, tempfile::TempDir, Option<MySqlScratch>)> {
     let dir = tempfile::tempdir().expect("temp dir");
     match engine {
         Engine::Sqlite => {
@@ -118,7 +121,11 @@ impl TestApp {
     }
 
     /// Like [`spawn`](Self::spawn), with the configuration adjusted first.
-    pub async fn spawn_with(engine: Engine, test: &str, adjust: impl FnOnce(Figment) -> Figment) -> Option<Self> {
+    pub async fn spawn_with(
+        engine: Engine,
+        test: &str,
+        adjust: impl FnOnce(Figment) -> Figment,
+    ) -> Option<Self> {
         let (url, dir, mysql) = scratch_database(engine, test).await?;
         let figment = adjust(test_figment(&url).merge(("backup_dir", dir.path().join("backups"))));
         let dir_path = dir.path().to_path_buf();
@@ -137,7 +144,10 @@ impl TestApp {
 
     /// The app's database pool, for seeding and for asserting database state.
     pub fn db(&self) -> &DbPool {
-        self.client.rocket().state::<Db>().expect("database is managed")
+        self.client
+            .rocket()
+            .state::<Db>()
+            .expect("database is managed")
     }
 }
 
@@ -175,5 +185,9 @@ pub fn url_password(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let userinfo = rest.split('/').next()?.rsplit_once('@')?.0;
     let password = userinfo.split_once(':')?.1;
-    Some(rocket::http::RawStr::new(password).percent_decode_lossy().into_owned())
+    Some(
+        rocket::http::RawStr::new(password)
+            .percent_decode_lossy()
+            .into_owned(),
+    )
 }

@@ -10,9 +10,11 @@ use crate::support::{api, browser_register, page_csrf, post_form, register, scal
 
 /// A second browser on the same app (its own cookies).
 async fn browser(app: &crate::harness::TestApp) -> rocket::local::asynchronous::Client {
-    rocket::local::asynchronous::Client::tracked(conduit::rocket_with(app.client.rocket().figment().clone()))
-        .await
-        .expect("a second browser")
+    rocket::local::asynchronous::Client::tracked(conduit::rocket_with(
+        app.client.rocket().figment().clone(),
+    ))
+    .await
+    .expect("a second browser")
 }
 
 async fn rows(app: &crate::harness::TestApp) -> [i64; 4] {

@@ -14,7 +14,9 @@ use rocket::local::asynchronous::Client;
 use serde_json::json;
 
 use crate::harness::{scratch_database, TestApp};
-use crate::support::{api, browser_register, exec, get_json, get_page, page_csrf, post_form, register, scalar, texts};
+use crate::support::{
+    api, browser_register, exec, get_json, get_page, page_csrf, post_form, register, scalar, texts,
+};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -31,14 +33,20 @@ fn http(port: u16, request: &str) -> std::io::Result<(u16, String, String)> {
     let mut raw = String::new();
     stream.read_to_string(&mut raw)?;
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     Ok((status, head.to_ascii_lowercase(), body.to_owned()))
 }
 
 fn get(port: u16, path: &str, extra_headers: &str) -> (u16, String, String) {
     http(
         port,
-        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra_headers}\r\n"),
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra_headers}\r\n"
+        ),
     )
     .expect("request")
 }
@@ -72,7 +80,10 @@ fn serve(url: &str, port: u16, env: &[(&str, String)]) -> Server {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if matches!(
-            http(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            http(
+                port,
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            ),
             Ok((200, _, _))
         ) {
             return server;
@@ -137,7 +148,12 @@ fn fake_sentry() -> (u16, Arc<Mutex<Vec<String>>>) {
 fn wait_for(bodies: &Arc<Mutex<Vec<String>>>, what: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
-        if let Some(body) = bodies.lock().expect("lock").iter().find(|b| b.contains(what)) {
+        if let Some(body) = bodies
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|b| b.contains(what))
+        {
             return body.clone();
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -201,7 +217,10 @@ async fn sentry_reports_5xx_and_panics_without_secrets(engine: Engine, test: &st
     let db_rid = request_id(&head);
 
     let panic_event = wait_for(&bodies, &panic_rid);
-    assert!(panic_event.contains("deliberate panic from /__panic"), "{panic_event}");
+    assert!(
+        panic_event.contains("deliberate panic from /__panic"),
+        "{panic_event}"
+    );
     assert!(
         panic_event.contains("\"environment\":\"debug\""),
         "environment = profile: {panic_event}"
@@ -211,11 +230,15 @@ async fn sentry_reports_5xx_and_panics_without_secrets(engine: Engine, test: &st
         "release = crate version"
     );
     assert!(
-        panic_event.contains("\"http.path\":\"/__panic\"") && panic_event.contains("\"http.method\":\"GET\""),
+        panic_event.contains("\"http.path\":\"/__panic\"")
+            && panic_event.contains("\"http.method\":\"GET\""),
         "{panic_event}"
     );
     let db_event = wait_for(&bodies, &db_rid);
-    assert!(db_event.contains("\"http.path\":\"/api/tags\""), "{db_event}");
+    assert!(
+        db_event.contains("\"http.path\":\"/api/tags\""),
+        "{db_event}"
+    );
     // One more panic as a marker: Sentry's transport sends events in order, so once the marker
     // is in, any second event for the requests above would be in too.
     let (status, head, _) = get(port, "/__panic", "");
@@ -230,7 +253,11 @@ async fn sentry_reports_5xx_and_panics_without_secrets(engine: Engine, test: &st
     assert_eq!(tagged(&panic_rid), 1, "one event per panic");
     assert_eq!(tagged(&db_rid), 1, "one event per 5xx");
     for body in &all {
-        for secret in ["cookie-secret-value", "token-secret-value", "hunter2-secret"] {
+        for secret in [
+            "cookie-secret-value",
+            "token-secret-value",
+            "hunter2-secret",
+        ] {
             assert!(!body.contains(secret), "{secret} leaked to Sentry: {body}");
         }
     }
@@ -257,7 +284,9 @@ async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: 
     let body =
         json!({"user": {"username": "late", "email": "late@example.com", "password": "late-password"}}).to_string();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
     // `Expect: 100-continue`: the server answers "100 Continue" once the handler starts reading
     // the body, so the test knows the request is in flight before it sends the signal.
     write!(stream, "POST /api/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", body.len()).expect("head");
@@ -295,7 +324,9 @@ async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: 
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    stream.write_all(body.as_bytes()).expect("the body, after the signal");
+    stream
+        .write_all(body.as_bytes())
+        .expect("the body, after the signal");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("response");
     assert!(
@@ -308,11 +339,17 @@ async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: 
         if let Some(status) = server.0.try_wait().expect("wait") {
             break status;
         }
-        assert!(Instant::now() < deadline, "conduit did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "conduit did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status:?}");
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "no longer accepting");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "no longer accepting"
+    );
 
     let pool = conduit::db::DbPool::connect(&url, 1, 0, Duration::from_secs(5), None)
         .await
@@ -327,12 +364,14 @@ async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: 
 
 #[rocket::async_test]
 async fn sigterm_finishes_in_flight_requests_then_exits_0_sqlite() {
-    sigterm_finishes_in_flight_requests_then_exits_0(Engine::Sqlite, "it::ops::sigterm::sqlite").await;
+    sigterm_finishes_in_flight_requests_then_exits_0(Engine::Sqlite, "it::ops::sigterm::sqlite")
+        .await;
 }
 
 #[rocket::async_test]
 async fn sigterm_finishes_in_flight_requests_then_exits_0_mysql() {
-    sigterm_finishes_in_flight_requests_then_exits_0(Engine::MySql, "it::ops::sigterm::mysql").await;
+    sigterm_finishes_in_flight_requests_then_exits_0(Engine::MySql, "it::ops::sigterm::mysql")
+        .await;
 }
 
 /// A connection taken out of the pool and held (never read: holding it is the point).
@@ -438,7 +477,10 @@ async fn interrupted_statement(engine: Engine, test: &str) {
         })
     }
     .await;
-    assert!(failed.is_err(), "the second insert must violate the unique name");
+    assert!(
+        failed.is_err(),
+        "the second insert must violate the unique name"
+    );
     assert_eq!(
         scalar(db, "SELECT COUNT(*) FROM tags WHERE name = 'abandoned'").await,
         0
@@ -525,12 +567,18 @@ async fn mysql_going_away_gives_503_and_the_app_recovers_when_it_returns() {
     let Some(server) = crate::harness::mysql_server_url("it::ops::mysql_going_away") else {
         return;
     };
-    let Some((url, _dir, _mysql)) = scratch_database(Engine::MySql, "it::ops::mysql_going_away").await else {
+    let Some((url, _dir, _mysql)) =
+        scratch_database(Engine::MySql, "it::ops::mysql_going_away").await
+    else {
         return;
     };
     // The server's address as the test configuration names it (whatever host and port CI uses).
-    let authority = server.split_once("://").map_or(server.as_str(), |(_, rest)| rest);
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, location)| location);
+    let authority = server
+        .split_once("://")
+        .map_or(server.as_str(), |(_, rest)| rest);
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, location)| location);
     let authority = authority.split('/').next().unwrap_or(authority);
     let host_port = if authority
         .rsplit_once(':')
@@ -547,10 +595,17 @@ async fn mysql_going_away_gives_503_and_the_app_recovers_when_it_returns() {
         .expect("an address");
     let proxy_port = free_port();
     let mut proxy = Proxy::start(proxy_port, target).await;
-    let proxied = url.replacen(&format!("@{authority}/"), &format!("@127.0.0.1:{}/", proxy.port), 1);
+    let proxied = url.replacen(
+        &format!("@{authority}/"),
+        &format!("@127.0.0.1:{}/", proxy.port),
+        1,
+    );
     assert_ne!(proxied, url, "the app goes through the proxy");
-    let figment = crate::harness::test_figment(&proxied).merge(("databases.main.connect_timeout", 1));
-    let client = Client::tracked(conduit::rocket_with(figment)).await.expect("app");
+    let figment =
+        crate::harness::test_figment(&proxied).merge(("databases.main.connect_timeout", 1));
+    let client = Client::tracked(conduit::rocket_with(figment))
+        .await
+        .expect("app");
     assert_eq!(get_json(&client, "/healthz").await.0, Status::Ok);
 
     proxy.cut().await;
@@ -643,7 +698,11 @@ fn cli_seed_demo_runs_twice_without_error() {
             .env_remove("CONDUIT_CONFIG")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let out = Command::new(env!("CARGO_BIN_EXE_conduit"))
         .args(["seed"])
@@ -653,7 +712,10 @@ fn cli_seed_demo_runs_twice_without_error() {
         )
         .output()
         .unwrap();
-    assert!(!out.status.success(), "seed without --demo says what is missing");
+    assert!(
+        !out.status.success(),
+        "seed without --demo says what is missing"
+    );
 }
 
 #[test]
@@ -662,13 +724,20 @@ fn each_request_is_one_log_line_with_method_path_status_and_request_id() {
     let log = dir.path().join("conduit.log");
     let port = free_port();
     let url = format!("sqlite://{}", dir.path().join("log.db").display());
-    let server = serve(&url, port, &[("CONDUIT_LOG_FILE", log.display().to_string())]);
+    let server = serve(
+        &url,
+        port,
+        &[("CONDUIT_LOG_FILE", log.display().to_string())],
+    );
     let (status, head, _) = get(port, "/api/tags?x=1", "Authorization: Token not-logged\r\n");
     assert_eq!(status, 200);
     let rid = request_id(&head);
     drop(server);
     let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<&str> = text.lines().filter(|l| l.contains(&format!("rid={rid}"))).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("rid={rid}")))
+        .collect();
     assert_eq!(lines.len(), 1, "{text}");
     assert!(lines[0].contains("GET /api/tags 200 "), "{}", lines[0]);
     assert!(!text.contains("not-logged"), "tokens are never logged");
@@ -684,7 +753,10 @@ fn the_instance_file_overrides_rocket_toml_and_env_overrides_the_instance_file()
         cmd.arg("migrate")
             .env(
                 "ROCKET_DATABASES",
-                format!("{{main={{url=\"sqlite://{}\"}}}}", dir.path().join("c.db").display()),
+                format!(
+                    "{{main={{url=\"sqlite://{}\"}}}}",
+                    dir.path().join("c.db").display()
+                ),
             )
             .env("CONDUIT_CONFIG", &instance);
         for (k, v) in extra {
@@ -693,7 +765,10 @@ fn the_instance_file_overrides_rocket_toml_and_env_overrides_the_instance_file()
         cmd.output().unwrap()
     };
     let bad = run(&[]);
-    assert!(!bad.status.success(), "the instance file's bad value stops startup");
+    assert!(
+        !bad.status.success(),
+        "the instance file's bad value stops startup"
+    );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`access_token_minutes`"));
     let fixed = run(&[("CONDUIT_ACCESS_TOKEN_MINUTES", "30")]);
     assert!(

@@ -42,13 +42,16 @@ async fn open_connections(app: &TestApp) -> i64 {
         Engine::Sqlite => i64::from(app.dir.join("conduit.db-wal").exists()),
         Engine::MySql => {
             let server = mysql_server_url("pool").expect("MariaDB configured");
-            let mut conn = sqlx::MySqlConnection::connect(&server).await.expect("connect");
-            let count =
-                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ?")
-                    .bind(database_of(app))
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("process list");
+            let mut conn = sqlx::MySqlConnection::connect(&server)
+                .await
+                .expect("connect");
+            let count = sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ?",
+            )
+            .bind(database_of(app))
+            .fetch_one(&mut conn)
+            .await
+            .expect("process list");
             let _ = conn.close().await;
             count
         }
@@ -71,9 +74,16 @@ async fn wait_for_open(app: &TestApp, want: i64, what: &str) {
     }
 }
 
-async fn spawn(engine: Engine, test: &str, adjust: impl FnOnce(Figment) -> Figment) -> Option<TestApp> {
+async fn spawn(
+    engine: Engine,
+    test: &str,
+    adjust: impl FnOnce(Figment) -> Figment,
+) -> Option<TestApp> {
     let app = TestApp::spawn_with(engine, test, adjust).await;
-    assert!(app.is_some() || engine == Engine::MySql, "sqlite is always available");
+    assert!(
+        app.is_some() || engine == Engine::MySql,
+        "sqlite is always available"
+    );
     app
 }
 
@@ -120,8 +130,15 @@ pool_test!(
         .merge(("databases.main.max_connections", 1))
         .merge(("databases.main.connect_timeout", 10)),
     |app| {
-        let cut = tokio::time::timeout(Duration::from_millis(200), exec(app.db(), slow_statement(app.engine))).await;
-        assert!(cut.is_err(), "the statement was still running when it was dropped");
+        let cut = tokio::time::timeout(
+            Duration::from_millis(200),
+            exec(app.db(), slow_statement(app.engine)),
+        )
+        .await;
+        assert!(
+            cut.is_err(),
+            "the statement was still running when it was dropped"
+        );
         // The pool's only connection was checked (or replaced), not lost: requests still work.
         for path in ["/healthz", "/api/articles", "/api/tags"] {
             let (status, body) = get_json(&app.client, path).await;
@@ -138,7 +155,10 @@ pool_test!(
         let (status, _) = get_json(&app.client, "/api/articles").await;
         assert_eq!(status, Status::Ok);
         let held = hold_one(&app).await;
-        assert!(open_connections(&app).await > 0, "the pool has connections open");
+        assert!(
+            open_connections(&app).await > 0,
+            "the pool has connections open"
+        );
         app.db().close().await;
         let (status, body) = get_json(&app.client, "/healthz").await;
         assert_eq!(status, Status::ServiceUnavailable, "{body}");
@@ -182,7 +202,10 @@ pool_test!(
         );
         tokio::time::sleep(Duration::from_millis(2500)).await;
         let gone = exec(app.db(), "SELECT COUNT(*) FROM marker").await;
-        assert!(gone.is_err(), "a new connection after the lifetime: {gone:?}");
+        assert!(
+            gone.is_err(),
+            "a new connection after the lifetime: {gone:?}"
+        );
         let (status, _) = get_json(&app.client, "/api/articles").await;
         assert_eq!(status, Status::Ok);
     }
@@ -219,8 +242,20 @@ async fn only_an_interrupted_connection_is_pinged_mysql() {
     }
     let (status, _) = get_json(&app.client, "/api/articles").await;
     assert_eq!(status, Status::Ok);
-    assert_eq!(pings(&app).await, start, "no ping after finished statements");
-    let cut = tokio::time::timeout(Duration::from_millis(200), exec(app.db(), "SELECT SLEEP(1)")).await;
+    assert_eq!(
+        pings(&app).await,
+        start,
+        "no ping after finished statements"
+    );
+    let cut = tokio::time::timeout(
+        Duration::from_millis(200),
+        exec(app.db(), "SELECT SLEEP(1)"),
+    )
+    .await;
     assert!(cut.is_err(), "dropped mid-statement");
-    assert_eq!(pings(&app).await, start + 1, "one ping after the interrupted statement");
+    assert_eq!(
+        pings(&app).await,
+        start + 1,
+        "one ping after the interrupted statement"
+    );
 }

@@ -21,7 +21,8 @@ use serde_json::{json, Value};
 use crate::admin::{create_article, id_of, make_admin, stale_session, stale_token};
 use crate::harness::TestApp;
 use crate::support::{
-    api, browser_register, get_page, json_of, page_csrf, post_form, register, scalar, texts, urlencode,
+    api, browser_register, get_page, json_of, page_csrf, post_form, register, scalar, texts,
+    urlencode,
 };
 
 /// What a backup is refused with while another one runs.
@@ -126,7 +127,10 @@ async fn conduit_cli(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> std:
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_conduit"));
     command
         .args(args)
-        .env("ROCKET_DATABASES", format!("{{main={{url=\"{}\"}}}}", app.url))
+        .env(
+            "ROCKET_DATABASES",
+            format!("{{main={{url=\"{}\"}}}}", app.url),
+        )
         .env("CONDUIT_BACKUP_DIR", backup_dir(app))
         .env_remove("CONDUIT_CONFIG");
     for (key, value) in env {
@@ -167,17 +171,29 @@ fn assert_minimal_env(env: &[(String, String)], engine: conduit::db::Engine, sec
         );
     }
     assert_eq!(
-        env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str()),
+        env.iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_str()),
         std::env::var("PATH").ok().as_deref(),
         "PATH is passed on"
     );
-    let pwd = env.iter().find(|(k, _)| k == "MYSQL_PWD").map(|(_, v)| v.as_str());
+    let pwd = env
+        .iter()
+        .find(|(k, _)| k == "MYSQL_PWD")
+        .map(|(_, v)| v.as_str());
     if engine == conduit::db::Engine::MySql {
         let expected = std::env::var("CONDUIT_TEST_MYSQL_URL")
             .ok()
             .and_then(|url| crate::harness::url_password(&url));
-        assert!(expected.is_some(), "the test server's URL carries a password");
-        assert_eq!(pwd, expected.as_deref(), "the password travels in MYSQL_PWD");
+        assert!(
+            expected.is_some(),
+            "the test server's URL carries a password"
+        );
+        assert_eq!(
+            pwd,
+            expected.as_deref(),
+            "the password travels in MYSQL_PWD"
+        );
     } else {
         assert_eq!(pwd, None);
     }
@@ -261,7 +277,10 @@ db_test!(
 
 /// Make a FIFO at `path`.
 fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
     assert!(status.success());
 }
 

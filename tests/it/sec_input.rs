@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use crate::admin::{add_comment, admin_browser, create_article, id_of, make_admin};
 use crate::harness::TestApp;
 use crate::support::{
-    api, browser_register, claims_of, csrf_of, forge, get_page, page_csrf, post_form, register, scalar, texts,
-    urlencode,
+    api, browser_register, claims_of, csrf_of, forge, get_page, page_csrf, post_form, register,
+    scalar, texts, urlencode,
 };
 
 /// Everything a refused write could have changed, as text: users, articles, comments, tags,
@@ -30,7 +30,10 @@ async fn snapshot(db: &DbPool) -> String {
     .fetch_all(c)
     .await)
     .expect("users");
-    let articles = db_run!(db, |c| sqlx::query_as::<_, (String, String, String, String, String)>(
+    let articles = db_run!(db, |c| sqlx::query_as::<
+        _,
+        (String, String, String, String, String),
+    >(
         "SELECT slug, title, description, body, tag_list FROM articles ORDER BY id"
     )
     .fetch_all(c)
@@ -49,7 +52,13 @@ async fn snapshot(db: &DbPool) -> String {
     .await)
     .expect("tags");
     let mut counts = Vec::new();
-    for table in ["follows", "favorites", "login_attempts", "audit_log", "article_tags"] {
+    for table in [
+        "follows",
+        "favorites",
+        "login_attempts",
+        "audit_log",
+        "article_tags",
+    ] {
         counts.push(scalar(db, &format!("SELECT COUNT(*) FROM {table}")).await);
     }
     format!("{users:?}\n{articles:?}\n{comments:?}\n{tags:?}\n{counts:?}")
@@ -73,7 +82,10 @@ struct Bad {
 }
 
 fn bad(field: &'static str, values: Vec<String>) -> Vec<Bad> {
-    values.into_iter().map(|value| Bad { field, value }).collect()
+    values
+        .into_iter()
+        .map(|value| Bad { field, value })
+        .collect()
 }
 
 fn user_fields() -> Vec<Bad> {
@@ -97,11 +109,17 @@ fn user_fields() -> Vec<Bad> {
                 "bell\u{7}@example.com".into(),
             ],
         ),
-        bad("bio", vec![long('b', 2001), "nul\0bio".into(), "del\u{7f}".into()]),
+        bad(
+            "bio",
+            vec![long('b', 2001), "nul\0bio".into(), "del\u{7f}".into()],
+        ),
         bad(
             "image",
             vec![
-                format!("https://img.example/{}", long('i', 1001 - "https://img.example/".len())),
+                format!(
+                    "https://img.example/{}",
+                    long('i', 1001 - "https://img.example/".len())
+                ),
                 "https://img.example/\0.png".into(),
                 "https://img.example/\u{1}.png".into(),
             ],
@@ -118,10 +136,17 @@ fn article_fields() -> Vec<Bad> {
             "title",
             vec![long('t', 256), "nul\0title".into(), "esc\u{1b}[2J".into()],
         ),
-        bad("description", vec![long('é', 1001), "nul\0".into(), "vt\u{b}".into()]),
+        bad(
+            "description",
+            vec![long('é', 1001), "nul\0".into(), "vt\u{b}".into()],
+        ),
         bad(
             "body",
-            vec![long('x', 1024 * 1024 + 1), "nul\0body".into(), "del\u{7f}".into()],
+            vec![
+                long('x', 1024 * 1024 + 1),
+                "nul\0body".into(),
+                "del\u{7f}".into(),
+            ],
         ),
     ]
     .into_iter()
@@ -139,22 +164,38 @@ fn comment_values() -> Vec<String> {
 
 /// A JSON write that must be refused: 422, the RealWorld shape with the field named, and no
 /// row changed.
-async fn refused_json(app: &TestApp, method: Method, path: &str, token: &str, body: Value, field: &str) {
+async fn refused_json(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Value,
+    field: &str,
+) {
     let before = snapshot(app.db()).await;
     let (status, value) = api(&app.client, method, path, Some(token), Some(body)).await;
     let shown = short(&value.to_string());
-    assert_eq!(status, Status::UnprocessableEntity, "{method} {path} {field}: {shown}");
+    assert_eq!(
+        status,
+        Status::UnprocessableEntity,
+        "{method} {path} {field}: {shown}"
+    );
     assert!(
-        value["errors"]["body"].as_array().is_some_and(|b| !b.is_empty()),
+        value["errors"]["body"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty()),
         "{path} {field}: {shown}"
     );
     let named = if field == "body" {
         // `body` is the spec's list of full messages: the field's own errors are in it.
-        value["errors"]["body"]
-            .as_array()
-            .is_some_and(|b| b.iter().any(|m| m.as_str().is_some_and(|m| m.starts_with("body "))))
+        value["errors"]["body"].as_array().is_some_and(|b| {
+            b.iter()
+                .any(|m| m.as_str().is_some_and(|m| m.starts_with("body ")))
+        })
     } else {
-        value["errors"][field].as_array().is_some_and(|m| !m.is_empty())
+        value["errors"][field]
+            .as_array()
+            .is_some_and(|m| !m.is_empty())
     };
     assert!(named, "{method} {path}: {field} not named in {shown}");
     assert_eq!(
@@ -172,12 +213,20 @@ async fn refused_form(app: &TestApp, path: &str, fields: &[(&str, &str)], field:
     let status = res.status();
     let html = scraper::Html::parse_document(&res.into_string().await.unwrap_or_default());
     let errors = texts(&html, ".error-messages li");
-    assert_eq!(status, Status::UnprocessableEntity, "{path} {field}: {errors:?}");
+    assert_eq!(
+        status,
+        Status::UnprocessableEntity,
+        "{path} {field}: {errors:?}"
+    );
     assert!(
         errors.iter().any(|e| e.starts_with(&format!("{field} "))),
         "{path}: {field} not named in {errors:?}"
     );
-    assert_eq!(snapshot(app.db()).await, before, "{path} {field}: a row changed");
+    assert_eq!(
+        snapshot(app.db()).await,
+        before,
+        "{path} {field}: a row changed"
+    );
 }
 
 fn short(s: &str) -> String {
@@ -518,7 +567,10 @@ async fn mysql_strict_mode_makes_a_missed_length_check_an_error_not_a_truncation
     let error = conduit::error::AppError::from(error);
     assert_eq!(error.status(), Status::InternalServerError);
     assert_eq!(error.public_messages(), vec!["internal server error"]);
-    assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM login_attempts").await, 0);
+    assert_eq!(
+        scalar(app.db(), "SELECT COUNT(*) FROM login_attempts").await,
+        0
+    );
 
     // A TEXT column (64 KiB) refuses a longer value too, rather than keeping its start.
     register(&app.client, "strict").await;
@@ -552,7 +604,10 @@ async fn login_with_next(app: &TestApp, next_encoded: &str) -> (Status, Option<S
         .body(body)
         .dispatch()
         .await;
-    (res.status(), res.headers().get_one("Location").map(str::to_owned))
+    (
+        res.status(),
+        res.headers().get_one("Location").map(str::to_owned),
+    )
 }
 
 db_test!(

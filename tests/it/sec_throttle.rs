@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 
 use crate::harness::TestApp;
 use crate::support::{
-    api, browser_register, csrf_of, exec, get_page, page_csrf, post_form, register, scalar, texts, urlencode,
+    api, browser_register, csrf_of, exec, get_page, page_csrf, post_form, register, scalar, texts,
+    urlencode,
 };
 
 /// What a client sees of one response.
@@ -107,7 +108,11 @@ async fn all_at_once(app: &Arc<TestApp>, posts: Vec<Post>) -> Vec<Seen> {
                 } else {
                     ContentType::JSON
                 };
-                let mut req = app.client.post(post.path).header(content_type).body(post.body);
+                let mut req = app
+                    .client
+                    .post(post.path)
+                    .header(content_type)
+                    .body(post.body);
                 if let Some(remote) = post.remote {
                     req = req.remote(remote);
                 }
@@ -146,16 +151,23 @@ macro_rules! db_test_with {
 
             #[rocket::async_test]
             async fn sqlite() {
-                let $app = TestApp::spawn_with(Engine::Sqlite, concat!(module_path!(), "::sqlite"), |$f| $adjust)
-                    .await
-                    .expect("sqlite is always available");
+                let $app = TestApp::spawn_with(
+                    Engine::Sqlite,
+                    concat!(module_path!(), "::sqlite"),
+                    |$f| $adjust,
+                )
+                .await
+                .expect("sqlite is always available");
                 $body
             }
 
             #[rocket::async_test]
             async fn mysql() {
                 let Some($app) =
-                    TestApp::spawn_with(Engine::MySql, concat!(module_path!(), "::mysql"), |$f| $adjust).await
+                    TestApp::spawn_with(Engine::MySql, concat!(module_path!(), "::mysql"), |$f| {
+                        $adjust
+                    })
+                    .await
                 else {
                     return;
                 };

@@ -35,7 +35,8 @@ pub async fn get_page(client: &Client, path: &str) -> (Status, Html) {
 
 /// Texts of every element matching `selector`, trimmed.
 pub fn texts(html: &Html, selector: &str) -> Vec<String> {
-    let sel = Selector::parse(selector).unwrap_or_else(|e| panic!("bad selector {selector}: {e:?}"));
+    let sel =
+        Selector::parse(selector).unwrap_or_else(|e| panic!("bad selector {selector}: {e:?}"));
     html.select(&sel)
         .map(|e| e.text().collect::<String>().trim().to_owned())
         .collect()
@@ -43,7 +44,8 @@ pub fn texts(html: &Html, selector: &str) -> Vec<String> {
 
 /// The `name` attribute of every element matching `selector` that has it.
 pub fn attrs(html: &Html, selector: &str, name: &str) -> Vec<String> {
-    let sel = Selector::parse(selector).unwrap_or_else(|e| panic!("bad selector {selector}: {e:?}"));
+    let sel =
+        Selector::parse(selector).unwrap_or_else(|e| panic!("bad selector {selector}: {e:?}"));
     html.select(&sel)
         .filter_map(|e| e.value().attr(name).map(str::to_owned))
         .collect()
@@ -97,7 +99,11 @@ pub fn csrf_of(html: &Html) -> String {
 }
 
 /// Submit a urlencoded form.
-pub async fn post_form<'c>(client: &'c Client, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'c> {
+pub async fn post_form<'c>(
+    client: &'c Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> LocalResponse<'c> {
     let body = fields
         .iter()
         .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
@@ -138,7 +144,12 @@ pub async fn browser_register(client: &Client, username: &str) {
         ],
     )
     .await;
-    assert_eq!(res.status(), Status::SeeOther, "{:?}", res.into_string().await);
+    assert_eq!(
+        res.status(),
+        Status::SeeOther,
+        "{:?}",
+        res.into_string().await
+    );
 }
 
 /// The CSRF token for the signed-in browser, read from any page.

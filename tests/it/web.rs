@@ -6,12 +6,20 @@ use rocket::local::asynchronous::Client;
 use scraper::{Html, Selector};
 use serde_json::json;
 
-use crate::support::{api, attrs, browser_register, get_page, page_csrf, post_form, register, scalar, texts};
+use crate::support::{
+    api, attrs, browser_register, get_page, page_csrf, post_form, register, scalar, texts,
+};
 
 async fn publish(client: &Client, token: &str, title: &str, body: &str, tags: &[&str]) -> String {
-    let article =
-        json!({"article": {"title": title, "description": format!("About {title}"), "body": body, "tagList": tags}});
-    let (status, value) = api(client, Method::Post, "/api/articles", Some(token), Some(article)).await;
+    let article = json!({"article": {"title": title, "description": format!("About {title}"), "body": body, "tagList": tags}});
+    let (status, value) = api(
+        client,
+        Method::Post,
+        "/api/articles",
+        Some(token),
+        Some(article),
+    )
+    .await;
     assert_eq!(status, Status::Created, "{value}");
     value["article"]["slug"].as_str().expect("slug").to_owned()
 }
@@ -24,7 +32,8 @@ fn attr(html: &Html, selector: &str, name: &str) -> Vec<String> {
 }
 
 fn count(html: &Html, selector: &str) -> usize {
-    html.select(&Selector::parse(selector).expect("selector")).count()
+    html.select(&Selector::parse(selector).expect("selector"))
+        .count()
 }
 
 async fn page_of(res: rocket::local::asynchronous::LocalResponse<'_>) -> (Status, Html) {
@@ -45,7 +54,10 @@ fn assert_accessible(html: &Html) {
         assert!(labels.contains(&id), "field #{id} has no label");
     }
     assert_eq!(
-        count(html, "input:not([type=hidden]):not([id]), textarea:not([id])"),
+        count(
+            html,
+            "input:not([type=hidden]):not([id]), textarea:not([id])"
+        ),
         0,
         "fields without ids"
     );

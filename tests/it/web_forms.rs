@@ -8,7 +8,8 @@ use scraper::Html;
 use serde_json::json;
 
 use crate::support::{
-    api, attrs, browser_register, get_page, page_csrf, post_form, register, scalar, script_client, texts,
+    api, attrs, browser_register, get_page, page_csrf, post_form, register, scalar, script_client,
+    texts,
 };
 
 async fn page_of(res: LocalResponse<'_>) -> (Status, Html) {
@@ -20,13 +21,24 @@ async fn page_of(res: LocalResponse<'_>) -> (Status, Html) {
 }
 
 fn location(res: &LocalResponse<'_>) -> String {
-    res.headers().get_one("Location").unwrap_or_default().to_owned()
+    res.headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Publish an article over the API as `token`; returns its slug.
 async fn publish(client: &Client, token: &str, title: &str) -> String {
-    let article = json!({"article": {"title": title, "description": "d", "body": "b", "tagList": []}});
-    let (status, value) = api(client, Method::Post, "/api/articles", Some(token), Some(article)).await;
+    let article =
+        json!({"article": {"title": title, "description": "d", "body": "b", "tagList": []}});
+    let (status, value) = api(
+        client,
+        Method::Post,
+        "/api/articles",
+        Some(token),
+        Some(article),
+    )
+    .await;
     assert_eq!(status, Status::Created, "{value}");
     value["article"]["slug"].as_str().expect("slug").to_owned()
 }

@@ -54,7 +54,8 @@ pub(super) fn private_dir(dir: &Path, tighten: bool) -> Result<(), BackupError> 
         .create(dir)
         .map_err(|e| io_error(&format!("creating {}", dir.display()), &e))?;
     if tighten {
-        let meta = std::fs::metadata(dir).map_err(|e| io_error(&format!("reading {}", dir.display()), &e))?;
+        let meta = std::fs::metadata(dir)
+            .map_err(|e| io_error(&format!("reading {}", dir.display()), &e))?;
         if meta.permissions().mode() & 0o077 != 0 {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
                 .map_err(|e| io_error(&format!("making {} private", dir.display()), &e))?;
@@ -116,7 +117,9 @@ impl RunLock {
                     return Err(io_error(&format!("locking {}", path.display()), &e))
                 }
             }
-            let ours = file.metadata().map_err(|e| io_error("reading the lock file", &e))?;
+            let ours = file
+                .metadata()
+                .map_err(|e| io_error("reading the lock file", &e))?;
             if std::fs::metadata(&path).is_ok_and(|now| same_file(&ours, &now)) {
                 return Ok(Self { file, path });
             }
@@ -176,7 +179,9 @@ impl Backups {
                 (is_backup_name(&name) && meta.is_file()).then(|| BackupFile {
                     size_text: human_size(meta.len()),
                     size: meta.len(),
-                    created_at: meta.modified().map_or_else(|_| Utc::now(), DateTime::<Utc>::from),
+                    created_at: meta
+                        .modified()
+                        .map_or_else(|_| Utc::now(), DateTime::<Utc>::from),
                     name,
                 })
             })
@@ -200,7 +205,8 @@ impl Backups {
     pub fn prune(&self) -> Result<Vec<String>, BackupError> {
         let mut removed = Vec::new();
         for old in self.list()?.into_iter().skip(self.keep) {
-            std::fs::remove_file(self.dir.join(&old.name)).map_err(|e| io_error("pruning old backups", &e))?;
+            std::fs::remove_file(self.dir.join(&old.name))
+                .map_err(|e| io_error("pruning old backups", &e))?;
             log::info!("pruned old backup {}", old.name);
             removed.push(old.name);
         }
@@ -217,7 +223,10 @@ pub(super) fn absolute(path: &Path) -> Result<PathBuf, BackupError> {
 pub(super) fn absolute_existing(path: &Path) -> Result<PathBuf, BackupError> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => absolute(path),
-        Ok(_) => Err(BackupError::Invalid(format!("{} is not a file", path.display()))),
+        Ok(_) => Err(BackupError::Invalid(format!(
+            "{} is not a file",
+            path.display()
+        ))),
         Err(e) => Err(io_error(&format!("{}", path.display()), &e)),
     }
 }
@@ -246,12 +255,14 @@ mod tests {
         let mut file = std::fs::File::create(&path).unwrap();
         file.set_len(64 << 30).unwrap();
         file.seek(SeekFrom::End(0)).unwrap();
-        file.write_all(b"\n-- Dump completed on 2026-11-30 10:00:00\n").unwrap();
+        file.write_all(b"\n-- Dump completed on 2026-11-30 10:00:00\n")
+            .unwrap();
         assert!(dump_is_complete(&path).unwrap());
         // The closing line anywhere but at the end does not count.
         let early = dir.path().join("cut.sql");
         let mut file = std::fs::File::create(&early).unwrap();
-        file.write_all(b"-- Dump completed on 2026-11-30\n").unwrap();
+        file.write_all(b"-- Dump completed on 2026-11-30\n")
+            .unwrap();
         file.set_len(1 << 20).unwrap();
         assert!(!dump_is_complete(&early).unwrap());
         // Short files are read from their start.
@@ -268,7 +279,10 @@ mod tests {
         // A second open of the lock file, even in this process, is refused at once.
         assert!(matches!(RunLock::take(dir.path()), Err(BackupError::Busy)));
         drop(first);
-        assert!(!dir.path().join(LOCK_FILE).exists(), "removed when released");
+        assert!(
+            !dir.path().join(LOCK_FILE).exists(),
+            "removed when released"
+        );
         let again = RunLock::take(dir.path()).expect("free again");
         drop(again);
     }
@@ -279,7 +293,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("a").join("backups");
         private_dir(&folder, true).unwrap();
-        assert_eq!(std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
         private_dir(&folder, false).unwrap();
         assert_eq!(
@@ -295,7 +312,10 @@ mod tests {
         );
         let file = folder.join("x.partial");
         drop(private_file(&file).unwrap());
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert!(private_file(&file).is_err(), "never opens an existing file");
     }
 }

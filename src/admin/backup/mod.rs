@@ -109,9 +109,13 @@ fn reason_of(stderr: &str) -> &'static str {
     let s = stderr.to_ascii_lowercase();
     if s.contains("access denied") {
         "the database refused the user name or password"
-    } else if s.contains("no space left") || s.contains("disk is full") || s.contains("errcode: 28") {
+    } else if s.contains("no space left") || s.contains("disk is full") || s.contains("errcode: 28")
+    {
         "the disk is full"
-    } else if s.contains("can't connect") || s.contains("unknown server host") || s.contains("connection refused") {
+    } else if s.contains("can't connect")
+        || s.contains("unknown server host")
+        || s.contains("connection refused")
+    {
         "the database server could not be reached"
     } else if s.contains("unknown database") {
         "the database does not exist"
@@ -162,7 +166,11 @@ impl Backups {
             DbUrl::Sqlite(sqlite) => Target::Sqlite(
                 sqlite
                     .file()
-                    .ok_or_else(|| BackupError::Invalid("an in-memory SQLite database cannot be backed up".into()))?
+                    .ok_or_else(|| {
+                        BackupError::Invalid(
+                            "an in-memory SQLite database cannot be backed up".into(),
+                        )
+                    })?
                     .to_path_buf(),
             ),
             DbUrl::MySql(mysql) => Target::MySql(mysql.target().map_err(invalid)?),
@@ -299,7 +307,10 @@ mod tests {
             reason_of("mysqldump: Got error: 1045: \"Access denied for user\""),
             "the database refused the user name or password"
         );
-        assert_eq!(reason_of("write error: No space left on device"), "the disk is full");
+        assert_eq!(
+            reason_of("write error: No space left on device"),
+            "the disk is full"
+        );
         assert_eq!(human_size(999), "999 B");
         assert_eq!(human_size(1_500_000), "1.5 MB");
     }

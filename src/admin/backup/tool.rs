@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::files::{absolute, absolute_existing, dump_is_complete, has_sqlite_header, SQLITE_MAGIC};
+use super::files::{
+    absolute, absolute_existing, dump_is_complete, has_sqlite_header, SQLITE_MAGIC,
+};
 use super::{io_error, reason_of, BackupError, Backups, MySqlTarget, Target};
 use crate::db::DbPool;
 
@@ -23,7 +25,12 @@ struct Tool<'a> {
 }
 
 impl Backups {
-    pub(super) async fn sqlite_backup(&self, db: &Path, dir: &Path, partial: &str) -> Result<(), BackupError> {
+    pub(super) async fn sqlite_backup(
+        &self,
+        db: &Path,
+        dir: &Path,
+        partial: &str,
+    ) -> Result<(), BackupError> {
         let db = absolute_existing(db)?;
         let tool = Tool {
             program: &self.sqlite3,
@@ -81,13 +88,18 @@ impl Backups {
         ]
     }
 
-    pub(super) async fn mysql_backup(&self, target: &MySqlTarget, file: std::fs::File) -> Result<(), BackupError> {
+    pub(super) async fn mysql_backup(
+        &self,
+        target: &MySqlTarget,
+        file: std::fs::File,
+    ) -> Result<(), BackupError> {
         let tool = Tool {
             program: &self.mysqldump,
             key: "backup_mysqldump",
             install: "apt-get install mariadb-client",
         };
-        let mut args: Vec<std::ffi::OsString> = vec!["--single-transaction".into(), "--no-tablespaces".into()];
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["--single-transaction".into(), "--no-tablespaces".into()];
         args.extend(Self::mysql_connection_args(target));
         args.push(target.database.clone().into());
         self.run(
@@ -132,8 +144,11 @@ impl Backups {
         let mut head = [0u8; 16];
         {
             use std::io::Read;
-            let mut f = std::fs::File::open(&file).map_err(|e| io_error("opening the backup", &e))?;
-            let n = f.read(&mut head).map_err(|e| io_error("reading the backup", &e))?;
+            let mut f =
+                std::fs::File::open(&file).map_err(|e| io_error("opening the backup", &e))?;
+            let n = f
+                .read(&mut head)
+                .map_err(|e| io_error("reading the backup", &e))?;
             if n < head.len() {
                 head = [0u8; 16];
             }
@@ -164,7 +179,8 @@ impl Backups {
                 let mut args = vec!["--batch".into()];
                 args.extend(Self::mysql_connection_args(target));
                 args.push(target.database.clone().into());
-                let input = std::fs::File::open(&file).map_err(|e| io_error("opening the backup", &e))?;
+                let input =
+                    std::fs::File::open(&file).map_err(|e| io_error("opening the backup", &e))?;
                 self.run(
                     &tool,
                     &args,
@@ -180,8 +196,11 @@ impl Backups {
 
     async fn sqlite_restore(&self, db: &Path, file: &Path) -> Result<(), BackupError> {
         let db = absolute_existing(db)?;
-        let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) else {
-            return Err(BackupError::Invalid("the backup path has no file name".into()));
+        let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str()))
+        else {
+            return Err(BackupError::Invalid(
+                "the backup path has no file name".into(),
+            ));
         };
         // The dot-command argument is single-quoted: nothing inside is special but the quote.
         if name.contains('\'') {
@@ -288,7 +307,11 @@ impl Backups {
             tool: tool.program.to_owned(),
             code: output.status.code(),
             reason: reason_of(stderr).to_owned(),
-            stderr: if tail.is_empty() { "(no output)".into() } else { tail },
+            stderr: if tail.is_empty() {
+                "(no output)".into()
+            } else {
+                tail
+            },
         })
     }
 }

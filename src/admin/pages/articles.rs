@@ -96,7 +96,11 @@ impl Resource for Articles {
     fn cells(a: &ArticleRow) -> Vec<Value> {
         vec![
             cell("id", a.id),
-            link("title", &a.title, uri!("/admin", table::edit(Entity::Article, a.id))),
+            link(
+                "title",
+                &a.title,
+                uri!("/admin", table::edit(Entity::Article, a.id)),
+            ),
             link(
                 "author",
                 &a.author_username,

@@ -29,11 +29,22 @@ pub fn audit_view(row: &db::audit::AuditRow) -> Value {
 }
 
 #[get("/audit?<params..>")]
-pub async fn audit(db: Conn, _admin: AdminUser, layout: Layout, params: AuditParams) -> AdminResult<RenderedPage> {
+pub async fn audit(
+    db: Conn,
+    _admin: AdminUser,
+    layout: Layout,
+    params: AuditParams,
+) -> AdminResult<RenderedPage> {
     let filter = params.filter()?;
     let listing = params.listing()?;
     let total = db::audit::count(&db, &filter).await?;
-    let rows = db::audit::list(&db, &filter, listing.per_page, (listing.page - 1) * listing.per_page).await?;
+    let rows = db::audit::list(
+        &db,
+        &filter,
+        listing.per_page,
+        (listing.page - 1) * listing.per_page,
+    )
+    .await?;
     let pages = listing.pages(total);
     let page_href = |p: i64| {
         let params = AuditParams {

@@ -19,7 +19,11 @@ use crate::web::layout::{done, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
 
-fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Result<RenderedPage, AppError> {
+fn backups_page(
+    layout: &Layout,
+    backups: &Backups,
+    error: Option<String>,
+) -> Result<RenderedPage, AppError> {
     let files = backups.list().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(layout.render(
         "admin/backups",
@@ -31,7 +35,11 @@ fn backups_page(layout: &Layout, backups: &Backups, error: Option<String>) -> Re
 }
 
 #[get("/backups")]
-pub fn backups(_admin: AdminUser, layout: Layout, backups: &State<Backups>) -> AdminResult<RenderedPage> {
+pub fn backups(
+    _admin: AdminUser,
+    layout: Layout,
+    backups: &State<Backups>,
+) -> AdminResult<RenderedPage> {
     Ok(backups_page(&layout, backups, None)?)
 }
 
@@ -105,10 +113,19 @@ pub async fn download_backup(
         return Ok(DownloadOr::Confirm(reauth_redirect("/admin/backups")));
     }
     let path = backups.find(name).ok_or(AppError::NotFound("backup"))?;
-    let file = NamedFile::open(&path).await.map_err(|_| AppError::NotFound("backup"))?;
-    db::audit::record(&db, &actor.entry("download", Entity::Backup, name, None, None)).await?;
+    let file = NamedFile::open(&path)
+        .await
+        .map_err(|_| AppError::NotFound("backup"))?;
+    db::audit::record(
+        &db,
+        &actor.entry("download", Entity::Backup, name, None, None),
+    )
+    .await?;
     Ok(DownloadOr::File(BackupDownload {
         file: (ContentType::Binary, file),
-        disposition: Header::new("Content-Disposition", format!("attachment; filename=\"{name}\"")),
+        disposition: Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ),
     }))
 }

@@ -103,7 +103,12 @@ impl Resource for Comments {
         })
     }
 
-    async fn save(db: &DbPool, actor: &Actor, id: i64, form: CommentForm) -> Result<String, AppError> {
+    async fn save(
+        db: &DbPool,
+        actor: &Actor,
+        id: i64,
+        form: CommentForm,
+    ) -> Result<String, AppError> {
         ops::edit_comment(db, actor, id, &form.body).await?;
         Ok("Saved the comment.".to_owned())
     }

@@ -89,7 +89,10 @@ pub async fn reauth(
             if auth.via == crate::auth::Via::Cookie {
                 session::reauthenticate(jar, keys, config, &auth.claims, &user)?;
             }
-            Ok(PageOr::Redirect(done(next, "Thanks, your password is confirmed.")))
+            Ok(PageOr::Redirect(done(
+                next,
+                "Thanks, your password is confirmed.",
+            )))
         }
         Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
             let page = layout.render(

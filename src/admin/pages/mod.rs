@@ -51,9 +51,12 @@ fn reauth_redirect(back_to: &str) -> PageOr {
 fn outcome(to: &str, result: Result<String, AppError>) -> AdminResult<PageOr> {
     match result {
         Ok(message) => Ok(PageOr::Redirect(done(to, message))),
-        Err(e @ (AppError::Forbidden(_) | AppError::NotFound(_) | AppError::Invalid(_))) => Ok(PageOr::Redirect(
-            Flash::error(Redirect::to(to.to_owned()), e.public_messages().join("; ")),
-        )),
+        Err(e @ (AppError::Forbidden(_) | AppError::NotFound(_) | AppError::Invalid(_))) => {
+            Ok(PageOr::Redirect(Flash::error(
+                Redirect::to(to.to_owned()),
+                e.public_messages().join("; "),
+            )))
+        }
         Err(e) => Err(e.into()),
     }
 }

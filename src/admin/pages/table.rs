@@ -67,16 +67,30 @@ fn pagination(entity: Entity, listing: &Listing, total: i64) -> Vec<Value> {
         json!({ "label": label, "href": href, "active": active, "disabled": disabled })
     };
     let current = listing.page.min(pages);
-    let mut items = vec![link("« Previous".into(), (current - 1).max(1), false, current == 1)];
+    let mut items = vec![link(
+        "« Previous".into(),
+        (current - 1).max(1),
+        false,
+        current == 1,
+    )];
     let (from, to) = ((current - 4).max(1), (current + 4).min(pages));
     for page in from..=to {
         items.push(link(page.to_string(), page, page == current, false));
     }
-    items.push(link("Next »".into(), (current + 1).min(pages), false, current == pages));
+    items.push(link(
+        "Next »".into(),
+        (current + 1).min(pages),
+        false,
+        current == pages,
+    ));
     items
 }
 
-async fn list_page<R: Resource>(db: &DbPool, layout: &Layout, params: &ListParams) -> AdminResult<RenderedPage> {
+async fn list_page<R: Resource>(
+    db: &DbPool,
+    layout: &Layout,
+    params: &ListParams,
+) -> AdminResult<RenderedPage> {
     let listing = listing::<R>(params)?;
     let total = db::admin::count(db, R::SPEC, &listing.q).await?;
     let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.query()).await?;
@@ -139,7 +153,9 @@ pub async fn csv(
     params: ListParams,
 ) -> Result<AdminResult<CsvFile>, Status> {
     let CsvOf(entity) = resource.map_err(|_| Status::NotFound)?;
-    Ok(with_resource!(entity, R => export::<R>(&db, &params).await, else Err(AppError::NotFound("page").into())))
+    Ok(
+        with_resource!(entity, R => export::<R>(&db, &params).await, else Err(AppError::NotFound("page").into())),
+    )
 }
 
 /// The edit page of `record`, showing `values` and, after a refused save, its errors.
@@ -172,9 +188,19 @@ fn edit_page<R: Resource>(
     layout.render("admin/edit", context)
 }
 
-async fn edit_form<R: Resource>(db: &DbPool, layout: &Layout, id: i64) -> AdminResult<RenderedPage> {
+async fn edit_form<R: Resource>(
+    db: &DbPool,
+    layout: &Layout,
+    id: i64,
+) -> AdminResult<RenderedPage> {
     let record = R::load(db, id).await?;
-    Ok(edit_page::<R>(layout, id, &record, &R::values(&record), None))
+    Ok(edit_page::<R>(
+        layout,
+        id,
+        &record,
+        &R::values(&record),
+        None,
+    ))
 }
 
 #[get("/<resource>/<id>")]
@@ -186,7 +212,9 @@ pub async fn edit(
     id: i64,
 ) -> Result<AdminResult<RenderedPage>, Status> {
     let entity = resource.map_err(|_| Status::NotFound)?;
-    Ok(with_resource!(entity, R => edit_form::<R>(&db, &layout, id).await, else Err(AppError::NotFound("page").into())))
+    Ok(
+        with_resource!(entity, R => edit_form::<R>(&db, &layout, id).await, else Err(AppError::NotFound("page").into())),
+    )
 }
 
 /// Save `R`'s edit form: back to the form with a message, or the form again with the
@@ -260,7 +288,10 @@ fn confirm_page(
     hidden: &[(&str, String)],
     button: &str,
 ) -> RenderedPage {
-    let hidden: Vec<Value> = hidden.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect();
+    let hidden: Vec<Value> = hidden
+        .iter()
+        .map(|(n, v)| json!({ "name": n, "value": v }))
+        .collect();
     layout.render(
         "admin/confirm",
         json!({
@@ -289,7 +320,15 @@ pub async fn confirm_delete(
     let question = with_resource!(entity, R => R::DELETE_QUESTION, else "");
     Ok(PageOr::Page((
         Status::Ok,
-        confirm_page(&layout, entity, question, &[label], &here, &[], "Yes, delete"),
+        confirm_page(
+            &layout,
+            entity,
+            question,
+            &[label],
+            &here,
+            &[],
+            "Yes, delete",
+        ),
     )))
 }
 
@@ -305,9 +344,13 @@ pub async fn delete(
 ) -> AdminResult<PageOr> {
     let entity = resource.map_err(|_| AppError::NotFound("page"))?;
     if !is_fresh(&admin.0, config) {
-        return Ok(reauth_redirect(&uri!("/admin", confirm_delete(entity, id)).to_string()));
+        return Ok(reauth_redirect(
+            &uri!("/admin", confirm_delete(entity, id)).to_string(),
+        ));
     }
-    let label = ops::label(&db, entity, id).await.unwrap_or_else(|_| format!("#{id}"));
+    let label = ops::label(&db, entity, id)
+        .await
+        .unwrap_or_else(|_| format!("#{id}"));
     match ops::delete(&db, &actor, entity, id).await {
         Ok(()) => outcome(
             &list_href(entity, <ListParams as Default>::default()),
@@ -344,7 +387,11 @@ pub async fn bulk(
     let Some(form) = value else {
         return outcome(&back, Err(form_invalid(&context)));
     };
-    let ids = match ops::check_bulk(crate::admin::resource::bulk_actions(entity), &form.action, &form.ids) {
+    let ids = match ops::check_bulk(
+        crate::admin::resource::bulk_actions(entity),
+        &form.action,
+        &form.ids,
+    ) {
         Ok(ids) => ids,
         Err(e) => return outcome(&back, Err(e)),
     };
@@ -361,9 +408,17 @@ pub async fn bulk(
                     .unwrap_or_else(|_| format!("#{id} (not found)")),
             );
         }
-        let mut hidden = vec![("action", form.action.clone()), ("confirm", "true".to_owned())];
+        let mut hidden = vec![
+            ("action", form.action.clone()),
+            ("confirm", "true".to_owned()),
+        ];
         hidden.extend(ids.iter().map(|id| ("ids", id.to_string())));
-        let message = format!("{} these {} {}?", capitalize(&form.action), ids.len(), entity.plural());
+        let message = format!(
+            "{} these {} {}?",
+            capitalize(&form.action),
+            ids.len(),
+            entity.plural()
+        );
         let button = format!("Yes, {} {}", form.action, ids.len());
         let action = uri!("/admin", bulk(entity)).to_string();
         return Ok(PageOr::Page((

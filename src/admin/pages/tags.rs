@@ -49,7 +49,8 @@ impl Resource for Tags {
     ];
     const CSV: &'static [&'static str] = &[];
     const BULK: &'static [&'static str] = &["delete"];
-    const DELETE_QUESTION: &'static str = "Delete this tag? Articles filed under it stay, without it.";
+    const DELETE_QUESTION: &'static str =
+        "Delete this tag? Articles filed under it stay, without it.";
     const FIELDS: &'static [Field] = &[Field {
         name: "name",
         label: "Name",
@@ -63,7 +64,11 @@ impl Resource for Tags {
     fn cells(t: &TagRow) -> Vec<Value> {
         vec![
             cell("id", t.id),
-            link("name", &t.name, uri!("/admin", table::edit(Entity::Tag, t.id))),
+            link(
+                "name",
+                &t.name,
+                uri!("/admin", table::edit(Entity::Tag, t.id)),
+            ),
             cell("articles", t.articles_count),
         ]
     }

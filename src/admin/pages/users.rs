@@ -77,7 +77,15 @@ impl Resource for Users {
             sort: Some("created"),
         },
     ];
-    const CSV: &'static [&'static str] = &["id", "username", "email", "role", "disabled", "articles", "created_at"];
+    const CSV: &'static [&'static str] = &[
+        "id",
+        "username",
+        "email",
+        "role",
+        "disabled",
+        "articles",
+        "created_at",
+    ];
     const BULK: &'static [&'static str] = &["enable", "disable", "promote", "demote", "delete"];
     const DELETE_QUESTION: &'static str =
         "Delete this user? Their articles, comments and favorites are deleted with them.";
@@ -120,7 +128,11 @@ impl Resource for Users {
         };
         vec![
             cell("id", u.id),
-            link("username", &u.username, uri!("/admin", table::edit(Entity::User, u.id))),
+            link(
+                "username",
+                &u.username,
+                uri!("/admin", table::edit(Entity::User, u.id)),
+            ),
             cell("email", &u.email),
             role,
             status,
@@ -209,7 +221,11 @@ async fn set_role(
         format!(
             "{} is now {}.",
             u.username,
-            if u.is_admin() { "an admin" } else { "an ordinary user" }
+            if u.is_admin() {
+                "an admin"
+            } else {
+                "an ordinary user"
+            }
         )
     });
     outcome(&back, result)

@@ -98,7 +98,8 @@ const BY_TAG: FilterSql = FilterSql {
     id: "d.article_id",
     driving: "dt.name = ?",
     // Listed for completeness: a tag, when present, always drives.
-    narrowing: "SELECT ft.article_id FROM article_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name = ?",
+    narrowing:
+        "SELECT ft.article_id FROM article_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name = ?",
     counter: Some("COALESCE((SELECT article_count FROM tags WHERE name = ?), 0)"),
 };
 
@@ -114,7 +115,8 @@ const BY_AUTHOR: FilterSql = FilterSql {
     from: "users du CROSS JOIN articles d ON d.author_id = du.id",
     id: "d.id",
     driving: "du.username = ?",
-    narrowing: "SELECT aa.id FROM articles aa JOIN users au ON au.id = aa.author_id WHERE au.username = ?",
+    narrowing:
+        "SELECT aa.id FROM articles aa JOIN users au ON au.id = aa.author_id WHERE au.username = ?",
     counter: Some("COALESCE((SELECT articles_count FROM users WHERE username = ?), 0)"),
 };
 
@@ -138,14 +140,19 @@ fn source(filter: &Filter) -> Source {
     // The filters present, in the order in which they are preferred to drive the list.
     let present: Vec<(&FilterSql, Bind)> = [
         filter.tag.clone().map(|t| (&BY_TAG, Bind::Text(t))),
-        filter.favorited_by.clone().map(|u| (&BY_FAVORITED, Bind::Text(u))),
+        filter
+            .favorited_by
+            .clone()
+            .map(|u| (&BY_FAVORITED, Bind::Text(u))),
         filter.author.clone().map(|a| (&BY_AUTHOR, Bind::Text(a))),
         filter.feed_of.map(|f| (&BY_FEED, Bind::Int(f))),
     ]
     .into_iter()
     .flatten()
     .collect();
-    let (from, id) = present.first().map_or(("articles d", "d.id"), |(d, _)| (d.from, d.id));
+    let (from, id) = present
+        .first()
+        .map_or(("articles d", "d.id"), |(d, _)| (d.from, d.id));
     let conditions: Vec<String> = present
         .iter()
         .enumerate()
@@ -168,7 +175,10 @@ fn source(filter: &Filter) -> Source {
         [(only, _)] => only.counter,
         _ => None,
     }
-    .map_or_else(|| format!("(SELECT COUNT(*) FROM {from}{conditions})"), str::to_owned);
+    .map_or_else(
+        || format!("(SELECT COUNT(*) FROM {from}{conditions})"),
+        str::to_owned,
+    );
     Source {
         from,
         id,
@@ -213,7 +223,16 @@ pub async fn page_for_claim(
     limit: i64,
     offset: i64,
 ) -> Result<ArticleSlice, sqlx::Error> {
-    page_with(db, filter, Some(claim.user_id), limit, offset, None, Some(claim)).await
+    page_with(
+        db,
+        filter,
+        Some(claim.user_id),
+        limit,
+        offset,
+        None,
+        Some(claim),
+    )
+    .await
 }
 
 /// [`page`], and the `tags` most used tags (packed, see [`crate::db::tags::split_names`]) read
@@ -322,7 +341,10 @@ async fn page_with(
                 ),
                 _ => None,
             };
-            let articles = rows.iter().map(Article::from_row).collect::<Result<Vec<_>, _>>()?;
+            let articles = rows
+                .iter()
+                .map(Article::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
             Ok((articles, popular))
         })
     })?;
@@ -348,7 +370,11 @@ const POPULAR_TAGS_COLUMN: usize = 15;
 
 /// The article at `slug` (with its body and tags), as seen by `viewer`. A slug no article could
 /// have ([`could_be_slug`](crate::input::could_be_slug)) finds nothing without a query.
-pub async fn find(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Option<Article>, sqlx::Error> {
+pub async fn find(
+    db: &DbPool,
+    slug: &str,
+    viewer: Option<i64>,
+) -> Result<Option<Article>, sqlx::Error> {
     macro_rules! from {
         () => {
             ", a.body FROM articles a JOIN users u ON u.id = a.author_id WHERE a.slug = ?"
@@ -421,7 +447,10 @@ pub async fn find_with_comments(
                         article.body = row.try_get(BODY_COLUMN)?;
                     }
                     // A LEFT JOIN with no comment: one row, the comment's columns NULL.
-                    if row.try_get::<Option<i64>, _>(row.len() - COMMENT_COLUMNS)?.is_some() {
+                    if row
+                        .try_get::<Option<i64>, _>(row.len() - COMMENT_COLUMNS)?
+                        .is_some()
+                    {
                         comments.push(Comment::from_row(row)?);
                     }
                 }

@@ -75,8 +75,16 @@ where
             tag_names: row.try_get(11)?,
             following: row.try_get(12)?,
             favorited: row.try_get(13)?,
-            total: if extra == Some("total") { row.try_get(14)? } else { None },
-            body: if extra == Some("body") { row.try_get(14)? } else { None },
+            total: if extra == Some("total") {
+                row.try_get(14)?
+            } else {
+                None
+            },
+            body: if extra == Some("body") {
+                row.try_get(14)?
+            } else {
+                None
+            },
             tags: Vec::new(),
         })
     }
@@ -193,7 +201,10 @@ macro_rules! select_articles {
 /// Article columns for an anonymous reader, who follows and favorites nothing: no lookups.
 macro_rules! select_articles_anonymous {
     () => {
-        concat!(article_columns!(), ", FALSE AS following, FALSE AS favorited")
+        concat!(
+            article_columns!(),
+            ", FALSE AS following, FALSE AS favorited"
+        )
     };
 }
 
@@ -231,7 +242,8 @@ pub(crate) mod counters {
          WHERE a.author_id = ? AND at.tag_id = tags.id) \
         WHERE id IN (SELECT at.tag_id FROM article_tags at JOIN articles a ON a.id = at.article_id WHERE a.author_id = ?)";
     /// Before deleting user `?`: the articles they favorited lose a favorite.
-    pub const RELEASE_USER_FAVORITES: &str = "UPDATE articles SET favorites_count = favorites_count - 1 \
+    pub const RELEASE_USER_FAVORITES: &str =
+        "UPDATE articles SET favorites_count = favorites_count - 1 \
         WHERE id IN (SELECT article_id FROM favorites WHERE user_id = ?)";
     /// Rewrite `tag_list` of the articles carrying tag `?2`, leaving out tag `?1` (bind -1 to
     /// leave out none): after a rename, or before the tag is deleted.
@@ -239,12 +251,14 @@ pub(crate) mod counters {
         FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id AND t.id <> ?), '') \
         WHERE id IN (SELECT article_id FROM article_tags WHERE tag_id = ?)";
     /// After inserting an article: one more in all.
-    pub const COUNT_NEW_ARTICLE: &str = "UPDATE counts SET value = value + 1 WHERE name = 'articles'";
+    pub const COUNT_NEW_ARTICLE: &str =
+        "UPDATE counts SET value = value + 1 WHERE name = 'articles'";
     /// Inserting an article by user `?`: one more by them. Runs first in the transaction, so
     /// the author's row is its first lock: follows and unfollows of the author take the same
     /// lock first (`crate::db::profiles::feed::LOCK_AUTHOR`) and so run one after the other
     /// with a new article, never deadlocking over follows and articles on MySQL.
-    pub const COUNT_AUTHORS_ARTICLE: &str = "UPDATE users SET articles_count = articles_count + 1 WHERE id = ?";
+    pub const COUNT_AUTHORS_ARTICLE: &str =
+        "UPDATE users SET articles_count = articles_count + 1 WHERE id = ?";
     /// Before deleting article `?`: one fewer in all.
     pub const UNCOUNT_ARTICLE: &str =
         "UPDATE counts SET value = value - 1 WHERE name = 'articles' AND EXISTS (SELECT 1 FROM articles WHERE id = ?)";
@@ -262,5 +276,8 @@ pub(crate) mod counters {
 mod list;
 mod write;
 
-pub use list::{count, find, find_with_comments, page, page_and_popular_tags, page_for_claim, ArticleSlice, Filter};
+pub use list::{
+    count, find, find_with_comments, page, page_and_popular_tags, page_for_claim, ArticleSlice,
+    Filter,
+};
 pub use write::{delete, favorite, insert, unfavorite, update, ArticleData};

@@ -88,7 +88,12 @@ macro_rules! write_tags {
 }
 
 /// Create an article and its tags in one transaction; returns the slug it got.
-pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: &str) -> Result<String, sqlx::Error> {
+pub async fn insert(
+    db: &DbPool,
+    author_id: i64,
+    data: &ArticleData,
+    base_slug: &str,
+) -> Result<String, sqlx::Error> {
     const SQL: &str = "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
     let at = now();
     db_transaction!(db, |c| {
@@ -117,7 +122,9 @@ pub async fn insert(db: &DbPool, author_id: i64, data: &ArticleData, base_slug: 
             }
         };
         write_tags!(tx, id, &data.tags);
-        sqlx::query(counters::COUNT_NEW_ARTICLE).execute(&mut *tx).await?;
+        sqlx::query(counters::COUNT_NEW_ARTICLE)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(crate::db::profiles::feed::ADD_ARTICLE)
             .bind(id)
             .bind(author_id)
@@ -143,7 +150,10 @@ pub async fn update(
         let mut tx = sqlx::Connection::begin(c).await?;
         let mut attempt = 0;
         let slug = loop {
-            let slug = new_base_slug.map_or_else(|| current_slug.to_owned(), |base| slug_candidate(base, attempt));
+            let slug = new_base_slug.map_or_else(
+                || current_slug.to_owned(),
+                |base| slug_candidate(base, attempt),
+            );
             let result = sqlx::query(SQL)
                 .bind(&slug)
                 .bind(&data.title)
@@ -155,7 +165,11 @@ pub async fn update(
                 .await;
             match result {
                 Ok(_) => break slug,
-                Err(e) if is_unique_violation(&e) && new_base_slug.is_some() && attempt + 1 < SLUG_ATTEMPTS => {
+                Err(e)
+                    if is_unique_violation(&e)
+                        && new_base_slug.is_some()
+                        && attempt + 1 < SLUG_ATTEMPTS =>
+                {
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
@@ -181,7 +195,8 @@ pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
 
 /// Whether `user_id` has favorited article `id`.
 async fn is_favorite(db: &DbPool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
-    const SQL: &str = "SELECT EXISTS (SELECT 1 FROM favorites WHERE user_id = ? AND article_id = ?)";
+    const SQL: &str =
+        "SELECT EXISTS (SELECT 1 FROM favorites WHERE user_id = ? AND article_id = ?)";
     db_run!(db, |c| sqlx::query_scalar::<_, bool>(SQL)
         .bind(user_id)
         .bind(id)
@@ -227,7 +242,11 @@ pub async fn unfavorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::
     }
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
-        let removed = sqlx::query(SQL).bind(user_id).bind(id).execute(&mut *tx).await?;
+        let removed = sqlx::query(SQL)
+            .bind(user_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if removed.rows_affected() == 0 {
             return Ok(());
         }
