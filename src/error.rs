@@ -177,7 +177,7 @@ pub fn report_failure(req: &Request<'_>, status: Status, cause: &str) {
             log::error!(
                 "{method} {path} answered {} rid={rid}: {cause}",
                 status.code
-            )
+            );
         },
     );
 }
