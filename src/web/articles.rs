@@ -1,5 +1,5 @@
-//! The home page (feeds), the article page with its comments, the editor, and the article
-//! buttons (favorite, delete, comment). Every button is a form: POST, then a redirect back.
+//! The home page (feeds), the article page with its comments, and the article buttons
+//! (favorite, delete, comment); the editor is `editor.rs`. Every button is a form: POST, then a redirect back.
 //! Forms are read as `CsrfContextual` (Rocket's `Contextual` behind the CSRF check), their
 //! fields checked by the content rules as they are parsed; links and redirects are `uri!`s.
 
@@ -17,11 +17,11 @@ use crate::auth::{CurrentUser, MaybeUser};
 use crate::cache::Key;
 use crate::config::AppConfig;
 use crate::content;
-use crate::db::articles::{Article, Filter};
+use crate::db::articles::Filter;
 use crate::db::{self, Conn, DbPool};
 use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
-use crate::web::layout::{done, form_errors, safe_next, take, Layout, PageOr};
+use crate::web::layout::{done, safe_next, take, Layout, PageOr};
 use crate::web::render::RenderedPage;
 use crate::web::views::{article_url, ArticleView, CommentView, Pager, TagView};
 
@@ -335,140 +335,6 @@ async fn show(
     article_page(&db, &layout, slug, me.id(), json!({}), Status::Ok).await
 }
 
-/// The editor form, each field checked as Rocket reads it with the article rules
-/// (`content::check_article`, which the handler applies again to clean the values).
-#[derive(FromForm)]
-pub struct ArticleForm {
-    #[field(default = String::new())]
-    #[field(validate = rule(|e, v| input::required(e, "title", v, Max::Chars(content::TITLE_MAX))))]
-    title: String,
-    #[field(default = String::new())]
-    #[field(validate = rule(|e, v| input::required(e, "description", v, Max::Chars(content::DESCRIPTION_MAX))))]
-    description: String,
-    #[field(default = String::new())]
-    #[field(validate = rule(|e, v| input::required(e, "body", v, Max::Bytes(content::BODY_MAX))))]
-    body: String,
-    #[field(default = String::new())]
-    #[field(validate = rule(|e, v| { content::clean_tags(e, &split_tags(v)); }))]
-    tags: String,
-}
-
-/// The editor's fields, as shown again after an error.
-const ARTICLE_FIELDS: &[&str] = &["title", "description", "body", "tags"];
-
-/// Tags as typed in the editor: separated by spaces or commas.
-fn split_tags(tags: &str) -> Vec<String> {
-    tags.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn editor(
-    layout: &Layout,
-    form: &serde_json::Value,
-    slug: Option<&str>,
-    errors: Option<&AppError>,
-    status: Status,
-) -> (Status, RenderedPage) {
-    let errors = errors.map(form_errors);
-    let title = if slug.is_some() {
-        "Edit article"
-    } else {
-        "New article"
-    };
-    (
-        status,
-        layout.render(
-            "articles/editor",
-            json!({ "title": title, "active": "editor", "form": form, "slug": slug, "errors": errors }),
-        ),
-    )
-}
-
-#[get("/editor")]
-fn new(_me: CurrentUser, layout: Layout) -> (Status, RenderedPage) {
-    editor(&layout, &json!({}), None, None, Status::Ok)
-}
-
-#[post("/editor", data = "<form>")]
-async fn create(
-    db: Conn,
-    me: CurrentUser,
-    layout: Layout,
-    form: CsrfContextual<'_, ArticleForm>,
-) -> PageResult<PageOr> {
-    let (value, kept) = take(form.into_inner(), ARTICLE_FIELDS);
-    let result = async {
-        let f = value?;
-        let data = content::check_article(&f.title, &f.description, &f.body, &split_tags(&f.tags))?;
-        content::create_article(&db, me.0.user.id, &data).await
-    }
-    .await;
-    match result {
-        Ok(article) => Ok(PageOr::Redirect(done(
-            uri!(show(article.slug.as_str())),
-            "Your article is published.",
-        ))),
-        Err(e @ AppError::Invalid(_)) => Ok(PageOr::Page(editor(
-            &layout,
-            &kept,
-            None,
-            Some(&e),
-            Status::UnprocessableEntity,
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[get("/editor/<slug>")]
-async fn edit(
-    db: Conn,
-    me: CurrentUser,
-    layout: Layout,
-    slug: &str,
-) -> PageResult<(Status, RenderedPage)> {
-    let article = content::owned_article(&db, slug, me.0.user.id).await?;
-    let form = json!({
-        "title": article.title, "description": article.description,
-        "body": article.body, "tags": article.tags.join(" "),
-    });
-    Ok(editor(&layout, &form, Some(slug), None, Status::Ok))
-}
-
-#[post("/editor/<slug>", data = "<form>")]
-async fn update(
-    db: Conn,
-    me: CurrentUser,
-    layout: Layout,
-    slug: &str,
-    form: CsrfContextual<'_, ArticleForm>,
-) -> PageResult<PageOr> {
-    let (value, kept) = take(form.into_inner(), ARTICLE_FIELDS);
-    let user = me.0.user.id;
-    let article: Article = content::owned_article(&db, slug, user).await?;
-    let result = async {
-        let f = value?;
-        let data = content::check_article(&f.title, &f.description, &f.body, &split_tags(&f.tags))?;
-        content::update_article(&db, &article, &data, user).await
-    }
-    .await;
-    match result {
-        Ok(article) => Ok(PageOr::Redirect(done(
-            uri!(show(article.slug.as_str())),
-            "Your article is updated.",
-        ))),
-        Err(e @ AppError::Invalid(_)) => Ok(PageOr::Page(editor(
-            &layout,
-            &kept,
-            Some(slug),
-            Some(&e),
-            Status::UnprocessableEntity,
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// A button form: only the CSRF token and where to go back to.
 #[derive(FromForm)]
 pub struct ButtonForm {
@@ -618,10 +484,6 @@ pub fn routes() -> Vec<Route> {
     routes![
         home,
         show,
-        new,
-        create,
-        edit,
-        update,
         delete,
         favorite,
         unfavorite,
@@ -633,14 +495,6 @@ pub fn routes() -> Vec<Route> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tags_split_on_spaces_and_commas() {
-        assert_eq!(
-            split_tags(" rust, web  dragons,,"),
-            vec!["rust", "web", "dragons"]
-        );
-    }
 
     #[test]
     fn bad_page_numbers_mean_the_first_page() {

@@ -1,6 +1,7 @@
 //! The server-rendered site: pages, form handlers, static files and the HTML catchers.
 
 pub mod articles;
+pub mod editor;
 pub mod health;
 pub mod layout;
 pub mod profiles;
@@ -27,6 +28,7 @@ pub fn stage() -> AdHoc {
         };
         rocket
             .mount("/", articles::routes())
+            .mount("/", editor::routes())
             .mount("/", profiles::routes())
             .mount("/", health::routes())
             .mount("/", session::routes())
