@@ -6,7 +6,8 @@ use rocket::serde::json::Json;
 use rocket::{delete, get, post, put, routes, Route};
 use serde::Deserialize;
 
-use crate::api::views::{ArticleBody, ArticlesBody, CommentBody, CommentsBody};
+use crate::api::json_writer::ArticleList;
+use crate::api::views::{ArticleBody, CommentBody, CommentsBody};
 use crate::api::ApiJson;
 use crate::auth::{Caller, CurrentUser, MaybeUser};
 use crate::content;
@@ -62,7 +63,7 @@ async fn page(
     viewer: Option<i64>,
     limit: Option<&str>,
     offset: Option<&str>,
-) -> ApiResult<ArticlesBody> {
+) -> ApiResult<ArticleList> {
     let (limit, offset) = page_params(limit, offset, DEFAULT_LIMIT)?;
     Ok(db::articles::page(db, &filter, viewer, limit, offset)
         .await?
@@ -88,7 +89,7 @@ struct FeedQuery<'r> {
 }
 
 #[get("/articles?<query..>")]
-async fn list(db: Conn, me: MaybeUser, query: ArticleQuery<'_>) -> ApiResult<ArticlesBody> {
+async fn list(db: Conn, me: MaybeUser, query: ArticleQuery<'_>) -> ApiResult<ArticleList> {
     let filter = Filter {
         tag: query.tag,
         author: query.author,
@@ -102,7 +103,7 @@ async fn list(db: Conn, me: MaybeUser, query: ArticleQuery<'_>) -> ApiResult<Art
 /// The caller's feed. A header token's user is checked by the statement that reads the page
 /// (see [`Caller`]), so a full page costs one round trip; an empty one is confirmed apart.
 #[get("/articles/feed?<query..>")]
-async fn feed(db: Conn, me: Caller, query: FeedQuery<'_>) -> ApiResult<ArticlesBody> {
+async fn feed(db: Conn, me: Caller, query: FeedQuery<'_>) -> ApiResult<ArticleList> {
     let (limit, offset) = page_params(query.limit, query.offset, DEFAULT_LIMIT)?;
     let id = me.user_id();
     let filter = Filter {

@@ -2,6 +2,7 @@
 
 pub mod articles;
 mod json;
+pub mod json_writer;
 pub mod profiles;
 pub mod tags;
 pub mod users;

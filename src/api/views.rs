@@ -1,8 +1,6 @@
 //! The RealWorld JSON shapes, built from database rows.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rocket::response::{self, Responder};
-use rocket::Request;
 use serde::Serialize;
 
 use crate::db::articles::Article;
@@ -115,7 +113,10 @@ pub struct ArticleBody {
     pub article: ArticleJson,
 }
 
-/// `{"articles": [...], "articlesCount": N}`; list rows carry no body, so none is written.
+/// `{"articles": [...], "articlesCount": N}`: the reference for the list endpoints' JSON. They
+/// answer with [`ArticleList`](crate::api::json_writer::ArticleList), whose hand-written bytes
+/// must equal `serde_json` of this (its tests compare them). List rows carry no body, so none
+/// is written.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArticlesBody {
@@ -123,21 +124,6 @@ pub struct ArticlesBody {
     pub articles: Vec<ArticleJson>,
     /// How many match the filter in all.
     pub articles_count: i64,
-}
-
-impl From<crate::db::articles::ArticleSlice> for ArticlesBody {
-    fn from(page: crate::db::articles::ArticleSlice) -> Self {
-        Self {
-            articles: page.articles.into_iter().map(ArticleJson::from).collect(),
-            articles_count: page.total,
-        }
-    }
-}
-
-impl<'r> Responder<'r, 'static> for ArticlesBody {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        rocket::serde::json::Json(self).respond_to(req)
-    }
 }
 
 /// `{"comment": ...}`
