@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod housekeeping;
 pub mod input;
+pub mod json_body;
 pub mod markdown;
 pub mod security;
 pub mod seed;

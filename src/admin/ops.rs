@@ -24,7 +24,7 @@ pub const BULK_MAX: usize = 100;
 ///
 /// A request guard: it succeeds only for a signed-in admin (it forwards [`AdminUser`]'s
 /// refusal), and records the client address as Rocket sees it (the socket's peer, or the
-/// `ip_header` of a trusted proxy: the same address as [`ClientAddr`](crate::api::ClientAddr))
+/// `ip_header` of a trusted proxy: the same address as [`ClientAddr`](crate::auth::credentials::ClientAddr))
 /// and the request id the telemetry fairing gave the request.
 #[derive(Debug, Clone)]
 pub struct Actor {

@@ -8,12 +8,12 @@ use serde::Deserialize;
 
 use crate::api::json_writer::ArticleList;
 use crate::api::views::{ArticleBody, CommentBody, CommentsBody};
-use crate::api::ApiJson;
 use crate::auth::{Caller, CurrentUser, MaybeUser};
 use crate::content;
 use crate::db::articles::{Article, Filter};
 use crate::db::{self, Conn, DbPool};
 use crate::error::{ApiResult, AppError, FieldErrors};
+use crate::json_body::ApiJson;
 
 /// Default page size of the API (the RealWorld spec's).
 pub const DEFAULT_LIMIT: i64 = 20;

@@ -1,16 +1,11 @@
 //! The RealWorld JSON API under `/api`: routes, the JSON body guard and the JSON catchers.
 
 pub mod articles;
-mod json;
 pub mod json_writer;
 pub mod profiles;
 pub mod tags;
 pub mod users;
 pub mod views;
-
-/// Where it moved (the site and the admin console use it too); kept here for older imports.
-pub use crate::auth::credentials::ClientAddr;
-pub use json::ApiJson;
 
 use rocket::fairing::AdHoc;
 use rocket::request::Request;

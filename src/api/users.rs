@@ -6,7 +6,6 @@ use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
-use crate::api::ApiJson;
 use crate::auth::credentials::ClientAddr;
 use crate::auth::token::{Keys, Kind};
 use crate::auth::{account, CurrentUser, Via};
@@ -14,6 +13,7 @@ use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::Conn;
 use crate::error::{ApiResult, AppError};
+use crate::json_body::ApiJson;
 
 /// `{"user": ...}`
 #[derive(Deserialize, Serialize)]

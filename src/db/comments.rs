@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::cache::{Key, KeyPart};
 use crate::db::db_run;
 use crate::db::{now, DbPool, LastInsertId};
 
@@ -30,35 +29,6 @@ pub struct Comment {
     pub author_image: Option<String>,
     /// Whether the viewer follows the author.
     pub following: bool,
-}
-
-/// Every field a page can show, for the key of a memoized fragment made from the comment.
-/// The pattern names each field, so a new field does not compile until it is here too.
-impl KeyPart for Comment {
-    fn write_to(&self, key: &mut Key) {
-        let Comment {
-            id,
-            article_id,
-            body,
-            created_at,
-            updated_at,
-            author_id,
-            author_username,
-            author_bio,
-            author_image,
-            following,
-        } = self;
-        id.write_to(key);
-        article_id.write_to(key);
-        body.write_to(key);
-        created_at.write_to(key);
-        updated_at.write_to(key);
-        author_id.write_to(key);
-        author_username.write_to(key);
-        author_bio.write_to(key);
-        author_image.write_to(key);
-        following.write_to(key);
-    }
 }
 
 /// Reads [`comment_columns!`] by position (see `Article`'s impl for why positions): they are

@@ -4,6 +4,7 @@ pub mod articles;
 pub mod editor;
 pub mod health;
 pub mod layout;
+mod memo_keys;
 pub mod profiles;
 pub mod render;
 pub mod session;

@@ -13,7 +13,7 @@ use crate::admin::ops::Entity;
 use crate::admin::pages::articles::Articles;
 use crate::admin::pages::users::Users;
 use crate::admin::resource::{Resource, DATE};
-use crate::api::ClientAddr;
+use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::token::Keys;
 use crate::auth::{account, session, AdminUser};

@@ -5,8 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::cache::{Key, KeyPart};
-
 /// An article with everything a reader sees, relative to one viewer.
 #[derive(Debug, Clone)]
 pub struct Article {
@@ -41,9 +39,9 @@ pub struct Article {
     /// Tag names, alphabetical (filled from `tag_names` after the row is read).
     pub tags: Vec<String>,
     /// The tag names as the database concatenated them (comma-separated; tags have no commas).
-    tag_names: Option<String>,
+    pub(crate) tag_names: Option<String>,
     /// In list rows: how many articles match the filter in all.
-    total: Option<i64>,
+    pub(crate) total: Option<i64>,
 }
 
 /// Reads the columns of [`article_columns!`] plus the viewer's flags by position, then `total`
@@ -131,48 +129,6 @@ impl Article {
             tag_names: None,
             total: None,
         }
-    }
-}
-
-/// Every field a page can show, for the key of a memoized fragment made from the article.
-/// The pattern names each field, so a new field does not compile until it is here too.
-impl KeyPart for Article {
-    fn write_to(&self, key: &mut Key) {
-        let Article {
-            id,
-            slug,
-            title,
-            description,
-            body,
-            created_at,
-            updated_at,
-            author_id,
-            author_username,
-            author_bio,
-            author_image,
-            following,
-            favorites_count,
-            favorited,
-            tags,
-            // Read-time carriers: `tags` holds the names, `total` belongs to the list.
-            tag_names: _,
-            total: _,
-        } = self;
-        id.write_to(key);
-        slug.write_to(key);
-        title.write_to(key);
-        description.write_to(key);
-        body.write_to(key);
-        created_at.write_to(key);
-        updated_at.write_to(key);
-        author_id.write_to(key);
-        author_username.write_to(key);
-        author_bio.write_to(key);
-        author_image.write_to(key);
-        following.write_to(key);
-        favorites_count.write_to(key);
-        favorited.write_to(key);
-        tags.write_to(key);
     }
 }
 

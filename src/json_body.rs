@@ -1,4 +1,5 @@
-//! `ApiJson<T>`: a JSON body guard that says what is wrong. Rocket's `Json` answers a bare
+//! `ApiJson<T>`: a JSON body guard that says what is wrong (for both JSON faces: `/api` and
+//! `/api/admin`). Rocket's `Json` answers a bare
 //! status; this one checks the content type, the size limit and UTF-8, and hands the parser's
 //! message to the `/api` catcher.
 
