@@ -117,6 +117,44 @@ pub async fn taken_errors(
     Ok(errors)
 }
 
+/// A sign-up form that broke a field rule (the site's form, checked as Rocket read it). It is
+/// an attempt like any other: reserved against `register_per_hour` first (429 past it), then,
+/// as [`register`] would, told whether the username and email are taken when neither has an
+/// error of its own. Nothing is written; the reservation is what stops anyone testing emails
+/// and usernames through broken forms without limit.
+pub async fn register_refused(
+    db: &DbPool,
+    config: &AppConfig,
+    ip: &str,
+    mut errors: FieldErrors,
+    email: &str,
+    username: &str,
+) -> Result<FieldErrors, AppError> {
+    if config.register_per_hour != 0 {
+        let reserved = db::throttle::reserve_registration(
+            db,
+            ip,
+            config.register_per_hour,
+            Duration::hours(1),
+        )
+        .await?;
+        if let Reservation::Blocked(until) = reserved {
+            return Err(too_many(until));
+        }
+    }
+    if !errors.0.contains_key("email") && !errors.0.contains_key("username") {
+        for (name, messages) in taken_errors(db, email.trim(), username.trim(), None)
+            .await?
+            .0
+        {
+            for message in messages {
+                errors.add(&name, message);
+            }
+        }
+    }
+    Ok(errors)
+}
+
 /// Sign up from client address `ip`: an account with the ordinary role, at most
 /// `register_per_hour` per address (every attempt counts, reserved before anything is checked
 /// or hashed).

@@ -5,15 +5,15 @@ use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::token::Keys;
 use crate::auth::{account, session, MaybeUser};
 use crate::config::AppConfig;
-use crate::db::{Conn, DbPool};
-use crate::error::{AppError, FieldErrors, PageResult};
+use crate::db::Conn;
+use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
 use crate::web::articles::home_link;
 pub use crate::web::layout::PageOr;
@@ -144,7 +144,16 @@ async fn register(
     let result = match value {
         Ok(f) => account::register(&db, config, &f.username, &f.email, &f.password, &addr.0).await,
         Err(AppError::Invalid(errors)) => {
-            Err(AppError::Invalid(with_taken(&db, errors, &sent).await?))
+            let field = |name: &str| sent[name].as_str().unwrap_or_default().to_owned();
+            let (email, username) = (field("email"), field("username"));
+            Err(
+                match account::register_refused(&db, config, &addr.0, errors, &email, &username)
+                    .await
+                {
+                    Ok(errors) => AppError::Invalid(errors),
+                    Err(e) => e,
+                },
+            )
         }
         Err(e) => Err(e),
     };
@@ -168,27 +177,6 @@ async fn register(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// A sign-up form's field errors and, as `account::register` adds them, whether the username
-/// and email are taken when neither has an error of its own (what a form's rules cannot know).
-async fn with_taken(
-    db: &DbPool,
-    mut errors: FieldErrors,
-    sent: &Value,
-) -> Result<FieldErrors, AppError> {
-    if !errors.0.contains_key("email") && !errors.0.contains_key("username") {
-        let field = |name: &str| sent[name].as_str().unwrap_or_default().trim();
-        for (name, messages) in account::taken_errors(db, field("email"), field("username"), None)
-            .await?
-            .0
-        {
-            for message in messages {
-                errors.add(&name, message);
-            }
-        }
-    }
-    Ok(errors)
 }
 
 #[post("/logout", data = "<_form>")]

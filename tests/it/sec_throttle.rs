@@ -326,6 +326,41 @@ db_test_with!(
 );
 
 db_test_with!(
+    broken_sign_up_forms_count_against_the_limit_and_stop_telling_taken_emails_past_it,
+    |f| f.merge(("register_per_hour", 2)),
+    async fn(app) {
+        let app = Arc::new(app);
+        register(&app.client, "taken").await;
+        let (_, page) = get_page(&app.client, "/register").await;
+        let csrf = csrf_of(&page);
+        // A form with a field error (a short password) and a taken email: the first attempts say
+        // the email is taken, as a valid form would, and each one counts.
+        let broken = |from: &str| {
+            Post::form(
+                "/register",
+                &[("csrf_token", &csrf), ("username", "prober"), ("email", "taken@example.com"), ("password", "x")],
+            )
+            .from(from)
+        };
+        for round in 0..2 {
+            let seen = all_at_once(&app, vec![broken("203.0.113.20:5000")]).await;
+            assert_eq!(seen[0].status, Status::UnprocessableEntity, "round {round}");
+            let html = seen[0].html();
+            let errors = texts(&html, ".error-messages li").join(" | ");
+            assert!(errors.contains("has already been taken"), "round {round}: {errors}");
+        }
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM register_attempts WHERE ip = '203.0.113.20'").await, 2);
+        // Past the limit: 429, and not a word about which emails exist.
+        let seen = all_at_once(&app, vec![broken("203.0.113.20:5001")]).await;
+        assert_eq!(seen[0].status, Status::TooManyRequests);
+        assert!(seen[0].retry_secs() >= 1);
+        let html = seen[0].html();
+        assert_eq!(texts(&html, ".error-messages li"), vec!["too many attempts, try again later"]);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users").await, 1, "nothing was created");
+    }
+);
+
+db_test_with!(
     a_registration_limit_of_zero_turns_the_throttle_off,
     |f| f.merge(("register_per_hour", 0)),
     async fn(app) {
