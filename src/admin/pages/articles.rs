@@ -136,7 +136,7 @@ impl Resource for Articles {
         json!({
             "title": format!("Article {}", a.id),
             "heading": format!("Article “{}” by {}", a.title, a.author_username),
-            "view_href": format!("/article/{}", a.slug),
+            "view_href": uri!(crate::web::articles::show(a.slug.as_str())).to_string(),
         })
     }
 

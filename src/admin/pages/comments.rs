@@ -99,7 +99,7 @@ impl Resource for Comments {
         json!({
             "title": format!("Comment {}", c.id),
             "heading": format!("Comment #{} by {} on “{}”", c.id, c.author_username, c.article_title),
-            "view_href": format!("/article/{}", c.article_slug),
+            "view_href": uri!(crate::web::articles::show(c.article_slug.as_str())).to_string(),
         })
     }
 
