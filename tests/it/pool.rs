@@ -259,3 +259,62 @@ async fn only_an_interrupted_connection_is_pinged_mysql() {
         "one ping after the interrupted statement"
     );
 }
+
+// A write refused inside its transaction (an admin renaming a tag to a name that is taken: the
+// unique key fails inside `audited!`) must hand the one connection back clean: no transaction
+// left open, no lock held, so the next write commits for everyone to see.
+pool_test!(
+    a_write_refused_inside_its_transaction_leaves_the_connection_clean,
+    |f| f.merge(("databases.main.max_connections", 1)),
+    |app| {
+        let writer = crate::support::register(&app.client, "writer").await;
+        crate::admin::create_article(&app.client, &writer, "Tagged", &["keep", "old"]).await;
+        crate::admin::admin_browser(&app, "boss").await;
+        let csrf = crate::support::page_csrf(&app.client).await;
+        let old = scalar(app.db(), "SELECT id FROM tags WHERE name = 'old'").await;
+        let path = format!("/admin/tags/{old}");
+        let res = crate::support::post_form(
+            &app.client,
+            &path,
+            &[("csrf_token", &csrf), ("name", "KEEP")],
+        )
+        .await;
+        assert_eq!(
+            res.status(),
+            Status::UnprocessableEntity,
+            "the taken name is refused"
+        );
+
+        if app.engine == Engine::MySql {
+            // The pool's one connection: no transaction may be open on it.
+            assert_eq!(
+                scalar(app.db(), "SELECT CAST(@@in_transaction AS SIGNED)").await,
+                0
+            );
+        }
+        let res = crate::support::post_form(
+            &app.client,
+            &path,
+            &[("csrf_token", &csrf), ("name", "renamed")],
+        )
+        .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        // Seen from a connection of its own: the rename (and its audit entry) were committed.
+        let other = conduit::db::DbPool::connect(&app.url, 1, 0, Duration::from_secs(5), None)
+            .await
+            .expect("a second pool");
+        assert_eq!(
+            scalar(&other, "SELECT COUNT(*) FROM tags WHERE name = 'renamed'").await,
+            1
+        );
+        assert_eq!(
+            scalar(
+                &other,
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'tag.update'"
+            )
+            .await,
+            1
+        );
+        other.close().await;
+    }
+);
