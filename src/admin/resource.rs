@@ -32,6 +32,21 @@ pub struct Column {
     pub sort: Option<&'static str>,
 }
 
+impl Column {
+    /// A column the table sorts by `key`.
+    pub const fn sorted(label: &'static str, key: &'static str) -> Self {
+        Self {
+            label,
+            sort: Some(key),
+        }
+    }
+
+    /// A column the table does not sort by.
+    pub const fn plain(label: &'static str) -> Self {
+        Self { label, sort: None }
+    }
+}
+
 /// A field of an edit form.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Field {

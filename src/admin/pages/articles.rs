@@ -38,26 +38,11 @@ impl Resource for Articles {
     const SPEC: &'static crate::db::admin::Spec = &crate::db::admin::ARTICLES;
     const DEFAULT_SORT: (&'static str, bool) = ("created", true);
     const COLUMNS: &'static [Column] = &[
-        Column {
-            label: "Id",
-            sort: Some("id"),
-        },
-        Column {
-            label: "Title",
-            sort: Some("title"),
-        },
-        Column {
-            label: "Author",
-            sort: Some("author"),
-        },
-        Column {
-            label: "Comments",
-            sort: Some("comments"),
-        },
-        Column {
-            label: "Created",
-            sort: Some("created"),
-        },
+        Column::sorted("Id", "id"),
+        Column::sorted("Title", "title"),
+        Column::sorted("Author", "author"),
+        Column::sorted("Comments", "comments"),
+        Column::sorted("Created", "created"),
     ];
     const CSV: &'static [&'static str] = &[
         "id",

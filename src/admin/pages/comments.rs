@@ -34,26 +34,11 @@ impl Resource for Comments {
     const SPEC: &'static crate::db::admin::Spec = &crate::db::admin::COMMENTS;
     const DEFAULT_SORT: (&'static str, bool) = ("created", true);
     const COLUMNS: &'static [Column] = &[
-        Column {
-            label: "Id",
-            sort: Some("id"),
-        },
-        Column {
-            label: "Comment",
-            sort: None,
-        },
-        Column {
-            label: "Article",
-            sort: Some("article"),
-        },
-        Column {
-            label: "Author",
-            sort: Some("author"),
-        },
-        Column {
-            label: "Created",
-            sort: Some("created"),
-        },
+        Column::sorted("Id", "id"),
+        Column::plain("Comment"),
+        Column::sorted("Article", "article"),
+        Column::sorted("Author", "author"),
+        Column::sorted("Created", "created"),
     ];
     const CSV: &'static [&'static str] = &[];
     const BULK: &'static [&'static str] = &["delete"];

@@ -34,18 +34,9 @@ impl Resource for Tags {
     const SPEC: &'static crate::db::admin::Spec = &crate::db::admin::TAGS;
     const DEFAULT_SORT: (&'static str, bool) = ("name", false);
     const COLUMNS: &'static [Column] = &[
-        Column {
-            label: "Id",
-            sort: Some("id"),
-        },
-        Column {
-            label: "Name",
-            sort: Some("name"),
-        },
-        Column {
-            label: "Articles",
-            sort: Some("articles"),
-        },
+        Column::sorted("Id", "id"),
+        Column::sorted("Name", "name"),
+        Column::sorted("Articles", "articles"),
     ];
     const CSV: &'static [&'static str] = &[];
     const BULK: &'static [&'static str] = &["delete"];

@@ -48,34 +48,13 @@ impl Resource for Users {
     const SPEC: &'static crate::db::admin::Spec = &crate::db::admin::USERS;
     const DEFAULT_SORT: (&'static str, bool) = ("created", true);
     const COLUMNS: &'static [Column] = &[
-        Column {
-            label: "Id",
-            sort: Some("id"),
-        },
-        Column {
-            label: "Username",
-            sort: Some("username"),
-        },
-        Column {
-            label: "Email",
-            sort: Some("email"),
-        },
-        Column {
-            label: "Role",
-            sort: Some("role"),
-        },
-        Column {
-            label: "Status",
-            sort: Some("disabled"),
-        },
-        Column {
-            label: "Articles",
-            sort: Some("articles"),
-        },
-        Column {
-            label: "Created",
-            sort: Some("created"),
-        },
+        Column::sorted("Id", "id"),
+        Column::sorted("Username", "username"),
+        Column::sorted("Email", "email"),
+        Column::sorted("Role", "role"),
+        Column::sorted("Status", "disabled"),
+        Column::sorted("Articles", "articles"),
+        Column::sorted("Created", "created"),
     ];
     const CSV: &'static [&'static str] = &[
         "id",
