@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use rocket::http::{ContentType, Header, Status};
-use rocket::response::{self, Redirect, Responder};
+use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use rocket::{catch, catchers, Catcher, Request};
 use rocket_dyn_templates::{context, Template};
@@ -183,7 +183,7 @@ pub fn report_failure(req: &Request<'_>, status: Status, cause: &str) {
 }
 
 /// Report a 5xx that reached a catcher (a failing guard, or a panicking handler).
-pub(crate) fn report_caught(status: Status, req: &Request<'_>) {
+pub fn report_caught(status: Status, req: &Request<'_>) {
     if !status.class().is_server_error() {
         return;
     }
@@ -308,7 +308,9 @@ impl<'r> Responder<'r, 'static> for HtmlError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         self.0.report(req);
         if matches!(self.0, AppError::Unauthorized(_)) {
-            return login_redirect(req).respond_to(req);
+            // The mount point's 401 catcher sends the visitor to sign in (the site's and the
+            // console's both do: `web::catchers`, `admin::catchers`).
+            return Err(Status::Unauthorized);
         }
         let mut res = error_page(self.0.status(), &self.0.public_messages()).respond_to(req)?;
         if let Some(secs) = self.0.retry_after() {
@@ -320,37 +322,6 @@ impl<'r> Responder<'r, 'static> for HtmlError {
 
 /// Result of an HTML handler.
 pub type PageResult<T> = Result<T, HtmlError>;
-
-/// `303 See Other` to the login page, coming back afterwards: to this page for a GET, and for
-/// a form post (which cannot be replayed) to the page the form was on, when it was ours.
-pub fn login_redirect(req: &Request<'_>) -> Redirect {
-    let next = if req.method() == rocket::http::Method::Get {
-        Some(req.uri().to_string())
-    } else {
-        req.headers()
-            .get_one("Referer")
-            .and_then(|r| same_site_path(req, r))
-    };
-    match next {
-        Some(next) => Redirect::to(format!("/login?next={}", percent_encode(&next))),
-        None => Redirect::to("/login"),
-    }
-}
-
-/// The path and query of a `Referer` that points at this site.
-fn same_site_path(req: &Request<'_>, referer: &str) -> Option<String> {
-    let host = req.host()?.to_string();
-    let rest = referer
-        .strip_prefix("https://")
-        .or_else(|| referer.strip_prefix("http://"))?;
-    let path = rest.strip_prefix(host.as_str())?;
-    path.starts_with('/').then(|| path.to_owned())
-}
-
-/// Percent-encode a string for a query value.
-pub fn percent_encode(s: &str) -> String {
-    rocket::http::RawStr::new(s).percent_encode().to_string()
-}
 
 /// The heading of an error page for `status`.
 pub(crate) fn title_for(status: Status) -> &'static str {
@@ -386,7 +357,7 @@ pub fn error_page(status: Status, messages: &[String]) -> (Status, Template) {
 pub struct CatcherMessage(pub Option<String>);
 
 /// What a catcher says for `status` when no guard left a [`CatcherMessage`].
-pub(crate) fn default_message(status: Status) -> String {
+pub fn default_message(status: Status) -> String {
     match status.code {
         400 => "the request is malformed".into(),
         401 => "missing or invalid credentials".into(),
@@ -411,27 +382,6 @@ fn api_default(status: Status, req: &Request<'_>) -> (Status, (ContentType, Stri
     report_caught(status, req);
     let body = json!({ "errors": { "body": [message] } });
     (status, (ContentType::JSON, body.to_string()))
-}
-
-#[catch(401)]
-fn web_unauthorized(req: &Request<'_>) -> Redirect {
-    login_redirect(req)
-}
-
-#[catch(default)]
-fn web_default(status: Status, req: &Request<'_>) -> (Status, Template) {
-    report_caught(status, req);
-    let message = req
-        .local_cache(CatcherMessage::default)
-        .0
-        .clone()
-        .unwrap_or_else(|| default_message(status));
-    error_page(status, &[message])
-}
-
-/// Catchers for the site (HTML).
-pub fn web_catchers() -> Vec<Catcher> {
-    catchers![web_unauthorized, web_default]
 }
 
 /// Catchers for `/api` (RealWorld JSON).

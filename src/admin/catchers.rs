@@ -1,6 +1,6 @@
 //! The console's catchers, registered at `/admin`: an error under `/admin` (no such page or
 //! record, a refused form, a failing guard) is shown to an admin inside the console's layout,
-//! with its navigation, like the site's own catchers (`crate::error::web_catchers`) do for the
+//! with its navigation, like the site's own catchers (`crate::web::catchers`) do for the
 //! site. Anyone else gets the site's error page (nothing of the console is shown), and a
 //! visitor who is not signed in the login redirect.
 //!
@@ -15,8 +15,9 @@ use serde_json::json;
 
 use crate::auth::AdminUser;
 use crate::error::{
-    default_message, error_page, login_redirect, report_caught, title_for, AppError, CatcherMessage,
+    default_message, error_page, report_caught, title_for, AppError, CatcherMessage,
 };
+use crate::web::catchers::login_redirect;
 use crate::web::layout::Layout;
 
 /// An error page under `/admin`: in the console's layout for an admin, the site's otherwise.

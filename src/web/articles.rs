@@ -23,7 +23,7 @@ use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
 use crate::web::layout::{done, safe_next, take, Layout, PageOr};
 use crate::web::render::RenderedPage;
-use crate::web::views::{article_url, ArticleView, CommentView, Pager, TagView};
+use crate::web::views::{ArticleAction, ArticleView, CommentView, Pager, TagView};
 
 /// A page number from the query: 1 when absent, malformed or below 1.
 pub fn page_number(page: Option<&str>) -> i64 {
@@ -94,7 +94,7 @@ pub async fn previews(
         .map(|article| {
             let inputs = Key::new().with(&article).with(&viewer).with(&forms);
             layout.fragment("partials/article_preview", &inputs, || PreviewContext {
-                article: ArticleView::new(article, viewer),
+                article: ArticleView::new(&layout.links, article, viewer),
                 forms: forms.map(|(csrf_token, back)| PreviewForms { csrf_token, back }),
             })
         })
@@ -187,7 +187,7 @@ async fn home(
             TagsContext {
                 tags: db::tags::split_names(&packed)
                     .into_iter()
-                    .map(TagView::from)
+                    .map(|name| TagView::new(&layout.links, name))
                     .collect(),
             }
         })?;
@@ -197,6 +197,7 @@ async fn home(
             title: "Home",
             active: "home",
             tab,
+            tag_url: tag.as_deref().map(|t| (layout.links.tag)(t)),
             tag,
             previews: list.html,
             pager: list.pager,
@@ -223,6 +224,8 @@ struct HomePage {
     /// `global`, `you` or `tag`.
     tab: &'static str,
     tag: Option<String>,
+    /// The tag's tab.
+    tag_url: Option<String>,
     /// The rendered previews.
     previews: Vec<Arc<str>>,
     /// The rendered pager and tag list.
@@ -236,8 +239,10 @@ struct HomePage {
 #[derive(Serialize)]
 struct ArticlePage {
     title: String,
-    /// The article's page (the comment form posts under it).
-    url: String,
+    /// Where the comment form posts.
+    comment_url: String,
+    /// The login page, coming back here.
+    login_url: String,
     /// Sanitized HTML of the body.
     body_html: Arc<str>,
     tags: Vec<TagView>,
@@ -255,6 +260,8 @@ struct ArticlePage {
 struct MetaContext<'a> {
     article: ArticleView,
     here: &'a str,
+    /// The login page, coming back here (for a visitor who is not signed in).
+    login_url: Option<String>,
     /// For a signed-in viewer's buttons.
     csrf_token: Option<&'a str>,
 }
@@ -263,7 +270,6 @@ struct MetaContext<'a> {
 #[derive(Serialize)]
 struct CommentContext<'a> {
     comment: CommentView,
-    article_url: &'a str,
     /// Only for the comment's author (its delete form).
     csrf_token: Option<&'a str>,
 }
@@ -279,15 +285,16 @@ async fn article_page(
     let (mut article, comments) = db::articles::find_with_comments(db, slug, viewer)
         .await?
         .ok_or(AppError::NotFound("article"))?;
-    let url = article_url(&article.slug);
+    let url = (layout.links.article)(&article.slug);
     let csrf = layout.user.is_some().then_some(layout.csrf.as_str());
     // The meta fragment shows no body: keep it out of the fragment's inputs.
     let body_html =
         crate::markdown::to_safe_html(article.body.take().as_deref().unwrap_or_default());
     let inputs = Key::new().with(&article).with(&viewer).with(&csrf);
     let meta = layout.fragment("partials/article_meta", &inputs, || MetaContext {
-        article: ArticleView::new(article.clone(), viewer),
+        article: ArticleView::new(&layout.links, article.clone(), viewer),
         here: &url,
+        login_url: csrf.is_none().then(|| (layout.links.login)(Some(&url))),
         csrf_token: csrf,
     })?;
     let comments = comments
@@ -301,8 +308,7 @@ async fn article_page(
                 .with(&url)
                 .with(&csrf);
             layout.fragment("partials/comment", &inputs, || CommentContext {
-                comment: CommentView::new(comment, viewer),
-                article_url: &url,
+                comment: CommentView::new(&layout.links, &article.slug, comment, viewer),
                 csrf_token: csrf,
             })
         })
@@ -313,9 +319,14 @@ async fn article_page(
             "articles/show",
             ArticlePage {
                 title: article.title,
-                tags: article.tags.into_iter().map(TagView::from).collect(),
-                here: url.clone(),
-                url,
+                tags: article
+                    .tags
+                    .into_iter()
+                    .map(|name| TagView::new(&layout.links, name))
+                    .collect(),
+                comment_url: (layout.links.article_action)(&article.slug, ArticleAction::Comment),
+                login_url: (layout.links.login)(Some(&url)),
+                here: url,
                 body_html,
                 meta,
                 comments,

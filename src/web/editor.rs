@@ -59,11 +59,15 @@ fn editor(
     } else {
         "New article"
     };
+    let action = match slug {
+        Some(slug) => uri!(update(slug)),
+        None => uri!(create),
+    };
     (
         status,
         layout.render(
             "articles/editor",
-            json!({ "title": title, "active": "editor", "form": form, "slug": slug, "errors": errors }),
+            json!({ "title": title, "active": "editor", "form": form, "slug": slug, "errors": errors, "action": action.to_string() }),
         ),
     )
 }

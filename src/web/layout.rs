@@ -18,6 +18,7 @@ use crate::auth::guards::{auth_state, AuthState};
 use crate::cache::Key;
 use crate::error::AppError;
 use crate::web::render::{RenderedPage, Templates};
+use crate::web::views::Links;
 
 /// The signed-in user as the layout shows them.
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +29,8 @@ pub struct NavUser {
     pub username: String,
     /// Avatar URL.
     pub image: Option<String>,
+    /// Their profile page.
+    pub url: String,
     /// The picture to show: `image`, or the default one.
     pub avatar: String,
     /// Role.
@@ -65,6 +68,8 @@ pub struct Layout {
     reveal_csrf: bool,
     /// The flash message, if any.
     pub flash: Option<FlashView>,
+    /// Where the site's pages are, for the views a page shows.
+    pub links: Links,
 }
 
 #[rocket::async_trait]
@@ -72,10 +77,15 @@ impl<'r> FromRequest<'r> for Layout {
     type Error = Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
+        let Some(links) = req.rocket().state::<Links>().copied() else {
+            // Only a Rocket built without the site's stage lacks them (as a missing `&State`).
+            return Outcome::Forward(Status::InternalServerError);
+        };
         let user = match auth_state(req).await {
             Ok(AuthState::Authenticated(auth)) => Some(NavUser {
                 id: auth.user.id,
                 username: auth.user.username.clone(),
+                url: (links.profile)(&auth.user.username),
                 image: auth.user.image.clone(),
                 avatar: crate::web::views::avatar_url(auth.user.image.as_deref()),
                 role: auth.user.role,
@@ -106,6 +116,7 @@ impl<'r> FromRequest<'r> for Layout {
             csrf,
             reveal_csrf,
             flash,
+            links,
         })
     }
 }

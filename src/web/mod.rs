@@ -1,6 +1,7 @@
 //! The server-rendered site: pages, form handlers, static files and the HTML catchers.
 
 pub mod articles;
+pub mod catchers;
 pub mod editor;
 pub mod health;
 pub mod layout;
@@ -14,7 +15,9 @@ pub mod views;
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::fs::{FileServer, Options};
 use rocket::http::{Header, Method, Status};
-use rocket::{Request, Response};
+use rocket::{uri, Request, Response};
+
+use views::{ArticleAction, Links, ProfileAction};
 
 /// Mounts the site's routes and static files and registers its HTML catchers.
 pub fn stage() -> AdHoc {
@@ -28,6 +31,7 @@ pub fn stage() -> AdHoc {
             rocket
         };
         rocket
+            .manage(LINKS)
             .mount("/", articles::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
@@ -37,8 +41,38 @@ pub fn stage() -> AdHoc {
             .mount("/static", FileServer::new("static", Options::None))
             .attach(StaticCache)
             .attach(ETag)
-            .register("/", crate::error::web_catchers())
+            .register("/", catchers::catchers())
     })
+}
+
+/// Where the site's pages are, for the views (each a `uri!` of the page's route).
+const LINKS: Links = Links {
+    article: |slug| uri!(articles::show(slug)).to_string(),
+    article_action,
+    delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
+    profile: |username| profiles::profile_link(username, false, 1),
+    profile_action,
+    tag: |tag| articles::home_link(Some(tag), None, 1),
+    login: |next| uri!(session::login_page(next)).to_string(),
+};
+
+fn article_action(slug: &str, action: ArticleAction) -> String {
+    match action {
+        ArticleAction::Edit => uri!(editor::edit(slug)),
+        ArticleAction::Delete => uri!(articles::delete(slug)),
+        ArticleAction::Favorite => uri!(articles::favorite(slug)),
+        ArticleAction::Unfavorite => uri!(articles::unfavorite(slug)),
+        ArticleAction::Comment => uri!(articles::comment(slug)),
+    }
+    .to_string()
+}
+
+fn profile_action(username: &str, action: ProfileAction) -> String {
+    match action {
+        ProfileAction::Follow => uri!(profiles::follow(username)).to_string(),
+        ProfileAction::Unfollow => uri!(profiles::unfollow(username)).to_string(),
+        ProfileAction::Favorites => profiles::profile_link(username, true, 1),
+    }
 }
 
 /// Static files may be cached for a day; pages are per-user and must not be stored by shared

@@ -74,7 +74,8 @@ async fn profile_page(
     Ok(layout.render(
         "profiles/show",
         json!({
-            "title": name, "profile": PersonView::from(profile), "own": own, "favorites": favorites,
+            "title": name, "profile": PersonView::of(&layout.links, profile), "own": own, "favorites": favorites,
+            "login_url": (layout.links.login)(Some(&list.here)),
             "previews": list.html, "pager": list.pager, "here": list.here,
         }),
     ))

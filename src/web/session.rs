@@ -58,7 +58,7 @@ pub struct Empty {
 }
 
 #[get("/login?<next>")]
-fn login_page(layout: Layout, next: Option<String>) -> PageOr {
+pub(crate) fn login_page(layout: Layout, next: Option<String>) -> PageOr {
     if layout.user.is_some() {
         return PageOr::Plain(Redirect::to(safe_next(next.as_deref())));
     }

@@ -18,9 +18,52 @@ pub fn avatar_url(image: Option<&str>) -> String {
         .to_owned()
 }
 
-/// The page of the article at `slug`.
-pub fn article_url(slug: &str) -> String {
-    format!("/article/{}", crate::error::percent_encode(slug))
+/// Where the site's pages are, as their routes make the links (`uri!`): the site's stage
+/// manages one, pages read it through their [`Layout`](crate::web::layout::Layout). Views take
+/// the links from here because they cannot name the routes themselves: the route modules build
+/// views, so views importing them would make a cycle.
+#[derive(Debug, Clone, Copy)]
+pub struct Links {
+    /// An article's page, by slug.
+    pub article: fn(&str) -> String,
+    /// Where an article's buttons and editor go, by slug.
+    pub article_action: fn(&str, ArticleAction) -> String,
+    /// Where a comment's delete button posts, by the article's slug and the comment's id.
+    pub delete_comment: fn(&str, i64) -> String,
+    /// A person's profile page, by username.
+    pub profile: fn(&str) -> String,
+    /// Where a person's follow button posts, and their favorites page, by username.
+    pub profile_action: fn(&str, ProfileAction) -> String,
+    /// The home page's list of a tag's articles.
+    pub tag: fn(&str) -> String,
+    /// The login page, coming back to a page of the site afterwards.
+    pub login: fn(Option<&str>) -> String,
+}
+
+/// What an article's links do besides showing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleAction {
+    /// The editor.
+    Edit,
+    /// The delete button.
+    Delete,
+    /// The favorite button.
+    Favorite,
+    /// The unfavorite button.
+    Unfavorite,
+    /// The comment form.
+    Comment,
+}
+
+/// What a person's links do besides showing their profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileAction {
+    /// The follow button.
+    Follow,
+    /// The unfollow button.
+    Unfollow,
+    /// The articles they favorited.
+    Favorites,
 }
 
 /// A person as pages show them. Links and the avatar are worked out here once, not by
@@ -35,6 +78,10 @@ pub struct PersonView {
     pub avatar: String,
     /// Their profile page.
     pub url: String,
+    /// The page of the articles they favorited.
+    pub favorites_url: String,
+    /// Where the follow button posts: follow, or unfollow when the viewer follows them.
+    pub follow_url: String,
     /// Bio.
     pub bio: Option<String>,
     /// Whether the viewer follows them.
@@ -44,6 +91,7 @@ pub struct PersonView {
 impl PersonView {
     /// A view of the person `username`.
     pub fn new(
+        links: &Links,
         username: String,
         image: Option<String>,
         bio: Option<String>,
@@ -51,7 +99,16 @@ impl PersonView {
     ) -> Self {
         Self {
             avatar: avatar_url(image.as_deref()),
-            url: format!("/profile/{}", crate::error::percent_encode(&username)),
+            url: (links.profile)(&username),
+            favorites_url: (links.profile_action)(&username, ProfileAction::Favorites),
+            follow_url: (links.profile_action)(
+                &username,
+                if following {
+                    ProfileAction::Unfollow
+                } else {
+                    ProfileAction::Follow
+                },
+            ),
             username,
             image,
             bio,
@@ -60,9 +117,10 @@ impl PersonView {
     }
 }
 
-impl From<Profile> for PersonView {
-    fn from(p: Profile) -> Self {
-        Self::new(p.username, p.image, p.bio, p.following)
+impl PersonView {
+    /// A view of the person `p`.
+    pub fn of(links: &Links, p: Profile) -> Self {
+        Self::new(links, p.username, p.image, p.bio, p.following)
     }
 }
 
@@ -75,10 +133,11 @@ pub struct TagView {
     pub url: String,
 }
 
-impl From<String> for TagView {
-    fn from(name: String) -> Self {
+impl TagView {
+    /// The tag `name`.
+    pub fn new(links: &Links, name: String) -> Self {
         Self {
-            url: format!("/?tag={}", crate::error::percent_encode(&name)),
+            url: (links.tag)(&name),
             name,
         }
     }
@@ -110,6 +169,12 @@ pub struct ArticleView {
     pub slug: String,
     /// The article's page.
     pub url: String,
+    /// Where the favorite button posts: favorite, or unfavorite when the viewer has.
+    pub favorite_url: String,
+    /// The editor and the delete button's target, for its author.
+    pub edit_url: Option<String>,
+    /// Where the delete button posts, for its author.
+    pub delete_url: Option<String>,
     /// Title.
     pub title: String,
     /// Description.
@@ -130,18 +195,33 @@ pub struct ArticleView {
 
 impl ArticleView {
     /// A view of `a` for the viewer `viewer`.
-    pub fn new(a: Article, viewer: Option<i64>) -> Self {
+    pub fn new(links: &Links, a: Article, viewer: Option<i64>) -> Self {
+        let mine = viewer == Some(a.author_id);
+        let action = |action| (links.article_action)(&a.slug, action);
         Self {
             created: (&a.created_at).into(),
-            mine: viewer == Some(a.author_id),
-            url: article_url(&a.slug),
+            mine,
+            url: (links.article)(&a.slug),
+            favorite_url: action(if a.favorited {
+                ArticleAction::Unfavorite
+            } else {
+                ArticleAction::Favorite
+            }),
+            edit_url: mine.then(|| action(ArticleAction::Edit)),
+            delete_url: mine.then(|| action(ArticleAction::Delete)),
             slug: a.slug,
             title: a.title,
             description: a.description,
             tags: a.tags,
             favorited: a.favorited,
             favorites_count: a.favorites_count,
-            author: PersonView::new(a.author_username, a.author_image, a.author_bio, a.following),
+            author: PersonView::new(
+                links,
+                a.author_username,
+                a.author_image,
+                a.author_bio,
+                a.following,
+            ),
         }
     }
 }
@@ -159,17 +239,27 @@ pub struct CommentView {
     pub author: PersonView,
     /// Whether the viewer wrote it.
     pub mine: bool,
+    /// Where its delete button posts, for its author.
+    pub delete_url: Option<String>,
 }
 
 impl CommentView {
-    /// A view of `c` for `viewer`.
-    pub fn new(c: Comment, viewer: Option<i64>) -> Self {
+    /// A view of `c`, a comment on the article at `slug`, for `viewer`.
+    pub fn new(links: &Links, slug: &str, c: Comment, viewer: Option<i64>) -> Self {
+        let mine = viewer == Some(c.author_id);
         Self {
             id: c.id,
             created: (&c.created_at).into(),
-            mine: viewer == Some(c.author_id),
+            mine,
+            delete_url: mine.then(|| (links.delete_comment)(slug, c.id)),
             body: c.body,
-            author: PersonView::new(c.author_username, c.author_image, c.author_bio, c.following),
+            author: PersonView::new(
+                links,
+                c.author_username,
+                c.author_image,
+                c.author_bio,
+                c.following,
+            ),
         }
     }
 }

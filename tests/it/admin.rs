@@ -2,8 +2,8 @@
 //! status changes, deletion with confirmation, bulk actions, the audit log, the last-admin
 //! rule, CSRF and fresh-login requirements, and the same operations under `/api/admin`.
 
+use crate::support::percent_encode;
 use conduit::config::DEV_JWT_SECRET;
-use conduit::error::percent_encode;
 use rocket::http::{ContentType, Cookie, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use serde_json::{json, Value};

@@ -117,6 +117,25 @@ pub async fn post_form<'c>(
         .await
 }
 
+/// Percent-encode a path segment or query value, as Rocket does.
+pub fn percent_encode(s: &str) -> String {
+    rocket::http::RawStr::new(s).percent_encode().to_string()
+}
+
+/// Where a `/login?next=...` link comes back to after signing in (decoded); `None` for a link
+/// that is not to the login page.
+pub fn login_next(href: &str) -> Option<String> {
+    let origin = rocket::http::uri::Origin::parse(href).ok()?;
+    if origin.path() != "/login" {
+        return None;
+    }
+    origin
+        .query()?
+        .segments()
+        .find(|(name, _)| *name == "next")
+        .map(|(_, value)| value.to_owned())
+}
+
 /// Percent-encode a form value.
 pub fn urlencode(s: &str) -> String {
     rocket::http::RawStr::new(s)

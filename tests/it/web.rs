@@ -7,7 +7,8 @@ use scraper::{Html, Selector};
 use serde_json::json;
 
 use crate::support::{
-    api, attrs, browser_register, get_page, page_csrf, post_form, register, scalar, texts,
+    api, attrs, browser_register, get_page, login_next, page_csrf, post_form, register, scalar,
+    texts,
 };
 
 async fn publish(client: &Client, token: &str, title: &str, body: &str, tags: &[&str]) -> String {
@@ -320,7 +321,13 @@ db_test!(
         let logout = post_form(&app.client, "/logout", &[("csrf_token", &csrf)]).await;
         assert_eq!(logout.status(), Status::SeeOther);
         let (_, page) = get_page(&app.client, &format!("/article/{slug}")).await;
-        assert_eq!(attr(&page, ".banner .article-meta a.btn-outline-primary", "href"), vec![format!("/login?next=/article/{slug}")]);
+        let links = attr(&page, ".banner .article-meta a.btn-outline-primary", "href");
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert_eq!(login_next(&links[0]), Some(format!("/article/{slug}")), "{links:?}");
+        // Following it and signing in comes back to the article.
+        let (status, login) = get_page(&app.client, &links[0]).await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(attr(&login, "form.login-form input[name=next]", "value"), vec![format!("/article/{slug}")]);
     }
 );
 
@@ -563,5 +570,134 @@ db_test!(
         assert_eq!(texts(&home, "nav a.nav-link"), vec!["Home", "New Article", "Settings", "Admin", "renamed"]);
         assert_eq!(texts(&home, "nav a.nav-link.active"), vec!["Home"]);
         assert_eq!(attr(&home, "nav form[action='/logout'] input[name=csrf_token]", "value"), logout_token);
+    }
+);
+
+/// Whether `path` (percent-encoded, no query) is one `pattern` (a route's path, `<name>` for a
+/// segment, `<name..>` for the rest) matches, as Rocket matches them.
+fn route_matches(pattern: &str, path: &str) -> bool {
+    let decoded: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| {
+            rocket::http::RawStr::new(s)
+                .percent_decode()
+                .expect("utf-8")
+                .into_owned()
+        })
+        .collect();
+    let parts: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    if parts.last().is_some_and(|p| p.ends_with("..>")) {
+        return decoded.len() + 1 >= parts.len()
+            && parts[..parts.len() - 1]
+                .iter()
+                .zip(&decoded)
+                .all(|(p, s)| p.starts_with('<') || p == s);
+    }
+    parts.len() == decoded.len()
+        && parts.iter().zip(&decoded).all(|(p, s)| {
+            if p.starts_with('<') {
+                !s.is_empty()
+            } else {
+                p == s
+            }
+        })
+}
+
+/// Walks the site from the home page, as it links: every link a page shows answers (no 404,
+/// no error), every form posts to a route that exists, and awkward names (a username with
+/// letters beyond ASCII, a tag full of URL syntax) come back intact from the links made for
+/// them. Returns how many pages it read.
+async fn walk_the_site(client: &Client, posts: &[String]) -> usize {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = std::collections::VecDeque::from([String::from("/")]);
+    while let Some(path) = queue.pop_front() {
+        if !seen.insert(path.clone()) || seen.len() > 80 {
+            continue;
+        }
+        let res = client.get(path.clone()).dispatch().await;
+        let status = res.status();
+        assert!(
+            status == Status::Ok || status == Status::SeeOther,
+            "{path} linked from the site answers {status}"
+        );
+        if path.starts_with("/static/") || status != Status::Ok {
+            continue;
+        }
+        let page = Html::parse_document(&res.into_string().await.unwrap_or_default());
+        for href in attr(&page, "a[href]", "href") {
+            let href = href.split('#').next().unwrap_or_default().to_owned();
+            if href.starts_with('/') && !href.starts_with("//") {
+                queue.push_back(href);
+            } else {
+                assert!(
+                    href.is_empty() || href.starts_with("https://"),
+                    "{href} on {path}"
+                );
+            }
+        }
+        for action in attr(&page, "form[method=post]", "action") {
+            let action_path = action.split('?').next().unwrap_or_default();
+            assert!(
+                posts.iter().any(|p| route_matches(p, action_path)),
+                "the form on {path} posts to {action}, which no route takes"
+            );
+        }
+    }
+    seen.len()
+}
+
+db_test!(
+    async fn every_link_and_form_on_the_site_reaches_a_route(app) {
+        // A tag that needs encoding in every link made for it.
+        let name = "Zoe-x_1";
+        let tag = "c++ & r/ust?#%";
+        let body = json!({"user": {"username": name, "email": "zoe@example.com", "password": "password-zoe-1"}});
+        let (status, value) = api(&app.client, Method::Post, "/api/users", None, Some(body)).await;
+        assert_eq!(status, Status::Created, "{value}");
+        let token = value["user"]["token"].as_str().expect("token").to_owned();
+        let slug = publish(&app.client, &token, "Ünïcode & more", "b", &[tag, "plain"]).await;
+
+        let posts: Vec<String> = app
+            .client
+            .rocket()
+            .routes()
+            .filter(|r| r.method == Method::Post)
+            .map(|r| r.uri.path().to_string())
+            .collect();
+        // Anonymous first: the tag and author links decode to exactly their names.
+        let (_, home) = get_page(&app.client, "/").await;
+        let tag_links: Vec<String> = attrs(&home, ".sidebar a.tag-pill", "href");
+        assert!(!tag_links.is_empty());
+        let odd = tag_links
+            .iter()
+            .find_map(|href| {
+                let origin = rocket::http::uri::Origin::parse(href).ok()?;
+                let value = origin.query()?.segments().find(|(k, _)| *k == "tag")?.1.to_owned();
+                (value == tag).then(|| href.clone())
+            })
+            .unwrap_or_else(|| panic!("no sidebar link for {tag:?} in {tag_links:?}"));
+        let (_, tagged) = get_page(&app.client, &odd).await;
+        assert_eq!(texts(&tagged, ".article-preview h2"), vec!["Ünïcode & more"]);
+        let authors = attrs(&home, ".article-preview a.author", "href");
+        let (status, profile) = get_page(&app.client, &authors[0]).await;
+        assert_eq!(status, Status::Ok, "{authors:?}");
+        assert_eq!(texts(&profile, ".user-info h1.profile-name"), vec![name]);
+        assert!(walk_the_site(&app.client, &posts).await > 8);
+
+        // Signed in, with a comment of one's own and an article of one's own (their forms).
+        browser_register(&app.client, "walker").await;
+        let csrf = page_csrf(&app.client).await;
+        let res = post_form(&app.client, &format!("/article/{slug}/comments"), &[("csrf_token", &csrf), ("body", "mine")]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let fields = [("csrf_token", csrf.as_str()), ("title", "Walker's"), ("description", "d"), ("body", "b"), ("tags", "plain")];
+        let res = post_form(&app.client, "/editor", &fields).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let res = post_form(&app.client, &format!("/profile/{}/follow", crate::support::percent_encode(name)), &[("csrf_token", &csrf)]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let (_, article) = get_page(&app.client, &format!("/article/{slug}")).await;
+        assert_eq!(count(&article, "form.mod-options"), 1, "the delete form of one's comment");
+        let pages = walk_the_site(&app.client, &posts).await;
+        assert!(pages > 12, "{pages}");
     }
 );

@@ -3,7 +3,7 @@
 
 use rocket::fs::NamedFile;
 use rocket::http::{ContentType, Header, Status};
-use rocket::{get, post, State};
+use rocket::{get, post, uri, State};
 use serde_json::json;
 
 use super::{is_fresh, reauth_redirect};
@@ -24,7 +24,15 @@ fn backups_page(
     backups: &Backups,
     error: Option<String>,
 ) -> Result<RenderedPage, AppError> {
-    let files = backups.list().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let files: Vec<_> = backups
+        .list()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .into_iter()
+        .map(|f| {
+            let href = uri!("/admin", download_backup(&f.name)).to_string();
+            json!({ "name": f.name, "size": f.size, "size_text": f.size_text, "created_at": f.created_at, "href": href })
+        })
+        .collect();
     Ok(layout.render(
         "admin/backups",
         json!({
