@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::db::articles::Article;
 use crate::db::comments::Comment;
 use crate::db::profiles::Profile;
+use crate::db::{CommentId, UserId};
 
 /// The picture shown for people who have not set one.
 pub const DEFAULT_AVATAR: &str = "/static/img/avatar.svg";
@@ -130,7 +131,7 @@ pub struct ArticleView {
 
 impl ArticleView {
     /// A view of `a` for the viewer `viewer`.
-    pub fn new(a: Article, viewer: Option<i64>) -> Self {
+    pub fn new(a: Article, viewer: Option<UserId>) -> Self {
         Self {
             created: (&a.created_at).into(),
             mine: viewer == Some(a.author_id),
@@ -150,7 +151,7 @@ impl ArticleView {
 #[derive(Serialize)]
 pub struct CommentView {
     /// Id (for the anchor and the delete form).
-    pub id: i64,
+    pub id: CommentId,
     /// Text (escaped by the template).
     pub body: String,
     /// When.
@@ -163,7 +164,7 @@ pub struct CommentView {
 
 impl CommentView {
     /// A view of `c` for `viewer`.
-    pub fn new(c: Comment, viewer: Option<i64>) -> Self {
+    pub fn new(c: Comment, viewer: Option<UserId>) -> Self {
         Self {
             id: c.id,
             created: (&c.created_at).into(),
