@@ -5,7 +5,7 @@
 //! passes the shared checks of [`crate::input`] (no control characters).
 
 use crate::db::articles::{Article, ArticleData, Filter};
-use crate::db::{self, DbPool};
+use crate::db::{self, CommentId, DbPool, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::input::{self, required, Max, Problem};
 
@@ -136,7 +136,7 @@ pub fn slug_for(title: &str) -> String {
 /// Create an article by `author_id`; returns it as its author sees it.
 pub async fn create_article(
     db: &DbPool,
-    author_id: i64,
+    author_id: UserId,
     data: &ArticleData,
 ) -> Result<Article, AppError> {
     let slug = db::articles::insert(db, author_id, data, &slug_for(&data.title)).await?;
@@ -146,7 +146,7 @@ pub async fn create_article(
 }
 
 /// The article at `slug` if `user_id` may change it: 404 when missing, 403 for others.
-pub async fn owned_article(db: &DbPool, slug: &str, user_id: i64) -> Result<Article, AppError> {
+pub async fn owned_article(db: &DbPool, slug: &str, user_id: UserId) -> Result<Article, AppError> {
     let article = db::articles::find(db, slug, Some(user_id))
         .await?
         .ok_or(AppError::NotFound("article"))?;
@@ -163,7 +163,7 @@ pub async fn update_article(
     db: &DbPool,
     article: &Article,
     data: &ArticleData,
-    viewer: i64,
+    viewer: UserId,
 ) -> Result<Article, AppError> {
     let new_base = (data.title != article.title).then(|| slug_for(&data.title));
     let slug =
@@ -175,7 +175,12 @@ pub async fn update_article(
 
 /// Delete comment `id` of the article at `slug` as `user`: 404 if either is missing, 403 if
 /// the comment is not theirs.
-pub async fn delete_comment(db: &DbPool, slug: &str, id: i64, user: i64) -> Result<(), AppError> {
+pub async fn delete_comment(
+    db: &DbPool,
+    slug: &str,
+    id: CommentId,
+    user: UserId,
+) -> Result<(), AppError> {
     let article = db::articles::find(db, slug, Some(user))
         .await?
         .ok_or(AppError::NotFound("article"))?;

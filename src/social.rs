@@ -2,14 +2,14 @@
 //! perform, the JSON API (`/api/profiles/:username/follow`) and the site's follow button.
 
 use crate::db::profiles::Profile;
-use crate::db::{self, DbPool};
+use crate::db::{self, DbPool, UserId};
 use crate::error::{AppError, FieldErrors};
 
 /// The profile of `username` as `viewer` sees it: 404 when there is none.
 pub async fn profile(
     db: &DbPool,
     username: &str,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
 ) -> Result<Profile, AppError> {
     db::profiles::find(db, username, viewer)
         .await?
@@ -17,7 +17,7 @@ pub async fn profile(
 }
 
 /// Follow `username` as user `me`; returns their profile as `me` now sees it.
-pub async fn follow(db: &DbPool, me: i64, username: &str) -> Result<Profile, AppError> {
+pub async fn follow(db: &DbPool, me: UserId, username: &str) -> Result<Profile, AppError> {
     let target = profile(db, username, Some(me)).await?;
     if target.id == me {
         return Err(AppError::Invalid(FieldErrors::one(
@@ -33,7 +33,7 @@ pub async fn follow(db: &DbPool, me: i64, username: &str) -> Result<Profile, App
 }
 
 /// Stop following `username` as user `me`; returns their profile as `me` now sees it.
-pub async fn unfollow(db: &DbPool, me: i64, username: &str) -> Result<Profile, AppError> {
+pub async fn unfollow(db: &DbPool, me: UserId, username: &str) -> Result<Profile, AppError> {
     let target = profile(db, username, Some(me)).await?;
     db::profiles::unfollow(db, me, target.id).await?;
     Ok(Profile {

@@ -27,8 +27,9 @@ use crate::admin::resource::{with_resource, Resource};
 use crate::admin::{AuditParams, ListParams, Listing};
 use crate::auth::{AdminUser, Authenticated};
 use crate::config::AppConfig;
+use crate::db::ids::Id;
 use crate::db::users::Role;
-use crate::db::{self, Conn, DbPool};
+use crate::db::{self, ArticleId, CommentId, Conn, DbPool, TagId, UserId};
 use crate::error::{ApiResult, AppError, FieldErrors};
 use crate::json_body::ApiJson;
 
@@ -97,12 +98,12 @@ async fn delete(
 }
 
 #[get("/users/<id>")]
-async fn get_user(db: Conn, _admin: AdminUser, id: i64) -> ApiResult<Json<Value>> {
+async fn get_user(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<Value>> {
     Ok(user_body(&ops::load_user(&db, id).await?))
 }
 
 #[get("/articles/<id>")]
-async fn get_article(db: Conn, _admin: AdminUser, id: i64) -> ApiResult<Json<Value>> {
+async fn get_article(db: Conn, _admin: AdminUser, id: ArticleId) -> ApiResult<Json<Value>> {
     Ok(Json(
         json!({ "article": ops::load_article(&db, id).await? }),
     ))
@@ -122,7 +123,7 @@ async fn update(
 ) -> ApiResult<Json<Value>> {
     let resource = resource.map_err(|_| AppError::NotFound("records"))?;
     let fresh = require_fresh(&admin.0, config).is_ok();
-    let changed = with_resource!(resource, R => apply::<R>(&db, &actor, fresh, id, body.0).await?, else return Err(AppError::NotFound("records").into()));
+    let changed = with_resource!(resource, R => apply::<R>(&db, &actor, fresh, Id::new(id), body.0).await?, else return Err(AppError::NotFound("records").into()));
     Ok(Json(changed))
 }
 
@@ -130,7 +131,7 @@ async fn apply<R: JsonChanges>(
     db: &DbPool,
     actor: &Actor,
     fresh: bool,
-    id: i64,
+    id: R::Id,
     body: Value,
 ) -> Result<Value, AppError> {
     // The same answer as a body `ApiJson` cannot read into the request's type.
@@ -153,7 +154,7 @@ trait JsonChanges: Resource {
         db: &DbPool,
         actor: &Actor,
         fresh: bool,
-        id: i64,
+        id: Self::Id,
         changes: Self::Changes,
     ) -> impl Future<Output = Result<Value, AppError>> + Send;
 }
@@ -182,7 +183,7 @@ impl JsonChanges for Users {
         db: &DbPool,
         actor: &Actor,
         fresh: bool,
-        id: i64,
+        id: UserId,
         body: UserEnvelope,
     ) -> Result<Value, AppError> {
         let changes = body.user;
@@ -250,7 +251,7 @@ impl JsonChanges for Articles {
         db: &DbPool,
         actor: &Actor,
         _fresh: bool,
-        id: i64,
+        id: ArticleId,
         body: ArticleEnvelope,
     ) -> Result<Value, AppError> {
         let changes = body.article;
@@ -290,7 +291,7 @@ impl JsonChanges for Comments {
         db: &DbPool,
         actor: &Actor,
         _fresh: bool,
-        id: i64,
+        id: CommentId,
         body: CommentEnvelope,
     ) -> Result<Value, AppError> {
         let comment = ops::edit_comment(db, actor, id, &body.comment.body).await?;
@@ -317,7 +318,7 @@ impl JsonChanges for Tags {
         db: &DbPool,
         actor: &Actor,
         _fresh: bool,
-        id: i64,
+        id: TagId,
         body: TagEnvelope,
     ) -> Result<Value, AppError> {
         let tag = ops::rename_tag(db, actor, id, &body.tag.name).await?;

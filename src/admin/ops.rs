@@ -12,7 +12,7 @@ use crate::auth::{account, AdminUser, Authenticated};
 use crate::content;
 use crate::db::audit::AuditEntry;
 use crate::db::users::{Role, User};
-use crate::db::{self, DbPool};
+use crate::db::{self, ArticleId, CommentId, DbPool, TagId, UserId};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
 
 /// Why a change to an admin was refused.
@@ -29,7 +29,7 @@ pub const BULK_MAX: usize = 100;
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// Their user id.
-    pub id: i64,
+    pub id: UserId,
     /// Their username.
     pub name: String,
     /// The client address of the request (`None` when Rocket does not know it).
@@ -152,7 +152,7 @@ pub fn user_snapshot(user: &User) -> serde_json::Value {
 }
 
 /// The user with this id, or 404.
-pub async fn load_user(db: &DbPool, id: i64) -> Result<User, AppError> {
+pub async fn load_user(db: &DbPool, id: UserId) -> Result<User, AppError> {
     db::users::find_by_id(db, id)
         .await?
         .ok_or(AppError::NotFound("user"))
@@ -175,7 +175,7 @@ pub struct UserEdit {
 pub async fn edit_user(
     db: &DbPool,
     actor: &Actor,
-    id: i64,
+    id: UserId,
     edit: UserEdit,
 ) -> Result<User, AppError> {
     let user = load_user(db, id).await?;
@@ -204,7 +204,7 @@ pub async fn edit_user(
 async fn set_access(
     db: &DbPool,
     actor: &Actor,
-    id: i64,
+    id: UserId,
     role: Role,
     disabled: bool,
     verb: &str,
@@ -243,7 +243,12 @@ pub fn parse_role(role: &str) -> Result<Role, AppError> {
 }
 
 /// Make a user an admin or an ordinary user; a change ends their tokens and browser sessions.
-pub async fn set_role(db: &DbPool, actor: &Actor, id: i64, role: Role) -> Result<User, AppError> {
+pub async fn set_role(
+    db: &DbPool,
+    actor: &Actor,
+    id: UserId,
+    role: Role,
+) -> Result<User, AppError> {
     let user = load_user(db, id).await?;
     let verb = if role == Role::Admin {
         "promote"
@@ -257,7 +262,7 @@ pub async fn set_role(db: &DbPool, actor: &Actor, id: i64, role: Role) -> Result
 pub async fn set_disabled(
     db: &DbPool,
     actor: &Actor,
-    id: i64,
+    id: UserId,
     disabled: bool,
 ) -> Result<User, AppError> {
     let user = load_user(db, id).await?;
@@ -266,7 +271,7 @@ pub async fn set_disabled(
 }
 
 /// Delete an account and everything it wrote.
-pub async fn delete_user(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppError> {
+pub async fn delete_user(db: &DbPool, actor: &Actor, id: UserId) -> Result<(), AppError> {
     let user = load_user(db, id).await?;
     let keep_an_admin = user.is_admin() && !user.disabled;
     let entry = actor.entry("delete", Entity::User, id, Some(user_snapshot(&user)), None);
@@ -278,7 +283,10 @@ pub async fn delete_user(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppE
 }
 
 /// The article with this id, or 404.
-pub async fn load_article(db: &DbPool, id: i64) -> Result<db::admin::ArticleDetail, AppError> {
+pub async fn load_article(
+    db: &DbPool,
+    id: ArticleId,
+) -> Result<db::admin::ArticleDetail, AppError> {
     db::admin::find_article(db, id)
         .await?
         .ok_or(AppError::NotFound("article"))
@@ -292,7 +300,7 @@ fn article_snapshot(a: &db::admin::ArticleDetail) -> serde_json::Value {
 pub async fn edit_article(
     db: &DbPool,
     actor: &Actor,
-    id: i64,
+    id: ArticleId,
     title: &str,
     description: &str,
     body: &str,
@@ -319,7 +327,7 @@ pub async fn edit_article(
 }
 
 /// Delete an article with its comments and favorites.
-pub async fn delete_article(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppError> {
+pub async fn delete_article(db: &DbPool, actor: &Actor, id: ArticleId) -> Result<(), AppError> {
     let article = load_article(db, id).await?;
     let entry = actor.entry(
         "delete",
@@ -337,7 +345,7 @@ pub async fn delete_article(db: &DbPool, actor: &Actor, id: i64) -> Result<(), A
 }
 
 /// The comment with this id, or 404.
-pub async fn load_comment(db: &DbPool, id: i64) -> Result<db::admin::CommentRow, AppError> {
+pub async fn load_comment(db: &DbPool, id: CommentId) -> Result<db::admin::CommentRow, AppError> {
     db::admin::find_comment(db, id)
         .await?
         .ok_or(AppError::NotFound("comment"))
@@ -351,7 +359,7 @@ fn comment_snapshot(c: &db::admin::CommentRow) -> serde_json::Value {
 pub async fn edit_comment(
     db: &DbPool,
     actor: &Actor,
-    id: i64,
+    id: CommentId,
     body: &str,
 ) -> Result<db::admin::CommentRow, AppError> {
     let comment = load_comment(db, id).await?;
@@ -372,7 +380,7 @@ pub async fn edit_comment(
 }
 
 /// Delete a comment.
-pub async fn delete_comment(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppError> {
+pub async fn delete_comment(db: &DbPool, actor: &Actor, id: CommentId) -> Result<(), AppError> {
     let comment = load_comment(db, id).await?;
     let entry = actor.entry(
         "delete",
@@ -385,7 +393,7 @@ pub async fn delete_comment(db: &DbPool, actor: &Actor, id: i64) -> Result<(), A
 }
 
 /// The tag with this id, or 404.
-pub async fn load_tag(db: &DbPool, id: i64) -> Result<db::admin::TagRow, AppError> {
+pub async fn load_tag(db: &DbPool, id: TagId) -> Result<db::admin::TagRow, AppError> {
     db::admin::find_tag(db, id)
         .await?
         .ok_or(AppError::NotFound("tag"))
@@ -395,7 +403,7 @@ pub async fn load_tag(db: &DbPool, id: i64) -> Result<db::admin::TagRow, AppErro
 pub async fn rename_tag(
     db: &DbPool,
     actor: &Actor,
-    id: i64,
+    id: TagId,
     name: &str,
 ) -> Result<db::admin::TagRow, AppError> {
     let tag = load_tag(db, id).await?;
@@ -441,7 +449,7 @@ pub async fn rename_tag(
 }
 
 /// Delete a tag (its articles stay).
-pub async fn delete_tag(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppError> {
+pub async fn delete_tag(db: &DbPool, actor: &Actor, id: TagId) -> Result<(), AppError> {
     let tag = load_tag(db, id).await?;
     let entry = actor.entry(
         "delete",
@@ -453,34 +461,35 @@ pub async fn delete_tag(db: &DbPool, actor: &Actor, id: i64) -> Result<(), AppEr
     Ok(db::admin::delete_tag(db, id, &entry).await?)
 }
 
-/// Delete one record of `entity`.
+/// Delete one record of `entity` (`id` is the id of a record of that table).
 pub async fn delete(db: &DbPool, actor: &Actor, entity: Entity, id: i64) -> Result<(), AppError> {
     match entity {
-        Entity::User => delete_user(db, actor, id).await,
-        Entity::Article => delete_article(db, actor, id).await,
-        Entity::Comment => delete_comment(db, actor, id).await,
-        Entity::Tag => delete_tag(db, actor, id).await,
+        Entity::User => delete_user(db, actor, UserId::new(id)).await,
+        Entity::Article => delete_article(db, actor, ArticleId::new(id)).await,
+        Entity::Comment => delete_comment(db, actor, CommentId::new(id)).await,
+        Entity::Tag => delete_tag(db, actor, TagId::new(id)).await,
         Entity::Backup => Err(AppError::NotFound("record")),
     }
 }
 
-/// A short name for a record, for confirmation pages and messages.
+/// A short name for a record of `entity` (`id` is the id of a record of that table), for
+/// confirmation pages and messages.
 pub async fn label(db: &DbPool, entity: Entity, id: i64) -> Result<String, AppError> {
     Ok(match entity {
         Entity::User => {
-            let u = load_user(db, id).await?;
+            let u = load_user(db, UserId::new(id)).await?;
             format!("{} <{}>", u.username, u.email)
         }
-        Entity::Article => load_article(db, id).await?.title,
+        Entity::Article => load_article(db, ArticleId::new(id)).await?.title,
         Entity::Comment => {
-            let c = load_comment(db, id).await?;
+            let c = load_comment(db, CommentId::new(id)).await?;
             let mut body: String = c.body.chars().take(60).collect();
             if body.len() < c.body.len() {
                 body.push('…');
             }
             format!("#{} by {}: {body}", c.id, c.author_username)
         }
-        Entity::Tag => load_tag(db, id).await?.name,
+        Entity::Tag => load_tag(db, TagId::new(id)).await?.name,
         Entity::Backup => return Err(AppError::NotFound("record")),
     })
 }
@@ -538,11 +547,12 @@ pub async fn bulk(
     let ids = check_bulk(allowed, action, ids)?;
     let mut outcome = BulkOutcome::default();
     for id in ids {
+        let user = UserId::new(id);
         let result = match (entity, action) {
-            (Entity::User, "enable") => set_disabled(db, actor, id, false).await.map(drop),
-            (Entity::User, "disable") => set_disabled(db, actor, id, true).await.map(drop),
-            (Entity::User, "promote") => set_role(db, actor, id, Role::Admin).await.map(drop),
-            (Entity::User, "demote") => set_role(db, actor, id, Role::User).await.map(drop),
+            (Entity::User, "enable") => set_disabled(db, actor, user, false).await.map(drop),
+            (Entity::User, "disable") => set_disabled(db, actor, user, true).await.map(drop),
+            (Entity::User, "promote") => set_role(db, actor, user, Role::Admin).await.map(drop),
+            (Entity::User, "demote") => set_role(db, actor, user, Role::User).await.map(drop),
             (_, "delete") => delete(db, actor, entity, id).await,
             _ => Err(AppError::NotFound("action")),
         };

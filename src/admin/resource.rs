@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use crate::admin::ops::{Actor, Entity};
 use crate::db::admin::Spec;
+use crate::db::ids::Id;
 use crate::db::DbPool;
 use crate::error::AppError;
 
@@ -70,6 +71,8 @@ pub trait Resource: Send + Sync + 'static {
     type Record: Send + Sync;
     /// The edit form, with its field rules (`#[field(validate = ...)]`).
     type Form: for<'r> FromForm<'r> + Send;
+    /// Its records' id.
+    type Id: Id;
 
     /// Which kind of record (its URL segment is the plural).
     const ENTITY: Entity;
@@ -91,7 +94,7 @@ pub trait Resource: Send + Sync + 'static {
     const FIELDS: &'static [Field];
 
     /// A row's id.
-    fn id(row: &Self::Row) -> i64;
+    fn id(row: &Self::Row) -> Self::Id;
 
     /// A row's cells (`cell`, `link`, `badge`).
     fn cells(row: &Self::Row) -> Vec<Value>;
@@ -103,7 +106,10 @@ pub trait Resource: Send + Sync + 'static {
     }
 
     /// The record with this id, or 404.
-    fn load(db: &DbPool, id: i64) -> impl Future<Output = Result<Self::Record, AppError>> + Send;
+    fn load(
+        db: &DbPool,
+        id: Self::Id,
+    ) -> impl Future<Output = Result<Self::Record, AppError>> + Send;
 
     /// The form's values for a record, by field name.
     fn values(record: &Self::Record) -> Value;
@@ -115,7 +121,7 @@ pub trait Resource: Send + Sync + 'static {
     fn save(
         db: &DbPool,
         actor: &Actor,
-        id: i64,
+        id: Self::Id,
         form: Self::Form,
     ) -> impl Future<Output = Result<String, AppError>> + Send;
 }

@@ -11,7 +11,7 @@ use crate::api::views::{ArticleBody, CommentBody, CommentsBody};
 use crate::auth::{Caller, CurrentUser, MaybeUser};
 use crate::content;
 use crate::db::articles::{Article, Filter};
-use crate::db::{self, Conn, DbPool};
+use crate::db::{self, CommentId, Conn, DbPool, UserId};
 use crate::error::{ApiResult, AppError, FieldErrors};
 use crate::json_body::ApiJson;
 
@@ -60,7 +60,7 @@ pub fn page_params(
 async fn page(
     db: &DbPool,
     filter: Filter,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
     limit: Option<&str>,
     offset: Option<&str>,
 ) -> ApiResult<ArticleList> {
@@ -120,7 +120,7 @@ async fn feed(db: Conn, me: Caller, query: FeedQuery<'_>) -> ApiResult<ArticleLi
     Ok(page.into())
 }
 
-async fn found(db: &DbPool, slug: &str, viewer: Option<i64>) -> Result<Article, AppError> {
+async fn found(db: &DbPool, slug: &str, viewer: Option<UserId>) -> Result<Article, AppError> {
     db::articles::find(db, slug, viewer)
         .await?
         .ok_or(AppError::NotFound("article"))
@@ -263,7 +263,7 @@ async fn add_comment(
 }
 
 #[delete("/articles/<slug>/comments/<id>")]
-async fn remove_comment(db: Conn, me: CurrentUser, slug: &str, id: i64) -> ApiResult<Status> {
+async fn remove_comment(db: Conn, me: CurrentUser, slug: &str, id: CommentId) -> ApiResult<Status> {
     content::delete_comment(&db, slug, id, me.0.user.id).await?;
     Ok(Status::NoContent)
 }

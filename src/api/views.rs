@@ -75,7 +75,7 @@ impl From<Article> for ArticleJson {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentJson {
-    id: i64,
+    id: crate::db::CommentId,
     created_at: String,
     updated_at: String,
     body: String,

@@ -16,7 +16,7 @@ use crate::auth::password;
 use crate::config::AppConfig;
 use crate::db::throttle::Reservation;
 use crate::db::users::{NewUser, Role, User};
-use crate::db::{self, DbPool};
+use crate::db::{self, DbPool, UserId};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
 use crate::input::{self, Max, Problem};
 
@@ -104,7 +104,7 @@ pub async fn taken_errors(
     db: &DbPool,
     email: &str,
     username: &str,
-    except: Option<i64>,
+    except: Option<UserId>,
 ) -> Result<FieldErrors, AppError> {
     let (email_taken, username_taken) = db::users::taken(db, email, username, except).await?;
     let mut errors = FieldErrors::new();
@@ -394,9 +394,9 @@ fn writes_may_wait(max_waiting: usize) -> usize {
 /// A password change being hashed for an account, in this process (the hashing queue is per
 /// process too); dropped when the change ends. Keyed by the app's pool as well as the user id:
 /// one process may run several apps on several databases (the tests do), whose ids overlap.
-struct ChangeInFlight((usize, i64));
+struct ChangeInFlight((usize, UserId));
 
-type InFlight = std::collections::HashSet<(usize, i64)>;
+type InFlight = std::collections::HashSet<(usize, UserId)>;
 
 fn changes_in_flight() -> std::sync::MutexGuard<'static, InFlight> {
     static IN_FLIGHT: std::sync::OnceLock<std::sync::Mutex<InFlight>> = std::sync::OnceLock::new();
@@ -408,7 +408,7 @@ fn changes_in_flight() -> std::sync::MutexGuard<'static, InFlight> {
 
 impl ChangeInFlight {
     /// The account's slot, unless a change of its password is being hashed already.
-    fn claim(db: &DbPool, user_id: i64) -> Option<Self> {
+    fn claim(db: &DbPool, user_id: UserId) -> Option<Self> {
         let key = (db.identity(), user_id);
         let claimed = changes_in_flight().insert(key);
         // Built only once claimed (and with the lock released): its drop gives the slot back.

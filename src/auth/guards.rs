@@ -13,7 +13,7 @@ use crate::auth::credentials::{header_token, load_user};
 use crate::auth::csrf::{self, Verdict};
 use crate::auth::token::{Claims, Keys, Kind};
 use crate::db::users::TokenClaim;
-use crate::db::DbPool;
+use crate::db::{DbPool, UserId};
 use crate::error::CatcherMessage;
 
 fn fail<T>(req: &Request<'_>, status: Status, message: &str) -> request::Outcome<T, &'static str> {
@@ -95,7 +95,7 @@ impl<'r> FromRequest<'r> for MaybeUser {
 
 impl MaybeUser {
     /// The caller's user id, if any.
-    pub fn id(&self) -> Option<i64> {
+    pub fn id(&self) -> Option<UserId> {
         self.0.as_ref().map(|a| a.user.id)
     }
 }
@@ -142,7 +142,7 @@ impl<'r> FromRequest<'r> for Caller {
 
 impl Caller {
     /// The user the caller is (or claims to be, until confirmed).
-    pub fn user_id(&self) -> i64 {
+    pub fn user_id(&self) -> UserId {
         match self {
             Caller::Confirmed(auth) => auth.user.id,
             Caller::Claimed(claim, _) => claim.user_id,

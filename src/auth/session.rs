@@ -10,7 +10,7 @@ use rocket::time;
 use crate::auth::token::{random_id, Claims, Keys, Kind};
 use crate::config::AppConfig;
 use crate::db::users::User;
-use crate::db::{self, DbPool};
+use crate::db::{self, DbPool, UserId};
 
 /// The names of the browser's cookies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,8 @@ pub fn set_access(
     config: &AppConfig,
     base: &Claims,
 ) -> anyhow::Result<Claims> {
-    let user_id = base.user_id().unwrap_or_default();
+    // Our own claims always name a user; id 0 (no account has it) as before, should one not.
+    let user_id = base.user_id().unwrap_or(UserId::new(0));
     let mut claims = keys.claims(
         user_id,
         base.ver,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::form_token::FormTokens;
 use crate::config::AppConfig;
+use crate::db::UserId;
 
 /// What a token may be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +59,7 @@ pub struct Claims {
 
 impl Claims {
     /// The user id in `sub`.
-    pub fn user_id(&self) -> Option<i64> {
+    pub fn user_id(&self) -> Option<UserId> {
         self.sub.parse().ok()
     }
 
@@ -125,7 +126,7 @@ impl Keys {
     /// Claims for `user_id` of `kind`, valid for `ttl_seconds` from now.
     pub fn claims(
         &self,
-        user_id: i64,
+        user_id: UserId,
         ver: i64,
         kind: Kind,
         ttl_seconds: i64,
@@ -235,17 +236,25 @@ mod tests {
     #[test]
     fn round_trips_claims() {
         let keys = keys();
-        let claims = keys.claims(7, 3, Kind::Api, 60, 0);
+        let claims = keys.claims(UserId::new(7), 3, Kind::Api, 60, 0);
         let decoded = keys.decode(&keys.encode(&claims).unwrap()).unwrap();
-        assert_eq!(decoded.user_id(), Some(7));
+        assert_eq!(decoded.user_id(), Some(UserId::new(7)));
         assert_eq!(decoded.ver, 3);
         assert_eq!(decoded.kind, Kind::Api);
     }
 
     #[test]
+    fn sub_holds_the_user_id_as_text_as_it_always_did() {
+        let keys = keys();
+        let claims = serde_json::to_value(keys.claims(UserId::new(42), 0, Kind::Api, 60, 0));
+        assert_eq!(claims.unwrap()["sub"], serde_json::json!("42"));
+    }
+
+    #[test]
     fn rejects_alg_none() {
         let keys = keys();
-        let claims = serde_json::to_value(keys.claims(1, 0, Kind::Api, 60, 0)).unwrap();
+        let claims =
+            serde_json::to_value(keys.claims(UserId::new(1), 0, Kind::Api, 60, 0)).unwrap();
         let token = format!(
             "{}.{}.",
             b64(&serde_json::json!({"alg": "none", "typ": "JWT"})),
@@ -257,7 +266,7 @@ mod tests {
     #[test]
     fn rejects_other_algorithms_and_bad_signatures() {
         let keys = keys();
-        let claims = keys.claims(1, 0, Kind::Api, 60, 0);
+        let claims = keys.claims(UserId::new(1), 0, Kind::Api, 60, 0);
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
             &claims,
@@ -278,14 +287,14 @@ mod tests {
     #[test]
     fn rejects_expired_wrong_issuer_and_mistyped_or_missing_exp() {
         let keys = keys();
-        let mut claims = keys.claims(1, 0, Kind::Api, 60, 0);
+        let mut claims = keys.claims(UserId::new(1), 0, Kind::Api, 60, 0);
         claims.exp = Utc::now().timestamp() - 10;
         assert_eq!(
             keys.decode(&keys.encode(&claims).unwrap()).unwrap_err(),
             TokenError::Expired
         );
 
-        let mut claims = keys.claims(1, 0, Kind::Api, 60, 0);
+        let mut claims = keys.claims(UserId::new(1), 0, Kind::Api, 60, 0);
         claims.iss = "someone-else".into();
         assert_eq!(
             keys.decode(&keys.encode(&claims).unwrap()).unwrap_err(),
@@ -293,7 +302,8 @@ mod tests {
         );
 
         let secret = EncodingKey::from_secret(b"a-test-secret-that-is-at-least-32-bytes-long");
-        let mut raw = serde_json::to_value(keys.claims(1, 0, Kind::Api, 60, 0)).unwrap();
+        let mut raw =
+            serde_json::to_value(keys.claims(UserId::new(1), 0, Kind::Api, 60, 0)).unwrap();
         raw["exp"] = serde_json::json!("never");
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &raw, &secret).unwrap();
         assert_eq!(keys.decode(&token).unwrap_err(), TokenError::Invalid);
@@ -306,7 +316,7 @@ mod tests {
     fn refuses_tokens_before_their_nbf_or_issued_in_the_future() {
         let keys = keys();
         let secret = EncodingKey::from_secret(b"a-test-secret-that-is-at-least-32-bytes-long");
-        let base = serde_json::to_value(keys.claims(1, 0, Kind::Api, 600, 0)).unwrap();
+        let base = serde_json::to_value(keys.claims(UserId::new(1), 0, Kind::Api, 600, 0)).unwrap();
         let with = |claim: &str, value: serde_json::Value| {
             let mut raw = base.clone();
             raw[claim] = value;
@@ -334,12 +344,14 @@ mod tests {
     #[test]
     fn a_remembered_token_is_still_checked_for_expiry_and_only_its_exact_text_matches() {
         let keys = keys();
-        let token = keys.encode(&keys.claims(7, 3, Kind::Api, 60, 0)).unwrap();
-        assert_eq!(keys.decode(&token).unwrap().user_id(), Some(7));
+        let token = keys
+            .encode(&keys.claims(UserId::new(7), 3, Kind::Api, 60, 0))
+            .unwrap();
+        assert_eq!(keys.decode(&token).unwrap().user_id(), Some(UserId::new(7)));
         assert_eq!(keys.verified.len(), 1);
         assert_eq!(
             keys.decode(&token).unwrap().user_id(),
-            Some(7),
+            Some(UserId::new(7)),
             "from memory"
         );
 
@@ -371,13 +383,13 @@ mod tests {
         for user in 0..=i64::try_from(VERIFIED_MAX).unwrap() {
             keys.decode(
                 &keys
-                    .encode(&keys.claims(user, 0, Kind::Api, 60, 0))
+                    .encode(&keys.claims(UserId::new(user), 0, Kind::Api, 60, 0))
                     .unwrap(),
             )
             .unwrap();
         }
         assert!(keys.verified.len() <= VERIFIED_MAX);
-        let long = keys.claims(1, 0, Kind::Api, 60, 0);
+        let long = keys.claims(UserId::new(1), 0, Kind::Api, 60, 0);
         let long = Claims {
             jti: "x".repeat(VERIFIED_TOKEN_MAX),
             ..long

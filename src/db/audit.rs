@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::db_run;
-use crate::db::{now, DbPool};
+use crate::db::{now, AuditId, DbPool, UserId};
 
 /// What an admin did, ready to be written.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     /// The admin's user id.
-    pub actor_id: i64,
+    pub actor_id: UserId,
     /// The admin's username (kept when the account is deleted later).
     pub actor_name: String,
     /// What happened, `<entity>.<verb>`: `user.disable`, `article.delete`, `backup.create`...
@@ -95,9 +95,9 @@ pub async fn record(db: &DbPool, entry: &AuditEntry) -> Result<(), sqlx::Error> 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct AuditRow {
     /// Primary key.
-    pub id: i64,
+    pub id: AuditId,
     /// The admin's id; `None` once their account is deleted.
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     /// The admin's username at the time.
     pub actor_name: String,
     /// What happened.

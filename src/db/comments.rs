@@ -4,15 +4,15 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::db::db_run;
-use crate::db::{now, DbPool, LastInsertId};
+use crate::db::{now, ArticleId, CommentId, DbPool, LastInsertId, UserId};
 
 /// A comment with its author as the viewer sees them.
 #[derive(Debug, Clone)]
 pub struct Comment {
     /// Primary key.
-    pub id: i64,
+    pub id: CommentId,
     /// The article it belongs to.
-    pub article_id: i64,
+    pub article_id: ArticleId,
     /// Text.
     pub body: String,
     /// Created (UTC).
@@ -20,7 +20,7 @@ pub struct Comment {
     /// Updated (UTC).
     pub updated_at: DateTime<Utc>,
     /// Author id.
-    pub author_id: i64,
+    pub author_id: UserId,
     /// Author username.
     pub author_username: String,
     /// Author bio.
@@ -85,13 +85,13 @@ macro_rules! select_comments {
 /// One comment of an article.
 pub async fn find(
     db: &DbPool,
-    article_id: i64,
-    id: i64,
-    viewer: Option<i64>,
+    article_id: ArticleId,
+    id: CommentId,
+    viewer: Option<UserId>,
 ) -> Result<Option<Comment>, sqlx::Error> {
     const SQL: &str = concat!(select_comments!(), " WHERE c.article_id = ? AND c.id = ?");
     db_run!(db, |c| sqlx::query_as::<_, Comment>(SQL)
-        .bind(viewer.unwrap_or(-1))
+        .bind(viewer.map_or(-1, UserId::get))
         .bind(article_id)
         .bind(id)
         .fetch_optional(c)
@@ -101,10 +101,10 @@ pub async fn find(
 /// Add a comment; returns its id.
 pub async fn insert(
     db: &DbPool,
-    article_id: i64,
-    author_id: i64,
+    article_id: ArticleId,
+    author_id: UserId,
     body: &str,
-) -> Result<i64, sqlx::Error> {
+) -> Result<CommentId, sqlx::Error> {
     const SQL: &str =
         "INSERT INTO comments (article_id, author_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)";
     let at = now();
@@ -116,11 +116,11 @@ pub async fn insert(
         .bind(at)
         .execute(c)
         .await
-        .map(|r| r.last_id()))
+        .map(|r| CommentId::new(r.last_id())))
 }
 
 /// Delete a comment.
-pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+pub async fn delete(db: &DbPool, id: CommentId) -> Result<(), sqlx::Error> {
     db_run!(db, |c| sqlx::query("DELETE FROM comments WHERE id = ?")
         .bind(id)
         .execute(c)

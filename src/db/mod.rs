@@ -8,6 +8,7 @@ pub mod admin;
 pub mod articles;
 pub mod audit;
 pub mod comments;
+pub mod ids;
 pub mod login_attempts;
 pub mod manager;
 pub mod pool;
@@ -25,6 +26,7 @@ use rocket_db_pools::Database;
 /// `db_run!` and `db_transaction!` (exported at the crate root by `#[macro_export]`, which a
 /// `macro_rules!` macro needs to be used by path; read them here).
 pub use crate::{__db_run as db_run, __db_transaction as db_transaction};
+pub use ids::{ArticleId, AuditId, CommentId, LoginAttemptId, SignUpAttemptId, TagId, UserId};
 pub use pool::{DbPool, Engine, LastInsertId};
 
 /// The managed database: `databases.main` in the config.

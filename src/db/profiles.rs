@@ -2,7 +2,7 @@
 
 use crate::db::db_run;
 use crate::db::db_transaction;
-use crate::db::{now, DbPool};
+use crate::db::{now, DbPool, UserId};
 use crate::error::is_unique_violation;
 
 /// A user as others see them, with whether the viewer follows them.
@@ -10,7 +10,7 @@ use crate::error::is_unique_violation;
 pub struct Profile {
     /// The user's id.
     #[serde(skip)]
-    pub id: i64,
+    pub id: UserId,
     /// Username.
     pub username: String,
     /// Bio.
@@ -26,7 +26,7 @@ pub struct Profile {
 pub async fn find(
     db: &DbPool,
     username: &str,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
 ) -> Result<Option<Profile>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.bio, u.image, \
                        EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = u.id) AS following \
@@ -35,7 +35,7 @@ pub async fn find(
         return Ok(None);
     }
     db_run!(db, |c| sqlx::query_as::<_, Profile>(SQL)
-        .bind(viewer.unwrap_or(-1))
+        .bind(viewer.map_or(-1, UserId::get))
         .bind(username)
         .fetch_optional(c)
         .await)
@@ -43,7 +43,7 @@ pub async fn find(
 
 /// `follower` follows `target` (idempotent); `target`'s articles join the follower's feed in
 /// the same transaction.
-pub async fn follow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx::Error> {
+pub async fn follow(db: &DbPool, follower: UserId, target: UserId) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)";
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
@@ -72,7 +72,7 @@ pub async fn follow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx:
 }
 
 /// `follower` stops following `target` (idempotent); `target`'s articles leave the feed.
-pub async fn unfollow(db: &DbPool, follower: i64, target: i64) -> Result<(), sqlx::Error> {
+pub async fn unfollow(db: &DbPool, follower: UserId, target: UserId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?";
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;

@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::db_run;
-use crate::db::{now, DbPool};
+use crate::db::{now, DbPool, UserId};
 
 /// Record a new session for `user_id`, live until `expires_at`.
 pub async fn create(
     db: &DbPool,
     id: &str,
-    user_id: i64,
+    user_id: UserId,
     remember: bool,
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
@@ -37,7 +37,7 @@ pub async fn revoke(db: &DbPool, id: &str) -> Result<(), sqlx::Error> {
 }
 
 /// End every session of a user.
-pub async fn revoke_all(db: &DbPool, user_id: i64) -> Result<(), sqlx::Error> {
+pub async fn revoke_all(db: &DbPool, user_id: UserId) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL";
     db_run!(db, |c| sqlx::query(SQL)
         .bind(now())

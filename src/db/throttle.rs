@@ -21,13 +21,14 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::db::db_run;
-use crate::db::{now, DbPool, Engine, LastInsertId};
+use crate::db::ids::Id;
+use crate::db::{now, DbPool, Engine, LastInsertId, LoginAttemptId, SignUpAttemptId};
 
 /// What a reservation found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reservation {
+pub enum Reservation<I> {
     /// Under every limit: the attempt is recorded under this id before the check runs.
-    Granted(i64),
+    Granted(I),
     /// At a limit: nothing was recorded; the window frees a place at this time.
     Blocked(DateTime<Utc>),
 }
@@ -65,7 +66,7 @@ pub async fn reserve_login(
     max_per_account: i64,
     max_per_ip: i64,
     window: Duration,
-) -> Result<Reservation, sqlx::Error> {
+) -> Result<Reservation<LoginAttemptId>, sqlx::Error> {
     let ip = &address_bucket(ip);
     let plan = Plan {
         limits: vec![
@@ -108,7 +109,7 @@ pub fn address_bucket(ip: &str) -> String {
 }
 
 /// Give back a password check that did not happen (the hasher was busy, the database failed).
-pub async fn release_login(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+pub async fn release_login(db: &DbPool, id: LoginAttemptId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM login_attempts WHERE id = ?";
     db_run!(db, |c| sqlx::query(SQL)
         .bind(id)
@@ -123,7 +124,7 @@ pub async fn reserve_registration(
     ip: &str,
     max: i64,
     window: Duration,
-) -> Result<Reservation, sqlx::Error> {
+) -> Result<Reservation<SignUpAttemptId>, sqlx::Error> {
     let ip = &address_bucket(ip);
     let plan = Plan {
         limits: vec![Limit {
@@ -139,7 +140,7 @@ pub async fn reserve_registration(
 }
 
 /// Give back a sign-up that did not happen (the hasher was busy).
-pub async fn release_registration(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+pub async fn release_registration(db: &DbPool, id: SignUpAttemptId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM register_attempts WHERE id = ?";
     db_run!(db, |c| sqlx::query(SQL)
         .bind(id)
@@ -173,11 +174,11 @@ pub async fn prune(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Erro
 const TRIES: usize = 3;
 
 /// Run `plan` as one transaction; see the module documentation.
-async fn reserve(
+async fn reserve<I: Id>(
     db: &DbPool,
     plan: &Plan<'_>,
     window: Duration,
-) -> Result<Reservation, sqlx::Error> {
+) -> Result<Reservation<I>, sqlx::Error> {
     let mut keys: Vec<&str> = plan.limits.iter().map(|l| l.key.as_str()).collect();
     keys.sort_unstable();
     let lock_sql = lock_sql(db.engine(), keys.len());
@@ -194,13 +195,13 @@ async fn reserve(
     }
 }
 
-async fn reserve_once(
+async fn reserve_once<I: Id>(
     db: &DbPool,
     plan: &Plan<'_>,
     keys: &[&str],
     lock_sql: &str,
     window: Duration,
-) -> Result<Reservation, sqlx::Error> {
+) -> Result<Reservation<I>, sqlx::Error> {
     let now = now();
     let since = now - window;
     db_run!(db, |c| {
@@ -230,7 +231,7 @@ async fn reserve_once(
             for value in &plan.values {
                 insert = insert.bind(*value);
             }
-            Reservation::Granted(insert.bind(now).execute(&mut *tx).await?.last_id())
+            Reservation::Granted(I::new(insert.bind(now).execute(&mut *tx).await?.last_id()))
         };
         tx.commit().await?;
         Ok(outcome)

@@ -4,13 +4,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::db_run;
-use crate::db::{now, DbPool, LastInsertId};
+use crate::db::{now, DbPool, LastInsertId, UserId};
 
 /// A row of `users`.
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct User {
     /// Primary key.
-    pub id: i64,
+    pub id: UserId,
     /// Unique (any letter case), shown in URLs.
     pub username: String,
     /// Unique (any letter case).
@@ -136,7 +136,7 @@ where
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenClaim {
     /// The user the token names.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The token version it was issued at.
     pub version: i64,
 }
@@ -157,7 +157,7 @@ macro_rules! user_columns {
 }
 
 /// The user with this id.
-pub async fn find_by_id(db: &DbPool, id: i64) -> Result<Option<User>, sqlx::Error> {
+pub async fn find_by_id(db: &DbPool, id: UserId) -> Result<Option<User>, sqlx::Error> {
     const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?");
     db_run!(db, |c| sqlx::query_as::<_, User>(SQL)
         .bind(id)
@@ -186,7 +186,7 @@ pub async fn find_by_username(db: &DbPool, username: &str) -> Result<Option<User
 /// The user with this id if the browser session `sid` is live (not revoked, not expired).
 pub async fn find_with_session(
     db: &DbPool,
-    id: i64,
+    id: UserId,
     sid: &str,
 ) -> Result<Option<User>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.email, u.password_hash, u.bio, u.image, u.role, u.disabled, \
@@ -213,7 +213,7 @@ pub struct NewUser<'a> {
 }
 
 /// Create an account; returns its id. A taken email or username is a unique violation.
-pub async fn insert(db: &DbPool, user: &NewUser<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert(db: &DbPool, user: &NewUser<'_>) -> Result<UserId, sqlx::Error> {
     const SQL: &str =
         "INSERT INTO users (username, email, password_hash, role, disabled, token_version, created_at, updated_at) \
                        VALUES (?, ?, ?, ?, FALSE, 0, ?, ?)";
@@ -227,7 +227,7 @@ pub async fn insert(db: &DbPool, user: &NewUser<'_>) -> Result<i64, sqlx::Error>
         .bind(at)
         .execute(c)
         .await
-        .map(|r| r.last_id()))
+        .map(|r| UserId::new(r.last_id())))
 }
 
 /// Which of `email` / `username` already belong to someone other than `except_id`.
@@ -235,7 +235,7 @@ pub async fn taken(
     db: &DbPool,
     email: &str,
     username: &str,
-    except_id: Option<i64>,
+    except_id: Option<UserId>,
 ) -> Result<(bool, bool), sqlx::Error> {
     const SQL: &str =
         "SELECT CASE WHEN email = ? THEN 1 ELSE 0 END, CASE WHEN username = ? THEN 1 ELSE 0 END \
@@ -245,7 +245,7 @@ pub async fn taken(
         .bind(username)
         .bind(email)
         .bind(username)
-        .bind(except_id.unwrap_or(-1))
+        .bind(except_id.map_or(-1, UserId::get))
         .fetch_all(c)
         .await)?;
     Ok(rows.iter().fold((false, false), |(e, u), (re, ru)| {
@@ -274,7 +274,7 @@ pub async fn update(db: &DbPool, user: &User) -> Result<(), sqlx::Error> {
 }
 
 /// Revoke every token of a user issued so far, and end their browser sessions.
-pub async fn revoke_all_tokens(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+pub async fn revoke_all_tokens(db: &DbPool, id: UserId) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE users SET token_version = token_version + 1 WHERE id = ?";
     db_run!(db, |c| sqlx::query(SQL)
         .bind(id)

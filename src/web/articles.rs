@@ -18,7 +18,7 @@ use crate::cache::Key;
 use crate::config::AppConfig;
 use crate::content;
 use crate::db::articles::Filter;
-use crate::db::{self, Conn, DbPool};
+use crate::db::{self, CommentId, Conn, DbPool, UserId};
 use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
 use crate::web::layout::{done, safe_next, take, Layout, PageOr};
@@ -278,7 +278,7 @@ async fn article_page(
     db: &DbPool,
     layout: &Layout,
     slug: &str,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
     comment_form: serde_json::Value,
     status: Status,
 ) -> PageResult<(Status, RenderedPage)> {
@@ -388,7 +388,7 @@ async fn delete(
 /// Favorite (`on`) or un-favorite the article at `slug`, then go back where the button was.
 async fn set_favorite(
     db: &DbPool,
-    user: i64,
+    user: UserId,
     slug: &str,
     back: Option<String>,
     on: bool,
@@ -480,7 +480,7 @@ async fn delete_comment(
     db: Conn,
     me: CurrentUser,
     slug: &str,
-    id: i64,
+    id: CommentId,
     _form: CsrfContextual<'_, ButtonForm>,
 ) -> PageResult<Flash<Redirect>> {
     content::delete_comment(&db, slug, id, me.0.user.id).await?;

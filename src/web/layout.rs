@@ -24,7 +24,7 @@ use crate::web::views::Links;
 #[derive(Debug, Clone, Serialize)]
 pub struct NavUser {
     /// Id.
-    pub id: i64,
+    pub id: crate::db::UserId,
     /// Username.
     pub username: String,
     /// Avatar URL.
@@ -190,7 +190,7 @@ impl Layout {
     }
 
     /// The signed-in user's id.
-    pub fn user_id(&self) -> Option<i64> {
+    pub fn user_id(&self) -> Option<crate::db::UserId> {
         self.user.as_ref().map(|u| u.id)
     }
 }

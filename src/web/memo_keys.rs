@@ -5,6 +5,19 @@
 use crate::cache::{Key, KeyPart};
 use crate::db::articles::Article;
 use crate::db::comments::Comment;
+use crate::db::{ArticleId, AuditId, CommentId, TagId, UserId};
+
+/// An id is its number: the same bytes an `i64` gave the key.
+macro_rules! id_key_parts {
+    ($($id:ty),*) => {$(
+        impl KeyPart for $id {
+            fn write_to(&self, key: &mut Key) {
+                self.get().write_to(key);
+            }
+        }
+    )*};
+}
+id_key_parts!(UserId, ArticleId, CommentId, TagId, AuditId);
 
 /// Every field a page can show, for the key of a memoized fragment made from the article.
 /// The pattern names each field, so a new field does not compile until it is here too.

@@ -17,6 +17,7 @@ use rocket::fs::{FileServer, Options};
 use rocket::http::{Header, Method, Status};
 use rocket::{uri, Request, Response};
 
+use crate::db::CommentId;
 use views::{ArticleAction, Links, ProfileAction};
 
 /// Mounts the site's routes and static files and registers its HTML catchers.

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::db::articles::Article;
 use crate::db::comments::Comment;
 use crate::db::profiles::Profile;
+use crate::db::{CommentId, UserId};
 
 /// The picture shown for people who have not set one.
 pub const DEFAULT_AVATAR: &str = "/static/img/avatar.svg";
@@ -29,7 +30,7 @@ pub struct Links {
     /// Where an article's buttons and editor go, by slug.
     pub article_action: fn(&str, ArticleAction) -> String,
     /// Where a comment's delete button posts, by the article's slug and the comment's id.
-    pub delete_comment: fn(&str, i64) -> String,
+    pub delete_comment: fn(&str, CommentId) -> String,
     /// A person's profile page, by username.
     pub profile: fn(&str) -> String,
     /// Where a person's follow button posts, and their favorites page, by username.
@@ -195,7 +196,7 @@ pub struct ArticleView {
 
 impl ArticleView {
     /// A view of `a` for the viewer `viewer`.
-    pub fn new(links: &Links, a: Article, viewer: Option<i64>) -> Self {
+    pub fn new(links: &Links, a: Article, viewer: Option<UserId>) -> Self {
         let mine = viewer == Some(a.author_id);
         let action = |action| (links.article_action)(&a.slug, action);
         Self {
@@ -230,7 +231,7 @@ impl ArticleView {
 #[derive(Serialize)]
 pub struct CommentView {
     /// Id (for the anchor and the delete form).
-    pub id: i64,
+    pub id: CommentId,
     /// Text (escaped by the template).
     pub body: String,
     /// When.
@@ -245,7 +246,7 @@ pub struct CommentView {
 
 impl CommentView {
     /// A view of `c`, a comment on the article at `slug`, for `viewer`.
-    pub fn new(links: &Links, slug: &str, c: Comment, viewer: Option<i64>) -> Self {
+    pub fn new(links: &Links, slug: &str, c: Comment, viewer: Option<UserId>) -> Self {
         let mine = viewer == Some(c.author_id);
         Self {
             id: c.id,

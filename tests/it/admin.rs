@@ -4,6 +4,7 @@
 
 use crate::support::percent_encode;
 use conduit::config::DEV_JWT_SECRET;
+use conduit::db::UserId;
 use rocket::http::{ContentType, Cookie, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use serde_json::{json, Value};
@@ -31,12 +32,14 @@ pub async fn make_admin(app: &TestApp, name: &str) {
 }
 
 /// The id of user `name`.
-pub async fn id_of(app: &TestApp, name: &str) -> i64 {
-    scalar(
-        app.db(),
-        &format!("SELECT id FROM users WHERE username = '{name}'"),
+pub async fn id_of(app: &TestApp, name: &str) -> UserId {
+    UserId::new(
+        scalar(
+            app.db(),
+            &format!("SELECT id FROM users WHERE username = '{name}'"),
+        )
+        .await,
     )
-    .await
 }
 
 fn location<'a>(res: &'a LocalResponse<'_>) -> &'a str {

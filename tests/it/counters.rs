@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 
-use conduit::db::Engine;
+use conduit::db::{ArticleId, Engine};
 use rocket::http::{Method, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::json;
@@ -224,7 +224,7 @@ db_test!(
         // Each round: one article, four deletes of it released at once on threads of their own.
         for round in 0..6 {
             create_article(&app.client, &writer, &format!("Racy {round}"), &["shared", "racy"]).await;
-            let id = scalar(db, &format!("SELECT id FROM articles WHERE title = 'Racy {round}'")).await;
+            let id = ArticleId::new(scalar(db, &format!("SELECT id FROM articles WHERE title = 'Racy {round}'")).await);
             let results = crate::support::race(4, |_| conduit::db::articles::delete(db, id));
             for result in results {
                 // SQLite may refuse a racing writer as busy; what went through must be consistent.

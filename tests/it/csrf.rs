@@ -106,7 +106,7 @@ fn fill(uri: &str, ids: &Ids) -> String {
 }
 
 struct Ids {
-    user: i64,
+    user: conduit::db::UserId,
     username: String,
     article: i64,
     slug: String,

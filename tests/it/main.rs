@@ -17,6 +17,7 @@ mod counters;
 mod csrf;
 mod foundation;
 mod housekeeping;
+mod ids;
 mod infra;
 mod ops;
 mod pool;

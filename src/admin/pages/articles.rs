@@ -10,7 +10,7 @@ use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{cell, link, Column, Field, Resource, DATE};
 use crate::content::{BODY_MAX, DESCRIPTION_MAX, TITLE_MAX};
 use crate::db::admin::{ArticleDetail, ArticleRow};
-use crate::db::DbPool;
+use crate::db::{ArticleId, DbPool};
 use crate::error::AppError;
 use crate::input::Max;
 
@@ -31,6 +31,7 @@ pub struct ArticleForm {
 impl Resource for Articles {
     type Row = ArticleRow;
     type Record = ArticleDetail;
+    type Id = ArticleId;
     type Form = ArticleForm;
 
     const ENTITY: Entity = Entity::Article;
@@ -74,7 +75,7 @@ impl Resource for Articles {
         },
     ];
 
-    fn id(row: &ArticleRow) -> i64 {
+    fn id(row: &ArticleRow) -> ArticleId {
         row.id
     }
 
@@ -109,7 +110,7 @@ impl Resource for Articles {
         ]
     }
 
-    async fn load(db: &DbPool, id: i64) -> Result<ArticleDetail, AppError> {
+    async fn load(db: &DbPool, id: ArticleId) -> Result<ArticleDetail, AppError> {
         ops::load_article(db, id).await
     }
 
@@ -125,7 +126,12 @@ impl Resource for Articles {
         })
     }
 
-    async fn save(db: &DbPool, actor: &Actor, id: i64, f: ArticleForm) -> Result<String, AppError> {
+    async fn save(
+        db: &DbPool,
+        actor: &Actor,
+        id: ArticleId,
+        f: ArticleForm,
+    ) -> Result<String, AppError> {
         let a = ops::edit_article(db, actor, id, &f.title, &f.description, &f.body).await?;
         Ok(format!("Saved “{}”.", a.title))
     }

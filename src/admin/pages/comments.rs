@@ -10,7 +10,7 @@ use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{cell, excerpt, link, Column, Field, Resource, DATE};
 use crate::content::COMMENT_MAX;
 use crate::db::admin::CommentRow;
-use crate::db::DbPool;
+use crate::db::{CommentId, DbPool};
 use crate::error::AppError;
 use crate::input::Max;
 
@@ -27,6 +27,7 @@ pub struct CommentForm {
 impl Resource for Comments {
     type Row = CommentRow;
     type Record = CommentRow;
+    type Id = CommentId;
     type Form = CommentForm;
 
     const ENTITY: Entity = Entity::Comment;
@@ -49,7 +50,7 @@ impl Resource for Comments {
         kind: "textarea",
     }];
 
-    fn id(row: &CommentRow) -> i64 {
+    fn id(row: &CommentRow) -> CommentId {
         row.id
     }
 
@@ -72,7 +73,7 @@ impl Resource for Comments {
         ]
     }
 
-    async fn load(db: &DbPool, id: i64) -> Result<CommentRow, AppError> {
+    async fn load(db: &DbPool, id: CommentId) -> Result<CommentRow, AppError> {
         ops::load_comment(db, id).await
     }
 
@@ -91,7 +92,7 @@ impl Resource for Comments {
     async fn save(
         db: &DbPool,
         actor: &Actor,
-        id: i64,
+        id: CommentId,
         form: CommentForm,
     ) -> Result<String, AppError> {
         ops::edit_comment(db, actor, id, &form.body).await?;

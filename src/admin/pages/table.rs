@@ -20,6 +20,7 @@ use crate::admin::{AuditParams, ListParams, Listing};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::AdminUser;
 use crate::config::AppConfig;
+use crate::db::ids::Id;
 use crate::db::{self, Conn, DbPool};
 use crate::error::AppError;
 use crate::web::layout::{done, form_errors, Layout};
@@ -100,8 +101,8 @@ async fn list_page<R: Resource>(
             let id = R::id(row);
             json!({
                 "id": id, "cells": R::cells(row),
-                "edit_href": uri!("/admin", edit(R::ENTITY, id)).to_string(),
-                "delete_href": uri!("/admin", confirm_delete(R::ENTITY, id)).to_string(),
+                "edit_href": uri!("/admin", edit(R::ENTITY, id.get())).to_string(),
+                "delete_href": uri!("/admin", confirm_delete(R::ENTITY, id.get())).to_string(),
             })
         })
         .collect();
@@ -161,7 +162,7 @@ pub async fn csv(
 /// The edit page of `record`, showing `values` and, after a refused save, its errors.
 fn edit_page<R: Resource>(
     layout: &Layout,
-    id: i64,
+    id: R::Id,
     record: &R::Record,
     values: &Value,
     errors: Option<&AppError>,
@@ -177,9 +178,9 @@ fn edit_page<R: Resource>(
     };
     let mut context = json!({
         "section": R::ENTITY.plural(), "entity": R::ENTITY.plural(),
-        "action": uri!("/admin", edit(R::ENTITY, id)).to_string(), "fields": fields,
+        "action": uri!("/admin", edit(R::ENTITY, id.get())).to_string(), "fields": fields,
         "errors": errors.map(form_errors),
-        "delete_href": uri!("/admin", confirm_delete(R::ENTITY, id)).to_string(),
+        "delete_href": uri!("/admin", confirm_delete(R::ENTITY, id.get())).to_string(),
         "audit_href": uri!("/admin", super::audit::audit(audit)).to_string(),
     });
     if let (Value::Object(context), Value::Object(own)) = (&mut context, R::edit_view(record)) {
@@ -191,7 +192,7 @@ fn edit_page<R: Resource>(
 async fn edit_form<R: Resource>(
     db: &DbPool,
     layout: &Layout,
-    id: i64,
+    id: R::Id,
 ) -> AdminResult<RenderedPage> {
     let record = R::load(db, id).await?;
     Ok(edit_page::<R>(
@@ -213,7 +214,7 @@ pub async fn edit(
 ) -> Result<AdminResult<RenderedPage>, Status> {
     let entity = resource.map_err(|_| Status::NotFound)?;
     Ok(
-        with_resource!(entity, R => edit_form::<R>(&db, &layout, id).await, else Err(AppError::NotFound("page").into())),
+        with_resource!(entity, R => edit_form::<R>(&db, &layout, Id::new(id)).await, else Err(AppError::NotFound("page").into())),
     )
 }
 
@@ -223,7 +224,7 @@ pub async fn save<R: Resource>(
     db: &DbPool,
     actor: &Actor,
     layout: &Layout,
-    id: i64,
+    id: R::Id,
     form: Contextual<'_, R::Form>,
 ) -> AdminResult<PageOr> {
     let Contextual { value, context } = form;
@@ -233,7 +234,7 @@ pub async fn save<R: Resource>(
     };
     match result {
         Ok(message) => Ok(PageOr::Redirect(done(
-            uri!("/admin", edit(R::ENTITY, id)).to_string(),
+            uri!("/admin", edit(R::ENTITY, id.get())).to_string(),
             message,
         ))),
         Err(e @ AppError::Invalid(_)) => {
@@ -268,7 +269,7 @@ macro_rules! update_route {
             _admin: crate::auth::AdminUser,
             actor: crate::admin::ops::Actor,
             layout: crate::web::layout::Layout,
-            id: i64,
+            id: <$resource as $crate::admin::resource::Resource>::Id,
             form: crate::auth::csrf::CsrfForm<
                 rocket::form::Contextual<'_, <$resource as crate::admin::resource::Resource>::Form>,
             >,

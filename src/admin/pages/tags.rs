@@ -10,7 +10,7 @@ use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{cell, link, Column, Field, Resource};
 use crate::content::TAG_MAX;
 use crate::db::admin::TagRow;
-use crate::db::DbPool;
+use crate::db::{DbPool, TagId};
 use crate::error::AppError;
 use crate::input::Max;
 
@@ -27,6 +27,7 @@ pub struct TagForm {
 impl Resource for Tags {
     type Row = TagRow;
     type Record = TagRow;
+    type Id = TagId;
     type Form = TagForm;
 
     const ENTITY: Entity = Entity::Tag;
@@ -48,7 +49,7 @@ impl Resource for Tags {
         kind: "text",
     }];
 
-    fn id(row: &TagRow) -> i64 {
+    fn id(row: &TagRow) -> TagId {
         row.id
     }
 
@@ -64,7 +65,7 @@ impl Resource for Tags {
         ]
     }
 
-    async fn load(db: &DbPool, id: i64) -> Result<TagRow, AppError> {
+    async fn load(db: &DbPool, id: TagId) -> Result<TagRow, AppError> {
         ops::load_tag(db, id).await
     }
 
@@ -79,7 +80,12 @@ impl Resource for Tags {
         })
     }
 
-    async fn save(db: &DbPool, actor: &Actor, id: i64, form: TagForm) -> Result<String, AppError> {
+    async fn save(
+        db: &DbPool,
+        actor: &Actor,
+        id: TagId,
+        form: TagForm,
+    ) -> Result<String, AppError> {
         let t = ops::rename_tag(db, actor, id, &form.name).await?;
         Ok(format!("Renamed to “{}”.", t.name))
     }

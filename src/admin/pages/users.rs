@@ -17,7 +17,7 @@ use crate::auth::AdminUser;
 use crate::config::AppConfig;
 use crate::db::admin::UserRow;
 use crate::db::users::{Role, User};
-use crate::db::{Conn, DbPool};
+use crate::db::{Conn, DbPool, UserId};
 use crate::error::AppError;
 use crate::input::Max;
 use crate::web::session::{Empty, PageOr};
@@ -41,6 +41,7 @@ pub struct UserForm {
 impl Resource for Users {
     type Row = UserRow;
     type Record = User;
+    type Id = UserId;
     type Form = UserForm;
 
     const ENTITY: Entity = Entity::User;
@@ -91,7 +92,7 @@ impl Resource for Users {
         },
     ];
 
-    fn id(row: &UserRow) -> i64 {
+    fn id(row: &UserRow) -> UserId {
         row.id
     }
 
@@ -132,7 +133,7 @@ impl Resource for Users {
         ]
     }
 
-    async fn load(db: &DbPool, id: i64) -> Result<User, AppError> {
+    async fn load(db: &DbPool, id: UserId) -> Result<User, AppError> {
         ops::load_user(db, id).await
     }
 
@@ -151,7 +152,12 @@ impl Resource for Users {
         })
     }
 
-    async fn save(db: &DbPool, actor: &Actor, id: i64, form: UserForm) -> Result<String, AppError> {
+    async fn save(
+        db: &DbPool,
+        actor: &Actor,
+        id: UserId,
+        form: UserForm,
+    ) -> Result<String, AppError> {
         let edit = ops::UserEdit {
             username: Some(form.username),
             email: Some(form.email),
@@ -172,7 +178,7 @@ pub struct RoleForm {
 }
 
 /// The user's edit page, where the access forms are.
-fn user_page(id: i64) -> String {
+fn user_page(id: UserId) -> String {
     uri!("/admin", table::edit(Entity::User, id)).to_string()
 }
 
@@ -182,7 +188,7 @@ async fn set_role(
     admin: AdminUser,
     actor: Actor,
     config: &State<AppConfig>,
-    id: i64,
+    id: UserId,
     form: CsrfForm<Contextual<'_, RoleForm>>,
 ) -> AdminResult<PageOr> {
     let back = user_page(id);
@@ -216,7 +222,7 @@ async fn disable_user(
     admin: AdminUser,
     actor: Actor,
     config: &State<AppConfig>,
-    id: i64,
+    id: UserId,
     _form: CsrfForm<Empty>,
 ) -> AdminResult<PageOr> {
     let back = user_page(id);
@@ -234,7 +240,7 @@ async fn enable_user(
     db: Conn,
     _admin: AdminUser,
     actor: Actor,
-    id: i64,
+    id: UserId,
     _form: CsrfForm<Empty>,
 ) -> AdminResult<PageOr> {
     let result = ops::set_disabled(&db, &actor, id, false)

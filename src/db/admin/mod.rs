@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::db::db_run;
 use crate::db::users::Role;
-use crate::db::DbPool;
+use crate::db::{ArticleId, CommentId, DbPool, TagId, UserId};
 
 /// What one table page shows: a search text, a sort key (checked against the allow-list),
 /// a direction and a window.
@@ -187,7 +187,7 @@ where
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct UserRow {
     /// Id.
-    pub id: i64,
+    pub id: UserId,
     /// Username.
     pub username: String,
     /// Email.
@@ -206,7 +206,7 @@ pub struct UserRow {
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct ArticleRow {
     /// Id.
-    pub id: i64,
+    pub id: ArticleId,
     /// URL slug.
     pub slug: String,
     /// Title.
@@ -214,7 +214,7 @@ pub struct ArticleRow {
     /// Summary.
     pub description: String,
     /// Author id.
-    pub author_id: i64,
+    pub author_id: UserId,
     /// Author username.
     pub author_username: String,
     /// Created (UTC).
@@ -229,15 +229,15 @@ pub struct ArticleRow {
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct CommentRow {
     /// Id.
-    pub id: i64,
+    pub id: CommentId,
     /// The article's id.
-    pub article_id: i64,
+    pub article_id: ArticleId,
     /// The article's slug.
     pub article_slug: String,
     /// The article's title.
     pub article_title: String,
     /// Author id.
-    pub author_id: i64,
+    pub author_id: UserId,
     /// Author username.
     pub author_username: String,
     /// Text.
@@ -250,7 +250,7 @@ pub struct CommentRow {
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct TagRow {
     /// Id.
-    pub id: i64,
+    pub id: TagId,
     /// Name.
     pub name: String,
     /// Articles filed under it.
@@ -288,7 +288,7 @@ pub async fn counts(db: &DbPool) -> Result<Counts, sqlx::Error> {
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct ArticleDetail {
     /// Id.
-    pub id: i64,
+    pub id: ArticleId,
     /// URL slug (kept when an admin edits the article).
     pub slug: String,
     /// Title.
@@ -306,7 +306,10 @@ pub struct ArticleDetail {
 }
 
 /// The article with this id.
-pub async fn find_article(db: &DbPool, id: i64) -> Result<Option<ArticleDetail>, sqlx::Error> {
+pub async fn find_article(
+    db: &DbPool,
+    id: ArticleId,
+) -> Result<Option<ArticleDetail>, sqlx::Error> {
     const SQL: &str = "SELECT a.id, a.slug, a.title, a.description, a.body, u.username AS author_username, \
                        a.created_at, a.updated_at FROM articles a JOIN users u ON u.id = a.author_id WHERE a.id = ?";
     db_run!(db, |c| sqlx::query_as::<_, ArticleDetail>(SQL)
@@ -316,7 +319,7 @@ pub async fn find_article(db: &DbPool, id: i64) -> Result<Option<ArticleDetail>,
 }
 
 /// The comment with this id.
-pub async fn find_comment(db: &DbPool, id: i64) -> Result<Option<CommentRow>, sqlx::Error> {
+pub async fn find_comment(db: &DbPool, id: CommentId) -> Result<Option<CommentRow>, sqlx::Error> {
     let sql = format!(
         "SELECT {} FROM {} WHERE c.id = ?",
         COMMENTS.select, COMMENTS.from
@@ -328,7 +331,7 @@ pub async fn find_comment(db: &DbPool, id: i64) -> Result<Option<CommentRow>, sq
 }
 
 /// The tag with this id.
-pub async fn find_tag(db: &DbPool, id: i64) -> Result<Option<TagRow>, sqlx::Error> {
+pub async fn find_tag(db: &DbPool, id: TagId) -> Result<Option<TagRow>, sqlx::Error> {
     let sql = format!("SELECT {} FROM {} WHERE t.id = ?", TAGS.select, TAGS.from);
     db_run!(db, |c| sqlx::query_as::<_, TagRow>(&sql)
         .bind(id)

@@ -5,7 +5,7 @@ use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
 use crate::db::db_transaction;
 use crate::db::users::{Role, User};
-use crate::db::{now, DbPool, Engine};
+use crate::db::{now, ArticleId, CommentId, DbPool, Engine, TagId, UserId};
 
 /// The one way an admin write is made: `$body` (statements on `&mut *$tx`) and the audit
 /// insert in one transaction, committed together or not at all, and run again whole on a lock
@@ -59,7 +59,7 @@ pub async fn update_user_profile(
 /// Change an article's text (its slug stays, so links keep working).
 pub async fn update_article(
     db: &DbPool,
-    id: i64,
+    id: ArticleId,
     title: &str,
     description: &str,
     body: &str,
@@ -81,7 +81,11 @@ pub async fn update_article(
 
 /// Delete an article (its comments, favorites and tag links go with it). `false` when it was
 /// already gone (a concurrent delete won): nothing is written, not even the audit entry.
-pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<bool, sqlx::Error> {
+pub async fn delete_article(
+    db: &DbPool,
+    id: ArticleId,
+    audit: &AuditEntry,
+) -> Result<bool, sqlx::Error> {
     audited!(db, audit, |tx| {
         if !crate::db::articles::delete_article_in!(tx, id) {
             // Already gone: nothing to audit; dropping the transaction undoes the counters.
@@ -94,7 +98,7 @@ pub async fn delete_article(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<
 /// Change a comment's text.
 pub async fn update_comment(
     db: &DbPool,
-    id: i64,
+    id: CommentId,
     body: &str,
     audit: &AuditEntry,
 ) -> Result<(), sqlx::Error> {
@@ -109,7 +113,11 @@ pub async fn update_comment(
 }
 
 /// Delete a comment.
-pub async fn delete_comment(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+pub async fn delete_comment(
+    db: &DbPool,
+    id: CommentId,
+    audit: &AuditEntry,
+) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
         sqlx::query("DELETE FROM comments WHERE id = ?")
             .bind(id)
@@ -122,7 +130,7 @@ pub async fn delete_comment(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<
 /// violation.
 pub async fn rename_tag(
     db: &DbPool,
-    id: i64,
+    id: TagId,
     name: &str,
     audit: &AuditEntry,
 ) -> Result<(), sqlx::Error> {
@@ -141,7 +149,7 @@ pub async fn rename_tag(
 }
 
 /// Delete a tag (articles lose it, nothing else).
-pub async fn delete_tag(db: &DbPool, id: i64, audit: &AuditEntry) -> Result<(), sqlx::Error> {
+pub async fn delete_tag(db: &DbPool, id: TagId, audit: &AuditEntry) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
         // The tag's row first, then its articles': the order a rename and an article delete
         // take them in, so they wait for one another on MySQL instead of deadlocking.
@@ -178,7 +186,7 @@ fn active_admins_sql(engine: Engine) -> &'static str {
 /// if it would leave no enabled admin.
 pub async fn set_user_access(
     db: &DbPool,
-    id: i64,
+    id: UserId,
     role: Role,
     disabled: bool,
     revoke: bool,
@@ -233,7 +241,7 @@ pub enum Deletion {
 /// gone, so two racing deletes record one deletion.
 pub async fn delete_user(
     db: &DbPool,
-    id: i64,
+    id: UserId,
     keep_an_admin: bool,
     audit: &AuditEntry,
 ) -> Result<Deletion, sqlx::Error> {

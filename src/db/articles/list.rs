@@ -7,7 +7,7 @@ use super::Article;
 use crate::db::comments::{comment_columns, Comment, COMMENT_COLUMNS};
 use crate::db::db_run;
 use crate::db::users::{token_claim_holds, TokenClaim};
-use crate::db::DbPool;
+use crate::db::{DbPool, UserId};
 
 /// One page of a list and the number of articles matching its filter.
 #[derive(Debug, Default)]
@@ -31,7 +31,7 @@ pub struct Filter {
     /// Only articles favorited by this username.
     pub favorited_by: Option<String>,
     /// Only articles by authors this user id follows (the feed).
-    pub feed_of: Option<i64>,
+    pub feed_of: Option<UserId>,
 }
 
 /// A bound value of a dynamically assembled query.
@@ -145,7 +145,7 @@ fn source(filter: &Filter) -> Source {
             .clone()
             .map(|u| (&BY_FAVORITED, Bind::Text(u))),
         filter.author.clone().map(|a| (&BY_AUTHOR, Bind::Text(a))),
-        filter.feed_of.map(|f| (&BY_FEED, Bind::Int(f))),
+        filter.feed_of.map(|f| (&BY_FEED, Bind::Int(f.get()))),
     ]
     .into_iter()
     .flatten()
@@ -206,7 +206,7 @@ pub async fn count(db: &DbPool, filter: &Filter) -> Result<i64, sqlx::Error> {
 pub async fn page(
     db: &DbPool,
     filter: &Filter,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
     limit: i64,
     offset: i64,
 ) -> Result<ArticleSlice, sqlx::Error> {
@@ -240,7 +240,7 @@ pub async fn page_for_claim(
 pub async fn page_and_popular_tags(
     db: &DbPool,
     filter: &Filter,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
     limit: i64,
     offset: i64,
     tags: i64,
@@ -257,7 +257,7 @@ pub async fn page_and_popular_tags(
 async fn page_with(
     db: &DbPool,
     filter: &Filter,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
     limit: i64,
     offset: i64,
     popular_tags: Option<i64>,
@@ -373,7 +373,7 @@ const POPULAR_TAGS_COLUMN: usize = 15;
 pub async fn find(
     db: &DbPool,
     slug: &str,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
 ) -> Result<Option<Article>, sqlx::Error> {
     macro_rules! from {
         () => {
@@ -407,7 +407,7 @@ pub async fn find(
 pub async fn find_with_comments(
     db: &DbPool,
     slug: &str,
-    viewer: Option<i64>,
+    viewer: Option<UserId>,
 ) -> Result<Option<(Article, Vec<Comment>)>, sqlx::Error> {
     macro_rules! from {
         () => {
@@ -432,7 +432,7 @@ pub async fn find_with_comments(
             None => sqlx::query(SQL_ANONYMOUS),
         };
         query
-            .bind(viewer.unwrap_or(-1))
+            .bind(viewer.map_or(-1, UserId::get))
             .bind(slug)
             .fetch_all(c)
             .await

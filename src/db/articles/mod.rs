@@ -5,11 +5,13 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::db::{ArticleId, UserId};
+
 /// An article with everything a reader sees, relative to one viewer.
 #[derive(Debug, Clone)]
 pub struct Article {
     /// Primary key.
-    pub id: i64,
+    pub id: ArticleId,
     /// URL identifier, unique.
     pub slug: String,
     /// Title.
@@ -23,7 +25,7 @@ pub struct Article {
     /// Last update (UTC).
     pub updated_at: DateTime<Utc>,
     /// Author id.
-    pub author_id: i64,
+    pub author_id: UserId,
     /// Author username.
     pub author_username: String,
     /// Author bio.
@@ -111,14 +113,14 @@ impl Article {
     pub(crate) fn for_test(title: &str, bio: Option<&str>, favorited: bool) -> Self {
         let at = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap_or_default();
         Self {
-            id: 7,
+            id: ArticleId::new(7),
             slug: "a-slug".into(),
             title: title.into(),
             description: title.into(),
             body: None,
             created_at: at,
             updated_at: at,
-            author_id: 3,
+            author_id: UserId::new(3),
             author_username: "writer".into(),
             author_bio: bio.map(str::to_owned),
             author_image: bio.map(|_| "https://img.example/a.png".to_owned()),

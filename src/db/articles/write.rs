@@ -4,7 +4,7 @@
 use super::counters;
 use crate::db::db_run;
 use crate::db::db_transaction;
-use crate::db::{now, DbPool, LastInsertId};
+use crate::db::{now, ArticleId, DbPool, LastInsertId, TagId, UserId};
 use crate::error::is_unique_violation;
 
 /// The fields of a new or edited article.
@@ -44,7 +44,7 @@ macro_rules! write_tags {
             .bind($article_id)
             .execute(&mut *$tx)
             .await?;
-        let mut tag_ids: Vec<i64> = Vec::new();
+        let mut tag_ids: Vec<TagId> = Vec::new();
         for tag in $tags {
             // Insert the tag if new; a concurrent insert of the same new tag is a unique
             // violation we can ignore, since the row exists either way.
@@ -58,7 +58,7 @@ macro_rules! write_tags {
                     other?;
                 }
             }
-            let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = ?")
+            let tag_id: TagId = sqlx::query_scalar("SELECT id FROM tags WHERE name = ?")
                 .bind(tag.as_str())
                 .fetch_one(&mut *$tx)
                 .await?;
@@ -90,7 +90,7 @@ macro_rules! write_tags {
 /// Create an article and its tags in one transaction; returns the slug it got.
 pub async fn insert(
     db: &DbPool,
-    author_id: i64,
+    author_id: UserId,
     data: &ArticleData,
     base_slug: &str,
 ) -> Result<String, sqlx::Error> {
@@ -116,7 +116,7 @@ pub async fn insert(
                 .execute(&mut *tx)
                 .await;
             match result {
-                Ok(done) => break (done.last_id(), slug),
+                Ok(done) => break (ArticleId::new(done.last_id()), slug),
                 Err(e) if is_unique_violation(&e) && attempt + 1 < SLUG_ATTEMPTS => attempt += 1,
                 Err(e) => return Err(e),
             }
@@ -139,7 +139,7 @@ pub async fn insert(
 /// the slug it has afterwards.
 pub async fn update(
     db: &DbPool,
-    id: i64,
+    id: ArticleId,
     current_slug: &str,
     data: &ArticleData,
     new_base_slug: Option<&str>,
@@ -182,7 +182,7 @@ pub async fn update(
 }
 
 /// Delete an article (its tags links, favorites and comments go with it).
-pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
+pub async fn delete(db: &DbPool, id: ArticleId) -> Result<(), sqlx::Error> {
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         if !delete_article_in!(tx, id) {
@@ -194,7 +194,7 @@ pub async fn delete(db: &DbPool, id: i64) -> Result<(), sqlx::Error> {
 }
 
 /// Whether `user_id` has favorited article `id`.
-async fn is_favorite(db: &DbPool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+async fn is_favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<bool, sqlx::Error> {
     const SQL: &str =
         "SELECT EXISTS (SELECT 1 FROM favorites WHERE user_id = ? AND article_id = ?)";
     db_run!(db, |c| sqlx::query_scalar::<_, bool>(SQL)
@@ -206,7 +206,7 @@ async fn is_favorite(db: &DbPool, user_id: i64, id: i64) -> Result<bool, sqlx::E
 
 /// `user_id` favorites article `id` (idempotent); the article's count follows in the same
 /// transaction.
-pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
+pub async fn favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO favorites (user_id, article_id, created_at) VALUES (?, ?, ?)";
     // Already a favorite (a repeated click or retry): nothing to write, so no write lock to
     // wait for. A racing insert is still caught below by the primary key.
@@ -235,7 +235,7 @@ pub async fn favorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Er
 }
 
 /// `user_id` un-favorites article `id` (idempotent).
-pub async fn unfavorite(db: &DbPool, user_id: i64, id: i64) -> Result<(), sqlx::Error> {
+pub async fn unfavorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM favorites WHERE user_id = ? AND article_id = ?";
     if !is_favorite(db, user_id, id).await? {
         return Ok(());
