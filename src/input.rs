@@ -133,6 +133,17 @@ pub fn rule<'v, V: AsRef<str> + ?Sized>(
         .into())
 }
 
+/// A form field rule, `#[field(validate = fits(Max::Chars(n)))]`: the shared input rules
+/// ([`problem`]: a length limit, no control characters) on the trimmed value, with the
+/// same message the operations give. For a field with rules of its own
+/// (a username's characters, an email's shape), [`rule`] runs them.
+pub fn fits<'v>(value: &str, max: Max) -> rocket::form::Result<'v, ()> {
+    match problem(value.trim(), max) {
+        Some(problem) => Err(rocket::form::Error::validation(problem.message()).into()),
+        None => Ok(()),
+    }
+}
+
 /// The errors of a form Rocket parsed with its [`Context`](rocket::form::Context), by field, as
 /// the pages show them (a nameless error is the form's own, `base`).
 pub fn form_errors(context: &rocket::form::Context<'_>) -> FieldErrors {

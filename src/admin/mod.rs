@@ -42,16 +42,6 @@ pub const AUDIT_ENTITY_MAX: usize = 32;
 /// See [`AUDIT_ACTION_MAX`].
 pub const AUDIT_ENTITY_ID_MAX: usize = 255;
 
-/// A form field rule, `#[field(validate = fits(Max::Chars(n)))]`: the shared input rules
-/// ([`input::problem`]: a length limit, no control characters) on the trimmed value, with the
-/// same message the operations give.
-pub fn fits<'v>(value: &str, max: Max) -> rocket::form::Result<'v, ()> {
-    match input::problem(value.trim(), max) {
-        Some(problem) => Err(rocket::form::Error::validation(problem.message()).into()),
-        None => Ok(()),
-    }
-}
-
 /// The audit log's query values: `?actor=&action=&entity=&entity_id=&page=&per_page=`.
 #[derive(Debug, Clone, Default, FromForm, UriDisplayQuery)]
 pub struct AuditParams {

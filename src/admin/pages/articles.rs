@@ -5,13 +5,13 @@ use rocket::{routes, uri, Route};
 use serde_json::{json, Value};
 
 use super::table::{self, update_route};
-use crate::admin::fits;
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{cell, link, Column, Field, Resource, DATE};
 use crate::content::{BODY_MAX, DESCRIPTION_MAX, TITLE_MAX};
 use crate::db::admin::{ArticleDetail, ArticleRow};
 use crate::db::{ArticleId, DbPool};
 use crate::error::AppError;
+use crate::input::fits;
 use crate::input::Max;
 
 /// The articles table.

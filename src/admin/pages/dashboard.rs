@@ -1,7 +1,7 @@
 //! The dashboard (counts, recent activity, newest accounts and articles) and the "confirm your
 //! password" step destructive actions send an admin to.
 
-use rocket::form::{Contextual, FromForm};
+use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::{get, post, uri, State};
 use serde_json::{json, Value};
@@ -14,7 +14,7 @@ use crate::admin::pages::articles::Articles;
 use crate::admin::pages::users::Users;
 use crate::admin::resource::{Resource, DATE};
 use crate::auth::credentials::ClientAddr;
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::CsrfContextual;
 use crate::auth::token::Keys;
 use crate::auth::{account, session, AdminUser};
 use crate::config::AppConfig;
@@ -76,7 +76,7 @@ pub async fn reauth(
     addr: ClientAddr,
     admin: AdminUser,
     layout: Layout,
-    form: CsrfForm<Contextual<'_, ReauthForm>>,
+    form: CsrfContextual<'_, ReauthForm>,
 ) -> AdminResult<PageOr> {
     let form = form.0.value.unwrap_or_default();
     let auth = admin.0;

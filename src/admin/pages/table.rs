@@ -17,7 +17,7 @@ use crate::admin::export::{csv_file, CsvFile};
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{with_resource, CsvOf, Resource};
 use crate::admin::{AuditParams, ListParams, Listing};
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::AdminUser;
 use crate::config::AppConfig;
 use crate::db::ids::Id;
@@ -380,7 +380,7 @@ pub async fn bulk(
     config: &State<AppConfig>,
     layout: Layout,
     resource: Result<Entity, &str>,
-    form: CsrfForm<Contextual<'_, BulkForm>>,
+    form: CsrfContextual<'_, BulkForm>,
 ) -> AdminResult<PageOr> {
     let entity = resource.map_err(|_| AppError::NotFound("page"))?;
     let back = list_href(entity, <ListParams as Default>::default());

@@ -5,13 +5,13 @@ use rocket::{routes, uri, Route};
 use serde_json::{json, Value};
 
 use super::table::{self, update_route};
-use crate::admin::fits;
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{cell, link, Column, Field, Resource};
 use crate::content::TAG_MAX;
 use crate::db::admin::TagRow;
 use crate::db::{DbPool, TagId};
 use crate::error::AppError;
+use crate::input::fits;
 use crate::input::Max;
 
 /// The tags table.

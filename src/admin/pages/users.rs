@@ -1,25 +1,24 @@
 //! The users table, declared ([`Users`]), and what only users have: the role form and
 //! disabling or re-enabling an account.
 
-use rocket::form::{Contextual, FromForm};
+use rocket::form::FromForm;
 use rocket::{post, routes, uri, Route, State};
 use serde_json::{json, Value};
 
 use super::table::{self, update_route};
 use super::{is_fresh, outcome, reauth_redirect};
 use crate::admin::catchers::AdminResult;
-use crate::admin::fits;
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{badge, cell, link, Column, Field, Resource, DATE};
 use crate::auth::account::{BIO_MAX, EMAIL_MAX, IMAGE_MAX, USERNAME_MAX};
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::AdminUser;
 use crate::config::AppConfig;
 use crate::db::admin::UserRow;
 use crate::db::users::{Role, User};
 use crate::db::{Conn, DbPool, UserId};
 use crate::error::AppError;
-use crate::input::Max;
+use crate::input::{fits, Max};
 use crate::web::session::{Empty, PageOr};
 
 /// The users table.
@@ -189,7 +188,7 @@ async fn set_role(
     actor: Actor,
     config: &State<AppConfig>,
     id: UserId,
-    form: CsrfForm<Contextual<'_, RoleForm>>,
+    form: CsrfContextual<'_, RoleForm>,
 ) -> AdminResult<PageOr> {
     let back = user_page(id);
     if !is_fresh(&admin.0, config) {
