@@ -232,16 +232,6 @@ fn parse_mysql(rest: &str) -> Result<MySqlUrl, UrlError> {
         };
         *slot = Some(value.into_owned());
     }
-    // sqlx also takes a PEM text in place of a file; the command-line tools need a file.
-    if [&ca, &cert, &key]
-        .into_iter()
-        .flatten()
-        .any(|v| v.trim_start().starts_with("-----BEGIN"))
-    {
-        return Err(UrlError::new(
-            "ssl-ca, ssl-cert and ssl-key must name PEM files (the backup tools read them too)",
-        ));
-    }
     let tls = MySqlTls {
         mode: options.get_ssl_mode().into(),
         ca: ca.map(PathBuf::from),
@@ -300,8 +290,9 @@ impl MySqlUrl {
         self.options.get_username()
     }
 
-    /// The server and database for the command-line tools. Refused: no database name, or a
-    /// host, user or database starting with `-` (it would read as an option).
+    /// The server and database for the command-line tools. Refused: no database name, a
+    /// host, user or database starting with `-` (it would read as an option), or a PEM text
+    /// in place of a certificate file (sqlx takes one; the tools need a file).
     pub fn target(&self) -> Result<MySqlTarget, UrlError> {
         let database = self.options.get_database().unwrap_or_default();
         if database.is_empty() {
@@ -310,6 +301,20 @@ impl MySqlUrl {
         let (host, user) = (self.options.get_host(), self.options.get_username());
         if database.starts_with('-') || host.starts_with('-') || user.starts_with('-') {
             return Err(UrlError::new("unusable host, user or database name"));
+        }
+        let tls = &self.tls;
+        if [&tls.ca, &tls.cert, &tls.key]
+            .into_iter()
+            .flatten()
+            .any(|file| {
+                file.to_string_lossy()
+                    .trim_start()
+                    .starts_with("-----BEGIN")
+            })
+        {
+            return Err(UrlError::new(
+                "ssl-ca, ssl-cert and ssl-key must name PEM files for the backup tools",
+            ));
         }
         Ok(MySqlTarget {
             host: host.to_owned(),
@@ -522,11 +527,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(why.contains("sometimes"), "{why}");
-        let why = DbUrl::parse(
-            "mysql://h/c?ssl-ca=-----BEGIN%20CERTIFICATE-----x-----END%20CERTIFICATE-----",
-        )
-        .unwrap_err()
-        .to_string();
+        let inline = "mysql://h/c?ssl-ca=-----BEGIN%20CERTIFICATE-----x-----END%20CERTIFICATE-----";
+        assert!(DbUrl::parse(inline).is_ok(), "sqlx takes a PEM text");
+        let why = target(inline).unwrap_err().to_string();
         assert!(why.contains("must name PEM files"), "{why}");
     }
 

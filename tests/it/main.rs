@@ -21,6 +21,7 @@ mod infra;
 mod mariadb_server;
 mod ops;
 mod pool;
+mod restore;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;
