@@ -164,6 +164,10 @@ impl MariaDbServer {
             .expect("temp dir")
             .keep();
         let data = dir.join("data");
+        // A temp folder of its own: bootstraps running at once in a shared /tmp clash on their
+        // temporary tables ("Unknown table 'mysql.tmp_user_sys'").
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("server temp dir");
         let root = running_as_root();
         if options.initialise {
             let mut install = Command::new(INSTALL_DB);
@@ -173,17 +177,21 @@ impl MariaDbServer {
                 "--skip-test-db".to_owned(),
                 "--skip-name-resolve".to_owned(),
                 format!("--datadir={}", data.display()),
+                format!("--tmpdir={}", tmp.display()),
             ]);
             if root {
                 install.arg("--user=root");
             }
             let out = install.output().expect("run mariadb-install-db");
-            assert!(
-                out.status.success(),
-                "mariadb-install-db failed: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            if !out.status.success() {
+                // No watchdog yet to delete the folder.
+                let _ = std::fs::remove_dir_all(&dir);
+                panic!(
+                    "mariadb-install-db failed: {}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
         } else {
             std::fs::create_dir_all(&data).expect("data dir");
         }
@@ -192,6 +200,7 @@ impl MariaDbServer {
         let mut args = vec![
             "--no-defaults".to_owned(),
             format!("--datadir={}", data.display()),
+            format!("--tmpdir={}", tmp.display()),
             format!("--port={port}"),
             "--bind-address=127.0.0.1".to_owned(),
             format!("--socket={}", socket.display()),

@@ -346,3 +346,68 @@ async fn backup_and_restore_run_the_tools_over_tls_and_restore_creates_the_datab
         "0"
     );
 }
+
+#[rocket::async_test]
+async fn required_tls_stops_a_backup_before_the_tool_talks_to_a_server_without_tls() {
+    if !available("tls::required_without_tls") {
+        return;
+    }
+    // A second server, without TLS (the MariaDB tools would fall back to plain text there).
+    let plain = MariaDbServer::start(ServerOptions {
+        tls_names: None,
+        ..ServerOptions::default()
+    });
+    plain.sql(
+        "CREATE USER 'app'@'%' IDENTIFIED BY 'app-pw'; \
+         CREATE DATABASE conduit_plain; GRANT ALL PRIVILEGES ON conduit_plain.* TO 'app'@'%';",
+    );
+    let config = AppConfig::from_figment(&test_figment("sqlite::memory:")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plain.sql");
+    // A fake dump tool that would leave a mark if it ran.
+    let marker = dir.path().join("tool-ran");
+    let tool = dir.path().join("fake-dump");
+    std::fs::write(
+        &tool,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut config_with_fake = config.clone();
+    config_with_fake.backup_mysqldump = tool.display().to_string();
+
+    let required = plain.url(
+        "app",
+        "app-pw",
+        "127.0.0.1",
+        "conduit_plain",
+        "ssl-mode=REQUIRED",
+    );
+    let err = Backups::new(&config_with_fake, &required)
+        .unwrap()
+        .write_to(&out)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("connecting to the MySQL server:"), "{err}");
+    assert!(err.to_ascii_lowercase().contains("tls"), "{err}");
+    assert!(!err.contains("app-pw"), "{err}");
+    assert!(!marker.exists(), "the tool never ran");
+    assert!(!out.exists());
+
+    // PREFERRED takes the server as it is.
+    let preferred = plain.url("app", "app-pw", "127.0.0.1", "conduit_plain", "");
+    Backups::new(&config, &preferred)
+        .unwrap()
+        .write_to(&out)
+        .await
+        .expect("a plain-text backup when TLS is only preferred");
+
+    // Dropping the server stops it and deletes its folder.
+    let folder = plain.dir.clone();
+    drop(plain);
+    assert!(!folder.exists(), "{} left behind", folder.display());
+}
