@@ -14,6 +14,7 @@ pub mod manager;
 pub mod pool;
 pub mod profiles;
 pub mod retry;
+pub mod server;
 pub mod sessions;
 pub mod tags;
 pub mod throttle;

@@ -29,7 +29,7 @@ use sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Executor};
 
 use super::manager::{LastUse, Limits, Manager, Setup};
-use super::url::DbUrl;
+use super::url::{DbUrl, TlsMode};
 
 pub use crate::db::url::Engine;
 
@@ -82,6 +82,31 @@ pub enum PoolError {
     /// Applying migrations failed.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The server refused the account while the URL turned TLS off (with a hint).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Name ring the process's rustls crypto provider (once; a provider installed before is kept).
+/// sqlx's TLS is rustls with ring, but its `VERIFY_CA` verifier asks rustls for the process
+/// default, which rustls cannot pick by itself when two providers are compiled in (Sentry's
+/// reqwest brings aws-lc-rs): that panicked at the first `VERIFY_CA` connection.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An access refusal with `ssl-mode=DISABLED` is most often an account that requires TLS
+/// (`REQUIRE SSL`): the server says only "Access denied", so the message adds the likely cause.
+fn tls_hint(url: &DbUrl, e: PoolError) -> PoolError {
+    let disabled = matches!(url, DbUrl::MySql(m) if m.tls().mode == TlsMode::Disabled);
+    if disabled && e.to_string().contains("Access denied") {
+        PoolError::Refused(format!(
+            "{e} (the URL says ssl-mode=DISABLED: if this account requires TLS, use \
+             ssl-mode=VERIFY_IDENTITY and ssl-ca=<CA file>)"
+        ))
+    } else {
+        e
+    }
 }
 
 /// The session settings of every MySQL connection. A strict SQL mode: sqlx does not set one,
@@ -116,6 +141,7 @@ impl DbPool {
     }
 
     async fn open(url: &DbUrl, sizes: Sizes) -> Result<Self, PoolError> {
+        install_crypto_provider();
         let backend = match url {
             DbUrl::Sqlite(sqlite) => {
                 let options = sqlite
@@ -476,8 +502,11 @@ impl rocket_db_pools::Pool for DbPool {
                 None => Some(MAX_LIFETIME),
             },
         };
-        let pool = Self::open(&DbUrl::parse(&config.url)?, sizes).await?;
-        pool.migrate().await?;
+        let url = DbUrl::parse(&config.url)?;
+        let pool = Self::open(&url, sizes)
+            .await
+            .map_err(|e| tls_hint(&url, e))?;
+        pool.migrate().await.map_err(|e| tls_hint(&url, e))?;
         log::info!(
             "database: {:?} at {}",
             pool.engine(),

@@ -11,12 +11,18 @@
 //! - `mysql://user:password@host:port/database?options` (or `mariadb://`): user, password and
 //!   database percent-decoded, port 3306 and user `root` when absent, an IPv6 host in brackets
 //!   (`[::1]`), no host meaning `127.0.0.1`.
+//! - TLS, in the query as sqlx and the MySQL clients name it: `ssl-mode` (`DISABLED`,
+//!   `PREFERRED` (the default), `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`, any case), `ssl-ca`
+//!   (a PEM file of the CA certificates to trust: with it only those are; without it the
+//!   webpki roots, Mozilla's list), `ssl-cert` and `ssl-key` (a client certificate). The pool
+//!   gets them from sqlx's own parser; [`MySqlTarget::tls`] carries the same for the backup
+//!   tools.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use percent_encoding::percent_decode_str;
-use sqlx::mysql::MySqlConnectOptions;
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::ConnectOptions;
 
@@ -68,11 +74,55 @@ pub struct SqliteUrl {
     in_memory: bool,
 }
 
-/// A MySQL URL: its connect options and its password (which sqlx does not give back).
+/// A MySQL URL: its connect options, its password and TLS files (which sqlx does not give
+/// back), and the same options without the database (for creating it).
 #[derive(Clone)]
 pub struct MySqlUrl {
     options: MySqlConnectOptions,
+    // Boxed: two option sets would make `DbUrl` twice the size of its SQLite variant.
+    server: Box<MySqlConnectOptions>,
     password: Option<String>,
+    tls: MySqlTls,
+}
+
+/// How a connection to MySQL is protected: `ssl-mode` and the certificate files of the URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MySqlTls {
+    /// `ssl-mode`.
+    pub mode: TlsMode,
+    /// `ssl-ca`: the CA certificates to trust (PEM file).
+    pub ca: Option<PathBuf>,
+    /// `ssl-cert`: a client certificate (PEM file).
+    pub cert: Option<PathBuf>,
+    /// `ssl-key`: the client certificate's key (PEM file).
+    pub key: Option<PathBuf>,
+}
+
+/// The URL's `ssl-mode`, as MySQL's clients name the choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Never TLS.
+    Disabled,
+    /// TLS when the server offers it, unverified (the default).
+    Preferred,
+    /// TLS or no connection; the certificate is not checked.
+    Required,
+    /// TLS with a certificate signed by a trusted CA (`ssl-ca`), for any host name.
+    VerifyCa,
+    /// TLS with a certificate signed by a trusted CA and naming the host connected to.
+    VerifyIdentity,
+}
+
+impl From<MySqlSslMode> for TlsMode {
+    fn from(mode: MySqlSslMode) -> Self {
+        match mode {
+            MySqlSslMode::Disabled => Self::Disabled,
+            MySqlSslMode::Preferred => Self::Preferred,
+            MySqlSslMode::Required => Self::Required,
+            MySqlSslMode::VerifyCa => Self::VerifyCa,
+            MySqlSslMode::VerifyIdentity => Self::VerifyIdentity,
+        }
+    }
 }
 
 impl std::fmt::Debug for MySqlUrl {
@@ -100,6 +150,8 @@ pub struct MySqlTarget {
     pub password: Option<String>,
     /// Database name, decoded.
     pub database: String,
+    /// TLS settings.
+    pub tls: MySqlTls,
 }
 
 impl std::fmt::Debug for MySqlTarget {
@@ -110,6 +162,7 @@ impl std::fmt::Debug for MySqlTarget {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("database", &self.database)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -168,7 +221,34 @@ fn parse_mysql(rest: &str) -> Result<MySqlUrl, UrlError> {
         Some(_) => {}
     }
     let password = parsed.password().map(decode).transpose()?;
-    Ok(MySqlUrl { options, password })
+    // The same keys sqlx reads, the last one winning as there.
+    let (mut ca, mut cert, mut key) = (None, None, None);
+    for (name, value) in parsed.query_pairs() {
+        let slot = match &*name {
+            "sslca" | "ssl-ca" => &mut ca,
+            "sslcert" | "ssl-cert" => &mut cert,
+            "sslkey" | "ssl-key" => &mut key,
+            _ => continue,
+        };
+        *slot = Some(value.into_owned());
+    }
+    let tls = MySqlTls {
+        mode: options.get_ssl_mode().into(),
+        ca: ca.map(PathBuf::from),
+        cert: cert.map(PathBuf::from),
+        key: key.map(PathBuf::from),
+    };
+    let mut server_url = parsed.clone();
+    server_url.set_path("");
+    let mut server =
+        MySqlConnectOptions::from_url(&server_url).map_err(|e| UrlError::new(e.to_string()))?;
+    server = server.host(options.get_host());
+    Ok(MySqlUrl {
+        options,
+        server: Box::new(server),
+        password,
+        tls,
+    })
 }
 
 impl SqliteUrl {
@@ -189,8 +269,30 @@ impl MySqlUrl {
         self.options.clone()
     }
 
-    /// The server and database for the command-line tools. Refused: no database name, or a
-    /// host, user or database starting with `-` (it would read as an option).
+    /// The connect options without the database: a session on the server, for creating the
+    /// database (same host, user, password and TLS settings).
+    pub fn server_options(&self) -> MySqlConnectOptions {
+        (*self.server).clone()
+    }
+
+    /// The URL's TLS settings.
+    pub fn tls(&self) -> &MySqlTls {
+        &self.tls
+    }
+
+    /// The database name (empty when the URL has none).
+    pub fn database(&self) -> &str {
+        self.options.get_database().unwrap_or_default()
+    }
+
+    /// The user name.
+    pub fn user(&self) -> &str {
+        self.options.get_username()
+    }
+
+    /// The server and database for the command-line tools. Refused: no database name, a
+    /// host, user or database starting with `-` (it would read as an option), or a PEM text
+    /// in place of a certificate file (sqlx takes one; the tools need a file).
     pub fn target(&self) -> Result<MySqlTarget, UrlError> {
         let database = self.options.get_database().unwrap_or_default();
         if database.is_empty() {
@@ -200,12 +302,27 @@ impl MySqlUrl {
         if database.starts_with('-') || host.starts_with('-') || user.starts_with('-') {
             return Err(UrlError::new("unusable host, user or database name"));
         }
+        let tls = &self.tls;
+        if [&tls.ca, &tls.cert, &tls.key]
+            .into_iter()
+            .flatten()
+            .any(|file| {
+                file.to_string_lossy()
+                    .trim_start()
+                    .starts_with("-----BEGIN")
+            })
+        {
+            return Err(UrlError::new(
+                "ssl-ca, ssl-cert and ssl-key must name PEM files for the backup tools",
+            ));
+        }
         Ok(MySqlTarget {
             host: host.to_owned(),
             port: self.options.get_port(),
             user: user.to_owned(),
             password: self.password.clone(),
             database: database.to_owned(),
+            tls: self.tls.clone(),
         })
     }
 }
@@ -366,7 +483,64 @@ mod tests {
     }
 
     #[test]
+    fn tls_settings_come_from_the_query_for_the_pool_and_the_tools() {
+        let url = "mysql://app:pw@db.example/c?ssl-mode=verify_identity&ssl-ca=%2Fetc%2Fca.pem&sslcert=c.pem&ssl-key=k.pem";
+        let DbUrl::MySql(mysql) = DbUrl::parse(url).unwrap() else {
+            panic!("mysql")
+        };
+        assert_eq!(
+            TlsMode::from(mysql.options().get_ssl_mode()),
+            TlsMode::VerifyIdentity,
+            "the pool verifies"
+        );
+        let expected = MySqlTls {
+            mode: TlsMode::VerifyIdentity,
+            ca: Some("/etc/ca.pem".into()),
+            cert: Some("c.pem".into()),
+            key: Some("k.pem".into()),
+        };
+        assert_eq!(mysql.tls(), &expected);
+        assert_eq!(mysql.target().unwrap().tls, expected, "the tools too");
+        let server = mysql.server_options();
+        assert_eq!(server.get_database(), None, "no database, for creating it");
+        assert_eq!(
+            TlsMode::from(server.get_ssl_mode()),
+            TlsMode::VerifyIdentity
+        );
+        assert_eq!(
+            (server.get_host(), server.get_username()),
+            ("db.example", "app")
+        );
+
+        let plain = target("mysql://app:pw@h/c").unwrap().tls;
+        assert_eq!(plain.mode, TlsMode::Preferred, "sqlx's default");
+        assert_eq!(plain.ca, None);
+        for (mode, expected) in [
+            ("DISABLED", TlsMode::Disabled),
+            ("Required", TlsMode::Required),
+            ("verify_ca", TlsMode::VerifyCa),
+        ] {
+            let url = format!("mysql://h/c?ssl-mode={mode}");
+            assert_eq!(target(&url).unwrap().tls.mode, expected, "{mode}");
+        }
+        let why = DbUrl::parse("mysql://h/c?ssl-mode=sometimes")
+            .unwrap_err()
+            .to_string();
+        assert!(why.contains("sometimes"), "{why}");
+        let inline = "mysql://h/c?ssl-ca=-----BEGIN%20CERTIFICATE-----x-----END%20CERTIFICATE-----";
+        assert!(DbUrl::parse(inline).is_ok(), "sqlx takes a PEM text");
+        let why = target(inline).unwrap_err().to_string();
+        assert!(why.contains("must name PEM files"), "{why}");
+    }
+
+    #[test]
     fn redact_url_hides_the_password_only() {
+        assert_eq!(
+            redact_url(
+                "mysql://app:s3cret@localhost:3306/c?ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fca.pem"
+            ),
+            "mysql://app:***@localhost:3306/c?ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fca.pem"
+        );
         assert_eq!(
             redact_url("mysql://app:s3cret@127.0.0.1:3306/c"),
             "mysql://app:***@127.0.0.1:3306/c"

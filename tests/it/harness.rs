@@ -32,6 +32,14 @@ pub struct MySqlScratch {
     name: String,
 }
 
+impl MySqlScratch {
+    /// Drop database `name` on `server` (a URL without a database) when the test ends, however
+    /// it was created.
+    pub fn adopt(server: String, name: String) -> Self {
+        Self { server, name }
+    }
+}
+
 impl Drop for MySqlScratch {
     fn drop(&mut self) {
         let server = self.server.clone();

@@ -1,6 +1,10 @@
 //! Running the engines' own tools: `mysqldump` and `mysql` for MySQL, the `sqlite3` shell for
 //! SQLite (with `VACUUM INTO` and a file copy as fallbacks), each as an argument vector with a
 //! cleared environment, a timeout and its stderr captured.
+//!
+//! The MySQL tools connect as the app does, TLS included ([`tls_args`]). A restore first makes
+//! sure its target exists (an SQLite file, a MySQL database): restoring is what a fresh machine
+//! does first.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -9,9 +13,11 @@ use std::time::Duration;
 use tokio::process::Command;
 
 use super::files::{
-    absolute, absolute_existing, dump_is_complete, has_sqlite_header, SQLITE_MAGIC,
+    absolute, absolute_existing, dump_is_complete, has_sqlite_header, private_file, SQLITE_MAGIC,
 };
 use super::{io_error, reason_of, BackupError, Backups, MySqlTarget, Target};
+use crate::db::server::{self, Database};
+use crate::db::url::{DbUrl, MySqlTls, MySqlUrl, TlsMode};
 use crate::db::DbPool;
 
 /// The variables a backup tool may inherit from the app; everything else is cleared.
@@ -79,13 +85,36 @@ impl Backups {
     }
 
     fn mysql_connection_args(target: &MySqlTarget) -> Vec<std::ffi::OsString> {
-        vec![
+        let mut args: Vec<std::ffi::OsString> = vec![
             "--protocol=TCP".into(),
             format!("--host={}", target.host).into(),
             format!("--port={}", target.port).into(),
             format!("--user={}", target.user).into(),
             "--default-character-set=utf8mb4".into(),
-        ]
+        ];
+        args.extend(tls_args(&target.tls));
+        args
+    }
+
+    /// The database URL as the pool reads it (for sessions the app opens itself).
+    fn mysql_url(&self) -> Result<MySqlUrl, BackupError> {
+        match DbUrl::parse(&self.url) {
+            Ok(DbUrl::MySql(url)) => Ok(url),
+            Ok(DbUrl::Sqlite(_)) => Err(BackupError::Invalid("not a MySQL URL".into())),
+            Err(e) => Err(BackupError::Invalid(e.to_string())),
+        }
+    }
+
+    /// With `ssl-mode=REQUIRED` the MariaDB tools would fall back to plain text on a server
+    /// without TLS (they can only insist when they verify): the app's own session, which does
+    /// insist, is tried first.
+    async fn check_required_tls(&self, target: &MySqlTarget) -> Result<(), BackupError> {
+        if target.tls.mode != TlsMode::Required {
+            return Ok(());
+        }
+        server::check_connect(&self.mysql_url()?)
+            .await
+            .map_err(|e| BackupError::Io(e.to_string()))
     }
 
     pub(super) async fn mysql_backup(
@@ -98,6 +127,7 @@ impl Backups {
             key: "backup_mysqldump",
             install: "apt-get install mariadb-client",
         };
+        self.check_required_tls(target).await?;
         let mut args: Vec<std::ffi::OsString> =
             vec!["--single-transaction".into(), "--no-tablespaces".into()];
         args.extend(Self::mysql_connection_args(target));
@@ -171,6 +201,14 @@ impl Backups {
                         file.display()
                     )));
                 }
+                // On a fresh server the database is created first (when the user may).
+                match server::ensure_database(&self.mysql_url()?).await {
+                    Ok(Database::Created) => {
+                        log::info!("created the MySQL database `{}`", target.database);
+                    }
+                    Ok(Database::Existed) => {}
+                    Err(e) => return Err(BackupError::Io(e.to_string())),
+                }
                 let tool = Tool {
                     program: &self.mysql,
                     key: "backup_mysql",
@@ -195,6 +233,16 @@ impl Backups {
     }
 
     async fn sqlite_restore(&self, db: &Path, file: &Path) -> Result<(), BackupError> {
+        if !db.exists() {
+            // A fresh machine: the database file (and its folder) is created here, empty and
+            // 0600 like a backup, and the restore fills it.
+            if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| io_error(&format!("creating {}", parent.display()), &e))?;
+            }
+            drop(private_file(db)?);
+            log::info!("created the SQLite database file {}", db.display());
+        }
         let db = absolute_existing(db)?;
         let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str()))
         else {
@@ -313,5 +361,84 @@ impl Backups {
                 tail
             },
         })
+    }
+}
+
+/// The MariaDB client's TLS options for a URL's TLS settings. MariaDB's clients (the ones
+/// installed: 10.x) have no `--ssl-mode`; they take `--ssl`, `--skip-ssl` and
+/// `--ssl-verify-server-cert`, and can only refuse a server without TLS when they verify its
+/// certificate:
+///
+/// - `DISABLED`: `--skip-ssl`;
+/// - `PREFERRED`, `REQUIRED`: `--ssl` (for `REQUIRED` the app's own session proves TLS first,
+///   see `check_required_tls`);
+/// - `VERIFY_CA`, `VERIFY_IDENTITY`: `--ssl --ssl-verify-server-cert`, which checks the host
+///   name as well as the CA (the tools have no CA-only check: for them `VERIFY_CA` is as strict
+///   as `VERIFY_IDENTITY`);
+///
+/// then `--ssl-ca`, `--ssl-cert`, `--ssl-key` as the URL gives them (not with `DISABLED`:
+/// each implies `--ssl`).
+fn tls_args(tls: &MySqlTls) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    match tls.mode {
+        TlsMode::Disabled => return vec!["--skip-ssl".into()],
+        TlsMode::Preferred | TlsMode::Required => args.push("--ssl".into()),
+        TlsMode::VerifyCa | TlsMode::VerifyIdentity => {
+            args.push("--ssl".into());
+            args.push("--ssl-verify-server-cert".into());
+        }
+    }
+    for (option, file) in [
+        ("--ssl-ca=", &tls.ca),
+        ("--ssl-cert=", &tls.cert),
+        ("--ssl-key=", &tls.key),
+    ] {
+        if let Some(file) = file {
+            let mut arg = std::ffi::OsString::from(option);
+            arg.push(file);
+            args.push(arg);
+        }
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args_of(url: &str) -> Vec<String> {
+        let DbUrl::MySql(url) = DbUrl::parse(url).unwrap() else {
+            panic!("mysql")
+        };
+        tls_args(url.tls())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_tools_get_the_urls_tls_settings_in_mariadb_client_options() {
+        assert_eq!(args_of("mysql://h/c"), ["--ssl"]);
+        assert_eq!(
+            args_of("mysql://h/c?ssl-mode=DISABLED&ssl-ca=ca.pem"),
+            ["--skip-ssl"]
+        );
+        assert_eq!(args_of("mysql://h/c?ssl-mode=REQUIRED"), ["--ssl"]);
+        assert_eq!(
+            args_of("mysql://h/c?ssl-mode=VERIFY_CA&ssl-ca=%2Fetc%2Fca.pem"),
+            ["--ssl", "--ssl-verify-server-cert", "--ssl-ca=/etc/ca.pem"]
+        );
+        assert_eq!(
+            args_of(
+                "mysql://h/c?ssl-mode=verify_identity&ssl-ca=ca.pem&ssl-cert=c.pem&ssl-key=k.pem"
+            ),
+            [
+                "--ssl",
+                "--ssl-verify-server-cert",
+                "--ssl-ca=ca.pem",
+                "--ssl-cert=c.pem",
+                "--ssl-key=k.pem"
+            ]
+        );
     }
 }
