@@ -91,7 +91,7 @@ pub enum PoolError {
 /// sqlx's TLS is rustls with ring, but its `VERIFY_CA` verifier asks rustls for the process
 /// default, which rustls cannot pick by itself when two providers are compiled in (Sentry's
 /// reqwest brings aws-lc-rs): that panicked at the first `VERIFY_CA` connection.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

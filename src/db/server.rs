@@ -25,12 +25,12 @@ pub enum ServerError {
     Connect(sqlx::Error),
     /// The database is missing and this user may not create it: what to run, as whom.
     #[error(
-        "the database `{database}` does not exist and {account} may not create it: have an administrator run \
-         CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; \
-         GRANT ALL PRIVILEGES ON `{database}`.* TO {account}; then run the restore again"
+        "the database {database} does not exist and {account} may not create it: have an administrator run \
+         CREATE DATABASE {database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; \
+         GRANT ALL PRIVILEGES ON {database}.* TO {account}; then run the restore again"
     )]
     MayNotCreate {
-        /// The database the URL names.
+        /// The database the URL names, quoted as an identifier.
         database: String,
         /// The account as the server knows it (`'user'@'host'`).
         account: String,
@@ -45,19 +45,23 @@ fn quote_identifier(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+/// A MySQL string literal: quotes doubled, backslashes escaped (the hint is pasted into a
+/// client as it stands).
+fn quote_string(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 /// `'user'@'host'` from `CURRENT_USER()`'s `user@host`.
 fn account_of(current_user: &str, fallback_user: &str) -> String {
     let (user, host) = current_user
         .rsplit_once('@')
         .unwrap_or((fallback_user, "%"));
-    format!(
-        "'{}'@'{}'",
-        user.replace('\'', "''"),
-        host.replace('\'', "''")
-    )
+    format!("{}@{}", quote_string(user), quote_string(host))
 }
 
 async fn server_session(url: &MySqlUrl) -> Result<MySqlConnection, ServerError> {
+    // A command (`conduit restore`) may open this before any pool: name the TLS provider first.
+    super::pool::install_crypto_provider();
     url.server_options()
         .charset("utf8mb4")
         .connect()
@@ -98,7 +102,7 @@ pub async fn ensure_database(url: &MySqlUrl) -> Result<Database, ServerError> {
                     .fetch_one(&mut conn)
                     .await?;
                 Err(ServerError::MayNotCreate {
-                    database: database.to_owned(),
+                    database: quote_identifier(database),
                     account: account_of(&current, url.user()),
                 })
             }
@@ -129,5 +133,10 @@ mod tests {
         assert_eq!(account_of("app@%", "x"), "'app'@'%'");
         assert_eq!(account_of("o'neil@10.0.0.1", "x"), "'o''neil'@'10.0.0.1'");
         assert_eq!(account_of("", "app"), "'app'@'%'");
+        assert_eq!(
+            account_of("a\\'b@h", "x"),
+            "'a\\\\''b'@'h'",
+            "a backslash cannot end the literal"
+        );
     }
 }

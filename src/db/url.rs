@@ -13,8 +13,9 @@
 //!   (`[::1]`), no host meaning `127.0.0.1`.
 //! - TLS, in the query as sqlx and the MySQL clients name it: `ssl-mode` (`DISABLED`,
 //!   `PREFERRED` (the default), `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`, any case), `ssl-ca`
-//!   (a PEM file of the CA certificates to trust: with it only those are; without it the
-//!   webpki roots, Mozilla's list), `ssl-cert` and `ssl-key` (a client certificate). The pool
+//!   (a PEM file of CA certificates to trust; sqlx trusts them *in addition to* the webpki
+//!   roots, Mozilla's list, which is why `VERIFY_CA` is read as `VERIFY_IDENTITY`: see
+//!   [`TlsMode::VerifyCa`]), `ssl-cert` and `ssl-key` (a client certificate). The pool
 //!   gets them from sqlx's own parser; [`MySqlTarget::tls`] carries the same for the backup
 //!   tools.
 
@@ -107,7 +108,10 @@ pub enum TlsMode {
     Preferred,
     /// TLS or no connection; the certificate is not checked.
     Required,
-    /// TLS with a certificate signed by a trusted CA (`ssl-ca`), for any host name.
+    /// MySQL's "a certificate signed by a trusted CA, for any host name". Never the pool's
+    /// mode: the URL reader turns it into [`TlsMode::VerifyIdentity`], because sqlx trusts the
+    /// public web roots besides `ssl-ca`, and a CA check without the host name would then take
+    /// any publicly certified name. Kept so the URL's own words can be matched and reported.
     VerifyCa,
     /// TLS with a certificate signed by a trusted CA and naming the host connected to.
     VerifyIdentity,
@@ -220,6 +224,13 @@ fn parse_mysql(rest: &str) -> Result<MySqlUrl, UrlError> {
         Some(url::Host::Domain("")) | None => options = options.host("127.0.0.1"),
         Some(_) => {}
     }
+    // VERIFY_CA is VERIFY_IDENTITY here: sqlx's VERIFY_CA verifier skips the host name while
+    // trusting the public web roots as well as `ssl-ca` (sqlx adds the file to Mozilla's list),
+    // so any publicly certified name would pass; with the host name checked, only a certificate
+    // for this very host does. (That sqlx checks it anyway today is a bug of its own, #3793.)
+    if matches!(options.get_ssl_mode(), MySqlSslMode::VerifyCa) {
+        options = options.ssl_mode(MySqlSslMode::VerifyIdentity);
+    }
     let password = parsed.password().map(decode).transpose()?;
     // The same keys sqlx reads, the last one winning as there.
     let (mut ca, mut cert, mut key) = (None, None, None);
@@ -242,7 +253,9 @@ fn parse_mysql(rest: &str) -> Result<MySqlUrl, UrlError> {
     server_url.set_path("");
     let mut server =
         MySqlConnectOptions::from_url(&server_url).map_err(|e| UrlError::new(e.to_string()))?;
-    server = server.host(options.get_host());
+    server = server
+        .host(options.get_host())
+        .ssl_mode(options.get_ssl_mode());
     Ok(MySqlUrl {
         options,
         server: Box::new(server),
@@ -518,7 +531,7 @@ mod tests {
         for (mode, expected) in [
             ("DISABLED", TlsMode::Disabled),
             ("Required", TlsMode::Required),
-            ("verify_ca", TlsMode::VerifyCa),
+            ("verify_ca", TlsMode::VerifyIdentity),
         ] {
             let url = format!("mysql://h/c?ssl-mode={mode}");
             assert_eq!(target(&url).unwrap().tls.mode, expected, "{mode}");

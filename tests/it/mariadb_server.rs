@@ -255,7 +255,7 @@ impl MariaDbServer {
             ca,
             watchdog: Some(watchdog),
         };
-        server.wait_until_ready(Duration::from_secs(30));
+        server.wait_until_ready(Duration::from_secs(90));
         server
     }
 

@@ -222,10 +222,10 @@ async fn verify_identity_refuses_a_foreign_ca_and_a_host_name_not_in_the_certifi
             format!("ssl-mode=VERIFY_CA&ssl-ca={foreign}"),
             "VERIFY_CA with a foreign CA",
         ),
-        // MySQL's VERIFY_CA skips the host name; here it is checked too, by the pool (sqlx
-        // 0.8.6 with rustls 0.23.24+: sqlx issue #3793) and by the MariaDB tools (they have no
-        // CA-only check). Stricter, never weaker: README says so. When sqlx fixes it this case
-        // starts connecting and this test must change with the README.
+        // MySQL's VERIFY_CA skips the host name; here it is checked too: the URL reader turns
+        // VERIFY_CA into VERIFY_IDENTITY for the pool (sqlx trusts the public web roots besides
+        // `ssl-ca`, so a CA-only check would take any publicly certified name), and the MariaDB
+        // tools have no CA-only check. Stricter, never weaker: README says so.
         (
             "127.0.0.1",
             format!("ssl-mode=VERIFY_CA&ssl-ca={ca}"),
@@ -251,6 +251,39 @@ async fn verify_identity_refuses_a_foreign_ca_and_a_host_name_not_in_the_certifi
         assert!(err.contains("TLS/SSL error"), "{what}: {err}");
         assert!(!out.exists());
     }
+}
+
+/// `conduit restore`, in a process of its own that opens no pool first, with `VERIFY_CA` (read
+/// as `VERIFY_IDENTITY`) into a database it creates: the server session before the restore names
+/// its TLS provider itself.
+async fn restore_with_the_command(server: &MariaDbServer, out: &std::path::Path) {
+    let cli = format!("conduit_{:016x}", rand::random::<u64>());
+    let ca = crate::support::urlencode(&server.ca_file().display().to_string());
+    let cli_url = url(
+        server,
+        "localhost",
+        &cli,
+        &format!("ssl-mode=VERIFY_CA&ssl-ca={ca}"),
+    );
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_conduit"))
+        .arg("restore")
+        .arg(out)
+        .env(
+            "ROCKET_DATABASES",
+            format!("{{main={{url=\"{cli_url}\"}}}}"),
+        )
+        .env_remove("CONDUIT_CONFIG")
+        .output()
+        .await
+        .expect("run conduit restore");
+    assert!(
+        output.status.success(),
+        "conduit restore over VERIFY_CA: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let restored = app_on(&verified_url(server, &cli)).await.expect("app");
+    let (_, list) = api(&restored, Method::Get, "/api/articles", None, None).await;
+    assert_eq!(list["articles"][0]["title"], "Backed up over TLS");
 }
 
 #[rocket::async_test]
@@ -321,6 +354,8 @@ async fn backup_and_restore_run_the_tools_over_tls_and_restore_creates_the_datab
         )),
         "utf8mb4_unicode_ci"
     );
+
+    restore_with_the_command(server, &out).await;
 
     // A database this account may not create: the exact statements to run instead.
     let forbidden = format!("restore_{:08x}", rand::random::<u32>());

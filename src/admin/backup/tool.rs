@@ -237,8 +237,13 @@ impl Backups {
             // A fresh machine: the database file (and its folder) is created here, empty and
             // 0600 like a backup, and the restore fills it.
             if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| io_error(&format!("creating {}", parent.display()), &e))?;
+                // Private like the backup folder (0700): the database holds every account.
+                std::os::unix::fs::DirBuilderExt::mode(
+                    std::fs::DirBuilder::new().recursive(true),
+                    0o700,
+                )
+                .create(parent)
+                .map_err(|e| io_error(&format!("creating {}", parent.display()), &e))?;
             }
             drop(private_file(db)?);
             log::info!("created the SQLite database file {}", db.display());
@@ -370,7 +375,7 @@ impl Backups {
 /// certificate:
 ///
 /// - `DISABLED`: `--skip-ssl`;
-/// - `PREFERRED`, `REQUIRED`: `--ssl` (for `REQUIRED` the app's own session proves TLS first,
+/// - `PREFERRED`, `REQUIRED`: `--ssl --skip-ssl-verify-server-cert` (for `REQUIRED` the app's own session proves TLS first,
 ///   see `check_required_tls`);
 /// - `VERIFY_CA`, `VERIFY_IDENTITY`: `--ssl --ssl-verify-server-cert`, which checks the host
 ///   name as well as the CA (the tools have no CA-only check: for them `VERIFY_CA` is as strict
@@ -382,7 +387,12 @@ fn tls_args(tls: &MySqlTls) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = Vec::new();
     match tls.mode {
         TlsMode::Disabled => return vec!["--skip-ssl".into()],
-        TlsMode::Preferred | TlsMode::Required => args.push("--ssl".into()),
+        TlsMode::Preferred | TlsMode::Required => {
+            // Said outright: MariaDB's clients from 11.4 verify by default, which these modes
+            // do not ask for (and the pool does not do).
+            args.push("--ssl".into());
+            args.push("--skip-ssl-verify-server-cert".into());
+        }
         TlsMode::VerifyCa | TlsMode::VerifyIdentity => {
             args.push("--ssl".into());
             args.push("--ssl-verify-server-cert".into());
@@ -418,12 +428,18 @@ mod tests {
 
     #[test]
     fn the_tools_get_the_urls_tls_settings_in_mariadb_client_options() {
-        assert_eq!(args_of("mysql://h/c"), ["--ssl"]);
+        assert_eq!(
+            args_of("mysql://h/c"),
+            ["--ssl", "--skip-ssl-verify-server-cert"]
+        );
         assert_eq!(
             args_of("mysql://h/c?ssl-mode=DISABLED&ssl-ca=ca.pem"),
             ["--skip-ssl"]
         );
-        assert_eq!(args_of("mysql://h/c?ssl-mode=REQUIRED"), ["--ssl"]);
+        assert_eq!(
+            args_of("mysql://h/c?ssl-mode=REQUIRED"),
+            ["--ssl", "--skip-ssl-verify-server-cert"]
+        );
         assert_eq!(
             args_of("mysql://h/c?ssl-mode=VERIFY_CA&ssl-ca=%2Fetc%2Fca.pem"),
             ["--ssl", "--ssl-verify-server-cert", "--ssl-ca=/etc/ca.pem"]
