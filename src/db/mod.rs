@@ -15,6 +15,7 @@ pub mod pool;
 pub mod profiles;
 pub mod retry;
 pub mod sessions;
+pub mod sitemap;
 pub mod tags;
 pub mod throttle;
 pub mod url;
