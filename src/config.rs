@@ -103,6 +103,15 @@ pub struct AppConfig {
     /// Articles per page on the site.
     #[serde(default = "defaults::page_size")]
     pub page_size: i64,
+    /// Where the site is reached from outside (`https://conduit.example`): the base of every
+    /// absolute URL the site hands out (feeds, sitemap, canonical links, social previews).
+    /// Unset: `http://<address>:<port>` from Rocket's own settings.
+    #[serde(default = "defaults::public_url")]
+    pub public_url: PublicUrl,
+    /// Most URLs in one sitemap file; past it `/sitemap.xml` becomes an index of parts
+    /// (the sitemaps protocol allows 50,000, the default).
+    #[serde(default = "defaults::sitemap_max_urls")]
+    pub sitemap_max_urls: i64,
 }
 
 mod defaults {
@@ -167,6 +176,86 @@ mod defaults {
     pub fn page_size() -> i64 {
         10
     }
+    pub fn public_url() -> super::PublicUrl {
+        super::PublicUrl::from_address(std::net::Ipv4Addr::LOCALHOST.into(), 8000)
+    }
+    pub fn sitemap_max_urls() -> i64 {
+        super::SITEMAP_MAX_URLS
+    }
+}
+
+/// The most URLs one sitemap file may list (the sitemaps protocol's limit).
+pub const SITEMAP_MAX_URLS: i64 = 50_000;
+
+/// The site's absolute base URL: `http` or `https`, a host, an optional path, no user name,
+/// query or fragment; kept without a trailing slash so `join("/article/x")` reads naturally.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PublicUrl {
+    base: std::sync::Arc<str>,
+    host: std::sync::Arc<str>,
+}
+
+impl PublicUrl {
+    /// Parse and normalise `value`, or say what is wrong with it.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let url = url::Url::parse(value.trim())
+            .map_err(|e| format!("`{value}` is not an absolute URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("`{value}` must start with http:// or https://"));
+        }
+        let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+            return Err(format!("`{value}` has no host"));
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("`{value}` must not carry a user name or password"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("`{value}` must not have a query or fragment"));
+        }
+        Ok(Self {
+            host: host.trim_matches(['[', ']']).into(),
+            base: url.as_str().trim_end_matches('/').into(),
+        })
+    }
+
+    /// `http://<address>:<port>` for a server listening there (an unspecified address such as
+    /// `0.0.0.0` reads as the loopback one).
+    pub fn from_address(address: std::net::IpAddr, port: u16) -> Self {
+        let ip = match address {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        };
+        let authority = std::net::SocketAddr::new(ip, port);
+        Self::parse(&format!("http://{authority}")).unwrap_or_else(|_| Self {
+            base: "http://127.0.0.1:8000".into(),
+            host: "127.0.0.1".into(),
+        })
+    }
+
+    /// The absolute URL of `path`, a path of this site (from a route's `uri!`).
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The host name (or address), for `tag:` URIs.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The base itself, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(&value)
+    }
 }
 
 /// A config value that is present but wrong: names the key.
@@ -189,9 +278,17 @@ fn bad(key: &'static str, message: impl Into<String>) -> ConfigError {
 impl AppConfig {
     /// Read and validate the config for `profile` from a figment.
     pub fn from_figment(figment: &Figment) -> Result<Self, String> {
-        let config: Self = figment
+        let mut config: Self = figment
             .extract()
             .map_err(|e| format!("configuration: {e}"))?;
+        if !figment.contains("public_url") {
+            // Where this server listens: Rocket's `address` and `port` (its defaults when unset).
+            let address = figment
+                .extract_inner("address")
+                .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+            let port = figment.extract_inner("port").unwrap_or(8000);
+            config.public_url = PublicUrl::from_address(address, port);
+        }
         config
             .validate(figment.profile())
             .map_err(|e| e.to_string())?;
@@ -248,6 +345,12 @@ impl AppConfig {
         if !(1..=100).contains(&self.page_size) {
             return Err(bad("page_size", "must be between 1 and 100"));
         }
+        if !(1..=SITEMAP_MAX_URLS).contains(&self.sitemap_max_urls) {
+            return Err(bad(
+                "sitemap_max_urls",
+                format!("must be between 1 and {SITEMAP_MAX_URLS}"),
+            ));
+        }
         if self.backup_keep == 0 {
             return Err(bad("backup_keep", "must keep at least one backup"));
         }
@@ -296,7 +399,16 @@ pub fn figment() -> Figment {
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("Configuration", |rocket| async move {
         match AppConfig::from_figment(rocket.figment()) {
-            Ok(config) => Ok(rocket.manage(config)),
+            Ok(config) => {
+                let figment = rocket.figment();
+                if figment.profile() == "release" && !figment.contains("public_url") {
+                    log::warn!(
+                        "public_url is not set: feeds, the sitemap and link previews point at {}",
+                        config.public_url.as_str()
+                    );
+                }
+                Ok(rocket.manage(config))
+            }
             Err(message) => {
                 log::error!("{message}");
                 Err(rocket)
@@ -365,6 +477,63 @@ mod tests {
         let figment = base().merge(("access_token_minutes", "soon"));
         let err = AppConfig::from_figment(&figment).unwrap_err();
         assert!(err.contains("access_token_minutes"), "{err}");
+    }
+
+    #[test]
+    fn public_url_is_checked_and_normalised() {
+        for (given, base, host) in [
+            (
+                "https://conduit.example/",
+                "https://conduit.example",
+                "conduit.example",
+            ),
+            (
+                "http://Example.COM:8080/blog/",
+                "http://example.com:8080/blog",
+                "example.com",
+            ),
+            ("https://[::1]:8443", "https://[::1]:8443", "::1"),
+        ] {
+            let url = PublicUrl::parse(given).unwrap();
+            assert_eq!((url.as_str(), url.host()), (base, host), "{given}");
+            assert_eq!(url.join("/feed.atom"), format!("{base}/feed.atom"));
+        }
+        for bad in [
+            "",
+            "conduit.example",
+            "/relative",
+            "ftp://conduit.example",
+            "javascript:alert(1)",
+            "https://conduit.example/?a=1",
+            "https://conduit.example/#top",
+            "https://user:pw@conduit.example",
+            "file:///etc/passwd",
+        ] {
+            assert!(PublicUrl::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        let err = AppConfig::from_figment(&base().merge(("public_url", "ftp://x"))).unwrap_err();
+        assert!(err.contains("public_url"), "{err}");
+    }
+
+    #[test]
+    fn public_url_defaults_to_where_the_server_listens() {
+        let config = AppConfig::from_figment(&base()).unwrap();
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8000");
+        let moved = base().merge(("address", "0.0.0.0")).merge(("port", 9090));
+        let config = AppConfig::from_figment(&moved).unwrap();
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:9090");
+        let set = moved.merge(("public_url", "https://conduit.example/"));
+        let config = AppConfig::from_figment(&set).unwrap();
+        assert_eq!(config.public_url.join("/x"), "https://conduit.example/x");
+    }
+
+    #[test]
+    fn sitemap_size_is_bounded_by_the_protocol() {
+        for bad in [0, -1, SITEMAP_MAX_URLS + 1] {
+            let err =
+                AppConfig::from_figment(&base().merge(("sitemap_max_urls", bad))).unwrap_err();
+            assert!(err.contains("`sitemap_max_urls`"), "{err}");
+        }
     }
 
     #[test]

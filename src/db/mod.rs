@@ -16,6 +16,7 @@ pub mod profiles;
 pub mod retry;
 pub mod server;
 pub mod sessions;
+pub mod sitemap;
 pub mod tags;
 pub mod throttle;
 pub mod url;

@@ -21,6 +21,8 @@ use crate::db::articles::Filter;
 use crate::db::{self, CommentId, Conn, DbPool, UserId};
 use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
+use crate::web::feeds;
+use crate::web::head::HeadView;
 use crate::web::layout::{done, safe_next, take, Layout, PageOr};
 use crate::web::render::RenderedPage;
 use crate::web::views::{ArticleAction, ArticleView, CommentView, Pager, TagView};
@@ -191,9 +193,19 @@ async fn home(
                     .collect(),
             }
         })?;
+    // The global and tag lists announce their feeds; a reader's own feed has none.
+    let head = match (tab, &tag) {
+        ("tag", Some(tag)) => Some(HeadView::feed(
+            format!("Conduit: #{tag}"),
+            feeds::site_link(Some(tag)),
+        )),
+        ("global", _) => Some(HeadView::feed("Conduit".to_owned(), feeds::site_link(None))),
+        _ => None,
+    };
     Ok(layout.render(
         "home/index",
         HomePage {
+            head,
             title: "Home",
             active: "home",
             tab,
@@ -219,6 +231,8 @@ struct TagsContext {
 /// What `home/index` shows.
 #[derive(serde::Serialize)]
 struct HomePage {
+    /// The feed the list announces.
+    head: Option<HeadView>,
     title: &'static str,
     active: &'static str,
     /// `global`, `you` or `tag`.
@@ -238,6 +252,8 @@ struct HomePage {
 /// What `articles/show` shows.
 #[derive(Serialize)]
 struct ArticlePage {
+    /// Canonical link and preview meta.
+    head: HeadView,
     title: String,
     /// Where the comment form posts.
     comment_url: String,
@@ -290,6 +306,11 @@ async fn article_page(
     // The meta fragment shows no body: keep it out of the fragment's inputs.
     let body_html =
         crate::markdown::to_safe_html(article.body.take().as_deref().unwrap_or_default());
+    let head = HeadView::article(
+        &layout.public_url,
+        &ArticleView::new(&layout.links, article.clone(), viewer),
+        &article.updated_at,
+    );
     let inputs = Key::new().with(&article).with(&viewer).with(&csrf);
     let meta = layout.fragment("partials/article_meta", &inputs, || MetaContext {
         article: ArticleView::new(&layout.links, article.clone(), viewer),
@@ -318,6 +339,7 @@ async fn article_page(
         layout.render(
             "articles/show",
             ArticlePage {
+                head,
                 title: article.title,
                 tags: article
                     .tags

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::auth::guards::{auth_state, AuthState};
 use crate::cache::Key;
+use crate::config::{AppConfig, PublicUrl};
 use crate::error::AppError;
 use crate::web::render::{RenderedPage, Templates};
 use crate::web::views::Links;
@@ -70,6 +71,8 @@ pub struct Layout {
     pub flash: Option<FlashView>,
     /// Where the site's pages are, for the views a page shows.
     pub links: Links,
+    /// The site's absolute base URL (`public_url`), for canonical links and previews.
+    pub public_url: PublicUrl,
 }
 
 #[rocket::async_trait]
@@ -77,7 +80,10 @@ impl<'r> FromRequest<'r> for Layout {
     type Error = Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
-        let Some(links) = req.rocket().state::<Links>().copied() else {
+        let (Some(links), Some(config)) = (
+            req.rocket().state::<Links>().copied(),
+            req.rocket().state::<AppConfig>(),
+        ) else {
             // Only a Rocket built without the site's stage lacks them (as a missing `&State`).
             return Outcome::Forward(Status::InternalServerError);
         };
@@ -117,6 +123,7 @@ impl<'r> FromRequest<'r> for Layout {
             reveal_csrf,
             flash,
             links,
+            public_url: config.public_url.clone(),
         })
     }
 }

@@ -3,6 +3,8 @@
 pub mod articles;
 pub mod catchers;
 pub mod editor;
+pub mod feeds;
+pub mod head;
 pub mod health;
 pub mod layout;
 mod memo_keys;
@@ -10,6 +12,7 @@ pub mod profiles;
 pub mod render;
 pub mod session;
 pub mod settings;
+pub mod sitemap;
 pub mod views;
 
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
@@ -39,6 +42,8 @@ pub fn stage() -> AdHoc {
             .mount("/", health::routes())
             .mount("/", session::routes())
             .mount("/", settings::routes())
+            .mount("/", feeds::routes())
+            .mount("/", sitemap::routes())
             .mount("/static", FileServer::new("static", Options::None))
             .attach(StaticCache)
             .attach(ETag)
@@ -48,6 +53,7 @@ pub fn stage() -> AdHoc {
 
 /// Where the site's pages are, for the views (each a `uri!` of the page's route).
 const LINKS: Links = Links {
+    home: || articles::home_link(None, None, 1),
     article: |slug| uri!(articles::show(slug)).to_string(),
     article_action,
     delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
@@ -148,6 +154,11 @@ impl Fairing for ETag {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        if req.method() == Method::Get && res.status() == Status::NotModified {
+            // A responder's own answer to a conditional GET (`feeds::Conditional` heeding
+            // `If-Modified-Since`): its tag stays, as RFC 9110 asks of a 304.
+            return;
+        }
         if req.method() != Method::Get
             || res.status() != Status::Ok
             || req.uri().path().starts_with("/static/")

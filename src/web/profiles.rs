@@ -14,6 +14,8 @@ use crate::db::{self, Conn};
 use crate::error::{AppError, PageResult};
 use crate::social;
 use crate::web::articles::{back_to, previews, ButtonForm};
+use crate::web::feeds;
+use crate::web::head::HeadView;
 use crate::web::layout::{done, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::views::PersonView;
@@ -71,10 +73,21 @@ async fn profile_page(
     };
     let link = |n| profile_link(&name, favorites, n);
     let list = previews(&db, &layout, &filter, &link, page, config.page_size, None).await?;
+    let head = HeadView::feed(
+        format!("Conduit: articles by {name}"),
+        feeds::author_link(&name),
+    )
+    .canonical(&layout.public_url, &list.here)
+    .profile(
+        &layout.public_url,
+        &name,
+        profile.bio.as_deref(),
+        profile.image.as_deref(),
+    );
     Ok(layout.render(
         "profiles/show",
         json!({
-            "title": name, "profile": PersonView::of(&layout.links, profile), "own": own, "favorites": favorites,
+            "head": head, "title": name, "profile": PersonView::of(&layout.links, profile), "own": own, "favorites": favorites,
             "login_url": (layout.links.login)(Some(&list.here)),
             "previews": list.html, "pager": list.pager, "here": list.here,
         }),

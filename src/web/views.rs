@@ -25,6 +25,8 @@ pub fn avatar_url(image: Option<&str>) -> String {
 /// views, so views importing them would make a cycle.
 #[derive(Debug, Clone, Copy)]
 pub struct Links {
+    /// The home page (the global list).
+    pub home: fn() -> String,
     /// An article's page, by slug.
     pub article: fn(&str) -> String,
     /// Where an article's buttons and editor go, by slug.

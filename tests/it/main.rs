@@ -15,6 +15,7 @@ mod backup;
 mod browser;
 mod counters;
 mod csrf;
+mod feeds;
 mod foundation;
 mod housekeeping;
 mod ids;

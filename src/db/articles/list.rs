@@ -362,6 +362,36 @@ async fn page_with(
     })
 }
 
+/// The newest `limit` articles matching `filter` with their bodies, newest first, as an
+/// anonymous reader sees them (what a feed shows): the ids from the front of one index range,
+/// as a list page picks them (see [`Source`]), then one row each.
+pub async fn latest_with_bodies(
+    db: &DbPool,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<Article>, sqlx::Error> {
+    let Source {
+        from,
+        id,
+        conditions,
+        binds,
+        ..
+    } = source(filter);
+    let sql = format!(
+        "{}, a.body FROM (SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} DESC LIMIT ?) page \
+         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id",
+        select_articles_anonymous!()
+    );
+    let mut rows = db_run!(db, |c| {
+        bind_values!(sqlx::query_as::<_, Article>(&sql), &binds)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })?;
+    rows.sort_unstable_by_key(|a| std::cmp::Reverse(a.id));
+    Ok(rows.into_iter().map(Article::with_tags).collect())
+}
+
 /// Where a row of one article carries its body (after the article's 14 columns).
 const BODY_COLUMN: usize = 14;
 

@@ -235,7 +235,7 @@ mod list;
 mod write;
 
 pub use list::{
-    count, find, find_with_comments, page, page_and_popular_tags, page_for_claim, ArticleSlice,
-    Filter,
+    count, find, find_with_comments, latest_with_bodies, page, page_and_popular_tags,
+    page_for_claim, ArticleSlice, Filter,
 };
 pub use write::{delete, favorite, insert, unfavorite, update, ArticleData};
