@@ -8,7 +8,8 @@
 //!   refused whether or not its row is there).
 //!
 //! A pass runs at liftoff and then every `housekeeping_minutes` (`0`: never), on every instance;
-//! passes on several instances delete the same rows harmlessly.
+//! passes on several instances delete the same rows harmlessly. A pass that panics is reported
+//! (`background`) and the next one runs as usual.
 
 use std::time::Duration as StdDuration;
 
@@ -61,21 +62,21 @@ pub fn stage() -> AdHoc {
             }
             let db: DbPool = (**db).clone();
             let config = config.clone();
-            let mut shutdown = rocket.shutdown();
             let every = StdDuration::from_secs(config.housekeeping_minutes.saturating_mul(60));
-            tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(every);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        () = &mut shutdown => break,
-                        _ = ticks.tick() => match prune(&db, &config, Utc::now()).await {
+            crate::background::spawn_periodic(
+                "housekeeping",
+                every,
+                rocket.shutdown(),
+                move || {
+                    let (db, config) = (db.clone(), config.clone());
+                    async move {
+                        match prune(&db, &config, Utc::now()).await {
                             Ok(pruned) => log::debug!("housekeeping: {pruned:?}"),
                             Err(e) => log::warn!("housekeeping: {e}"),
-                        },
+                        }
                     }
-                }
-            });
+                },
+            );
         })
     })
 }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -42,7 +43,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(db::Db::init())
         .attach(templates.fairing())
         .manage(templates)
-        .attach(telemetry::RequestLog)
+        .attach(telemetry::RequestStart)
         .attach(auth::csrf::Gate)
         .attach(security::shield())
         .attach(security::ContentSecurityPolicy)
@@ -52,4 +53,5 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(housekeeping::stage())
         .attach(api::cors())
         .attach(api::JsonCharset)
+        .attach(telemetry::request_log())
 }
