@@ -66,6 +66,12 @@ pub struct AppConfig {
     /// `0` turns the background task off.
     #[serde(default = "defaults::housekeeping_minutes")]
     pub housekeeping_minutes: u64,
+    /// SQLite: seconds between looks at the write-ahead log's size; `0` turns the WAL task off.
+    #[serde(default = "defaults::wal_check_seconds")]
+    pub wal_check_seconds: u64,
+    /// SQLite: past this many bytes the WAL task runs a passive checkpoint.
+    #[serde(default = "defaults::wal_checkpoint_bytes")]
+    pub wal_checkpoint_bytes: u64,
     /// Log level: error, warn, info, debug or trace.
     #[serde(default = "defaults::log_filter")]
     pub log_filter: String,
@@ -142,6 +148,12 @@ mod defaults {
     }
     pub fn housekeeping_minutes() -> u64 {
         10
+    }
+    pub fn wal_check_seconds() -> u64 {
+        10
+    }
+    pub fn wal_checkpoint_bytes() -> u64 {
+        16 * 1024 * 1024
     }
     pub fn log_filter() -> String {
         "info".into()

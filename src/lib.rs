@@ -51,6 +51,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(api::stage())
         .attach(admin::stage())
         .attach(housekeeping::stage())
+        .attach(housekeeping::wal_stage())
         .attach(api::cors())
         .attach(api::JsonCharset)
         .attach(telemetry::request_log())

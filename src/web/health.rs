@@ -8,19 +8,25 @@ use serde_json::{json, Value};
 
 use crate::db::Conn;
 
+/// `{"status": "ok", "database": "sqlite", "db": {"engine": "sqlite", "walBytes": N}}`:
+/// `walBytes` (SQLite's write-ahead log on disk) only for an SQLite file.
 #[get("/healthz")]
 async fn healthz(db: Conn) -> (Status, Json<Value>) {
     let engine = db.engine();
+    let mut details = json!({ "engine": engine });
+    if let Some(bytes) = db.wal_bytes() {
+        details["walBytes"] = bytes.into();
+    }
     match db.ping().await {
         Ok(()) => (
             Status::Ok,
-            Json(json!({ "status": "ok", "database": engine })),
+            Json(json!({ "status": "ok", "database": engine, "db": details })),
         ),
         Err(e) => {
             log::warn!("healthz: database unreachable: {e}");
             (
                 Status::ServiceUnavailable,
-                Json(json!({ "status": "unavailable", "database": engine })),
+                Json(json!({ "status": "unavailable", "database": engine, "db": details })),
             )
         }
     }

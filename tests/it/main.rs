@@ -24,5 +24,6 @@ mod pool;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;
+mod wal;
 mod web;
 mod web_forms;
