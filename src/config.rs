@@ -81,6 +81,10 @@ pub struct AppConfig {
     /// Sentry DSN; Sentry is off when unset or empty.
     #[serde(default)]
     pub sentry_dsn: Option<SecretString>,
+    /// Bearer token that opens `GET /metrics` to clients that are not on this machine; unset
+    /// or empty: loopback clients only.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
     /// Origins allowed to call `/api` from a browser (CORS). `["*"]` allows any.
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
@@ -266,6 +270,9 @@ impl AppConfig {
         if self.backup_timeout_secs == 0 {
             return Err(bad("backup_timeout_secs", "must be a positive number"));
         }
+        if self.metrics_token().is_some_and(|t| t.len() < 16) {
+            return Err(bad("metrics_token", "must be at least 16 characters"));
+        }
         if parse_level(&self.log_filter).is_none() {
             return Err(bad(
                 "log_filter",
@@ -276,6 +283,14 @@ impl AppConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The `/metrics` bearer token, when one is configured.
+    pub fn metrics_token(&self) -> Option<&str> {
+        self.metrics_token
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
+            .filter(|token| !token.is_empty())
     }
 
     /// The Sentry DSN, when one is configured.

@@ -16,6 +16,7 @@ pub mod housekeeping;
 pub mod input;
 pub mod json_body;
 pub mod markdown;
+pub mod metrics;
 pub mod security;
 pub mod seed;
 pub mod social;
@@ -43,6 +44,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(db::Db::init())
         .attach(templates.fairing())
         .manage(templates)
+        .manage(metrics::Metrics::new())
         .attach(telemetry::RequestStart)
         .attach(auth::csrf::Gate)
         .attach(security::shield())
@@ -54,5 +56,6 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(housekeeping::wal_stage())
         .attach(api::cors())
         .attach(api::JsonCharset)
+        .attach(metrics::stage())
         .attach(telemetry::request_log())
 }

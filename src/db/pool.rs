@@ -163,6 +163,14 @@ impl DbPool {
         })
     }
 
+    /// The pool's occupancy right now (deadpool's status).
+    pub fn status(&self) -> deadpool::Status {
+        match &self.backend {
+            Backend::Sqlite(p) => p.pool.status(),
+            Backend::MySql(p) => p.pool.status(),
+        }
+    }
+
     /// The size of SQLite's write-ahead log file in bytes (0 when there is none right now);
     /// `None` on MySQL and for an in-memory database. One `stat`, no database round trip.
     pub fn wal_bytes(&self) -> Option<u64> {

@@ -5,6 +5,7 @@ pub mod editor;
 pub mod health;
 pub mod layout;
 mod memo_keys;
+pub mod metrics;
 pub mod profiles;
 pub mod render;
 pub mod session;
@@ -32,6 +33,7 @@ pub fn stage() -> AdHoc {
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
             .mount("/", health::routes())
+            .mount("/", metrics::routes())
             .mount("/", session::routes())
             .mount("/", settings::routes())
             .mount("/static", FileServer::new("static", Options::None))

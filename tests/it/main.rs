@@ -18,6 +18,7 @@ mod csrf;
 mod foundation;
 mod housekeeping;
 mod infra;
+mod metrics;
 mod observe;
 mod ops;
 mod pool;
