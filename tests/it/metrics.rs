@@ -218,6 +218,39 @@ async fn metrics_are_a_404_to_other_hosts_without_the_token() {
     assert_eq!(status, Status::NotFound);
 }
 
+/// A CORS preflight is counted with the status the browser got (204, set by the CORS fairing
+/// after routing found nothing), not as a 404.
+#[rocket::async_test]
+async fn a_cors_preflight_is_counted_as_the_204_it_answered() {
+    let app = TestApp::spawn_with(Engine::Sqlite, "it::metrics::preflight", |f| {
+        f.merge(("cors_allowed_origins", ["https://app.example"]))
+    })
+    .await
+    .expect("sqlite");
+    let res = app
+        .client
+        .req(rocket::http::Method::Options, "/api/articles/some-slug")
+        .header(Header::new("Origin", "https://app.example"))
+        .header(Header::new("Access-Control-Request-Method", "POST"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NoContent);
+    let after = scrape(&app.client).await;
+    let preflight = |status| {
+        value(
+            &after,
+            "conduit_http_requests_total",
+            &[
+                ("method", "OPTIONS"),
+                ("route", "<unmatched>"),
+                ("status", status),
+            ],
+        )
+    };
+    assert_eq!(preflight("204"), 1.0);
+    assert_eq!(preflight("404"), 0.0);
+}
+
 #[test]
 fn a_short_metrics_token_is_refused_naming_the_key() {
     let figment = crate::harness::test_figment("sqlite::memory:").merge(("metrics_token", "short"));
