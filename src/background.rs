@@ -93,3 +93,48 @@ fn report_panic(name: &'static str, payload: &(dyn std::any::Any + Send)) {
         "background task `{name}` panicked: {text}; it runs again at its next tick"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what a Sentry client sends.
+    #[derive(Default)]
+    struct Captured(std::sync::Mutex<Vec<sentry::Envelope>>);
+
+    impl sentry::Transport for Captured {
+        fn send_envelope(&self, envelope: sentry::Envelope) {
+            self.0.lock().expect("lock").push(envelope);
+        }
+    }
+
+    /// With the app's panic hook, the event says where the job panicked (the hook's note is
+    /// taken on the panicking thread), and nothing is left behind for a later request's 500.
+    #[tokio::test]
+    async fn a_caught_panic_is_reported_with_its_location_and_not_left_behind() {
+        crate::telemetry::install_panic_hook();
+        let transport = Arc::new(Captured::default());
+        let mut options = sentry::ClientOptions::default();
+        options.dsn = Some("http://public@127.0.0.1:9/1".parse().expect("dsn"));
+        options.transport = Some(Arc::new(transport.clone()));
+        let hub = Arc::new(sentry::Hub::new(
+            Some(Arc::new(sentry::Client::from_config(options))),
+            Arc::new(sentry::Scope::default()),
+        ));
+        let ok = run_once("unit", async { panic!("unit panic") })
+            .bind_hub(hub)
+            .await;
+        assert!(!ok);
+        assert_eq!(crate::telemetry::take_panic(), None, "taken by the report");
+        let envelopes = transport.0.lock().expect("lock");
+        let event = envelopes.iter().find_map(|e| e.event()).expect("an event");
+        let value = event.exception.values[0]
+            .value
+            .as_deref()
+            .unwrap_or_default();
+        assert!(
+            value.contains("unit panic at src/background.rs:"),
+            "{value}"
+        );
+    }
+}
