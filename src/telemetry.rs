@@ -310,3 +310,57 @@ impl Fairing for RequestLog {
         res.set_header(Header::new("X-Request-Id", id));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What becomes of a record with this target, level and message.
+    fn fate(target: &str, level: log::Level, message: &str) -> Option<log::Level> {
+        Truthful::<sentry_log::NoopLogger>::level_for(
+            &log::Record::builder()
+                .target(target)
+                .level(level)
+                .args(format_args!("{message}"))
+                .build(),
+        )
+    }
+
+    #[test]
+    fn rocket_narration_goes_real_errors_stay_and_refused_origins_are_warnings() {
+        use log::Level::{Error, Info, Warn};
+        let route = "No matching routes for OPTIONS /api/x.";
+        assert_eq!(fate("rocket::server::_", Error, route), None);
+        assert_eq!(
+            fate("rocket::server::_", Error, "Handler x panicked."),
+            None
+        );
+        let catcher = "Catcher failed. Attempting 500 error catcher.";
+        assert_eq!(fate("rocket::server::_", Error, catcher), Some(Error));
+        let picked = "Responding with registered 404 catcher.";
+        assert_eq!(fate("rocket::server::_", Warn, picked), None);
+        assert_eq!(fate("rocket::server", Info, "GET /:"), None);
+        let origin = "CORS Error: Origin is not allowed";
+        assert_eq!(fate("rocket_cors::fairing::_", Error, origin), Some(Warn));
+        assert_eq!(
+            fate("conduit::error", Error, "GET / answered 500"),
+            Some(Error)
+        );
+        assert_eq!(
+            fate("rocket::launch", Warn, "Rocket has launched"),
+            Some(Warn)
+        );
+    }
+
+    #[test]
+    fn request_lines_are_errors_only_for_server_failures() {
+        use rocket::http::Status;
+        assert_eq!(request_level(Status::NoContent), log::Level::Info);
+        assert_eq!(request_level(Status::NotFound), log::Level::Info);
+        assert_eq!(request_level(Status::ServiceUnavailable), log::Level::Warn);
+        assert_eq!(
+            request_level(Status::InternalServerError),
+            log::Level::Error
+        );
+    }
+}
