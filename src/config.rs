@@ -66,6 +66,12 @@ pub struct AppConfig {
     /// `0` turns the background task off.
     #[serde(default = "defaults::housekeeping_minutes")]
     pub housekeeping_minutes: u64,
+    /// SQLite: seconds between looks at the write-ahead log's size; `0` turns the WAL task off.
+    #[serde(default = "defaults::wal_check_seconds")]
+    pub wal_check_seconds: u64,
+    /// SQLite: past this many bytes the WAL task runs a passive checkpoint.
+    #[serde(default = "defaults::wal_checkpoint_bytes")]
+    pub wal_checkpoint_bytes: u64,
     /// Log level: error, warn, info, debug or trace.
     #[serde(default = "defaults::log_filter")]
     pub log_filter: String,
@@ -75,6 +81,10 @@ pub struct AppConfig {
     /// Sentry DSN; Sentry is off when unset or empty.
     #[serde(default)]
     pub sentry_dsn: Option<SecretString>,
+    /// Bearer token that opens `GET /metrics` to clients that are not on this machine; unset
+    /// or empty: loopback clients only.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
     /// Origins allowed to call `/api` from a browser (CORS). `["*"]` allows any.
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
@@ -151,6 +161,12 @@ mod defaults {
     }
     pub fn housekeeping_minutes() -> u64 {
         10
+    }
+    pub fn wal_check_seconds() -> u64 {
+        10
+    }
+    pub fn wal_checkpoint_bytes() -> u64 {
+        16 * 1024 * 1024
     }
     pub fn log_filter() -> String {
         "info".into()
@@ -357,6 +373,9 @@ impl AppConfig {
         if self.backup_timeout_secs == 0 {
             return Err(bad("backup_timeout_secs", "must be a positive number"));
         }
+        if self.metrics_token().is_some_and(|t| t.len() < 16) {
+            return Err(bad("metrics_token", "must be at least 16 characters"));
+        }
         if parse_level(&self.log_filter).is_none() {
             return Err(bad(
                 "log_filter",
@@ -367,6 +386,14 @@ impl AppConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The `/metrics` bearer token, when one is configured.
+    pub fn metrics_token(&self) -> Option<&str> {
+        self.metrics_token
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
+            .filter(|token| !token.is_empty())
     }
 
     /// The Sentry DSN, when one is configured.

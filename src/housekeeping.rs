@@ -7,8 +7,12 @@
 //! - browser sessions that expired or were revoked (a revoked or expired session's tokens are
 //!   refused whether or not its row is there).
 //!
+//! And on SQLite, the write-ahead log: every `wal_check_seconds` its size is looked at, and past
+//! `wal_checkpoint_bytes` a passive checkpoint runs ([`checkpoint_wal`], `db::wal`).
+//!
 //! A pass runs at liftoff and then every `housekeeping_minutes` (`0`: never), on every instance;
-//! passes on several instances delete the same rows harmlessly.
+//! passes on several instances delete the same rows harmlessly. A pass that panics is reported
+//! (`background`) and the next one runs as usual.
 
 use std::time::Duration as StdDuration;
 
@@ -47,6 +51,50 @@ pub async fn prune(
     })
 }
 
+/// The WAL task's pass: a passive checkpoint when the log has grown past
+/// `wal_checkpoint_bytes`. `Ok(None)` when nothing was done (MySQL, or a small log).
+pub async fn checkpoint_wal(
+    db: &DbPool,
+    config: &AppConfig,
+) -> Result<Option<db::wal::Checkpoint>, sqlx::Error> {
+    match db.wal_bytes() {
+        Some(bytes) if bytes > config.wal_checkpoint_bytes => {
+            let done = db::wal::checkpoint_passive(db).await?;
+            log::info!(
+                "sqlite: the write-ahead log had {bytes} bytes; passive checkpoint: {done:?}"
+            );
+            Ok(done)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Starts the WAL task at liftoff on SQLite (unless `wal_check_seconds` is 0).
+pub fn wal_stage() -> AdHoc {
+    AdHoc::on_liftoff("SQLite WAL checkpoints", |rocket| {
+        Box::pin(async move {
+            let (Some(db), Some(config)) = (rocket.state::<Db>(), rocket.state::<AppConfig>())
+            else {
+                return;
+            };
+            if config.wal_check_seconds == 0 || db.wal_bytes().is_none() {
+                return;
+            }
+            let db: DbPool = (**db).clone();
+            let config = config.clone();
+            let every = StdDuration::from_secs(config.wal_check_seconds);
+            crate::background::spawn_periodic("sqlite-wal", every, rocket.shutdown(), move || {
+                let (db, config) = (db.clone(), config.clone());
+                async move {
+                    if let Err(e) = checkpoint_wal(&db, &config).await {
+                        log::warn!("sqlite: checkpoint: {e}");
+                    }
+                }
+            });
+        })
+    })
+}
+
 /// Starts the background task at liftoff (unless `housekeeping_minutes` is 0); it ends with
 /// the server.
 pub fn stage() -> AdHoc {
@@ -61,21 +109,21 @@ pub fn stage() -> AdHoc {
             }
             let db: DbPool = (**db).clone();
             let config = config.clone();
-            let mut shutdown = rocket.shutdown();
             let every = StdDuration::from_secs(config.housekeeping_minutes.saturating_mul(60));
-            tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(every);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        () = &mut shutdown => break,
-                        _ = ticks.tick() => match prune(&db, &config, Utc::now()).await {
+            crate::background::spawn_periodic(
+                "housekeeping",
+                every,
+                rocket.shutdown(),
+                move || {
+                    let (db, config) = (db.clone(), config.clone());
+                    async move {
+                        match prune(&db, &config, Utc::now()).await {
                             Ok(pruned) => log::debug!("housekeeping: {pruned:?}"),
                             Err(e) => log::warn!("housekeeping: {e}"),
-                        },
+                        }
                     }
-                }
-            });
+                },
+            );
         })
     })
 }

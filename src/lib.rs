@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod housekeeping;
 pub mod input;
 pub mod json_body;
 pub mod markdown;
+pub mod metrics;
 pub mod security;
 pub mod seed;
 pub mod social;
@@ -42,7 +44,8 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(db::Db::init())
         .attach(templates.fairing())
         .manage(templates)
-        .attach(telemetry::RequestLog)
+        .manage(metrics::Metrics::new())
+        .attach(telemetry::RequestStart)
         .attach(auth::csrf::Gate)
         .attach(security::shield())
         .attach(security::ContentSecurityPolicy)
@@ -50,6 +53,9 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(api::stage())
         .attach(admin::stage())
         .attach(housekeeping::stage())
+        .attach(housekeeping::wal_stage())
         .attach(api::cors())
         .attach(api::JsonCharset)
+        .attach(metrics::stage())
+        .attach(telemetry::request_log())
 }

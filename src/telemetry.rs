@@ -41,6 +41,8 @@ pub fn init_logging(level: &str, file: Option<&std::path::Path>) -> anyhow::Resu
         // Rocket's own chatter (route tables, `_` targets) is noise at info level.
         .level_for("rocket", level.min(LevelFilter::Warn))
         .level_for("_", level.min(LevelFilter::Warn))
+        // rocket_cors narrates each CORS request ("Verifying origin") at info level.
+        .level_for("rocket_cors", level.min(LevelFilter::Warn))
         .level_for("sqlx", level.min(LevelFilter::Warn))
         .level_for("hyper", LevelFilter::Warn)
         .chain(stderr);
@@ -59,17 +61,90 @@ pub fn init_logging(level: &str, file: Option<&std::path::Path>) -> anyhow::Resu
     }
     let (max_level, logger) = dispatch.into_log();
     // Only our own error records become Sentry events (each 5xx is logged once, in error.rs);
-    // other crates' errors and all warnings ride along as breadcrumbs.
+    // other crates' errors and all warnings ride along as breadcrumbs. So do the request line
+    // of a 5xx (error.rs's record is its event) and a background task's panic (`background`
+    // sends its own event, with the panic as an exception).
     let logger = sentry_log::SentryLogger::with_dest(logger).filter(|md| match md.level() {
-        log::Level::Error if md.target().starts_with("conduit") => sentry_log::LogFilter::Event,
+        log::Level::Error
+            if md.target().starts_with("conduit") && !REPORTED_ELSEWHERE.contains(&md.target()) =>
+        {
+            sentry_log::LogFilter::Event
+        }
         log::Level::Error | log::Level::Warn | log::Level::Info => {
             sentry_log::LogFilter::Breadcrumb
         }
         _ => sentry_log::LogFilter::Ignore,
     });
-    log::set_boxed_logger(Box::new(logger))?;
+    log::set_boxed_logger(Box::new(Truthful(logger)))?;
     log::set_max_level(max_level);
     Ok(())
+}
+
+/// Error-level targets of ours that are not Sentry events of their own.
+const REPORTED_ELSEWHERE: [&str; 2] = [REQUEST_TARGET, BACKGROUND_TARGET];
+
+/// The log target of a background task's panic (`background` sends the Sentry event itself).
+pub const BACKGROUND_TARGET: &str = "conduit::background";
+
+/// The target of the one line per request.
+const REQUEST_TARGET: &str = "conduit::request";
+
+/// Keeps the log to one line per request, at the level of what the client got. Rocket narrates
+/// each request under `rocket::server` ("Matched", "Responding with registered 404 catcher",
+/// and "No matching routes" at *error* level for every 404, including a CORS preflight that
+/// the CORS fairing then answers 204); [`RequestLog`] says what matters once, with the final
+/// status. So Rocket's per-request records are dropped but its real errors (a catcher that
+/// failed), and a refused CORS origin (`rocket_cors` logs it as an error; it is the client's)
+/// is a warning.
+struct Truthful<L>(L);
+
+impl<L: log::Log> Truthful<L> {
+    /// What becomes of `record`: dropped (`None`), or logged at this level.
+    fn level_for(record: &log::Record<'_>) -> Option<log::Level> {
+        let (target, level) = (record.target(), record.level());
+        if target.starts_with("rocket::server") {
+            if level > log::Level::Error {
+                return None;
+            }
+            // Our request line and error.rs's report cover these: a 404 is not a server
+            // error, and a panicking handler is reported with its request id.
+            let message = record.args().to_string();
+            let narration =
+                message.starts_with("No matching routes") || message.contains("panicked");
+            return (!narration).then_some(level);
+        }
+        if target.starts_with("rocket_cors") && level == log::Level::Error {
+            return Some(log::Level::Warn);
+        }
+        Some(level)
+    }
+}
+
+impl<L: log::Log> log::Log for Truthful<L> {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        match Self::level_for(record) {
+            Some(level) if level == record.level() => self.0.log(record),
+            Some(level) => self.0.log(
+                &log::Record::builder()
+                    .args(*record.args())
+                    .level(level)
+                    .target(record.target())
+                    .module_path(record.module_path())
+                    .file(record.file())
+                    .line(record.line())
+                    .build(),
+            ),
+            None => {}
+        }
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
 }
 
 /// Start Sentry when a DSN is configured. Keep the guard alive for the life of the process.
@@ -158,9 +233,6 @@ pub struct RequestId(pub String);
 
 struct Started(Instant);
 
-/// Gives each request an id (echoed as `X-Request-Id`) and logs one line per request.
-pub struct RequestLog;
-
 /// The id of `req`, assigning one when none exists yet.
 pub fn request_id(req: &Request<'_>) -> String {
     req.local_cache(|| RequestId(format!("{:016x}", rand::random::<u64>())))
@@ -168,12 +240,21 @@ pub fn request_id(req: &Request<'_>) -> String {
         .clone()
 }
 
+/// How long ago `req` arrived (as [`RequestStart`] saw it).
+pub fn elapsed(req: &Request<'_>) -> std::time::Duration {
+    req.local_cache(|| Started(Instant::now())).0.elapsed()
+}
+
+/// Notes when each request arrived and gives it an id. Attached first, so the time covers
+/// every other fairing.
+pub struct RequestStart;
+
 #[rocket::async_trait]
-impl Fairing for RequestLog {
+impl Fairing for RequestStart {
     fn info(&self) -> Info {
         Info {
-            name: "Request log",
-            kind: Kind::Request | Kind::Response,
+            name: "Request start",
+            kind: Kind::Request,
         }
     }
 
@@ -181,12 +262,45 @@ impl Fairing for RequestLog {
         req.local_cache(|| Started(Instant::now()));
         request_id(req);
     }
+}
+
+/// Logs one line per request with the status the client receives, and echoes the id as
+/// `X-Request-Id`. Attached by [`request_log`] after every other response fairing (the CORS
+/// fairing turns a preflight's 404 into a 204 in its own `on_response`). The line is at error
+/// level for a 5xx but a 503 (load shed, or the database away: a warning; error.rs reports
+/// the cause of a real failure), at info level otherwise: a 4xx is the client's business.
+pub struct RequestLog;
+
+/// The stage that attaches [`RequestLog`] last: at ignite, after the stages attached before it
+/// have attached theirs (the CORS stage attaches its fairing at ignite).
+pub fn request_log() -> rocket::fairing::AdHoc {
+    rocket::fairing::AdHoc::on_ignite("Request log", |rocket| async { rocket.attach(RequestLog) })
+}
+
+/// The level of the request line for a response with `status`.
+pub fn request_level(status: rocket::http::Status) -> log::Level {
+    match status.code {
+        503 => log::Level::Warn,
+        500.. => log::Level::Error,
+        _ => log::Level::Info,
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for RequestLog {
+    fn info(&self) -> Info {
+        Info {
+            name: "Request log",
+            kind: Kind::Response,
+        }
+    }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let id = request_id(req);
-        let elapsed = req.local_cache(|| Started(Instant::now())).0.elapsed();
-        log::info!(
-            target: "conduit::request",
+        let elapsed = elapsed(req);
+        log::log!(
+            target: REQUEST_TARGET,
+            request_level(res.status()),
             "{} {} {} {:.1}ms rid={id}",
             req.method(),
             req.uri().path(),
@@ -194,5 +308,59 @@ impl Fairing for RequestLog {
             elapsed.as_secs_f64() * 1000.0
         );
         res.set_header(Header::new("X-Request-Id", id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What becomes of a record with this target, level and message.
+    fn fate(target: &str, level: log::Level, message: &str) -> Option<log::Level> {
+        Truthful::<sentry_log::NoopLogger>::level_for(
+            &log::Record::builder()
+                .target(target)
+                .level(level)
+                .args(format_args!("{message}"))
+                .build(),
+        )
+    }
+
+    #[test]
+    fn rocket_narration_goes_real_errors_stay_and_refused_origins_are_warnings() {
+        use log::Level::{Error, Info, Warn};
+        let route = "No matching routes for OPTIONS /api/x.";
+        assert_eq!(fate("rocket::server::_", Error, route), None);
+        assert_eq!(
+            fate("rocket::server::_", Error, "Handler x panicked."),
+            None
+        );
+        let catcher = "Catcher failed. Attempting 500 error catcher.";
+        assert_eq!(fate("rocket::server::_", Error, catcher), Some(Error));
+        let picked = "Responding with registered 404 catcher.";
+        assert_eq!(fate("rocket::server::_", Warn, picked), None);
+        assert_eq!(fate("rocket::server", Info, "GET /:"), None);
+        let origin = "CORS Error: Origin is not allowed";
+        assert_eq!(fate("rocket_cors::fairing::_", Error, origin), Some(Warn));
+        assert_eq!(
+            fate("conduit::error", Error, "GET / answered 500"),
+            Some(Error)
+        );
+        assert_eq!(
+            fate("rocket::launch", Warn, "Rocket has launched"),
+            Some(Warn)
+        );
+    }
+
+    #[test]
+    fn request_lines_are_errors_only_for_server_failures() {
+        use rocket::http::Status;
+        assert_eq!(request_level(Status::NoContent), log::Level::Info);
+        assert_eq!(request_level(Status::NotFound), log::Level::Info);
+        assert_eq!(request_level(Status::ServiceUnavailable), log::Level::Warn);
+        assert_eq!(
+            request_level(Status::InternalServerError),
+            log::Level::Error
+        );
     }
 }

@@ -225,7 +225,8 @@ pub fn stage() -> AdHoc {
                     .figment()
                     .extract_inner::<String>("databases.main.url")
                     .unwrap_or_default();
-                backup::Backups::new(config, &url)
+                let metrics = rocket.state::<crate::metrics::Metrics>().cloned();
+                backup::Backups::new(config, &url).map(|b| b.with_metrics(metrics))
             }
             None => return Err(rocket),
         };

@@ -21,6 +21,7 @@ pub mod tags;
 pub mod throttle;
 pub mod url;
 pub mod users;
+pub mod wal;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rocket_db_pools::Database;

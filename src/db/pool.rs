@@ -48,6 +48,8 @@ pub enum Backend {
 pub struct DbPool {
     backend: Backend,
     statements: Arc<AtomicU64>,
+    /// The SQLite database's write-ahead log (`<file>-wal`); `None` on MySQL and in memory.
+    wal: Option<Arc<std::path::Path>>,
 }
 
 /// Settings read from `databases.main` (Rocket's own database config keys).
@@ -65,7 +67,17 @@ struct PoolConfig {
     /// 0: forever).
     #[serde(default)]
     max_lifetime: Option<u64>,
+    /// SQLite: bytes the write-ahead log is cut back to once checkpointed (`journal_size_limit`).
+    #[serde(default = "default_journal_size_limit")]
+    journal_size_limit: u64,
 }
+
+fn default_journal_size_limit() -> u64 {
+    JOURNAL_SIZE_LIMIT
+}
+
+/// SQLite's `journal_size_limit` unless `databases.main.journal_size_limit` says otherwise.
+pub const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Why the pool could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -136,21 +148,30 @@ impl DbPool {
             acquire,
             idle,
             max_lifetime: Some(MAX_LIFETIME),
+            journal_size_limit: JOURNAL_SIZE_LIMIT,
         };
         Self::open(&DbUrl::parse(url)?, sizes).await
     }
 
     async fn open(url: &DbUrl, sizes: Sizes) -> Result<Self, PoolError> {
         install_crypto_provider();
+        let mut wal = None;
         let backend = match url {
             DbUrl::Sqlite(sqlite) => {
+                if let Some(file) = sqlite.file() {
+                    let mut name = file.as_os_str().to_owned();
+                    name.push("-wal");
+                    wal = Some(Arc::from(std::path::Path::new(&name)));
+                }
                 let options = sqlite
                     .options()
                     .create_if_missing(true)
                     .foreign_keys(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(5));
+                    .busy_timeout(Duration::from_secs(5))
+                    // The log is cut back to this size when it is rewound (db/wal.rs).
+                    .pragma("journal_size_limit", sizes.journal_size_limit.to_string());
                 Backend::Sqlite(ConnPool::open(options, sizes, None).await?)
             }
             DbUrl::MySql(mysql) => {
@@ -164,7 +185,23 @@ impl DbPool {
         Ok(Self {
             backend,
             statements: Arc::new(AtomicU64::new(0)),
+            wal,
         })
+    }
+
+    /// The pool's occupancy right now (deadpool's status).
+    pub fn status(&self) -> deadpool::Status {
+        match &self.backend {
+            Backend::Sqlite(p) => p.pool.status(),
+            Backend::MySql(p) => p.pool.status(),
+        }
+    }
+
+    /// The size of SQLite's write-ahead log file in bytes (0 when there is none right now);
+    /// `None` on MySQL and for an in-memory database. One `stat`, no database round trip.
+    pub fn wal_bytes(&self) -> Option<u64> {
+        let wal = self.wal.as_deref()?;
+        Some(std::fs::metadata(wal).map_or(0, |m| m.len()))
     }
 
     /// The engine behind this pool.
@@ -255,6 +292,8 @@ struct Sizes {
     idle: Option<Duration>,
     /// Connections are closed once this old.
     max_lifetime: Option<Duration>,
+    /// SQLite's `journal_size_limit`, in bytes.
+    journal_size_limit: u64,
 }
 
 /// Connections of one engine shared by every request: a `deadpool` pool of at most `max`,
@@ -501,6 +540,7 @@ impl rocket_db_pools::Pool for DbPool {
                 Some(secs) => Some(Duration::from_secs(secs)),
                 None => Some(MAX_LIFETIME),
             },
+            journal_size_limit: config.journal_size_limit,
         };
         let url = DbUrl::parse(&config.url)?;
         let pool = Self::open(&url, sizes)

@@ -8,6 +8,7 @@ pub mod head;
 pub mod health;
 pub mod layout;
 mod memo_keys;
+pub mod metrics;
 pub mod profiles;
 pub mod render;
 pub mod session;
@@ -40,6 +41,7 @@ pub fn stage() -> AdHoc {
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
             .mount("/", health::routes())
+            .mount("/", metrics::routes())
             .mount("/", session::routes())
             .mount("/", settings::routes())
             .mount("/", feeds::routes())

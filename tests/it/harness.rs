@@ -120,6 +120,8 @@ pub fn test_figment(url: &str) -> Figment {
         // No background pass deleting rows a test is looking at (tests/it/housekeeping.rs turns
         // it on where it is the subject).
         .merge(("housekeeping_minutes", 0))
+        // No checkpoints behind the WAL tests' backs (tests/it/wal.rs turns them on).
+        .merge(("wal_check_seconds", 0))
 }
 
 impl TestApp {

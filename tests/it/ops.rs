@@ -18,7 +18,7 @@ use crate::support::{
     api, browser_register, exec, get_json, get_page, page_csrf, post_form, register, scalar, texts,
 };
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -26,7 +26,7 @@ fn free_port() -> u16 {
 }
 
 /// A minimal HTTP/1.1 exchange: status, headers (lowercased names) and body.
-fn http(port: u16, request: &str) -> std::io::Result<(u16, String, String)> {
+pub(crate) fn http(port: u16, request: &str) -> std::io::Result<(u16, String, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.write_all(request.as_bytes())?;
@@ -41,7 +41,7 @@ fn http(port: u16, request: &str) -> std::io::Result<(u16, String, String)> {
     Ok((status, head.to_ascii_lowercase(), body.to_owned()))
 }
 
-fn get(port: u16, path: &str, extra_headers: &str) -> (u16, String, String) {
+pub(crate) fn get(port: u16, path: &str, extra_headers: &str) -> (u16, String, String) {
     http(
         port,
         &format!(
@@ -52,7 +52,7 @@ fn get(port: u16, path: &str, extra_headers: &str) -> (u16, String, String) {
 }
 
 /// The `conduit` binary serving on `port`, killed when dropped.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -62,6 +62,16 @@ impl Drop for Server {
 }
 
 fn serve(url: &str, port: u16, env: &[(&str, String)]) -> Server {
+    serve_logging_to(url, port, env, Stdio::null())
+}
+
+/// [`serve`], with the server's standard error (its log) going to `stderr`.
+pub(crate) fn serve_logging_to(
+    url: &str,
+    port: u16,
+    env: &[(&str, String)],
+    stderr: Stdio,
+) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_conduit"));
     cmd.arg("serve")
         .env(
@@ -72,7 +82,7 @@ fn serve(url: &str, port: u16, env: &[(&str, String)]) -> Server {
         .env("ROCKET_PROFILE", "debug")
         .env_remove("CONDUIT_CONFIG")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(stderr);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -164,7 +174,7 @@ fn wait_for(bodies: &Arc<Mutex<Vec<String>>>, what: &str) -> String {
     );
 }
 
-fn request_id(head: &str) -> String {
+pub(crate) fn request_id(head: &str) -> String {
     head.lines()
         .find_map(|l| l.strip_prefix("x-request-id:"))
         .expect("x-request-id")

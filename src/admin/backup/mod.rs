@@ -156,9 +156,18 @@ pub struct Backups {
     sqlite3: String,
     mysqldump: String,
     mysql: String,
+    /// Where the outcomes of [`create`](Self::create) are counted (the app's `/metrics`).
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Backups {
+    /// Count each backup's outcome in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Option<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// The service for the database at `url`, configured by `config`.
     pub fn new(config: &AppConfig, url: &str) -> Result<Self, BackupError> {
         let invalid = |e: UrlError| BackupError::Invalid(e.to_string());
@@ -184,6 +193,7 @@ impl Backups {
             sqlite3: config.backup_sqlite3.clone(),
             mysqldump: config.backup_mysqldump.clone(),
             mysql: config.backup_mysql.clone(),
+            metrics: None,
         })
     }
 
@@ -231,6 +241,19 @@ impl Backups {
     /// Write a new backup into the backup folder under a server-chosen name, then prune old
     /// ones beyond `backup_keep`. [`BackupError::Busy`] while another backup runs.
     pub async fn create(&self) -> Result<BackupFile, BackupError> {
+        use crate::metrics::BackupOutcome;
+        let result = self.create_unmetered().await;
+        if let Some(metrics) = &self.metrics {
+            metrics.backup(match &result {
+                Ok(_) => BackupOutcome::Ok,
+                Err(BackupError::Busy) => BackupOutcome::Busy,
+                Err(_) => BackupOutcome::Failed,
+            });
+        }
+        result
+    }
+
+    async fn create_unmetered(&self) -> Result<BackupFile, BackupError> {
         let _lock = self.lock()?;
         let name = format!(
             "conduit-{}-{:04x}.{}",
