@@ -253,12 +253,13 @@ struct HomePage {
 #[derive(Serialize)]
 struct ArticlePage {
     /// Canonical link and preview meta.
-    head: HeadView,
+    /// The rendered `partials/head` (canonical link, previews), memoized by the article.
+    head_html: Arc<str>,
     title: String,
     /// Where the comment form posts.
-    comment_url: String,
+    comment_url: Option<String>,
     /// The login page, coming back here.
-    login_url: String,
+    login_url: Option<String>,
     /// Sanitized HTML of the body.
     body_html: Arc<str>,
     tags: Vec<TagView>,
@@ -269,6 +270,12 @@ struct ArticlePage {
     /// The comment form's values and errors after a failed submission.
     comment_form: serde_json::Value,
     here: String,
+}
+
+/// What `partials/head` shows.
+#[derive(Serialize)]
+struct HeadContext {
+    head: HeadView,
 }
 
 /// What `partials/article_meta` shows.
@@ -306,11 +313,16 @@ async fn article_page(
     // The meta fragment shows no body: keep it out of the fragment's inputs.
     let body_html =
         crate::markdown::to_safe_html(article.body.take().as_deref().unwrap_or_default());
-    let head = HeadView::article(
-        &layout.public_url,
-        &ArticleView::new(&layout.links, article.clone(), viewer),
-        &article.updated_at,
-    );
+    // The `<head>` meta depend on the article alone: a memoized fragment, like the meta block.
+    let head_html = layout.fragment("partials/head", &Key::new().with(&article), || {
+        HeadContext {
+            head: HeadView::article(
+                &layout.public_url,
+                &ArticleView::new(&layout.links, article.clone(), None),
+                &article.updated_at,
+            ),
+        }
+    })?;
     let inputs = Key::new().with(&article).with(&viewer).with(&csrf);
     let meta = layout.fragment("partials/article_meta", &inputs, || MetaContext {
         article: ArticleView::new(&layout.links, article.clone(), viewer),
@@ -339,15 +351,16 @@ async fn article_page(
         layout.render(
             "articles/show",
             ArticlePage {
-                head,
+                head_html,
                 title: article.title,
                 tags: article
                     .tags
                     .into_iter()
                     .map(|name| TagView::new(&layout.links, name))
                     .collect(),
-                comment_url: (layout.links.article_action)(&article.slug, ArticleAction::Comment),
-                login_url: (layout.links.login)(Some(&url)),
+                comment_url: csrf
+                    .map(|_| (layout.links.article_action)(&article.slug, ArticleAction::Comment)),
+                login_url: csrf.is_none().then(|| (layout.links.login)(Some(&url))),
                 here: url,
                 body_html,
                 meta,

@@ -352,13 +352,22 @@ feeds_test!(
         assert_eq!(name("twitter:title"), vec!["Hello world"]);
         assert_eq!(name("twitter:description"), vec!["About Hello world"]);
 
+        // The head is memoized by the article: a new description and a new picture show at once.
+        let (status, _) = api(&app.client, Method::Put, &format!("/api/articles/{slug}"), Some(&alice), Some(json!({"article": {"description": "Changed"}}))).await;
+        assert_eq!(status, Status::Ok);
+        let (status, _) = api(&app.client, Method::Put, "/api/user", Some(&alice), Some(json!({"user": {"image": "https://img.example/new.png"}}))).await;
+        assert_eq!(status, Status::Ok);
+        let (_, again) = get_page(&app.client, &format!("/article/{slug}")).await;
+        assert_eq!(attrs(&again, r#"meta[property="og:description"]"#, "content"), vec!["Changed"]);
+        assert_eq!(attrs(&again, r#"meta[property="og:image"]"#, "content"), vec!["https://img.example/new.png"]);
+
         let (_, profile) = get_page(&app.client, "/profile/alice").await;
         let meta = |property: &str| attrs(&profile, &format!(r#"meta[property="{property}"]"#), "content");
         assert_eq!(attrs(&profile, r#"link[rel="canonical"]"#, "href"), vec![format!("{PUBLIC}/profile/alice")]);
         assert_eq!(meta("og:type"), vec!["profile"]);
         assert_eq!(meta("og:title"), vec!["alice"]);
         assert_eq!(meta("og:description"), vec!["Writes things."]);
-        assert_eq!(meta("og:image"), vec!["https://img.example/alice.png"]);
+        assert_eq!(meta("og:image"), vec!["https://img.example/new.png"]);
         assert_eq!(meta("profile:username"), vec!["alice"]);
         let alternate = r#"link[rel="alternate"][type="application/atom+xml"]"#;
         let href = attrs(&profile, alternate, "href");
