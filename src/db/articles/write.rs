@@ -33,10 +33,13 @@ fn slug_candidate(base: &str, attempt: u32) -> String {
 const SLUG_ATTEMPTS: u32 = 8;
 
 macro_rules! write_tags {
-    ($tx:expr, $article_id:expr, $tags:expr) => {{
+    ($tx:expr, $engine:expr, $article_id:expr, $tags:expr) => {{
         // The old tags lose this article, the new ones gain it, and the row's `tag_list` is
-        // rewritten from the links: all in the caller's transaction.
-        sqlx::query(counters::RELEASE_ARTICLE_TAGS)
+        // rewritten from the links: all in the caller's transaction. The tags' rows are only
+        // read (a new tag's is inserted): their counts are in `tag_counts`.
+        let slot = counters::slot($engine);
+        sqlx::query(counters::RELEASE_ARTICLE_TAGS.sql($engine))
+            .bind(slot)
             .bind($article_id)
             .execute(&mut *$tx)
             .await?;
@@ -46,22 +49,32 @@ macro_rules! write_tags {
             .await?;
         let mut tag_ids: Vec<TagId> = Vec::new();
         for tag in $tags {
-            // Insert the tag if new; a concurrent insert of the same new tag is a unique
-            // violation we can ignore, since the row exists either way.
-            match sqlx::query("INSERT INTO tags (name) VALUES (?)")
+            const FIND: &str = "SELECT id FROM tags WHERE name = ?";
+            let known: Option<TagId> = sqlx::query_scalar(FIND)
                 .bind(tag.as_str())
-                .execute(&mut *$tx)
-                .await
-            {
-                Err(e) if is_unique_violation(&e) => {}
-                other => {
-                    other?;
-                }
-            }
-            let tag_id: TagId = sqlx::query_scalar("SELECT id FROM tags WHERE name = ?")
-                .bind(tag.as_str())
-                .fetch_one(&mut *$tx)
+                .fetch_optional(&mut *$tx)
                 .await?;
+            let tag_id = match known {
+                Some(id) => id,
+                None => {
+                    // A concurrent insert of the same new tag is a unique violation we can
+                    // ignore, since the row exists either way.
+                    match sqlx::query("INSERT INTO tags (name) VALUES (?)")
+                        .bind(tag.as_str())
+                        .execute(&mut *$tx)
+                        .await
+                    {
+                        Err(e) if is_unique_violation(&e) => {}
+                        other => {
+                            other?;
+                        }
+                    }
+                    sqlx::query_scalar(FIND)
+                        .bind(tag.as_str())
+                        .fetch_one(&mut *$tx)
+                        .await?
+                }
+            };
             if !tag_ids.contains(&tag_id) {
                 sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)")
                     .bind($article_id)
@@ -71,15 +84,12 @@ macro_rules! write_tags {
                 tag_ids.push(tag_id);
             }
         }
-        // Counters are bumped in id order, so two writers sharing tags lock them in the same
-        // order (no deadlock on MySQL).
-        tag_ids.sort_unstable();
-        for tag_id in tag_ids {
-            sqlx::query("UPDATE tags SET article_count = article_count + 1 WHERE id = ?")
-                .bind(tag_id)
-                .execute(&mut *$tx)
-                .await?;
-        }
+        // One statement, in tag id order (two writers sharing tags lock them in the same order).
+        sqlx::query(counters::COUNT_ARTICLE_TAGS.sql($engine))
+            .bind(slot)
+            .bind($article_id)
+            .execute(&mut *$tx)
+            .await?;
         sqlx::query(counters::REWRITE_TAG_LIST)
             .bind($article_id)
             .execute(&mut *$tx)
@@ -96,6 +106,7 @@ pub async fn insert(
 ) -> Result<String, sqlx::Error> {
     const SQL: &str = "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
     let at = now();
+    let engine = db.engine();
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(counters::COUNT_AUTHORS_ARTICLE)
@@ -121,8 +132,9 @@ pub async fn insert(
                 Err(e) => return Err(e),
             }
         };
-        write_tags!(tx, id, &data.tags);
+        write_tags!(tx, engine, id, &data.tags);
         sqlx::query(counters::COUNT_NEW_ARTICLE)
+            .bind(counters::slot(engine))
             .execute(&mut *tx)
             .await?;
         sqlx::query(crate::db::profiles::feed::ADD_ARTICLE)
@@ -146,6 +158,7 @@ pub async fn update(
 ) -> Result<String, sqlx::Error> {
     const SQL: &str = "UPDATE articles SET slug = ?, title = ?, description = ?, body = ?, updated_at = ? WHERE id = ?";
     let at = now();
+    let engine = db.engine();
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         let mut attempt = 0;
@@ -175,7 +188,7 @@ pub async fn update(
                 Err(e) => return Err(e),
             }
         };
-        write_tags!(tx, id, &data.tags);
+        write_tags!(tx, engine, id, &data.tags);
         tx.commit().await?;
         Ok(slug)
     })
@@ -185,7 +198,7 @@ pub async fn update(
 pub async fn delete(db: &DbPool, id: ArticleId) -> Result<(), sqlx::Error> {
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
-        if !delete_article_in!(tx, id) {
+        if !delete_article_in!(tx, db.engine(), id) {
             // Already gone: dropping the transaction rolls the counter updates back.
             return Ok(());
         }
@@ -205,7 +218,9 @@ async fn is_favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<bool
 }
 
 /// `user_id` favorites article `id` (idempotent); the article's count follows in the same
-/// transaction.
+/// transaction. The article's row is written first: on MySQL the favorite's insert would
+/// otherwise take a shared lock on it (the foreign key) before the count's update asks for the
+/// exclusive one, and two favorites of one article at once deadlocked.
 pub async fn favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO favorites (user_id, article_id, created_at) VALUES (?, ?, ?)";
     // Already a favorite (a repeated click or retry): nothing to write, so no write lock to
@@ -215,6 +230,10 @@ pub async fn favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(),
     }
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
+        sqlx::query("UPDATE articles SET favorites_count = favorites_count + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         match sqlx::query(SQL)
             .bind(user_id)
             .bind(id)
@@ -222,19 +241,17 @@ pub async fn favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(),
             .execute(&mut *tx)
             .await
         {
-            // Already a favorite: nothing changes (the transaction rolls back on drop).
+            // Already a favorite: nothing changes (the transaction rolls back on drop, the
+            // count's update with it).
             Err(e) if is_unique_violation(&e) => return Ok(()),
             other => other?,
         };
-        sqlx::query("UPDATE articles SET favorites_count = favorites_count + 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await
     })
 }
 
-/// `user_id` un-favorites article `id` (idempotent).
+/// `user_id` un-favorites article `id` (idempotent). The article's row first, as in
+/// [`favorite`].
 pub async fn unfavorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM favorites WHERE user_id = ? AND article_id = ?";
     if !is_favorite(db, user_id, id).await? {
@@ -242,18 +259,19 @@ pub async fn unfavorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(
     }
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
+        sqlx::query("UPDATE articles SET favorites_count = favorites_count - 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let removed = sqlx::query(SQL)
             .bind(user_id)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         if removed.rows_affected() == 0 {
+            // Not a favorite after all: the count's update rolls back on drop.
             return Ok(());
         }
-        sqlx::query("UPDATE articles SET favorites_count = favorites_count - 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await
     })
 }
