@@ -16,6 +16,8 @@ mod browser;
 mod counters;
 mod csrf;
 mod foundation;
+mod galera;
+mod galera_cluster;
 mod housekeeping;
 mod ids;
 mod infra;
