@@ -239,30 +239,28 @@ pub(crate) mod counters {
         }
     }
 
-    /// Add the `(tag_id, slot, n)` rows a SELECT gives to `tag_counts`, making slots that do
-    /// not exist yet.
+    /// Add the `(tag_id, slot, n)` rows a SELECT or VALUES gives to `tag_counts`, making
+    /// slots that do not exist yet.
     macro_rules! add_to_tag_counts {
-        ($select:literal) => {
+        ($rows:literal) => {
             PerEngine {
                 sqlite: concat!(
                     "INSERT INTO tag_counts (tag_id, slot, n) ",
-                    $select,
+                    $rows,
                     " ON CONFLICT (tag_id, slot) DO UPDATE SET n = n + excluded.n"
                 ),
                 mysql: concat!(
                     "INSERT INTO tag_counts (tag_id, slot, n) ",
-                    $select,
+                    $rows,
                     " ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
                 ),
             }
         };
     }
 
-    /// After linking article `?2`'s tags: each gains an article, in slot `?1`.
-    pub const COUNT_ARTICLE_TAGS: PerEngine = add_to_tag_counts!(
-        "SELECT tag_id, ?, 1 FROM article_tags WHERE article_id = ? ORDER BY tag_id"
-    );
-    /// Before unlinking article `?2`'s tags (an edit, a delete): each loses it, in slot `?1`.
+    /// Add `?3` to slot `?2` of tag `?1`'s count (making the slot when it is new).
+    pub const ADD_TO_TAG_COUNT: PerEngine = add_to_tag_counts!("VALUES (?, ?, ?)");
+    /// Before deleting article `?2`: each of its tags loses it, in slot `?1`.
     pub const RELEASE_ARTICLE_TAGS: PerEngine = add_to_tag_counts!(
         "SELECT tag_id, ?, -1 FROM article_tags WHERE article_id = ? ORDER BY tag_id"
     );
@@ -304,9 +302,6 @@ pub(crate) mod counters {
     /// Before deleting user `?1`: their articles go, from slot `?2`.
     pub const UNCOUNT_USER_ARTICLES: &str =
         "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles' AND slot = ?";
-    /// Rewrite `tag_list` of article `?`.
-    pub const REWRITE_TAG_LIST: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
-        FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id), '') WHERE id = ?";
 }
 
 mod list;

@@ -4,7 +4,7 @@
 use super::counters;
 use crate::db::db_run;
 use crate::db::db_transaction;
-use crate::db::{now, ArticleId, DbPool, LastInsertId, TagId, UserId};
+use crate::db::{now, ArticleId, DbPool, Engine, LastInsertId, TagId, UserId};
 use crate::error::is_unique_violation;
 
 /// The fields of a new or edited article.
@@ -32,30 +32,58 @@ fn slug_candidate(base: &str, attempt: u32) -> String {
 /// How many slug candidates to try before giving up.
 const SLUG_ATTEMPTS: u32 = 8;
 
+/// Find a tag by name: its id and stored name (the spelling it was first written in).
+const FIND_TAG: &str = "SELECT id, name FROM tags WHERE name = ?";
+
+/// [`FIND_TAG`] as a locking read on MySQL: it sees a row another transaction committed after
+/// this one's snapshot (the tag whose insert just failed as a duplicate). SQLite has one
+/// writer at a time, whose snapshot is current.
+fn find_tag_latest(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => FIND_TAG,
+        Engine::MySql => "SELECT id, name FROM tags WHERE name = ? LOCK IN SHARE MODE",
+    }
+}
+
+/// In transaction `$tx` on a pool of `$engine`: give article `$article_id` the tags `$tags`
+/// (`$fresh`: a new article, which has none yet). The old tags lose it and the new ones gain it
+/// in `tag_counts` (one slot, tags in id order: two writers sharing tags take them in the same
+/// order), and the row's `tag_list` is written. The tags' own rows are only read (a new tag's
+/// is inserted), and `article_tags` is read by plain reads: a locking read of a new article's
+/// links took a shared lock on the end of the index, and two new articles then deadlocked
+/// inserting theirs.
 macro_rules! write_tags {
-    ($tx:expr, $engine:expr, $article_id:expr, $tags:expr) => {{
-        // The old tags lose this article, the new ones gain it, and the row's `tag_list` is
-        // rewritten from the links: all in the caller's transaction. The tags' rows are only
-        // read (a new tag's is inserted): their counts are in `tag_counts`.
+    ($tx:expr, $engine:expr, $article_id:expr, $tags:expr, $fresh:expr) => {{
         let slot = counters::slot($engine);
-        sqlx::query(counters::RELEASE_ARTICLE_TAGS.sql($engine))
-            .bind(slot)
+        let add = counters::ADD_TO_TAG_COUNT.sql($engine);
+        if !$fresh {
+            let old: Vec<TagId> = sqlx::query_scalar(
+                "SELECT tag_id FROM article_tags WHERE article_id = ? ORDER BY tag_id",
+            )
             .bind($article_id)
-            .execute(&mut *$tx)
+            .fetch_all(&mut *$tx)
             .await?;
-        sqlx::query("DELETE FROM article_tags WHERE article_id = ?")
-            .bind($article_id)
-            .execute(&mut *$tx)
-            .await?;
-        let mut tag_ids: Vec<TagId> = Vec::new();
+            for tag_id in old {
+                sqlx::query(add)
+                    .bind(tag_id)
+                    .bind(slot)
+                    .bind(-1_i64)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM article_tags WHERE article_id = ?")
+                .bind($article_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        let mut linked: Vec<(TagId, String)> = Vec::new();
         for tag in $tags {
-            const FIND: &str = "SELECT id FROM tags WHERE name = ?";
-            let known: Option<TagId> = sqlx::query_scalar(FIND)
+            let known: Option<(TagId, String)> = sqlx::query_as(FIND_TAG)
                 .bind(tag.as_str())
                 .fetch_optional(&mut *$tx)
                 .await?;
-            let tag_id = match known {
-                Some(id) => id,
+            let found = match known {
+                Some(found) => found,
                 None => {
                     // A concurrent insert of the same new tag is a unique violation we can
                     // ignore, since the row exists either way.
@@ -69,28 +97,37 @@ macro_rules! write_tags {
                             other?;
                         }
                     }
-                    sqlx::query_scalar(FIND)
+                    sqlx::query_as(find_tag_latest($engine))
                         .bind(tag.as_str())
                         .fetch_one(&mut *$tx)
                         .await?
                 }
             };
-            if !tag_ids.contains(&tag_id) {
+            if !linked.iter().any(|(id, _)| *id == found.0) {
                 sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)")
                     .bind($article_id)
-                    .bind(tag_id)
+                    .bind(found.0)
                     .execute(&mut *$tx)
                     .await?;
-                tag_ids.push(tag_id);
+                linked.push(found);
             }
         }
-        // One statement, in tag id order (two writers sharing tags lock them in the same order).
-        sqlx::query(counters::COUNT_ARTICLE_TAGS.sql($engine))
-            .bind(slot)
-            .bind($article_id)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query(counters::REWRITE_TAG_LIST)
+        let tag_list = linked
+            .iter()
+            .map(|(_, name)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        linked.sort_unstable_by_key(|(id, _)| *id);
+        for (tag_id, _) in &linked {
+            sqlx::query(add)
+                .bind(*tag_id)
+                .bind(slot)
+                .bind(1_i64)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query("UPDATE articles SET tag_list = ? WHERE id = ?")
+            .bind(tag_list)
             .bind($article_id)
             .execute(&mut *$tx)
             .await?;
@@ -132,7 +169,7 @@ pub async fn insert(
                 Err(e) => return Err(e),
             }
         };
-        write_tags!(tx, engine, id, &data.tags);
+        write_tags!(tx, engine, id, &data.tags, true);
         sqlx::query(counters::COUNT_NEW_ARTICLE)
             .bind(counters::slot(engine))
             .execute(&mut *tx)
@@ -188,7 +225,7 @@ pub async fn update(
                 Err(e) => return Err(e),
             }
         };
-        write_tags!(tx, engine, id, &data.tags);
+        write_tags!(tx, engine, id, &data.tags, false);
         tx.commit().await?;
         Ok(slug)
     })
