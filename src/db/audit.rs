@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::db_run;
+use crate::db::db_transaction;
 use crate::db::{now, AuditId, DbPool, UserId};
 
 /// What an admin did, ready to be written.
@@ -75,7 +76,7 @@ pub(crate) use insert_audit;
 /// Record an entry on its own, for an action that writes nothing else to the database (a
 /// backup made or downloaded); database writes go through `db::admin`'s `audited!`.
 pub async fn record(db: &DbPool, entry: &AuditEntry) -> Result<(), sqlx::Error> {
-    db_run!(db, |c| sqlx::query(INSERT_SQL)
+    db_transaction!(db, |c| sqlx::query(INSERT_SQL)
         .bind(entry.actor_id)
         .bind(entry.actor_name.as_str())
         .bind(entry.action.as_str())

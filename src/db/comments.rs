@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::db::db_run;
+use crate::db::db_transaction;
 use crate::db::{now, ArticleId, CommentId, DbPool, LastInsertId, UserId};
 
 /// A comment with its author as the viewer sees them.
@@ -108,7 +109,7 @@ pub async fn insert(
     const SQL: &str =
         "INSERT INTO comments (article_id, author_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)";
     let at = now();
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(article_id)
         .bind(author_id)
         .bind(body)
@@ -121,7 +122,7 @@ pub async fn insert(
 
 /// Delete a comment.
 pub async fn delete(db: &DbPool, id: CommentId) -> Result<(), sqlx::Error> {
-    db_run!(db, |c| sqlx::query("DELETE FROM comments WHERE id = ?")
+    db_transaction!(db, |c| sqlx::query("DELETE FROM comments WHERE id = ?")
         .bind(id)
         .execute(c)
         .await

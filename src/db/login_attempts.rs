@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::db::db_run;
+use crate::db::db_transaction;
 use crate::db::DbPool;
 
 /// Forget an account's failures after a successful login.
 pub async fn clear(db: &DbPool, email: &str) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM login_attempts WHERE email = ?";
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(email)
         .execute(c)
         .await
@@ -19,7 +19,7 @@ pub async fn clear(db: &DbPool, email: &str) -> Result<(), sqlx::Error> {
 /// Forget failures older than `before` (housekeeping).
 pub async fn prune(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     const SQL: &str = "DELETE FROM login_attempts WHERE created_at < ?";
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(before)
         .execute(c)
         .await

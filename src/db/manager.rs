@@ -20,9 +20,13 @@ use std::time::{Duration, Instant};
 use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use sqlx::{ConnectOptions, Connection};
 
-/// Set-up run on each new connection (the MySQL session settings).
+/// Set-up run on each new connection with its argument (the MySQL session settings, and the
+/// `SET` statement they are made with).
 pub type Setup<C> =
-    for<'c> fn(&'c mut C) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+    for<'c> fn(
+        &'c mut C,
+        &'c str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
 
 /// How a connection's last use ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,14 +113,15 @@ impl<C: Connection> Tracked<C> {
 /// Makes and checks the connections of one engine for a `deadpool` pool.
 pub struct Manager<C: Connection> {
     options: C::Options,
-    setup: Option<Setup<C>>,
+    setup: Option<(Setup<C>, String)>,
     /// The times that decide when a connection is pinged or closed.
     pub limits: Limits,
 }
 
 impl<C: Connection> Manager<C> {
-    /// A manager connecting with `options`, running `setup` on each new connection.
-    pub fn new(options: C::Options, setup: Option<Setup<C>>, limits: Limits) -> Self {
+    /// A manager connecting with `options`, running `setup` (with its argument) on each new
+    /// connection.
+    pub fn new(options: C::Options, setup: Option<(Setup<C>, String)>, limits: Limits) -> Self {
         Self {
             options,
             setup,
@@ -139,8 +144,8 @@ impl<C: Connection + 'static> deadpool::managed::Manager for Manager<C> {
 
     async fn create(&self) -> Result<Tracked<C>, sqlx::Error> {
         let mut conn = self.options.connect().await?;
-        if let Some(setup) = self.setup {
-            setup(&mut conn).await?;
+        if let Some((setup, arg)) = &self.setup {
+            setup(&mut conn, arg).await?;
         }
         Ok(Tracked {
             conn,

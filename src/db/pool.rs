@@ -16,8 +16,6 @@
 //! last insert id (DESIGN.md section 2). Every query is instead written once and compiled for
 //! both engines by [`db_run!`](crate::db::db_run).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,9 +24,10 @@ use deadpool::managed::{Object, Pool, QueueMode};
 use rocket::figment::Figment;
 use sqlx::mysql::MySqlConnection;
 use sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Connection, Executor};
+use sqlx::Connection;
 
 use super::manager::{LastUse, Limits, Manager, Setup};
+use super::session;
 use super::url::{DbUrl, TlsMode};
 
 pub use crate::db::url::Engine;
@@ -70,6 +69,10 @@ struct PoolConfig {
     /// SQLite: bytes the write-ahead log is cut back to once checkpointed (`journal_size_limit`).
     #[serde(default = "default_journal_size_limit")]
     journal_size_limit: u64,
+    /// `wsrep_sync_wait` for each MySQL session on a Galera cluster (0, the default: not set);
+    /// see [`session::mysql_session_sql`].
+    #[serde(default)]
+    galera_sync_wait: u8,
 }
 
 fn default_journal_size_limit() -> u64 {
@@ -121,12 +124,6 @@ fn tls_hint(url: &DbUrl, e: PoolError) -> PoolError {
     }
 }
 
-/// The session settings of every MySQL connection. A strict SQL mode: sqlx does not set one,
-/// and without it MySQL silently truncates over-long strings (SECURITY.md traps). UTC. And a
-/// `group_concat` limit that fits what we concatenate (an article's tag list, the popular
-/// tags): MySQL's default is 1024 bytes, and a longer result is cut with only a warning.
-const MYSQL_SESSION: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', group_concat_max_len = 1048576";
-
 impl DbPool {
     /// This pool's identity, the same for all its clones and distinct from any other open
     /// pool's (for state kept per database in the process).
@@ -150,10 +147,10 @@ impl DbPool {
             max_lifetime: Some(MAX_LIFETIME),
             journal_size_limit: JOURNAL_SIZE_LIMIT,
         };
-        Self::open(&DbUrl::parse(url)?, sizes).await
+        Self::open(&DbUrl::parse(url)?, sizes, 0).await
     }
 
-    async fn open(url: &DbUrl, sizes: Sizes) -> Result<Self, PoolError> {
+    async fn open(url: &DbUrl, sizes: Sizes, galera_sync_wait: u8) -> Result<Self, PoolError> {
         install_crypto_provider();
         let mut wal = None;
         let backend = match url {
@@ -179,7 +176,11 @@ impl DbPool {
                     .options()
                     .charset("utf8mb4")
                     .timezone(Some("+00:00".into()));
-                Backend::MySql(ConnPool::open(options, sizes, Some(mysql_session)).await?)
+                let session = (
+                    session::mysql_session as Setup<_>,
+                    session::mysql_session_sql(galera_sync_wait),
+                );
+                Backend::MySql(ConnPool::open(options, sizes, Some(session)).await?)
             }
         };
         Ok(Self {
@@ -224,7 +225,8 @@ impl DbPool {
         self.statements.load(Ordering::Relaxed)
     }
 
-    /// Apply the embedded migrations for this engine.
+    /// Apply the embedded migrations for this engine (on MySQL one instance at a time, however
+    /// many start at once, on one server or on a Galera cluster).
     pub async fn migrate(&self) -> Result<(), PoolError> {
         match &self.backend {
             Backend::Sqlite(p) => {
@@ -234,10 +236,15 @@ impl DbPool {
                     .await?;
             }
             Backend::MySql(p) => {
+                // A row lock that holds across a Galera cluster, instead of sqlx's `GET_LOCK`
+                // (which each node keeps to itself): `migration_lock`.
                 let mut held = p.acquire().await?;
-                sqlx::migrate!("migrations/mysql")
-                    .run_direct(held.conn())
-                    .await?;
+                let mut migrator = sqlx::migrate!("migrations/mysql");
+                migrator.set_locking(false);
+                let holder = super::migration_lock::acquire(held.conn()).await?;
+                let applied = migrator.run_direct(held.conn()).await;
+                super::migration_lock::release(held.conn(), &holder).await?;
+                applied?;
             }
         }
         Ok(())
@@ -271,13 +278,6 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// Connections are closed (and replaced on demand) once this old, unless `max_lifetime` says
 /// otherwise: server-side state and memory do not grow without end.
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
-
-/// Every new MySQL connection: strict mode and UTC.
-fn mysql_session(
-    conn: &mut MySqlConnection,
-) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
-    Box::pin(async move { conn.execute(MYSQL_SESSION).await.map(|_| ()) })
-}
 
 /// How big a pool is and how long it waits and keeps connections.
 #[derive(Debug, Clone, Copy)]
@@ -340,7 +340,7 @@ impl<C: Connection + 'static> ConnPool<C> {
     async fn open(
         options: C::Options,
         sizes: Sizes,
-        setup: Option<Setup<C>>,
+        setup: Option<(Setup<C>, String)>,
     ) -> Result<Self, sqlx::Error> {
         let limits = Limits {
             ping_after_idle: PING_WHEN_IDLE_FOR,
@@ -543,7 +543,14 @@ impl rocket_db_pools::Pool for DbPool {
             journal_size_limit: config.journal_size_limit,
         };
         let url = DbUrl::parse(&config.url)?;
-        let pool = Self::open(&url, sizes)
+        if config.galera_sync_wait > 15 {
+            return Err(PoolError::Config(format!(
+                "galera_sync_wait must be 0 to 15 (a bit mask: 1 reads, 2 updates and deletes, \
+                 4 inserts, 8 SHOW), not {}",
+                config.galera_sync_wait
+            )));
+        }
+        let pool = Self::open(&url, sizes, config.galera_sync_wait)
             .await
             .map_err(|e| tls_hint(&url, e))?;
         pool.migrate().await.map_err(|e| tls_hint(&url, e))?;

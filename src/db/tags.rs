@@ -3,11 +3,24 @@
 use crate::db::db_run;
 use crate::db::{DbPool, Engine};
 
-/// Tags in use, most used first (ties by name), at most `limit`. Reads the per-tag counter in
-/// the order of its index (`tags_popular`) instead of grouping every article's tags.
+/// The tags in use with their article counts: the slots of `tag_counts` summed (one row per
+/// tag on SQLite, at most `counters::SLOTS` on MySQL), instead of grouping every article's
+/// tags. A derived table `pt` of `name, total`, most used first (ties by name), binding the
+/// limit.
+macro_rules! popular_sql {
+    () => {
+        "(SELECT t.name, c.total FROM (SELECT tag_id, SUM(n) AS total FROM tag_counts GROUP BY tag_id) c \
+         JOIN tags t ON t.id = c.tag_id WHERE c.total > 0 ORDER BY c.total DESC, t.name LIMIT ?) pt"
+    };
+}
+
+/// Tags in use, most used first (ties by name), at most `limit`.
 pub async fn popular(db: &DbPool, limit: i64) -> Result<Vec<String>, sqlx::Error> {
-    const SQL: &str =
-        "SELECT name FROM tags WHERE article_count > 0 ORDER BY article_count DESC, name LIMIT ?";
+    const SQL: &str = concat!(
+        "SELECT pt.name FROM ",
+        popular_sql!(),
+        " ORDER BY pt.total DESC, pt.name"
+    );
     db_run!(db, |c| sqlx::query_scalar::<_, String>(SQL)
         .bind(limit)
         .fetch_all(c)
@@ -22,15 +35,16 @@ macro_rules! popular_names_sql {
         concat!(
             "(SELECT group_concat(",
             $pair,
-            ") FROM (SELECT name, article_count FROM tags WHERE article_count > 0 \
-             ORDER BY article_count DESC, name LIMIT ?) pt)"
+            ") FROM ",
+            popular_sql!(),
+            ")"
         )
     };
     (sqlite) => {
-        popular_names_sql!("pt.article_count || ':' || pt.name")
+        popular_names_sql!("pt.total || ':' || pt.name")
     };
     (mysql) => {
-        popular_names_sql!("concat(pt.article_count, ':', pt.name)")
+        popular_names_sql!("concat(pt.total, ':', pt.name)")
     };
 }
 

@@ -20,7 +20,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::db::db_run;
+use crate::db::db_transaction;
 use crate::db::ids::Id;
 use crate::db::{now, DbPool, Engine, LastInsertId, LoginAttemptId, SignUpAttemptId};
 
@@ -111,7 +111,7 @@ pub fn address_bucket(ip: &str) -> String {
 /// Give back a password check that did not happen (the hasher was busy, the database failed).
 pub async fn release_login(db: &DbPool, id: LoginAttemptId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM login_attempts WHERE id = ?";
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(id)
         .execute(c)
         .await
@@ -142,7 +142,7 @@ pub async fn reserve_registration(
 /// Give back a sign-up that did not happen (the hasher was busy).
 pub async fn release_registration(db: &DbPool, id: SignUpAttemptId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM register_attempts WHERE id = ?";
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(id)
         .execute(c)
         .await
@@ -152,7 +152,7 @@ pub async fn release_registration(db: &DbPool, id: SignUpAttemptId) -> Result<()
 /// Forget sign-up attempts older than `before` (housekeeping).
 pub async fn prune_registrations(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     const SQL: &str = "DELETE FROM register_attempts WHERE created_at < ?";
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(before)
         .execute(c)
         .await
@@ -163,17 +163,15 @@ pub async fn prune_registrations(db: &DbPool, before: DateTime<Utc>) -> Result<u
 /// [`crate::db::login_attempts::prune`]).
 pub async fn prune(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     const SQL: &str = "DELETE FROM throttle_keys WHERE updated_at < ?";
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(before)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))
 }
 
-/// How often a reservation that lost a lock conflict (MySQL) is tried again.
-const TRIES: usize = 3;
-
-/// Run `plan` as one transaction; see the module documentation.
+/// Run `plan` as one transaction (run again whole after a lock conflict, as every write
+/// transaction is: `db_transaction!`); see the module documentation.
 async fn reserve<I: Id>(
     db: &DbPool,
     plan: &Plan<'_>,
@@ -182,17 +180,7 @@ async fn reserve<I: Id>(
     let mut keys: Vec<&str> = plan.limits.iter().map(|l| l.key.as_str()).collect();
     keys.sort_unstable();
     let lock_sql = lock_sql(db.engine(), keys.len());
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let result = reserve_once(db, plan, &keys, &lock_sql, window).await;
-        match result {
-            Err(e) if tries < TRIES && is_lock_conflict(&e) => {
-                log::debug!("throttle reservation retried after a lock conflict: {e}");
-            }
-            result => return result,
-        }
-    }
+    reserve_once(db, plan, &keys, &lock_sql, window).await
 }
 
 async fn reserve_once<I: Id>(
@@ -204,7 +192,7 @@ async fn reserve_once<I: Id>(
 ) -> Result<Reservation<I>, sqlx::Error> {
     let now = now();
     let since = now - window;
-    db_run!(db, |c| {
+    db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         let mut lock = sqlx::query(lock_sql);
         for key in keys {
@@ -251,14 +239,6 @@ fn lock_sql(engine: Engine, n: usize) -> String {
              ON DUPLICATE KEY UPDATE updated_at = VALUES(updated_at)"
         ),
     }
-}
-
-/// MySQL's deadlock (1213) and lock wait timeout (1205): the transaction was undone and may
-/// simply be run again.
-fn is_lock_conflict(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .and_then(|d| d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
-        .is_some_and(|m| matches!(m.number(), 1205 | 1213))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::db_run;
+use crate::db::db_transaction;
 use crate::db::{now, DbPool, LastInsertId, UserId};
 
 /// A row of `users`.
@@ -218,7 +219,7 @@ pub async fn insert(db: &DbPool, user: &NewUser<'_>) -> Result<UserId, sqlx::Err
         "INSERT INTO users (username, email, password_hash, role, disabled, token_version, created_at, updated_at) \
                        VALUES (?, ?, ?, ?, FALSE, 0, ?, ?)";
     let at = now();
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(user.username)
         .bind(user.email)
         .bind(user.password_hash)
@@ -257,7 +258,7 @@ pub async fn taken(
 pub async fn update(db: &DbPool, user: &User) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE users SET username = ?, email = ?, password_hash = ?, bio = ?, image = ?, role = ?, \
                        disabled = ?, token_version = ?, updated_at = ? WHERE id = ?";
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(&user.username)
         .bind(&user.email)
         .bind(&user.password_hash)
@@ -276,7 +277,7 @@ pub async fn update(db: &DbPool, user: &User) -> Result<(), sqlx::Error> {
 /// Revoke every token of a user issued so far, and end their browser sessions.
 pub async fn revoke_all_tokens(db: &DbPool, id: UserId) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE users SET token_version = token_version + 1 WHERE id = ?";
-    db_run!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(SQL)
         .bind(id)
         .execute(c)
         .await

@@ -17,6 +17,8 @@ mod counters;
 mod csrf;
 mod feeds;
 mod foundation;
+mod galera;
+mod galera_cluster;
 mod housekeeping;
 mod ids;
 mod infra;

@@ -85,6 +85,8 @@ pub struct ServerOptions {
     pub tls_names: Option<Vec<String>>,
     /// More `--option=value` arguments for `mariadbd`.
     pub extra_args: Vec<String>,
+    /// How long to wait for root to log in (a Galera joiner first receives its data).
+    pub ready_within: Duration,
 }
 
 impl Default for ServerOptions {
@@ -94,6 +96,7 @@ impl Default for ServerOptions {
             initialise: true,
             tls_names: Some(vec!["localhost".to_owned()]),
             extra_args: Vec::new(),
+            ready_within: Duration::from_secs(90),
         }
     }
 }
@@ -141,6 +144,14 @@ pub fn available(test: &str) -> bool {
         "SKIPPED {test}: {MARIADBD} is not installed"
     );
     false
+}
+
+/// A Galera joiner's data arrives by rsync, whose daemon (started by mariadbd's SST script)
+/// drops root for `nobody`: it must be able to reach and fill the data directory.
+fn open_to_rsync(dir: &Path, data: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("server dir mode");
+    std::os::unix::fs::chown(data, Some(65534), Some(65534)).expect("chown data dir");
 }
 
 /// Watches stdin: when it closes, stops the server (`$pid`) and deletes the folder (`$1`).
@@ -194,6 +205,9 @@ impl MariaDbServer {
             }
         } else {
             std::fs::create_dir_all(&data).expect("data dir");
+            if root {
+                open_to_rsync(&dir, &data);
+            }
         }
         let port = options.port.unwrap_or_else(free_port);
         let socket = dir.join("mysqld.sock");
@@ -255,7 +269,7 @@ impl MariaDbServer {
             ca,
             watchdog: Some(watchdog),
         };
-        server.wait_until_ready(Duration::from_secs(90));
+        server.wait_until_ready(options.ready_within);
         server
     }
 

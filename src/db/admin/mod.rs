@@ -102,7 +102,8 @@ pub const COMMENTS: Spec = Spec {
 
 /// The tags table.
 pub const TAGS: Spec = Spec {
-    select: "t.id, t.name, t.article_count AS articles_count",
+    select: "t.id, t.name, \
+        CAST(COALESCE((SELECT SUM(c.n) FROM tag_counts c WHERE c.tag_id = t.id), 0) AS SIGNED) AS articles_count",
     from: "tags t",
     search: &["t.name"],
     sorts: &[

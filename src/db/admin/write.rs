@@ -87,7 +87,7 @@ pub async fn delete_article(
     audit: &AuditEntry,
 ) -> Result<bool, sqlx::Error> {
     audited!(db, audit, |tx| {
-        if !crate::db::articles::delete_article_in!(tx, id) {
+        if !crate::db::articles::delete_article_in!(tx, db.engine(), id) {
             // Already gone: nothing to audit; dropping the transaction undoes the counters.
             return Ok(false);
         }
@@ -151,9 +151,9 @@ pub async fn rename_tag(
 /// Delete a tag (articles lose it, nothing else).
 pub async fn delete_tag(db: &DbPool, id: TagId, audit: &AuditEntry) -> Result<(), sqlx::Error> {
     audited!(db, audit, |tx| {
-        // The tag's row first, then its articles': the order a rename and an article delete
-        // take them in, so they wait for one another on MySQL instead of deadlocking.
-        sqlx::query("UPDATE tags SET article_count = article_count WHERE id = ?")
+        // The tag's row first, then its articles': the order a rename takes them in, so the
+        // two wait for one another on MySQL instead of deadlocking.
+        sqlx::query("UPDATE tags SET name = name WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -250,15 +250,18 @@ pub async fn delete_user(
     // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
     audited!(db, first: audit, |tx| {
         // The counters their rows feed: tags of their articles, the article total, articles
-        // they favorited. Tags, then the total, then articles: the order an article delete
-        // takes them in, so the two wait for one another on MySQL instead of deadlocking.
-        sqlx::query(counters::RELEASE_USER_TAGS)
-            .bind(id)
+        // they favorited. Tag counts, then the total, then articles: the order an article
+        // delete takes them in, so the two wait for one another on MySQL instead of
+        // deadlocking (and a deadlock left is run again: `db_transaction!`).
+        let slot = counters::slot(db.engine());
+        sqlx::query(counters::RELEASE_USER_TAGS.sql(db.engine()))
+            .bind(slot)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(counters::UNCOUNT_USER_ARTICLES)
             .bind(id)
+            .bind(slot)
             .execute(&mut *tx)
             .await?;
         sqlx::query(counters::RELEASE_USER_FAVORITES)

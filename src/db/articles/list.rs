@@ -100,7 +100,7 @@ const BY_TAG: FilterSql = FilterSql {
     // Listed for completeness: a tag, when present, always drives.
     narrowing:
         "SELECT ft.article_id FROM article_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name = ?",
-    counter: Some("COALESCE((SELECT article_count FROM tags WHERE name = ?), 0)"),
+    counter: Some(super::counters::TAG_TOTAL),
 };
 
 const BY_FAVORITED: FilterSql = FilterSql {
@@ -171,7 +171,7 @@ fn source(filter: &Filter) -> Source {
     };
     // Unfiltered and single-filter totals come from counters; combinations count their range.
     let total = match present.as_slice() {
-        [] => Some("COALESCE((SELECT value FROM counts WHERE name = 'articles'), 0)"),
+        [] => Some(super::counters::ARTICLE_TOTAL),
         [(only, _)] => only.counter,
         _ => None,
     }

@@ -166,19 +166,28 @@ macro_rules! select_articles_anonymous {
     };
 }
 
-/// In transaction `$tx`: take article `$id` out of every counter, then delete it (its tag
-/// links, favorites and comments go by cascade). Evaluates to whether a row went; when none
-/// did (a concurrent delete won), the caller must roll back, undoing the counter updates.
+/// In transaction `$tx` on a pool of `$engine`: take article `$id` out of every counter, then
+/// delete it (its tag links, favorites and comments go by cascade). Evaluates to whether a row
+/// went; when none did (a concurrent delete won), the caller must roll back, undoing the
+/// counter updates.
 macro_rules! delete_article_in {
-    ($tx:expr, $id:expr) => {{
+    ($tx:expr, $engine:expr, $id:expr) => {{
         use $crate::db::articles::counters;
+        let slot = counters::slot($engine);
         for sql in [
-            counters::RELEASE_ARTICLE_TAGS,
+            counters::RELEASE_ARTICLE_TAGS.sql($engine),
             counters::UNCOUNT_ARTICLE,
-            counters::UNCOUNT_AUTHORS_ARTICLE,
         ] {
-            sqlx::query(sql).bind($id).execute(&mut *$tx).await?;
+            sqlx::query(sql)
+                .bind(slot)
+                .bind($id)
+                .execute(&mut *$tx)
+                .await?;
         }
+        sqlx::query(counters::UNCOUNT_AUTHORS_ARTICLE)
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
         sqlx::query("DELETE FROM articles WHERE id = ?")
             .bind($id)
             .execute(&mut *$tx)
@@ -190,15 +199,82 @@ macro_rules! delete_article_in {
 pub(crate) use delete_article_in;
 
 /// SQL that keeps the counters in step; each runs in the transaction of the change it follows.
+///
+/// The article total (`counts`) and the tags' counts (`tag_counts`) are split over slots, a
+/// writer adding its +1 or -1 to one slot and readers summing them: on a Galera cluster two
+/// transactions on different nodes that write the same row cannot both commit (the later one
+/// is rolled back with error 1213 and runs again), and every new article would otherwise write
+/// the same total row and its tags' rows. Statements touching several tags' slots take them in
+/// tag id order, so two writers on one server lock them in the same order.
 pub(crate) mod counters {
-    /// Before deleting article `?`: its tags lose an article each.
-    pub const RELEASE_ARTICLE_TAGS: &str = "UPDATE tags SET article_count = article_count - 1 \
-        WHERE id IN (SELECT tag_id FROM article_tags WHERE article_id = ?)";
-    /// Before deleting user `?` (bound twice): the tags of their articles lose those articles.
-    pub const RELEASE_USER_TAGS: &str = "UPDATE tags SET article_count = article_count - \
-        (SELECT COUNT(*) FROM article_tags at JOIN articles a ON a.id = at.article_id \
-         WHERE a.author_id = ? AND at.tag_id = tags.id) \
-        WHERE id IN (SELECT at.tag_id FROM article_tags at JOIN articles a ON a.id = at.article_id WHERE a.author_id = ?)";
+    use crate::db::Engine;
+
+    /// Slots per counter on MySQL. Sixteen: two writers adding to one counter at once pick the
+    /// same slot one time in sixteen (and that one then runs again), and a total reads sixteen
+    /// rows of one primary-key range.
+    pub const SLOTS: u32 = 16;
+
+    /// The slot a write adds to: on MySQL a random one of [`SLOTS`]; on SQLite, which has one
+    /// writer at a time, always slot 0 (one row per tag for the popular-tags list to sum).
+    pub fn slot(engine: Engine) -> i64 {
+        match engine {
+            Engine::Sqlite => 0,
+            Engine::MySql => i64::from(rand::random::<u32>() % SLOTS),
+        }
+    }
+
+    /// A statement whose text differs between the engines.
+    pub struct PerEngine {
+        sqlite: &'static str,
+        mysql: &'static str,
+    }
+
+    impl PerEngine {
+        /// The text for `engine`.
+        pub const fn sql(&self, engine: Engine) -> &'static str {
+            match engine {
+                Engine::Sqlite => self.sqlite,
+                Engine::MySql => self.mysql,
+            }
+        }
+    }
+
+    /// Add the `(tag_id, slot, n)` rows a SELECT or VALUES gives to `tag_counts`, making
+    /// slots that do not exist yet.
+    macro_rules! add_to_tag_counts {
+        ($rows:literal) => {
+            PerEngine {
+                sqlite: concat!(
+                    "INSERT INTO tag_counts (tag_id, slot, n) ",
+                    $rows,
+                    " ON CONFLICT (tag_id, slot) DO UPDATE SET n = n + excluded.n"
+                ),
+                mysql: concat!(
+                    "INSERT INTO tag_counts (tag_id, slot, n) ",
+                    $rows,
+                    " ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
+                ),
+            }
+        };
+    }
+
+    /// Add `?3` to slot `?2` of tag `?1`'s count (making the slot when it is new).
+    pub const ADD_TO_TAG_COUNT: PerEngine = add_to_tag_counts!("VALUES (?, ?, ?)");
+    /// Before deleting article `?2`: each of its tags loses it, in slot `?1`.
+    pub const RELEASE_ARTICLE_TAGS: PerEngine = add_to_tag_counts!(
+        "SELECT tag_id, ?, -1 FROM article_tags WHERE article_id = ? ORDER BY tag_id"
+    );
+    /// Before deleting user `?2`: the tags of their articles lose those articles, in slot `?1`.
+    pub const RELEASE_USER_TAGS: PerEngine = add_to_tag_counts!(
+        "SELECT at.tag_id, ?, -COUNT(*) FROM article_tags at JOIN articles a ON a.id = at.article_id \
+         WHERE a.author_id = ? GROUP BY at.tag_id ORDER BY at.tag_id"
+    );
+    /// The number of articles tagged `?` (by name), for a tag-filtered list's total.
+    pub const TAG_TOTAL: &str = "CAST(COALESCE((SELECT SUM(c.n) FROM tags t JOIN tag_counts c \
+        ON c.tag_id = t.id WHERE t.name = ?), 0) AS SIGNED)";
+    /// The number of articles, for an unfiltered list's total.
+    pub const ARTICLE_TOTAL: &str =
+        "CAST(COALESCE((SELECT SUM(value) FROM counts WHERE name = 'articles'), 0) AS SIGNED)";
     /// Before deleting user `?`: the articles they favorited lose a favorite.
     pub const RELEASE_USER_FAVORITES: &str =
         "UPDATE articles SET favorites_count = favorites_count - 1 \
@@ -208,27 +284,24 @@ pub(crate) mod counters {
     pub const REWRITE_TAG_LISTS: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
         FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id AND t.id <> ?), '') \
         WHERE id IN (SELECT article_id FROM article_tags WHERE tag_id = ?)";
-    /// After inserting an article: one more in all.
+    /// After inserting an article: one more in all, in slot `?`.
     pub const COUNT_NEW_ARTICLE: &str =
-        "UPDATE counts SET value = value + 1 WHERE name = 'articles'";
+        "UPDATE counts SET value = value + 1 WHERE name = 'articles' AND slot = ?";
     /// Inserting an article by user `?`: one more by them. Runs first in the transaction, so
     /// the author's row is its first lock: follows and unfollows of the author take the same
     /// lock first (`crate::db::profiles::feed::LOCK_AUTHOR`) and so run one after the other
     /// with a new article, never deadlocking over follows and articles on MySQL.
     pub const COUNT_AUTHORS_ARTICLE: &str =
         "UPDATE users SET articles_count = articles_count + 1 WHERE id = ?";
-    /// Before deleting article `?`: one fewer in all.
+    /// Before deleting article `?2`: one fewer in all, in slot `?1`.
     pub const UNCOUNT_ARTICLE: &str =
-        "UPDATE counts SET value = value - 1 WHERE name = 'articles' AND EXISTS (SELECT 1 FROM articles WHERE id = ?)";
+        "UPDATE counts SET value = value - 1 WHERE name = 'articles' AND slot = ? AND EXISTS (SELECT 1 FROM articles WHERE id = ?)";
     /// Before deleting article `?`: one fewer by its author.
     pub const UNCOUNT_AUTHORS_ARTICLE: &str =
         "UPDATE users SET articles_count = articles_count - 1 WHERE id = (SELECT author_id FROM articles WHERE id = ?)";
-    /// Before deleting user `?`: their articles go.
+    /// Before deleting user `?1`: their articles go, from slot `?2`.
     pub const UNCOUNT_USER_ARTICLES: &str =
-        "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles'";
-    /// Rewrite `tag_list` of article `?`.
-    pub const REWRITE_TAG_LIST: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
-        FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id), '') WHERE id = ?";
+        "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles' AND slot = ?";
 }
 
 mod list;
@@ -239,3 +312,19 @@ pub use list::{
     page_for_claim, ArticleSlice, Filter,
 };
 pub use write::{delete, favorite, insert, unfavorite, update, ArticleData};
+
+#[cfg(test)]
+mod tests {
+    use super::counters::{slot, SLOTS};
+    use crate::db::Engine;
+
+    #[test]
+    fn writes_pick_a_slot_the_migration_made() {
+        // migrations/*/20261130000003_split_counters.sql make slots 0 to 15 of the total.
+        assert_eq!(SLOTS, 16);
+        assert_eq!(slot(Engine::Sqlite), 0);
+        let picked: std::collections::BTreeSet<i64> =
+            (0..2000).map(|_| slot(Engine::MySql)).collect();
+        assert_eq!(picked, (0..16).collect(), "every slot, none outside");
+    }
+}

@@ -4,7 +4,7 @@
 use super::counters;
 use crate::db::db_run;
 use crate::db::db_transaction;
-use crate::db::{now, ArticleId, DbPool, LastInsertId, TagId, UserId};
+use crate::db::{now, ArticleId, DbPool, Engine, LastInsertId, TagId, UserId};
 use crate::error::is_unique_violation;
 
 /// The fields of a new or edited article.
@@ -32,55 +32,102 @@ fn slug_candidate(base: &str, attempt: u32) -> String {
 /// How many slug candidates to try before giving up.
 const SLUG_ATTEMPTS: u32 = 8;
 
+/// Find a tag by name: its id and stored name (the spelling it was first written in).
+const FIND_TAG: &str = "SELECT id, name FROM tags WHERE name = ?";
+
+/// [`FIND_TAG`] as a locking read on MySQL: it sees a row another transaction committed after
+/// this one's snapshot (the tag whose insert just failed as a duplicate). SQLite has one
+/// writer at a time, whose snapshot is current.
+fn find_tag_latest(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => FIND_TAG,
+        Engine::MySql => "SELECT id, name FROM tags WHERE name = ? LOCK IN SHARE MODE",
+    }
+}
+
+/// In transaction `$tx` on a pool of `$engine`: give article `$article_id` the tags `$tags`
+/// (`$fresh`: a new article, which has none yet). The old tags lose it and the new ones gain it
+/// in `tag_counts` (one slot, tags in id order: two writers sharing tags take them in the same
+/// order), and the row's `tag_list` is written. The tags' own rows are only read (a new tag's
+/// is inserted), and `article_tags` is read by plain reads: a locking read of a new article's
+/// links took a shared lock on the end of the index, and two new articles then deadlocked
+/// inserting theirs.
 macro_rules! write_tags {
-    ($tx:expr, $article_id:expr, $tags:expr) => {{
-        // The old tags lose this article, the new ones gain it, and the row's `tag_list` is
-        // rewritten from the links: all in the caller's transaction.
-        sqlx::query(counters::RELEASE_ARTICLE_TAGS)
+    ($tx:expr, $engine:expr, $article_id:expr, $tags:expr, $fresh:expr) => {{
+        let slot = counters::slot($engine);
+        let add = counters::ADD_TO_TAG_COUNT.sql($engine);
+        if !$fresh {
+            let old: Vec<TagId> = sqlx::query_scalar(
+                "SELECT tag_id FROM article_tags WHERE article_id = ? ORDER BY tag_id",
+            )
             .bind($article_id)
-            .execute(&mut *$tx)
+            .fetch_all(&mut *$tx)
             .await?;
-        sqlx::query("DELETE FROM article_tags WHERE article_id = ?")
-            .bind($article_id)
-            .execute(&mut *$tx)
-            .await?;
-        let mut tag_ids: Vec<TagId> = Vec::new();
-        for tag in $tags {
-            // Insert the tag if new; a concurrent insert of the same new tag is a unique
-            // violation we can ignore, since the row exists either way.
-            match sqlx::query("INSERT INTO tags (name) VALUES (?)")
-                .bind(tag.as_str())
-                .execute(&mut *$tx)
-                .await
-            {
-                Err(e) if is_unique_violation(&e) => {}
-                other => {
-                    other?;
-                }
-            }
-            let tag_id: TagId = sqlx::query_scalar("SELECT id FROM tags WHERE name = ?")
-                .bind(tag.as_str())
-                .fetch_one(&mut *$tx)
-                .await?;
-            if !tag_ids.contains(&tag_id) {
-                sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)")
-                    .bind($article_id)
+            for tag_id in old {
+                sqlx::query(add)
                     .bind(tag_id)
+                    .bind(slot)
+                    .bind(-1_i64)
                     .execute(&mut *$tx)
                     .await?;
-                tag_ids.push(tag_id);
             }
-        }
-        // Counters are bumped in id order, so two writers sharing tags lock them in the same
-        // order (no deadlock on MySQL).
-        tag_ids.sort_unstable();
-        for tag_id in tag_ids {
-            sqlx::query("UPDATE tags SET article_count = article_count + 1 WHERE id = ?")
-                .bind(tag_id)
+            sqlx::query("DELETE FROM article_tags WHERE article_id = ?")
+                .bind($article_id)
                 .execute(&mut *$tx)
                 .await?;
         }
-        sqlx::query(counters::REWRITE_TAG_LIST)
+        let mut linked: Vec<(TagId, String)> = Vec::new();
+        for tag in $tags {
+            let known: Option<(TagId, String)> = sqlx::query_as(FIND_TAG)
+                .bind(tag.as_str())
+                .fetch_optional(&mut *$tx)
+                .await?;
+            let found = match known {
+                Some(found) => found,
+                None => {
+                    // A concurrent insert of the same new tag is a unique violation we can
+                    // ignore, since the row exists either way.
+                    match sqlx::query("INSERT INTO tags (name) VALUES (?)")
+                        .bind(tag.as_str())
+                        .execute(&mut *$tx)
+                        .await
+                    {
+                        Err(e) if is_unique_violation(&e) => {}
+                        other => {
+                            other?;
+                        }
+                    }
+                    sqlx::query_as(find_tag_latest($engine))
+                        .bind(tag.as_str())
+                        .fetch_one(&mut *$tx)
+                        .await?
+                }
+            };
+            if !linked.iter().any(|(id, _)| *id == found.0) {
+                sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)")
+                    .bind($article_id)
+                    .bind(found.0)
+                    .execute(&mut *$tx)
+                    .await?;
+                linked.push(found);
+            }
+        }
+        let tag_list = linked
+            .iter()
+            .map(|(_, name)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        linked.sort_unstable_by_key(|(id, _)| *id);
+        for (tag_id, _) in &linked {
+            sqlx::query(add)
+                .bind(*tag_id)
+                .bind(slot)
+                .bind(1_i64)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query("UPDATE articles SET tag_list = ? WHERE id = ?")
+            .bind(tag_list)
             .bind($article_id)
             .execute(&mut *$tx)
             .await?;
@@ -96,6 +143,7 @@ pub async fn insert(
 ) -> Result<String, sqlx::Error> {
     const SQL: &str = "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
     let at = now();
+    let engine = db.engine();
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         sqlx::query(counters::COUNT_AUTHORS_ARTICLE)
@@ -121,8 +169,9 @@ pub async fn insert(
                 Err(e) => return Err(e),
             }
         };
-        write_tags!(tx, id, &data.tags);
+        write_tags!(tx, engine, id, &data.tags, true);
         sqlx::query(counters::COUNT_NEW_ARTICLE)
+            .bind(counters::slot(engine))
             .execute(&mut *tx)
             .await?;
         sqlx::query(crate::db::profiles::feed::ADD_ARTICLE)
@@ -146,6 +195,7 @@ pub async fn update(
 ) -> Result<String, sqlx::Error> {
     const SQL: &str = "UPDATE articles SET slug = ?, title = ?, description = ?, body = ?, updated_at = ? WHERE id = ?";
     let at = now();
+    let engine = db.engine();
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
         let mut attempt = 0;
@@ -175,7 +225,7 @@ pub async fn update(
                 Err(e) => return Err(e),
             }
         };
-        write_tags!(tx, id, &data.tags);
+        write_tags!(tx, engine, id, &data.tags, false);
         tx.commit().await?;
         Ok(slug)
     })
@@ -185,7 +235,7 @@ pub async fn update(
 pub async fn delete(db: &DbPool, id: ArticleId) -> Result<(), sqlx::Error> {
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
-        if !delete_article_in!(tx, id) {
+        if !delete_article_in!(tx, db.engine(), id) {
             // Already gone: dropping the transaction rolls the counter updates back.
             return Ok(());
         }
@@ -205,7 +255,9 @@ async fn is_favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<bool
 }
 
 /// `user_id` favorites article `id` (idempotent); the article's count follows in the same
-/// transaction.
+/// transaction. The article's row is written first: on MySQL the favorite's insert would
+/// otherwise take a shared lock on it (the foreign key) before the count's update asks for the
+/// exclusive one, and two favorites of one article at once deadlocked.
 pub async fn favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO favorites (user_id, article_id, created_at) VALUES (?, ?, ?)";
     // Already a favorite (a repeated click or retry): nothing to write, so no write lock to
@@ -215,6 +267,10 @@ pub async fn favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(),
     }
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
+        sqlx::query("UPDATE articles SET favorites_count = favorites_count + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         match sqlx::query(SQL)
             .bind(user_id)
             .bind(id)
@@ -222,19 +278,17 @@ pub async fn favorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(),
             .execute(&mut *tx)
             .await
         {
-            // Already a favorite: nothing changes (the transaction rolls back on drop).
+            // Already a favorite: nothing changes (the transaction rolls back on drop, the
+            // count's update with it).
             Err(e) if is_unique_violation(&e) => return Ok(()),
             other => other?,
         };
-        sqlx::query("UPDATE articles SET favorites_count = favorites_count + 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await
     })
 }
 
-/// `user_id` un-favorites article `id` (idempotent).
+/// `user_id` un-favorites article `id` (idempotent). The article's row first, as in
+/// [`favorite`].
 pub async fn unfavorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM favorites WHERE user_id = ? AND article_id = ?";
     if !is_favorite(db, user_id, id).await? {
@@ -242,18 +296,19 @@ pub async fn unfavorite(db: &DbPool, user_id: UserId, id: ArticleId) -> Result<(
     }
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
+        sqlx::query("UPDATE articles SET favorites_count = favorites_count - 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let removed = sqlx::query(SQL)
             .bind(user_id)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         if removed.rows_affected() == 0 {
+            // Not a favorite after all: the count's update rolls back on drop.
             return Ok(());
         }
-        sqlx::query("UPDATE articles SET favorites_count = favorites_count - 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await
     })
 }
