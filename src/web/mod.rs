@@ -51,9 +51,9 @@ const LINKS: Links = Links {
     article: |slug| uri!(articles::show(slug)).to_string(),
     article_action,
     delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
-    profile: |username| profiles::profile_link(username, false, 1),
+    profile: |username| profiles::profile_link(username, false, articles::At::First),
     profile_action,
-    tag: |tag| articles::home_link(Some(tag), None, 1),
+    tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
     login: |next| uri!(session::login_page(next)).to_string(),
 };
 
@@ -72,7 +72,7 @@ fn profile_action(username: &str, action: ProfileAction) -> String {
     match action {
         ProfileAction::Follow => uri!(profiles::follow(username)).to_string(),
         ProfileAction::Unfollow => uri!(profiles::unfollow(username)).to_string(),
-        ProfileAction::Favorites => profiles::profile_link(username, true, 1),
+        ProfileAction::Favorites => profiles::profile_link(username, true, articles::At::First),
     }
 }
 

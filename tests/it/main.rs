@@ -19,6 +19,7 @@ mod foundation;
 mod housekeeping;
 mod ids;
 mod infra;
+mod keyset;
 mod ops;
 mod pool;
 mod sec_backup;

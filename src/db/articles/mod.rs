@@ -231,11 +231,15 @@ pub(crate) mod counters {
         FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id), '') WHERE id = ?";
 }
 
+mod keyset;
 mod list;
+mod one;
 mod write;
 
+pub use keyset::{keyset_page, KeysetPage};
 pub use list::{
-    count, find, find_with_comments, page, page_and_popular_tags, page_for_claim, ArticleSlice,
-    Filter,
+    count, explain_page_ids, page, page_and_popular_tags, page_for_claim, ArticleSlice, Filter,
+    Position,
 };
+pub use one::{find, find_with_comments};
 pub use write::{delete, favorite, insert, unfavorite, update, ArticleData};
