@@ -20,6 +20,7 @@ mod housekeeping;
 mod ids;
 mod infra;
 mod keyset;
+mod keyset_admin;
 mod ops;
 mod pool;
 mod sec_backup;
