@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Turn bench/scale's raw results (bench/out/scale.jsonl) into the scale section of
+"""Turn bench/scale's raw results (bench/out/scale-<engine>.jsonl, those that exist) into the scale section of
 bench/RESULTS.md: everything from the `<!-- bench/scale -->` mark on is replaced, the small-set
 tables before it are kept as bench/run wrote them.
 """
 import json
+import os
 import sys
 from collections import defaultdict
 from statistics import median
@@ -13,9 +14,10 @@ TARGET = 0.2  # a deep API offset answers at no less than a fifth of the first p
 
 
 def main():
-    raw, out = sys.argv[1], sys.argv[2]
+    *raws, out = sys.argv[1:]
     runs, meta = defaultdict(lambda: defaultdict(list)), {}
-    for line in open(raw):
+    lines_in = [line for raw in raws if os.path.exists(raw) for line in open(raw)]
+    for line in lines_in:
         row = json.loads(line)
         if row["kind"] == "meta":
             meta[row["engine"]] = row

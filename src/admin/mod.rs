@@ -269,11 +269,6 @@ impl Listing {
             ..self.query()
         }
     }
-
-    /// The number of pages for `total` rows (at least 1).
-    pub fn pages(&self, total: i64) -> i64 {
-        ((total + self.per_page - 1) / self.per_page).max(1)
-    }
 }
 
 /// Mounts the console and its JSON API, and manages the backup service.
