@@ -461,6 +461,17 @@ pub async fn explain_page_ids(
     }
 }
 
+/// `sql` with its joins kept in the order written. MariaDB reorders them by its estimates:
+/// with a deep offset it guesses the page's ids many and starts from `users`, reading every
+/// article row through `articles_author_id` (1.6 s at offset 49,000 on the scale set);
+/// `STRAIGHT_JOIN` keeps the page's ids first, then one row each, as CROSS JOIN does on SQLite.
+fn in_written_order(sql: String, engine: Engine) -> String {
+    match engine {
+        Engine::MySql => sql.replacen("SELECT ", "SELECT STRAIGHT_JOIN ", 1),
+        Engine::Sqlite => sql,
+    }
+}
+
 pub(super) async fn page_with(
     db: &DbPool,
     filter: &Filter,
@@ -524,6 +535,7 @@ pub(super) async fn page_with(
          FROM ({ids}) page \
          CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id{viewer_joins}"
     );
+    let sql = in_written_order(sql, db.engine());
     let (mut rows, popular_tags) = db_run!(db, |c| {
         // The filter's values appear twice: in the total and in the page's ids; the popular
         // tags' limit in between.
