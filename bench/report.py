@@ -10,6 +10,8 @@ from statistics import median
 
 READ_RATIO = {"sqlite": 0.35, "mysql": 0.15}
 P99_MS, RSS_MB, COLD_MS = 20.0, 64.0, 300.0
+# Where bench/scale's section starts; everything from it on is bench/scale's.
+SCALE_MARK = "<!-- bench/scale -->"
 
 
 def summarize(rounds):
@@ -87,13 +89,15 @@ def main():
     lines.append("")
     lines.append("Login (`POST /api/users/login`) is deliberately slow (argon2id, one hash at a time) and has "
                  "no throughput or latency target.")
-    # bench/galera's section (its own run, its own cluster) is kept as it was.
+    # The sections other scripts write after the small-set tables (bench/scale's, then
+    # bench/galera's) are kept as they were.
     kept = ""
     try:
         with open(out) as f:
             text = f.read()
-        if GALERA_HEADING in text:
-            kept = "\n" + text[text.index(GALERA_HEADING):]
+        starts = [text.index(mark) for mark in (SCALE_MARK, GALERA_HEADING) if mark in text]
+        if starts:
+            kept = "\n" + text[min(starts):]
     except FileNotFoundError:
         pass
     with open(out, "w") as f:

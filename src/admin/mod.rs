@@ -17,7 +17,7 @@ use rocket::fairing::AdHoc;
 use rocket::{FromForm, UriDisplayQuery};
 
 use crate::auth::account::USERNAME_MAX;
-use crate::db::admin::ListQuery;
+use crate::db::admin::{Cursor, Kind, ListQuery, Step};
 use crate::db::audit::AuditFilter;
 use crate::error::{AppError, FieldErrors};
 use crate::input::{self, Max};
@@ -53,10 +53,15 @@ pub struct AuditParams {
     pub entity: Option<String>,
     /// The record's id.
     pub entity_id: Option<String>,
-    /// Page number (lenient: anything but a number from 1 is page 1).
+    /// Page number (lenient: anything but a number from 1 is page 1; old links, the page's
+    /// own are `after`/`before`).
     pub page: Option<String>,
     /// Rows per page (the JSON API only).
     pub per_page: Option<String>,
+    /// The entries after (older than) this one: a cursor (`<id>:<time>`).
+    pub after: Option<String>,
+    /// The entries before (newer than) this one.
+    pub before: Option<String>,
 }
 
 impl AuditParams {
@@ -89,6 +94,8 @@ impl AuditParams {
         let params = ListParams {
             page: self.page.clone(),
             per_page: self.per_page.clone(),
+            after: self.after.clone(),
+            before: self.before.clone(),
             ..<ListParams as Default>::default()
         };
         Listing::new(&params, &[], ("id", true))
@@ -105,10 +112,38 @@ pub struct ListParams {
     pub sort: Option<String>,
     /// `asc` or `desc`.
     pub dir: Option<String>,
-    /// Page number, from 1.
+    /// Page number, from 1 (old links; the console's own links are `after`/`before`).
     pub page: Option<String>,
     /// Rows per page.
     pub per_page: Option<String>,
+    /// The page after this row: a cursor (`<id>:<sort value>`, see [`Cursor`]).
+    pub after: Option<String>,
+    /// The page before this row.
+    pub before: Option<String>,
+}
+
+/// The keyset step a table's query asks for: `after` or `before` (not both), each a cursor;
+/// a 400 saying the link is damaged when one does not read as a cursor. An empty value is none.
+fn step(params: &ListParams) -> Result<Option<Step>, AppError> {
+    let present = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let cursor = |name: &str, text: &str| Cursor::decode(text).ok_or_else(|| damaged(name));
+    match (present(&params.after), present(&params.before)) {
+        (Some(_), Some(_)) => Err(AppError::BadRequest(
+            "This link is damaged: it says both `after` and `before`; a table page has one."
+                .to_owned(),
+        )),
+        (Some(after), None) => Ok(Some(Step::Forward(cursor("after", &after)?))),
+        (None, Some(before)) => Ok(Some(Step::Backward(cursor("before", &before)?))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The 400 of a cursor (`name`) that is not a place in the table.
+pub fn damaged(name: &str) -> AppError {
+    AppError::BadRequest(format!(
+        "This link is damaged: its `{name}` value is not a place in this table. \
+         Go back to the table's first page and follow its Previous and Next links."
+    ))
 }
 
 /// A table request: search, sort key (from the table's allow-list) and direction, page.
@@ -124,6 +159,8 @@ pub struct Listing {
     pub page: i64,
     /// Rows per page.
     pub per_page: i64,
+    /// Where a keyset page starts (the console's Previous / Next links); `None`: at `page`.
+    pub step: Option<Step>,
 }
 
 impl Listing {
@@ -133,7 +170,7 @@ impl Listing {
     /// control characters is a 422 naming `q`. `per_page` is the JSON API's.
     pub fn new(
         params: &ListParams,
-        sorts: &[(&str, &str)],
+        sorts: &[(&str, &str, Kind)],
         default: (&str, bool),
     ) -> Result<Self, AppError> {
         let q = params
@@ -148,7 +185,7 @@ impl Listing {
         let sort = params
             .sort
             .clone()
-            .filter(|s| sorts.iter().any(|(key, _)| key == s));
+            .filter(|s| sorts.iter().any(|(key, _, _)| key == s));
         // A chosen column sorts ascending unless `dir=desc`; no choice means the default order.
         let desc = if sort.is_some() {
             params.dir.as_deref() == Some("desc")
@@ -167,6 +204,7 @@ impl Listing {
             desc,
             page,
             per_page: PAGE_SIZE,
+            step: step(params)?,
         })
     }
 
@@ -178,7 +216,19 @@ impl Listing {
             dir: Some(if desc { "desc" } else { "asc" }.to_owned()),
             page: (page > 1).then(|| page.to_string()),
             per_page: None,
+            after: None,
+            before: None,
         }
+    }
+
+    /// The query values of this table (same search, sort and direction) at `step`.
+    pub fn params_at(&self, step: &Step) -> ListParams {
+        let mut params = self.params(&self.sort, self.desc, 1);
+        match step {
+            Step::Forward(cursor) => params.after = Some(cursor.encode()),
+            Step::Backward(cursor) => params.before = Some(cursor.encode()),
+        }
+        params
     }
 
     /// With a page size asked for by an API client (clamped to 1..=[`MAX_PAGE_SIZE`]).
@@ -208,11 +258,6 @@ impl Listing {
             offset: 0,
             ..self.query()
         }
-    }
-
-    /// The number of pages for `total` rows (at least 1).
-    pub fn pages(&self, total: i64) -> i64 {
-        ((total + self.per_page - 1) / self.per_page).max(1)
     }
 }
 

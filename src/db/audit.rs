@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::db::admin::{list_keyset_where, Kind, ListQuery, Spec, Step, TablePage};
 use crate::db::db_run;
 use crate::db::db_transaction;
 use crate::db::{now, AuditId, DbPool, UserId};
@@ -181,6 +182,36 @@ pub async fn count(db: &DbPool, filter: &AuditFilter) -> Result<i64, sqlx::Error
         }
         query.fetch_one(c).await
     })
+}
+
+/// The audit log as a table of one sort, for its keyset pages: newest first by
+/// `(created_at, id)`, read from the index `audit_log_created_at (created_at, id)`.
+const AUDIT: Spec = Spec {
+    select: "id, actor_id, actor_name, action, entity, entity_id, before_json, after_json, ip, request_id, created_at",
+    from: "audit_log",
+    search: &[],
+    sorts: &[("created", "created_at", Kind::Time)],
+    id: "id",
+};
+
+/// The page of entries matching `filter`, newest first, `limit` of them, at `step` (a cursor
+/// from a page's links; `None`: `offset` entries in, for old `?page=` links), with its
+/// neighbours' cursors. `Ok(None)`: the cursor's time does not read as one (a damaged link).
+pub async fn page(
+    db: &DbPool,
+    filter: &AuditFilter,
+    limit: i64,
+    offset: i64,
+    step: Option<&Step>,
+) -> Result<Option<TablePage<AuditRow>>, sqlx::Error> {
+    let query = ListQuery {
+        q: String::new(),
+        sort: "created".to_owned(),
+        desc: true,
+        limit,
+        offset,
+    };
+    list_keyset_where(db, &AUDIT, where_clause(filter), &query, step).await
 }
 
 /// One page of entries matching `filter`, newest first.

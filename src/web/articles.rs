@@ -17,8 +17,8 @@ use crate::auth::{CurrentUser, MaybeUser};
 use crate::cache::Key;
 use crate::config::AppConfig;
 use crate::content;
-use crate::db::articles::Filter;
-use crate::db::{self, CommentId, Conn, DbPool, UserId};
+use crate::db::articles::{Filter, Position};
+use crate::db::{self, ArticleId, CommentId, Conn, DbPool, UserId};
 use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
 use crate::web::feeds;
@@ -27,11 +27,97 @@ use crate::web::layout::{done, safe_next, take, Layout, PageOr};
 use crate::web::render::RenderedPage;
 use crate::web::views::{ArticleAction, ArticleView, CommentView, Pager, TagView};
 
-/// A page number from the query: 1 when absent, malformed or below 1.
-pub fn page_number(page: Option<&str>) -> i64 {
+/// Old page-number links (`?page=N`) are read by offset, over the same narrow index as the
+/// API's deep offsets (see `db::articles::page`): at most this many entries are skipped. A page
+/// number past it, like one that is malformed or below 1, is the first page.
+pub const MAX_PAGE_OFFSET: i64 = 100_000;
+
+/// A page number from the query: 1 when absent, malformed, below 1 or so deep (`size` per
+/// page) that it would skip more than [`MAX_PAGE_OFFSET`] articles.
+pub fn page_number(page: Option<&str>, size: i64) -> i64 {
     page.and_then(|p| p.trim().parse::<i64>().ok())
-        .filter(|p| (1..=1_000_000).contains(p))
+        .filter(|&p| p >= 1 && (p - 1).saturating_mul(size) <= MAX_PAGE_OFFSET)
         .unwrap_or(1)
+}
+
+/// Where a list page is, as its URL says: `?before=<id>` (older than that article),
+/// `?after=<id>` (newer than it: "Newer" links), an old `?page=N`, or nothing (the first page).
+///
+/// A cursor is an article id as a plain number: editing one by hand can only pick another
+/// place in the list (any whole number is a place, past either end too), never an error. A
+/// cursor that is not a whole number, or `before` and `after` together, is a 400 saying so
+/// (a link cut short or mangled on the way is better told than silently replaced by the
+/// first page).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum At {
+    /// The first page.
+    #[default]
+    First,
+    /// An old page-number link (2 or more).
+    Page(i64),
+    /// The articles older than this one.
+    Before(ArticleId),
+    /// The articles newer than this one.
+    After(ArticleId),
+}
+
+impl At {
+    /// Read from a list's query values (kept as sent); see [`At`] for what is refused.
+    pub fn parse(
+        page: Option<&str>,
+        before: Option<&str>,
+        after: Option<&str>,
+        size: i64,
+    ) -> Result<Self, AppError> {
+        let cursor = |name: &str, value: &str| {
+            value
+                .trim()
+                .parse::<i64>()
+                .map(ArticleId::new)
+                .map_err(|_| {
+                    AppError::BadRequest(format!(
+                        "This link is damaged: its `{name}` value is not a place in the list. \
+                     Go back to the list's first page and follow its Newer and Older links."
+                    ))
+                })
+        };
+        let (before, after) = (
+            before.filter(|v| !v.trim().is_empty()),
+            after.filter(|v| !v.trim().is_empty()),
+        );
+        match (before, after) {
+            (Some(_), Some(_)) => Err(AppError::BadRequest(
+                "This link is damaged: it says both `before` and `after`; a list page has one."
+                    .to_owned(),
+            )),
+            (Some(b), None) => Ok(Self::Before(cursor("before", b)?)),
+            (None, Some(a)) => Ok(Self::After(cursor("after", a)?)),
+            (None, None) => Ok(match page_number(page, size) {
+                1 => Self::First,
+                n => Self::Page(n),
+            }),
+        }
+    }
+
+    /// Where the database reads from, `size` per page.
+    fn position(self, size: i64) -> Position {
+        match self {
+            Self::First => Position::Offset(0),
+            Self::Page(n) => Position::Offset((n - 1) * size),
+            Self::Before(id) => Position::Before(id),
+            Self::After(id) => Position::After(id),
+        }
+    }
+
+    /// `(page, before, after)` query values of this place, for its URL.
+    pub fn query(self) -> (Option<String>, Option<String>, Option<String>) {
+        match self {
+            Self::First => (None, None, None),
+            Self::Page(n) => (Some(n.to_string()), None, None),
+            Self::Before(id) => (None, Some(id.to_string()), None),
+            Self::After(id) => (None, None, Some(id.to_string())),
+        }
+    }
 }
 
 /// One page of an article list, ready for `partials/article_list`.
@@ -61,31 +147,25 @@ struct PreviewForms<'a> {
     back: &'a str,
 }
 
-/// Page `page` (from the query; 1 when absent or malformed), `size` per page, of the articles
-/// `filter` selects, as the signed-in user (if any) sees them; the list's page `n` is at
-/// `link(n)` (a `uri!` of its route). With `popular_tags`, that many of the most used tags
-/// too, read in the same round trip.
+/// The list page at `at`, `size` per page, of the articles `filter` selects, as the signed-in
+/// user (if any) sees them, with "Newer" / "Older" links (keyset: each page costs the same at
+/// any depth) and "First" off the first page; the list at a place is at `link(at)` (a `uri!`
+/// of its route). With `popular_tags`, that many of the most used tags too, read in the same
+/// round trip.
 pub async fn previews(
     db: &DbPool,
     layout: &Layout,
     filter: &Filter,
-    link: &(dyn Fn(i64) -> String + Sync),
-    page: Option<&str>,
+    link: &(dyn Fn(At) -> String + Sync),
+    at: At,
     size: i64,
     popular_tags: Option<i64>,
 ) -> Result<Previews, AppError> {
-    let (viewer, page) = (layout.user_id(), page_number(page));
-    let offset = (page - 1) * size;
-    let (found, popular_tags) = match popular_tags {
-        Some(tags) => {
-            db::articles::page_and_popular_tags(db, filter, viewer, size, offset, tags).await?
-        }
-        None => (
-            db::articles::page(db, filter, viewer, size, offset).await?,
-            String::new(),
-        ),
-    };
-    let (base, here) = (link(1), link(page));
+    let viewer = layout.user_id();
+    let found =
+        db::articles::keyset_page(db, filter, viewer, size, at.position(size), popular_tags)
+            .await?;
+    let here = link(at);
     let forms = layout
         .user
         .is_some()
@@ -101,16 +181,18 @@ pub async fn previews(
             })
         })
         .collect::<Result<_, _>>()?;
-    let total = found.total;
-    let inputs = Key::new().with(&total).with(&size).with(&page).with(&base);
+    let first = (!found.first).then(|| link(At::First));
+    let newer = found.newer.map(|id| link(At::After(id)));
+    let older = found.older.map(|id| link(At::Before(id)));
+    let inputs = Key::new().with(&first).with(&newer).with(&older);
     let pager = layout.fragment("partials/pager", &inputs, || PagerContext {
-        pager: Pager::new(total, size, page, link),
+        pager: Pager::keyset(first.clone(), newer.clone(), older.clone()),
     })?;
     Ok(Previews {
         html,
         pager,
         here,
-        popular_tags,
+        popular_tags: found.popular_tags,
     })
 }
 
@@ -120,24 +202,32 @@ struct PagerContext {
     pager: Pager,
 }
 
-/// The home page's query: `?tag=` (that tag's articles), `?feed=you` (a signed-in user's feed)
-/// and `?page=` (kept as sent: 1 when absent or malformed, see [`page_number`]).
+/// The home page's query: `?tag=` (that tag's articles), `?feed=you` (a signed-in user's
+/// feed) and the place in the list, `?before=` / `?after=` (keyset cursors) or an old `?page=`
+/// (kept as sent, see [`At::parse`]).
 #[derive(Debug, Default, FromForm, UriDisplayQuery)]
 pub struct HomeQuery {
     /// A tag.
     pub tag: Option<String>,
     /// `you` for the signed-in user's feed.
     pub feed: Option<String>,
-    /// The page number.
+    /// An old page number.
     pub page: Option<String>,
+    /// The articles older than this id.
+    pub before: Option<String>,
+    /// The articles newer than this id.
+    pub after: Option<String>,
 }
 
-/// The home page's URL: the articles tagged `tag`, or the `feed`, page `page`.
-pub fn home_link(tag: Option<&str>, feed: Option<&str>, page: i64) -> String {
+/// The home page's URL: the articles tagged `tag`, or the `feed`, at `at`.
+pub fn home_link(tag: Option<&str>, feed: Option<&str>, at: At) -> String {
+    let (page, before, after) = at.query();
     let query = HomeQuery {
         tag: tag.map(str::to_owned),
         feed: feed.map(str::to_owned),
-        page: (page > 1).then(|| page.to_string()),
+        page,
+        before,
+        after,
     };
     uri!(home(query)).to_string()
 }
@@ -172,13 +262,19 @@ async fn home(
         _ => ("global", Filter::default(), None),
     };
     content::check_filter(&filter)?;
-    let link = |n| home_link(tag.as_deref(), feed, n);
+    let at = At::parse(
+        query.page.as_deref(),
+        query.before.as_deref(),
+        query.after.as_deref(),
+        config.page_size,
+    )?;
+    let link = |at| home_link(tag.as_deref(), feed, at);
     let list = previews(
         &db,
         &layout,
         &filter,
         &link,
-        query.page.as_deref(),
+        at,
         config.page_size,
         Some(POPULAR_TAGS),
     )
@@ -401,7 +497,7 @@ pub fn back_to(form: Contextual<'_, ButtonForm>) -> Option<String> {
     match form.value {
         Some(f) if !f.back.is_empty() => Some(f.back),
         Some(_) => None,
-        None => Some(home_link(None, None, 1)),
+        None => Some(home_link(None, None, At::First)),
     }
 }
 
@@ -415,7 +511,7 @@ async fn delete(
     let article = content::owned_article(&db, slug, me.0.user.id).await?;
     db::articles::delete(&db, article.id).await?;
     Ok(done(
-        home_link(None, None, 1),
+        home_link(None, None, At::First),
         format!("“{}” was deleted.", article.title),
     ))
 }
@@ -544,9 +640,70 @@ mod tests {
 
     #[test]
     fn bad_page_numbers_mean_the_first_page() {
-        assert_eq!(page_number(Some("3")), 3);
-        for bad in [None, Some("0"), Some("-2"), Some("x"), Some("99999999999")] {
-            assert_eq!(page_number(bad), 1, "{bad:?}");
+        assert_eq!(page_number(Some("3"), 10), 3);
+        assert_eq!(
+            page_number(Some("10001"), 10),
+            10_001,
+            "skips 100,000: the last one served"
+        );
+        for bad in [
+            None,
+            Some("0"),
+            Some("-2"),
+            Some("x"),
+            Some("99999999999"),
+            Some("10002"),
+        ] {
+            assert_eq!(page_number(bad, 10), 1, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cursors_are_whole_numbers_and_one_at_a_time() {
+        let at = |p, b, a| At::parse(p, b, a, 10);
+        assert_eq!(at(None, None, None).ok(), Some(At::First));
+        assert_eq!(at(Some("2"), None, None).ok(), Some(At::Page(2)));
+        assert_eq!(at(Some("1"), None, None).ok(), Some(At::First));
+        assert_eq!(
+            at(None, Some(" 42 "), None).ok(),
+            Some(At::Before(ArticleId::new(42)))
+        );
+        assert_eq!(
+            at(None, None, Some("-7")).ok(),
+            Some(At::After(ArticleId::new(-7)))
+        );
+        assert_eq!(
+            at(Some("3"), Some("5"), None).ok(),
+            Some(At::Before(ArticleId::new(5))),
+            "a cursor wins"
+        );
+        assert_eq!(
+            at(None, Some(""), None).ok(),
+            Some(At::First),
+            "an empty cursor is none"
+        );
+        for (before, after) in [
+            (Some("x"), None),
+            (None, Some("1e3")),
+            (Some("99999999999999999999"), None),
+            (Some("1"), Some("2")),
+        ] {
+            assert!(
+                matches!(at(None, before, after), Err(AppError::BadRequest(_))),
+                "{before:?} {after:?}"
+            );
+        }
+        for at in [
+            At::First,
+            At::Page(4),
+            At::Before(ArticleId::new(9)),
+            At::After(ArticleId::new(3)),
+        ] {
+            let (page, before, after) = at.query();
+            assert_eq!(
+                At::parse(page.as_deref(), before.as_deref(), after.as_deref(), 10).ok(),
+                Some(at)
+            );
         }
     }
 }

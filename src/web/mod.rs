@@ -55,13 +55,13 @@ pub fn stage() -> AdHoc {
 
 /// Where the site's pages are, for the views (each a `uri!` of the page's route).
 const LINKS: Links = Links {
-    home: || articles::home_link(None, None, 1),
+    home: || articles::home_link(None, None, articles::At::First),
     article: |slug| uri!(articles::show(slug)).to_string(),
     article_action,
     delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
-    profile: |username| profiles::profile_link(username, false, 1),
+    profile: |username| profiles::profile_link(username, false, articles::At::First),
     profile_action,
-    tag: |tag| articles::home_link(Some(tag), None, 1),
+    tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
     login: |next| uri!(session::login_page(next)).to_string(),
 };
 
@@ -80,7 +80,7 @@ fn profile_action(username: &str, action: ProfileAction) -> String {
     match action {
         ProfileAction::Follow => uri!(profiles::follow(username)).to_string(),
         ProfileAction::Unfollow => uri!(profiles::unfollow(username)).to_string(),
-        ProfileAction::Favorites => profiles::profile_link(username, true, 1),
+        ProfileAction::Favorites => profiles::profile_link(username, true, articles::At::First),
     }
 }
 

@@ -13,35 +13,43 @@ use crate::db::articles::Filter;
 use crate::db::{self, Conn};
 use crate::error::{AppError, PageResult};
 use crate::social;
-use crate::web::articles::{back_to, previews, ButtonForm};
+use crate::web::articles::{back_to, previews, At, ButtonForm};
 use crate::web::feeds;
 use crate::web::head::HeadView;
 use crate::web::layout::{done, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::views::PersonView;
 
-/// A profile page's query: `?page=` (kept as sent: 1 when absent or malformed).
+/// A profile page's query: the place in the list, `?before=` / `?after=` (keyset cursors) or
+/// an old `?page=` (kept as sent, see [`At::parse`]).
 #[derive(Debug, Default, FromForm, UriDisplayQuery)]
 pub struct ProfileQuery {
-    /// The page number.
+    /// An old page number.
     pub page: Option<String>,
+    /// The articles older than this id.
+    pub before: Option<String>,
+    /// The articles newer than this id.
+    pub after: Option<String>,
 }
 
 impl ProfileQuery {
-    /// The query of page `page` (none for the first).
-    fn of(page: i64) -> Self {
+    /// The query of the list at `at`.
+    fn of(at: At) -> Self {
+        let (page, before, after) = at.query();
         Self {
-            page: (page > 1).then(|| page.to_string()),
+            page,
+            before,
+            after,
         }
     }
 }
 
-/// The page of `username`'s profile (`favorites`: the articles they favorited), page `page`.
-pub fn profile_link(username: &str, favorites: bool, page: i64) -> String {
+/// The page of `username`'s profile (`favorites`: the articles they favorited), at `at`.
+pub fn profile_link(username: &str, favorites: bool, at: At) -> String {
     if favorites {
-        uri!(favorites(username, ProfileQuery::of(page))).to_string()
+        uri!(favorites(username, ProfileQuery::of(at))).to_string()
     } else {
-        uri!(show(username, ProfileQuery::of(page))).to_string()
+        uri!(show(username, ProfileQuery::of(at))).to_string()
     }
 }
 
@@ -52,8 +60,14 @@ async fn profile_page(
     config: &AppConfig,
     username: &str,
     favorites: bool,
-    page: Option<&str>,
+    query: &ProfileQuery,
 ) -> PageResult<RenderedPage> {
+    let at = At::parse(
+        query.page.as_deref(),
+        query.before.as_deref(),
+        query.after.as_deref(),
+        config.page_size,
+    )?;
     let viewer = me.id();
     let profile = db::profiles::find(&db, username, viewer)
         .await?
@@ -71,8 +85,8 @@ async fn profile_page(
             ..Filter::default()
         }
     };
-    let link = |n| profile_link(&name, favorites, n);
-    let list = previews(&db, &layout, &filter, &link, page, config.page_size, None).await?;
+    let link = |at| profile_link(&name, favorites, at);
+    let list = previews(&db, &layout, &filter, &link, at, config.page_size, None).await?;
     let head = HeadView::feed(
         format!("Conduit: articles by {name}"),
         feeds::author_link(&name),
@@ -103,16 +117,7 @@ async fn show(
     username: &str,
     query: ProfileQuery,
 ) -> PageResult<RenderedPage> {
-    profile_page(
-        db,
-        layout,
-        me,
-        config,
-        username,
-        false,
-        query.page.as_deref(),
-    )
-    .await
+    profile_page(db, layout, me, config, username, false, &query).await
 }
 
 #[get("/profile/<username>/favorites?<query..>")]
@@ -124,16 +129,7 @@ async fn favorites(
     username: &str,
     query: ProfileQuery,
 ) -> PageResult<RenderedPage> {
-    profile_page(
-        db,
-        layout,
-        me,
-        config,
-        username,
-        true,
-        query.page.as_deref(),
-    )
-    .await
+    profile_page(db, layout, me, config, username, true, &query).await
 }
 
 #[post("/profile/<username>/follow", data = "<form>")]
@@ -146,7 +142,7 @@ async fn follow(
     let back = back_to(form.into_inner());
     let profile = social::follow(&db, me.0.user.id, username).await?;
     Ok(done(
-        back.unwrap_or_else(|| profile_link(&profile.username, false, 1)),
+        back.unwrap_or_else(|| profile_link(&profile.username, false, At::First)),
         format!("You are following {}.", profile.username),
     ))
 }
@@ -161,7 +157,7 @@ async fn unfollow(
     let back = back_to(form.into_inner());
     let profile = social::unfollow(&db, me.0.user.id, username).await?;
     Ok(done(
-        back.unwrap_or_else(|| profile_link(&profile.username, false, 1)),
+        back.unwrap_or_else(|| profile_link(&profile.username, false, At::First)),
         format!("You are no longer following {}.", profile.username),
     ))
 }

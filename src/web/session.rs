@@ -15,7 +15,7 @@ use crate::config::AppConfig;
 use crate::db::Conn;
 use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
-use crate::web::articles::home_link;
+use crate::web::articles::{home_link, At};
 pub use crate::web::layout::PageOr;
 use crate::web::layout::{done, form_errors, safe_next, take, Layout};
 
@@ -119,7 +119,7 @@ async fn login(
 #[get("/register")]
 fn register_page(layout: Layout) -> PageOr {
     if layout.user.is_some() {
-        return PageOr::Plain(Redirect::to(home_link(None, None, 1)));
+        return PageOr::Plain(Redirect::to(home_link(None, None, At::First)));
     }
     PageOr::Page((
         Status::Ok,
@@ -161,7 +161,7 @@ async fn register(
         Ok(user) => {
             session::start(&db, jar, keys, config, &user, false).await?;
             Ok(PageOr::Redirect(done(
-                home_link(None, None, 1),
+                home_link(None, None, At::First),
                 format!("Welcome to Conduit, {}!", user.username),
             )))
         }
@@ -193,7 +193,7 @@ async fn logout(
     }
     session::end(jar, keys, config);
     Ok(Flash::success(
-        Redirect::to(home_link(None, None, 1)),
+        Redirect::to(home_link(None, None, At::First)),
         "You have been signed out.",
     ))
 }

@@ -267,76 +267,48 @@ impl CommentView {
     }
 }
 
-/// One entry of a pager: a page number, « Previous / Next », or a gap ("…").
+/// One entry of a pager: "First", "« Newer" or "Older »".
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct PageLink {
     /// What the link says.
     pub label: String,
-    /// Where it goes; `None` for a gap.
+    /// Where it goes.
     pub href: Option<String>,
-    /// Whether it is the page being shown.
+    /// Whether it is the page being shown (never, for keyset links).
     pub active: bool,
     /// `prev` or `next` for the step links.
     pub rel: Option<&'static str>,
 }
 
-/// Pagination links: previous, the first and last pages, the pages around the current one
-/// with gaps between, and next. Empty when everything fits on one page.
+/// Keyset navigation of a list: "First" (off the first page), "« Newer" (`rel="prev"`) and
+/// "Older »" (`rel="next"`), each present only when there is somewhere to go. Empty when
+/// everything fits on one page.
 #[derive(Debug, Serialize)]
 pub struct Pager {
-    /// The current page (1-based).
-    pub current: i64,
     /// The links, in order.
     pub items: Vec<PageLink>,
 }
 
 impl Pager {
-    /// Pages shown on each side of the current one.
-    const AROUND: i64 = 2;
-
-    /// Pages for `total` items, `size` per page, page `n` at `href(n)`.
-    pub fn new(total: i64, size: i64, current: i64, href: &dyn Fn(i64) -> String) -> Self {
-        let count = (total + size - 1) / size;
-        let mut items = Vec::new();
-        if count > 1 {
-            let link = |label: String, n: i64, rel: Option<&'static str>| PageLink {
-                label,
-                href: Some(href(n)),
-                active: rel.is_none() && n == current,
+    /// The links to the `first` page, the `newer` one and the `older` one (hrefs, when shown).
+    pub fn keyset(first: Option<String>, newer: Option<String>, older: Option<String>) -> Self {
+        let link = |label: &str, href: Option<String>, rel| {
+            href.map(|href| PageLink {
+                label: label.to_owned(),
+                href: Some(href),
+                active: false,
                 rel,
-            };
-            if current > 1 {
-                items.push(link(
-                    "« Previous".to_owned(),
-                    (current - 1).min(count),
-                    Some("prev"),
-                ));
-            }
-            // A page past the end shows the window around the last page.
-            let centre = current.min(count);
-            let (from, to) = (
-                (centre - Self::AROUND).max(1),
-                (centre + Self::AROUND).min(count),
-            );
-            let mut shown = (1..=count)
-                .filter(|&n| n == 1 || n == count || (from..=to).contains(&n))
-                .peekable();
-            while let Some(n) = shown.next() {
-                items.push(link(n.to_string(), n, None));
-                if shown.peek().is_some_and(|&next| next > n + 1) {
-                    items.push(PageLink {
-                        label: "…".to_owned(),
-                        href: None,
-                        active: false,
-                        rel: None,
-                    });
-                }
-            }
-            if current < count {
-                items.push(link("Next »".to_owned(), current + 1, Some("next")));
-            }
-        }
-        Self { current, items }
+            })
+        };
+        let items = [
+            link("First", first, None),
+            link("« Newer", newer, Some("prev")),
+            link("Older »", older, Some("next")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Self { items }
     }
 }
 
@@ -344,71 +316,30 @@ impl Pager {
 mod tests {
     use super::Pager;
 
-    /// The links of a list at `base` (the site's routes make theirs with `uri!`).
-    fn at(base: &str) -> impl Fn(i64) -> String + '_ {
-        move |n| match n {
-            1 => base.to_owned(),
-            n if base.contains('?') => format!("{base}&page={n}"),
-            n => format!("{base}?page={n}"),
-        }
-    }
-
-    fn global(n: i64) -> String {
-        at("/")(n)
-    }
-
     fn labels(pager: &Pager) -> Vec<&str> {
         pager.items.iter().map(|i| i.label.as_str()).collect()
     }
 
     #[test]
     fn one_page_needs_no_pager() {
-        assert!(Pager::new(10, 10, 1, &global).items.is_empty());
-        assert!(Pager::new(0, 10, 1, &global).items.is_empty());
+        assert!(Pager::keyset(None, None, None).items.is_empty());
     }
 
     #[test]
-    fn few_pages_are_all_shown() {
-        let pager = Pager::new(25, 10, 1, &global);
-        assert_eq!(labels(&pager), ["1", "2", "3", "Next »"]);
-        assert_eq!(pager.items[0].href.as_deref(), Some("/"));
-        assert!(pager.items[0].active);
-        assert_eq!(pager.items[1].href.as_deref(), Some("/?page=2"));
-        assert_eq!(pager.items[3].rel, Some("next"));
-    }
-
-    #[test]
-    fn many_pages_show_a_window_with_gaps() {
-        let pager = Pager::new(1000, 10, 50, &at("/?tag=rust"));
-        assert_eq!(
-            labels(&pager),
-            [
-                "« Previous",
-                "1",
-                "…",
-                "48",
-                "49",
-                "50",
-                "51",
-                "52",
-                "…",
-                "100",
-                "Next »"
-            ]
+    fn links_show_where_there_is_somewhere_to_go() {
+        let first = Pager::keyset(None, None, Some("/?before=11".into()));
+        assert_eq!(labels(&first), ["Older »"]);
+        assert_eq!(first.items[0].rel, Some("next"));
+        let middle = Pager::keyset(
+            Some("/".into()),
+            Some("/?after=20".into()),
+            Some("/?before=11".into()),
         );
-        assert_eq!(pager.items[0].href.as_deref(), Some("/?tag=rust&page=49"));
-        assert_eq!(pager.items[2].href, None);
-        assert!(pager.items[5].active);
-        assert_eq!(pager.items.iter().filter(|i| i.active).count(), 1);
-        let last = Pager::new(1000, 10, 100, &global);
-        assert_eq!(labels(&last), ["« Previous", "1", "…", "98", "99", "100"]);
-    }
-
-    #[test]
-    fn a_page_past_the_end_still_links_back() {
-        let pager = Pager::new(30, 10, 7, &global);
-        assert_eq!(labels(&pager), ["« Previous", "1", "2", "3"]);
-        assert_eq!(pager.items[0].href.as_deref(), Some("/?page=3"));
-        assert!(pager.items.iter().all(|i| !i.active));
+        assert_eq!(labels(&middle), ["First", "« Newer", "Older »"]);
+        assert_eq!(middle.items[1].rel, Some("prev"));
+        assert_eq!(middle.items[1].href.as_deref(), Some("/?after=20"));
+        assert!(middle.items.iter().all(|i| !i.active));
+        let last = Pager::keyset(Some("/".into()), Some("/?after=3".into()), None);
+        assert_eq!(labels(&last), ["First", "« Newer"]);
     }
 }

@@ -22,6 +22,8 @@ mod galera_cluster;
 mod housekeeping;
 mod ids;
 mod infra;
+mod keyset;
+mod keyset_admin;
 mod mariadb_server;
 mod metrics;
 mod observe;

@@ -78,16 +78,18 @@ db_test!(
         assert_eq!(titles[0], "Post number 11", "newest first");
         assert_eq!(texts(&html, ".feed-toggle .nav-link.active"), vec!["Global Feed"]);
         assert_eq!(texts(&html, ".sidebar .tag-pill"), vec!["even", "odd"]);
-        assert_eq!(texts(&html, ".pagination .page-link"), vec!["1", "2", "Next »"]);
-        assert_eq!(texts(&html, ".pagination .active .page-link"), vec!["1"]);
-        assert_eq!(attrs(&html, ".pagination a[rel=next]", "href"), vec!["/?page=2"]);
+        // Keyset pages (tests/it/keyset.rs): "Older" starts after the page's last article.
+        assert_eq!(texts(&html, ".pagination .page-link"), vec!["Older »"]);
+        let older = attrs(&html, ".pagination a[rel=next]", "href");
+        let last_id = scalar(app.db(), "SELECT id FROM articles WHERE title = 'Post number 2'").await;
+        assert_eq!(older, vec![format!("/?before={last_id}")]);
         assert_eq!(texts(&html, ".article-preview .author")[0], "writer");
         assert_eq!(texts(&html, ".article-preview .tag-list li")[0], "odd");
 
-        let (_, page2) = get_page(&app.client, "/?page=2").await;
+        let (_, page2) = get_page(&app.client, &older[0]).await;
         assert_eq!(texts(&page2, ".article-preview h2"), vec!["Post number 1", "Post number 0"]);
-        assert_eq!(texts(&page2, ".pagination .page-link"), vec!["« Previous", "1", "2"]);
-        assert_eq!(attrs(&page2, ".pagination a[rel=prev]", "href"), vec!["/"]);
+        assert_eq!(texts(&page2, ".pagination .page-link"), vec!["First", "« Newer"]);
+        assert_eq!(attrs(&page2, ".pagination a[rel=prev]", "href"), vec![format!("/?after={}", last_id - 1)]);
         let (_, tagged) = get_page(&app.client, "/?tag=even").await;
         assert_eq!(texts(&tagged, ".article-preview h2").len(), 6);
         assert_eq!(texts(&tagged, ".feed-toggle .nav-link.active"), vec!["# even"]);

@@ -4,7 +4,8 @@ use rocket::{get, uri};
 use serde_json::{json, Value};
 
 use crate::admin::catchers::AdminResult;
-use crate::admin::AuditParams;
+use crate::admin::pages::table::pagination;
+use crate::admin::{damaged, AuditParams};
 use crate::auth::AdminUser;
 use crate::db::{self, Conn};
 use crate::web::layout::Layout;
@@ -38,32 +39,37 @@ pub async fn audit(
     let filter = params.filter()?;
     let listing = params.listing()?;
     let total = db::audit::count(&db, &filter).await?;
-    let rows = db::audit::list(
+    let page = db::audit::page(
         &db,
         &filter,
         listing.per_page,
         (listing.page - 1) * listing.per_page,
+        listing.step.as_ref(),
     )
-    .await?;
-    let pages = listing.pages(total);
-    let page_href = |p: i64| {
+    .await?
+    .ok_or_else(|| {
+        damaged(if params.after.is_some() {
+            "after"
+        } else {
+            "before"
+        })
+    })?;
+    let href = |after: Option<String>, before: Option<String>| {
         let params = AuditParams {
-            page: Some(p.to_string()),
+            page: None,
             per_page: None,
+            after,
+            before,
             ..params.clone()
         };
         uri!("/admin", audit(params)).to_string()
     };
-    let current = listing.page.min(pages);
-    let pagination: Vec<Value> = if pages > 1 {
-        vec![
-            json!({ "label": "« Newer", "href": page_href((current - 1).max(1)), "disabled": current == 1 }),
-            json!({ "label": format!("Page {current} of {pages}"), "href": page_href(current), "active": true }),
-            json!({ "label": "Older »", "href": page_href((current + 1).min(pages)), "disabled": current == pages }),
-        ]
-    } else {
-        Vec::new()
-    };
+    let pagination = pagination(
+        (!page.first).then(|| href(None, None)),
+        page.previous.map(|c| href(None, Some(c.encode()))),
+        page.next.map(|c| href(Some(c.encode()), None)),
+    );
+    let rows = page.rows;
     Ok(layout.render(
         "admin/audit",
         json!({

@@ -16,10 +16,11 @@ use crate::admin::catchers::AdminResult;
 use crate::admin::export::{csv_file, CsvFile};
 use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::resource::{with_resource, CsvOf, Resource};
-use crate::admin::{AuditParams, ListParams, Listing};
+use crate::admin::{damaged, AuditParams, ListParams, Listing};
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::AdminUser;
 use crate::config::AppConfig;
+use crate::db::admin::{Step, TablePage};
 use crate::db::ids::Id;
 use crate::db::{self, Conn, DbPool};
 use crate::error::AppError;
@@ -58,33 +59,21 @@ fn columns<R: Resource>(listing: &Listing) -> Vec<Value> {
         .collect()
 }
 
-fn pagination(entity: Entity, listing: &Listing, total: i64) -> Vec<Value> {
-    let pages = listing.pages(total);
-    if pages <= 1 {
-        return Vec::new();
-    }
-    let link = |label: String, page: i64, active: bool, disabled: bool| {
-        let href = list_href(entity, listing.params(&listing.sort, listing.desc, page));
-        json!({ "label": label, "href": href, "active": active, "disabled": disabled })
-    };
-    let current = listing.page.min(pages);
-    let mut items = vec![link(
-        "« Previous".into(),
-        (current - 1).max(1),
-        false,
-        current == 1,
-    )];
-    let (from, to) = ((current - 4).max(1), (current + 4).min(pages));
-    for page in from..=to {
-        items.push(link(page.to_string(), page, page == current, false));
-    }
-    items.push(link(
-        "Next »".into(),
-        (current + 1).min(pages),
-        false,
-        current == pages,
-    ));
-    items
+/// Keyset links of a table page: "First" off the first page, "« Previous" (`rel="prev"`) and
+/// "Next »" (`rel="next"`) where there is somewhere to go.
+pub fn pagination(
+    first: Option<String>,
+    previous: Option<String>,
+    next: Option<String>,
+) -> Vec<Value> {
+    [
+        first.map(|href| json!({ "label": "First", "href": href })),
+        previous.map(|href| json!({ "label": "« Previous", "href": href, "rel": "prev" })),
+        next.map(|href| json!({ "label": "Next »", "href": href, "rel": "next" })),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 async fn list_page<R: Resource>(
@@ -94,8 +83,24 @@ async fn list_page<R: Resource>(
 ) -> AdminResult<RenderedPage> {
     let listing = listing::<R>(params)?;
     let total = db::admin::count(db, R::SPEC, &listing.q).await?;
-    let rows: Vec<R::Row> = db::admin::list(db, R::SPEC, &listing.query()).await?;
-    let rows: Vec<Value> = rows
+    let page: TablePage<R::Row> =
+        db::admin::list_keyset(db, R::SPEC, &listing.query(), listing.step.as_ref())
+            .await?
+            .ok_or_else(|| {
+                damaged(if params.after.is_some() {
+                    "after"
+                } else {
+                    "before"
+                })
+            })?;
+    let at = |step: Step| list_href(R::ENTITY, listing.params_at(&step));
+    let pagination = pagination(
+        (!page.first).then(|| list_href(R::ENTITY, listing.params(&listing.sort, listing.desc, 1))),
+        page.previous.map(|c| at(Step::Backward(c))),
+        page.next.map(|c| at(Step::Forward(c))),
+    );
+    let rows: Vec<Value> = page
+        .rows
         .iter()
         .map(|row| {
             let id = R::id(row);
@@ -117,9 +122,8 @@ async fn list_page<R: Resource>(
         json!({
             "title": R::TITLE, "section": entity, "entity": entity, "base": list_href(R::ENTITY, <ListParams as Default>::default()),
             "q": listing.q, "sort": listing.sort, "dir": if listing.desc { "desc" } else { "asc" },
-            "total": total, "page": listing.page, "pages": listing.pages(total),
-            "columns": columns::<R>(&listing), "rows": rows,
-            "pagination": pagination(R::ENTITY, &listing, total),
+            "total": total, "columns": columns::<R>(&listing), "rows": rows,
+            "pagination": pagination,
             "bulk_actions": R::BULK, "bulk_href": uri!("/admin", bulk(R::ENTITY)).to_string(),
             "export_href": export_href,
         }),

@@ -8,6 +8,7 @@
 //! and queried by the generic [`count`] and [`list`]. Sort columns come only from a spec's
 //! allow-list: the key a user sends picks an entry, never SQL text.
 
+mod keyset;
 mod write;
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,10 @@ use serde::Serialize;
 
 use crate::db::db_run;
 use crate::db::users::Role;
-use crate::db::{ArticleId, CommentId, DbPool, TagId, UserId};
+use crate::db::{ArticleId, CommentId, DbPool, Engine, TagId, UserId};
+
+pub(crate) use keyset::list_keyset_where;
+pub use keyset::{list_keyset, Cursor, Kind, Step, TablePage};
 
 /// What one table page shows: a search text, a sort key (checked against the allow-list),
 /// a direction and a window.
@@ -45,42 +49,59 @@ pub struct Spec {
     pub from: &'static str,
     /// Columns a search is matched against.
     pub search: &'static [&'static str],
-    /// Sort keys and the SQL they stand for: the allow-list.
-    pub sorts: &'static [(&'static str, &'static str)],
+    /// Sort keys, the SQL they stand for and what it holds: the allow-list. Every sort
+    /// expression is `NOT NULL` (a keyset page compares with it; a `NULL` would fall out of
+    /// every page).
+    pub sorts: &'static [(&'static str, &'static str, Kind)],
     /// The id column (the tie-breaker of every order).
     pub id: &'static str,
 }
 
 /// The users table.
 pub const USERS: Spec = Spec {
-    select: "u.id, u.username, u.email, u.role, u.disabled, u.created_at, \
-             (SELECT COUNT(*) FROM articles ua WHERE ua.author_id = u.id) AS articles_count",
+    // The count of articles is the counter kept on the row (`users.articles_count`), which a
+    // keyset page can compare with (a select alias cannot be named in `WHERE`).
+    select: "u.id, u.username, u.email, u.role, u.disabled, u.created_at, u.articles_count",
     from: "users u",
     search: &["u.username", "u.email"],
     sorts: &[
-        ("id", "u.id"),
-        ("username", "u.username"),
-        ("email", "u.email"),
-        ("role", "u.role"),
-        ("disabled", "u.disabled"),
-        ("articles", "articles_count"),
-        ("created", "u.created_at"),
+        ("id", "u.id", Kind::Int),
+        ("username", "u.username", Kind::Text),
+        ("email", "u.email", Kind::Text),
+        ("role", "u.role", Kind::Text),
+        ("disabled", "u.disabled", Kind::Int),
+        ("articles", "u.articles_count", Kind::Int),
+        ("created", "u.created_at", Kind::Time),
     ],
     id: "u.id",
 };
 
+/// An article's comments, counted (there is no counter): the articles table's column and sort.
+macro_rules! comments_count {
+    () => {
+        "(SELECT COUNT(*) FROM comments ac WHERE ac.article_id = a.id)"
+    };
+}
+
+/// See [`comments_count!`].
+const COMMENTS_COUNT: &str = comments_count!();
+
 /// The articles table.
 pub const ARTICLES: Spec = Spec {
-    select: "a.id, a.slug, a.title, a.description, a.author_id, u.username AS author_username, a.created_at, \
-             a.updated_at, (SELECT COUNT(*) FROM comments ac WHERE ac.article_id = a.id) AS comments_count",
+    select: concat!(
+        "a.id, a.slug, a.title, a.description, a.author_id, u.username AS author_username, a.created_at, \
+         a.updated_at, ",
+        comments_count!(),
+        " AS comments_count"
+    ),
     from: "articles a JOIN users u ON u.id = a.author_id",
     search: &["a.title", "a.slug", "u.username"],
     sorts: &[
-        ("id", "a.id"),
-        ("title", "a.title"),
-        ("author", "u.username"),
-        ("comments", "comments_count"),
-        ("created", "a.created_at"),
+        ("id", "a.id", Kind::Int),
+        ("title", "a.title", Kind::Text),
+        ("author", "u.username", Kind::Text),
+        ("comments", COMMENTS_COUNT, Kind::Int),
+        ("created", "a.created_at", Kind::Time),
     ],
     id: "a.id",
 };
@@ -92,24 +113,30 @@ pub const COMMENTS: Spec = Spec {
     from: "comments c JOIN articles a ON a.id = c.article_id JOIN users u ON u.id = c.author_id",
     search: &["c.body", "u.username", "a.title"],
     sorts: &[
-        ("id", "c.id"),
-        ("article", "a.title"),
-        ("author", "u.username"),
-        ("created", "c.created_at"),
+        ("id", "c.id", Kind::Int),
+        ("article", "a.title", Kind::Text),
+        ("author", "u.username", Kind::Text),
+        ("created", "c.created_at", Kind::Time),
     ],
     id: "c.id",
 };
 
+/// A tag's article count: its slots of `tag_counts` summed (shown, and sorted by).
+macro_rules! tag_article_count {
+    () => {
+        "CAST(COALESCE((SELECT SUM(c.n) FROM tag_counts c WHERE c.tag_id = t.id), 0) AS SIGNED)"
+    };
+}
+
 /// The tags table.
 pub const TAGS: Spec = Spec {
-    select: "t.id, t.name, \
-        CAST(COALESCE((SELECT SUM(c.n) FROM tag_counts c WHERE c.tag_id = t.id), 0) AS SIGNED) AS articles_count",
+    select: concat!("t.id, t.name, ", tag_article_count!(), " AS articles_count"),
     from: "tags t",
     search: &["t.name"],
     sorts: &[
-        ("id", "t.id"),
-        ("name", "t.name"),
-        ("articles", "articles_count"),
+        ("id", "t.id", Kind::Int),
+        ("name", "t.name", Kind::Text),
+        ("articles", tag_article_count!(), Kind::Int),
     ],
     id: "t.id",
 };
@@ -138,16 +165,24 @@ impl Spec {
         (format!("SELECT COUNT(*) FROM {}{filter}", self.from), binds)
     }
 
-    fn list_sql(&self, query: &ListQuery) -> (String, Vec<String>) {
-        let (filter, binds) = self.filter(&query.q);
-        let column = self
+    /// The expression `sort` stands for (the id when it is not a key of the allow-list), as
+    /// ordered and compared ([`Kind::ordered`]: text in code-point order on both engines), and
+    /// what it holds.
+    fn sort_key(&self, sort: &str, engine: Engine) -> (String, &'static str, Kind) {
+        let (column, kind) = self
             .sorts
             .iter()
-            .find(|(key, _)| *key == query.sort)
-            .map_or(self.id, |(_, column)| *column);
+            .find(|(key, _, _)| *key == sort)
+            .map_or((self.id, Kind::Int), |(_, column, kind)| (*column, *kind));
+        (kind.ordered(column, engine), column, kind)
+    }
+
+    fn list_sql(&self, query: &ListQuery, engine: Engine) -> (String, Vec<String>) {
+        let (filter, binds) = self.filter(&query.q);
+        let (key, _, _) = self.sort_key(&query.sort, engine);
         let dir = if query.desc { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT {} FROM {}{filter} ORDER BY {column} {dir}, {} {dir} LIMIT ? OFFSET ?",
+            "SELECT {} FROM {}{filter} ORDER BY {key} {dir}, {} {dir} LIMIT ? OFFSET ?",
             self.select, self.from, self.id
         );
         (sql, binds)
@@ -174,7 +209,7 @@ where
         + Send
         + Unpin,
 {
-    let (sql, binds) = spec.list_sql(query);
+    let (sql, binds) = spec.list_sql(query, db.engine());
     db_run!(db, |c| {
         let mut q = sqlx::query_as::<_, R>(&sql);
         for bind in &binds {
@@ -360,7 +395,7 @@ mod tests {
             limit: 10,
             offset: 0,
         };
-        let (sql, _) = USERS.list_sql(&query);
+        let (sql, _) = USERS.list_sql(&query, Engine::Sqlite);
         assert!(sql.contains("ORDER BY u.id DESC, u.id DESC"), "{sql}");
         assert!(!sql.contains("DROP"));
     }

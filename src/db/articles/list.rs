@@ -1,13 +1,83 @@
-//! Reading articles: one page of a list (by tag, author, favorites or the feed) with its
-//! total, one article, one article with its comments.
+//! Reading article lists: one page of a list (by tag, author, favorites or the feed) with its
+//! total, at an offset or a keyset cursor ([`Position`]), and the plan of its id range.
 
 use sqlx::{FromRow, Row};
 
 use super::Article;
-use crate::db::comments::{comment_columns, Comment, COMMENT_COLUMNS};
 use crate::db::db_run;
 use crate::db::users::{token_claim_holds, TokenClaim};
-use crate::db::{DbPool, UserId};
+use crate::db::{ArticleId, DbPool, Engine, UserId};
+
+/// Where a page of a list starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// After skipping this many, newest first (RealWorld's `offset`, the site's old `?page=`).
+    Offset(i64),
+    /// The articles older than this id (below it), newest first.
+    Before(ArticleId),
+    /// The articles newer than this id (above it): the page just before it.
+    After(ArticleId),
+}
+
+/// `conditions` (a `WHERE` clause with a leading space, or empty) and `condition`.
+pub(super) fn and(conditions: &str, condition: &str) -> String {
+    if conditions.is_empty() {
+        format!(" WHERE {condition}")
+    } else {
+        format!("{conditions} AND {condition}")
+    }
+}
+
+/// Every list's `FROM` items with the index its page ids are read from named, per engine:
+/// `(plain, SQLite, MySQL)`. The unfiltered list reads `articles_id`, the narrow index of the
+/// article ids alone (migration `20261130100001`), instead of the table itself: on SQLite the
+/// `rowid` table and on `InnoDB` the primary key hold every column, body and all, so an offset of
+/// 20,000 read 20,000 whole rows (485 ms at offset 49,000 on SQLite, issue 22). The filtered
+/// lists name theirs too: with a cursor (`id < ?`) an optimizer may otherwise prefer a range
+/// of ids across every tag, author or reader (MariaDB did, on `favorites_article_id`). SQLite
+/// picks the favorites' and the feed's primary keys by itself (its automatic index names are
+/// not ours to pin). `EXPLAIN` of each is pinned by `tests/it/keyset.rs`.
+const HINTED: [(&str, &str, &str); 5] = [
+    (
+        UNFILTERED,
+        "articles d INDEXED BY articles_id",
+        "articles d FORCE INDEX (articles_id)",
+    ),
+    (
+        BY_TAG.from,
+        "tags dt CROSS JOIN article_tags d INDEXED BY article_tags_tag_id ON d.tag_id = dt.id",
+        "tags dt CROSS JOIN article_tags d FORCE INDEX (article_tags_tag_id) ON d.tag_id = dt.id",
+    ),
+    (
+        BY_AUTHOR.from,
+        "users du CROSS JOIN articles d INDEXED BY articles_author_id ON d.author_id = du.id",
+        "users du CROSS JOIN articles d FORCE INDEX (articles_author_id) ON d.author_id = du.id",
+    ),
+    (
+        BY_FAVORITED.from,
+        BY_FAVORITED.from,
+        "users du CROSS JOIN favorites d FORCE INDEX (PRIMARY) ON d.user_id = du.id",
+    ),
+    (
+        BY_FEED.from,
+        BY_FEED.from,
+        "feed_entries d FORCE INDEX (PRIMARY)",
+    ),
+];
+
+/// The unfiltered list's `FROM`.
+const UNFILTERED: &str = "articles d";
+
+/// `from` with its index named for `engine` (see [`HINTED`]).
+pub(super) fn narrow(from: &'static str, engine: Engine) -> &'static str {
+    HINTED
+        .iter()
+        .find(|(plain, _, _)| *plain == from)
+        .map_or(from, |(_, sqlite, mysql)| match engine {
+            Engine::Sqlite => sqlite,
+            Engine::MySql => mysql,
+        })
+}
 
 /// One page of a list and the number of articles matching its filter.
 #[derive(Debug, Default)]
@@ -18,7 +88,7 @@ pub struct ArticleSlice {
     pub total: i64,
     /// The popular tags' packed pairs (`crate::db::tags::split_names`), when asked for and a
     /// row carried them.
-    popular_tags: Option<String>,
+    pub(super) popular_tags: Option<String>,
 }
 
 /// Which articles a list shows. Filters combine with AND.
@@ -35,7 +105,7 @@ pub struct Filter {
 }
 
 /// A bound value of a dynamically assembled query.
-enum Bind {
+pub(super) enum Bind {
     Int(i64),
     Text(String),
 }
@@ -53,6 +123,7 @@ macro_rules! bind_values {
         query
     }};
 }
+pub(super) use bind_values;
 
 /// The rows a list is read from: a join that yields matching article ids in id order from one
 /// index, the conditions of the remaining filters, and their values.
@@ -63,17 +134,17 @@ macro_rules! bind_values {
 /// `articles (author_id, id)` and the primary key. A page therefore reads its rows from the
 /// front of one index range and stops, instead of sorting every match. The feed merges the
 /// ranges of the followed authors.
-struct Source {
+pub(super) struct Source {
     /// `FROM` items (see [`FilterSql::from`]).
-    from: &'static str,
+    pub(super) from: &'static str,
     /// The expression for the article id.
-    id: &'static str,
+    pub(super) id: &'static str,
     /// `WHERE` clause (with a leading space), or empty.
-    conditions: String,
+    pub(super) conditions: String,
     /// An expression for how many articles match, with the same `?`s as `conditions`.
-    total: String,
+    pub(super) total: String,
     /// Values for the `?`s of `conditions`, in order.
-    binds: Vec<Bind>,
+    pub(super) binds: Vec<Bind>,
 }
 
 /// How one kind of filter reads: the rows that drive a list when it is the first filter
@@ -136,7 +207,7 @@ const BY_FEED: FilterSql = FilterSql {
     ),
 };
 
-fn source(filter: &Filter) -> Source {
+pub(super) fn source(filter: &Filter) -> Source {
     // The filters present, in the order in which they are preferred to drive the list.
     let present: Vec<(&FilterSql, Bind)> = [
         filter.tag.clone().map(|t| (&BY_TAG, Bind::Text(t))),
@@ -152,7 +223,7 @@ fn source(filter: &Filter) -> Source {
     .collect();
     let (from, id) = present
         .first()
-        .map_or(("articles d", "d.id"), |(d, _)| (d.from, d.id));
+        .map_or((UNFILTERED, "d.id"), |(d, _)| (d.from, d.id));
     let conditions: Vec<String> = present
         .iter()
         .enumerate()
@@ -210,7 +281,16 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> Result<ArticleSlice, sqlx::Error> {
-    page_with(db, filter, viewer, limit, offset, None, None).await
+    page_with(
+        db,
+        filter,
+        viewer,
+        limit,
+        Position::Offset(offset),
+        None,
+        None,
+    )
+    .await
 }
 
 /// [`page`] as the holder of `claim` sees it, read only while the claim holds (checked by the
@@ -228,7 +308,7 @@ pub async fn page_for_claim(
         filter,
         Some(claim.user_id),
         limit,
-        offset,
+        Position::Offset(offset),
         None,
         Some(claim),
     )
@@ -245,7 +325,16 @@ pub async fn page_and_popular_tags(
     offset: i64,
     tags: i64,
 ) -> Result<(ArticleSlice, String), sqlx::Error> {
-    let mut page = page_with(db, filter, viewer, limit, offset, Some(tags), None).await?;
+    let mut page = page_with(
+        db,
+        filter,
+        viewer,
+        limit,
+        Position::Offset(offset),
+        Some(tags),
+        None,
+    )
+    .await?;
     let names = match page.popular_tags.take() {
         Some(names) => names,
         // No row carried them (nothing on this page).
@@ -254,12 +343,141 @@ pub async fn page_and_popular_tags(
     Ok((page, names))
 }
 
-async fn page_with(
+/// The statement that picks a page's ids, and the values it binds after the filter's.
+pub(super) struct PageIds {
+    /// `SELECT <id> AS id FROM ... ORDER BY ... LIMIT ?[ OFFSET ?]`.
+    pub(super) sql: String,
+    /// Bound after the conditions' values: a keyset page's cursor.
+    pub(super) cursor: Option<ArticleId>,
+    /// Bound after the limit: an offset page's offset.
+    pub(super) offset: Option<i64>,
+}
+
+/// The page's ids at `position` in the rows `from`/`conditions` select: a range of one
+/// narrow index, read in order and never the rows. With an offset the skipped entries are
+/// index entries only (no row is looked up), so a deep offset costs a walk of a few bytes per
+/// entry; a keyset page seeks into the same index at its cursor (`id < ?` newest first, `id >
+/// ?` oldest first for the page before it) and reads `limit` entries, whatever the depth.
+///
+/// EXPLAIN, pinned by `tests/it/keyset.rs` ([`explain_page_ids`]): on SQLite `SCAN d USING
+/// COVERING INDEX articles_id` unfiltered (`SEARCH` with a cursor), `article_tags_tag_id`
+/// for a tag, `articles_author_id` for an author, the favorites' primary key (its
+/// `sqlite_autoindex`) and `feed_entries`' (a `WITHOUT ROWID` table: its rows are that index);
+/// on MariaDB the `key` column names the same indexes (`PRIMARY` for favorites and
+/// `feed_entries`, narrow rows) with `Using index`.
+pub(super) fn page_ids(
+    from: &'static str,
+    id: &str,
+    conditions: &str,
+    position: Position,
+    engine: Engine,
+) -> PageIds {
+    let (order, cursor, offset) = match position {
+        Position::Offset(offset) => ("DESC", None, Some(offset)),
+        Position::Before(before) => ("DESC", Some(before), None),
+        Position::After(after) => ("ASC", Some(after), None),
+    };
+    let conditions = match cursor {
+        None => conditions.to_owned(),
+        Some(_) if order == "DESC" => and(conditions, &format!("{id} < ?")),
+        Some(_) => and(conditions, &format!("{id} > ?")),
+    };
+    let paging = if offset.is_some() {
+        "LIMIT ? OFFSET ?"
+    } else {
+        "LIMIT ?"
+    };
+    let from = narrow(from, engine);
+    PageIds {
+        sql: format!("SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} {order} {paging}"),
+        cursor,
+        offset,
+    }
+}
+
+/// The query plan of the statement that picks the ids of `filter`'s page at `position` (20
+/// per page), one line per step: SQLite's `EXPLAIN QUERY PLAN` details, MariaDB's `EXPLAIN`
+/// rows as `table=... key=... Extra=...`. For tests and for checking a database by hand.
+pub async fn explain_page_ids(
+    db: &DbPool,
+    filter: &Filter,
+    position: Position,
+) -> Result<Vec<String>, sqlx::Error> {
+    let Source {
+        from,
+        id,
+        conditions,
+        binds,
+        ..
+    } = source(filter);
+    let PageIds {
+        sql,
+        cursor,
+        offset,
+    } = page_ids(from, id, &conditions, position, db.engine());
+    macro_rules! bound {
+        ($query:expr) => {{
+            let mut query = bind_values!($query, &binds);
+            if let Some(cursor) = cursor {
+                query = query.bind(cursor);
+            }
+            query = query.bind(20_i64);
+            if let Some(offset) = offset {
+                query = query.bind(offset);
+            }
+            query
+        }};
+    }
+    match db.engine() {
+        Engine::Sqlite => {
+            let sql = format!("EXPLAIN QUERY PLAN {sql}");
+            db_run!(db, |c| {
+                let rows = bound!(sqlx::query(&sql)).fetch_all(c).await?;
+                rows.iter()
+                    .map(|row| row.try_get::<String, _>(3))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+        }
+        Engine::MySql => {
+            let sql = format!("EXPLAIN {sql}");
+            db_run!(db, |c| {
+                let rows = bound!(sqlx::query(&sql)).fetch_all(c).await?;
+                rows.iter()
+                    .map(|row| {
+                        let text = |name: &str| -> Result<String, sqlx::Error> {
+                            Ok(row.try_get::<Option<String>, _>(name)?.unwrap_or_default())
+                        };
+                        Ok(format!(
+                            "table={} type={} key={} Extra={}",
+                            text("table")?,
+                            text("type")?,
+                            text("key")?,
+                            text("Extra")?
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+            })
+        }
+    }
+}
+
+/// `sql` with its joins kept in the order written. MariaDB reorders them by its estimates:
+/// with a deep offset it guesses the page's ids many and starts from `users`, reading every
+/// article row through `articles_author_id` (1.6 s at offset 49,000 on the scale set);
+/// `STRAIGHT_JOIN` keeps the page's ids first, then one row each, as CROSS JOIN does on SQLite.
+fn in_written_order(sql: String, engine: Engine) -> String {
+    match engine {
+        Engine::MySql => sql.replacen("SELECT ", "SELECT STRAIGHT_JOIN ", 1),
+        Engine::Sqlite => sql,
+    }
+}
+
+pub(super) async fn page_with(
     db: &DbPool,
     filter: &Filter,
     viewer: Option<UserId>,
     limit: i64,
-    offset: i64,
+    position: Position,
     popular_tags: Option<i64>,
     claim: Option<TokenClaim>,
 ) -> Result<ArticleSlice, sqlx::Error> {
@@ -300,9 +518,13 @@ async fn page_with(
     };
     let conditions = match claim {
         None => conditions,
-        Some(_) if conditions.is_empty() => concat!(" WHERE ", token_claim_holds!()).to_owned(),
-        Some(_) => format!("{conditions} AND {}", token_claim_holds!()),
+        Some(_) => and(&conditions, token_claim_holds!()),
     };
+    let PageIds {
+        sql: ids,
+        cursor,
+        offset,
+    } = page_ids(from, id, &conditions, position, db.engine());
     let popular = if popular_tags.is_some() {
         crate::db::tags::popular_names_sql(db.engine())
     } else {
@@ -310,9 +532,10 @@ async fn page_with(
     };
     let sql = format!(
         "{columns}, {total} AS total, {popular} AS popular_tags \
-         FROM (SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} DESC LIMIT ? OFFSET ?) page \
+         FROM ({ids}) page \
          CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id{viewer_joins}"
     );
+    let sql = in_written_order(sql, db.engine());
     let (mut rows, popular_tags) = db_run!(db, |c| {
         // The filter's values appear twice: in the total and in the page's ids; the popular
         // tags' limit in between.
@@ -324,7 +547,13 @@ async fn page_with(
         if let Some(claim) = claim {
             query = query.bind(claim.user_id).bind(claim.version);
         }
-        query = query.bind(limit).bind(offset);
+        if let Some(cursor) = cursor {
+            query = query.bind(cursor);
+        }
+        query = query.bind(limit);
+        if let Some(offset) = offset {
+            query = query.bind(offset);
+        }
         if let Some(viewer) = viewer {
             query = if own_feed {
                 query.bind(viewer)
@@ -352,7 +581,7 @@ async fn page_with(
     let total = match rows.first() {
         Some(first) => first.total.unwrap_or_default(),
         // Past the end (or nothing matches): no row carried the total.
-        None if offset > 0 => count(db, filter).await?,
+        None if position != Position::Offset(0) => count(db, filter).await?,
         None => 0,
     };
     Ok(ArticleSlice {
@@ -362,132 +591,5 @@ async fn page_with(
     })
 }
 
-/// The newest `limit` articles matching `filter` with their bodies, newest first, as an
-/// anonymous reader sees them (what a feed shows): the ids from the front of one index range,
-/// as a list page picks them (see [`Source`]), then one row each.
-pub async fn latest_with_bodies(
-    db: &DbPool,
-    filter: &Filter,
-    limit: i64,
-) -> Result<Vec<Article>, sqlx::Error> {
-    let Source {
-        from,
-        id,
-        conditions,
-        binds,
-        ..
-    } = source(filter);
-    let sql = format!(
-        "{}, a.body FROM (SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} DESC LIMIT ?) page \
-         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id",
-        select_articles_anonymous!()
-    );
-    let mut rows = db_run!(db, |c| {
-        bind_values!(sqlx::query_as::<_, Article>(&sql), &binds)
-            .bind(limit)
-            .fetch_all(c)
-            .await
-    })?;
-    rows.sort_unstable_by_key(|a| std::cmp::Reverse(a.id));
-    Ok(rows.into_iter().map(Article::with_tags).collect())
-}
-
-/// Where a row of one article carries its body (after the article's 14 columns).
-const BODY_COLUMN: usize = 14;
-
 /// Where a list row carries the popular tags (after the article's 15 columns and `total`).
 const POPULAR_TAGS_COLUMN: usize = 15;
-
-/// The article at `slug` (with its body and tags), as seen by `viewer`. A slug no article could
-/// have ([`could_be_slug`](crate::input::could_be_slug)) finds nothing without a query.
-pub async fn find(
-    db: &DbPool,
-    slug: &str,
-    viewer: Option<UserId>,
-) -> Result<Option<Article>, sqlx::Error> {
-    macro_rules! from {
-        () => {
-            ", a.body FROM articles a JOIN users u ON u.id = a.author_id WHERE a.slug = ?"
-        };
-    }
-    const SQL: &str = concat!(select_articles!(), from!());
-    const SQL_ANONYMOUS: &str = concat!(select_articles_anonymous!(), from!());
-    if !crate::input::could_be_slug(slug) {
-        return Ok(None);
-    }
-    let article = db_run!(db, |c| match viewer {
-        Some(viewer) => sqlx::query_as::<_, Article>(SQL).bind(viewer).bind(viewer),
-        None => sqlx::query_as::<_, Article>(SQL_ANONYMOUS),
-    }
-    .bind(slug)
-    .fetch_optional(c)
-    .await)?;
-    Ok(article.map(Article::with_tags))
-}
-
-/// The article at `slug` and its comments (oldest first), as seen by `viewer`: one
-/// statement. Each comment is a row of the article joined with it; the article's columns
-/// repeat on every row but its body, which only the row of the first comment (or the one row
-/// without comments) carries: a long body times many comments would otherwise be copied for
-/// each. The first comment is an index seek. The rows are put in order here: an `ORDER BY`
-/// made MariaDB copy the joined rows, body and all, into a temporary table (on disk, for a
-/// text column) and sort it, which cost a third of its speed on the article page.
-///
-/// Like [`find`], a slug no article could have finds nothing without a query.
-pub async fn find_with_comments(
-    db: &DbPool,
-    slug: &str,
-    viewer: Option<UserId>,
-) -> Result<Option<(Article, Vec<Comment>)>, sqlx::Error> {
-    macro_rules! from {
-        () => {
-            concat!(
-                ", CASE WHEN c.id IS NULL OR c.id = (SELECT MIN(c1.id) FROM comments c1 WHERE c1.article_id = a.id) \
-                 THEN a.body END AS body, ",
-                comment_columns!(),
-                " FROM articles a JOIN users u ON u.id = a.author_id \
-                 LEFT JOIN comments c ON c.article_id = a.id LEFT JOIN users cu ON cu.id = c.author_id \
-                 WHERE a.slug = ?"
-            )
-        };
-    }
-    const SQL: &str = concat!(select_articles!(), from!());
-    const SQL_ANONYMOUS: &str = concat!(select_articles_anonymous!(), from!());
-    if !crate::input::could_be_slug(slug) {
-        return Ok(None);
-    }
-    let found = db_run!(db, |c| {
-        let query = match viewer {
-            Some(viewer) => sqlx::query(SQL).bind(viewer).bind(viewer),
-            None => sqlx::query(SQL_ANONYMOUS),
-        };
-        query
-            .bind(viewer.map_or(-1, UserId::get))
-            .bind(slug)
-            .fetch_all(c)
-            .await
-            .and_then(|rows| {
-                let Some(first) = rows.first() else {
-                    return Ok(None);
-                };
-                let mut article = Article::from_row(first)?;
-                let mut comments = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    if article.body.is_none() {
-                        article.body = row.try_get(BODY_COLUMN)?;
-                    }
-                    // A LEFT JOIN with no comment: one row, the comment's columns NULL.
-                    if row
-                        .try_get::<Option<i64>, _>(row.len() - COMMENT_COLUMNS)?
-                        .is_some()
-                    {
-                        comments.push(Comment::from_row(row)?);
-                    }
-                }
-                // Oldest first: ids grow with creation (`created_at` is set on insert only).
-                comments.sort_unstable_by_key(|c| c.id);
-                Ok(Some((article, comments)))
-            })
-    })?;
-    Ok(found.map(|(article, comments)| (article.with_tags(), comments)))
-}

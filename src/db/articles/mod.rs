@@ -304,13 +304,17 @@ pub(crate) mod counters {
         "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles' AND slot = ?";
 }
 
+mod keyset;
 mod list;
+mod one;
 mod write;
 
+pub use keyset::{keyset_page, latest_with_bodies, KeysetPage};
 pub use list::{
-    count, find, find_with_comments, latest_with_bodies, page, page_and_popular_tags,
-    page_for_claim, ArticleSlice, Filter,
+    count, explain_page_ids, page, page_and_popular_tags, page_for_claim, ArticleSlice, Filter,
+    Position,
 };
+pub use one::{find, find_with_comments};
 pub use write::{delete, favorite, insert, unfavorite, update, ArticleData};
 
 #[cfg(test)]
