@@ -9,10 +9,10 @@ use atom_syndication::Feed;
 use conduit::db::Engine;
 use rocket::http::{Header, Method, Status};
 use rocket::local::asynchronous::Client;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::harness::TestApp;
-use crate::support::{api, attrs, get_page, register, texts, urlencode};
+use crate::support::{api, attrs, get_page, publish, register, texts, urlencode};
 
 /// The `public_url` these tests run with: every absolute URL must start with it.
 const PUBLIC: &str = "https://conduit.example";
@@ -51,21 +51,6 @@ macro_rules! feeds_test {
             }
         }
     };
-}
-
-/// Publish over the API; returns the article as the API shows it.
-async fn publish(client: &Client, token: &str, title: &str, body: &str, tags: &[&str]) -> Value {
-    let article = json!({"article": {"title": title, "description": format!("About {title}"), "body": body, "tagList": tags}});
-    let (status, value) = api(
-        client,
-        Method::Post,
-        "/api/articles",
-        Some(token),
-        Some(article),
-    )
-    .await;
-    assert_eq!(status, Status::Created, "{value}");
-    value["article"].clone()
 }
 
 /// A GET's status, headers we look at, and body.

@@ -88,6 +88,27 @@ pub async fn register(client: &Client, username: &str) -> String {
     value["user"]["token"].as_str().expect("token").to_owned()
 }
 
+/// Publish over the API (described as "About <title>"); returns the article as the API shows it.
+pub async fn publish(
+    client: &Client,
+    token: &str,
+    title: &str,
+    body: &str,
+    tags: &[&str],
+) -> Value {
+    let article = json!({"article": {"title": title, "description": format!("About {title}"), "body": body, "tagList": tags}});
+    let (status, value) = api(
+        client,
+        Method::Post,
+        "/api/articles",
+        Some(token),
+        Some(article),
+    )
+    .await;
+    assert_eq!(status, Status::Created, "{value}");
+    value["article"].clone()
+}
+
 /// The CSRF token of the first form on a page.
 pub fn csrf_of(html: &Html) -> String {
     let sel = Selector::parse("input[name=csrf_token]").expect("selector");

@@ -11,18 +11,10 @@ use crate::support::{
     texts,
 };
 
+/// Publish over the API; returns the slug.
 async fn publish(client: &Client, token: &str, title: &str, body: &str, tags: &[&str]) -> String {
-    let article = json!({"article": {"title": title, "description": format!("About {title}"), "body": body, "tagList": tags}});
-    let (status, value) = api(
-        client,
-        Method::Post,
-        "/api/articles",
-        Some(token),
-        Some(article),
-    )
-    .await;
-    assert_eq!(status, Status::Created, "{value}");
-    value["article"]["slug"].as_str().expect("slug").to_owned()
+    let article = crate::support::publish(client, token, title, body, tags).await;
+    article["slug"].as_str().expect("slug").to_owned()
 }
 
 fn attr(html: &Html, selector: &str, name: &str) -> Vec<String> {
