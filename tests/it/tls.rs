@@ -205,7 +205,11 @@ async fn verify_identity_refuses_a_foreign_ca_and_a_host_name_not_in_the_certifi
     std::fs::write(&foreign, TestCa::new("Someone else's CA").pem).unwrap();
     let foreign = crate::support::urlencode(&foreign.display().to_string());
     let ca = crate::support::urlencode(&server.ca_file().display().to_string());
-    let config = AppConfig::from_figment(&test_figment("sqlite::memory:")).unwrap();
+    // Each test's backups in a folder of its own: the backup lock is per folder, and tests run
+    // at once.
+    let backups = tempfile::tempdir().unwrap();
+    let mut config = AppConfig::from_figment(&test_figment("sqlite::memory:")).unwrap();
+    config.backup_dir = backups.path().join("backups");
     for (host, query, what) in [
         (
             "localhost",
@@ -309,7 +313,8 @@ async fn backup_and_restore_run_the_tools_over_tls_and_restore_creates_the_datab
         Status::Created
     );
     let dir = tempfile::tempdir().unwrap();
-    let config = AppConfig::from_figment(client.rocket().figment()).unwrap();
+    let mut config = AppConfig::from_figment(client.rocket().figment()).unwrap();
+    config.backup_dir = dir.path().join("backups");
     let out = dir.path().join("tls.sql");
     // The account REQUIRE SSL: a dump at all proves mysqldump used TLS (and verified).
     Backups::new(&config, &source)
@@ -396,8 +401,9 @@ async fn required_tls_stops_a_backup_before_the_tool_talks_to_a_server_without_t
         "CREATE USER 'app'@'%' IDENTIFIED BY 'app-pw'; \
          CREATE DATABASE conduit_plain; GRANT ALL PRIVILEGES ON conduit_plain.* TO 'app'@'%';",
     );
-    let config = AppConfig::from_figment(&test_figment("sqlite::memory:")).unwrap();
+    let mut config = AppConfig::from_figment(&test_figment("sqlite::memory:")).unwrap();
     let dir = tempfile::tempdir().unwrap();
+    config.backup_dir = dir.path().join("backups");
     let out = dir.path().join("plain.sql");
     // A fake dump tool that would leave a mark if it ran.
     let marker = dir.path().join("tool-ran");
