@@ -33,6 +33,18 @@ pub async fn assert_counters_match(app: &TestApp, when: &str) {
     )
     .await;
     assert_eq!(stale_tags, 0, "tag_counts differ from the tag links {when}");
+    if app.engine == Engine::Sqlite {
+        // SQLite's per-tag totals, kept by triggers on tag_counts (the popular tags' order).
+        let stale_totals = scalar(
+            app.db(),
+            "SELECT COUNT(*) FROM tags t WHERE t.article_count <> (SELECT COUNT(*) FROM article_tags at WHERE at.tag_id = t.id)",
+        )
+        .await;
+        assert_eq!(
+            stale_totals, 0,
+            "tags.article_count differs from the tag links {when}"
+        );
+    }
     let stale_authors = scalar(
         app.db(),
         "SELECT COUNT(*) FROM users u WHERE u.articles_count <> (SELECT COUNT(*) FROM articles a WHERE a.author_id = u.id)",
@@ -468,3 +480,50 @@ async fn upgrade_fills_the_counters_sqlite() {
 async fn upgrade_fills_the_counters_mysql() {
     upgrade_fills_the_counters(Engine::MySql, "counters::upgrade_fills_the_counters_mysql").await;
 }
+
+db_test!(
+    async fn the_popular_tags_are_read_in_index_order_not_summed_and_sorted(app) {
+        // What the home page's statement carries and `/api/tags` reads: on SQLite the tags'
+        // totals in the order of `tags_popular` (an index-only read that stops at the limit),
+        // on MySQL one grouped pass over the slots (one temporary table, no derived table
+        // summing every slot first).
+        let sql = format!("SELECT {}", conduit::db::tags::popular_names_sql(app.engine));
+        let plan: Vec<String> = match app.engine {
+            Engine::Sqlite => {
+                let sql = format!("EXPLAIN QUERY PLAN {sql}");
+                conduit::db::db_run!(app.db(), |c| sqlx::query_as::<_, (i64, i64, i64, String)>(&sql).bind(20_i64).fetch_all(c).await)
+                    .expect("explain")
+                    .into_iter()
+                    .map(|row| row.3)
+                    .collect()
+            }
+            Engine::MySql => {
+                let sql = format!("EXPLAIN {sql}");
+                conduit::db::db_run!(app.db(), |c| {
+                    use sqlx::Row;
+                    sqlx::query(&sql).bind(20_i64).fetch_all(c).await.and_then(|rows| {
+                        rows.iter()
+                            .map(|row| {
+                                let text = |name: &str| row.try_get::<Option<String>, _>(name).map(Option::unwrap_or_default);
+                                Ok(format!("table={} Extra={}", text("table")?, text("Extra")?))
+                            })
+                            .collect::<Result<Vec<_>, sqlx::Error>>()
+                    })
+                })
+                .expect("explain")
+            }
+        };
+        let plan = plan.join("\n");
+        match app.engine {
+            Engine::Sqlite => {
+                assert!(plan.contains("COVERING INDEX tags_popular"), "{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "sorted, not read in order: {plan}");
+                assert!(!plan.contains("tag_counts"), "summed the slots: {plan}");
+            }
+            Engine::MySql => {
+                assert_eq!(plan.matches("Using temporary").count(), 1, "{plan}");
+                assert_eq!(plan.matches("table=<derived").count(), 1, "only the list itself is derived: {plan}");
+            }
+        }
+    }
+);
