@@ -94,7 +94,11 @@ pub async fn explain_per_day(
         Engine::Sqlite => {
             let sql = format!("EXPLAIN QUERY PLAN {sql}");
             db_run!(db, |c| {
-                let rows = sqlx::query(&sql).bind(first).bind(until).fetch_all(c).await?;
+                let rows = sqlx::query(&sql)
+                    .bind(first)
+                    .bind(until)
+                    .fetch_all(c)
+                    .await?;
                 rows.iter()
                     .map(|row| row.try_get::<String, _>(3))
                     .collect::<Result<Vec<_>, _>>()
@@ -103,7 +107,11 @@ pub async fn explain_per_day(
         Engine::MySql => {
             let sql = format!("EXPLAIN {sql}");
             db_run!(db, |c| {
-                let rows = sqlx::query(&sql).bind(first).bind(until).fetch_all(c).await?;
+                let rows = sqlx::query(&sql)
+                    .bind(first)
+                    .bind(until)
+                    .fetch_all(c)
+                    .await?;
                 rows.iter()
                     .map(|row| {
                         let text = |name: &str| -> Result<String, sqlx::Error> {
