@@ -10,9 +10,9 @@ use serde::Serialize;
 pub const WIDTH: f64 = 640.0;
 
 /// Room left of a column chart's plot for the axis labels.
-const AXIS_ROOM: f64 = 40.0;
+const AXIS_ROOM: f64 = 48.0;
 /// Room under a column chart's plot for the day labels.
-const LABEL_ROOM: f64 = 22.0;
+const LABEL_ROOM: f64 = 24.0;
 /// Room above the plot (half a label sticks out above the top line).
 const TOP_ROOM: f64 = 8.0;
 /// Room right of the plot.
@@ -26,7 +26,7 @@ const COLUMN_FILL: f64 = 0.7;
 const ROW: f64 = 26.0;
 const BAR: f64 = 18.0;
 /// Room for the names left of the bars, and for the counts right of them.
-const NAME_ROOM: f64 = 150.0;
+const NAME_ROOM: f64 = 170.0;
 const VALUE_ROOM: f64 = 48.0;
 /// Longest name shown in full beside a bar (the table and the bar's tooltip have it all).
 const NAME_CHARS: usize = 20;
@@ -107,12 +107,12 @@ pub struct Chart {
     pub bars: Vec<Bar>,
 }
 
-/// The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `max` (1 for nothing at all), so
-/// the axis ends on a round number.
+/// The smallest of 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, ... that is at least `max` (1 for nothing
+/// at all), so the axis ends on a round number and the tallest column fills most of the plot.
 pub fn axis_max(max: i64) -> i64 {
     let mut step = 1_i64;
     loop {
-        for nice in [step, step.saturating_mul(2), step.saturating_mul(5)] {
+        for nice in [1, 2, 3, 4, 5, 6, 8].map(|m: i64| step.saturating_mul(m)) {
             if nice >= max {
                 return nice;
             }
@@ -206,7 +206,7 @@ pub fn columns(labels: &Labels<'_>, points: &[Point]) -> Chart {
                 value: p.value,
                 labelled: (points.len() - 1 - i) % every == 0,
                 text_x: round(middle),
-                text_y: bottom + 16.0,
+                text_y: bottom + 18.0,
             }
         })
         .collect();
@@ -260,7 +260,7 @@ pub fn bars(labels: &Labels<'_>, points: &[Point]) -> Chart {
                 value: p.value,
                 labelled: true,
                 text_x: round(left + width + 6.0),
-                text_y: round(y + BAR / 2.0 + 4.0),
+                text_y: round(y + BAR / 2.0 + 5.0),
             }
         })
         .collect();
@@ -311,14 +311,16 @@ mod tests {
             (0, 1),
             (1, 1),
             (2, 2),
-            (3, 5),
-            (5, 5),
-            (6, 10),
+            (3, 3),
+            (7, 8),
+            (9, 10),
             (11, 20),
-            (21, 50),
+            (27, 30),
+            (61, 80),
             (99, 100),
             (101, 200),
             (4999, 5000),
+            (8001, 10000),
         ];
         for (max, axis) in cases {
             assert_eq!(axis_max(max), axis, "{max}");
