@@ -151,7 +151,7 @@ pub struct Changes {
 
 /// What changed from the start of UTC day `since` on (see [`Changes`]). The admin and disabled
 /// changes are read from the audit log's entries of the range (a user's deletion entry holds
-/// the account as it was: serde_json writes `"role":"admin"` and `"disabled":true` with no
+/// the account as it was: `serde_json` writes `"role":"admin"` and `"disabled":true` with no
 /// spaces, and a quote inside a value is escaped, so the patterns match only those fields).
 pub async fn changes_since(db: &DbPool, since: NaiveDate) -> Result<Changes, sqlx::Error> {
     const SQL: &str = "SELECT \
