@@ -15,8 +15,8 @@ const AXIS_ROOM: f64 = 48.0;
 const LABEL_ROOM: f64 = 24.0;
 /// Room above the plot (half a label sticks out above the top line).
 const TOP_ROOM: f64 = 8.0;
-/// Room right of the plot.
-const RIGHT_ROOM: f64 = 8.0;
+/// Room right of the plot (half of the newest day's label, which is centred under its column).
+const RIGHT_ROOM: f64 = 28.0;
 /// Height of a column chart's plot.
 const PLOT_HEIGHT: f64 = 160.0;
 /// Share of a day's slot its column fills.
