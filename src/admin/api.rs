@@ -56,9 +56,14 @@ fn user_body(user: &db::users::User) -> Json<Value> {
     Json(json!({ "user": snapshot }))
 }
 
-#[get("/stats")]
-async fn stats(db: Conn, _admin: AdminUser) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "counts": db::admin::counts(&db).await? })))
+/// The dashboard's numbers (`crate::admin::stats::Stats`): `counts`, `lastSevenDays`, and for
+/// `?days=` 7, 30 (the default) or 90 (anything else is a 422) `daily` (exactly `days` UTC
+/// days, oldest first, ending today) and `topTags`.
+#[get("/stats?<days>")]
+async fn stats(db: Conn, _admin: AdminUser, days: Option<&str>) -> ApiResult<Json<Value>> {
+    let days = crate::admin::stats::parse_days(days)?;
+    let stats = crate::admin::stats::load(&db, days, chrono::Utc::now().date_naive()).await?;
+    Ok(Json(json!(stats)))
 }
 
 async fn list_rows<R: Resource>(db: &DbPool, params: &ListParams) -> ApiResult<Json<Value>> {

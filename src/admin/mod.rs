@@ -8,10 +8,12 @@
 pub mod api;
 pub mod backup;
 pub mod catchers;
+pub mod charts;
 mod export;
 pub mod ops;
 pub mod pages;
 pub mod resource;
+pub mod stats;
 
 use rocket::fairing::AdHoc;
 use rocket::{FromForm, UriDisplayQuery};

@@ -40,6 +40,20 @@ pub async fn popular(db: &DbPool, limit: i64) -> Result<Vec<String>, sqlx::Error
         .await)
 }
 
+/// Tags in use with their article counts, most used first (ties by name), at most `limit`:
+/// the dashboard's top tags. The same summed `tag_counts` slots as [`popular`].
+pub async fn popular_counts(db: &DbPool, limit: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT pt.name, CAST(pt.total AS SIGNED) AS total FROM ",
+        popular_sql!(),
+        " ORDER BY pt.total DESC, pt.name"
+    );
+    db_run!(db, |c| sqlx::query_as::<_, (String, i64)>(SQL)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
 /// The text of [`popular_names_sql`] for an engine: how it joins a count and a name. SQLite's
 /// `||` is one instruction of its VM; its `concat()` function was a third of this subquery.
 /// MySQL reads `||` as OR.

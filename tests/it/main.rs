@@ -15,6 +15,7 @@ mod backup;
 mod browser;
 mod counters;
 mod csrf;
+mod dashboard;
 mod feeds;
 mod foundation;
 mod galera;

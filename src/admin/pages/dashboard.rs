@@ -1,6 +1,7 @@
 //! The dashboard (counts, recent activity, newest accounts and articles) and the "confirm your
 //! password" step destructive actions send an admin to.
 
+use chrono::Utc;
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::{get, post, uri, State};
@@ -13,6 +14,7 @@ use crate::admin::ops::Entity;
 use crate::admin::pages::articles::Articles;
 use crate::admin::pages::users::Users;
 use crate::admin::resource::{Resource, DATE};
+use crate::admin::stats;
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::CsrfContextual;
 use crate::auth::token::Keys;
@@ -26,9 +28,56 @@ use crate::web::layout::{done, safe_next, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::session::PageOr;
 
-#[get("/")]
-pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> AdminResult<RenderedPage> {
-    let counts = db::admin::counts(&db).await?;
+/// The dashboard: stat cards with their change over 7 days, the charts of the last `days`
+/// (7, 30 or 90: anything else is a 422), the latest admin changes, the newest accounts and
+/// articles.
+#[get("/?<days>")]
+pub async fn dashboard(
+    db: Conn,
+    _admin: AdminUser,
+    layout: Layout,
+    days: Option<&str>,
+) -> AdminResult<RenderedPage> {
+    let days = stats::parse_days(days)?;
+    let numbers = stats::load(&db, days, Utc::now().date_naive()).await?;
+    let counts = numbers.counts;
+    let change = numbers.last_seven_days;
+    let cards: Vec<Value> = [
+        ("users", "Users", counts.users, change.users, "new"),
+        ("admins", "Admins", counts.admins, change.admins, "net"),
+        (
+            "disabled",
+            "Disabled",
+            counts.disabled,
+            change.disabled,
+            "net",
+        ),
+        (
+            "articles",
+            "Articles",
+            counts.articles,
+            change.articles,
+            "new",
+        ),
+        (
+            "comments",
+            "Comments",
+            counts.comments,
+            change.comments,
+            "new",
+        ),
+        ("tags", "Tags", counts.tags, change.tags, "new"),
+    ]
+    .into_iter()
+    .map(|(key, label, total, change, kind)| {
+        json!({ "key": key, "label": label, "total": total, "change": change,
+                "change_text": change_text(change, kind) })
+    })
+    .collect();
+    let ranges: Vec<Value> = stats::RANGES
+        .iter()
+        .map(|d| json!({ "days": d, "href": uri!("/admin", dashboard(Some(d.to_string()))).to_string(), "current": *d == days }))
+        .collect();
     let recent = db::audit::list(&db, &AuditFilter::default(), 10, 0).await?;
     let users_query = db::admin::ListQuery {
         q: String::new(),
@@ -44,10 +93,24 @@ pub async fn dashboard(db: Conn, _admin: AdminUser, layout: Layout) -> AdminResu
         "admin/dashboard",
         json!({
             "title": "Admin", "section": "dashboard", "counts": counts, "activity": activity,
+            "cards": cards, "days": days, "ranges": ranges, "charts": stats::charts(&numbers),
             "users": users.iter().map(|u| json!({"id": u.id, "username": u.username, "created": u.created_at.format(DATE).to_string(), "href": uri!("/admin", table::edit(Entity::User, u.id)).to_string()})).collect::<Vec<_>>(),
             "articles": articles.iter().map(|a| json!({"id": a.id, "title": a.title, "author": a.author_username, "created": a.created_at.format(DATE).to_string(), "href": uri!("/admin", table::edit(Entity::Article, a.id)).to_string()})).collect::<Vec<_>>(),
         }),
     ))
+}
+
+/// `+3 new in 7 days`, `−1 net in 7 days`, `no change in 7 days`.
+fn change_text(change: i64, kind: &str) -> String {
+    match change {
+        0 => format!("no change in {} days", stats::CHANGE_DAYS),
+        n if n > 0 => format!("+{n} {kind} in {} days", stats::CHANGE_DAYS),
+        n => format!(
+            "\u{2212}{} {kind} in {} days",
+            n.unsigned_abs(),
+            stats::CHANGE_DAYS
+        ),
+    }
 }
 
 #[get("/reauth?<next>")]

@@ -87,8 +87,9 @@ macro_rules! write_tags {
                 None => {
                     // A concurrent insert of the same new tag is a unique violation we can
                     // ignore, since the row exists either way.
-                    match sqlx::query("INSERT INTO tags (name) VALUES (?)")
+                    match sqlx::query("INSERT INTO tags (name, created_at) VALUES (?, ?)")
                         .bind(tag.as_str())
+                        .bind(crate::db::now())
                         .execute(&mut *$tx)
                         .await
                     {
