@@ -11,6 +11,7 @@ mod admin;
 mod admin_shape;
 mod api;
 mod auth;
+mod axe;
 mod backup;
 mod browser;
 mod counters;
