@@ -7,6 +7,7 @@
 mod harness;
 mod support;
 
+mod a11y;
 mod admin;
 mod admin_shape;
 mod api;
