@@ -58,6 +58,8 @@ enum Step {
     Submit(&'static str),
     /// Tick the element matching the selector (no navigation).
     Tick(&'static str),
+    /// Check that the page shows an element matching the selector (the state to scan is there).
+    Expect(&'static str),
 }
 
 /// A page to scan: a name for the report and how to get there.
@@ -110,6 +112,13 @@ impl Browser<'_> {
                     .unwrap_or_else(|e| panic!("{css}: {e}"));
                 field.clear().await.expect("clear");
                 field.send_keys(text).await.expect("type");
+            }
+            Step::Expect(css) => {
+                assert!(
+                    c.find(Locator::Css(css)).await.is_ok(),
+                    "{css} is not on {}",
+                    c.current_url().await.map(|u| u.to_string()).unwrap_or_default()
+                );
             }
             Step::Tick(css) => c
                 .find(Locator::Css(css))
@@ -353,6 +362,7 @@ fn anonymous_pages(s: &Seeded) -> Vec<Visit> {
                 Step::Fill("input#email", "alice@example.com".into()),
                 Step::Fill("input#password", "password-long-enough".into()),
                 Step::Submit("form.register-form button[type=submit]"),
+                Step::Expect("input#username[aria-invalid=true]"),
             ],
         ),
         form(
@@ -362,6 +372,7 @@ fn anonymous_pages(s: &Seeded) -> Vec<Visit> {
                 Step::Fill("input#email", "alice@example.com".into()),
                 Step::Fill("input#password", "not-her-password".into()),
                 Step::Submit("form.login-form button[type=submit]"),
+                Step::Expect(".error-summary"),
             ],
         ),
         go("404", "/article/no-such-article"),
@@ -385,6 +396,7 @@ fn user_pages(s: &Seeded) -> Vec<Visit> {
                 Step::Go("/settings".into()),
                 Step::Fill("input#email", "bob@example.com".into()),
                 Step::Submit("form.settings-form button[type=submit]"),
+                Step::Expect(".error-summary"),
             ],
         ),
         go("editor", "/editor"),
@@ -397,9 +409,22 @@ fn user_pages(s: &Seeded) -> Vec<Visit> {
                 Step::Fill("input#description", "   ".into()),
                 Step::Fill("textarea#body", "Body".into()),
                 Step::Submit("form.editor-form button[type=submit]"),
+                Step::Expect("input#description[aria-invalid=true]"),
             ],
         ),
-        go("403 (admin console as a user)", "/admin"),
+        form(
+            "403 (admin console as a user)",
+            vec![Step::Go("/admin".into()), Step::Expect(".error-page")],
+        ),
+        form(
+            "a refused comment",
+            vec![
+                Step::Go(format!("/article/{}", s.slug)),
+                Step::Fill("textarea#comment-body", "   ".into()),
+                Step::Submit("form.comment-form button[type=submit]"),
+                Step::Expect("textarea#comment-body[aria-invalid=true]"),
+            ],
+        ),
         go("404", "/profile/nobody-here"),
     ]
 }
@@ -435,6 +460,7 @@ fn admin_pages(s: &Seeded, nav: &BTreeSet<String>) -> Vec<Visit> {
             Step::Go("/admin/articles".into()),
             Step::Tick("table input[type=checkbox][name=ids]"),
             Step::Submit("form.bulk-form button[type=submit]"),
+            Step::Expect("form.confirm-form"),
         ],
     ));
     pages.push(form(
@@ -443,6 +469,7 @@ fn admin_pages(s: &Seeded, nav: &BTreeSet<String>) -> Vec<Visit> {
             Step::Go(format!("/admin/users/{}", s.user_id)),
             Step::Fill("input#field-email", "ada@example.com".into()),
             Step::Submit("form.admin-edit-form button[type=submit]"),
+            Step::Expect("input#field-email[aria-invalid=true]"),
         ],
     ));
     pages.push(go("audit, filtered", "/admin/audit?entity=user"));
@@ -453,6 +480,7 @@ fn admin_pages(s: &Seeded, nav: &BTreeSet<String>) -> Vec<Visit> {
             Step::Go("/admin/reauth?next=/admin/users".into()),
             Step::Fill("input#password", "wrong-password".into()),
             Step::Submit("form.reauth-form button[type=submit]"),
+            Step::Expect(".error-summary"),
         ],
     ));
     pages.push(go("404 in the console", "/admin/users/999999"));
