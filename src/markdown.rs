@@ -38,10 +38,9 @@ fn render(markdown: &str) -> String {
         }
     }
     let mut outline = [HeadingLevel::H6; 6];
-    let mut next = 2;
-    for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+    let levels = used.iter().enumerate().filter(|(_, u)| **u);
+    for (next, (i, _)) in (2_usize..).zip(levels) {
         outline[i] = HeadingLevel::try_from(next).unwrap_or(HeadingLevel::H6);
-        next += 1;
     }
     let events = events.into_iter().map(|event| match event {
         Event::Start(Tag::Heading {

@@ -144,14 +144,13 @@ impl Layout {
                     return Err(tera::Error::msg("a page's context must be an object"));
                 };
                 // The console's pages are all under the navigation's "Admin" item.
-                let active = members
-                    .get("active")
-                    .and_then(Value::as_str)
-                    .unwrap_or(if template.starts_with("admin/") {
+                let active = members.get("active").and_then(Value::as_str).unwrap_or(
+                    if template.starts_with("admin/") {
                         "admin"
                     } else {
                         ""
-                    });
+                    },
+                );
                 let nav = self.nav(active)?.as_ref().to_owned();
                 members.insert("nav".into(), Value::String(nav));
                 members.insert(

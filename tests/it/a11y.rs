@@ -77,7 +77,11 @@ fn assert_page_basics(html: &Html, page: &str) {
         "{page}: the first focusable element is the skip link"
     );
     assert_eq!(first.value().attr("href"), Some("#main"), "{page}");
-    assert_eq!(html.select(&sel("main#main")).count(), 1, "{page}: one main");
+    assert_eq!(
+        html.select(&sel("main#main")).count(),
+        1,
+        "{page}: one main"
+    );
     for a in html.select(&sel("a[href]")) {
         let named = !a.text().collect::<String>().trim().is_empty()
             || a.value().attr("aria-label").is_some()
@@ -88,7 +92,11 @@ fn assert_page_basics(html: &Html, page: &str) {
             });
         let hidden = a.value().attr("aria-hidden") == Some("true")
             && a.value().attr("tabindex") == Some("-1");
-        assert!(named || hidden, "{page}: a link without a name: {}", a.html());
+        assert!(
+            named || hidden,
+            "{page}: a link without a name: {}",
+            a.html()
+        );
     }
     assert_outline(html, page);
 }
@@ -189,7 +197,10 @@ async fn form_errors_are_summarised_in_an_alert_and_tied_to_their_fields() {
     );
     for (field, message) in [
         ("email", "Email has already been taken"),
-        ("password", "Password is too short (minimum is 8 characters)"),
+        (
+            "password",
+            "Password is too short (minimum is 8 characters)",
+        ),
     ] {
         let input = html
             .select(&sel(&format!("input#{field}")))
@@ -243,7 +254,10 @@ async fn form_errors_are_summarised_in_an_alert_and_tied_to_their_fields() {
         .next()
         .expect("field");
     assert_eq!(field.value().attr("aria-invalid"), Some("true"));
-    assert_eq!(field.value().attr("aria-describedby"), Some("error-summary"));
+    assert_eq!(
+        field.value().attr("aria-describedby"),
+        Some("error-summary")
+    );
     assert_eq!(
         texts(&html, "#error-summary[role=alert] li"),
         ["body can't be blank"]
@@ -321,7 +335,11 @@ async fn admin_tables_have_captions_scroll_in_a_labelled_region_and_say_their_so
         for region in html.select(&sel("div.table-scroll")) {
             let label = region.value().attr("aria-labelledby").expect("label");
             let caption = texts(&html, &format!("table > caption#{label}"));
-            assert_eq!(caption.len(), 1, "{path}: the region is named by the caption");
+            assert_eq!(
+                caption.len(),
+                1,
+                "{path}: the region is named by the caption"
+            );
             assert!(!caption[0].is_empty(), "{path}");
         }
     }
@@ -385,7 +403,13 @@ async fn the_stylesheet_shows_focus_honours_reduced_motion_and_has_a_dark_theme(
         "{motion}"
     );
     let dark = block("@media (prefers-color-scheme: dark)");
-    for property in ["--bg:", "--text:", "--green-text:", "--red-text:", "--focus:"] {
+    for property in [
+        "--bg:",
+        "--text:",
+        "--green-text:",
+        "--red-text:",
+        "--focus:",
+    ] {
         assert!(dark.contains(property), "the dark theme sets {property}");
     }
     assert!(css.contains("color-scheme: light dark"));

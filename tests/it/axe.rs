@@ -117,7 +117,10 @@ impl Browser<'_> {
                 assert!(
                     c.find(Locator::Css(css)).await.is_ok(),
                     "{css} is not on {}",
-                    c.current_url().await.map(|u| u.to_string()).unwrap_or_default()
+                    c.current_url()
+                        .await
+                        .map(|u| u.to_string())
+                        .unwrap_or_default()
                 );
             }
             Step::Tick(css) => c
@@ -249,7 +252,9 @@ impl Browser<'_> {
                 let at = format!("[{} {who} {width}px] {}", self.scheme, visit.name);
                 if width <= 320 {
                     if let Some(problem) = self.overflow().await {
-                        found.lines.push(format!("{at}: scrolls sideways: {problem}"));
+                        found
+                            .lines
+                            .push(format!("{at}: scrolls sideways: {problem}"));
                     }
                     continue;
                 }
@@ -290,7 +295,8 @@ impl Browser<'_> {
     async fn sign_out(&self) {
         self.resize(1280).await;
         self.run(&Step::Go("/".into())).await;
-        self.run(&Step::Submit("nav form button[type=submit]")).await;
+        self.run(&Step::Submit("nav form button[type=submit]"))
+            .await;
     }
 }
 
@@ -331,7 +337,14 @@ async fn seed(app: &LocalClient) -> Seeded {
         None,
     )
     .await;
-    api(app, Method::Post, "/api/profiles/bob/follow", Some(&alice), None).await;
+    api(
+        app,
+        Method::Post,
+        "/api/profiles/bob/follow",
+        Some(&alice),
+        None,
+    )
+    .await;
     let db = app.rocket().state::<Db>().expect("database");
     exec(db, "UPDATE users SET role = 'admin' WHERE username = 'ada'")
         .await
@@ -545,7 +558,7 @@ fn report(found: &Findings) {
     );
 }
 
-async fn profile_dir(dir: &Path, name: &str) -> PathBuf {
+fn profile_dir(dir: &Path, name: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::create_dir_all(&p).expect("profile dir");
     p
@@ -561,12 +574,12 @@ async fn every_page_passes_axe_core_at_desktop_and_phone_widths_light_and_dark()
     let (url, dir, _mysql) = scratch_database(Engine::Sqlite, test)
         .await
         .expect("sqlite is always available");
-    let (base, shutdown, seeder) = start_server(&url).await;
-    let seeded = seed(&seeder).await;
+    let (base, shutdown, local) = start_server(&url).await;
+    let seeded = seed(&local).await;
     let mut found = Findings::default();
 
     let (_driver, c) =
-        start_browser_with(&chromedriver, &profile_dir(dir.path(), "light").await, &[]).await;
+        start_browser_with(&chromedriver, &profile_dir(dir.path(), "light"), &[]).await;
     let light = Browser {
         c: &c,
         base: &base,
@@ -579,8 +592,11 @@ async fn every_page_passes_axe_core_at_desktop_and_phone_widths_light_and_dark()
     // Chromium's own switch for `prefers-color-scheme: dark` (WebDriver cannot emulate media).
     let (_driver, c) = start_browser_with(
         &chromedriver,
-        &profile_dir(dir.path(), "dark").await,
-        &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"],
+        &profile_dir(dir.path(), "dark"),
+        &[
+            "--force-dark-mode",
+            "--blink-settings=preferredColorScheme=0",
+        ],
     )
     .await;
     let dark = Browser {

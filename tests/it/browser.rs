@@ -72,10 +72,17 @@ pub async fn start_browser_with(
         .expect("start chromedriver");
     let driver = Driver(child);
     let mut args = vec![
-        json!("--headless=new"), json!("--no-sandbox"), json!("--disable-gpu"), json!("--disable-dev-shm-usage"),
-        json!("--disable-quic"), json!("--no-first-run"), json!("--disable-background-networking"),
-        json!("--disable-component-update"), json!("--disable-sync"),
-        json!(format!("--user-data-dir={}", profile.display())), json!("--window-size=1200,900"),
+        json!("--headless=new"),
+        json!("--no-sandbox"),
+        json!("--disable-gpu"),
+        json!("--disable-dev-shm-usage"),
+        json!("--disable-quic"),
+        json!("--no-first-run"),
+        json!("--disable-background-networking"),
+        json!("--disable-component-update"),
+        json!("--disable-sync"),
+        json!(format!("--user-data-dir={}", profile.display())),
+        json!("--window-size=1200,900"),
     ];
     args.extend(extra.iter().map(|a| json!(a)));
     let mut caps = serde_json::Map::new();
