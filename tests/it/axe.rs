@@ -444,6 +444,9 @@ fn user_pages(s: &Seeded) -> Vec<Visit> {
 
 fn admin_pages(s: &Seeded, nav: &BTreeSet<String>) -> Vec<Visit> {
     let mut pages: Vec<Visit> = nav.iter().map(|href| go(href, href)).collect();
+    // The site as an admin sees it (the navigation has one more item).
+    pages.push(go("home as an admin", "/"));
+    pages.push(go("article as an admin", &format!("/article/{}", s.slug)));
     for (resource, id) in [
         ("users", s.user_id),
         ("articles", s.article_id),
