@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use pulldown_cmark::{html, Options, Parser};
+use pulldown_cmark::{html, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use crate::cache::TextCache;
 
@@ -27,8 +27,41 @@ fn render(markdown: &str) -> String {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
+    // The page's title is its only `h1` and the outline skips no level (issue 21): the levels
+    // a body uses become h2, h3, ... in their order (`# A` / `### B` gives h2 / h3), and a raw
+    // `<h1>` keeps its text but not its level.
+    let events: Vec<Event<'_>> = Parser::new_ext(markdown, options).collect();
+    let mut used = [false; 6];
+    for event in &events {
+        if let Event::Start(Tag::Heading { level, .. }) = event {
+            used[*level as usize - 1] = true;
+        }
+    }
+    let mut outline = [HeadingLevel::H6; 6];
+    let levels = used.iter().enumerate().filter(|(_, u)| **u);
+    for (next, (i, _)) in (2_usize..).zip(levels) {
+        outline[i] = HeadingLevel::try_from(next).unwrap_or(HeadingLevel::H6);
+    }
+    let events = events.into_iter().map(|event| match event {
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Event::Start(Tag::Heading {
+            level: outline[level as usize - 1],
+            id,
+            classes,
+            attrs,
+        }),
+        Event::End(TagEnd::Heading(level)) => {
+            Event::End(TagEnd::Heading(outline[level as usize - 1]))
+        }
+        other => other,
+    });
+    html::push_html(&mut unsafe_html, events);
     ammonia::Builder::default()
+        .rm_tags(["h1"])
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .clean(&unsafe_html)
@@ -50,12 +83,24 @@ mod tests {
     fn renders_markdown() {
         assert_eq!(
             &*to_safe_html("# Hi\n\n*there*"),
-            "<h1>Hi</h1>\n<p><em>there</em></p>\n"
+            "<h2>Hi</h2>\n<p><em>there</em></p>\n"
         );
         // The second call is served from the cache and is the same text.
         assert_eq!(
             &*to_safe_html("# Hi\n\n*there*"),
-            "<h1>Hi</h1>\n<p><em>there</em></p>\n"
+            "<h2>Hi</h2>\n<p><em>there</em></p>\n"
+        );
+    }
+
+    #[test]
+    fn body_headings_start_below_the_page_title() {
+        assert_eq!(
+            &*to_safe_html("# One\n\n###### Six\n\n<h1>raw</h1>"),
+            "<h2>One</h2>\n<h3>Six</h3>\nraw"
+        );
+        assert_eq!(
+            &*to_safe_html("### A\n\n## B\n\n### C"),
+            "<h3>A</h3>\n<h2>B</h2>\n<h3>C</h3>\n"
         );
     }
 

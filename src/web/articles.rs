@@ -590,7 +590,9 @@ async fn comment(
             )))
         }
         Err(AppError::Invalid(fields)) => {
-            let kept = json!({ "body": kept["body"], "errors": fields.full_messages() });
+            // `errors` flags the form; `summary` is what `forms::errors` shows above it.
+            let messages = fields.full_messages();
+            let kept = json!({ "body": kept["body"], "errors": messages, "summary": { "list": messages, "fields": fields.0 } });
             let (status, page) = article_page(
                 &db,
                 &layout,

@@ -143,10 +143,14 @@ impl Layout {
                 let Value::Object(members) = &mut context else {
                     return Err(tera::Error::msg("a page's context must be an object"));
                 };
-                let active = members
-                    .get("active")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                // The console's pages are all under the navigation's "Admin" item.
+                let active = members.get("active").and_then(Value::as_str).unwrap_or(
+                    if template.starts_with("admin/") {
+                        "admin"
+                    } else {
+                        ""
+                    },
+                );
                 let nav = self.nav(active)?.as_ref().to_owned();
                 members.insert("nav".into(), Value::String(nav));
                 members.insert(

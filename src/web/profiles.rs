@@ -102,6 +102,8 @@ async fn profile_page(
         "profiles/show",
         json!({
             "head": head, "title": name, "profile": PersonView::of(&layout.links, profile), "own": own, "favorites": favorites,
+            // The navigation marks one's own profile as the current page.
+            "active": if own { "profile" } else { "" },
             "login_url": (layout.links.login)(Some(&list.here)),
             "previews": list.html, "pager": list.pager, "here": list.here,
         }),

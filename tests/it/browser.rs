@@ -16,14 +16,16 @@ use serde_json::json;
 
 use crate::harness::{scratch_database, test_figment};
 
-fn free_port() -> u16 {
+/// A port nothing listens on yet.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
 }
 
-fn find_chromedriver(test: &str) -> Option<String> {
+/// chromedriver's path, or `None` (after reporting the skip) when it is not installed.
+pub fn find_chromedriver(test: &str) -> Option<String> {
     let found = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists());
@@ -41,7 +43,7 @@ fn find_chromedriver(test: &str) -> Option<String> {
 }
 
 /// Kills chromedriver when the test ends, however it ends.
-struct Driver(Child);
+pub struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -51,6 +53,16 @@ impl Drop for Driver {
 }
 
 async fn start_browser(chromedriver: &str, profile: &std::path::Path) -> (Driver, Client) {
+    start_browser_with(chromedriver, profile, &[]).await
+}
+
+/// Headless Chromium through a chromedriver of its own, with `extra` command-line arguments
+/// (`--force-dark-mode`, ...).
+pub async fn start_browser_with(
+    chromedriver: &str,
+    profile: &std::path::Path,
+    extra: &[&str],
+) -> (Driver, Client) {
     let port = free_port();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
@@ -59,15 +71,24 @@ async fn start_browser(chromedriver: &str, profile: &std::path::Path) -> (Driver
         .spawn()
         .expect("start chromedriver");
     let driver = Driver(child);
+    let mut args = vec![
+        json!("--headless=new"),
+        json!("--no-sandbox"),
+        json!("--disable-gpu"),
+        json!("--disable-dev-shm-usage"),
+        json!("--disable-quic"),
+        json!("--no-first-run"),
+        json!("--disable-background-networking"),
+        json!("--disable-component-update"),
+        json!("--disable-sync"),
+        json!(format!("--user-data-dir={}", profile.display())),
+        json!("--window-size=1200,900"),
+    ];
+    args.extend(extra.iter().map(|a| json!(a)));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     format!("--user-data-dir={}", profile.display()), "--window-size=1200,900"],
-        }),
+        json!({"binary": "/usr/bin/chromium", "args": args}),
     );
     for _ in 0..100 {
         if let Ok(client) = ClientBuilder::rustls()

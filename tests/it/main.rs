@@ -7,10 +7,12 @@
 mod harness;
 mod support;
 
+mod a11y;
 mod admin;
 mod admin_shape;
 mod api;
 mod auth;
+mod axe;
 mod backup;
 mod browser;
 mod counters;

@@ -129,7 +129,7 @@ db_test!(
         assert_accessible(&html);
         assert_eq!(texts(&html, ".article-page .banner h1"), vec!["<b>Bold</b> title"], "the title is text, not markup");
         assert_eq!(count(&html, ".banner h1 b"), 0);
-        assert_eq!(texts(&html, ".article-body h1"), vec!["Heading"]);
+        assert_eq!(texts(&html, ".article-body h2"), vec!["Heading"], "body headings sit below the title");
         assert_eq!(texts(&html, ".article-body em"), vec!["emphasis"]);
         assert_eq!(count(&html, ".article-body script, [onerror], a[href^=javascript]"), 0);
         assert_eq!(texts(&html, ".article-content .tag-list a"), vec!["markdown"]);

@@ -52,7 +52,10 @@ fn columns<R: Resource>(listing: &Listing) -> Vec<Value> {
                     (true, false) => "ascending",
                 };
                 let href = list_href(R::ENTITY, listing.params(key, desc, 1));
-                json!({ "label": column.label, "key": key, "href": href, "aria_sort": aria })
+                // What the link does, for screen readers (the arrow after a sorted header is
+                // only drawn).
+                let next = if desc { "descending" } else { "ascending" };
+                json!({ "label": column.label, "key": key, "href": href, "aria_sort": aria, "next_dir": next })
             }
             None => json!({ "label": column.label }),
         })
