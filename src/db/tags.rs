@@ -41,14 +41,22 @@ pub async fn popular(db: &DbPool, limit: i64) -> Result<Vec<String>, sqlx::Error
 }
 
 /// Tags in use with their article counts, most used first (ties by name), at most `limit`:
-/// the dashboard's top tags. The same summed `tag_counts` slots as [`popular`].
+/// the dashboard's top tags. The same totals and order as [`popular`].
 pub async fn popular_counts(db: &DbPool, limit: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    const SQL: &str = concat!(
-        "SELECT pt.name, CAST(pt.total AS SIGNED) AS total FROM ",
-        popular_sql!(),
-        " ORDER BY pt.total DESC, pt.name"
-    );
-    db_run!(db, |c| sqlx::query_as::<_, (String, i64)>(SQL)
+    macro_rules! sql {
+        ($engine:tt) => {
+            concat!(
+                "SELECT pt.name, CAST(pt.total AS SIGNED) AS total FROM ",
+                popular_sql!($engine),
+                " ORDER BY pt.total DESC, pt.name"
+            )
+        };
+    }
+    let sql = match db.engine() {
+        Engine::Sqlite => sql!(sqlite),
+        Engine::MySql => sql!(mysql),
+    };
+    db_run!(db, |c| sqlx::query_as::<_, (String, i64)>(sql)
         .bind(limit)
         .fetch_all(c)
         .await)
