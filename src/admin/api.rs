@@ -37,8 +37,15 @@ use crate::json_body::ApiJson;
 pub const NOT_FRESH: &str =
     "this action needs a fresh login: sign in again (POST /api/users/login) and retry with the new token";
 
+/// The message of a 403 for a personal access token asking for an action that needs a fresh
+/// login (a token is never one).
+pub const TOKEN_NOT_FRESH: &str =
+    "this action needs a fresh login, which a personal access token is not: sign in (POST /api/users/login) and use that token";
+
 fn require_fresh(auth: &Authenticated, config: &AppConfig) -> Result<(), AppError> {
-    if auth.claims.is_fresh(config.fresh_minutes) {
+    if auth.is_access_token() {
+        Err(AppError::Forbidden(TOKEN_NOT_FRESH))
+    } else if auth.is_fresh(config.fresh_minutes) {
         Ok(())
     } else {
         Err(AppError::Unauthorized(NOT_FRESH.into()))

@@ -10,6 +10,7 @@ pub use crate::auth::credentials::{
     auth_state, csrf_matches, AuthState, Authenticated, Via, INVALID,
 };
 use crate::auth::credentials::{header_token, load_user};
+use crate::auth::access_token;
 use crate::auth::csrf::{self, Verdict};
 use crate::auth::token::{Claims, Keys, Kind};
 use crate::db::users::TokenClaim;
@@ -53,11 +54,18 @@ async fn authenticated<'r>(
             fail(req, Status::Unauthorized, INVALID)
         }
         Ok(AuthState::Authenticated(auth)) => {
-            if passed_csrf(req, auth) {
-                Outcome::Success(Some(&**auth))
-            } else {
-                fail(req, Status::Forbidden, "missing or invalid CSRF token")
+            if !passed_csrf(req, auth) {
+                return fail(req, Status::Forbidden, "missing or invalid CSRF token");
             }
+            // A personal access token may do only what its scopes allow, and never manage tokens
+            // or act outside `/api` (`access_token::refusal`).
+            if let Some(grant) = &auth.grant {
+                let segments = req.uri().path().segments();
+                if let Some(why) = access_token::refusal(grant.scopes, req.method(), segments) {
+                    return fail(req, Status::Forbidden, why);
+                }
+            }
+            Outcome::Success(Some(&**auth))
         }
     }
 }

@@ -34,7 +34,7 @@ use crate::web::session::PageOr;
 
 /// Whether the caller entered their password recently enough for a destructive action.
 fn is_fresh(auth: &Authenticated, config: &AppConfig) -> bool {
-    auth.claims.is_fresh(config.fresh_minutes)
+    auth.is_fresh(config.fresh_minutes)
 }
 
 /// To the password confirmation, coming back to `back_to` afterwards.
