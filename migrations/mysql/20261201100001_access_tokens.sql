@@ -6,7 +6,7 @@ CREATE TABLE access_tokens (
     id           BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
     user_id      BIGINT       NOT NULL,
     name         VARCHAR(100) NOT NULL,
-    token_hash   CHAR(64)     CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    token_hash   CHAR(64)     CHARACTER SET ascii NOT NULL,
     scopes       VARCHAR(32)  NOT NULL,
     created_at   DATETIME(3)  NOT NULL,
     expires_at   DATETIME(3),

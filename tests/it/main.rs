@@ -34,6 +34,7 @@ mod sec_backup;
 mod sec_input;
 mod sec_throttle;
 mod tls;
+mod tokens;
 mod wal;
 mod web;
 mod web_forms;
