@@ -3,6 +3,7 @@
 pub mod articles;
 pub mod json_writer;
 pub mod profiles;
+pub mod rate_limit;
 pub mod tags;
 pub mod tokens;
 pub mod users;

@@ -29,6 +29,7 @@ mod metrics;
 mod observe;
 mod ops;
 mod pool;
+mod rate_limit;
 mod restore;
 mod sec_backup;
 mod sec_input;
