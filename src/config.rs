@@ -407,8 +407,14 @@ impl AppConfig {
             for (key, value) in [
                 ("rate_limit_reads", self.rate_limit_reads),
                 ("rate_limit_writes", self.rate_limit_writes),
-                ("rate_limit_anonymous_reads", self.rate_limit_anonymous_reads),
-                ("rate_limit_anonymous_writes", self.rate_limit_anonymous_writes),
+                (
+                    "rate_limit_anonymous_reads",
+                    self.rate_limit_anonymous_reads,
+                ),
+                (
+                    "rate_limit_anonymous_writes",
+                    self.rate_limit_anonymous_writes,
+                ),
             ] {
                 if value == 0 {
                     return Err(bad(

@@ -67,12 +67,8 @@ impl Bucket {
     }
 }
 
-type Limiter = RateLimiter<
-    Bucket,
-    DefaultKeyedStateStore<Bucket>,
-    DefaultClock,
-    StateInformationMiddleware,
->;
+type Limiter =
+    RateLimiter<Bucket, DefaultKeyedStateStore<Bucket>, DefaultClock, StateInformationMiddleware>;
 
 /// One budget: its name in the headers, its quota, its buckets.
 struct Policy {
@@ -146,11 +142,7 @@ impl Limits {
             read: Policy::new("read", config.rate_limit_reads, w)?,
             write: Policy::new("write", config.rate_limit_writes, w)?,
             anonymous_read: Policy::new("anonymous-read", config.rate_limit_anonymous_reads, w)?,
-            anonymous_write: Policy::new(
-                "anonymous-write",
-                config.rate_limit_anonymous_writes,
-                w,
-            )?,
+            anonymous_write: Policy::new("anonymous-write", config.rate_limit_anonymous_writes, w)?,
             checks: AtomicU64::new(0),
         })
     }
@@ -336,5 +328,8 @@ fn limited(refused: Refused) -> (Status, (ContentType, String)) {
         d.quota, d.window, d.reset
     );
     let body = serde_json::json!({ "errors": { "body": [message] } });
-    (Status::TooManyRequests, (ContentType::JSON, body.to_string()))
+    (
+        Status::TooManyRequests,
+        (ContentType::JSON, body.to_string()),
+    )
 }

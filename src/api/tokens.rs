@@ -6,7 +6,6 @@
 
 use chrono::SecondsFormat;
 use rocket::http::Status;
-use rocket::request::{self, FromRequest, Request};
 use rocket::serde::json::Json;
 use rocket::{delete, get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
@@ -89,30 +88,6 @@ impl TokenBody {
     }
 }
 
-/// The signed-in user acting on tokens, and where from (for the audit log).
-pub struct Acting(pub CurrentUser, pub Origin);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Acting {
-    type Error = &'static str;
-
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let me = rocket::outcome::try_outcome!(req.guard::<CurrentUser>().await);
-        let origin = origin(req, &me);
-        request::Outcome::Success(Acting(me, origin))
-    }
-}
-
-/// The audit origin of a request by `me`.
-pub fn origin(req: &Request<'_>, me: &CurrentUser) -> Origin {
-    Origin {
-        actor_id: me.0.user.id,
-        actor_name: me.0.user.username.clone(),
-        ip: req.client_ip().map(|ip| ip.to_string()),
-        request_id: Some(crate::telemetry::request_id(req)),
-    }
-}
-
 /// The expiry a request asked for: absent is 30 days, `null` never, else one of the offered
 /// numbers of days (`None`: anything else, a 422).
 fn expiry_of(value: Option<Option<serde_json::Value>>) -> Option<Expiry> {
@@ -138,10 +113,10 @@ async fn list(db: Conn, me: CurrentUser) -> ApiResult<Json<TokenList>> {
 async fn create(
     db: Conn,
     config: &State<AppConfig>,
-    acting: Acting,
+    me: CurrentUser,
+    origin: Origin,
     body: ApiJson<TokenEnvelope<NewTokenBody>>,
 ) -> ApiResult<(Status, Json<TokenEnvelope<TokenBody>>)> {
-    let Acting(me, origin) = acting;
     let body = body.0.token;
     let request = access_token::Request {
         name: body.name.unwrap_or_default(),
@@ -163,9 +138,8 @@ async fn create(
 }
 
 #[delete("/user/tokens/<id>")]
-async fn revoke(db: Conn, acting: Acting, id: AccessTokenId) -> ApiResult<Status> {
-    let Acting(me, origin) = acting;
-    access_token::revoke(&db, me.0.user.id, id, &origin).await?;
+async fn revoke(db: Conn, origin: Origin, id: AccessTokenId) -> ApiResult<Status> {
+    access_token::revoke(&db, origin.actor_id, id, &origin).await?;
     Ok(Status::NoContent)
 }
 

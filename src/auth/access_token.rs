@@ -18,9 +18,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rocket::http::Method;
+use rocket::request::{self, FromRequest};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::auth::credentials::Authenticated;
+use crate::auth::guards::CurrentUser;
 use crate::db::access_tokens::{self, NewToken, TokenRow};
 use crate::db::audit::AuditEntry;
 use crate::db::users::User;
@@ -157,11 +160,14 @@ pub fn refusal<'a>(
     method: Method,
     segments: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'static str> {
-    let segments: Vec<&str> = segments.into_iter().take(3).collect();
+    let segments: Vec<&str> = segments.into_iter().take(5).collect();
     if segments.first() != Some(&"api") {
         return Some("personal access tokens work only with the JSON API under /api");
     }
-    if segments.len() >= 3 && segments[..] == TOKENS_PATH {
+    // `/api/user/tokens...`, and the console's `/api/admin/users/<id>/tokens...`.
+    let admin_tokens =
+        segments.len() >= 5 && segments[1..3] == ["admin", "users"] && segments[4] == "tokens";
+    if (segments.len() >= 3 && segments[..3] == TOKENS_PATH) || admin_tokens {
         return Some("a personal access token cannot list, create or revoke tokens: sign in");
     }
     let needed = if segments.get(1) == Some(&"admin") {
@@ -233,8 +239,7 @@ pub fn well_formed(secret: &str) -> bool {
     let Some(rest) = secret.strip_prefix(PREFIX) else {
         return false;
     };
-    if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return false;
     }
     let (body, sum) = rest.split_at(BODY_LEN);
@@ -296,6 +301,16 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// `auth` acting from `ip` in request `request_id`.
+    pub fn new(auth: &Authenticated, ip: Option<String>, request_id: Option<String>) -> Self {
+        Self {
+            actor_id: auth.user.id,
+            actor_name: auth.user.username.clone(),
+            ip,
+            request_id,
+        }
+    }
+
     fn entry(
         &self,
         action: &str,
@@ -325,6 +340,22 @@ fn snapshot(
     expires_at: Option<DateTime<Utc>>,
 ) -> serde_json::Value {
     serde_json::json!({ "user_id": owner, "name": name, "scopes": scopes, "expires_at": expires_at })
+}
+
+/// The signed-in caller acting, from the request's address, in the request: a guard that fails
+/// as [`CurrentUser`] does.
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Origin {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r rocket::Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let CurrentUser(auth) = rocket::outcome::try_outcome!(req.guard::<CurrentUser>().await);
+        request::Outcome::Success(Self::new(
+            &auth,
+            req.client_ip().map(|ip| ip.to_string()),
+            Some(crate::telemetry::request_id(req)),
+        ))
+    }
 }
 
 /// What a new token is to be.
@@ -482,11 +513,17 @@ mod tests {
         assert!(refusal(write, Method::Get, seg("/api/admin/users"))
             .unwrap()
             .contains("`admin`"));
-        assert_eq!(refusal(admin, Method::Delete, seg("/api/admin/users/1")), None);
+        assert_eq!(
+            refusal(admin, Method::Delete, seg("/api/admin/users/1")),
+            None
+        );
         assert!(refusal(admin, Method::Get, seg("/api/articles")).is_some());
         assert!(refusal(write, Method::Get, seg("/api/user/tokens")).is_some());
         assert!(refusal(write, Method::Delete, seg("/api/user/tokens/3")).is_some());
         assert!(refusal(write, Method::Get, seg("/settings")).is_some());
+        assert!(refusal(admin, Method::Get, seg("/api/admin/users/1/tokens")).is_some());
+        assert!(refusal(admin, Method::Delete, seg("/api/admin/users/1/tokens/2")).is_some());
+        assert_eq!(refusal(admin, Method::Get, seg("/api/admin/users/1")), None);
         assert_eq!(Scopes::from_stored("read write").to_stored(), "read write");
     }
 

@@ -205,8 +205,7 @@ async fn resolve_access_token(
     if !access_token::well_formed(token) {
         return Ok(AuthState::Invalid("malformed personal access token"));
     }
-    let Some(found) = db::access_tokens::find_by_hash(db, &access_token::hash(token)).await?
-    else {
+    let Some(found) = db::access_tokens::find_by_hash(db, &access_token::hash(token)).await? else {
         return Ok(AuthState::Invalid(
             "unknown, revoked or expired personal access token",
         ));

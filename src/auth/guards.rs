@@ -6,11 +6,11 @@ use rocket::http::Status;
 use rocket::outcome::{try_outcome, Outcome};
 use rocket::request::{self, FromRequest, Request};
 
+use crate::auth::access_token;
 pub use crate::auth::credentials::{
     auth_state, csrf_matches, AuthState, Authenticated, Via, INVALID,
 };
 use crate::auth::credentials::{header_token, load_user};
-use crate::auth::access_token;
 use crate::auth::csrf::{self, Verdict};
 use crate::auth::token::{Claims, Keys, Kind};
 use crate::db::users::TokenClaim;

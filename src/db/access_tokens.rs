@@ -153,7 +153,8 @@ pub async fn insert(
     token: &NewToken<'_>,
     audit: &AuditEntry,
 ) -> Result<AccessTokenId, sqlx::Error> {
-    const SQL: &str = "INSERT INTO access_tokens (user_id, name, token_hash, scopes, created_at, expires_at) \
+    const SQL: &str =
+        "INSERT INTO access_tokens (user_id, name, token_hash, scopes, created_at, expires_at) \
                        VALUES (?, ?, ?, ?, ?, ?)";
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;

@@ -64,8 +64,18 @@ struct Seen {
 impl Seen {
     async fn of(res: LocalResponse<'_>) -> Self {
         let header = |name: &str| res.headers().get_one(name).map(str::to_owned);
-        let (policy, limit, retry_after) = (header("RateLimit-Policy"), header("RateLimit"), header("Retry-After"));
-        Self { status: res.status(), policy, limit, retry_after, body: res.into_string().await.unwrap_or_default() }
+        let (policy, limit, retry_after) = (
+            header("RateLimit-Policy"),
+            header("RateLimit"),
+            header("Retry-After"),
+        );
+        Self {
+            status: res.status(),
+            policy,
+            limit,
+            retry_after,
+            body: res.into_string().await.unwrap_or_default(),
+        }
     }
 
     fn json(&self) -> Value {
@@ -73,8 +83,17 @@ impl Seen {
     }
 }
 
-async fn send(client: &Client, method: Method, path: &str, token: Option<&str>, body: Option<Value>, from: &str) -> Seen {
-    let mut req = client.req(method, path.to_owned()).remote(from.parse().expect("address"));
+async fn send(
+    client: &Client,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    from: &str,
+) -> Seen {
+    let mut req = client
+        .req(method, path.to_owned())
+        .remote(from.parse().expect("address"));
     if let Some(token) = token {
         req = req.header(Header::new("Authorization", format!("Token {token}")));
     }
@@ -201,20 +220,40 @@ db_test!(
 
 #[rocket::async_test]
 async fn limits_are_on_by_default_and_a_zero_budget_is_refused() {
-    let figment = conduit::config::figment().select("debug").merge(("jwt_secret", conduit::config::DEV_JWT_SECRET));
+    let figment = conduit::config::figment()
+        .select("debug")
+        .merge(("jwt_secret", conduit::config::DEV_JWT_SECRET));
     let config = conduit::config::AppConfig::from_figment(&figment).expect("config");
     assert!(config.rate_limits, "on unless turned off");
-    let defaults = conduit::config::AppConfig::from_figment(&rocket::figment::Figment::new().merge(("jwt_secret", conduit::config::DEV_JWT_SECRET))).expect("config");
+    let defaults = conduit::config::AppConfig::from_figment(
+        &rocket::figment::Figment::new().merge(("jwt_secret", conduit::config::DEV_JWT_SECRET)),
+    )
+    .expect("config");
     assert!(defaults.rate_limits);
-    assert_eq!((defaults.rate_limit_reads, defaults.rate_limit_writes), (600, 120));
+    assert_eq!(
+        (defaults.rate_limit_reads, defaults.rate_limit_writes),
+        (600, 120)
+    );
 
-    let zero = conduit::config::AppConfig::from_figment(&figment.clone().merge(("rate_limit_writes", 0)));
+    let zero =
+        conduit::config::AppConfig::from_figment(&figment.clone().merge(("rate_limit_writes", 0)));
     assert!(zero.unwrap_err().contains("rate_limit_writes"));
-    let off = conduit::config::AppConfig::from_figment(&figment.merge(("rate_limit_writes", 0)).merge(("rate_limits", false)));
+    let off = conduit::config::AppConfig::from_figment(
+        &figment
+            .merge(("rate_limit_writes", 0))
+            .merge(("rate_limits", false)),
+    );
     assert!(off.is_ok(), "no budget is read when limits are off");
 
     // An app on the default configuration answers with the headers.
-    let app = TestApp::spawn_with(Engine::Sqlite, "it::rate_limit::default", |f| f.merge(("rate_limits", true))).await.expect("sqlite");
+    let app = TestApp::spawn_with(Engine::Sqlite, "it::rate_limit::default", |f| {
+        f.merge(("rate_limits", true))
+    })
+    .await
+    .expect("sqlite");
     let seen = send(&app.client, Method::Get, "/api/tags", None, None, HERE).await;
-    assert_eq!(seen.policy.as_deref(), Some("\"anonymous-read\";q=300;w=60"));
+    assert_eq!(
+        seen.policy.as_deref(),
+        Some("\"anonymous-read\";q=300;w=60")
+    );
 }

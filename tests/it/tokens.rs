@@ -10,9 +10,22 @@ use crate::harness::TestApp;
 use crate::support::{api, exec, forge, publish, race, register, scalar};
 
 /// `POST /api/user/tokens` with `token` (a login JWT).
-async fn create(client: &Client, jwt: &str, name: &str, scopes: &[&str], days: Value) -> (Status, Value) {
+async fn create(
+    client: &Client,
+    jwt: &str,
+    name: &str,
+    scopes: &[&str],
+    days: Value,
+) -> (Status, Value) {
     let body = json!({"token": {"name": name, "scopes": scopes, "expiresInDays": days}});
-    api(client, Method::Post, "/api/user/tokens", Some(jwt), Some(body)).await
+    api(
+        client,
+        Method::Post,
+        "/api/user/tokens",
+        Some(jwt),
+        Some(body),
+    )
+    .await
 }
 
 /// A token's secret, created for the holder of `jwt`.
@@ -27,7 +40,11 @@ fn article(title: &str) -> Value {
 }
 
 async fn user_id(app: &TestApp, username: &str) -> i64 {
-    scalar(app.db(), &format!("SELECT id FROM users WHERE username = '{username}'")).await
+    scalar(
+        app.db(),
+        &format!("SELECT id FROM users WHERE username = '{username}'"),
+    )
+    .await
 }
 
 db_test!(

@@ -19,6 +19,7 @@ pub mod comments;
 mod dashboard;
 pub mod table;
 pub mod tags;
+mod tokens;
 pub mod users;
 
 use rocket::form::Context;
@@ -91,6 +92,8 @@ pub fn routes() -> Vec<Route> {
         table::delete,
         table::bulk,
         audit::audit,
+        tokens::user_tokens,
+        tokens::revoke_user_token,
         backups::backups,
         backups::create_backup,
         backups::download_backup,
