@@ -36,6 +36,7 @@ mod sec_input;
 mod sec_throttle;
 mod tls;
 mod tokens;
+mod tokens_web;
 mod wal;
 mod web;
 mod web_forms;
