@@ -18,12 +18,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rocket::http::Method;
-use rocket::request::{self, FromRequest};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::auth::credentials::Authenticated;
-use crate::auth::guards::CurrentUser;
 use crate::db::access_tokens::{self, NewToken, TokenRow};
 use crate::db::audit::AuditEntry;
 use crate::db::users::User;
@@ -301,16 +298,6 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// `auth` acting from `ip` in request `request_id`.
-    pub fn new(auth: &Authenticated, ip: Option<String>, request_id: Option<String>) -> Self {
-        Self {
-            actor_id: auth.user.id,
-            actor_name: auth.user.username.clone(),
-            ip,
-            request_id,
-        }
-    }
-
     fn entry(
         &self,
         action: &str,
@@ -340,22 +327,6 @@ fn snapshot(
     expires_at: Option<DateTime<Utc>>,
 ) -> serde_json::Value {
     serde_json::json!({ "user_id": owner, "name": name, "scopes": scopes, "expires_at": expires_at })
-}
-
-/// The signed-in caller acting, from the request's address, in the request: a guard that fails
-/// as [`CurrentUser`] does.
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Origin {
-    type Error = &'static str;
-
-    async fn from_request(req: &'r rocket::Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let CurrentUser(auth) = rocket::outcome::try_outcome!(req.guard::<CurrentUser>().await);
-        request::Outcome::Success(Self::new(
-            &auth,
-            req.client_ip().map(|ip| ip.to_string()),
-            Some(crate::telemetry::request_id(req)),
-        ))
-    }
 }
 
 /// What a new token is to be.

@@ -182,6 +182,23 @@ impl Caller {
     }
 }
 
+/// The signed-in caller acting on personal access tokens, from the request's address, in the
+/// request (for the audit log): fails as [`CurrentUser`] does.
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for access_token::Origin {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let CurrentUser(auth) = try_outcome!(req.guard::<CurrentUser>().await);
+        Outcome::Success(access_token::Origin {
+            actor_id: auth.user.id,
+            actor_name: auth.user.username.clone(),
+            ip: req.client_ip().map(|ip| ip.to_string()),
+            request_id: Some(crate::telemetry::request_id(req)),
+        })
+    }
+}
+
 /// A signed-in administrator; 403 for other users, 401 for anonymous callers.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub Authenticated);

@@ -90,7 +90,6 @@ async fn page(
             "errors": errors.map(form_errors),
             "created": created,
             "create_url": uri!(create).to_string(),
-            "settings_url": uri!(crate::web::settings::edit).to_string(),
         }),
     ))
 }
