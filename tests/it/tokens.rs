@@ -282,6 +282,15 @@ db_test!(
         // It may still list and revoke.
         let (status, _) = api(&app.client, Method::Get, "/api/user/tokens", Some(&stale), None).await;
         assert_eq!(status, Status::Ok);
+
+        // At most 50 tokens per account.
+        for i in 2..conduit::auth::access_token::PER_USER_MAX {
+            exec(app.db(), &format!("INSERT INTO access_tokens (user_id, name, token_hash, scopes, created_at) SELECT id, 'n{i}', '{i:064}', 'read', created_at FROM users")).await.unwrap();
+        }
+        let (status, body) = create(&app.client, &jwt, "one too many", &["read"], json!(30)).await;
+        assert_eq!(status, Status::UnprocessableEntity, "{body}");
+        assert_eq!(body["errors"]["body"][0], "you have 50 tokens already: revoke one first");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM access_tokens").await, 50);
     }
 );
 
