@@ -90,6 +90,7 @@ impl TokenBody {
 
 /// The expiry a request asked for: absent is 30 days, `null` never, else one of the offered
 /// numbers of days (`None`: anything else, a 422).
+#[allow(clippy::option_option)] // absent and null mean different things (see `NewTokenBody`)
 fn expiry_of(value: Option<Option<serde_json::Value>>) -> Option<Expiry> {
     match value {
         None => Some(Expiry::Days(30)),

@@ -73,10 +73,10 @@ async fn page(
             json!({ "value": s.as_str(), "checked": checked })
         })
         .collect();
-    let expires = kept["expires"].as_str().unwrap_or("30");
+    let chosen = kept["expires"].as_str().unwrap_or("30");
     let expiries: Vec<Value> = ["30", "90", "365", "never"]
         .into_iter()
-        .map(|v| json!({ "value": v, "selected": v == expires }))
+        .map(|v| json!({ "value": v, "selected": v == chosen }))
         .collect();
     Ok(layout.render(
         "settings/tokens",
