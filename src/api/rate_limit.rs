@@ -57,7 +57,8 @@ enum Bucket {
     Token([u8; 16]),
     /// A user, by id (a verified JWT).
     User(i64),
-    /// An anonymous caller, by address.
+    /// An anonymous caller, by address (an IPv6 one by its /64, which one client holds whole:
+    /// as the login throttle counts them).
     Addr(Option<IpAddr>),
 }
 
@@ -213,7 +214,17 @@ fn bucket_of(req: &Request<'_>, keys: &Keys, config: &AppConfig) -> Bucket {
             }
         }
     }
-    Bucket::Addr(req.client_ip())
+    Bucket::Addr(req.client_ip().map(network))
+}
+
+/// The address a budget is kept for: an IPv4 address itself, an IPv6 one's /64.
+fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !u128::from(u64::MAX),
+        )),
+    }
 }
 
 /// Whether `req` is under `/api` (by its first decoded segment, as Rocket routes it).
@@ -332,4 +343,38 @@ fn limited(refused: Refused) -> (Status, (ContentType, String)) {
         Status::TooManyRequests,
         (ContentType::JSON, body.to_string()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_ipv4_by_its_address() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network(a), network(b));
+        assert_ne!(network(a), network(other));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(network(v4), v4);
+    }
+
+    #[test]
+    fn a_budget_counts_down_then_refuses_with_the_wait() {
+        let policy = Policy::new("read", 3, 60).unwrap();
+        let who = Bucket::User(1);
+        let seen: Vec<(u32, bool)> = (0..4)
+            .map(|_| policy.check(&who))
+            .map(|d| (d.remaining, d.limited))
+            .collect();
+        assert_eq!(seen, vec![(2, false), (1, false), (0, false), (0, true)]);
+        let refused = policy.check(&who);
+        assert!((1..=20).contains(&refused.reset), "{refused:?}");
+        assert_eq!(
+            policy.check(&Bucket::User(2)).remaining,
+            2,
+            "another caller"
+        );
+    }
 }
