@@ -19,7 +19,7 @@ use crate::db::{self, Db, DbPool};
 /// How the caller proved who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
-    /// `Authorization: Token <jwt>` (or `Bearer`).
+    /// `Authorization: Token <jwt>` or `Token cdt_...` (a personal access token), or `Bearer`.
     Header,
     /// The browser's session cookies.
     Cookie,
