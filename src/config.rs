@@ -58,6 +58,27 @@ pub struct AppConfig {
     /// and load tests that sign many users up from one address).
     #[serde(default = "defaults::register_per_hour")]
     pub register_per_hour: i64,
+    /// Per-caller API rate limits (`api::rate_limit`): on by default; `false` turns them and
+    /// their `RateLimit` headers off (the benchmark and load tests, where one address is the
+    /// load generator). Login and sign-up throttles are not affected.
+    #[serde(default = "defaults::rate_limits")]
+    pub rate_limits: bool,
+    /// The rate limits' window, in seconds.
+    #[serde(default = "defaults::rate_limit_window_seconds")]
+    pub rate_limit_window_seconds: u64,
+    /// API reads (GET, HEAD) per window for each signed-in user or personal access token.
+    #[serde(default = "defaults::rate_limit_reads")]
+    pub rate_limit_reads: u32,
+    /// API writes per window for each signed-in user or personal access token.
+    #[serde(default = "defaults::rate_limit_writes")]
+    pub rate_limit_writes: u32,
+    /// API reads per window for each client address without credentials.
+    #[serde(default = "defaults::rate_limit_anonymous_reads")]
+    pub rate_limit_anonymous_reads: u32,
+    /// API writes (sign-ups and logins among them) per window for each client address without
+    /// credentials.
+    #[serde(default = "defaults::rate_limit_anonymous_writes")]
+    pub rate_limit_anonymous_writes: u32,
     /// Password hashes and checks that may wait for the hasher (one runs at a time); more are
     /// answered 503 with `Retry-After` at once. `0`: none may wait.
     #[serde(default = "defaults::password_queue_max")]
@@ -155,6 +176,24 @@ mod defaults {
     }
     pub fn register_per_hour() -> i64 {
         20
+    }
+    pub fn rate_limits() -> bool {
+        true
+    }
+    pub fn rate_limit_window_seconds() -> u64 {
+        60
+    }
+    pub fn rate_limit_reads() -> u32 {
+        600
+    }
+    pub fn rate_limit_writes() -> u32 {
+        120
+    }
+    pub fn rate_limit_anonymous_reads() -> u32 {
+        300
+    }
+    pub fn rate_limit_anonymous_writes() -> u32 {
+        30
     }
     pub fn password_queue_max() -> usize {
         64
@@ -357,6 +396,33 @@ impl AppConfig {
                     self.register_per_hour
                 ),
             ));
+        }
+        if self.rate_limits {
+            if !(1..=86_400).contains(&self.rate_limit_window_seconds) {
+                return Err(bad(
+                    "rate_limit_window_seconds",
+                    "must be between 1 and 86400",
+                ));
+            }
+            for (key, value) in [
+                ("rate_limit_reads", self.rate_limit_reads),
+                ("rate_limit_writes", self.rate_limit_writes),
+                (
+                    "rate_limit_anonymous_reads",
+                    self.rate_limit_anonymous_reads,
+                ),
+                (
+                    "rate_limit_anonymous_writes",
+                    self.rate_limit_anonymous_writes,
+                ),
+            ] {
+                if value == 0 {
+                    return Err(bad(
+                        key,
+                        "must be a positive number (set rate_limits = false for no limit)",
+                    ));
+                }
+            }
         }
         if !(1..=100).contains(&self.page_size) {
             return Err(bad("page_size", "must be between 1 and 100"));

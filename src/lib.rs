@@ -46,6 +46,8 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .manage(templates)
         .manage(metrics::Metrics::new())
         .attach(telemetry::RequestStart)
+        // Before the CSRF gate: a request over its budget is turned away without a lookup.
+        .attach(api::rate_limit::RateLimits)
         .attach(auth::csrf::Gate)
         .attach(security::shield())
         .attach(security::ContentSecurityPolicy)

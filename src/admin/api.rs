@@ -37,8 +37,15 @@ use crate::json_body::ApiJson;
 pub const NOT_FRESH: &str =
     "this action needs a fresh login: sign in again (POST /api/users/login) and retry with the new token";
 
+/// The message of a 403 for a personal access token asking for an action that needs a fresh
+/// login (a token is never one).
+pub const TOKEN_NOT_FRESH: &str =
+    "this action needs a fresh login, which a personal access token is not: sign in (POST /api/users/login) and use that token";
+
 fn require_fresh(auth: &Authenticated, config: &AppConfig) -> Result<(), AppError> {
-    if auth.claims.is_fresh(config.fresh_minutes) {
+    if auth.is_access_token() {
+        Err(AppError::Forbidden(TOKEN_NOT_FRESH))
+    } else if auth.is_fresh(config.fresh_minutes) {
         Ok(())
     } else {
         Err(AppError::Unauthorized(NOT_FRESH.into()))
@@ -105,6 +112,42 @@ async fn delete(
 #[get("/users/<id>")]
 async fn get_user(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<Value>> {
     Ok(user_body(&ops::load_user(&db, id).await?))
+}
+
+/// A token as the admin API lists it: the owner's view (`/api/user/tokens`), never a secret.
+fn token_body(t: &db::access_tokens::TokenRow) -> Value {
+    let iso = |at: &chrono::DateTime<chrono::Utc>| {
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    json!({
+        "id": t.id, "name": t.name,
+        "scopes": crate::auth::access_token::Scopes::from_stored(&t.scopes).list(),
+        "createdAt": iso(&t.created_at), "expiresAt": t.expires_at.as_ref().map(iso),
+        "lastUsedAt": t.last_used_at.as_ref().map(iso), "lastUsedIp": t.last_used_ip,
+    })
+}
+
+/// `GET /api/admin/users/<id>/tokens`: a user's personal access tokens, newest first.
+#[get("/users/<id>/tokens")]
+async fn user_tokens(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<Value>> {
+    ops::load_user(&db, id).await?;
+    let tokens = db::access_tokens::list_for_user(&db, id).await?;
+    Ok(Json(
+        json!({ "tokens": tokens.iter().map(token_body).collect::<Vec<_>>() }),
+    ))
+}
+
+/// `DELETE /api/admin/users/<id>/tokens/<token>`: revoke one (204; audited; no fresh login
+/// needed, it only takes access away).
+#[delete("/users/<id>/tokens/<token>")]
+async fn revoke_user_token(
+    db: Conn,
+    actor: Actor,
+    id: UserId,
+    token: db::AccessTokenId,
+) -> ApiResult<rocket::http::Status> {
+    crate::auth::access_token::revoke(&db, id, token, &(&actor).into()).await?;
+    Ok(rocket::http::Status::NoContent)
 }
 
 #[get("/articles/<id>")]
@@ -475,6 +518,8 @@ pub fn routes() -> Vec<Route> {
         delete,
         update,
         get_user,
+        user_tokens,
+        revoke_user_token,
         get_article,
         bulk,
         audit,

@@ -66,6 +66,17 @@ impl<'r> FromRequest<'r> for Actor {
     }
 }
 
+impl From<&Actor> for crate::auth::access_token::Origin {
+    fn from(actor: &Actor) -> Self {
+        Self {
+            actor_id: actor.id,
+            actor_name: actor.name.clone(),
+            ip: actor.ip.clone(),
+            request_id: actor.request_id.clone(),
+        }
+    }
+}
+
 impl Actor {
     /// An audit entry by this admin.
     pub fn entry(

@@ -3,7 +3,9 @@
 pub mod articles;
 pub mod json_writer;
 pub mod profiles;
+pub mod rate_limit;
 pub mod tags;
+pub mod tokens;
 pub mod users;
 pub mod views;
 
@@ -16,6 +18,7 @@ pub fn stage() -> AdHoc {
         rocket
             .mount("/api", tags::routes())
             .mount("/api", users::routes())
+            .mount("/api", tokens::routes())
             .mount("/api", profiles::routes())
             .mount("/api", articles::routes())
             .register("/api", crate::error::api_catchers())

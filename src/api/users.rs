@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::credentials::ClientAddr;
 use crate::auth::token::{Keys, Kind};
-use crate::auth::{account, CurrentUser, Via};
+use crate::auth::{access_token, account, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::Conn;
@@ -174,7 +174,10 @@ async fn update(
         image: u.image.map(Option::unwrap_or_default),
     };
     let auth = me.0;
-    let fresh = auth.claims.is_fresh(config.fresh_minutes);
+    if auth.is_access_token() {
+        access_token::may_change(&auth.user, &changes)?;
+    }
+    let fresh = auth.is_fresh(config.fresh_minutes);
     let updated = account::update(
         &db,
         auth.user.clone(),

@@ -9,6 +9,7 @@
 use rocket::request::Request;
 use subtle::ConstantTimeEq;
 
+use crate::auth::access_token::{self, Grant, Scopes};
 use crate::auth::session;
 use crate::auth::token::{Claims, Keys, Kind};
 use crate::config::AppConfig;
@@ -18,7 +19,7 @@ use crate::db::{self, Db, DbPool};
 /// How the caller proved who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
-    /// `Authorization: Token <jwt>` (or `Bearer`).
+    /// `Authorization: Token <jwt>` or `Token cdt_...` (a personal access token), or `Bearer`.
     Header,
     /// The browser's session cookies.
     Cookie,
@@ -35,12 +36,26 @@ pub struct Authenticated {
     pub via: Via,
     /// The token as presented (header) or issued (cookie).
     pub token: String,
+    /// Set when the caller is a personal access token (`claims` are then made up for it: see
+    /// [`pat_claims`]); its scopes limit what the request may do.
+    pub grant: Option<Grant>,
 }
 
 impl Authenticated {
     /// The CSRF token this session's forms must carry.
     pub fn csrf(&self) -> Option<&str> {
         self.claims.csrf.as_deref()
+    }
+
+    /// Whether the caller is a personal access token.
+    pub fn is_access_token(&self) -> bool {
+        self.grant.is_some()
+    }
+
+    /// Whether the caller entered their password within `minutes`: never for a personal
+    /// access token, which is no login.
+    pub fn is_fresh(&self, minutes: i64) -> bool {
+        self.grant.is_none() && self.claims.is_fresh(minutes)
     }
 }
 
@@ -92,6 +107,9 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
                 "the Authorization header is not `Token <jwt>`",
             ));
         };
+        if access_token::is_token(token) {
+            return resolve_access_token(req, db, token).await;
+        }
         let claims = match keys.decode(token) {
             Ok(claims) if claims.kind != Kind::Refresh => claims,
             Err(crate::auth::token::TokenError::Expired) => {
@@ -105,6 +123,7 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
                 claims,
                 via: Via::Header,
                 token: token.to_owned(),
+                grant: None,
             })),
             None => AuthState::Invalid("token revoked"),
         });
@@ -122,6 +141,7 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
                         claims,
                         via: Via::Cookie,
                         token,
+                        grant: None,
                     })));
                 }
             }
@@ -142,6 +162,7 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
                             claims,
                             via: Via::Cookie,
                             token,
+                            grant: None,
                         })));
                     }
                 }
@@ -153,6 +174,68 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
         session::clear(jar, config);
     }
     Ok(AuthState::Anonymous)
+}
+
+/// Claims standing in for a personal access token's, so code written for tokens reads the
+/// user from them: no session, no CSRF token, `auth_time` 0 (never a fresh login), the
+/// token's id in `jti`.
+fn pat_claims(user: &User, id: crate::db::AccessTokenId, exp: Option<i64>) -> Claims {
+    Claims {
+        sub: user.id.to_string(),
+        iat: 0,
+        exp: exp.unwrap_or(i64::MAX),
+        iss: String::new(),
+        jti: format!("pat:{id}"),
+        ver: user.token_version,
+        kind: Kind::Api,
+        auth_time: 0,
+        sid: None,
+        csrf: None,
+        remember: false,
+    }
+}
+
+/// A personal access token in `Authorization`: well formed (checksum), then found by its hash
+/// with an enabled owner and not expired; its last use is recorded at most once a minute.
+async fn resolve_access_token(
+    req: &Request<'_>,
+    db: &DbPool,
+    token: &str,
+) -> Result<AuthState, sqlx::Error> {
+    if !access_token::well_formed(token) {
+        return Ok(AuthState::Invalid("malformed personal access token"));
+    }
+    let Some(found) = db::access_tokens::find_by_hash(db, &access_token::hash(token)).await? else {
+        return Ok(AuthState::Invalid(
+            "unknown, revoked or expired personal access token",
+        ));
+    };
+    let now = db::now();
+    let stale_before = now - access_token::TOUCH_EVERY;
+    if found.token_last_used_at.is_none_or(|at| at < stale_before) {
+        let ip = req
+            .client_ip()
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        if let Err(e) = db::access_tokens::touch(db, found.token_id, &ip, stale_before).await {
+            // Bookkeeping only: the request goes on.
+            log::warn!("recording the use of access token {}: {e}", found.token_id);
+        }
+    }
+    let claims = pat_claims(
+        &found.user,
+        found.token_id,
+        found.token_expires_at.map(|at| at.timestamp()),
+    );
+    Ok(AuthState::Authenticated(Box::new(Authenticated {
+        user: found.user,
+        claims,
+        via: Via::Header,
+        token: token.to_owned(),
+        grant: Some(Grant {
+            id: found.token_id,
+            scopes: Scopes::from_stored(&found.token_scopes),
+        }),
+    })))
 }
 
 /// The auth state of `req`, computed once and cached for the request.

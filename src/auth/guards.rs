@@ -6,6 +6,7 @@ use rocket::http::Status;
 use rocket::outcome::{try_outcome, Outcome};
 use rocket::request::{self, FromRequest, Request};
 
+use crate::auth::access_token;
 pub use crate::auth::credentials::{
     auth_state, csrf_matches, AuthState, Authenticated, Via, INVALID,
 };
@@ -53,11 +54,18 @@ async fn authenticated<'r>(
             fail(req, Status::Unauthorized, INVALID)
         }
         Ok(AuthState::Authenticated(auth)) => {
-            if passed_csrf(req, auth) {
-                Outcome::Success(Some(&**auth))
-            } else {
-                fail(req, Status::Forbidden, "missing or invalid CSRF token")
+            if !passed_csrf(req, auth) {
+                return fail(req, Status::Forbidden, "missing or invalid CSRF token");
             }
+            // A personal access token may do only what its scopes allow, and never manage tokens
+            // or act outside `/api` (`access_token::refusal`).
+            if let Some(grant) = &auth.grant {
+                let segments = req.uri().path().segments();
+                if let Some(why) = access_token::refusal(grant.scopes, req.method(), segments) {
+                    return fail(req, Status::Forbidden, why);
+                }
+            }
+            Outcome::Success(Some(&**auth))
         }
     }
 }
@@ -171,6 +179,23 @@ impl Caller {
                 None => Err(crate::error::AppError::Unauthorized(INVALID.into())),
             },
         }
+    }
+}
+
+/// The signed-in caller acting on personal access tokens, from the request's address, in the
+/// request (for the audit log): fails as [`CurrentUser`] does.
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for access_token::Origin {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let CurrentUser(auth) = try_outcome!(req.guard::<CurrentUser>().await);
+        Outcome::Success(access_token::Origin {
+            actor_id: auth.user.id,
+            actor_name: auth.user.username.clone(),
+            ip: req.client_ip().map(|ip| ip.to_string()),
+            request_id: Some(crate::telemetry::request_id(req)),
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Authentication and authorization: passwords, JWTs, browser sessions, CSRF, guards, and the
 //! account operations (register, log in, change settings) shared by the API and the site.
 
+pub mod access_token;
 pub mod account;
 pub mod credentials;
 pub mod csrf;

@@ -143,6 +143,8 @@ ids! {
     LoginAttemptId;
     /// A recorded sign-up (`register_attempts.id`), held by its throttle reservation.
     SignUpAttemptId;
+    /// A personal access token's id (`access_tokens.id`).
+    AccessTokenId;
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! The only module that may call `sqlx::query*` (`clippy.toml` forbids it everywhere else).
 #![allow(clippy::disallowed_methods)]
 
+pub mod access_tokens;
 pub mod admin;
 pub mod articles;
 pub mod audit;
@@ -31,7 +32,9 @@ use rocket_db_pools::Database;
 /// `db_run!` and `db_transaction!` (exported at the crate root by `#[macro_export]`, which a
 /// `macro_rules!` macro needs to be used by path; read them here).
 pub use crate::{__db_run as db_run, __db_transaction as db_transaction};
-pub use ids::{ArticleId, AuditId, CommentId, LoginAttemptId, SignUpAttemptId, TagId, UserId};
+pub use ids::{
+    AccessTokenId, ArticleId, AuditId, CommentId, LoginAttemptId, SignUpAttemptId, TagId, UserId,
+};
 pub use pool::{DbPool, Engine, LastInsertId};
 
 /// The managed database: `databases.main` in the config.

@@ -14,6 +14,7 @@ pub mod render;
 pub mod session;
 pub mod settings;
 pub mod sitemap;
+pub mod tokens;
 pub mod views;
 
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
@@ -44,6 +45,7 @@ pub fn stage() -> AdHoc {
             .mount("/", metrics::routes())
             .mount("/", session::routes())
             .mount("/", settings::routes())
+            .mount("/", tokens::routes())
             .mount("/", feeds::routes())
             .mount("/", sitemap::routes())
             .mount("/static", FileServer::new("static", Options::None))

@@ -50,7 +50,10 @@ fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) ->
     let errors = errors.map(form_errors);
     layout.render(
         "settings/edit",
-        json!({ "title": "Settings", "active": "settings", "form": form, "errors": errors }),
+        json!({
+            "title": "Settings", "active": "settings", "form": form, "errors": errors,
+            "tokens_url": uri!(crate::web::tokens::index).to_string(),
+        }),
     )
 }
 

@@ -57,7 +57,7 @@ db_test!(
         // (the migrations' own bookkeeping tables aside: sqlx's, and on MySQL the lock that lets one
         // instance at a time migrate, empty): a migration adding a table updates this list.
         let tables = [
-            "article_tags", "articles", "audit_log", "comments", "counts", "favorites", "feed_entries", "follows",
+            "access_tokens", "article_tags", "articles", "audit_log", "comments", "counts", "favorites", "feed_entries", "follows",
             "login_attempts", "register_attempts", "sessions", "tag_counts", "tags", "throttle_keys", "users",
         ];
         let listed = if app.engine == conduit::db::Engine::Sqlite {

@@ -19,6 +19,7 @@ pub mod comments;
 mod dashboard;
 pub mod table;
 pub mod tags;
+mod tokens;
 pub mod users;
 
 use rocket::form::Context;
@@ -34,7 +35,7 @@ use crate::web::session::PageOr;
 
 /// Whether the caller entered their password recently enough for a destructive action.
 fn is_fresh(auth: &Authenticated, config: &AppConfig) -> bool {
-    auth.claims.is_fresh(config.fresh_minutes)
+    auth.is_fresh(config.fresh_minutes)
 }
 
 /// To the password confirmation, coming back to `back_to` afterwards.
@@ -91,6 +92,8 @@ pub fn routes() -> Vec<Route> {
         table::delete,
         table::bulk,
         audit::audit,
+        tokens::user_tokens,
+        tokens::revoke_user_token,
         backups::backups,
         backups::create_backup,
         backups::download_backup,

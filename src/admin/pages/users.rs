@@ -147,7 +147,8 @@ impl Resource for Users {
                       "created": user.created_at.format(DATE).to_string(),
                       "role_href": uri!("/admin", set_role(user.id)).to_string(),
                       "enable_href": uri!("/admin", enable_user(user.id)).to_string(),
-                      "disable_href": uri!("/admin", disable_user(user.id)).to_string() },
+                      "disable_href": uri!("/admin", disable_user(user.id)).to_string(),
+                      "tokens_href": uri!("/admin", super::tokens::user_tokens(user.id)).to_string() },
         })
     }
 
