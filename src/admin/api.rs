@@ -52,6 +52,34 @@ fn require_fresh(auth: &Authenticated, config: &AppConfig) -> Result<(), AppErro
     }
 }
 
+/// Whether the request's login is fresh; if not, [`Fresh::require`] gives the answer.
+#[derive(Clone, Copy)]
+enum Fresh {
+    Yes,
+    No,
+    /// A personal access token, never fresh.
+    Token,
+}
+
+impl Fresh {
+    fn of(auth: &Authenticated, config: &AppConfig) -> Self {
+        match require_fresh(auth, config) {
+            Ok(()) => Self::Yes,
+            Err(_) if auth.is_access_token() => Self::Token,
+            Err(_) => Self::No,
+        }
+    }
+
+    /// `Ok` for a fresh login, else the 401 (or a token's 403) [`require_fresh`] answers.
+    fn require(self) -> Result<(), AppError> {
+        match self {
+            Self::Yes => Ok(()),
+            Self::No => Err(AppError::Unauthorized(NOT_FRESH.into())),
+            Self::Token => Err(AppError::Forbidden(TOKEN_NOT_FRESH)),
+        }
+    }
+}
+
 fn page_body(key: &str, rows: Value, total: i64, listing: &Listing) -> Json<Value> {
     Json(json!({ key: rows, "total": total, "page": listing.page, "per_page": listing.per_page }))
 }
@@ -170,7 +198,7 @@ async fn update(
     body: ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
     let resource = resource.map_err(|_| AppError::NotFound("records"))?;
-    let fresh = require_fresh(&admin.0, config).is_ok();
+    let fresh = Fresh::of(&admin.0, config);
     let changed = with_resource!(resource, R => apply::<R>(&db, &actor, fresh, Id::new(id), body.0).await?, else return Err(AppError::NotFound("records").into()));
     Ok(Json(changed))
 }
@@ -178,7 +206,7 @@ async fn update(
 async fn apply<R: JsonChanges>(
     db: &DbPool,
     actor: &Actor,
-    fresh: bool,
+    fresh: Fresh,
     id: R::Id,
     body: Value,
 ) -> Result<Value, AppError> {
@@ -201,7 +229,7 @@ trait JsonChanges: Resource {
     fn apply(
         db: &DbPool,
         actor: &Actor,
-        fresh: bool,
+        fresh: Fresh,
         id: Self::Id,
         changes: Self::Changes,
     ) -> impl Future<Output = Result<Value, AppError>> + Send;
@@ -230,7 +258,7 @@ impl JsonChanges for Users {
     async fn apply(
         db: &DbPool,
         actor: &Actor,
-        fresh: bool,
+        fresh: Fresh,
         id: UserId,
         body: UserEnvelope,
     ) -> Result<Value, AppError> {
@@ -239,10 +267,18 @@ impl JsonChanges for Users {
         let role = changes.role.as_deref().map(ops::parse_role).transpose()?;
         let role_change = role.is_some_and(|r| r != current.role);
         let disabling = changes.disabled == Some(true) && !current.disabled;
+        // An address change hands the account's recovery (password reset) to whoever holds
+        // the new address: like a role change, only after a fresh login, which a personal
+        // access token never is.
+        let email_change = changes
+            .email
+            .as_deref()
+            .is_some_and(|e| !e.trim().eq_ignore_ascii_case(&current.email));
+        if email_change {
+            fresh.require()?;
+        }
         if role_change || disabling {
-            if !fresh {
-                return Err(AppError::Unauthorized(NOT_FRESH.into()));
-            }
+            fresh.require()?;
             // Refuse up front what the last-admin rule would refuse later, so a request is not
             // half applied (profile saved, role refused). The write re-checks inside its
             // transaction.
@@ -298,7 +334,7 @@ impl JsonChanges for Articles {
     async fn apply(
         db: &DbPool,
         actor: &Actor,
-        _fresh: bool,
+        _fresh: Fresh,
         id: ArticleId,
         body: ArticleEnvelope,
     ) -> Result<Value, AppError> {
@@ -338,7 +374,7 @@ impl JsonChanges for Comments {
     async fn apply(
         db: &DbPool,
         actor: &Actor,
-        _fresh: bool,
+        _fresh: Fresh,
         id: CommentId,
         body: CommentEnvelope,
     ) -> Result<Value, AppError> {
@@ -365,7 +401,7 @@ impl JsonChanges for Tags {
     async fn apply(
         db: &DbPool,
         actor: &Actor,
-        _fresh: bool,
+        _fresh: Fresh,
         id: TagId,
         body: TagEnvelope,
     ) -> Result<Value, AppError> {

@@ -14,7 +14,8 @@
 //!
 //! The budgets are GCRA buckets in memory (`governor`), so each instance keeps its own: behind
 //! N instances a caller gets up to N times the budget. Who a caller is comes from what the
-//! request carries, without a database lookup: a personal access token by its hash, a JWT
+//! request carries, without a database lookup: a personal access token by its hash once it has
+//! worked on this instance (before that, and for a made-up one, by address), a JWT
 //! (header or session cookie) by its verified user id, anyone else by address. (A credential
 //! that turns out revoked is answered 401 by the guards anyway.) Login and the other password
 //! checks keep their own, stricter, database throttles whatever this says.
@@ -39,7 +40,7 @@ use rocket::http::{ContentType, Header, Method, Status};
 use rocket::request::{self, FromRequest};
 use rocket::{get, routes, Build, Request, Response, Rocket};
 
-use crate::auth::access_token;
+use crate::auth::access_token::{self, VerifiedTokens};
 use crate::auth::credentials::header_token;
 use crate::auth::session;
 use crate::auth::token::{Keys, Kind as TokenKind};
@@ -190,17 +191,25 @@ pub struct Decision {
 }
 
 /// The caller's bucket, from what the request carries (no database lookup).
-fn bucket_of(req: &Request<'_>, keys: &Keys, config: &AppConfig) -> Bucket {
+fn bucket_of(
+    req: &Request<'_>,
+    keys: &Keys,
+    config: &AppConfig,
+    verified: &VerifiedTokens,
+) -> Bucket {
     if let Some(token) = req
         .headers()
         .get_one("Authorization")
         .and_then(header_token)
     {
-        if access_token::is_token(token) && access_token::well_formed(token) {
-            let hash = access_token::hash(token);
-            let mut key = [0u8; 16];
-            key.copy_from_slice(&hash.as_bytes()[..16]);
-            return Bucket::Token(key);
+        if access_token::is_token(token) {
+            // Its own budget only once it has worked here: a made-up token (the checksum is
+            // public) spends from its address's, as an anonymous caller does.
+            let key = VerifiedTokens::key(&access_token::hash(token));
+            if access_token::well_formed(token) && verified.knows(&key) {
+                return Bucket::Token(key);
+            }
+            return Bucket::Addr(req.client_ip().map(network));
         }
         if let Some(id) = keys.decode(token).ok().and_then(|c| c.user_id()) {
             return Bucket::User(id.get());
@@ -263,14 +272,16 @@ impl Fairing for RateLimits {
         });
         Ok(rocket
             .manage(limits)
+            .manage(VerifiedTokens::new())
             .mount("/api", route.collect::<Vec<_>>()))
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
-        let (Some(limits), Some(keys), Some(config)) = (
+        let (Some(limits), Some(keys), Some(config), Some(verified)) = (
             req.rocket().state::<Limits>(),
             req.rocket().state::<Keys>(),
             req.rocket().state::<AppConfig>(),
+            req.rocket().state::<VerifiedTokens>(),
         ) else {
             return;
         };
@@ -279,7 +290,7 @@ impl Fairing for RateLimits {
             return;
         }
         let write = !matches!(req.method(), Method::Get | Method::Head);
-        let decision = limits.check(&bucket_of(req, keys, config), write);
+        let decision = limits.check(&bucket_of(req, keys, config, verified), write);
         req.local_cache(|| Some(decision));
         if decision.limited {
             match Origin::parse(LIMITED_PATH) {

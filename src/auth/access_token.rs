@@ -254,6 +254,45 @@ pub fn hash(secret: &str) -> String {
         })
 }
 
+/// The tokens this instance has seen work lately, by the first half of their hash: what the
+/// API's rate limits key a token's own budget on. A token not (yet) seen here spends from its
+/// client address's budget, so made-up tokens with a valid checksum (the checksum is public)
+/// cannot each open a fresh budget. Bounded: the least used are forgotten first.
+pub struct VerifiedTokens(quick_cache::sync::Cache<[u8; 16], ()>);
+
+impl VerifiedTokens {
+    /// How many tokens are remembered.
+    const CAPACITY: usize = 10_000;
+
+    /// An empty set.
+    pub fn new() -> Self {
+        Self(quick_cache::sync::Cache::new(Self::CAPACITY))
+    }
+
+    /// The key of a token's hash ([`hash`]).
+    pub fn key(hash: &str) -> [u8; 16] {
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&hash.as_bytes()[..16]);
+        key
+    }
+
+    /// Remember that the token with this hash worked.
+    pub fn note(&self, hash: &str) {
+        self.0.insert(Self::key(hash), ());
+    }
+
+    /// Whether the token with this key worked lately.
+    pub fn knows(&self, key: &[u8; 16]) -> bool {
+        self.0.get(key).is_some()
+    }
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// How long a new token lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
@@ -381,11 +420,14 @@ pub async fn create(
     request: &Request,
 ) -> Result<(TokenRow, String), AppError> {
     let (name, scopes, expiry) = check(owner, request)?;
-    if access_tokens::count_for_user(db, owner.id).await? >= PER_USER_MAX {
-        return Err(AppError::Invalid(FieldErrors::one(
+    let full = || {
+        AppError::Invalid(FieldErrors::one(
             "base",
             format!("you have {PER_USER_MAX} tokens already: revoke one first"),
-        )));
+        ))
+    };
+    if access_tokens::count_for_user(db, owner.id).await? >= PER_USER_MAX {
+        return Err(full());
     }
     let secret = generate();
     let created_at = db::now();
@@ -399,6 +441,8 @@ pub async fn create(
         scopes: &stored,
         created_at,
         expires_at,
+        user_version: owner.token_version,
+        max_per_user: PER_USER_MAX,
     };
     let audit = origin.entry(
         "create",
@@ -406,7 +450,15 @@ pub async fn create(
         None,
         Some(snapshot(owner.id, &name, &stored, expires_at)),
     );
-    let id = access_tokens::insert(db, &new, &audit).await?;
+    let Some(id) = access_tokens::insert(db, &new, &audit).await? else {
+        // Another creation took the last place, or the owner's sessions ended meanwhile.
+        return match db::users::find_by_id(db, owner.id).await? {
+            Some(now) if now.token_version == owner.token_version => Err(full()),
+            _ => Err(AppError::Unauthorized(
+                "your sessions were ended: log in again".to_owned(),
+            )),
+        };
+    };
     let row = TokenRow {
         id,
         user_id: owner.id,

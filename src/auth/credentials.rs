@@ -205,11 +205,15 @@ async fn resolve_access_token(
     if !access_token::well_formed(token) {
         return Ok(AuthState::Invalid("malformed personal access token"));
     }
-    let Some(found) = db::access_tokens::find_by_hash(db, &access_token::hash(token)).await? else {
+    let hash = access_token::hash(token);
+    let Some(found) = db::access_tokens::find_by_hash(db, &hash).await? else {
         return Ok(AuthState::Invalid(
             "unknown, revoked or expired personal access token",
         ));
     };
+    if let Some(verified) = req.rocket().state::<access_token::VerifiedTokens>() {
+        verified.note(&hash);
+    }
     let now = db::now();
     let stale_before = now - access_token::TOUCH_EVERY;
     if found.token_last_used_at.is_none_or(|at| at < stale_before) {

@@ -47,14 +47,16 @@ pub struct Found {
     pub token_last_used_at: Option<DateTime<Utc>>,
 }
 
-/// The token whose secret hashes to `hash`, if it has not expired and its owner exists and is
-/// enabled: one indexed lookup, the owner joined in.
+/// The token whose secret hashes to `hash`, if it has not expired and its owner exists, is
+/// enabled and has not ended their sessions since it was made (their `token_version` is the
+/// one it was made under): one indexed lookup, the owner joined in.
 pub async fn find_by_hash(db: &DbPool, hash: &str) -> Result<Option<Found>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.email, u.password_hash, u.bio, u.image, u.role, u.disabled, \
                        u.token_version, u.created_at, u.updated_at, t.id AS token_id, t.scopes AS token_scopes, \
                        t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at \
                        FROM access_tokens t JOIN users u ON u.id = t.user_id \
-                       WHERE t.token_hash = ? AND u.disabled = FALSE AND (t.expires_at IS NULL OR t.expires_at > ?)";
+                       WHERE t.token_hash = ? AND u.disabled = FALSE AND t.user_version = u.token_version \
+                       AND (t.expires_at IS NULL OR t.expires_at > ?)";
     db_run!(db, |c| sqlx::query_as::<_, Found>(SQL)
         .bind(hash)
         .bind(now())
@@ -90,12 +92,24 @@ macro_rules! token_columns {
     };
 }
 
-/// Every token of `user_id`, newest first (expired ones included, marked by their date).
+/// `user_version` is the owner's current `token_version`: tokens made before a password change,
+/// "sign out everywhere", a disable or a demotion no longer work, and are not listed or counted
+/// (they are deleted when the next token is made).
+macro_rules! current {
+    () => {
+        "user_version = (SELECT token_version FROM users WHERE users.id = access_tokens.user_id)"
+    };
+}
+
+/// Every working token of `user_id`, newest first (expired ones included, marked by their
+/// date).
 pub async fn list_for_user(db: &DbPool, user_id: UserId) -> Result<Vec<TokenRow>, sqlx::Error> {
     const SQL: &str = concat!(
         "SELECT ",
         token_columns!(),
-        " FROM access_tokens WHERE user_id = ? ORDER BY id DESC"
+        " FROM access_tokens WHERE user_id = ? AND ",
+        current!(),
+        " ORDER BY id DESC"
     );
     db_run!(db, |c| sqlx::query_as::<_, TokenRow>(SQL)
         .bind(user_id)
@@ -103,9 +117,12 @@ pub async fn list_for_user(db: &DbPool, user_id: UserId) -> Result<Vec<TokenRow>
         .await)
 }
 
-/// How many tokens `user_id` has.
+/// How many working tokens `user_id` has.
 pub async fn count_for_user(db: &DbPool, user_id: UserId) -> Result<i64, sqlx::Error> {
-    const SQL: &str = "SELECT COUNT(*) FROM access_tokens WHERE user_id = ?";
+    const SQL: &str = concat!(
+        "SELECT COUNT(*) FROM access_tokens WHERE user_id = ? AND ",
+        current!()
+    );
     db_run!(db, |c| sqlx::query_scalar::<_, i64>(SQL)
         .bind(user_id)
         .fetch_one(c)
@@ -121,7 +138,8 @@ pub async fn find(
     const SQL: &str = concat!(
         "SELECT ",
         token_columns!(),
-        " FROM access_tokens WHERE id = ? AND user_id = ?"
+        " FROM access_tokens WHERE id = ? AND user_id = ? AND ",
+        current!()
     );
     db_run!(db, |c| sqlx::query_as::<_, TokenRow>(SQL)
         .bind(id)
@@ -144,20 +162,54 @@ pub struct NewToken<'a> {
     pub created_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The owner's `token_version` it is made under (the one the request was authenticated with).
+    pub user_version: i64,
+    /// The most working tokens the owner may hold, this one included.
+    pub max_per_user: i64,
 }
 
 /// Store a new token and its audit entry (whose `entity_id` is set to the new id) in one
-/// transaction; returns the id.
+/// transaction; returns the id, or `None` when the owner holds `max_per_user` working tokens
+/// already or ended their sessions since the request was authenticated. The owner's row is
+/// written first (a no-op update), which makes a concurrent creation for the same owner wait
+/// (a row lock on MySQL, the write lock on SQLite), so the cap holds under concurrency; the
+/// owner's tokens made under an older version are deleted.
 pub async fn insert(
     db: &DbPool,
     token: &NewToken<'_>,
     audit: &AuditEntry,
-) -> Result<AccessTokenId, sqlx::Error> {
-    const SQL: &str =
-        "INSERT INTO access_tokens (user_id, name, token_hash, scopes, created_at, expires_at) \
-                       VALUES (?, ?, ?, ?, ?, ?)";
+) -> Result<Option<AccessTokenId>, sqlx::Error> {
+    const LOCK: &str = "UPDATE users SET token_version = token_version WHERE id = ?";
+    const VERSION: &str = "SELECT token_version FROM users WHERE id = ?";
+    const STALE: &str = "DELETE FROM access_tokens WHERE user_id = ? AND user_version <> ?";
+    const COUNT: &str = "SELECT COUNT(*) FROM access_tokens WHERE user_id = ?";
+    const SQL: &str = "INSERT INTO access_tokens (user_id, name, token_hash, scopes, created_at, expires_at, user_version) \
+                       VALUES (?, ?, ?, ?, ?, ?, ?)";
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
+        sqlx::query(LOCK)
+            .bind(token.user_id)
+            .execute(&mut *tx)
+            .await?;
+        let version = sqlx::query_scalar::<_, i64>(VERSION)
+            .bind(token.user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if version != Some(token.user_version) {
+            return Ok(None);
+        }
+        sqlx::query(STALE)
+            .bind(token.user_id)
+            .bind(token.user_version)
+            .execute(&mut *tx)
+            .await?;
+        let held = sqlx::query_scalar::<_, i64>(COUNT)
+            .bind(token.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if held >= token.max_per_user {
+            return Ok(None);
+        }
         let id = sqlx::query(SQL)
             .bind(token.user_id)
             .bind(token.name)
@@ -165,6 +217,7 @@ pub async fn insert(
             .bind(token.scopes)
             .bind(token.created_at)
             .bind(token.expires_at)
+            .bind(token.user_version)
             .execute(&mut *tx)
             .await?
             .last_id();
@@ -172,7 +225,7 @@ pub async fn insert(
         entry.entity_id = id.to_string();
         insert_audit!(tx, &entry);
         tx.commit().await?;
-        Ok(AccessTokenId::new(id))
+        Ok(Some(AccessTokenId::new(id)))
     })
 }
 

@@ -179,6 +179,13 @@ limit_test!(
         let (_, b) = api(&app.client, Method::Post, "/api/user/tokens", Some(&jwt), Some(body)).await;
         let (a, b) = (a["token"]["secret"].as_str().unwrap(), b["token"]["secret"].as_str().unwrap());
 
+        // A token's first use spends from its address's budget (a made-up token passes the
+        // checksum, which is public); once it has worked, it has a budget of its own.
+        for (token, from) in [(a, "192.0.2.77:1"), (b, "192.0.2.78:1")] {
+            let seen = send(&app.client, Method::Get, "/api/user", Some(token), None, from).await;
+            assert_eq!(seen.status, Status::Ok);
+            assert!(seen.limit.unwrap().starts_with("\"anonymous-read\";r=2;"));
+        }
         for _ in 0..4 {
             assert_eq!(send(&app.client, Method::Get, "/api/user", Some(a), None, HERE).await.status, Status::Ok);
         }
@@ -203,6 +210,18 @@ limit_test!(
         assert_eq!(seen.status, Status::Unauthorized);
         assert!(seen.limit.unwrap().starts_with("\"anonymous-read\";r=0;"));
         let seen = send(&app.client, Method::Get, "/api/user", Some("cdt_bad"), None, "192.0.2.50:1").await;
+        assert_eq!(seen.status, Status::TooManyRequests);
+
+        // Made-up tokens with a valid checksum, a new one each time, buy nothing either: each
+        // spends from the address's budget (and is not looked up once that is spent).
+        for left in (0..3).rev() {
+            let made_up = conduit::auth::access_token::generate();
+            let seen = send(&app.client, Method::Get, "/api/user", Some(&made_up), None, "192.0.2.60:1").await;
+            assert_eq!(seen.status, Status::Unauthorized);
+            assert!(seen.limit.unwrap().starts_with(&format!("\"anonymous-read\";r={left};")));
+        }
+        let made_up = conduit::auth::access_token::generate();
+        let seen = send(&app.client, Method::Get, "/api/user", Some(&made_up), None, "192.0.2.60:1").await;
         assert_eq!(seen.status, Status::TooManyRequests);
     }
 );

@@ -165,7 +165,7 @@ db_test!(
         assert_eq!(status, Status::Unauthorized);
         exec(app.db(), "UPDATE users SET disabled = FALSE WHERE username = 'owner'").await.unwrap();
         let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&other), None).await;
-        assert_eq!(status, Status::Ok, "enabled again, it works again (it was not revoked)");
+        assert_eq!(status, Status::Ok, "enabled again by hand (no version change), it works again");
         exec(app.db(), "DELETE FROM users WHERE username = 'owner'").await.unwrap();
         let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&other), None).await;
         assert_eq!(status, Status::Unauthorized);
@@ -343,5 +343,61 @@ db_test!(
         let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&token), None).await;
         assert_eq!(status, Status::Ok);
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM access_tokens WHERE last_used_ip <> 'old'").await, 1);
+    }
+);
+
+db_test!(
+    async fn tokens_end_with_the_sessions_password_change_sign_out_everywhere_and_disabling(app) {
+        // SECURITY.md requirement 2: what ends every session of an account ends its tokens too,
+        // so a token minted by someone who briefly had the account does not outlive recovery.
+        let jwt = register(&app.client, "owner").await;
+        let token = secret(&app.client, &jwt, &["read", "write"]).await;
+        let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&token), None).await;
+        assert_eq!(status, Status::Ok);
+        let (status, body) = api(&app.client, Method::Put, "/api/user", Some(&jwt), Some(json!({"user": {"password": "another-long-password"}}))).await;
+        assert_eq!(status, Status::Ok, "{body}");
+        let jwt = body["user"]["token"].as_str().expect("a new login token").to_owned();
+        let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&token), None).await;
+        assert_eq!(status, Status::Unauthorized, "the password changed: the token is over");
+        let (status, body) = api(&app.client, Method::Get, "/api/user/tokens", Some(&jwt), None).await;
+        assert_eq!(status, Status::Ok, "{body}");
+        assert_eq!(body["tokens"], json!([]), "and no longer listed");
+
+        // Disabled and enabled again through the console (which bumps the version).
+        let token = secret(&app.client, &jwt, &["read"]).await;
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM access_tokens").await, 1, "the dead one was cleared");
+        let admin = register(&app.client, "boss").await;
+        exec(app.db(), "UPDATE users SET role = 'admin' WHERE username = 'boss'").await.unwrap();
+        let owner = user_id(&app, "owner").await;
+        for disabled in [true, false] {
+            let (status, body) = api(&app.client, Method::Put, &format!("/api/admin/users/{owner}"), Some(&admin), Some(json!({"user": {"disabled": disabled}}))).await;
+            assert_eq!(status, Status::Ok, "{body}");
+        }
+        let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&token), None).await;
+        assert_eq!(status, Status::Unauthorized, "re-enabling does not bring it back");
+    }
+);
+
+db_test!(
+    async fn an_admin_token_cannot_change_anyones_email_through_the_console_api(app) {
+        // An address change hands over password recovery: never by a token, as on /api/user.
+        let admin_jwt = register(&app.client, "boss").await;
+        exec(app.db(), "UPDATE users SET role = 'admin' WHERE username = 'boss'").await.unwrap();
+        register(&app.client, "victim").await;
+        let admin = secret(&app.client, &admin_jwt, &["admin"]).await;
+        for who in ["boss", "victim"] {
+            let id = user_id(&app, who).await;
+            let (status, body) = api(&app.client, Method::Put, &format!("/api/admin/users/{id}"), Some(&admin), Some(json!({"user": {"email": "attacker@evil.test"}}))).await;
+            assert_eq!(status, Status::Forbidden, "{body}");
+            assert!(body["errors"]["body"][0].as_str().unwrap().contains("personal access token"), "{body}");
+            // The same address in another case is no change: allowed with other edits.
+            let (status, body) = api(&app.client, Method::Put, &format!("/api/admin/users/{id}"), Some(&admin), Some(json!({"user": {"email": format!("{}@EXAMPLE.com", who.to_uppercase()), "bio": "edited"}}))).await;
+            assert_eq!(status, Status::Ok, "{body}");
+        }
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users WHERE email LIKE '%evil%'").await, 0);
+        // A fresh login may.
+        let id = user_id(&app, "victim").await;
+        let (status, body) = api(&app.client, Method::Put, &format!("/api/admin/users/{id}"), Some(&admin_jwt), Some(json!({"user": {"email": "victim2@example.com"}}))).await;
+        assert_eq!(status, Status::Ok, "{body}");
     }
 );
