@@ -11,6 +11,7 @@ mod memo_keys;
 pub mod metrics;
 pub mod profiles;
 pub mod render;
+pub mod search;
 pub mod session;
 pub mod settings;
 pub mod sitemap;
@@ -46,6 +47,7 @@ pub fn stage() -> AdHoc {
             .mount("/", settings::routes())
             .mount("/", feeds::routes())
             .mount("/", sitemap::routes())
+            .mount("/", search::routes())
             .mount("/static", FileServer::new("static", Options::None))
             .attach(StaticCache)
             .attach(ETag)
@@ -63,6 +65,7 @@ const LINKS: Links = Links {
     profile_action,
     tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
     login: |next| uri!(session::login_page(next)).to_string(),
+    search: search::search_home,
 };
 
 fn article_action(slug: &str, action: ArticleAction) -> String {
