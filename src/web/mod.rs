@@ -38,6 +38,7 @@ pub fn stage() -> AdHoc {
         };
         rocket
             .manage(LINKS)
+            .manage(crate::error::SearchBox(search::search_home()))
             .mount("/", articles::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())

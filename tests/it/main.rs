@@ -30,6 +30,7 @@ mod observe;
 mod ops;
 mod pool;
 mod restore;
+mod search;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;
