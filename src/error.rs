@@ -312,12 +312,8 @@ impl<'r> Responder<'r, 'static> for HtmlError {
             // console's both do: `web::catchers`, `admin::catchers`).
             return Err(Status::Unauthorized);
         }
-        let mut res = error_page(
-            self.0.status(),
-            &self.0.public_messages(),
-            search_box(req),
-        )
-        .respond_to(req)?;
+        let mut res = error_page(self.0.status(), &self.0.public_messages(), search_box(req))
+            .respond_to(req)?;
         if let Some(secs) = self.0.retry_after() {
             res.set_header(Header::new("Retry-After", secs.to_string()));
         }

@@ -219,7 +219,8 @@ mod tests {
 
     #[test]
     fn the_body_is_used_when_the_description_has_no_match() {
-        let body = "# Title\n\nSome **bold** text and `code` here.\n\n- one\n- two\n\n<b>raw</b> html";
+        let body =
+            "# Title\n\nSome **bold** text and `code` here.\n\n- one\n- two\n\n<b>raw</b> html";
         assert_eq!(
             plain_text(body),
             "Title Some bold text and code here. one two raw html"
@@ -227,7 +228,10 @@ mod tests {
         let parts = snippet("Nothing here", body, &words(&["bol", "raw"]));
         assert_eq!(marks(&parts), ["bold", "raw"]);
         // No match anywhere: the description.
-        assert_eq!(text(&snippet("Nothing here", body, &words(&["zzz"]))), "Nothing here");
+        assert_eq!(
+            text(&snippet("Nothing here", body, &words(&["zzz"]))),
+            "Nothing here"
+        );
     }
 
     #[test]
@@ -254,9 +258,20 @@ mod tests {
 
     #[test]
     fn odd_text_never_panics() {
-        for s in ["", "\0", "😀😀", "é\u{301}", "日本語のテキスト", "a\u{202e}b", "*_`[]()"] {
+        for s in [
+            "",
+            "\0",
+            "😀😀",
+            "é\u{301}",
+            "日本語のテキスト",
+            "a\u{202e}b",
+            "*_`[]()",
+        ] {
             let _ = snippet(s, s, &words(&["日本", "a", ""]));
         }
-        assert_eq!(marks(&snippet("日本語のテキスト", "", &words(&["日本"]))), ["日本語のテキスト"]);
+        assert_eq!(
+            marks(&snippet("日本語のテキスト", "", &words(&["日本"]))),
+            ["日本語のテキスト"]
+        );
     }
 }

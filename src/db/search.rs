@@ -1,6 +1,6 @@
 //! Full-text search over articles: the user's words made safe for the engine ([`Query`]) and
 //! one page of ranked results ([`search`]), on each engine's own index: SQLite's FTS5 table
-//! `article_search` (kept in step with `articles` by triggers) and MariaDB/MySQL's InnoDB
+//! `article_search` (kept in step with `articles` by triggers) and MariaDB/MySQL's `InnoDB`
 //! FULLTEXT indexes (both made by `migrations/*/20261201000001_search.sql`).
 //!
 //! What matches: every word of the query, each as a prefix (`wor` finds "world"), in any of
@@ -12,6 +12,8 @@
 //! above one in the title alone, which ranks above one in the tags, description and body): the
 //! same order on both engines, so neither's own relevance score decides. Ties go newest first,
 //! then by id.
+
+use std::fmt::Write as _;
 
 use sqlx::{FromRow, Row};
 use unicode_normalization::UnicodeNormalization;
@@ -28,10 +30,10 @@ pub const MAX_WORDS: usize = 16;
 /// The most characters of one word (a longer one is searched for by its start).
 pub const MAX_WORD_CHARS: usize = 64;
 
-/// InnoDB's shortest indexed token (`innodb_ft_min_token_size`, 3 by default).
+/// `InnoDB`'s shortest indexed token (`innodb_ft_min_token_size`, 3 by default).
 const MYSQL_MIN_WORD_CHARS: usize = 3;
 
-/// InnoDB's default stopwords (`INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD`): never
+/// `InnoDB`'s default stopwords (`INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD`): never
 /// indexed, so a required one would match nothing at all.
 const MYSQL_STOPWORDS: [&str; 36] = [
     "a", "about", "an", "are", "as", "at", "be", "by", "com", "de", "en", "for", "from", "how",
@@ -48,7 +50,7 @@ const MYSQL_STOPWORDS: [&str; 36] = [
 /// engine receives every word quoted or as a plain prefix term). At most [`MAX_QUERY_CHARS`]
 /// characters, [`MAX_WORDS`] words of [`MAX_WORD_CHARS`] each are read.
 ///
-/// On MySQL, words InnoDB does not index (shorter than 3 characters, or one of its stopwords
+/// On MySQL, words `InnoDB` does not index (shorter than 3 characters, or one of its stopwords
 /// such as "the" or "with") are left out, since requiring one would find nothing; when only
 /// such words are typed they are kept, as prefixes of longer words ("go" finds "golang", not
 /// the word "go" itself). SQLite indexes every word.
@@ -116,7 +118,7 @@ impl Query {
             .collect()
     }
 
-    /// InnoDB boolean mode: every word required, as a prefix (`+wor* +hel*`).
+    /// `InnoDB` boolean mode: every word required, as a prefix (`+wor* +hel*`).
     fn boolean_all(&self) -> String {
         self.words
             .iter()
@@ -125,7 +127,7 @@ impl Query {
             .join(" ")
     }
 
-    /// InnoDB boolean mode: any word, as a prefix (`wor* hel*`).
+    /// `InnoDB` boolean mode: any word, as a prefix (`wor* hel*`).
     fn boolean_any(&self) -> String {
         self.words
             .iter()
@@ -147,7 +149,7 @@ fn narrowing(filter: &Filter, id: &str) -> (String, Vec<Value>) {
     let mut sql = String::new();
     let mut values = Vec::new();
     let mut add = |subquery: &str, value: Value| {
-        sql.push_str(&format!(" AND {id} IN ({subquery})"));
+        let _ = write!(sql, " AND {id} IN ({subquery})");
         values.push(value);
     };
     if let Some(tag) = &filter.tag {
@@ -229,9 +231,8 @@ fn statements(engine: Engine, filter: &Filter) -> (Statements, Vec<Value>) {
             let (cond, _) = narrowing(filter, "sa.id");
             // A match's relevance is above 0 even for a word in every row (MariaDB's is then
             // a tiny positive number, pinned by tests/it/search.rs with a single article).
-            let any_in = |column: &str| {
-                format!("(MATCH (sa.{column}) AGAINST (? IN BOOLEAN MODE) > 0)")
-            };
+            let any_in =
+                |column: &str| format!("(MATCH (sa.{column}) AGAINST (? IN BOOLEAN MODE) > 0)");
             let rank = format!(
                 "CAST({} * 4 + {} * 2 + {} AS SIGNED)",
                 any_in("title"),
@@ -284,9 +285,12 @@ pub async fn count(db: &DbPool, query: &Query, filter: &Filter) -> Result<i64, s
     let (all, _) = match_strings(query, db.engine());
     let sql = format!("SELECT CAST({total} AS SIGNED)");
     db_run!(db, |c| {
-        bind_all!(sqlx::query_scalar::<_, i64>(&sql).bind(all.as_str()), &values)
-            .fetch_one(c)
-            .await
+        bind_all!(
+            sqlx::query_scalar::<_, i64>(&sql).bind(all.as_str()),
+            &values
+        )
+        .fetch_one(c)
+        .await
     })
 }
 
@@ -384,10 +388,13 @@ mod tests {
     fn only_words_are_kept_lower_cased_and_once() {
         for engine in [Engine::Sqlite, Engine::MySql] {
             assert_eq!(
-                words(r#"  "Hello" +World* -(rust): ^NEAR AND/OR NOT ~x<y>z @me hello"#, engine)
-                    .into_iter()
-                    .filter(|w| w.len() >= 3)
-                    .collect::<Vec<_>>(),
+                words(
+                    r#"  "Hello" +World* -(rust): ^NEAR AND/OR NOT ~x<y>z @me hello"#,
+                    engine
+                )
+                .into_iter()
+                .filter(|w| w.len() >= 3)
+                .collect::<Vec<_>>(),
                 ["hello", "world", "rust", "near", "and", "not"],
                 "{engine:?}"
             );
@@ -404,7 +411,10 @@ mod tests {
     fn long_input_is_capped() {
         let q = Query::parse(&"word ".repeat(10_000), Engine::Sqlite);
         assert_eq!(q.words(), ["word"]);
-        let many: String = (0..100).map(|i| format!("w{i:03} ")).collect();
+        let many = (0..100)
+            .map(|i| format!("w{i:03}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         assert_eq!(Query::parse(&many, Engine::Sqlite).words().len(), MAX_WORDS);
         let long = Query::parse(&"x".repeat(500), Engine::Sqlite);
         assert_eq!(long.words()[0].chars().count(), MAX_WORD_CHARS);
@@ -413,7 +423,10 @@ mod tests {
     #[test]
     fn mysql_leaves_out_words_it_does_not_index_unless_nothing_else_is_left() {
         assert_eq!(words("the go rust book", Engine::MySql), ["rust", "book"]);
-        assert_eq!(words("the go rust book", Engine::Sqlite), ["the", "go", "rust", "book"]);
+        assert_eq!(
+            words("the go rust book", Engine::Sqlite),
+            ["the", "go", "rust", "book"]
+        );
         assert_eq!(words("go", Engine::MySql), ["go"]);
         assert_eq!(words("snake_case", Engine::MySql), ["snake_case"]);
         assert_eq!(words("snake_case", Engine::Sqlite), ["snake", "case"]);

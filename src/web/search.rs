@@ -51,6 +51,9 @@ fn given(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Makes the URL of these results narrowed to a tag and an author, at a page.
+type ResultsLink<'a> = &'a dyn Fn(Option<&String>, Option<&String>, i64) -> String;
+
 /// A link to a person's profile.
 #[derive(Serialize)]
 struct AuthorView {
@@ -133,16 +136,9 @@ async fn index(
         Some(text) => {
             let words = Query::parse(text, db.engine());
             let viewer = layout.user_id();
-            let found = db::search::search(
-                &db,
-                &words,
-                &filter,
-                viewer,
-                size,
-                (page - 1) * size,
-                true,
-            )
-            .await?;
+            let found =
+                db::search::search(&db, &words, &filter, viewer, size, (page - 1) * size, true)
+                    .await?;
             let results: Vec<ResultView> = found
                 .articles
                 .into_iter()
@@ -185,7 +181,7 @@ fn result_view(
     layout: &Layout,
     a: Article,
     words: &[String],
-    link: &dyn Fn(Option<&String>, Option<&String>, i64) -> String,
+    link: ResultsLink<'_>,
     author: Option<&String>,
 ) -> ResultView {
     ResultView {
