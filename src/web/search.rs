@@ -112,7 +112,8 @@ async fn index(
     config: &State<AppConfig>,
     query: SearchQuery,
 ) -> PageResult<RenderedPage> {
-    let q = given(query.q.as_deref());
+    // Only the first MAX_QUERY_CHARS are searched; only they are shown back (and linked).
+    let q = given(query.q.as_deref()).map(|q| q.chars().take(MAX_QUERY_CHARS).collect::<String>());
     let tag = given(query.tag.as_deref());
     let author = given(query.author.as_deref());
     let filter = Filter {

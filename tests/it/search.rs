@@ -291,8 +291,10 @@ db_test!(
             let (status, page) = get_page(&app.client, &format!("/search?q={encoded}")).await;
             assert_eq!(status, Status::Ok, "page q={q:?}");
             assert!(!texts(&page, ".search-count").is_empty() || q.trim().is_empty(), "q={q:?}");
-            // Whatever it was, it is in the form as text.
+            // Whatever it was, it is in the form as text, no longer than what is searched.
             assert_eq!(texts(&page, "script").len(), 0, "q={q:?}");
+            let shown = attrs(&page, "input#search-q", "value");
+            assert!(shown.len() == 1 && shown[0].chars().count() <= 200, "q={q:?}");
         }
         // The words among the noise still find the article.
         for q in ["-rust", "+rust", "rust*", "(rust", "rust)", "rust\u{0}web", "\"rust\"*", "^rust~"] {
