@@ -10,8 +10,10 @@
 //! one whose description does, then the rest (the words are in its body). The fields add up
 //! as the digits of a binary number, title first (a match in the title and the tags ranks
 //! above one in the title alone, which ranks above one in the tags, description and body): the
-//! same order on both engines, so neither's own relevance score decides. Ties go newest first,
-//! then by id.
+//! same order on both engines, so neither's own relevance score decides. Ties go newest first:
+//! by id, which grows with creation, as every list orders (`src/db/articles/list.rs`). On
+//! SQLite the ranked ids then come from the index alone: no article row is read until the
+//! page's, which keeps a word found in every article from reading every article.
 
 use std::fmt::Write as _;
 
@@ -216,10 +218,9 @@ fn statements(engine: Engine, filter: &Filter) -> (Statements, Vec<Value>) {
                         "(SELECT COUNT(*) FROM article_search(?) ca WHERE 1 = 1{count_cond})"
                     ),
                     ids: format!(
-                        "SELECT s.rowid AS id, {rank} AS search_rank, sa.created_at AS created_at \
-                         FROM article_search(?) s CROSS JOIN articles sa ON sa.id = s.rowid \
-                         WHERE 1 = 1{cond} \
-                         ORDER BY search_rank DESC, created_at DESC, id DESC LIMIT ? OFFSET ?"
+                        "SELECT s.rowid AS id, {rank} AS search_rank \
+                         FROM article_search(?) s WHERE 1 = 1{cond} \
+                         ORDER BY search_rank DESC, id DESC LIMIT ? OFFSET ?"
                     ),
                 },
                 values,
@@ -246,9 +247,9 @@ fn statements(engine: Engine, filter: &Filter) -> (Statements, Vec<Value>) {
                         ALL.replace("{t}", "ca")
                     ),
                     ids: format!(
-                        "SELECT sa.id AS id, {rank} AS search_rank, sa.created_at AS created_at \
+                        "SELECT sa.id AS id, {rank} AS search_rank \
                          FROM articles sa WHERE {}{cond} \
-                         ORDER BY search_rank DESC, created_at DESC, id DESC LIMIT ? OFFSET ?",
+                         ORDER BY search_rank DESC, id DESC LIMIT ? OFFSET ?",
                         ALL.replace("{t}", "sa")
                     ),
                 },
@@ -361,9 +362,7 @@ pub async fn search(
         })
     })?;
     // A join does not promise to keep the page's order: put the rows back in it.
-    rows.sort_unstable_by(|(a, rank_a), (b, rank_b)| {
-        (rank_b, b.created_at, b.id).cmp(&(rank_a, a.created_at, a.id))
-    });
+    rows.sort_unstable_by(|(a, rank_a), (b, rank_b)| (rank_b, b.id).cmp(&(rank_a, a.id)));
     let total = match rows.first() {
         Some((first, _)) => first.total.unwrap_or_default(),
         None if offset > 0 => count(db, query, filter).await?,
