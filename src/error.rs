@@ -312,7 +312,8 @@ impl<'r> Responder<'r, 'static> for HtmlError {
             // console's both do: `web::catchers`, `admin::catchers`).
             return Err(Status::Unauthorized);
         }
-        let mut res = error_page(self.0.status(), &self.0.public_messages()).respond_to(req)?;
+        let mut res = error_page(self.0.status(), &self.0.public_messages(), search_box(req))
+            .respond_to(req)?;
         if let Some(secs) = self.0.retry_after() {
             res.set_header(Header::new("Retry-After", secs.to_string()));
         }
@@ -341,13 +342,43 @@ pub(crate) fn title_for(status: Status) -> &'static str {
     }
 }
 
-/// An error page in the site layout, with a way back home.
-pub fn error_page(status: Status, messages: &[String]) -> (Status, Template) {
+/// Where the navigation's search box sends its query on error pages, which render without the
+/// site's layout: the site's stage manages one (`crate::web`), made by its route's `uri!`.
+#[derive(Debug, Clone)]
+pub struct SearchBox(pub String);
+
+/// The search box's target for an error page answering `req`: none in the admin console (the
+/// site's search is for readers) or when the site is not mounted.
+pub fn search_box(req: &Request<'_>) -> Option<String> {
+    let admin = req
+        .uri()
+        .path()
+        .segments()
+        .next()
+        .is_some_and(|first| first == "admin");
+    req.rocket()
+        .state::<SearchBox>()
+        .filter(|_| !admin)
+        .map(|b| b.0.clone())
+}
+
+/// An error page in the site layout, with a way back home, and the search box when
+/// `search_url` is given.
+pub fn error_page(
+    status: Status,
+    messages: &[String],
+    search_url: Option<String>,
+) -> (Status, Template) {
     (
         status,
         Template::render(
             "errors/error",
-            context! { status: status.code, title: title_for(status), messages: messages },
+            context! {
+                status: status.code,
+                title: title_for(status),
+                messages: messages,
+                search_url: search_url,
+            },
         ),
     )
 }

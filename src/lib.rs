@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod metrics;
 pub mod security;
 pub mod seed;
+pub mod snippet;
 pub mod social;
 pub mod telemetry;
 pub mod timefmt;

@@ -40,7 +40,7 @@ impl<'r> Responder<'r, 'static> for AdminError {
                 );
                 (status, page).respond_to(req)
             }
-            None => error_page(status, &[message]).respond_to(req),
+            None => error_page(status, &[message], None).respond_to(req),
         }
     }
 }

@@ -72,8 +72,14 @@ async fn page(
 
 /// The query of `GET /api/articles`. `limit` and `offset` are kept as sent, so a bad one is
 /// the RealWorld 422 naming it ([`page_params`]), not Rocket's plain one.
+///
+/// `q` (an extension of the RealWorld list) searches: the articles holding every word of it
+/// (each as a prefix), ranked as `db::search` says instead of newest first, combinable with
+/// the other filters and paged the same way. A blank `q` is no search; one with no words left
+/// once cleaned (only punctuation, say) matches nothing.
 #[derive(FromForm)]
 struct ArticleQuery<'r> {
+    q: Option<String>,
     tag: Option<String>,
     author: Option<String>,
     favorited: Option<String>,
@@ -97,7 +103,18 @@ async fn list(db: Conn, me: MaybeUser, query: ArticleQuery<'_>) -> ApiResult<Art
         feed_of: None,
     };
     content::check_filter(&filter)?;
-    page(&db, filter, me.id(), query.limit, query.offset).await
+    match query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        None => page(&db, filter, me.id(), query.limit, query.offset).await,
+        Some(q) => {
+            let (limit, offset) = page_params(query.limit, query.offset, DEFAULT_LIMIT)?;
+            let words = db::search::Query::parse(q, db.engine());
+            Ok(
+                db::search::search(&db, &words, &filter, me.id(), limit, offset, false)
+                    .await?
+                    .into(),
+            )
+        }
+    }
 }
 
 /// The caller's feed. A header token's user is checked by the statement that reads the page

@@ -16,6 +16,7 @@ pub mod migration_lock;
 pub mod pool;
 pub mod profiles;
 pub mod retry;
+pub mod search;
 pub mod server;
 pub mod session;
 pub mod sessions;

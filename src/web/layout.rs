@@ -44,6 +44,9 @@ struct NavContext<'a> {
     active: &'a str,
     current_user: Option<&'a NavUser>,
     csrf_token: Option<&'a str>,
+    /// Where the search box sends its `q`; `None` in the admin console (the site's search
+    /// is for readers).
+    search_url: Option<String>,
 }
 
 /// A flash message.
@@ -151,7 +154,10 @@ impl Layout {
                         ""
                     },
                 );
-                let nav = self.nav(active)?.as_ref().to_owned();
+                let nav = self
+                    .nav(active, !template.starts_with("admin/"))?
+                    .as_ref()
+                    .to_owned();
                 members.insert("nav".into(), Value::String(nav));
                 members.insert(
                     "current_user".into(),
@@ -167,10 +173,11 @@ impl Layout {
         self.templates.page(template, context, self.reveal_csrf)
     }
 
-    /// `partials/nav` for this user on a page whose tab is `active`.
-    fn nav(&self, active: &str) -> rocket_dyn_templates::tera::Result<Arc<str>> {
+    /// `partials/nav` for this user on a page whose tab is `active`, with the search box
+    /// when `search`.
+    fn nav(&self, active: &str, search: bool) -> rocket_dyn_templates::tera::Result<Arc<str>> {
         let csrf = self.user.as_ref().map(|_| self.csrf.as_str());
-        let mut inputs = Key::new().with(active).with(&csrf);
+        let mut inputs = Key::new().with(active).with(&csrf).with(&search);
         if let Some(u) = &self.user {
             inputs = inputs
                 .with(&u.id)
@@ -184,6 +191,7 @@ impl Layout {
                 active,
                 current_user: self.user.as_ref(),
                 csrf_token: csrf,
+                search_url: search.then(|| (self.links.search)()),
             })
     }
 

@@ -11,6 +11,7 @@ mod memo_keys;
 pub mod metrics;
 pub mod profiles;
 pub mod render;
+pub mod search;
 pub mod session;
 pub mod settings;
 pub mod sitemap;
@@ -38,6 +39,7 @@ pub fn stage() -> AdHoc {
         };
         rocket
             .manage(LINKS)
+            .manage(crate::error::SearchBox(search::search_home()))
             .mount("/", articles::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
@@ -48,6 +50,7 @@ pub fn stage() -> AdHoc {
             .mount("/", tokens::routes())
             .mount("/", feeds::routes())
             .mount("/", sitemap::routes())
+            .mount("/", search::routes())
             .mount("/static", FileServer::new("static", Options::None))
             .attach(StaticCache)
             .attach(ETag)
@@ -65,6 +68,7 @@ const LINKS: Links = Links {
     profile_action,
     tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
     login: |next| uri!(session::login_page(next)).to_string(),
+    search: search::search_home,
 };
 
 fn article_action(slug: &str, action: ArticleAction) -> String {

@@ -18,7 +18,9 @@ use crate::web::feeds::{Conditional, Document, Since};
 use crate::web::views::Links;
 
 /// The paths robots.txt keeps crawlers out of (each covers the paths below it).
-pub const DISALLOWED: &[&str] = &["/admin", "/settings", "/editor", "/api"];
+/// `/search`: result pages are endless (any words, any filter) and say nothing the article
+/// pages do not.
+pub const DISALLOWED: &[&str] = &["/admin", "/settings", "/editor", "/api", "/search"];
 
 const XMLNS: &str = "http://www.sitemaps.org/schemas/sitemap/0.9";
 

@@ -41,6 +41,8 @@ pub struct Links {
     pub tag: fn(&str) -> String,
     /// The login page, coming back to a page of the site afterwards.
     pub login: fn(Option<&str>) -> String,
+    /// The search page, where the navigation's search box sends its `q`.
+    pub search: fn() -> String,
 }
 
 /// What an article's links do besides showing it.
@@ -309,6 +311,30 @@ impl Pager {
         .flatten()
         .collect();
         Self { items }
+    }
+}
+
+impl Pager {
+    /// "« Previous" (`rel="prev"`) and "Next »" (`rel="next"`) links to the neighbouring pages
+    /// of a numbered list (search results), each present only when there is one.
+    pub fn numbered(previous: Option<String>, next: Option<String>) -> Self {
+        let link = |label: &str, href: Option<String>, rel| {
+            href.map(|href| PageLink {
+                label: label.to_owned(),
+                href: Some(href),
+                active: false,
+                rel: Some(rel),
+            })
+        };
+        Self {
+            items: [
+                link("« Previous", previous, "prev"),
+                link("Next »", next, "next"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        }
     }
 }
 

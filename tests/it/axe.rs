@@ -365,6 +365,9 @@ fn anonymous_pages(s: &Seeded) -> Vec<Visit> {
         go("article with comments", &format!("/article/{}", s.slug)),
         go("profile", "/profile/alice"),
         go("profile, favorites tab", "/profile/alice/favorites"),
+        go("search, with results", "/search?q=tra"),
+        go("search, nothing found", "/search?q=zzzz-nothing"),
+        go("search, empty", "/search"),
         go("login", "/login"),
         go("register", "/register"),
         form(

@@ -560,6 +560,7 @@ feeds_test!(
                 "Disallow: /settings",
                 "Disallow: /editor",
                 "Disallow: /api",
+                "Disallow: /search",
                 "",
                 "Sitemap: https://conduit.example/sitemap.xml",
             ]

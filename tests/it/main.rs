@@ -34,6 +34,7 @@ mod ops;
 mod pool;
 mod rate_limit;
 mod restore;
+mod search;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;

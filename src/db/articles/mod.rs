@@ -92,7 +92,7 @@ where
 
 impl Article {
     /// Split `tag_names` into `tags`, alphabetical whatever the engine's collation.
-    fn with_tags(mut self) -> Self {
+    pub(crate) fn with_tags(mut self) -> Self {
         let mut tags: Vec<String> = self
             .tag_names
             .take()
@@ -144,6 +144,8 @@ macro_rules! article_columns {
     a.favorites_count, a.tag_list AS tag_names"
     };
 }
+
+pub(crate) use article_columns;
 
 /// Article columns plus the viewer's flags; binds the viewer's id twice.
 macro_rules! select_articles {
@@ -197,6 +199,7 @@ macro_rules! delete_article_in {
     }};
 }
 pub(crate) use delete_article_in;
+pub(crate) use select_articles_anonymous;
 
 /// SQL that keeps the counters in step; each runs in the transaction of the change it follows.
 ///
