@@ -17,9 +17,17 @@ use crate::support::{api, register, scalar};
 
 /// Run `conduit` with `args` on the database at `url`.
 async fn conduit_on(url: &str, args: &[&str]) -> std::process::Output {
+    // A backup folder (and its lock) of the database's own: with the checkout's `./backups`,
+    // two tests backing up at once answered "a backup is already running".
+    let name: String = url
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let backups = std::env::temp_dir().join(format!("conduit-restore-{name}"));
     tokio::process::Command::new(env!("CARGO_BIN_EXE_conduit"))
         .args(args)
         .env("ROCKET_DATABASES", format!("{{main={{url=\"{url}\"}}}}"))
+        .env("CONDUIT_BACKUP_DIR", &backups)
         .env_remove("CONDUIT_CONFIG")
         .output()
         .await
