@@ -201,7 +201,7 @@ pub async fn register(
 }
 
 /// The 429 for a throttle that frees a place at `until`.
-fn too_many(until: DateTime<Utc>) -> AppError {
+pub(crate) fn too_many(until: DateTime<Utc>) -> AppError {
     let millis = (until - db::now()).num_milliseconds().max(1);
     AppError::TooManyRequests(u64::try_from((millis + 999) / 1000).unwrap_or(1))
 }
@@ -387,7 +387,7 @@ async fn check(
 
 /// How many hashes a new password (a sign-up, a change) may wait behind: a quarter of what a
 /// password check may, so a flood of writes leaves most of the queue to sign-ins.
-fn writes_may_wait(max_waiting: usize) -> usize {
+pub(crate) fn writes_may_wait(max_waiting: usize) -> usize {
     max_waiting / 4
 }
 

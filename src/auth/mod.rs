@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod form_token;
 pub mod guards;
 pub mod password;
+pub mod recovery;
 pub mod session;
 pub mod token;
 

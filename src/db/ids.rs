@@ -143,6 +143,10 @@ ids! {
     LoginAttemptId;
     /// A recorded sign-up (`register_attempts.id`), held by its throttle reservation.
     SignUpAttemptId;
+    /// A mail in the outbox (`outbox.id`).
+    MailId;
+    /// A recorded password reset request (`reset_requests.id`).
+    ResetRequestId;
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! The only module that may call `sqlx::query*` (`clippy.toml` forbids it everywhere else).
 #![allow(clippy::disallowed_methods)]
 
+pub mod account_tokens;
 pub mod admin;
 pub mod articles;
 pub mod audit;
@@ -12,6 +13,7 @@ pub mod ids;
 pub mod login_attempts;
 pub mod manager;
 pub mod migration_lock;
+pub mod outbox;
 pub mod pool;
 pub mod profiles;
 pub mod retry;
@@ -31,7 +33,10 @@ use rocket_db_pools::Database;
 /// `db_run!` and `db_transaction!` (exported at the crate root by `#[macro_export]`, which a
 /// `macro_rules!` macro needs to be used by path; read them here).
 pub use crate::{__db_run as db_run, __db_transaction as db_transaction};
-pub use ids::{ArticleId, AuditId, CommentId, LoginAttemptId, SignUpAttemptId, TagId, UserId};
+pub use ids::{
+    ArticleId, AuditId, CommentId, LoginAttemptId, MailId, ResetRequestId, SignUpAttemptId, TagId,
+    UserId,
+};
 pub use pool::{DbPool, Engine, LastInsertId};
 
 /// The managed database: `databases.main` in the config.

@@ -1,0 +1,227 @@
+//! Account recovery by mail: "forgot password" mails a single-use link, and the link sets a
+//! new password. Shared by the site and the JSON API.
+//!
+//! - A request answers the same whether or not an account has the email (nothing is mailed
+//!   when none has, or when it is disabled), and is throttled per email and per client address
+//!   (`reset_max_per_email`, `reset_max_per_ip` an hour, `db::throttle::reserve_reset`),
+//!   counted whether or not the account exists, so the throttle tells nothing either.
+//! - The token is 32 random bytes (base64url in the link); only its SHA-256 is stored. It works
+//!   once, for [`RESET_MINUTES`].
+//! - Setting the password follows the sign-up rules, and in one transaction uses the token,
+//!   bumps the token version (every JWT issued so far stops working), ends every browser
+//!   session, uses up every other reset link, and queues a notice to the account's address.
+//!   Two uses of one link at once: one sets the password, the other finds it used.
+
+use chrono::Duration;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::auth::{account, password};
+use crate::config::AppConfig;
+use crate::db::account_tokens::{self, LiveToken, NewToken, Purpose};
+use crate::db::throttle::Reservation;
+use crate::db::users::User;
+use crate::db::{self, DbPool};
+use crate::error::{AppError, FieldErrors};
+use crate::input::{self, Max};
+use crate::mail::Mailer;
+
+/// How long a reset link works.
+pub const RESET_MINUTES: i64 = 30;
+
+/// The window of the reset request throttle.
+pub const RESET_WINDOW_HOURS: i64 = 1;
+
+/// Where the pages that mails link to are (each a `uri!` of the site's route, registered by the
+/// site's stage), so a mail queued by the API links to the same pages as one queued by the site.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountLinks {
+    /// The page a reset link opens, for a token.
+    pub reset: fn(&str) -> String,
+    /// The page a confirmation link opens, for a token.
+    pub confirm: fn(&str) -> String,
+    /// The "forgot password" page.
+    pub forgot: fn() -> String,
+    /// The settings page.
+    pub settings: fn() -> String,
+}
+
+/// A new random token and the hex SHA-256 stored for it.
+pub fn new_token() -> (String, String) {
+    use base64::Engine as _;
+    let bytes: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// The hex SHA-256 of a token, as stored.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `token` could be one of ours (43 base64url characters); anything else is refused
+/// without a query.
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The email of a reset request, checked: the same errors whether or not it is an account's.
+fn checked_email(email: &str) -> Result<&str, AppError> {
+    let email = email.trim();
+    let mut errors = FieldErrors::new();
+    if email.is_empty() {
+        errors.add("email", "can't be blank");
+    } else if input::check(&mut errors, "email", email, Max::Chars(account::EMAIL_MAX)) {
+        account::check_email(&mut errors, email);
+    }
+    errors.into_result()?;
+    Ok(email)
+}
+
+/// Ask for a reset link for `email` from client address `ip`. `Ok(())` whether or not an
+/// account has that email; 422 for an email that is not one, 429 past the throttle.
+pub async fn request_reset(
+    db: &DbPool,
+    config: &AppConfig,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    email: &str,
+    ip: &str,
+) -> Result<(), AppError> {
+    let email = checked_email(email)?;
+    let reserved = db::throttle::reserve_reset(
+        db,
+        email,
+        ip,
+        config.reset_max_per_email,
+        config.reset_max_per_ip,
+        Duration::hours(RESET_WINDOW_HOURS),
+    )
+    .await?;
+    if let Reservation::Blocked(until) = reserved {
+        return Err(account::too_many(until));
+    }
+    let Some(user) = db::users::find_by_email(db, email)
+        .await?
+        .filter(|u| !u.disabled)
+    else {
+        return Ok(());
+    };
+    let (token, hash) = new_token();
+    let mail = mailer.compose(
+        "password_reset",
+        &user.email,
+        "Reset your Conduit password",
+        json!({
+            "username": user.username,
+            "link": mailer.link(&(links.reset)(&token)),
+            "minutes": RESET_MINUTES,
+        }),
+    )?;
+    let new = NewToken {
+        hash: &hash,
+        user_id: user.id,
+        purpose: Purpose::Reset,
+        email: &user.email,
+        expires_at: db::now() + Duration::minutes(RESET_MINUTES),
+    };
+    account_tokens::issue(db, &new, &mail, &[]).await?;
+    mailer.wake();
+    Ok(())
+}
+
+/// The live reset token `token` and its enabled account, if it is one.
+pub async fn find_reset(db: &DbPool, token: &str) -> Result<Option<(LiveToken, User)>, AppError> {
+    if !well_formed(token) {
+        return Ok(None);
+    }
+    let Some(live) = account_tokens::find_live(db, &token_hash(token), Purpose::Reset).await?
+    else {
+        return Ok(None);
+    };
+    let user = db::users::find_by_id(db, live.user_id)
+        .await?
+        .filter(|u| !u.disabled);
+    Ok(user.map(|u| (live, u)))
+}
+
+/// What setting a password through a link did.
+#[derive(Debug)]
+pub enum Reset {
+    /// The password is set: the account as it is now.
+    Done(User),
+    /// The link was used, expired or unknown: nothing changed.
+    Stale,
+}
+
+/// Set `new_password` through reset token `token`. A password that breaks the sign-up rules is
+/// a 422 and leaves the link usable.
+pub async fn reset_password(
+    db: &DbPool,
+    config: &AppConfig,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    token: &str,
+    new_password: &str,
+) -> Result<Reset, AppError> {
+    let Some((_, user)) = find_reset(db, token).await? else {
+        return Ok(Reset::Stale);
+    };
+    let mut errors = FieldErrors::new();
+    account::check_password(&mut errors, new_password, &user.username, &user.email);
+    errors.into_result()?;
+    let hash = password::hash(
+        new_password,
+        account::writes_may_wait(config.password_queue_max),
+    )
+    .await?;
+    let notice = mailer.compose(
+        "password_changed",
+        &user.email,
+        "Your Conduit password was changed",
+        json!({
+            "username": user.username,
+            "forgot_link": mailer.link(&(links.forgot)()),
+        }),
+    )?;
+    if !account_tokens::reset_password(db, &token_hash(token), user.id, &hash, Some(&notice)).await?
+    {
+        return Ok(Reset::Stale);
+    }
+    mailer.wake();
+    // Failed sign-ins before the reset no longer hold its owner back.
+    db::login_attempts::clear(db, &user.email).await?;
+    let user = db::users::find_by_id(db, user.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user {} vanished after a password reset", user.id))?;
+    Ok(Reset::Done(user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_well_formed_and_stored_hashed() {
+        let (a, hash_a) = new_token();
+        let (b, _) = new_token();
+        assert_ne!(a, b);
+        assert!(well_formed(&a), "{a}");
+        assert_eq!(hash_a.len(), 64);
+        assert_eq!(hash_a, token_hash(&a));
+        assert!(!hash_a.contains(&a));
+        // SHA-256 of "abc", the FIPS 180-2 example.
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        for bad in ["", "short", &format!("{a}x"), &a.replace(&a[..1], "/")] {
+            assert!(!well_formed(bad), "{bad}");
+        }
+    }
+}
