@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::credentials::ClientAddr;
 use crate::auth::token::{Keys, Kind};
+use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::{account, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::Conn;
 use crate::error::{ApiResult, AppError};
 use crate::json_body::ApiJson;
+use crate::mail::Mailer;
 
 /// `{"user": ...}`
 #[derive(Deserialize, Serialize)]
@@ -140,6 +142,70 @@ async fn login(
     Ok(Json(UserBody::new(user, token)))
 }
 
+/// `{"user":{"email":...}}` of a reset request.
+#[derive(Deserialize)]
+pub struct ResetRequest {
+    email: Option<String>,
+}
+
+/// `{"reset":{"token":...,"password":...}}`.
+#[derive(Deserialize)]
+pub struct ResetEnvelope {
+    reset: ResetConfirm,
+}
+
+/// The fields of a reset confirmation.
+#[derive(Deserialize)]
+pub struct ResetConfirm {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+/// `POST /api/users/password-reset`: 202 whether or not an account has the email (a link is
+/// mailed when one has); 422 for an email that is not one, 429 past the throttle.
+#[post("/users/password-reset", data = "<body>")]
+async fn password_reset(
+    db: Conn,
+    config: &State<AppConfig>,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
+    addr: ClientAddr,
+    body: ApiJson<UserEnvelope<ResetRequest>>,
+) -> ApiResult<(Status, Json<serde_json::Value>)> {
+    let email = body.0.user.email.unwrap_or_default();
+    recovery::request_reset(&db, config, mailer, links, &email, &addr.0).await?;
+    Ok((
+        Status::Accepted,
+        Json(serde_json::json!({ "reset": { "requested": true } })),
+    ))
+}
+
+/// `POST /api/users/password-reset/confirm`: 200 when the password is set (every earlier token
+/// and session of the account is ended); 422 for a used, expired or unknown token
+/// (`errors.token`) or a password that breaks the rules (`errors.password`).
+#[post("/users/password-reset/confirm", data = "<body>")]
+async fn password_reset_confirm(
+    db: Conn,
+    config: &State<AppConfig>,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
+    body: ApiJson<ResetEnvelope>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let r = body.0.reset;
+    let token = r.token.unwrap_or_default();
+    let password = r.password.unwrap_or_default();
+    match recovery::reset_password(&db, config, mailer, links, &token, &password).await? {
+        Reset::Done(user) => Ok(Json(serde_json::json!({
+            "reset": { "done": true, "email": user.email, "username": user.username }
+        }))),
+        Reset::Stale => Err(AppError::Invalid(crate::error::FieldErrors::one(
+            "token",
+            "is invalid or has expired",
+        ))
+        .into()),
+    }
+}
+
 /// The token to echo back: the one presented. Cookie sessions get none, so a script injected
 /// into the page cannot lift a bearer credential from this response.
 fn echoed_token(auth: &crate::auth::Authenticated) -> String {
@@ -196,5 +262,12 @@ async fn update(
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    routes![register, login, current, update]
+    routes![
+        register,
+        login,
+        current,
+        update,
+        password_reset,
+        password_reset_confirm
+    ]
 }

@@ -9,6 +9,7 @@ pub mod health;
 pub mod layout;
 mod memo_keys;
 pub mod metrics;
+pub mod password;
 pub mod profiles;
 pub mod render;
 pub mod session;
@@ -37,6 +38,7 @@ pub fn stage() -> AdHoc {
         };
         rocket
             .manage(LINKS)
+            .manage(password::ACCOUNT_LINKS)
             .mount("/", articles::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
@@ -44,6 +46,7 @@ pub fn stage() -> AdHoc {
             .mount("/", metrics::routes())
             .mount("/", session::routes())
             .mount("/", settings::routes())
+            .mount("/", password::routes())
             .mount("/", feeds::routes())
             .mount("/", sitemap::routes())
             .mount("/static", FileServer::new("static", Options::None))
@@ -99,6 +102,7 @@ pub const NO_STORE: &[&str] = &[
     "/settings",
     "/logout",
     "/admin/reauth",
+    "/password",
 ];
 
 /// Whether responses for `path` are sent with `Cache-Control: no-store`.

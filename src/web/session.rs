@@ -4,7 +4,7 @@
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, uri, Route, State};
 use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
@@ -68,7 +68,10 @@ pub(crate) fn login_page(layout: Layout, next: Option<String>) -> PageOr {
         Status::Ok,
         layout.render(
             "session/login",
-            json!({ "title": "Sign in", "active": "login", "next": next, "form": {} }),
+            json!({
+                "title": "Sign in", "active": "login", "next": next, "form": {},
+                "forgot_url": uri!(crate::web::password::forgot_page()).to_string(),
+            }),
         ),
     ))
 }
@@ -109,6 +112,7 @@ async fn login(
                 "title": "Sign in", "active": "login", "next": next,
                 "form": { "email": sent["email"], "remember": remember },
                 "errors": form_errors(&e),
+                "forgot_url": uri!(crate::web::password::forgot_page()).to_string(),
             });
             Ok(PageOr::again(&e, layout.render("session/login", context)))
         }
