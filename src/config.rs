@@ -735,15 +735,25 @@ mod tests {
         let url = SmtpUrl::parse("smtp+starttls://mailer%40x:p%40ss%3Aw@mail.example").unwrap();
         assert_eq!((url.security, url.port), (SmtpSecurity::StartTls, 587));
         let (user, password) = url.credentials.clone().unwrap();
-        assert_eq!((user.as_str(), password.expose_secret()), ("mailer@x", "p@ss:w"));
+        assert_eq!(
+            (user.as_str(), password.expose_secret()),
+            ("mailer@x", "p@ss:w")
+        );
         assert!(!format!("{url:?}").contains("p@ss"), "{url:?}");
         let url = SmtpUrl::parse("smtps://mail.example").unwrap();
         assert_eq!((url.security, url.port), (SmtpSecurity::Tls, 465));
-        for bad in ["", "mail.example", "http://mail.example", "smtp://", "smtp://h/x", "smtp://h?tls=1"] {
+        for bad in [
+            "",
+            "mail.example",
+            "http://mail.example",
+            "smtp://",
+            "smtp://h/x",
+            "smtp://h?tls=1",
+        ] {
             assert!(SmtpUrl::parse(bad).is_err(), "{bad:?} was accepted");
         }
-        let err = AppConfig::from_figment(&base().merge(("smtp_url", "imap://secret:pw@x")))
-            .unwrap_err();
+        let err =
+            AppConfig::from_figment(&base().merge(("smtp_url", "imap://secret:pw@x"))).unwrap_err();
         assert!(err.contains("`smtp_url`") && !err.contains("pw"), "{err}");
         let err = AppConfig::from_figment(&base().merge(("mail_from", "nobody"))).unwrap_err();
         assert!(err.contains("`mail_from`"), "{err}");

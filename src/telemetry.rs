@@ -347,7 +347,10 @@ mod tests {
             loggable_path("/password/reset/abcDEF123_-xyz"),
             "/password/reset/[redacted]"
         );
-        assert_eq!(loggable_path("/email/confirm/tok/x"), "/email/confirm/[redacted]/x");
+        assert_eq!(
+            loggable_path("/email/confirm/tok/x"),
+            "/email/confirm/[redacted]/x"
+        );
         assert_eq!(loggable_path("/password/reset"), "/password/reset");
         assert_eq!(loggable_path("/article/x"), "/article/x");
     }

@@ -7,8 +7,8 @@ use rocket::{get, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::credentials::ClientAddr;
-use crate::auth::token::{Keys, Kind};
 use crate::auth::recovery::{self, AccountLinks, Reset};
+use crate::auth::token::{Keys, Kind};
 use crate::auth::{account, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::users::User;

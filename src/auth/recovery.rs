@@ -189,7 +189,8 @@ pub async fn reset_password(
             "forgot_link": mailer.link(&(links.forgot)()),
         }),
     )?;
-    if !account_tokens::reset_password(db, &token_hash(token), user.id, &hash, Some(&notice)).await?
+    if !account_tokens::reset_password(db, &token_hash(token), user.id, &hash, Some(&notice))
+        .await?
     {
         return Ok(Reset::Stale);
     }

@@ -51,7 +51,8 @@ pub async fn issue(
     mail: &NewMail,
     notices: &[NewMail],
 ) -> Result<MailId, sqlx::Error> {
-    const SQL: &str = "INSERT INTO account_tokens (token_hash, user_id, purpose, email, created_at, expires_at) \
+    const SQL: &str =
+        "INSERT INTO account_tokens (token_hash, user_id, purpose, email, created_at, expires_at) \
                        VALUES (?, ?, ?, ?, ?, ?)";
     let at = now();
     db_transaction!(db, |c| {

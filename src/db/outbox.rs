@@ -98,7 +98,8 @@ pub async fn claim(
     at: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Option<Claimed>, sqlx::Error> {
-    const CLAIM: &str = "UPDATE outbox SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1 \
+    const CLAIM: &str =
+        "UPDATE outbox SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1 \
                          WHERE id = ? AND status = 'pending' AND next_attempt_at <= ? \
                          AND (claimed_until IS NULL OR claimed_until < ?)";
     const READ: &str = "SELECT id, recipient, subject, body_text, body_html, attempts, created_at \
@@ -131,7 +132,8 @@ pub async fn claim(
 
 /// Mark a mail `claimant` holds as sent. `false`: the lease was lost meanwhile.
 pub async fn mark_sent(db: &DbPool, id: MailId, claimant: &str) -> Result<bool, sqlx::Error> {
-    const SQL: &str = "UPDATE outbox SET status = 'sent', sent_at = ?, claimed_by = NULL, claimed_until = NULL, \
+    const SQL: &str =
+        "UPDATE outbox SET status = 'sent', sent_at = ?, claimed_by = NULL, claimed_until = NULL, \
                        last_error = NULL WHERE id = ? AND claimed_by = ?";
     db_transaction!(db, |c| sqlx::query(SQL)
         .bind(now())
@@ -238,7 +240,8 @@ pub struct Failed {
 
 /// The most recent failed mails, newest first.
 pub async fn list_failed(db: &DbPool, limit: i64) -> Result<Vec<Failed>, sqlx::Error> {
-    const SQL: &str = "SELECT id, recipient, subject, attempts, last_error, created_at FROM outbox \
+    const SQL: &str =
+        "SELECT id, recipient, subject, attempts, last_error, created_at FROM outbox \
                        WHERE status = 'failed' ORDER BY id DESC LIMIT ?";
     db_run!(db, |c| sqlx::query_as::<_, Failed>(SQL)
         .bind(limit)

@@ -22,8 +22,8 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
-use serde_json::Value;
 use rocket_dyn_templates::tera::{self, Tera};
+use serde_json::Value;
 
 use crate::config::{AppConfig, PublicUrl};
 use crate::db::outbox::{self, Claimed, NewMail};
@@ -156,7 +156,12 @@ impl Mailer {
                 };
                 claimed_here += 1;
                 pass.claimed += 1;
-                match self.inner.transport.send(&mail, &self.inner.public_url).await {
+                match self
+                    .inner
+                    .transport
+                    .send(&mail, &self.inner.public_url)
+                    .await
+                {
                     Ok(()) => {
                         if !outbox::mark_sent(db, mail.id, &claimant).await? {
                             log::warn!("mail {}: sent, but its lease had run out", mail.id);
@@ -181,8 +186,14 @@ impl Mailer {
                             );
                             pass.failed += 1;
                         }
-                        outbox::mark_attempt_failed(db, mail.id, &claimant, &e.to_string(), retry_at)
-                            .await?;
+                        outbox::mark_attempt_failed(
+                            db,
+                            mail.id,
+                            &claimant,
+                            &e.to_string(),
+                            retry_at,
+                        )
+                        .await?;
                     }
                 }
             }
@@ -195,7 +206,12 @@ impl Mailer {
     }
 
     /// When to try `mail` again after `error`, or `None` to give up.
-    fn retry_at(&self, mail: &Claimed, error: &SendError, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    fn retry_at(
+        &self,
+        mail: &Claimed,
+        error: &SendError,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         if error.is_permanent() || i64::from(mail.attempts) >= self.inner.max_attempts {
             return None;
         }
@@ -206,7 +222,9 @@ impl Mailer {
 /// The pause before retrying a mail that failed `attempts` times: `base` seconds, doubling with
 /// each further failure, at most six hours.
 pub fn backoff(base: u64, attempts: i32) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
     let secs = base
         .max(1)
         .saturating_mul(1 << doublings)
@@ -234,7 +252,10 @@ fn load_templates(dir: &Path) -> Result<Tera, String> {
             let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
                 continue;
             };
-            if let Some(stem) = file.strip_suffix(".tera").filter(|_| file.ends_with(suffix)) {
+            if let Some(stem) = file
+                .strip_suffix(".tera")
+                .filter(|_| file.ends_with(suffix))
+            {
                 let source = std::fs::read_to_string(&path)
                     .map_err(|e| format!("reading {}: {e}", path.display()))?;
                 found.push((format!("{folder}/{stem}"), source));

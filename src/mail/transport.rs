@@ -187,7 +187,11 @@ fn message(mail: &Claimed, from: &Mailbox, site: &PublicUrl) -> Result<Message, 
 }
 
 /// Write `bytes` to the new file `path` (0600) in `dir` (made 0700 if missing).
-fn write_private(dir: &std::path::Path, path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_private(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     std::fs::DirBuilder::new()

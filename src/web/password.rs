@@ -63,7 +63,11 @@ fn links() -> serde_json::Value {
     })
 }
 
-fn forgot_view(layout: &Layout, email: &str, error: Option<&AppError>) -> crate::web::render::RenderedPage {
+fn forgot_view(
+    layout: &Layout,
+    email: &str,
+    error: Option<&AppError>,
+) -> crate::web::render::RenderedPage {
     layout.render(
         "session/forgot",
         json!({
@@ -93,7 +97,9 @@ async fn forgot(
     let (value, sent) = take(form.into_inner(), &["email"]);
     let email = sent["email"].as_str().unwrap_or_default().to_owned();
     let result = match value {
-        Ok(f) => recovery::request_reset(&db, config, mailer, account_links, &f.email, &addr.0).await,
+        Ok(f) => {
+            recovery::request_reset(&db, config, mailer, account_links, &f.email, &addr.0).await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -145,10 +151,14 @@ fn reset_view(
 /// The page a reset link opens: the new password form, or why the link no longer works.
 #[get("/password/reset/<token>")]
 pub async fn reset_page(db: Conn, layout: Layout, token: &str) -> PageResult<NoReferrer> {
-    Ok(NoReferrer::new(match recovery::find_reset(&db, token).await? {
-        Some((_, user)) => PageOr::Page((Status::Ok, reset_view(&layout, token, &user.username, None))),
-        None => stale(&layout),
-    }))
+    Ok(NoReferrer::new(
+        match recovery::find_reset(&db, token).await? {
+            Some((_, user)) => {
+                PageOr::Page((Status::Ok, reset_view(&layout, token, &user.username, None)))
+            }
+            None => stale(&layout),
+        },
+    ))
 }
 
 #[post("/password/reset", data = "<form>")]
@@ -163,7 +173,10 @@ async fn reset(
     let (value, sent) = take(form.into_inner(), &["token"]);
     let token = sent["token"].as_str().unwrap_or_default().to_owned();
     let result = match value {
-        Ok(f) => recovery::reset_password(&db, config, mailer, account_links, &f.token, &f.password).await,
+        Ok(f) => {
+            recovery::reset_password(&db, config, mailer, account_links, &f.token, &f.password)
+                .await
+        }
         Err(e) => Err(e),
     };
     Ok(NoReferrer::new(match result {

@@ -122,6 +122,10 @@ pub fn test_figment(url: &str) -> Figment {
         .merge(("housekeeping_minutes", 0))
         // No checkpoints behind the WAL tests' backs (tests/it/wal.rs turns them on).
         .merge(("wal_check_seconds", 0))
+        // Mail without a mail server goes to files: never into the checkout (`spawn_with` gives
+        // each app a folder in its own temp dir), nor to the log.
+        .merge(("mail_dir", std::env::temp_dir().join("conduit-test-mail")))
+        .merge(("mail_log", false))
 }
 
 impl TestApp {
@@ -137,7 +141,11 @@ impl TestApp {
         adjust: impl FnOnce(Figment) -> Figment,
     ) -> Option<Self> {
         let (url, dir, mysql) = scratch_database(engine, test).await?;
-        let figment = adjust(test_figment(&url).merge(("backup_dir", dir.path().join("backups"))));
+        let figment = adjust(
+            test_figment(&url)
+                .merge(("backup_dir", dir.path().join("backups")))
+                .merge(("mail_dir", dir.path().join("mail"))),
+        );
         let dir_path = dir.path().to_path_buf();
         let client = Client::tracked(conduit::rocket_with(figment))
             .await
