@@ -424,6 +424,19 @@ mail_test!(
         assert!(failed[0].last_error.as_deref().unwrap_or_default().len() > 3);
         let counts = conduit::db::outbox::counts(app.db()).await.unwrap();
         assert_eq!((counts.pending, counts.failed), (0, 1));
+
+        // Admins see it on the dashboard, and so does a metrics scraper.
+        crate::admin::admin_browser(&app, "boss").await;
+        let (status, page) = get_page(&app.client, "/admin").await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(texts(&page, "dd[data-count=mail-failed]"), vec!["1"]);
+        assert_eq!(texts(&page, "dd[data-count=mail-pending]"), vec!["0"]);
+        assert_eq!(texts(&page, "table.failed-mail tbody td:nth-child(2)"), vec!["wes@example.com"]);
+        let res = app.client.get("/metrics").remote("127.0.0.1:40000".parse().unwrap()).dispatch().await;
+        assert_eq!(res.status(), Status::Ok);
+        let body = res.into_string().await.unwrap();
+        assert!(body.lines().any(|l| l == "conduit_mail_outbox_failed 1"), "{body}");
+        assert!(body.lines().any(|l| l == "conduit_mail_outbox_pending 0"), "{body}");
     }
 );
 
