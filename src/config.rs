@@ -154,10 +154,6 @@ pub struct AppConfig {
     /// Password reset requests per client address per hour before 429.
     #[serde(default = "defaults::reset_max_per_ip")]
     pub reset_max_per_ip: i64,
-    /// Accounts whose email is not confirmed yet may read but not write (publish, comment,
-    /// follow, favorite) until they follow the confirmation mail.
-    #[serde(default)]
-    pub require_confirmed_email: bool,
 }
 
 mod defaults {

@@ -99,9 +99,12 @@ fn api_token(
     Ok(keys.encode(&claims)?)
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/users", data = "<body>")]
 async fn register(
     db: Conn,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
     addr: ClientAddr,
@@ -111,6 +114,8 @@ async fn register(
     let user = account::register(
         &db,
         config,
+        mailer,
+        links,
         r.username.as_deref().unwrap_or(""),
         r.email.as_deref().unwrap_or(""),
         r.password.as_deref().unwrap_or(""),
@@ -222,9 +227,12 @@ fn current(me: CurrentUser) -> ApiResult<Json<UserEnvelope<UserBody>>> {
     Ok(Json(UserBody::new(me.0.user, token)))
 }
 
+#[allow(clippy::too_many_arguments)]
 #[put("/user", data = "<body>")]
 async fn update(
     db: Conn,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
     jar: &rocket::http::CookieJar<'_>,
@@ -249,6 +257,10 @@ async fn update(
         config.password_queue_max,
     )
     .await?;
+    if let Some(new_email) = &updated.email_requested {
+        // The account keeps its email until the link mailed to the new one is followed.
+        recovery::request_email_change(&db, mailer, links, &updated.user, new_email).await?;
+    }
     let token = if !updated.password_changed {
         echoed_token(&auth)
     } else if auth.via == Via::Header {

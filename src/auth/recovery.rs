@@ -29,6 +29,9 @@ use crate::mail::Mailer;
 /// How long a reset link works.
 pub const RESET_MINUTES: i64 = 30;
 
+/// How long a confirmation link works.
+pub const CONFIRM_HOURS: i64 = 48;
+
 /// The window of the reset request throttle.
 pub const RESET_WINDOW_HOURS: i64 = 1;
 
@@ -201,6 +204,79 @@ pub async fn reset_password(
         .await?
         .ok_or_else(|| anyhow::anyhow!("user {} vanished after a password reset", user.id))?;
     Ok(Reset::Done(user))
+}
+
+/// The mail asking `username` to confirm `email` with `token`: a new account's (`change`:
+/// false) or an address an account is to move to.
+pub fn confirmation_mail(
+    mailer: &Mailer,
+    links: &AccountLinks,
+    username: &str,
+    email: &str,
+    token: &str,
+    change: bool,
+) -> Result<crate::db::outbox::NewMail, AppError> {
+    mailer.compose(
+        "confirm_email",
+        email,
+        "Confirm your email for Conduit",
+        json!({
+            "username": username,
+            "email": email,
+            "link": mailer.link(&(links.confirm)(token)),
+            "hours": CONFIRM_HOURS,
+            "change": change,
+        }),
+    )
+}
+
+/// Ask to move `user`'s account to `new_email` (checked and found free by `account::update`):
+/// in one transaction, a confirmation token for it, the mail to it carrying the link, and a
+/// notice to the current address. The account keeps its address until the link is followed.
+pub async fn request_email_change(
+    db: &DbPool,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    user: &User,
+    new_email: &str,
+) -> Result<(), AppError> {
+    let (token, hash) = new_token();
+    let mail = confirmation_mail(mailer, links, &user.username, new_email, &token, true)?;
+    let notice = mailer.compose(
+        "email_change_notice",
+        &user.email,
+        "A change of your Conduit email was asked for",
+        json!({
+            "username": user.username,
+            "new_email": new_email,
+            "settings_link": mailer.link(&(links.settings)()),
+        }),
+    )?;
+    let new = NewToken {
+        hash: &hash,
+        user_id: user.id,
+        purpose: Purpose::Confirm,
+        email: new_email,
+        expires_at: db::now() + Duration::hours(CONFIRM_HOURS),
+    };
+    account_tokens::issue(db, &new, &mail, &[notice]).await?;
+    mailer.wake();
+    Ok(())
+}
+
+/// Follow confirmation link `token`.
+pub async fn confirm_email(
+    db: &DbPool,
+    token: &str,
+) -> Result<account_tokens::Confirmed, AppError> {
+    if !well_formed(token) {
+        return Ok(account_tokens::Confirmed::Stale);
+    }
+    let hash = token_hash(token);
+    let Some(live) = account_tokens::find_live(db, &hash, Purpose::Confirm).await? else {
+        return Ok(account_tokens::Confirmed::Stale);
+    };
+    Ok(account_tokens::confirm_email(db, &hash, live.user_id, &live.email).await?)
 }
 
 #[cfg(test)]

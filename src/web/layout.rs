@@ -36,6 +36,8 @@ pub struct NavUser {
     pub avatar: String,
     /// Role.
     pub role: crate::db::users::Role,
+    /// Their email is not confirmed yet (the layout says so).
+    pub unconfirmed: bool,
 }
 
 /// What `partials/nav` shows.
@@ -95,6 +97,7 @@ impl<'r> FromRequest<'r> for Layout {
                 image: auth.user.image.clone(),
                 avatar: crate::web::views::avatar_url(auth.user.image.as_deref()),
                 role: auth.user.role,
+                unconfirmed: auth.user.email_confirmed_at.is_none(),
             }),
             _ => None,
         };

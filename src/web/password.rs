@@ -1,5 +1,6 @@
-//! "Forgot password?": the form asking for the email, and the page a reset link opens, which
-//! sets a new password (`auth::recovery` does the work).
+//! The pages mailed links open: "Forgot password?" (the form asking for the email, and the
+//! page a reset link opens, which sets a new password) and email confirmation
+//! (`auth::recovery` does the work).
 //!
 //! The link's token is in the path of the page it opens: the request log prints that path with
 //! the token cut out (`telemetry::loggable_path`), and the page is sent with
@@ -16,6 +17,7 @@ use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::CsrfContextual;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::config::AppConfig;
+use crate::db::account_tokens::Confirmed;
 use crate::db::Conn;
 use crate::error::{AppError, PageResult};
 use crate::input::{rule, Max};
@@ -195,15 +197,49 @@ async fn reset(
     }))
 }
 
+/// The page a confirmation link opens: confirms the address and says so, or says why not.
+#[get("/email/confirm/<token>")]
+pub async fn confirm_email(db: Conn, layout: Layout, token: &str) -> PageResult<NoReferrer> {
+    let (status, title, message) = match recovery::confirm_email(&db, token).await? {
+        Confirmed::Done => {
+            return Ok(NoReferrer::new(PageOr::Redirect(Flash::success(
+                Redirect::to(crate::web::articles::home_link(
+                    None,
+                    None,
+                    crate::web::articles::At::First,
+                )),
+                "Thank you: your email address is confirmed.",
+            ))))
+        }
+        Confirmed::Stale => (
+            Status::Gone,
+            "This link no longer works",
+            "The confirmation link has been used already or has expired. Nothing was changed.",
+        ),
+        Confirmed::Taken => (
+            Status::Conflict,
+            "This address is taken",
+            "Another account has this email address now. Nothing was changed.",
+        ),
+    };
+    Ok(NoReferrer::new(PageOr::Page((
+        status,
+        layout.render(
+            "session/link_invalid",
+            json!({ "title": title, "message": message, "links": {} }),
+        ),
+    ))))
+}
+
 /// Where the pages mails link to are, for `auth::recovery` (managed by the site's stage).
 pub const ACCOUNT_LINKS: AccountLinks = AccountLinks {
     reset: |token| uri!(reset_page(token)).to_string(),
-    confirm: |token| uri!(reset_page(token)).to_string(),
+    confirm: |token| uri!(confirm_email(token)).to_string(),
     forgot: || uri!(forgot_page()).to_string(),
     settings: || uri!(crate::web::settings::edit).to_string(),
 };
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    routes![forgot_page, forgot, reset_page, reset]
+    routes![forgot_page, forgot, reset_page, reset, confirm_email]
 }

@@ -9,12 +9,14 @@ use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
+use crate::auth::recovery::AccountLinks;
 use crate::auth::token::Keys;
 use crate::auth::{account, session, MaybeUser};
 use crate::config::AppConfig;
 use crate::db::Conn;
 use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
+use crate::mail::Mailer;
 use crate::web::articles::{home_link, At};
 pub use crate::web::layout::PageOr;
 use crate::web::layout::{done, form_errors, safe_next, take, Layout};
@@ -134,9 +136,12 @@ fn register_page(layout: Layout) -> PageOr {
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/register", data = "<form>")]
 async fn register(
     db: Conn,
+    mailer: &State<Mailer>,
+    account_links: &State<AccountLinks>,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
@@ -146,7 +151,19 @@ async fn register(
 ) -> PageResult<PageOr> {
     let (value, sent) = take(form.into_inner(), &["username", "email"]);
     let result = match value {
-        Ok(f) => account::register(&db, config, &f.username, &f.email, &f.password, &addr.0).await,
+        Ok(f) => {
+            account::register(
+                &db,
+                config,
+                mailer,
+                account_links,
+                &f.username,
+                &f.email,
+                &f.password,
+                &addr.0,
+            )
+            .await
+        }
         Err(AppError::Invalid(errors)) => {
             let field = |name: &str| sent[name].as_str().unwrap_or_default().to_owned();
             let (email, username) = (field("email"), field("username"));
@@ -166,7 +183,10 @@ async fn register(
             session::start(&db, jar, keys, config, &user, false).await?;
             Ok(PageOr::Redirect(done(
                 home_link(None, None, At::First),
-                format!("Welcome to Conduit, {}!", user.username),
+                format!(
+                    "Welcome to Conduit, {}! We sent a link to {} to confirm it is yours.",
+                    user.username, user.email
+                ),
             )))
         }
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {

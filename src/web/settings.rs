@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
+use crate::auth::recovery::{self, AccountLinks};
 use crate::auth::token::Keys;
 use crate::auth::{account, session, CurrentUser};
 use crate::config::AppConfig;
@@ -16,6 +17,7 @@ use crate::db::users::User;
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, PageResult};
 use crate::input::{self, rule, Max};
+use crate::mail::Mailer;
 use crate::web::layout::{done, form_errors, take, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
@@ -67,6 +69,8 @@ fn edit(me: CurrentUser, layout: Layout) -> RenderedPage {
 #[post("/settings", data = "<form>")]
 async fn update(
     db: Conn,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
@@ -136,10 +140,18 @@ async fn update(
             if updated.password_changed {
                 session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
             }
-            Ok(PageOr::Redirect(done(
-                uri!(edit),
-                "Your settings have been saved.",
-            )))
+            let message = if let Some(new_email) = &updated.email_requested {
+                recovery::request_email_change(&db, mailer, links, &updated.user, new_email)
+                    .await?;
+                format!(
+                    "Your settings have been saved. We sent a link to {new_email}: your email \
+                     changes when you follow it (until then it stays {}).",
+                    updated.user.email
+                )
+            } else {
+                "Your settings have been saved.".to_owned()
+            };
+            Ok(PageOr::Redirect(done(uri!(edit), message)))
         }
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
             Ok(PageOr::again(&e, page(&layout, &kept, Some(&e))))

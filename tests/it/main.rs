@@ -25,6 +25,7 @@ mod infra;
 mod keyset;
 mod keyset_admin;
 mod mail;
+mod mail_confirm;
 mod mariadb_server;
 mod metrics;
 mod observe;

@@ -121,6 +121,36 @@ impl SmtpSink {
         }
     }
 
+    /// Wait (at most `within`) until at least `n` messages with `subject` arrived; those.
+    pub async fn wait_for_subject(
+        &self,
+        subject: &str,
+        n: usize,
+        within: Duration,
+    ) -> Vec<Received> {
+        let deadline = rocket::tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.arrived.notified();
+            let messages: Vec<Received> = self
+                .messages()
+                .into_iter()
+                .filter(|m| m.header("Subject").as_deref() == Some(subject))
+                .collect();
+            if messages.len() >= n {
+                return messages;
+            }
+            if rocket::tokio::time::timeout_at(deadline, notified)
+                .await
+                .is_err()
+            {
+                panic!(
+                    "waited {within:?} for {n} mails {subject:?}, got {}",
+                    messages.len()
+                );
+            }
+        }
+    }
+
     /// Stop: the port is closed when this returns (a mail server that went down); its number.
     pub async fn stop(mut self) -> u16 {
         if let Some(task) = self.task.take() {
