@@ -389,7 +389,7 @@ impl SmtpUrl {
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8()
-                .map(|d| d.into_owned())
+                .map(std::borrow::Cow::into_owned)
                 .map_err(|_| "has a user name or password that is not UTF-8".to_owned())
         };
         let credentials = if url.username().is_empty() {

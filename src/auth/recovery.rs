@@ -61,7 +61,11 @@ pub fn new_token() -> (String, String) {
 /// The hex SHA-256 of a token, as stored.
 pub fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    digest.iter().fold(String::with_capacity(64), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 /// Whether `token` could be one of ours (43 base64url characters); anything else is refused

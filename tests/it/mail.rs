@@ -525,9 +525,8 @@ db_test!(
             assert!(std::time::Instant::now() < deadline, "no mail file in {}", dir.display());
             rocket::tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions()) & 0o777, 0o600);
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&dir).unwrap().permissions()) & 0o777, 0o700);
         let mail = Received { from: String::new(), to: Vec::new(), data: std::fs::read(&file).unwrap() };
         assert_eq!(mail.header("To").as_deref(), Some("xia@example.com"));
         let text = mail.part("text/plain").unwrap();

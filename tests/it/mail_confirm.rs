@@ -85,7 +85,7 @@ async fn body(engine: Engine, test: &str) {
         conduit::db::users::Role::User,
     )
     .await
-    .unwrap();
+    .expect("as set up");
     assert_eq!(
         scalar(
             app.db(),
@@ -139,7 +139,7 @@ async fn change_body(engine: Engine, test: &str) {
         .expect("a notice to the old address");
     assert!(to_old
         .part("text/plain")
-        .unwrap()
+        .expect("as set up")
         .contains("abe.new@example.com"));
     let link = link_in(to_new, "/email/confirm/");
     assert_eq!(
@@ -160,8 +160,13 @@ async fn change_body(engine: Engine, test: &str) {
         (Status::Ok, Some("abe.new@example.com"))
     );
 
-    // Asking for an address another account has is refused at once; one another account
-    // takes before the link is followed is refused when it is.
+    contested(&app, &sink, &token).await;
+}
+
+/// Asking for an address another account has is refused at once; one another account takes
+/// before the link is followed is refused when it is.
+async fn contested(app: &crate::harness::TestApp, sink: &SmtpSink, token: &str) {
+    let token = token.to_owned();
     let (status, body) = api(
         &app.client,
         Method::Put,
@@ -185,7 +190,7 @@ async fn change_body(engine: Engine, test: &str) {
         mails
             .iter()
             .find(|m| m.to == vec!["contested@example.com"])
-            .unwrap(),
+            .expect("as set up"),
         "/email/confirm/",
     );
     crate::support::exec(
@@ -193,7 +198,7 @@ async fn change_body(engine: Engine, test: &str) {
         "UPDATE users SET email = 'contested@example.com' WHERE username = 'other'",
     )
     .await
-    .unwrap();
+    .expect("as set up");
     let (status, page) = get_page(&app.client, &link).await;
     assert_eq!(status, Status::Conflict);
     assert_eq!(texts(&page, "h1"), vec!["This address is taken"]);

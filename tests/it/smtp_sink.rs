@@ -193,8 +193,7 @@ async fn session(
             .unwrap_or_default()
             .to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
-            "EHLO" => b"250 sink.test\r\n",
-            "HELO" => b"250 sink.test\r\n",
+            "EHLO" | "HELO" => b"250 sink.test\r\n",
             "MAIL" => {
                 from = angle(&command);
                 to.clear();
