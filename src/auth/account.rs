@@ -12,8 +12,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::auth::mailed::{self, AccountLinks};
 use crate::auth::password;
-use crate::auth::recovery::AccountLinks;
 use crate::config::AppConfig;
 use crate::db::throttle::Reservation;
 use crate::db::users::{NewUser, Role, User};
@@ -268,11 +268,9 @@ async fn create_with(
     };
     let inserted = match confirm {
         Some((mailer, links)) => {
-            let (token, token_hash) = crate::auth::recovery::new_token();
-            let mail = crate::auth::recovery::confirmation_mail(
-                mailer, links, username, email, &token, false,
-            )?;
-            let expires = db::now() + Duration::hours(crate::auth::recovery::CONFIRM_HOURS);
+            let (token, token_hash) = mailed::new_token();
+            let mail = mailed::confirmation_mail(mailer, links, username, email, &token, false)?;
+            let expires = db::now() + Duration::hours(mailed::CONFIRM_HOURS);
             let inserted =
                 db::users::insert_confirming(db, &new, &token_hash, expires, &mail).await;
             if inserted.is_ok() {

@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod csrf;
 pub mod form_token;
 pub mod guards;
+pub mod mailed;
 pub mod password;
 pub mod recovery;
 pub mod session;

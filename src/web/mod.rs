@@ -38,7 +38,7 @@ pub fn stage() -> AdHoc {
         };
         rocket
             .manage(LINKS)
-            .manage(password::ACCOUNT_LINKS)
+            .manage(ACCOUNT_LINKS)
             .mount("/", articles::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
@@ -66,6 +66,14 @@ const LINKS: Links = Links {
     profile_action,
     tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
     login: |next| uri!(session::login_page(next)).to_string(),
+};
+
+/// Where the pages mails link to are, for `auth::recovery` (managed by the site's stage).
+const ACCOUNT_LINKS: crate::auth::recovery::AccountLinks = crate::auth::recovery::AccountLinks {
+    reset: |token| uri!(password::reset_page(token)).to_string(),
+    confirm: |token| uri!(password::confirm_email(token)).to_string(),
+    forgot: || uri!(password::forgot_page()).to_string(),
+    settings: || uri!(settings::edit).to_string(),
 };
 
 fn article_action(slug: &str, action: ArticleAction) -> String {

@@ -231,14 +231,6 @@ pub async fn confirm_email(db: Conn, layout: Layout, token: &str) -> PageResult<
     ))))
 }
 
-/// Where the pages mails link to are, for `auth::recovery` (managed by the site's stage).
-pub const ACCOUNT_LINKS: AccountLinks = AccountLinks {
-    reset: |token| uri!(reset_page(token)).to_string(),
-    confirm: |token| uri!(confirm_email(token)).to_string(),
-    forgot: || uri!(forgot_page()).to_string(),
-    settings: || uri!(crate::web::settings::edit).to_string(),
-};
-
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     routes![forgot_page, forgot, reset_page, reset, confirm_email]

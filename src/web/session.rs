@@ -4,7 +4,7 @@
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, uri, Route, State};
+use rocket::{get, post, routes, Route, State};
 use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
@@ -60,7 +60,11 @@ pub struct Empty {
 }
 
 #[get("/login?<next>")]
-pub(crate) fn login_page(layout: Layout, next: Option<String>) -> PageOr {
+pub(crate) fn login_page(
+    layout: Layout,
+    links: &State<AccountLinks>,
+    next: Option<String>,
+) -> PageOr {
     if layout.user.is_some() {
         return PageOr::Plain(Redirect::to(safe_next(next.as_deref())));
     }
@@ -72,15 +76,17 @@ pub(crate) fn login_page(layout: Layout, next: Option<String>) -> PageOr {
             "session/login",
             json!({
                 "title": "Sign in", "active": "login", "next": next, "form": {},
-                "forgot_url": uri!(crate::web::password::forgot_page()).to_string(),
+                "forgot_url": (links.forgot)(),
             }),
         ),
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/login", data = "<form>")]
 async fn login(
     db: Conn,
+    account_links: &State<AccountLinks>,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
@@ -114,7 +120,7 @@ async fn login(
                 "title": "Sign in", "active": "login", "next": next,
                 "form": { "email": sent["email"], "remember": remember },
                 "errors": form_errors(&e),
-                "forgot_url": uri!(crate::web::password::forgot_page()).to_string(),
+                "forgot_url": (account_links.forgot)(),
             });
             Ok(PageOr::again(&e, layout.render("session/login", context)))
         }
