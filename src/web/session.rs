@@ -189,10 +189,7 @@ async fn register(
             session::start(&db, jar, keys, config, &user, false).await?;
             Ok(PageOr::Redirect(done(
                 home_link(None, None, At::First),
-                format!(
-                    "Welcome to Conduit, {}! We sent a link to {} to confirm it is yours.",
-                    user.username, user.email
-                ),
+                format!("Welcome to Conduit, {}!", user.username),
             )))
         }
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {

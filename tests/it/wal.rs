@@ -23,12 +23,19 @@ async fn small_wal_app(engine: Engine, test: &str, check_seconds: u64) -> Option
     .await
 }
 
-/// A write burst of about 2.3 MB in 150 commits: under SQLite's own automatic checkpoint
-/// (1000 pages, about 4 MB), so the log only grows.
+/// A write burst of about 2.3 MB in 150 commits, on an emptied log: under SQLite's own
+/// automatic checkpoint (1000 pages, about 4 MB), so the log only grows.
 async fn write_burst(app: &TestApp) {
     exec(app.db(), "CREATE TABLE wal_burst (body BLOB NOT NULL)")
         .await
         .expect("create");
+    if app.engine == Engine::Sqlite {
+        // The burst starts on an empty log: the migrations' frames are in it too, and with them
+        // (more with every migration) the burst would cross SQLite's automatic checkpoint.
+        exec(app.db(), "PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .expect("checkpoint");
+    }
     let blob = match app.engine {
         Engine::Sqlite => "randomblob(15000)",
         Engine::MySql => "REPEAT('x', 15000)",
