@@ -111,6 +111,7 @@ pub const NO_STORE: &[&str] = &[
     "/logout",
     "/admin/reauth",
     "/password",
+    "/email/confirm",
 ];
 
 /// Whether responses for `path` are sent with `Cache-Control: no-store`.
