@@ -24,6 +24,8 @@ pub struct AccountLinks {
     pub forgot: fn() -> String,
     /// The settings page.
     pub settings: fn() -> String,
+    /// Where a signed-in account asks for a new confirmation mail (a form's target).
+    pub resend_confirmation: fn() -> String,
 }
 
 /// A new random token and the hex SHA-256 stored for it.

@@ -201,6 +201,46 @@ pub async fn request_email_change(
     Ok(())
 }
 
+/// Mail `user` a new link to confirm their address (the first was lost, or expired), from client
+/// address `ip`: nothing for a confirmed address; throttled with the reset requests for that
+/// email and address (429).
+pub async fn resend_confirmation(
+    db: &DbPool,
+    config: &AppConfig,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    user: &User,
+    ip: &str,
+) -> Result<(), AppError> {
+    if user.email_confirmed_at.is_some() {
+        return Ok(());
+    }
+    let reserved = db::throttle::reserve_reset(
+        db,
+        &user.email,
+        ip,
+        config.reset_max_per_email,
+        config.reset_max_per_ip,
+        Duration::hours(RESET_WINDOW_HOURS),
+    )
+    .await?;
+    if let Reservation::Blocked(until) = reserved {
+        return Err(account::too_many(until));
+    }
+    let (token, hash) = new_token();
+    let mail = confirmation_mail(mailer, links, &user.username, &user.email, &token, false)?;
+    let new = NewToken {
+        hash: &hash,
+        user_id: user.id,
+        purpose: Purpose::Confirm,
+        email: &user.email,
+        expires_at: db::now() + Duration::hours(CONFIRM_HOURS),
+    };
+    account_tokens::issue(db, &new, &mail, &[]).await?;
+    mailer.wake();
+    Ok(())
+}
+
 /// Follow confirmation link `token`.
 pub async fn confirm_email(
     db: &DbPool,

@@ -38,6 +38,8 @@ pub struct NavUser {
     pub role: crate::db::users::Role,
     /// Their email is not confirmed yet (the layout says so).
     pub unconfirmed: bool,
+    /// Where to ask for a new confirmation mail (when `unconfirmed`).
+    pub resend_confirmation: Option<String>,
 }
 
 /// What `partials/nav` shows.
@@ -98,6 +100,13 @@ impl<'r> FromRequest<'r> for Layout {
                 avatar: crate::web::views::avatar_url(auth.user.image.as_deref()),
                 role: auth.user.role,
                 unconfirmed: auth.user.email_confirmed_at.is_none(),
+                resend_confirmation: auth
+                    .user
+                    .email_confirmed_at
+                    .is_none()
+                    .then(|| req.rocket().state::<crate::auth::recovery::AccountLinks>())
+                    .flatten()
+                    .map(|l| (l.resend_confirmation)()),
             }),
             _ => None,
         };

@@ -74,6 +74,7 @@ const ACCOUNT_LINKS: crate::auth::recovery::AccountLinks = crate::auth::recovery
     confirm: |token| uri!(password::confirm_email(token)).to_string(),
     forgot: || uri!(password::forgot_page()).to_string(),
     settings: || uri!(settings::edit).to_string(),
+    resend_confirmation: || uri!(settings::resend_confirmation).to_string(),
 };
 
 fn article_action(slug: &str, action: ArticleAction) -> String {

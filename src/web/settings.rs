@@ -177,7 +177,36 @@ async fn sign_out_everywhere(
     ))
 }
 
+/// "Send me a new link" in the confirmation banner.
+#[allow(clippy::too_many_arguments)]
+#[post("/settings/confirm-email", data = "<_form>")]
+async fn resend_confirmation(
+    db: Conn,
+    config: &State<AppConfig>,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
+    addr: ClientAddr,
+    me: CurrentUser,
+    _form: CsrfForm<Empty>,
+) -> PageResult<Flash<Redirect>> {
+    let user = &me.0.user;
+    match recovery::resend_confirmation(&db, config, mailer, links, user, &addr.0).await {
+        Ok(()) => Ok(done(
+            uri!(edit),
+            format!(
+                "We sent a new link to {}: follow it to confirm your email.",
+                user.email
+            ),
+        )),
+        Err(AppError::TooManyRequests(_)) => Ok(Flash::error(
+            Redirect::to(uri!(edit)),
+            "Too many links were asked for: please try again later.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    routes![edit, update, sign_out_everywhere]
+    routes![edit, update, sign_out_everywhere, resend_confirmation]
 }

@@ -39,6 +39,24 @@ async fn body(engine: Engine, test: &str) {
         1
     );
 
+    // A new link can be asked for from the banner; then both work, and the first used ends both.
+    let action = crate::support::attrs(&home, ".confirm-banner form", "action");
+    assert_eq!(action, vec!["/settings/confirm-email"]);
+    let csrf = crate::support::attrs(
+        &home,
+        ".confirm-banner form input[name=csrf_token]",
+        "value",
+    );
+    let res = crate::support::post_form(&app.client, &action[0], &[("csrf_token", &csrf[0])]).await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let again = sink
+        .wait_for_subject("Confirm your email for Conduit", 2, WAIT)
+        .await;
+    let second = link_in(&again[1], "/email/confirm/");
+    assert_ne!(second, link);
+    let res = crate::support::post_form(&app.client, &action[0], &[]).await;
+    assert_eq!(res.status(), Status::Forbidden, "the form token is needed");
+
     let res = app.client.get(link.clone()).dispatch().await;
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(
@@ -63,6 +81,11 @@ async fn body(engine: Engine, test: &str) {
         1
     );
     // Once only; a forged link changes nothing either.
+    assert_eq!(
+        get_page(&app.client, &second).await.0,
+        Status::Gone,
+        "used up with the first"
+    );
     let (status, page) = get_page(&app.client, &link).await;
     assert_eq!(status, Status::Gone);
     assert_eq!(texts(&page, "h1"), vec!["This link no longer works"]);
@@ -75,8 +98,8 @@ async fn body(engine: Engine, test: &str) {
     let script = crate::support::script_client(&app.client).await;
     let (status, _) = api(&script, Method::Post, "/api/users", None, Some(json!({"user": {"username": "zed", "email": "zed@example.com", "password": "password-zed"}}))).await;
     assert_eq!(status, Status::Created);
-    let mails = sink.wait_for(2, WAIT).await;
-    assert_eq!(mails[1].to, vec!["zed@example.com"]);
+    let mails = sink.wait_for(3, WAIT).await;
+    assert_eq!(mails[2].to, vec!["zed@example.com"]);
     conduit::auth::account::create(
         app.db(),
         "op",
@@ -96,7 +119,7 @@ async fn body(engine: Engine, test: &str) {
     );
     assert_eq!(
         scalar(app.db(), "SELECT COUNT(*) FROM outbox").await,
-        2,
+        3,
         "no mail for the operator's account"
     );
 }
