@@ -94,7 +94,11 @@ async fn body(engine: Engine, test: &str) {
         Status::Gone
     );
 
-    // Sign-ups through the API are mailed the same way; accounts made by an operator are not.
+    api_and_operator_sign_ups(&app, &sink).await;
+}
+
+/// Sign-ups through the API are mailed the same way; accounts made by an operator are not.
+async fn api_and_operator_sign_ups(app: &crate::harness::TestApp, sink: &SmtpSink) {
     let script = crate::support::script_client(&app.client).await;
     let (status, _) = api(&script, Method::Post, "/api/users", None, Some(json!({"user": {"username": "zed", "email": "zed@example.com", "password": "password-zed"}}))).await;
     assert_eq!(status, Status::Created);
