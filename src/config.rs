@@ -143,6 +143,38 @@ pub struct AppConfig {
     /// (the sitemaps protocol allows 50,000, the default).
     #[serde(default = "defaults::sitemap_max_urls")]
     pub sitemap_max_urls: i64,
+    /// The mail server: `smtp://host:port` (plain), `smtp+starttls://host:port`,
+    /// `smtps://host:port` (TLS from the start), with an optional `user:password@` (percent
+    /// encoded). Unset or empty: mail is written to files in `mail_dir` (and to the log with
+    /// `mail_log`), and every flow works the same.
+    #[serde(default)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of every mail: `Name <address>` or a bare address.
+    #[serde(default = "defaults::mail_from")]
+    pub mail_from: String,
+    /// Without `smtp_url`: the folder mails are written to, one `.eml` file each (private).
+    #[serde(default = "defaults::mail_dir")]
+    pub mail_dir: PathBuf,
+    /// Without `smtp_url`: also write each mail to the log (the debug profile's default).
+    #[serde(default)]
+    pub mail_log: bool,
+    /// Attempts to send one mail before it is marked failed (shown to admins).
+    #[serde(default = "defaults::mail_max_attempts")]
+    pub mail_max_attempts: i64,
+    /// Seconds before the first retry of a mail that could not be sent; each further retry
+    /// waits twice as long (up to six hours).
+    #[serde(default = "defaults::mail_retry_seconds")]
+    pub mail_retry_seconds: u64,
+    /// Seconds between the sender's looks at the outbox when nothing wakes it (mail queued by
+    /// another instance, retries coming due); `0` turns the sender off on this instance.
+    #[serde(default = "defaults::mail_poll_seconds")]
+    pub mail_poll_seconds: u64,
+    /// Password reset requests per email address per hour before 429.
+    #[serde(default = "defaults::reset_max_per_email")]
+    pub reset_max_per_email: i64,
+    /// Password reset requests per client address per hour before 429.
+    #[serde(default = "defaults::reset_max_per_ip")]
+    pub reset_max_per_ip: i64,
 }
 
 mod defaults {
@@ -237,6 +269,27 @@ mod defaults {
     pub fn sitemap_max_urls() -> i64 {
         super::SITEMAP_MAX_URLS
     }
+    pub fn mail_from() -> String {
+        "Conduit <conduit@localhost>".into()
+    }
+    pub fn mail_dir() -> PathBuf {
+        "mail".into()
+    }
+    pub fn mail_max_attempts() -> i64 {
+        8
+    }
+    pub fn mail_retry_seconds() -> u64 {
+        60
+    }
+    pub fn mail_poll_seconds() -> u64 {
+        30
+    }
+    pub fn reset_max_per_email() -> i64 {
+        5
+    }
+    pub fn reset_max_per_ip() -> i64 {
+        20
+    }
 }
 
 /// The most URLs one sitemap file may list (the sitemaps protocol's limit).
@@ -313,6 +366,87 @@ impl TryFrom<String> for PublicUrl {
     }
 }
 
+/// How to reach the mail server, read from `smtp_url`.
+#[derive(Clone)]
+pub struct SmtpUrl {
+    /// Plain, STARTTLS, or TLS from the start.
+    pub security: SmtpSecurity,
+    /// Host name or address.
+    pub host: String,
+    /// Port (25, 587 and 465 by default for the three kinds).
+    pub port: u16,
+    /// User name and password, when the server wants them.
+    pub credentials: Option<(String, SecretString)>,
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// `smtp://`: no TLS (a relay on this machine or a private network).
+    Plain,
+    /// `smtp+starttls://`: upgraded with STARTTLS, which is required.
+    StartTls,
+    /// `smtps://`: TLS from the first byte.
+    Tls,
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpUrl")
+            .field("security", &self.security)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.credentials.as_ref().map(|c| &c.0))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpUrl {
+    /// Parse `smtp_url`, or say what is wrong with it (never echoing a password).
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let url = url::Url::parse(value.trim())
+            .map_err(|e| format!("is not a URL ({e}); expected smtp://host:port"))?;
+        let (security, default_port) = match url.scheme() {
+            "smtp" => (SmtpSecurity::Plain, 25),
+            "smtp+starttls" => (SmtpSecurity::StartTls, 587),
+            "smtps" => (SmtpSecurity::Tls, 465),
+            other => {
+                return Err(format!(
+                    "scheme `{other}` is not one of smtp://, smtp+starttls://, smtps://"
+                ))
+            }
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or("has no host")?
+            .trim_matches(['[', ']'])
+            .to_owned();
+        if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+            return Err("must be scheme://[user:password@]host[:port] and nothing more".into());
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|_| "has a user name or password that is not UTF-8".to_owned())
+        };
+        let credentials = if url.username().is_empty() {
+            None
+        } else {
+            let user = decode(url.username())?;
+            let password = decode(url.password().unwrap_or_default())?;
+            Some((user, SecretString::from(password)))
+        };
+        Ok(Self {
+            security,
+            host,
+            port: url.port().unwrap_or(default_port),
+            credentials,
+        })
+    }
+}
+
 /// A config value that is present but wrong: names the key.
 #[derive(Debug, thiserror::Error)]
 #[error("config key `{key}`: {message}")]
@@ -383,6 +517,9 @@ impl AppConfig {
             ("login_max_per_account", self.login_max_per_account),
             ("login_max_per_ip", self.login_max_per_ip),
             ("login_window_minutes", self.login_window_minutes),
+            ("mail_max_attempts", self.mail_max_attempts),
+            ("reset_max_per_email", self.reset_max_per_email),
+            ("reset_max_per_ip", self.reset_max_per_ip),
         ] {
             if value <= 0 {
                 return Err(bad(key, format!("must be a positive number, got {value}")));
@@ -442,6 +579,18 @@ impl AppConfig {
         if self.metrics_token().is_some_and(|t| t.len() < 16) {
             return Err(bad("metrics_token", "must be at least 16 characters"));
         }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(bad(
+                "mail_from",
+                format!(
+                    "`{}` is not a mail address (`Name <user@host>` or `user@host`)",
+                    self.mail_from
+                ),
+            ));
+        }
+        if let Some(url) = self.smtp_url() {
+            SmtpUrl::parse(url).map_err(|message| bad("smtp_url", message))?;
+        }
         if parse_level(&self.log_filter).is_none() {
             return Err(bad(
                 "log_filter",
@@ -460,6 +609,14 @@ impl AppConfig {
             .as_ref()
             .map(ExposeSecret::expose_secret)
             .filter(|token| !token.is_empty())
+    }
+
+    /// The mail server URL, when one is configured.
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp_url
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
+            .filter(|url| !url.trim().is_empty())
     }
 
     /// The Sentry DSN, when one is configured.
@@ -627,6 +784,43 @@ mod tests {
                 AppConfig::from_figment(&base().merge(("sitemap_max_urls", bad))).unwrap_err();
             assert!(err.contains("`sitemap_max_urls`"), "{err}");
         }
+    }
+
+    #[test]
+    fn smtp_urls_are_read_and_bad_ones_name_the_key() {
+        let url = SmtpUrl::parse("smtp://127.0.0.1:2525").unwrap();
+        assert_eq!(
+            (url.security, url.host.as_str(), url.port),
+            (SmtpSecurity::Plain, "127.0.0.1", 2525)
+        );
+        assert!(url.credentials.is_none());
+        let url = SmtpUrl::parse("smtp+starttls://mailer%40x:p%40ss%3Aw@mail.example").unwrap();
+        assert_eq!((url.security, url.port), (SmtpSecurity::StartTls, 587));
+        let (user, password) = url.credentials.clone().unwrap();
+        assert_eq!(
+            (user.as_str(), password.expose_secret()),
+            ("mailer@x", "p@ss:w")
+        );
+        assert!(!format!("{url:?}").contains("p@ss"), "{url:?}");
+        let url = SmtpUrl::parse("smtps://mail.example").unwrap();
+        assert_eq!((url.security, url.port), (SmtpSecurity::Tls, 465));
+        for bad in [
+            "",
+            "mail.example",
+            "http://mail.example",
+            "smtp://",
+            "smtp://h/x",
+            "smtp://h?tls=1",
+        ] {
+            assert!(SmtpUrl::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        let err =
+            AppConfig::from_figment(&base().merge(("smtp_url", "imap://secret:pw@x"))).unwrap_err();
+        assert!(err.contains("`smtp_url`") && !err.contains("pw"), "{err}");
+        let err = AppConfig::from_figment(&base().merge(("mail_from", "nobody"))).unwrap_err();
+        assert!(err.contains("`mail_from`"), "{err}");
+        let off = AppConfig::from_figment(&base().merge(("smtp_url", ""))).unwrap();
+        assert!(off.smtp_url().is_none());
     }
 
     #[test]

@@ -165,7 +165,7 @@ impl AppError {
 pub fn report_failure(req: &Request<'_>, status: Status, cause: &str) {
     let rid = crate::telemetry::request_id(req);
     let method = req.method().as_str();
-    let path = req.uri().path().to_string();
+    let path = crate::telemetry::request_path(req);
     sentry::with_scope(
         |scope| {
             scope.set_tag("request_id", &rid);

@@ -5,7 +5,9 @@
 //! - sign-up attempts (`register_attempts`) older than an hour (`register_per_hour`'s window);
 //! - throttle keys (`throttle_keys`) nobody was counted under within either window;
 //! - browser sessions that expired or were revoked (a revoked or expired session's tokens are
-//!   refused whether or not its row is there).
+//!   refused whether or not its row is there);
+//! - password reset requests (`reset_requests`) older than their hour, mailed tokens past
+//!   their time, and mails sent more than a day ago (they hold links to accounts).
 //!
 //! And on SQLite, the write-ahead log: every `wal_check_seconds` its size is looked at, and past
 //! `wal_checkpoint_bytes` a passive checkpoint runs ([`checkpoint_wal`], `db::wal`).
@@ -33,6 +35,12 @@ pub struct Pruned {
     pub throttle_keys: u64,
     /// Ended sessions.
     pub sessions: u64,
+    /// Password reset requests past the hour.
+    pub reset_requests: u64,
+    /// Mailed tokens (reset and confirmation links) past their time.
+    pub account_tokens: u64,
+    /// Mails sent more than a day ago.
+    pub sent_mail: u64,
 }
 
 /// One pass, as of `now`.
@@ -48,6 +56,10 @@ pub async fn prune(
         register_attempts: db::throttle::prune_registrations(db, now - register_window).await?,
         throttle_keys: db::throttle::prune(db, now - login_window.max(register_window)).await?,
         sessions: db::sessions::prune(db, now).await?,
+        // Their window is an hour too (`auth::recovery::RESET_WINDOW_HOURS`).
+        reset_requests: db::throttle::prune_resets(db, now - register_window).await?,
+        account_tokens: db::account_tokens::prune(db, now).await?,
+        sent_mail: db::outbox::prune_sent(db, now - Duration::days(1)).await?,
     })
 }
 

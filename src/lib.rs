@@ -15,6 +15,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod input;
 pub mod json_body;
+pub mod mail;
 pub mod markdown;
 pub mod metrics;
 pub mod security;
@@ -55,6 +56,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(web::stage())
         .attach(api::stage())
         .attach(admin::stage())
+        .attach(mail::stage())
         .attach(housekeeping::stage())
         .attach(housekeeping::wal_stage())
         .attach(api::cors())

@@ -38,6 +38,8 @@ pub struct Metrics {
     pool_in_use: IntGauge,
     pool_waiting: IntGauge,
     wal_bytes: IntGauge,
+    outbox_pending: IntGauge,
+    outbox_failed: IntGauge,
 }
 
 impl Default for Metrics {
@@ -100,12 +102,22 @@ impl Metrics {
                 "conduit_sqlite_wal_bytes",
                 "Size of SQLite's write-ahead log file, in bytes",
             ),
+            outbox_pending: gauge(
+                "mail_outbox_pending",
+                "Mails queued or waiting for a retry (every instance's)",
+            ),
+            outbox_failed: gauge(
+                "mail_outbox_failed",
+                "Mails given up on after their attempts (every instance's)",
+            ),
             registry,
         };
         for outcome in ["ok", "busy", "failed"] {
             metrics.backups.with_label_values(&[outcome]);
         }
-        let collectors: [Box<dyn prometheus::core::Collector>; 7] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 9] = [
+            Box::new(metrics.outbox_pending.clone()),
+            Box::new(metrics.outbox_failed.clone()),
             Box::new(metrics.requests.clone()),
             Box::new(metrics.durations.clone()),
             Box::new(metrics.backups.clone()),
@@ -128,6 +140,12 @@ impl Metrics {
             BackupOutcome::Failed => "failed",
         };
         self.backups.with_label_values(&[label]).inc();
+    }
+
+    /// The outbox's pending and failed mails, as last read.
+    pub fn outbox(&self, pending: i64, failed: i64) {
+        self.outbox_pending.set(pending);
+        self.outbox_failed.set(failed);
     }
 
     /// Record one answered request.

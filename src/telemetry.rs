@@ -303,7 +303,7 @@ impl Fairing for RequestLog {
             request_level(res.status()),
             "{} {} {} {:.1}ms rid={id}",
             req.method(),
-            req.uri().path(),
+            request_path(req),
             res.status().code,
             elapsed.as_secs_f64() * 1000.0
         );
@@ -311,9 +311,49 @@ impl Fairing for RequestLog {
     }
 }
 
+/// The path of `req` as the log shows it: as sent, unless it reaches a path with a token in it
+/// (spelled in any percent-encoding: Rocket routes by the decoded segments), which is shown
+/// decoded and redacted.
+pub fn request_path(req: &Request<'_>) -> String {
+    let routed: String = req.uri().path().segments().flat_map(|s| ["/", s]).collect();
+    match loggable_path(&routed) {
+        std::borrow::Cow::Owned(redacted) => redacted,
+        std::borrow::Cow::Borrowed(_) => req.uri().path().to_string(),
+    }
+}
+
+/// Paths whose last segment is a secret (the token of a mailed link): logged without it.
+const TOKEN_PATHS: [&str; 2] = ["/password/reset/", "/email/confirm/"];
+
+/// `path` as logs and error reports may show it: the token of a mailed link replaced by
+/// `[redacted]`.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in TOKEN_PATHS {
+        if let Some(rest) = path.strip_prefix(prefix).filter(|r| !r.is_empty()) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}[redacted]{tail}").into();
+        }
+    }
+    path.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_in_paths_are_not_logged() {
+        assert_eq!(
+            loggable_path("/password/reset/abcDEF123_-xyz"),
+            "/password/reset/[redacted]"
+        );
+        assert_eq!(
+            loggable_path("/email/confirm/tok/x"),
+            "/email/confirm/[redacted]/x"
+        );
+        assert_eq!(loggable_path("/password/reset"), "/password/reset");
+        assert_eq!(loggable_path("/article/x"), "/article/x");
+    }
 
     /// What becomes of a record with this target, level and message.
     fn fate(target: &str, level: log::Level, message: &str) -> Option<log::Level> {

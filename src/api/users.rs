@@ -7,6 +7,7 @@ use rocket::{get, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::credentials::ClientAddr;
+use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
 use crate::auth::{access_token, account, CurrentUser, Via};
 use crate::config::AppConfig;
@@ -14,6 +15,7 @@ use crate::db::users::User;
 use crate::db::Conn;
 use crate::error::{ApiResult, AppError};
 use crate::json_body::ApiJson;
+use crate::mail::Mailer;
 
 /// `{"user": ...}`
 #[derive(Deserialize, Serialize)]
@@ -97,9 +99,12 @@ fn api_token(
     Ok(keys.encode(&claims)?)
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/users", data = "<body>")]
 async fn register(
     db: Conn,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
     addr: ClientAddr,
@@ -109,6 +114,8 @@ async fn register(
     let user = account::register(
         &db,
         config,
+        mailer,
+        links,
         r.username.as_deref().unwrap_or(""),
         r.email.as_deref().unwrap_or(""),
         r.password.as_deref().unwrap_or(""),
@@ -140,6 +147,70 @@ async fn login(
     Ok(Json(UserBody::new(user, token)))
 }
 
+/// `{"user":{"email":...}}` of a reset request.
+#[derive(Deserialize)]
+pub struct ResetRequest {
+    email: Option<String>,
+}
+
+/// `{"reset":{"token":...,"password":...}}`.
+#[derive(Deserialize)]
+pub struct ResetEnvelope {
+    reset: ResetConfirm,
+}
+
+/// The fields of a reset confirmation.
+#[derive(Deserialize)]
+pub struct ResetConfirm {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+/// `POST /api/users/password-reset`: 202 whether or not an account has the email (a link is
+/// mailed when one has); 422 for an email that is not one, 429 past the throttle.
+#[post("/users/password-reset", data = "<body>")]
+async fn password_reset(
+    db: Conn,
+    config: &State<AppConfig>,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
+    addr: ClientAddr,
+    body: ApiJson<UserEnvelope<ResetRequest>>,
+) -> ApiResult<(Status, Json<serde_json::Value>)> {
+    let email = body.0.user.email.unwrap_or_default();
+    recovery::request_reset(&db, config, mailer, links, &email, &addr.0).await?;
+    Ok((
+        Status::Accepted,
+        Json(serde_json::json!({ "reset": { "requested": true } })),
+    ))
+}
+
+/// `POST /api/users/password-reset/confirm`: 200 when the password is set (every earlier token
+/// and session of the account is ended); 422 for a used, expired or unknown token
+/// (`errors.token`) or a password that breaks the rules (`errors.password`).
+#[post("/users/password-reset/confirm", data = "<body>")]
+async fn password_reset_confirm(
+    db: Conn,
+    config: &State<AppConfig>,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
+    body: ApiJson<ResetEnvelope>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let r = body.0.reset;
+    let token = r.token.unwrap_or_default();
+    let password = r.password.unwrap_or_default();
+    match recovery::reset_password(&db, config, mailer, links, &token, &password).await? {
+        Reset::Done(user) => Ok(Json(serde_json::json!({
+            "reset": { "done": true, "email": user.email, "username": user.username }
+        }))),
+        Reset::Stale => Err(AppError::Invalid(crate::error::FieldErrors::one(
+            "token",
+            "is invalid or has expired",
+        ))
+        .into()),
+    }
+}
+
 /// The token to echo back: the one presented. Cookie sessions get none, so a script injected
 /// into the page cannot lift a bearer credential from this response.
 fn echoed_token(auth: &crate::auth::Authenticated) -> String {
@@ -156,9 +227,12 @@ fn current(me: CurrentUser) -> ApiResult<Json<UserEnvelope<UserBody>>> {
     Ok(Json(UserBody::new(me.0.user, token)))
 }
 
+#[allow(clippy::too_many_arguments)]
 #[put("/user", data = "<body>")]
 async fn update(
     db: Conn,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
     jar: &rocket::http::CookieJar<'_>,
@@ -186,6 +260,10 @@ async fn update(
         config.password_queue_max,
     )
     .await?;
+    if let Some(new_email) = &updated.email_requested {
+        // The account keeps its email until the link mailed to the new one is followed.
+        recovery::request_email_change(&db, mailer, links, &updated.user, new_email).await?;
+    }
     let token = if !updated.password_changed {
         echoed_token(&auth)
     } else if auth.via == Via::Header {
@@ -199,5 +277,12 @@ async fn update(
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    routes![register, login, current, update]
+    routes![
+        register,
+        login,
+        current,
+        update,
+        password_reset,
+        password_reset_confirm
+    ]
 }

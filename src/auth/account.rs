@@ -12,6 +12,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::auth::mailed::{self, AccountLinks};
 use crate::auth::password;
 use crate::config::AppConfig;
 use crate::db::throttle::Reservation;
@@ -19,6 +20,7 @@ use crate::db::users::{NewUser, Role, User};
 use crate::db::{self, DbPool, UserId};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
 use crate::input::{self, Max, Problem};
+use crate::mail::Mailer;
 
 pub use crate::input::{could_be_username, USERNAME_MAX};
 /// Longest email, in characters (`users.email` and `login_attempts.email`, `VARCHAR(255)`).
@@ -158,9 +160,12 @@ pub async fn register_refused(
 /// Sign up from client address `ip`: an account with the ordinary role, at most
 /// `register_per_hour` per address (every attempt counts, reserved before anything is checked
 /// or hashed).
+#[allow(clippy::too_many_arguments)]
 pub async fn register(
     db: &DbPool,
     config: &AppConfig,
+    mailer: &Mailer,
+    links: &AccountLinks,
     username: &str,
     email: &str,
     password: &str,
@@ -174,6 +179,7 @@ pub async fn register(
             password,
             Role::User,
             writes_may_wait(config.password_queue_max),
+            Some((mailer, links)),
         )
     };
     if config.register_per_hour == 0 {
@@ -201,13 +207,13 @@ pub async fn register(
 }
 
 /// The 429 for a throttle that frees a place at `until`.
-fn too_many(until: DateTime<Utc>) -> AppError {
+pub(crate) fn too_many(until: DateTime<Utc>) -> AppError {
     let millis = (until - db::now()).num_milliseconds().max(1);
     AppError::TooManyRequests(u64::try_from((millis + 999) / 1000).unwrap_or(1))
 }
 
 /// Create an account with `role`, validating every field (commands: no throttle, no queue
-/// bound).
+/// bound). The operator vouches for the email: it counts as confirmed and nothing is mailed.
 pub async fn create(
     db: &DbPool,
     username: &str,
@@ -215,10 +221,20 @@ pub async fn create(
     password: &str,
     role: Role,
 ) -> Result<User, AppError> {
-    create_with(db, username, email, password, role, password::WAIT_ANY).await
+    create_with(
+        db,
+        username,
+        email,
+        password,
+        role,
+        password::WAIT_ANY,
+        None,
+    )
+    .await
 }
 
-/// [`create`], hashing behind at most `max_waiting` others.
+/// [`create`], hashing behind at most `max_waiting` others; with a mailer, the account's email
+/// is unconfirmed and a confirmation mail is queued with the account.
 async fn create_with(
     db: &DbPool,
     username: &str,
@@ -226,6 +242,7 @@ async fn create_with(
     password: &str,
     role: Role,
     max_waiting: usize,
+    confirm: Option<(&Mailer, &AccountLinks)>,
 ) -> Result<User, AppError> {
     let (username, email) = (username.trim(), email.trim());
     let mut errors = FieldErrors::new();
@@ -247,8 +264,23 @@ async fn create_with(
         email,
         password_hash: &hash,
         role,
+        confirmed: confirm.is_none(),
     };
-    let id = match db::users::insert(db, &new).await {
+    let inserted = match confirm {
+        Some((mailer, links)) => {
+            let (token, token_hash) = mailed::new_token();
+            let mail = mailed::confirmation_mail(mailer, links, username, email, &token, false)?;
+            let expires = db::now() + Duration::hours(mailed::CONFIRM_HOURS);
+            let inserted =
+                db::users::insert_confirming(db, &new, &token_hash, expires, &mail).await;
+            if inserted.is_ok() {
+                mailer.wake();
+            }
+            inserted
+        }
+        None => db::users::insert(db, &new).await,
+    };
+    let id = match inserted {
         Ok(id) => id,
         // Two registrations raced past the check above: the loser gets the same 422.
         Err(e) if is_unique_violation(&e) => {
@@ -387,7 +419,7 @@ async fn check(
 
 /// How many hashes a new password (a sign-up, a change) may wait behind: a quarter of what a
 /// password check may, so a flood of writes leaves most of the queue to sign-ins.
-fn writes_may_wait(max_waiting: usize) -> usize {
+pub(crate) fn writes_may_wait(max_waiting: usize) -> usize {
     max_waiting / 4
 }
 
@@ -444,6 +476,9 @@ pub struct Updated {
     /// The password changed: the token version was bumped, revoking every earlier token (the
     /// caller re-issues the current session's).
     pub password_changed: bool,
+    /// A new address asked for: not written, but to be confirmed through a mail to it
+    /// ([`crate::auth::recovery::request_email_change`]); the account keeps its address until then.
+    pub email_requested: Option<String>,
 }
 
 /// `user` with `changes` applied and checked (without a new password, which the caller
@@ -532,8 +567,9 @@ pub async fn write_error(db: &DbPool, user: &User, e: sqlx::Error) -> AppError {
     }
 }
 
-/// Apply `changes` to `user` ([`merge`]) and write them. A new password is hashed behind at
-/// most `max_waiting` others (`password_queue_max`).
+/// Apply `changes` to `user` ([`merge`]) and write them, but for a new email address, which is
+/// returned to be confirmed first. A new password is hashed behind at most `max_waiting` others
+/// (`password_queue_max`).
 pub async fn update(
     db: &DbPool,
     user: User,
@@ -541,8 +577,12 @@ pub async fn update(
     fresh: bool,
     max_waiting: usize,
 ) -> Result<Updated, AppError> {
+    let old_email = user.email.clone();
     let (mut user, password) = merge(db, user, changes, fresh).await?;
     let password_changed = password.is_some();
+    // Another address (not a letter case change of the same one) waits for its confirmation.
+    let email_requested = (!user.email.eq_ignore_ascii_case(&old_email))
+        .then(|| std::mem::replace(&mut user.email, old_email));
     // One change at a time per account, behind a shorter queue than sign-ins: a signed-in
     // user sending many changes at once cannot fill the hasher's queue and lock everyone out.
     let _changing = match &password {
@@ -559,6 +599,7 @@ pub async fn update(
     Ok(Updated {
         user,
         password_changed,
+        email_requested,
     })
 }
 

@@ -7,7 +7,9 @@ pub mod credentials;
 pub mod csrf;
 pub mod form_token;
 pub mod guards;
+pub mod mailed;
 pub mod password;
+pub mod recovery;
 pub mod session;
 pub mod token;
 

@@ -52,7 +52,7 @@ pub struct Found {
 /// one it was made under): one indexed lookup, the owner joined in.
 pub async fn find_by_hash(db: &DbPool, hash: &str) -> Result<Option<Found>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.email, u.password_hash, u.bio, u.image, u.role, u.disabled, \
-                       u.token_version, u.created_at, u.updated_at, t.id AS token_id, t.scopes AS token_scopes, \
+                       u.token_version, u.created_at, u.updated_at, u.email_confirmed_at, t.id AS token_id, t.scopes AS token_scopes, \
                        t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at \
                        FROM access_tokens t JOIN users u ON u.id = t.user_id \
                        WHERE t.token_hash = ? AND u.disabled = FALSE AND t.user_version = u.token_version \

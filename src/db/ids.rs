@@ -145,6 +145,10 @@ ids! {
     SignUpAttemptId;
     /// A personal access token's id (`access_tokens.id`).
     AccessTokenId;
+    /// A mail in the outbox (`outbox.id`).
+    MailId;
+    /// A recorded password reset request (`reset_requests.id`).
+    ResetRequestId;
 }
 
 #[cfg(test)]

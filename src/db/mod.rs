@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod access_tokens;
+pub mod account_tokens;
 pub mod admin;
 pub mod articles;
 pub mod audit;
@@ -13,6 +14,7 @@ pub mod ids;
 pub mod login_attempts;
 pub mod manager;
 pub mod migration_lock;
+pub mod outbox;
 pub mod pool;
 pub mod profiles;
 pub mod retry;
@@ -34,7 +36,8 @@ use rocket_db_pools::Database;
 /// `macro_rules!` macro needs to be used by path; read them here).
 pub use crate::{__db_run as db_run, __db_transaction as db_transaction};
 pub use ids::{
-    AccessTokenId, ArticleId, AuditId, CommentId, LoginAttemptId, SignUpAttemptId, TagId, UserId,
+    AccessTokenId, ArticleId, AuditId, CommentId, LoginAttemptId, MailId, ResetRequestId,
+    SignUpAttemptId, TagId, UserId,
 };
 pub use pool::{DbPool, Engine, LastInsertId};
 

@@ -22,7 +22,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::db::db_transaction;
 use crate::db::ids::Id;
-use crate::db::{now, DbPool, Engine, LastInsertId, LoginAttemptId, SignUpAttemptId};
+use crate::db::{
+    now, DbPool, Engine, LastInsertId, LoginAttemptId, ResetRequestId, SignUpAttemptId,
+};
 
 /// What a reservation found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +139,49 @@ pub async fn reserve_registration(
         values: vec![ip],
     };
     reserve(db, &plan, window).await
+}
+
+/// Reserve a password reset request for `email` from address `ip` (`reset_requests`): at most
+/// `max_per_email` and `max_per_ip` in any `window`, whether or not an account has that email
+/// (so the answer tells nothing about it).
+pub async fn reserve_reset(
+    db: &DbPool,
+    email: &str,
+    ip: &str,
+    max_per_email: i64,
+    max_per_ip: i64,
+    window: Duration,
+) -> Result<Reservation<ResetRequestId>, sqlx::Error> {
+    let ip = &address_bucket(ip);
+    let plan = Plan {
+        limits: vec![
+            Limit {
+                key: format!("reset:{email}"),
+                count_sql: "SELECT COUNT(*), MIN(created_at) FROM reset_requests WHERE email = ? AND created_at > ?",
+                value: email,
+                max: max_per_email,
+            },
+            Limit {
+                key: format!("reset-ip:{ip}"),
+                count_sql: "SELECT COUNT(*), MIN(created_at) FROM reset_requests WHERE ip = ? AND created_at > ?",
+                value: ip,
+                max: max_per_ip,
+            },
+        ],
+        insert_sql: "INSERT INTO reset_requests (email, ip, created_at) VALUES (?, ?, ?)",
+        values: vec![email, ip],
+    };
+    reserve(db, &plan, window).await
+}
+
+/// Forget password reset requests older than `before` (housekeeping).
+pub async fn prune_resets(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    const SQL: &str = "DELETE FROM reset_requests WHERE created_at < ?";
+    db_transaction!(db, |c| sqlx::query(SQL)
+        .bind(before)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
 }
 
 /// Give back a sign-up that did not happen (the hasher was busy).

@@ -33,6 +33,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// When the email was confirmed through the link mailed to it (`None`: not yet).
+    pub email_confirmed_at: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -153,7 +155,7 @@ pub(crate) use token_claim_holds;
 /// The columns of [`User`], as a literal so queries are `const` (no formatting per request).
 macro_rules! user_columns {
     () => {
-        "id, username, email, password_hash, bio, image, role, disabled, token_version, created_at, updated_at"
+        "id, username, email, password_hash, bio, image, role, disabled, token_version, created_at, updated_at, email_confirmed_at"
     };
 }
 
@@ -191,7 +193,7 @@ pub async fn find_with_session(
     sid: &str,
 ) -> Result<Option<User>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.email, u.password_hash, u.bio, u.image, u.role, u.disabled, \
-                       u.token_version, u.created_at, u.updated_at FROM users u JOIN sessions s ON s.user_id = u.id \
+                       u.token_version, u.created_at, u.updated_at, u.email_confirmed_at FROM users u JOIN sessions s ON s.user_id = u.id \
                        WHERE u.id = ? AND s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?";
     db_run!(db, |c| sqlx::query_as::<_, User>(SQL)
         .bind(id)
@@ -211,24 +213,68 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     /// What the account may do.
     pub role: Role,
+    /// The email counts as confirmed from the start (an account an operator made).
+    pub confirmed: bool,
 }
+
+const INSERT: &str =
+    "INSERT INTO users (username, email, password_hash, role, disabled, token_version, created_at, updated_at, email_confirmed_at) \
+     VALUES (?, ?, ?, ?, FALSE, 0, ?, ?, ?)";
 
 /// Create an account; returns its id. A taken email or username is a unique violation.
 pub async fn insert(db: &DbPool, user: &NewUser<'_>) -> Result<UserId, sqlx::Error> {
-    const SQL: &str =
-        "INSERT INTO users (username, email, password_hash, role, disabled, token_version, created_at, updated_at) \
-                       VALUES (?, ?, ?, ?, FALSE, 0, ?, ?)";
     let at = now();
-    db_transaction!(db, |c| sqlx::query(SQL)
+    db_transaction!(db, |c| sqlx::query(INSERT)
         .bind(user.username)
         .bind(user.email)
         .bind(user.password_hash)
         .bind(user.role)
         .bind(at)
         .bind(at)
+        .bind(user.confirmed.then_some(at))
         .execute(c)
         .await
         .map(|r| UserId::new(r.last_id())))
+}
+
+/// Create an account whose email is to be confirmed: in one transaction, the account, its
+/// confirmation token (`token_hash`, live until `expires_at`) and `mail`, which carries it.
+pub async fn insert_confirming(
+    db: &DbPool,
+    user: &NewUser<'_>,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+    mail: &crate::db::outbox::NewMail,
+) -> Result<UserId, sqlx::Error> {
+    const TOKEN: &str =
+        "INSERT INTO account_tokens (token_hash, user_id, purpose, email, created_at, expires_at, user_version) \
+                         SELECT ?, id, 'confirm', ?, ?, ?, token_version FROM users WHERE id = ?";
+    let at = now();
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        let id = sqlx::query(INSERT)
+            .bind(user.username)
+            .bind(user.email)
+            .bind(user.password_hash)
+            .bind(user.role)
+            .bind(at)
+            .bind(at)
+            .bind(user.confirmed.then_some(at))
+            .execute(&mut *tx)
+            .await
+            .map(|r| UserId::new(r.last_id()))?;
+        sqlx::query(TOKEN)
+            .bind(token_hash)
+            .bind(user.email)
+            .bind(at)
+            .bind(expires_at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        crate::db::outbox::insert_mail!(&mut *tx, mail, at)?;
+        tx.commit().await?;
+        Ok(id)
+    })
 }
 
 /// Which of `email` / `username` already belong to someone other than `except_id`.

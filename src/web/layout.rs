@@ -36,6 +36,10 @@ pub struct NavUser {
     pub avatar: String,
     /// Role.
     pub role: crate::db::users::Role,
+    /// Their email is not confirmed yet (the layout says so).
+    pub unconfirmed: bool,
+    /// Where to ask for a new confirmation mail (when `unconfirmed`).
+    pub resend_confirmation: Option<String>,
 }
 
 /// What `partials/nav` shows.
@@ -98,6 +102,14 @@ impl<'r> FromRequest<'r> for Layout {
                 image: auth.user.image.clone(),
                 avatar: crate::web::views::avatar_url(auth.user.image.as_deref()),
                 role: auth.user.role,
+                unconfirmed: auth.user.email_confirmed_at.is_none(),
+                resend_confirmation: auth
+                    .user
+                    .email_confirmed_at
+                    .is_none()
+                    .then(|| req.rocket().state::<crate::auth::recovery::AccountLinks>())
+                    .flatten()
+                    .map(|l| (l.resend_confirmation)()),
             }),
             _ => None,
         };

@@ -73,9 +73,19 @@ impl<'r> FromRequest<'r> for MetricsAccess {
 }
 
 #[get("/metrics")]
-fn metrics(_access: MetricsAccess, db: Conn, metrics: &State<Metrics>) -> (ContentType, String) {
+async fn metrics(
+    _access: MetricsAccess,
+    db: Conn,
+    metrics: &State<Metrics>,
+) -> (ContentType, String) {
     let text_format =
         ContentType::new("text", "plain").with_params([("version", "0.0.4"), ("charset", "utf-8")]);
+    // The outbox as the database has it (shared by every instance); a failed read leaves the
+    // gauges as they were rather than failing the scrape.
+    match crate::db::outbox::counts(&db).await {
+        Ok(counts) => metrics.outbox(counts.pending, counts.failed),
+        Err(e) => log::warn!("metrics: reading the outbox: {e}"),
+    }
     (text_format, metrics.render(&db))
 }
 

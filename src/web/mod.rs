@@ -9,6 +9,7 @@ pub mod health;
 pub mod layout;
 mod memo_keys;
 pub mod metrics;
+pub mod password;
 pub mod profiles;
 pub mod render;
 pub mod search;
@@ -40,6 +41,7 @@ pub fn stage() -> AdHoc {
         rocket
             .manage(LINKS)
             .manage(crate::error::SearchBox(search::search_home()))
+            .manage(ACCOUNT_LINKS)
             .mount("/", articles::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
@@ -48,6 +50,7 @@ pub fn stage() -> AdHoc {
             .mount("/", session::routes())
             .mount("/", settings::routes())
             .mount("/", tokens::routes())
+            .mount("/", password::routes())
             .mount("/", feeds::routes())
             .mount("/", sitemap::routes())
             .mount("/", search::routes())
@@ -69,6 +72,15 @@ const LINKS: Links = Links {
     tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
     login: |next| uri!(session::login_page(next)).to_string(),
     search: search::search_home,
+};
+
+/// Where the pages mails link to are, for `auth::recovery` (managed by the site's stage).
+const ACCOUNT_LINKS: crate::auth::recovery::AccountLinks = crate::auth::recovery::AccountLinks {
+    reset: |token| uri!(password::reset_page(token)).to_string(),
+    confirm: |token| uri!(password::confirm_email(token)).to_string(),
+    forgot: || uri!(password::forgot_page()).to_string(),
+    settings: || uri!(settings::edit).to_string(),
+    resend_confirmation: || uri!(settings::resend_confirmation).to_string(),
 };
 
 fn article_action(slug: &str, action: ArticleAction) -> String {
@@ -105,6 +117,8 @@ pub const NO_STORE: &[&str] = &[
     "/settings",
     "/logout",
     "/admin/reauth",
+    "/password",
+    "/email/confirm",
 ];
 
 /// Whether responses for `path` are sent with `Cache-Control: no-store`.

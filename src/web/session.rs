@@ -9,12 +9,14 @@ use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
+use crate::auth::recovery::AccountLinks;
 use crate::auth::token::Keys;
 use crate::auth::{account, session, MaybeUser};
 use crate::config::AppConfig;
 use crate::db::Conn;
 use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
+use crate::mail::Mailer;
 use crate::web::articles::{home_link, At};
 pub use crate::web::layout::PageOr;
 use crate::web::layout::{done, form_errors, safe_next, take, Layout};
@@ -58,7 +60,11 @@ pub struct Empty {
 }
 
 #[get("/login?<next>")]
-pub(crate) fn login_page(layout: Layout, next: Option<String>) -> PageOr {
+pub(crate) fn login_page(
+    layout: Layout,
+    links: &State<AccountLinks>,
+    next: Option<String>,
+) -> PageOr {
     if layout.user.is_some() {
         return PageOr::Plain(Redirect::to(safe_next(next.as_deref())));
     }
@@ -68,14 +74,19 @@ pub(crate) fn login_page(layout: Layout, next: Option<String>) -> PageOr {
         Status::Ok,
         layout.render(
             "session/login",
-            json!({ "title": "Sign in", "active": "login", "next": next, "form": {} }),
+            json!({
+                "title": "Sign in", "active": "login", "next": next, "form": {},
+                "forgot_url": (links.forgot)(),
+            }),
         ),
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/login", data = "<form>")]
 async fn login(
     db: Conn,
+    account_links: &State<AccountLinks>,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
@@ -109,6 +120,7 @@ async fn login(
                 "title": "Sign in", "active": "login", "next": next,
                 "form": { "email": sent["email"], "remember": remember },
                 "errors": form_errors(&e),
+                "forgot_url": (account_links.forgot)(),
             });
             Ok(PageOr::again(&e, layout.render("session/login", context)))
         }
@@ -130,9 +142,12 @@ fn register_page(layout: Layout) -> PageOr {
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/register", data = "<form>")]
 async fn register(
     db: Conn,
+    mailer: &State<Mailer>,
+    account_links: &State<AccountLinks>,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
@@ -142,7 +157,19 @@ async fn register(
 ) -> PageResult<PageOr> {
     let (value, sent) = take(form.into_inner(), &["username", "email"]);
     let result = match value {
-        Ok(f) => account::register(&db, config, &f.username, &f.email, &f.password, &addr.0).await,
+        Ok(f) => {
+            account::register(
+                &db,
+                config,
+                mailer,
+                account_links,
+                &f.username,
+                &f.email,
+                &f.password,
+                &addr.0,
+            )
+            .await
+        }
         Err(AppError::Invalid(errors)) => {
             let field = |name: &str| sent[name].as_str().unwrap_or_default().to_owned();
             let (email, username) = (field("email"), field("username"));

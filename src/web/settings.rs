@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
+use crate::auth::recovery::{self, AccountLinks};
 use crate::auth::token::Keys;
 use crate::auth::{account, session, CurrentUser};
 use crate::config::AppConfig;
@@ -16,6 +17,7 @@ use crate::db::users::User;
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, PageResult};
 use crate::input::{self, rule, Max};
+use crate::mail::Mailer;
 use crate::web::layout::{done, form_errors, take, Layout};
 use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
@@ -70,6 +72,8 @@ fn edit(me: CurrentUser, layout: Layout) -> RenderedPage {
 #[post("/settings", data = "<form>")]
 async fn update(
     db: Conn,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
@@ -139,10 +143,18 @@ async fn update(
             if updated.password_changed {
                 session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
             }
-            Ok(PageOr::Redirect(done(
-                uri!(edit),
-                "Your settings have been saved.",
-            )))
+            let message = if let Some(new_email) = &updated.email_requested {
+                recovery::request_email_change(&db, mailer, links, &updated.user, new_email)
+                    .await?;
+                format!(
+                    "Your settings have been saved. We sent a link to {new_email}: your email \
+                     changes when you follow it (until then it stays {}).",
+                    updated.user.email
+                )
+            } else {
+                "Your settings have been saved.".to_owned()
+            };
+            Ok(PageOr::Redirect(done(uri!(edit), message)))
         }
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
             Ok(PageOr::again(&e, page(&layout, &kept, Some(&e))))
@@ -168,7 +180,36 @@ async fn sign_out_everywhere(
     ))
 }
 
+/// "Send me a new link" in the confirmation banner.
+#[allow(clippy::too_many_arguments)]
+#[post("/settings/confirm-email", data = "<_form>")]
+async fn resend_confirmation(
+    db: Conn,
+    config: &State<AppConfig>,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
+    addr: ClientAddr,
+    me: CurrentUser,
+    _form: CsrfForm<Empty>,
+) -> PageResult<Flash<Redirect>> {
+    let user = &me.0.user;
+    match recovery::resend_confirmation(&db, config, mailer, links, user, &addr.0).await {
+        Ok(()) => Ok(done(
+            uri!(edit),
+            format!(
+                "We sent a new link to {}: follow it to confirm your email.",
+                user.email
+            ),
+        )),
+        Err(AppError::TooManyRequests(_)) => Ok(Flash::error(
+            Redirect::to(uri!(edit)),
+            "Too many links were asked for: please try again later.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    routes![edit, update, sign_out_everywhere]
+    routes![edit, update, sign_out_everywhere, resend_confirmation]
 }

@@ -57,8 +57,9 @@ db_test!(
         // (the migrations' own bookkeeping tables aside: sqlx's, and on MySQL the lock that lets one
         // instance at a time migrate, empty): a migration adding a table updates this list.
         let mut tables = vec![
-            "access_tokens", "article_tags", "articles", "audit_log", "comments", "counts", "favorites", "feed_entries", "follows",
-            "login_attempts", "register_attempts", "sessions", "tag_counts", "tags", "throttle_keys", "users",
+            "access_tokens", "account_tokens", "article_tags", "articles", "audit_log", "comments", "counts", "favorites",
+            "feed_entries", "follows", "login_attempts", "outbox", "register_attempts", "reset_requests", "sessions",
+            "tag_counts", "tags", "throttle_keys", "users",
         ];
         if app.engine == conduit::db::Engine::Sqlite {
             // The search index (FTS5; its shadow tables `article_search_*` are its own). On

@@ -126,6 +126,10 @@ pub fn test_figment(url: &str) -> Figment {
         // seconds, as a load test does, and their subject is something else; the limits' own
         // tests (tests/it/rate_limit.rs) turn them on with small budgets.
         .merge(("rate_limits", false))
+        // Mail without a mail server goes to files: never into the checkout (`spawn_with` gives
+        // each app a folder in its own temp dir), nor to the log.
+        .merge(("mail_dir", std::env::temp_dir().join("conduit-test-mail")))
+        .merge(("mail_log", false))
 }
 
 impl TestApp {
@@ -141,7 +145,11 @@ impl TestApp {
         adjust: impl FnOnce(Figment) -> Figment,
     ) -> Option<Self> {
         let (url, dir, mysql) = scratch_database(engine, test).await?;
-        let figment = adjust(test_figment(&url).merge(("backup_dir", dir.path().join("backups"))));
+        let figment = adjust(
+            test_figment(&url)
+                .merge(("backup_dir", dir.path().join("backups")))
+                .merge(("mail_dir", dir.path().join("mail"))),
+        );
         let dir_path = dir.path().to_path_buf();
         let client = Client::tracked(conduit::rocket_with(figment))
             .await

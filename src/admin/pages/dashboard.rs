@@ -78,6 +78,12 @@ pub async fn dashboard(
         .iter()
         .map(|d| json!({ "days": d, "href": uri!("/admin", dashboard(Some(d.to_string()))).to_string(), "current": *d == days }))
         .collect();
+    let outbox = db::outbox::counts(&db).await?;
+    let failed_mail: Vec<Value> = db::outbox::list_failed(&db, 10)
+        .await?
+        .iter()
+        .map(|m| json!({"id": m.id, "recipient": m.recipient, "subject": m.subject, "attempts": m.attempts, "error": m.last_error, "queued": m.created_at.format(DATE).to_string()}))
+        .collect();
     let recent = db::audit::list(&db, &AuditFilter::default(), 10, 0).await?;
     let users_query = db::admin::ListQuery {
         q: String::new(),
@@ -94,6 +100,7 @@ pub async fn dashboard(
         json!({
             "title": "Admin", "section": "dashboard", "counts": counts, "activity": activity,
             "cards": cards, "days": days, "ranges": ranges, "charts": stats::charts(&numbers),
+            "outbox": outbox, "failed_mail": failed_mail,
             "users": users.iter().map(|u| json!({"id": u.id, "username": u.username, "created": u.created_at.format(DATE).to_string(), "href": uri!("/admin", table::edit(Entity::User, u.id)).to_string()})).collect::<Vec<_>>(),
             "articles": articles.iter().map(|a| json!({"id": a.id, "title": a.title, "author": a.author_username, "created": a.created_at.format(DATE).to_string(), "href": uri!("/admin", table::edit(Entity::Article, a.id)).to_string()})).collect::<Vec<_>>(),
         }),

@@ -1,0 +1,257 @@
+//! Account recovery by mail: "forgot password" mails a single-use link, and the link sets a
+//! new password. Shared by the site and the JSON API.
+//!
+//! - A request answers the same whether or not an account has the email (nothing is mailed
+//!   when none has, or when it is disabled), and is throttled per email and per client address
+//!   (`reset_max_per_email`, `reset_max_per_ip` an hour, `db::throttle::reserve_reset`),
+//!   counted whether or not the account exists, so the throttle tells nothing either.
+//! - The token is 32 random bytes (base64url in the link); only its SHA-256 is stored. It works
+//!   once, for [`RESET_MINUTES`].
+//! - Setting the password follows the sign-up rules, and in one transaction uses the token,
+//!   bumps the token version (every JWT issued so far stops working), ends every browser
+//!   session, uses up every other reset link, and queues a notice to the account's address.
+//!   Two uses of one link at once: one sets the password, the other finds it used.
+
+use chrono::Duration;
+use serde_json::json;
+
+pub use crate::auth::mailed::{
+    confirmation_mail, new_token, token_hash, well_formed, AccountLinks, CONFIRM_HOURS,
+};
+use crate::auth::{account, password};
+use crate::config::AppConfig;
+use crate::db::account_tokens::{self, LiveToken, NewToken, Purpose};
+use crate::db::throttle::Reservation;
+use crate::db::users::User;
+use crate::db::{self, DbPool};
+use crate::error::{AppError, FieldErrors};
+use crate::input::{self, Max};
+use crate::mail::Mailer;
+
+/// How long a reset link works.
+pub const RESET_MINUTES: i64 = 30;
+
+/// The window of the reset request throttle.
+pub const RESET_WINDOW_HOURS: i64 = 1;
+
+/// The email of a reset request, checked: the same errors whether or not it is an account's.
+fn checked_email(email: &str) -> Result<&str, AppError> {
+    let email = email.trim();
+    let mut errors = FieldErrors::new();
+    if email.is_empty() {
+        errors.add("email", "can't be blank");
+    } else if input::check(&mut errors, "email", email, Max::Chars(account::EMAIL_MAX)) {
+        account::check_email(&mut errors, email);
+    }
+    errors.into_result()?;
+    Ok(email)
+}
+
+/// Ask for a reset link for `email` from client address `ip`. `Ok(())` whether or not an
+/// account has that email; 422 for an email that is not one, 429 past the throttle.
+pub async fn request_reset(
+    db: &DbPool,
+    config: &AppConfig,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    email: &str,
+    ip: &str,
+) -> Result<(), AppError> {
+    let email = checked_email(email)?;
+    let reserved = db::throttle::reserve_reset(
+        db,
+        email,
+        ip,
+        config.reset_max_per_email,
+        config.reset_max_per_ip,
+        Duration::hours(RESET_WINDOW_HOURS),
+    )
+    .await?;
+    if let Reservation::Blocked(until) = reserved {
+        return Err(account::too_many(until));
+    }
+    let Some(user) = db::users::find_by_email(db, email)
+        .await?
+        .filter(|u| !u.disabled)
+    else {
+        return Ok(());
+    };
+    let (token, hash) = new_token();
+    let mail = mailer.compose(
+        "password_reset",
+        &user.email,
+        "Reset your Conduit password",
+        json!({
+            "username": user.username,
+            "link": mailer.link(&(links.reset)(&token)),
+            "minutes": RESET_MINUTES,
+        }),
+    )?;
+    let new = NewToken {
+        hash: &hash,
+        user_id: user.id,
+        purpose: Purpose::Reset,
+        email: &user.email,
+        expires_at: db::now() + Duration::minutes(RESET_MINUTES),
+    };
+    account_tokens::issue(db, &new, &mail, &[]).await?;
+    mailer.wake();
+    Ok(())
+}
+
+/// The live reset token `token` and its enabled account, if it is one.
+pub async fn find_reset(db: &DbPool, token: &str) -> Result<Option<(LiveToken, User)>, AppError> {
+    if !well_formed(token) {
+        return Ok(None);
+    }
+    let Some(live) = account_tokens::find_live(db, &token_hash(token), Purpose::Reset).await?
+    else {
+        return Ok(None);
+    };
+    let user = db::users::find_by_id(db, live.user_id)
+        .await?
+        .filter(|u| !u.disabled);
+    Ok(user.map(|u| (live, u)))
+}
+
+/// What setting a password through a link did.
+#[derive(Debug)]
+pub enum Reset {
+    /// The password is set: the account as it is now.
+    Done(User),
+    /// The link was used, expired or unknown: nothing changed.
+    Stale,
+}
+
+/// Set `new_password` through reset token `token`. A password that breaks the sign-up rules is
+/// a 422 and leaves the link usable.
+pub async fn reset_password(
+    db: &DbPool,
+    config: &AppConfig,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    token: &str,
+    new_password: &str,
+) -> Result<Reset, AppError> {
+    let Some((_, user)) = find_reset(db, token).await? else {
+        return Ok(Reset::Stale);
+    };
+    let mut errors = FieldErrors::new();
+    account::check_password(&mut errors, new_password, &user.username, &user.email);
+    errors.into_result()?;
+    let hash = password::hash(
+        new_password,
+        account::writes_may_wait(config.password_queue_max),
+    )
+    .await?;
+    let notice = mailer.compose(
+        "password_changed",
+        &user.email,
+        "Your Conduit password was changed",
+        json!({
+            "username": user.username,
+            "forgot_link": mailer.link(&(links.forgot)()),
+        }),
+    )?;
+    if !account_tokens::reset_password(db, &token_hash(token), user.id, &hash, Some(&notice))
+        .await?
+    {
+        return Ok(Reset::Stale);
+    }
+    mailer.wake();
+    // Failed sign-ins before the reset no longer hold its owner back.
+    db::login_attempts::clear(db, &user.email).await?;
+    let user = db::users::find_by_id(db, user.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user {} vanished after a password reset", user.id))?;
+    Ok(Reset::Done(user))
+}
+
+/// Ask to move `user`'s account to `new_email` (checked and found free by `account::update`):
+/// in one transaction, a confirmation token for it, the mail to it carrying the link, and a
+/// notice to the current address. The account keeps its address until the link is followed.
+pub async fn request_email_change(
+    db: &DbPool,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    user: &User,
+    new_email: &str,
+) -> Result<(), AppError> {
+    let (token, hash) = new_token();
+    let mail = confirmation_mail(mailer, links, &user.username, new_email, &token, true)?;
+    let notice = mailer.compose(
+        "email_change_notice",
+        &user.email,
+        "A change of your Conduit email was asked for",
+        json!({
+            "username": user.username,
+            "new_email": new_email,
+            "settings_link": mailer.link(&(links.settings)()),
+        }),
+    )?;
+    let new = NewToken {
+        hash: &hash,
+        user_id: user.id,
+        purpose: Purpose::Confirm,
+        email: new_email,
+        expires_at: db::now() + Duration::hours(CONFIRM_HOURS),
+    };
+    account_tokens::issue(db, &new, &mail, &[notice]).await?;
+    mailer.wake();
+    Ok(())
+}
+
+/// Mail `user` a new link to confirm their address (the first was lost, or expired), from client
+/// address `ip`: nothing for a confirmed address; throttled with the reset requests for that
+/// email and address (429).
+pub async fn resend_confirmation(
+    db: &DbPool,
+    config: &AppConfig,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    user: &User,
+    ip: &str,
+) -> Result<(), AppError> {
+    if user.email_confirmed_at.is_some() {
+        return Ok(());
+    }
+    let reserved = db::throttle::reserve_reset(
+        db,
+        &user.email,
+        ip,
+        config.reset_max_per_email,
+        config.reset_max_per_ip,
+        Duration::hours(RESET_WINDOW_HOURS),
+    )
+    .await?;
+    if let Reservation::Blocked(until) = reserved {
+        return Err(account::too_many(until));
+    }
+    let (token, hash) = new_token();
+    let mail = confirmation_mail(mailer, links, &user.username, &user.email, &token, false)?;
+    let new = NewToken {
+        hash: &hash,
+        user_id: user.id,
+        purpose: Purpose::Confirm,
+        email: &user.email,
+        expires_at: db::now() + Duration::hours(CONFIRM_HOURS),
+    };
+    account_tokens::issue(db, &new, &mail, &[]).await?;
+    mailer.wake();
+    Ok(())
+}
+
+/// Follow confirmation link `token`.
+pub async fn confirm_email(
+    db: &DbPool,
+    token: &str,
+) -> Result<account_tokens::Confirmed, AppError> {
+    if !well_formed(token) {
+        return Ok(account_tokens::Confirmed::Stale);
+    }
+    let hash = token_hash(token);
+    let Some(live) = account_tokens::find_live(db, &hash, Purpose::Confirm).await? else {
+        return Ok(account_tokens::Confirmed::Stale);
+    };
+    Ok(account_tokens::confirm_email(db, &hash, live.user_id, &live.email).await?)
+}
