@@ -21,6 +21,10 @@ pub const DEV_JWT_SECRET: &str = "dev-only-secret-change-me-0123456789abcdef";
 
 /// Every application setting, typed. Keys are flat so `CONDUIT_<KEY>` maps onto them.
 #[derive(Debug, Deserialize, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is one documented on/off key of the configuration, set on its own"
+)]
 pub struct AppConfig {
     /// HMAC key for HS256 JWTs: at least 32 bytes, never the development default in release.
     pub jwt_secret: SecretString,
@@ -534,6 +538,40 @@ impl AppConfig {
                 ),
             ));
         }
+        self.validate_rate_limits()?;
+        if !(1..=100).contains(&self.page_size) {
+            return Err(bad("page_size", "must be between 1 and 100"));
+        }
+        if !(1..=SITEMAP_MAX_URLS).contains(&self.sitemap_max_urls) {
+            return Err(bad(
+                "sitemap_max_urls",
+                format!("must be between 1 and {SITEMAP_MAX_URLS}"),
+            ));
+        }
+        if self.backup_keep == 0 {
+            return Err(bad("backup_keep", "must keep at least one backup"));
+        }
+        if self.backup_timeout_secs == 0 {
+            return Err(bad("backup_timeout_secs", "must be a positive number"));
+        }
+        if self.metrics_token().is_some_and(|t| t.len() < 16) {
+            return Err(bad("metrics_token", "must be at least 16 characters"));
+        }
+        self.validate_mail()?;
+        if parse_level(&self.log_filter).is_none() {
+            return Err(bad(
+                "log_filter",
+                format!(
+                    "`{}` is not one of error, warn, info, debug, trace",
+                    self.log_filter
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rate limits' window and budgets (when the limits are on).
+    fn validate_rate_limits(&self) -> Result<(), ConfigError> {
         if self.rate_limits {
             if !(1..=86_400).contains(&self.rate_limit_window_seconds) {
                 return Err(bad(
@@ -561,24 +599,11 @@ impl AppConfig {
                 }
             }
         }
-        if !(1..=100).contains(&self.page_size) {
-            return Err(bad("page_size", "must be between 1 and 100"));
-        }
-        if !(1..=SITEMAP_MAX_URLS).contains(&self.sitemap_max_urls) {
-            return Err(bad(
-                "sitemap_max_urls",
-                format!("must be between 1 and {SITEMAP_MAX_URLS}"),
-            ));
-        }
-        if self.backup_keep == 0 {
-            return Err(bad("backup_keep", "must keep at least one backup"));
-        }
-        if self.backup_timeout_secs == 0 {
-            return Err(bad("backup_timeout_secs", "must be a positive number"));
-        }
-        if self.metrics_token().is_some_and(|t| t.len() < 16) {
-            return Err(bad("metrics_token", "must be at least 16 characters"));
-        }
+        Ok(())
+    }
+
+    /// The sender's address and the mail server's URL.
+    fn validate_mail(&self) -> Result<(), ConfigError> {
         if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(bad(
                 "mail_from",
@@ -590,15 +615,6 @@ impl AppConfig {
         }
         if let Some(url) = self.smtp_url() {
             SmtpUrl::parse(url).map_err(|message| bad("smtp_url", message))?;
-        }
-        if parse_level(&self.log_filter).is_none() {
-            return Err(bad(
-                "log_filter",
-                format!(
-                    "`{}` is not one of error, warn, info, debug, trace",
-                    self.log_filter
-                ),
-            ));
         }
         Ok(())
     }
