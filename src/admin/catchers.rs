@@ -34,13 +34,14 @@ impl<'r> Responder<'r, 'static> for AdminError {
         let layout = req.local_cache(|| None::<Layout>);
         match layout {
             Some(layout) => {
-                let page = layout.render(
+                let page = crate::admin::pages::render(layout, 
                     "admin/error",
                     json!({ "title": title_for(status), "section": "", "status": status.code, "messages": [message] }),
                 );
                 (status, page).respond_to(req)
             }
-            None => error_page(status, &[message], None).respond_to(req),
+            // Under `/admin`: no search box.
+            None => error_page(req, status, &[message]).respond_to(req),
         }
     }
 }

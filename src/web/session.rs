@@ -4,7 +4,7 @@
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, uri, Route, State};
 use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
@@ -68,7 +68,8 @@ pub(crate) fn login_page(layout: Layout, next: Option<String>) -> PageOr {
         Status::Ok,
         layout.render(
             "session/login",
-            json!({ "title": "Sign in", "active": "login", "next": next, "form": {} }),
+            json!({ "title": "Sign in", "active": "login", "next": next, "form": {},
+                    "action": uri!(login).to_string(), "register_url": uri!(register_page).to_string() }),
         ),
     ))
 }
@@ -108,6 +109,7 @@ async fn login(
             let context = json!({
                 "title": "Sign in", "active": "login", "next": next,
                 "form": { "email": sent["email"], "remember": remember },
+                "action": uri!(login).to_string(), "register_url": uri!(register_page).to_string(),
                 "errors": form_errors(&e),
             });
             Ok(PageOr::again(&e, layout.render("session/login", context)))
@@ -117,7 +119,7 @@ async fn login(
 }
 
 #[get("/register")]
-fn register_page(layout: Layout) -> PageOr {
+pub(crate) fn register_page(layout: Layout) -> PageOr {
     if layout.user.is_some() {
         return PageOr::Plain(Redirect::to(home_link(None, None, At::First)));
     }
@@ -125,7 +127,8 @@ fn register_page(layout: Layout) -> PageOr {
         Status::Ok,
         layout.render(
             "session/register",
-            json!({ "title": "Sign up", "active": "register", "form": {} }),
+            json!({ "title": "Sign up", "active": "register", "form": {},
+                    "action": uri!(register).to_string(), "login_url": uri!(login_page(_)).to_string() }),
         ),
     ))
 }
@@ -169,6 +172,7 @@ async fn register(
             let context = json!({
                 "title": "Sign up", "active": "register",
                 "form": sent, "errors": form_errors(&e),
+                "action": uri!(register).to_string(), "login_url": uri!(login_page(_)).to_string(),
             });
             Ok(PageOr::again(
                 &e,
@@ -180,7 +184,7 @@ async fn register(
 }
 
 #[post("/logout", data = "<_form>")]
-async fn logout(
+pub(crate) async fn logout(
     db: Conn,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
