@@ -312,8 +312,8 @@ impl<'r> Responder<'r, 'static> for HtmlError {
             // console's both do: `web::catchers`, `admin::catchers`).
             return Err(Status::Unauthorized);
         }
-        let mut res = error_page(req, self.0.status(), &self.0.public_messages())
-            .respond_to(req)?;
+        let mut res =
+            error_page(req, self.0.status(), &self.0.public_messages()).respond_to(req)?;
         if let Some(secs) = self.0.retry_after() {
             res.set_header(Header::new("Retry-After", secs.to_string()));
         }

@@ -34,7 +34,8 @@ impl<'r> Responder<'r, 'static> for AdminError {
         let layout = req.local_cache(|| None::<Layout>);
         match layout {
             Some(layout) => {
-                let page = crate::admin::pages::render(layout, 
+                let page = crate::admin::pages::render(
+                    layout,
                     "admin/error",
                     json!({ "title": title_for(status), "section": "", "status": status.code, "messages": [message] }),
                 );

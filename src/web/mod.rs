@@ -69,20 +69,20 @@ pub fn stage(admin: fn() -> String) -> AdHoc {
 /// (the console's dashboard), which [`stage`] is given.
 const fn links(admin: fn() -> String) -> Links {
     Links {
-    home: || articles::home_link(None, None, articles::At::First),
-    article: |slug| uri!(articles::show(slug)).to_string(),
-    article_action,
-    delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
-    profile: |username| profiles::profile_link(username, false, articles::At::First),
-    profile_action,
-    tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
-    login: |next| uri!(session::login_page(next)).to_string(),
-    search: search::search_home,
-    editor: || uri!(editor::new).to_string(),
-    settings: || uri!(settings::edit).to_string(),
-    logout: || uri!(session::logout).to_string(),
-    register: || uri!(session::register_page).to_string(),
-    admin,
+        home: || articles::home_link(None, None, articles::At::First),
+        article: |slug| uri!(articles::show(slug)).to_string(),
+        article_action,
+        delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
+        profile: |username| profiles::profile_link(username, false, articles::At::First),
+        profile_action,
+        tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
+        login: |next| uri!(session::login_page(next)).to_string(),
+        search: search::search_home,
+        editor: || uri!(editor::new).to_string(),
+        settings: || uri!(settings::edit).to_string(),
+        logout: || uri!(session::logout).to_string(),
+        register: || uri!(session::register_page).to_string(),
+        admin,
     }
 }
 

@@ -27,6 +27,7 @@ mod ids;
 mod infra;
 mod keyset;
 mod keyset_admin;
+mod links;
 mod mariadb_server;
 mod metrics;
 mod observe;

@@ -75,7 +75,8 @@ pub async fn audit(
         page.next.map(|c| href(Some(c.encode()), None)),
     );
     let rows = page.rows;
-    Ok(super::render(&layout, 
+    Ok(super::render(
+        &layout,
         "admin/audit",
         json!({
             "title": "Audit log", "section": "audit", "total": total,

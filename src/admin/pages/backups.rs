@@ -33,7 +33,8 @@ fn backups_page(
             json!({ "name": f.name, "size": f.size, "size_text": f.size_text, "created_at": f.created_at, "href": href })
         })
         .collect();
-    Ok(super::render(layout, 
+    Ok(super::render(
+        layout,
         "admin/backups",
         json!({
             "title": "Backups", "section": "backups", "files": files, "error": error,

@@ -89,7 +89,8 @@ pub async fn dashboard(
     let users: Vec<UserRow> = db::admin::list(&db, Users::SPEC, &users_query).await?;
     let articles: Vec<ArticleRow> = db::admin::list(&db, Articles::SPEC, &users_query).await?;
     let activity: Vec<Value> = recent.iter().map(audit_view).collect();
-    Ok(super::render(&layout, 
+    Ok(super::render(
+        &layout,
         "admin/dashboard",
         json!({
             "title": "Admin", "section": "dashboard", "counts": counts, "activity": activity,
@@ -115,7 +116,8 @@ fn change_text(change: i64, kind: &str) -> String {
 
 #[get("/reauth?<next>")]
 pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> RenderedPage {
-    super::render(&layout, 
+    super::render(
+        &layout,
         "admin/reauth",
         json!({ "title": "Confirm your password", "section": "", "next": safe_next(next.as_deref()),
                 "action": uri!("/admin", reauth).to_string() }),
@@ -159,7 +161,8 @@ pub async fn reauth(
             )))
         }
         Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
-            let page = super::render(&layout, 
+            let page = super::render(
+                &layout,
                 "admin/reauth",
                 json!({ "title": "Confirm your password", "section": "", "next": next,
                         "action": uri!("/admin", reauth).to_string(),

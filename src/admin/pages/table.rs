@@ -120,7 +120,8 @@ async fn list_page<R: Resource>(
         uri!("/admin", csv(CsvOf(R::ENTITY), params)).to_string()
     });
     let entity = R::ENTITY.plural();
-    Ok(super::render(layout, 
+    Ok(super::render(
+        layout,
         "admin/list",
         json!({
             "title": R::TITLE, "section": entity, "entity": entity, "base": list_href(R::ENTITY, <ListParams as Default>::default()),
@@ -300,7 +301,8 @@ fn confirm_page(
         .iter()
         .map(|(n, v)| json!({ "name": n, "value": v }))
         .collect();
-    super::render(layout, 
+    super::render(
+        layout,
         "admin/confirm",
         json!({
             "title": "Please confirm", "section": entity.plural(), "message": message, "items": items,
