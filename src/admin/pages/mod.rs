@@ -45,7 +45,7 @@ pub fn dashboard_link() -> String {
 }
 
 /// Where the console's navigation (`admin/base`) goes: its sections, by name.
-fn admin_nav() -> Value {
+pub(crate) fn admin_nav() -> Value {
     let table = |entity| table::list_href(entity, ListParams::default());
     json!({
         "dashboard": dashboard_link(),
