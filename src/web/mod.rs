@@ -39,13 +39,14 @@ pub fn stage(admin: fn() -> String) -> AdHoc {
         } else {
             rocket
         };
+        let links = links(admin);
         rocket
-            .manage(links(admin))
+            .manage(links)
             .manage(crate::error::SearchBox(search::search_home()))
             .manage(crate::error::ErrorPageLinks {
-                home: (links(admin).home)(),
-                login: (links(admin).login)(None),
-                register: (links(admin).register)(),
+                home: (links.home)(),
+                login: (links.login)(None),
+                register: (links.register)(),
             })
             .mount("/", articles::routes())
             .mount("/", editor::routes())
