@@ -312,8 +312,8 @@ impl<'r> Responder<'r, 'static> for HtmlError {
             // console's both do: `web::catchers`, `admin::catchers`).
             return Err(Status::Unauthorized);
         }
-        let mut res = error_page(self.0.status(), &self.0.public_messages(), search_box(req))
-            .respond_to(req)?;
+        let mut res =
+            error_page(req, self.0.status(), &self.0.public_messages()).respond_to(req)?;
         if let Some(secs) = self.0.retry_after() {
             res.set_header(Header::new("Retry-After", secs.to_string()));
         }
@@ -362,13 +362,27 @@ pub fn search_box(req: &Request<'_>) -> Option<String> {
         .map(|b| b.0.clone())
 }
 
-/// An error page in the site layout, with a way back home, and the search box when
-/// `search_url` is given.
-pub fn error_page(
-    status: Status,
-    messages: &[String],
-    search_url: Option<String>,
-) -> (Status, Template) {
+/// Where the links of an error page go (its navigation, as seen signed out, and its way back
+/// home): error pages render without the site's layout, so the site's stage manages these,
+/// made by its routes' `uri!`s. Empty (links to the page itself) when the site is not mounted.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ErrorPageLinks {
+    /// The home page.
+    pub home: String,
+    /// The login page.
+    pub login: String,
+    /// The sign-up page.
+    pub register: String,
+}
+
+/// An error page answering `req` in the site layout, with a way back home, and the search box
+/// where [`search_box`] gives one.
+pub fn error_page(req: &Request<'_>, status: Status, messages: &[String]) -> (Status, Template) {
+    let links = req
+        .rocket()
+        .state::<ErrorPageLinks>()
+        .cloned()
+        .unwrap_or_default();
     (
         status,
         Template::render(
@@ -377,7 +391,9 @@ pub fn error_page(
                 status: status.code,
                 title: title_for(status),
                 messages: messages,
-                search_url: search_url,
+                search_url: search_box(req),
+                home_url: links.home.clone(),
+                nav_links: links,
             },
         ),
     )

@@ -53,7 +53,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(auth::csrf::Gate)
         .attach(security::shield())
         .attach(security::ContentSecurityPolicy)
-        .attach(web::stage())
+        .attach(web::stage(admin::pages::dashboard_link))
         .attach(api::stage())
         .attach(admin::stage())
         .attach(mail::stage())

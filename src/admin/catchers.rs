@@ -23,6 +23,10 @@ use crate::web::layout::Layout;
 /// An error page under `/admin`: in the console's layout for an admin, the site's otherwise.
 pub struct AdminError(Status);
 
+/// The console's navigation (`admin/base`'s `admin_nav`), which the console's stage manages:
+/// it is made of the pages' routes, and the pages import this module.
+pub struct AdminNav(pub fn() -> serde_json::Value);
+
 impl<'r> Responder<'r, 'static> for AdminError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.0;
@@ -34,13 +38,16 @@ impl<'r> Responder<'r, 'static> for AdminError {
         let layout = req.local_cache(|| None::<Layout>);
         match layout {
             Some(layout) => {
+                let admin_nav = req.rocket().state::<AdminNav>().map(|nav| (nav.0)());
                 let page = layout.render(
                     "admin/error",
-                    json!({ "title": title_for(status), "section": "", "status": status.code, "messages": [message] }),
+                    json!({ "title": title_for(status), "section": "", "status": status.code, "messages": [message],
+                            "admin_nav": admin_nav }),
                 );
                 (status, page).respond_to(req)
             }
-            None => error_page(status, &[message], None).respond_to(req),
+            // Under `/admin`: no search box.
+            None => error_page(req, status, &[message]).respond_to(req),
         }
     }
 }

@@ -288,6 +288,7 @@ pub fn stage() -> AdHoc {
         Ok(rocket
             .mount("/admin", pages::routes())
             .register("/admin", catchers::catchers())
+            .manage(catchers::AdminNav(pages::admin_nav))
             .mount("/api/admin", api::routes()))
     })
 }

@@ -306,6 +306,8 @@ async fn home(
             active: "home",
             tab,
             tag_url: tag.as_deref().map(|t| (layout.links.tag)(t)),
+            your_feed_url: home_link(None, Some("you"), At::First),
+            global_url: home_link(None, None, At::First),
             tag,
             previews: list.html,
             pager: list.pager,
@@ -336,6 +338,10 @@ struct HomePage {
     tag: Option<String>,
     /// The tag's tab.
     tag_url: Option<String>,
+    /// The "Your Feed" tab.
+    your_feed_url: String,
+    /// The "Global Feed" tab.
+    global_url: String,
     /// The rendered previews.
     previews: Vec<Arc<str>>,
     /// The rendered pager and tag list.
@@ -356,6 +362,8 @@ struct ArticlePage {
     comment_url: Option<String>,
     /// The login page, coming back here.
     login_url: Option<String>,
+    /// The sign-up page, beside `login_url`.
+    register_url: Option<String>,
     /// Sanitized HTML of the body.
     body_html: Arc<str>,
     tags: Vec<TagView>,
@@ -457,6 +465,7 @@ async fn article_page(
                 comment_url: csrf
                     .map(|_| (layout.links.article_action)(&article.slug, ArticleAction::Comment)),
                 login_url: csrf.is_none().then(|| (layout.links.login)(Some(&url))),
+                register_url: csrf.is_none().then(|| (layout.links.register)()),
                 here: url,
                 body_html,
                 meta,

@@ -6,7 +6,7 @@ use rocket::response::Redirect;
 use rocket::{catch, catchers, uri, Catcher, Request};
 use rocket_dyn_templates::Template;
 
-use crate::error::{default_message, error_page, report_caught, search_box, CatcherMessage};
+use crate::error::{default_message, error_page, report_caught, CatcherMessage};
 use crate::web::session;
 
 /// `303 See Other` to the login page, coming back afterwards: to this page for a GET, and for
@@ -45,7 +45,7 @@ fn default(status: Status, req: &Request<'_>) -> (Status, Template) {
         .0
         .clone()
         .unwrap_or_else(|| default_message(status));
-    error_page(status, &[message], search_box(req))
+    error_page(req, status, &[message])
 }
 
 /// Catchers for the site (HTML).

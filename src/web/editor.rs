@@ -73,7 +73,7 @@ fn editor(
 }
 
 #[get("/editor")]
-fn new(_me: CurrentUser, layout: Layout) -> (Status, RenderedPage) {
+pub(crate) fn new(_me: CurrentUser, layout: Layout) -> (Status, RenderedPage) {
     editor(&layout, &json!({}), None, None, Status::Ok)
 }
 

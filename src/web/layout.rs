@@ -51,6 +51,34 @@ struct NavContext<'a> {
     /// Where the search box sends its `q`; `None` in the admin console (the site's search
     /// is for readers).
     search_url: Option<String>,
+    /// Where its items go.
+    nav_links: NavLinks,
+}
+
+/// Where the navigation's items go, from the site's [`Links`].
+#[derive(Serialize)]
+struct NavLinks {
+    home: String,
+    editor: String,
+    settings: String,
+    admin: String,
+    logout: String,
+    login: String,
+    register: String,
+}
+
+impl NavLinks {
+    fn new(links: &Links) -> Self {
+        Self {
+            home: (links.home)(),
+            editor: (links.editor)(),
+            settings: (links.settings)(),
+            admin: (links.admin)(),
+            logout: (links.logout)(),
+            login: (links.login)(None),
+            register: (links.register)(),
+        }
+    }
 }
 
 /// A flash message.
@@ -176,6 +204,8 @@ impl Layout {
                     serde_json::to_value(&self.user).map_err(tera::Error::json)?,
                 );
                 members.insert("csrf_token".into(), Value::String(self.csrf.clone()));
+                // The footer's link home.
+                members.insert("home_url".into(), Value::String((self.links.home)()));
                 members.insert(
                     "flash".into(),
                     serde_json::to_value(&self.flash).map_err(tera::Error::json)?,
@@ -186,7 +216,9 @@ impl Layout {
     }
 
     /// `partials/nav` for this user on a page whose tab is `active`, with the search box
-    /// when `search`.
+    /// when `search`. Its links are not in the key: they are the same on every page of one
+    /// app (the [`Links`] its stage manages), and the memo is that app's own (`Templates` is
+    /// made by the app factory).
     fn nav(&self, active: &str, search: bool) -> rocket_dyn_templates::tera::Result<Arc<str>> {
         let csrf = self.user.as_ref().map(|_| self.csrf.as_str());
         let mut inputs = Key::new().with(active).with(&csrf).with(&search);
@@ -204,6 +236,7 @@ impl Layout {
                 current_user: self.user.as_ref(),
                 csrf_token: csrf,
                 search_url: search.then(|| (self.links.search)()),
+                nav_links: NavLinks::new(&self.links),
             })
     }
 

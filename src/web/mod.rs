@@ -27,9 +27,11 @@ use rocket::{uri, Request, Response};
 use crate::db::CommentId;
 use views::{ArticleAction, Links, ProfileAction};
 
-/// Mounts the site's routes and static files and registers its HTML catchers.
-pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Site", |rocket| async move {
+/// Mounts the site's routes and static files and registers its HTML catchers. `admin` makes
+/// the link to the admin console's dashboard (the console is above the site: it links to the
+/// site's pages, so only the app factory sees both).
+pub fn stage(admin: fn() -> String) -> AdHoc {
+    AdHoc::on_ignite("Site", move |rocket| async move {
         let panic_route = rocket
             .state::<crate::config::AppConfig>()
             .is_some_and(|c| c.enable_panic_route);
@@ -38,10 +40,16 @@ pub fn stage() -> AdHoc {
         } else {
             rocket
         };
+        let links = links(admin);
         rocket
-            .manage(LINKS)
+            .manage(links)
             .manage(crate::error::SearchBox(search::search_home()))
             .manage(ACCOUNT_LINKS)
+            .manage(crate::error::ErrorPageLinks {
+                home: (links.home)(),
+                login: (links.login)(None),
+                register: (links.register)(),
+            })
             .mount("/", articles::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
@@ -61,18 +69,26 @@ pub fn stage() -> AdHoc {
     })
 }
 
-/// Where the site's pages are, for the views (each a `uri!` of the page's route).
-const LINKS: Links = Links {
-    home: || articles::home_link(None, None, articles::At::First),
-    article: |slug| uri!(articles::show(slug)).to_string(),
-    article_action,
-    delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
-    profile: |username| profiles::profile_link(username, false, articles::At::First),
-    profile_action,
-    tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
-    login: |next| uri!(session::login_page(next)).to_string(),
-    search: search::search_home,
-};
+/// Where the site's pages are, for the views: each a `uri!` of the page's route, but `admin`
+/// (the console's dashboard), which [`stage`] is given.
+const fn links(admin: fn() -> String) -> Links {
+    Links {
+        home: || articles::home_link(None, None, articles::At::First),
+        article: |slug| uri!(articles::show(slug)).to_string(),
+        article_action,
+        delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
+        profile: |username| profiles::profile_link(username, false, articles::At::First),
+        profile_action,
+        tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
+        login: |next| uri!(session::login_page(next)).to_string(),
+        search: search::search_home,
+        editor: || uri!(editor::new).to_string(),
+        settings: || uri!(settings::edit).to_string(),
+        logout: || uri!(session::logout).to_string(),
+        register: || uri!(session::register_page).to_string(),
+        admin,
+    }
+}
 
 /// Where the pages mails link to are, for `auth::recovery` (managed by the site's stage).
 const ACCOUNT_LINKS: crate::auth::recovery::AccountLinks = crate::auth::recovery::AccountLinks {

@@ -105,6 +105,7 @@ async fn profile_page(
             // The navigation marks one's own profile as the current page.
             "active": if own { "profile" } else { "" },
             "login_url": (layout.links.login)(Some(&list.here)),
+            "settings_url": own.then(|| (layout.links.settings)()),
             "previews": list.html, "pager": list.pager, "here": list.here,
         }),
     ))

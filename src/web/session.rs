@@ -4,7 +4,7 @@
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, uri, Route, State};
 use serde_json::json;
 
 use crate::auth::credentials::ClientAddr;
@@ -77,6 +77,7 @@ pub(crate) fn login_page(
             json!({
                 "title": "Sign in", "active": "login", "next": next, "form": {},
                 "forgot_url": (links.forgot)(),
+                "action": uri!(login).to_string(), "register_url": uri!(register_page).to_string(),
             }),
         ),
     ))
@@ -119,6 +120,7 @@ async fn login(
             let context = json!({
                 "title": "Sign in", "active": "login", "next": next,
                 "form": { "email": sent["email"], "remember": remember },
+                "action": uri!(login).to_string(), "register_url": uri!(register_page).to_string(),
                 "errors": form_errors(&e),
                 "forgot_url": (account_links.forgot)(),
             });
@@ -129,7 +131,7 @@ async fn login(
 }
 
 #[get("/register")]
-fn register_page(layout: Layout) -> PageOr {
+pub(crate) fn register_page(layout: Layout) -> PageOr {
     if layout.user.is_some() {
         return PageOr::Plain(Redirect::to(home_link(None, None, At::First)));
     }
@@ -137,7 +139,8 @@ fn register_page(layout: Layout) -> PageOr {
         Status::Ok,
         layout.render(
             "session/register",
-            json!({ "title": "Sign up", "active": "register", "form": {} }),
+            json!({ "title": "Sign up", "active": "register", "form": {},
+                    "action": uri!(register).to_string(), "login_url": uri!(login_page(_)).to_string() }),
         ),
     ))
 }
@@ -196,6 +199,7 @@ async fn register(
             let context = json!({
                 "title": "Sign up", "active": "register",
                 "form": sent, "errors": form_errors(&e),
+                "action": uri!(register).to_string(), "login_url": uri!(login_page(_)).to_string(),
             });
             Ok(PageOr::again(
                 &e,
@@ -207,7 +211,7 @@ async fn register(
 }
 
 #[post("/logout", data = "<_form>")]
-async fn logout(
+pub(crate) async fn logout(
     db: Conn,
     jar: &CookieJar<'_>,
     keys: &State<Keys>,

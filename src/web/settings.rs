@@ -55,6 +55,9 @@ fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) ->
         json!({
             "title": "Settings", "active": "settings", "form": form, "errors": errors,
             "tokens_url": uri!(crate::web::tokens::index).to_string(),
+            "action": uri!(update).to_string(),
+            "logout_url": (layout.links.logout)(),
+            "sign_out_everywhere_url": uri!(sign_out_everywhere).to_string(),
         }),
     )
 }
@@ -64,7 +67,7 @@ fn form_of(user: &User) -> serde_json::Value {
 }
 
 #[get("/settings")]
-fn edit(me: CurrentUser, layout: Layout) -> RenderedPage {
+pub(crate) fn edit(me: CurrentUser, layout: Layout) -> RenderedPage {
     page(&layout, &form_of(&me.0.user), None)
 }
 

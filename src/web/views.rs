@@ -43,6 +43,18 @@ pub struct Links {
     pub login: fn(Option<&str>) -> String,
     /// The search page, where the navigation's search box sends its `q`.
     pub search: fn() -> String,
+    /// The editor of a new article.
+    pub editor: fn() -> String,
+    /// The settings page, where its form posts too.
+    pub settings: fn() -> String,
+    /// Where the "Log out" button posts.
+    pub logout: fn() -> String,
+    /// The sign-up page.
+    pub register: fn() -> String,
+    /// The admin console's dashboard. The app factory fills it (`crate::rocket_with`, through
+    /// [`crate::web::stage`]): the console's routes import the site's, so the site cannot name
+    /// them.
+    pub admin: fn() -> String,
 }
 
 /// What an article's links do besides showing it.

@@ -27,6 +27,7 @@ mod ids;
 mod infra;
 mod keyset;
 mod keyset_admin;
+mod links;
 mod mail;
 mod mail_confirm;
 mod mariadb_server;

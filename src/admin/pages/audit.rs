@@ -29,6 +29,11 @@ pub fn audit_view(row: &db::audit::AuditRow) -> Value {
     })
 }
 
+/// The audit log as `params` ask for it.
+pub(super) fn audit_href(params: AuditParams) -> String {
+    uri!("/admin", audit(params)).to_string()
+}
+
 #[get("/audit?<params..>")]
 pub async fn audit(
     db: Conn,
@@ -62,7 +67,7 @@ pub async fn audit(
             before,
             ..params.clone()
         };
-        uri!("/admin", audit(params)).to_string()
+        audit_href(params)
     };
     let pagination = pagination(
         (!page.first).then(|| href(None, None)),
@@ -70,7 +75,8 @@ pub async fn audit(
         page.next.map(|c| href(Some(c.encode()), None)),
     );
     let rows = page.rows;
-    Ok(layout.render(
+    Ok(super::render(
+        &layout,
         "admin/audit",
         json!({
             "title": "Audit log", "section": "audit", "total": total,

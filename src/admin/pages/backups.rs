@@ -33,10 +33,12 @@ fn backups_page(
             json!({ "name": f.name, "size": f.size, "size_text": f.size_text, "created_at": f.created_at, "href": href })
         })
         .collect();
-    Ok(layout.render(
+    Ok(super::render(
+        layout,
         "admin/backups",
         json!({
             "title": "Backups", "section": "backups", "files": files, "error": error,
+            "create_url": uri!("/admin", create_backup).to_string(),
             "dir": backups.dir().display().to_string(), "keep": backups.keep(), "engine": backups.engine(),
         }),
     ))

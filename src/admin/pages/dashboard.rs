@@ -95,7 +95,8 @@ pub async fn dashboard(
     let users: Vec<UserRow> = db::admin::list(&db, Users::SPEC, &users_query).await?;
     let articles: Vec<ArticleRow> = db::admin::list(&db, Articles::SPEC, &users_query).await?;
     let activity: Vec<Value> = recent.iter().map(audit_view).collect();
-    Ok(layout.render(
+    Ok(super::render(
+        &layout,
         "admin/dashboard",
         json!({
             "title": "Admin", "section": "dashboard", "counts": counts, "activity": activity,
@@ -122,9 +123,11 @@ fn change_text(change: i64, kind: &str) -> String {
 
 #[get("/reauth?<next>")]
 pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> RenderedPage {
-    layout.render(
+    super::render(
+        &layout,
         "admin/reauth",
-        json!({ "title": "Confirm your password", "section": "", "next": safe_next(next.as_deref()) }),
+        json!({ "title": "Confirm your password", "section": "", "next": safe_next(next.as_deref()),
+                "action": uri!("/admin", reauth).to_string() }),
     )
 }
 
@@ -165,9 +168,11 @@ pub async fn reauth(
             )))
         }
         Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
-            let page = layout.render(
+            let page = super::render(
+                &layout,
                 "admin/reauth",
                 json!({ "title": "Confirm your password", "section": "", "next": next,
+                        "action": uri!("/admin", reauth).to_string(),
                         "errors": { "list": ["password is not correct"] } }),
             );
             Ok(PageOr::Page((Status::UnprocessableEntity, page)))

@@ -26,12 +26,46 @@ use rocket::form::Context;
 use rocket::response::{Flash, Redirect};
 use rocket::{uri, Route};
 
+use serde_json::{json, Value};
+
 use crate::admin::catchers::AdminResult;
+use crate::admin::ops::Entity;
+use crate::admin::{AuditParams, ListParams};
 use crate::auth::Authenticated;
 use crate::config::AppConfig;
 use crate::error::{AppError, FieldErrors};
-use crate::web::layout::done;
+use crate::web::layout::{done, Layout};
+use crate::web::render::RenderedPage;
 use crate::web::session::PageOr;
+
+/// The console's dashboard, where the site's navigation links to (given to the site's stage
+/// by the app factory: the site cannot name the console's routes).
+pub fn dashboard_link() -> String {
+    uri!("/admin", dashboard::dashboard(_)).to_string()
+}
+
+/// Where the console's navigation (`admin/base`) goes: its sections, by name.
+pub(crate) fn admin_nav() -> Value {
+    let table = |entity| table::list_href(entity, ListParams::default());
+    json!({
+        "dashboard": dashboard_link(),
+        "users": table(Entity::User),
+        "articles": table(Entity::Article),
+        "comments": table(Entity::Comment),
+        "tags": table(Entity::Tag),
+        "audit": audit::audit_href(AuditParams::default()),
+        "backups": uri!("/admin", backups::backups).to_string(),
+    })
+}
+
+/// A console page: `template` with `context` (a JSON object) and the console's navigation
+/// (`admin_nav`), in the site's layout.
+pub(crate) fn render(layout: &Layout, template: &'static str, mut context: Value) -> RenderedPage {
+    if let Value::Object(members) = &mut context {
+        members.insert("admin_nav".into(), admin_nav());
+    }
+    layout.render(template, context)
+}
 
 /// Whether the caller entered their password recently enough for a destructive action.
 fn is_fresh(auth: &Authenticated, config: &AppConfig) -> bool {

@@ -34,7 +34,7 @@ fn listing<R: Resource>(params: &ListParams) -> Result<Listing, AppError> {
 }
 
 /// The table of `entity` as `params` ask for it.
-fn list_href(entity: Entity, params: ListParams) -> String {
+pub(super) fn list_href(entity: Entity, params: ListParams) -> String {
     uri!("/admin", list(entity, params)).to_string()
 }
 
@@ -120,7 +120,8 @@ async fn list_page<R: Resource>(
         uri!("/admin", csv(CsvOf(R::ENTITY), params)).to_string()
     });
     let entity = R::ENTITY.plural();
-    Ok(layout.render(
+    Ok(super::render(
+        layout,
         "admin/list",
         json!({
             "title": R::TITLE, "section": entity, "entity": entity, "base": list_href(R::ENTITY, <ListParams as Default>::default()),
@@ -193,7 +194,7 @@ fn edit_page<R: Resource>(
     if let (Value::Object(context), Value::Object(own)) = (&mut context, R::edit_view(record)) {
         context.extend(own);
     }
-    layout.render("admin/edit", context)
+    super::render(layout, "admin/edit", context)
 }
 
 async fn edit_form<R: Resource>(
@@ -300,7 +301,8 @@ fn confirm_page(
         .iter()
         .map(|(n, v)| json!({ "name": n, "value": v }))
         .collect();
-    layout.render(
+    super::render(
+        layout,
         "admin/confirm",
         json!({
             "title": "Please confirm", "section": entity.plural(), "message": message, "items": items,

@@ -43,7 +43,8 @@ pub async fn user_tokens(
             })
         })
         .collect();
-    Ok(layout.render(
+    Ok(super::render(
+        &layout,
         "admin/tokens",
         json!({
             "title": format!("Tokens of {}", user.username), "section": "users",
