@@ -87,7 +87,6 @@ pub async fn explain_per_day(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<Vec<String>, sqlx::Error> {
-    use sqlx::Row;
     let sql = per_day_sql(series, db.engine());
     let until = last.succ_opt().unwrap_or(NaiveDate::MAX);
     match db.engine() {
@@ -99,9 +98,7 @@ pub async fn explain_per_day(
                     .bind(until)
                     .fetch_all(c)
                     .await?;
-                rows.iter()
-                    .map(|row| row.try_get::<String, _>(3))
-                    .collect::<Result<Vec<_>, _>>()
+                crate::db::explain::sqlite_steps(&rows)
             })
         }
         Engine::MySql => {
@@ -112,20 +109,7 @@ pub async fn explain_per_day(
                     .bind(until)
                     .fetch_all(c)
                     .await?;
-                rows.iter()
-                    .map(|row| {
-                        let text = |name: &str| -> Result<String, sqlx::Error> {
-                            Ok(row.try_get::<Option<String>, _>(name)?.unwrap_or_default())
-                        };
-                        Ok(format!(
-                            "table={} type={} key={} Extra={}",
-                            text("table")?,
-                            text("type")?,
-                            text("key")?,
-                            text("Extra")?
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                crate::db::explain::mysql_steps(&rows)
             })
         }
     }

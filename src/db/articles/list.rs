@@ -433,29 +433,14 @@ pub async fn explain_page_ids(
             let sql = format!("EXPLAIN QUERY PLAN {sql}");
             db_run!(db, |c| {
                 let rows = bound!(sqlx::query(&sql)).fetch_all(c).await?;
-                rows.iter()
-                    .map(|row| row.try_get::<String, _>(3))
-                    .collect::<Result<Vec<_>, _>>()
+                crate::db::explain::sqlite_steps(&rows)
             })
         }
         Engine::MySql => {
             let sql = format!("EXPLAIN {sql}");
             db_run!(db, |c| {
                 let rows = bound!(sqlx::query(&sql)).fetch_all(c).await?;
-                rows.iter()
-                    .map(|row| {
-                        let text = |name: &str| -> Result<String, sqlx::Error> {
-                            Ok(row.try_get::<Option<String>, _>(name)?.unwrap_or_default())
-                        };
-                        Ok(format!(
-                            "table={} type={} key={} Extra={}",
-                            text("table")?,
-                            text("type")?,
-                            text("key")?,
-                            text("Extra")?
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                crate::db::explain::mysql_steps(&rows)
             })
         }
     }
