@@ -1,4 +1,4 @@
-//! The `deadpool` manager behind [`ConnPool`](super::pool::ConnPool): how a pooled sqlx
+//! The `deadpool` manager behind [`ConnPool`](super::conn_pool::ConnPool): how a pooled sqlx
 //! connection is made, and whether one coming back into use is trusted as it is, pinged
 //! first, or closed.
 //!

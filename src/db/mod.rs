@@ -10,6 +10,7 @@ pub mod admin;
 pub mod articles;
 pub mod audit;
 pub mod comments;
+pub mod conn_pool;
 mod explain;
 pub mod ids;
 pub mod login_attempts;

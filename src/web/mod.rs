@@ -7,6 +7,7 @@ pub mod feeds;
 pub mod head;
 pub mod health;
 pub mod layout;
+pub mod lists;
 mod memo_keys;
 pub mod metrics;
 pub mod password;
@@ -73,13 +74,13 @@ pub fn stage(admin: fn() -> String) -> AdHoc {
 /// (the console's dashboard), which [`stage`] is given.
 const fn links(admin: fn() -> String) -> Links {
     Links {
-        home: || articles::home_link(None, None, articles::At::First),
+        home: || articles::home_link(None, None, lists::At::First),
         article: |slug| uri!(articles::show(slug)).to_string(),
         article_action,
         delete_comment: |slug, id| uri!(articles::delete_comment(slug, id)).to_string(),
-        profile: |username| profiles::profile_link(username, false, articles::At::First),
+        profile: |username| profiles::profile_link(username, false, lists::At::First),
         profile_action,
-        tag: |tag| articles::home_link(Some(tag), None, articles::At::First),
+        tag: |tag| articles::home_link(Some(tag), None, lists::At::First),
         login: |next| uri!(session::login_page(next)).to_string(),
         search: search::search_home,
         editor: || uri!(editor::new).to_string(),
@@ -114,7 +115,7 @@ fn profile_action(username: &str, action: ProfileAction) -> String {
     match action {
         ProfileAction::Follow => uri!(profiles::follow(username)).to_string(),
         ProfileAction::Unfollow => uri!(profiles::unfollow(username)).to_string(),
-        ProfileAction::Favorites => profiles::profile_link(username, true, articles::At::First),
+        ProfileAction::Favorites => profiles::profile_link(username, true, lists::At::First),
     }
 }
 

@@ -206,7 +206,7 @@ pub async fn confirm_email(db: Conn, layout: Layout, token: &str) -> PageResult<
                 Redirect::to(crate::web::articles::home_link(
                     None,
                     None,
-                    crate::web::articles::At::First,
+                    crate::web::lists::At::First,
                 )),
                 "Thank you: your email address is confirmed.",
             ))))

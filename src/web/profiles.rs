@@ -13,10 +13,11 @@ use crate::db::articles::Filter;
 use crate::db::{self, Conn};
 use crate::error::{AppError, PageResult};
 use crate::social;
-use crate::web::articles::{back_to, previews, At, ButtonForm};
+use crate::web::articles::{back_to, ButtonForm};
 use crate::web::feeds;
 use crate::web::head::HeadView;
 use crate::web::layout::{done, Layout};
+use crate::web::lists::{previews, At};
 use crate::web::render::RenderedPage;
 use crate::web::views::PersonView;
 

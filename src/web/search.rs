@@ -15,8 +15,8 @@ use crate::db::search::{Query, MAX_QUERY_CHARS};
 use crate::db::{self, Conn};
 use crate::error::PageResult;
 use crate::snippet::{snippet, Part};
-use crate::web::articles::page_number;
 use crate::web::layout::Layout;
+use crate::web::lists::page_number;
 use crate::web::render::RenderedPage;
 use crate::web::views::{DateView, Pager};
 

@@ -17,9 +17,10 @@ use crate::db::Conn;
 use crate::error::{AppError, PageResult};
 use crate::input::{self, rule, Max};
 use crate::mail::Mailer;
-use crate::web::articles::{home_link, At};
+use crate::web::articles::home_link;
 pub use crate::web::layout::PageOr;
 use crate::web::layout::{done, form_errors, safe_next, take, Layout};
+use crate::web::lists::At;
 
 /// The sign-in form. Its rules are the sign-in's (`account::authenticate`), checked as Rocket
 /// reads the form, so a blank or oversized field is shown beside it without a database query.

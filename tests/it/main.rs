@@ -18,6 +18,7 @@ mod browser;
 mod counters;
 mod csrf;
 mod dashboard;
+mod faults;
 mod feeds;
 mod foundation;
 mod galera;

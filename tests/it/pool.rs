@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use conduit::db::pool::{Backend, Pooled};
+use conduit::db::conn_pool::Pooled;
+use conduit::db::pool::Backend;
 use conduit::db::Engine;
 use rocket::figment::Figment;
 use rocket::http::Status;

@@ -3,8 +3,8 @@
 use rocket::{get, uri};
 use serde_json::{json, Value};
 
+use super::pagination;
 use crate::admin::catchers::AdminResult;
-use crate::admin::pages::table::pagination;
 use crate::admin::{damaged, AuditParams};
 use crate::auth::AdminUser;
 use crate::db::{self, Conn};

@@ -114,6 +114,23 @@ fn form_invalid(context: &Context<'_>) -> AppError {
 }
 
 /// The routes of the console, mounted at `/admin`.
+/// Keyset links of a table page: "First" off the first page, "« Previous" (`rel="prev"`) and
+/// "Next »" (`rel="next"`) where there is somewhere to go.
+pub(crate) fn pagination(
+    first: Option<String>,
+    previous: Option<String>,
+    next: Option<String>,
+) -> Vec<Value> {
+    [
+        first.map(|href| json!({ "label": "First", "href": href })),
+        previous.map(|href| json!({ "label": "« Previous", "href": href, "rel": "prev" })),
+        next.map(|href| json!({ "label": "Next »", "href": href, "rel": "next" })),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub fn routes() -> Vec<Route> {
     let mut routes = rocket::routes![
         dashboard::dashboard,

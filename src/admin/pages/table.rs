@@ -11,7 +11,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{get, post, uri, State};
 use serde_json::{json, Value};
 
-use super::{form_invalid, is_fresh, outcome, reauth_redirect};
+use super::{form_invalid, is_fresh, outcome, pagination, reauth_redirect};
 use crate::admin::catchers::AdminResult;
 use crate::admin::export::{csv_file, CsvFile};
 use crate::admin::ops::{self, Actor, Entity};
@@ -60,23 +60,6 @@ fn columns<R: Resource>(listing: &Listing) -> Vec<Value> {
             None => json!({ "label": column.label }),
         })
         .collect()
-}
-
-/// Keyset links of a table page: "First" off the first page, "« Previous" (`rel="prev"`) and
-/// "Next »" (`rel="next"`) where there is somewhere to go.
-pub fn pagination(
-    first: Option<String>,
-    previous: Option<String>,
-    next: Option<String>,
-) -> Vec<Value> {
-    [
-        first.map(|href| json!({ "label": "First", "href": href })),
-        previous.map(|href| json!({ "label": "« Previous", "href": href, "rel": "prev" })),
-        next.map(|href| json!({ "label": "Next »", "href": href, "rel": "next" })),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 async fn list_page<R: Resource>(
