@@ -19,105 +19,13 @@ use crate::db::throttle::Reservation;
 use crate::db::users::{NewUser, Role, User};
 use crate::db::{self, DbPool, UserId};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
-use crate::input::{self, Max, Problem};
+use crate::input::{self, Max};
 use crate::mail::Mailer;
 
-pub use crate::input::{could_be_username, USERNAME_MAX};
-/// Longest email, in characters (`users.email` and `login_attempts.email`, `VARCHAR(255)`).
-pub const EMAIL_MAX: usize = 254;
-/// Shortest password.
-pub const PASSWORD_MIN: usize = 8;
-/// Longest password (argon2 takes any length; this bounds the work per attempt).
-pub const PASSWORD_MAX: usize = 128;
-/// Longest bio, in characters (`users.bio TEXT`, 64 KiB: 4 bytes a character at most).
-pub const BIO_MAX: usize = 2000;
-/// Longest image URL, in characters (`users.image VARCHAR(1024)`).
-pub const IMAGE_MAX: usize = 1000;
-
-/// The one message for every failed login: it must not reveal whether the account exists.
-pub const LOGIN_FAILED: &str = "email or password is invalid";
-
-pub fn check_username(errors: &mut FieldErrors, username: &str) {
-    if username.trim().is_empty() {
-        errors.add("username", "can't be blank");
-        return;
-    }
-    if !input::check(errors, "username", username, Max::Chars(USERNAME_MAX)) {
-        return;
-    }
-    if username.chars().any(input::is_bidi_control) {
-        // The ASCII rule below refuses these too; named apart so relaxing it cannot let them in.
-        errors.add("username", Problem::Bidi.message());
-    } else if !username
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        errors.add("username", "may only contain letters, digits, _ and -");
-    }
-}
-
-pub fn check_email(errors: &mut FieldErrors, email: &str) {
-    if email.trim().is_empty() {
-        errors.add("email", "can't be blank");
-    } else if input::check(errors, "email", email, Max::Chars(EMAIL_MAX)) {
-        let valid = email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-        }) && !email.chars().any(char::is_whitespace);
-        if !valid {
-            errors.add("email", "is invalid");
-        }
-    }
-}
-
-pub fn check_password(errors: &mut FieldErrors, password: &str, username: &str, email: &str) {
-    let length = password.chars().count();
-    if password.is_empty() {
-        errors.add("password", "can't be blank");
-    } else if length < PASSWORD_MIN {
-        errors.add(
-            "password",
-            format!("is too short (minimum is {PASSWORD_MIN} characters)"),
-        );
-    } else if length > PASSWORD_MAX {
-        errors.add(
-            "password",
-            format!("is too long (maximum is {PASSWORD_MAX} characters)"),
-        );
-    } else if password.eq_ignore_ascii_case(username) || password.eq_ignore_ascii_case(email) {
-        errors.add("password", "must not be the same as your username or email");
-    }
-}
-
-pub fn check_image(errors: &mut FieldErrors, image: &str) {
-    if input::check(errors, "image", image, Max::Chars(IMAGE_MAX))
-        && (!(image.starts_with("https://") || image.starts_with("http://"))
-            || image.chars().any(char::is_whitespace))
-    {
-        errors.add("image", "must be an http(s) URL");
-    }
-}
-
-/// Turn a race on the unique keys into the field error validation would have given.
-pub async fn taken_errors(
-    db: &DbPool,
-    email: &str,
-    username: &str,
-    except: Option<UserId>,
-) -> Result<FieldErrors, AppError> {
-    let (email_taken, username_taken) = db::users::taken(db, email, username, except).await?;
-    let mut errors = FieldErrors::new();
-    if email_taken {
-        errors.add("email", "has already been taken");
-    }
-    if username_taken {
-        errors.add("username", "has already been taken");
-    }
-    Ok(errors)
-}
+pub use crate::auth::fields::{
+    check_email, check_image, check_password, check_username, could_be_username, taken_errors,
+    BIO_MAX, EMAIL_MAX, IMAGE_MAX, LOGIN_FAILED, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX,
+};
 
 /// A sign-up form that broke a field rule (the site's form, checked as Rocket read it). It is
 /// an attempt like any other: reserved against `register_per_hour` first (429 past it), then,
@@ -322,6 +230,13 @@ pub async fn authenticate(
     }
     check_given_password(&mut errors, password);
     errors.into_result()?;
+    if !email.contains('@') {
+        // No account's email lacks an `@`, and the throttle's own keys for signed-in users
+        // ([`confirm_password`]'s `#user:<id>`, the second factor's) all do: counting such a
+        // login would let anyone fill another key's allowance and lock its owner out. It is
+        // the same answer as any failed login, with nothing counted, hashed or looked up.
+        return Err(AppError::Unauthorized(LOGIN_FAILED.into()));
+    }
     verify_throttled(db, config, email, email, password, ip).await
 }
 
@@ -339,7 +254,7 @@ pub async fn confirm_password(
     let mut errors = FieldErrors::new();
     check_given_password(&mut errors, password);
     errors.into_result()?;
-    // `#` never starts an email, so this key is no account's.
+    // No `@`: no account's email, and [`authenticate`] counts no login under it.
     let key = format!("#user:{}", user.id);
     verify_throttled(db, config, &key, &user.email, password, ip)
         .await

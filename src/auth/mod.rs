@@ -5,6 +5,7 @@ pub mod access_token;
 pub mod account;
 pub mod credentials;
 pub mod csrf;
+pub mod fields;
 pub mod form_token;
 pub mod guards;
 pub mod mailed;

@@ -466,6 +466,29 @@ db_test_with!(
     }
 );
 
+db_test_with!(
+    logins_named_after_the_throttles_own_keys_cannot_lock_the_owner_out,
+    |f| f.merge(("login_max_per_account", 3)).merge(("login_max_per_ip", 1000)),
+    async fn(app) {
+        crate::admin::admin_browser(&app, "keeper").await;
+        let id = scalar(app.db(), "SELECT id FROM users WHERE username = 'keeper'").await;
+        // A stranger "logs in" as the key the signed-in owner's password checks count under.
+        let stranger = crate::support::script_client(&app.client).await;
+        for key in [format!("#user:{id}"), format!("#totp:{id}"), "no-at-sign".to_owned()] {
+            for _ in 0..6 {
+                let (status, body) = api(&stranger, Method::Post, "/api/users/login", None, Some(login_body(&key, "guess"))).await;
+                assert_eq!(status, Status::Unauthorized, "{key}: {body}");
+                assert_eq!(body, json!({"errors": {"body": ["email or password is invalid"]}}));
+            }
+        }
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM login_attempts").await, 0, "nothing was counted");
+        // The owner still confirms their password.
+        let csrf = page_csrf(&app.client).await;
+        let res = post_form(&app.client, "/admin/reauth", &[("csrf_token", &csrf), ("password", "password-keeper"), ("next", "/admin")]).await;
+        assert_eq!((res.status(), res.headers().get_one("Location")), (Status::SeeOther, Some("/admin")));
+    }
+);
+
 db_test!(
     async fn a_disabled_account_with_its_right_password_answers_exactly_like_a_wrong_one(app) {
         register(&app.client, "dora").await;
