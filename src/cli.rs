@@ -51,11 +51,9 @@ pub async fn create_admin(
         Some(user) => Some(user),
         None => users::find_by_username(&pool, username).await?,
     };
-    let result = if let Some(mut user) = existing {
+    let result = if let Some(user) = existing {
         let promoted = user.role != Role::Admin;
-        user.role = Role::Admin;
-        user.disabled = false;
-        users::update(&pool, &user).await?;
+        users::make_admin(&pool, user.id).await?;
         if promoted {
             // As in the console: a role change ends the tokens and sessions issued before it.
             users::revoke_all_tokens(&pool, user.id).await?;

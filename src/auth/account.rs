@@ -504,12 +504,23 @@ pub async fn update(
         Some(_) => Some(ChangeInFlight::claim(db, user.id).ok_or(AppError::TooManyRequests(2))?),
         None => None,
     };
-    if let Some(password) = password {
-        user.password_hash = password::hash(&password, writes_may_wait(max_waiting)).await?;
-        user.token_version += 1;
+    let hash = match password {
+        Some(password) => Some(password::hash(&password, writes_may_wait(max_waiting)).await?),
+        None => None,
+    };
+    match db::users::update_own(db, &user, hash.as_deref()).await {
+        Ok(true) => {}
+        // Disabled, demoted, reset or changed by another request since it was read.
+        Ok(false) => {
+            return Err(AppError::Unauthorized(
+                "your account changed while this was being saved: please sign in again".into(),
+            ))
+        }
+        Err(e) => return Err(write_error(db, &user, e).await),
     }
-    if let Err(e) = db::users::update(db, &user).await {
-        return Err(write_error(db, &user, e).await);
+    if let Some(hash) = hash {
+        user.password_hash = hash;
+        user.token_version += 1;
     }
     Ok(Updated {
         user,

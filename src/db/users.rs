@@ -300,21 +300,46 @@ pub async fn taken(
     }))
 }
 
-/// Write a user's editable fields back (the caller merged the changes).
-pub async fn update(db: &DbPool, user: &User) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE users SET username = ?, email = ?, password_hash = ?, bio = ?, image = ?, role = ?, \
-                       disabled = ?, token_version = ?, updated_at = ? WHERE id = ?";
-    db_transaction!(db, |c| sqlx::query(SQL)
+/// Write the fields a user edits themselves (username, email, bio, image) and, with
+/// `password_hash`, a new password, which also ends every token issued before it. Only while
+/// the account is as `user` was read: still enabled, at the same `token_version`. A disable,
+/// role change, password reset or other password change that landed since (while a new
+/// password hashed, say) is never written over with the old values: `Ok(false)`, nothing
+/// written. The role, the disabled flag and the version are never written from `user`.
+pub async fn update_own(
+    db: &DbPool,
+    user: &User,
+    password_hash: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    const SQL: &str =
+        "UPDATE users SET username = ?, email = ?, bio = ?, image = ?, updated_at = ?, \
+                       password_hash = COALESCE(?, password_hash), \
+                       token_version = token_version + CASE WHEN ? IS NULL THEN 0 ELSE 1 END \
+                       WHERE id = ? AND token_version = ? AND disabled = FALSE";
+    let written = db_transaction!(db, |c| sqlx::query(SQL)
         .bind(&user.username)
         .bind(&user.email)
-        .bind(&user.password_hash)
         .bind(&user.bio)
         .bind(&user.image)
-        .bind(user.role)
-        .bind(user.disabled)
-        .bind(user.token_version)
         .bind(now())
+        .bind(password_hash)
+        .bind(password_hash)
         .bind(user.id)
+        .bind(user.token_version)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+    // MySQL counts matched rows here, not changed ones: sqlx connects with `CLIENT_FOUND_ROWS`.
+    Ok(written == 1)
+}
+
+/// Make an account an enabled admin (the `create-admin` command).
+pub async fn make_admin(db: &DbPool, id: UserId) -> Result<(), sqlx::Error> {
+    const SQL: &str =
+        "UPDATE users SET role = 'admin', disabled = FALSE, updated_at = ? WHERE id = ?";
+    db_transaction!(db, |c| sqlx::query(SQL)
+        .bind(now())
+        .bind(id)
         .execute(c)
         .await
         .map(|_| ()))

@@ -12,7 +12,7 @@ use crate::admin::{add_comment, admin_browser, create_article, id_of};
 use crate::support::{api, attrs, exec, get_page, page_csrf, post_form, register, scalar, texts};
 
 /// One text value from a SQL query (`None` for SQL NULL).
-async fn text(db: &DbPool, sql: &str) -> Option<String> {
+pub(crate) async fn text(db: &DbPool, sql: &str) -> Option<String> {
     db_run!(db, |c| sqlx::query_scalar::<_, Option<String>>(sql)
         .fetch_one(c)
         .await)
@@ -156,11 +156,16 @@ db_test!(
         let user = users::find_by_id(app.db(), rita).await.expect("query").expect("rita");
         assert_eq!(user.role, Role::User);
         exec(app.db(), &format!("UPDATE users SET role = 'admin' WHERE id = {rita}")).await.expect("promote");
-        let mut user = users::find_by_id(app.db(), rita).await.expect("query").expect("rita");
+        let user = users::find_by_id(app.db(), rita).await.expect("query").expect("rita");
         assert_eq!(user.role, Role::Admin);
-        user.role = Role::User;
-        users::update(app.db(), &user).await.expect("write");
-        assert_eq!(text(app.db(), &format!("SELECT role FROM users WHERE id = {rita}")).await.as_deref(), Some("user"));
+        // Written: an account made with each role stores the role's text.
+        for role in [Role::User, Role::Admin] {
+            let name = format!("made_{role}");
+            let email = format!("{name}@example.com");
+            let new = users::NewUser { username: &name, email: &email, password_hash: "x", role, confirmed: true };
+            let id = users::insert(app.db(), &new).await.expect("insert");
+            assert_eq!(text(app.db(), &format!("SELECT role FROM users WHERE id = {id}")).await.as_deref(), Some(role.to_string().as_str()));
+        }
         assert_eq!(serde_json::to_value(Role::Admin).expect("json"), json!("admin"));
         assert_eq!("admin".parse::<Role>(), Ok(Role::Admin));
         assert!("root".parse::<Role>().is_err());

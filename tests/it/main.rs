@@ -36,6 +36,7 @@ mod metrics;
 mod observe;
 mod ops;
 mod pool;
+mod races;
 mod rate_limit;
 mod restore;
 mod search;
