@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
-use crate::auth::{access_token, account, CurrentUser, Via};
+use crate::auth::{access_token, account, confirmed, session, CurrentUser, Via};
 use crate::config::AppConfig;
+use crate::db::sessions::Seen;
 use crate::db::users::User;
 use crate::db::Conn;
 use crate::error::{ApiResult, AppError};
@@ -82,20 +83,22 @@ impl UserBody {
     }
 }
 
-/// An API token for `user`, issued now (so it counts as fresh for `fresh_minutes`).
+/// A new token for the API session the caller's token belongs to (after a password change
+/// bumped the account's token version), counting as fresh as the old one did.
 fn api_token(
     keys: &Keys,
     config: &AppConfig,
     user: &User,
-    auth_time: i64,
+    current: &crate::auth::token::Claims,
 ) -> Result<String, AppError> {
-    let claims = keys.claims(
+    let mut claims = keys.claims(
         user.id,
         user.token_version,
         Kind::Api,
         config.api_token_minutes * 60,
-        auth_time,
+        current.auth_time,
     );
+    claims.sid.clone_from(&current.sid);
     Ok(keys.encode(&claims)?)
 }
 
@@ -108,6 +111,7 @@ async fn register(
     keys: &State<Keys>,
     config: &State<AppConfig>,
     addr: ClientAddr,
+    seen: Seen,
     body: ApiJson<UserEnvelope<Registration>>,
 ) -> ApiResult<(Status, Json<UserEnvelope<UserBody>>)> {
     let r = body.0.user;
@@ -122,7 +126,7 @@ async fn register(
         &addr.0,
     )
     .await?;
-    let token = api_token(keys, config, &user, chrono::Utc::now().timestamp())?;
+    let token = session::start_api(&db, keys, config, &user, &seen).await?;
     Ok((Status::Created, Json(UserBody::new(user, token))))
 }
 
@@ -132,6 +136,7 @@ async fn login(
     keys: &State<Keys>,
     config: &State<AppConfig>,
     addr: ClientAddr,
+    seen: Seen,
     body: ApiJson<UserEnvelope<Login>>,
 ) -> ApiResult<Json<UserEnvelope<UserBody>>> {
     let l = body.0.user;
@@ -143,7 +148,7 @@ async fn login(
         &addr.0,
     )
     .await?;
-    let token = api_token(keys, config, &user, chrono::Utc::now().timestamp())?;
+    let token = session::start_api(&db, keys, config, &user, &seen).await?;
     Ok(Json(UserBody::new(user, token)))
 }
 
@@ -251,6 +256,7 @@ async fn update(
     if auth.is_access_token() {
         access_token::may_change(&auth.user, &changes)?;
     }
+    confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
     let fresh = auth.is_fresh(config.fresh_minutes);
     let updated = account::update(
         &db,
@@ -267,7 +273,7 @@ async fn update(
     let token = if !updated.password_changed {
         echoed_token(&auth)
     } else if auth.via == Via::Header {
-        api_token(keys, config, &updated.user, auth.claims.auth_time)?
+        api_token(keys, config, &updated.user, &auth.claims)?
     } else {
         crate::auth::session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
         String::new()

@@ -3,15 +3,19 @@
 
 pub mod access_token;
 pub mod account;
+pub mod confirmed;
 pub mod credentials;
 pub mod csrf;
+pub mod email;
 pub mod form_token;
 pub mod guards;
 pub mod mailed;
 pub mod password;
 pub mod recovery;
 pub mod session;
+pub mod sessions;
 pub mod token;
+pub mod user_agent;
 
 pub use guards::{AdminUser, Authenticated, Caller, CurrentUser, MaybeUser, Via};
 
@@ -23,7 +27,9 @@ pub fn stage() -> rocket::fairing::AdHoc {
             .state::<crate::config::AppConfig>()
             .map(token::Keys::new);
         if let Some(keys) = keys {
-            Ok(rocket.manage(keys))
+            Ok(rocket
+                .manage(keys)
+                .manage(credentials::SeenSessions::new()))
         } else {
             log::error!("the auth keys need the configuration stage first");
             Err(rocket)

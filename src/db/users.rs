@@ -132,25 +132,39 @@ where
     }
 }
 
-/// What a token without a browser session claims: that its user exists, is not disabled and
-/// is still at the token's version (the rule the auth guards apply to such tokens).
-/// A read made on the holder's behalf can check it in its own statement (see
-/// [`token_claim_holds!`]) instead of a lookup of its own first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a header token claims: that its user exists, is not disabled and is still at the
+/// token's version, and, for a token of an API login, that its session is live (the rule the
+/// auth guards apply to such tokens). A read made on the holder's behalf can check it in its
+/// own statement (see [`token_claim_holds!`]) instead of a lookup of its own first.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenClaim {
     /// The user the token names.
     pub user_id: UserId,
     /// The token version it was issued at.
     pub version: i64,
+    /// The session the token belongs to (`None` for a token issued before sessions had one).
+    pub session: Option<String>,
 }
 
-/// The SQL condition that a [`TokenClaim`] holds; binds the user id, then the version.
+/// The SQL condition that a [`TokenClaim`] without a session holds; binds the user id, then
+/// the version.
 macro_rules! token_claim_holds {
     () => {
         "EXISTS (SELECT 1 FROM users tc WHERE tc.id = ? AND tc.disabled = FALSE AND tc.token_version = ?)"
     };
 }
 pub(crate) use token_claim_holds;
+
+/// The SQL condition that a [`TokenClaim`] with a session holds; binds the user id, the
+/// version, the session id, then the time now.
+macro_rules! token_session_holds {
+    () => {
+        "EXISTS (SELECT 1 FROM users tc JOIN sessions ts ON ts.user_id = tc.id WHERE tc.id = ? \
+         AND tc.disabled = FALSE AND tc.token_version = ? AND ts.id = ? AND ts.revoked_at IS NULL \
+         AND ts.expires_at > ?)"
+    };
+}
+pub(crate) use token_session_holds;
 
 /// The columns of [`User`], as a literal so queries are `const` (no formatting per request).
 macro_rules! user_columns {
@@ -186,16 +200,28 @@ pub async fn find_by_username(db: &DbPool, username: &str) -> Result<Option<User
         .await)
 }
 
-/// The user with this id if the browser session `sid` is live (not revoked, not expired).
+/// A user found through one of their live sessions, with when that session was last seen.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionUser {
+    /// The user.
+    #[sqlx(flatten)]
+    pub user: User,
+    /// When the session was last seen (to the minute: `db::sessions::touch`).
+    pub session_last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// The user with this id if the session `sid` (a browser's or an API login's) is theirs and
+/// live (not revoked, not expired): one indexed lookup, the session joined in.
 pub async fn find_with_session(
     db: &DbPool,
     id: UserId,
     sid: &str,
-) -> Result<Option<User>, sqlx::Error> {
+) -> Result<Option<SessionUser>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.email, u.password_hash, u.bio, u.image, u.role, u.disabled, \
-                       u.token_version, u.created_at, u.updated_at, u.email_confirmed_at FROM users u JOIN sessions s ON s.user_id = u.id \
+                       u.token_version, u.created_at, u.updated_at, u.email_confirmed_at, s.last_seen_at AS session_last_seen_at \
+                       FROM users u JOIN sessions s ON s.user_id = u.id \
                        WHERE u.id = ? AND s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?";
-    db_run!(db, |c| sqlx::query_as::<_, User>(SQL)
+    db_run!(db, |c| sqlx::query_as::<_, SessionUser>(SQL)
         .bind(id)
         .bind(sid)
         .bind(now())

@@ -28,7 +28,9 @@ mod infra;
 mod keyset;
 mod keyset_admin;
 mod links;
+#[macro_use]
 mod mail;
+mod account_review;
 mod mail_confirm;
 mod mariadb_server;
 mod metrics;
@@ -38,6 +40,7 @@ mod pool;
 mod rate_limit;
 mod restore;
 mod search;
+mod sessions;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;

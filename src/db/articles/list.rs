@@ -5,7 +5,7 @@ use sqlx::{FromRow, Row};
 
 use super::Article;
 use crate::db::db_run;
-use crate::db::users::{token_claim_holds, TokenClaim};
+use crate::db::users::{token_claim_holds, token_session_holds, TokenClaim};
 use crate::db::{ArticleId, DbPool, Engine, UserId};
 
 /// Where a page of a list starts.
@@ -501,9 +501,12 @@ pub(super) async fn page_with(
         ),
         None => (select_articles_anonymous!(), ""),
     };
-    let conditions = match claim {
+    let conditions = match &claim {
         None => conditions,
-        Some(_) => and(&conditions, token_claim_holds!()),
+        Some(TokenClaim { session: None, .. }) => and(&conditions, token_claim_holds!()),
+        Some(TokenClaim {
+            session: Some(_), ..
+        }) => and(&conditions, token_session_holds!()),
     };
     let PageIds {
         sql: ids,
@@ -529,8 +532,11 @@ pub(super) async fn page_with(
             query = query.bind(tags);
         }
         query = bind_values!(query, &binds);
-        if let Some(claim) = claim {
+        if let Some(claim) = &claim {
             query = query.bind(claim.user_id).bind(claim.version);
+            if let Some(session) = &claim.session {
+                query = query.bind(session.as_str()).bind(crate::db::now());
+            }
         }
         if let Some(cursor) = cursor {
             query = query.bind(cursor);
