@@ -50,8 +50,8 @@ mail_test!(
             assert_eq!((again.0, &again.1, &again.2), (first.0, &first.1, &None));
         }
         // The site's form past the limit: the same page as within it.
-        let (_, forgot) = get_page(&stranger, "/password/forgot").await;
-        let res = post_form(&stranger, "/password/forgot", &[("csrf_token", &csrf_of(&forgot)), ("email", "olga@example.com")]).await;
+        let (_, forgot) = get_page(&app.client, "/password/forgot").await;
+        let res = post_form(&app.client, "/password/forgot", &[("csrf_token", &csrf_of(&forgot)), ("email", "olga@example.com")]).await;
         assert_eq!(res.status(), Status::SeeOther);
         assert_eq!(res.headers().get_one("Location"), Some("/login"));
         drop(res);
@@ -175,7 +175,12 @@ async fn required_body(engine: Engine, test: &str, required: bool) {
     for (what, status, body) in &writes {
         if required {
             assert_eq!(*status, Status::Forbidden, "{what}: {body}");
-            assert_eq!(body["errors"]["body"][0], conduit::auth::confirmed::UNCONFIRMED, "{what}");
+            let why = if *what == "bio" {
+                conduit::auth::confirmed::PROFILE_UNCONFIRMED
+            } else {
+                conduit::auth::confirmed::UNCONFIRMED
+            };
+            assert_eq!(body["errors"]["body"][0], why, "{what}");
         } else {
             assert!(status.code < 300, "{what}: {status} {body}");
         }

@@ -16,13 +16,18 @@ use crate::support::{
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
-/// Log `name` (registered by `support::register`) in over the API with `agent`: the token.
+/// Log `name` (registered by `support::register`) in over the API with `agent`, from
+/// `203.0.113.7` (or `2001:db8::7` for a Firefox): the token.
 async fn login_as(client: &Client, name: &str, agent: &str) -> String {
+    let from: std::net::SocketAddr = if agent == FIREFOX { "[2001:db8::7]:443" } else { "203.0.113.7:5000" }
+        .parse()
+        .expect("an address");
     let body = json!({"user": {"email": format!("{name}@example.com"), "password": format!("password-{name}")}});
     let res = client
         .post("/api/users/login")
         .header(ContentType::JSON)
         .header(Header::new("User-Agent", agent.to_owned()))
+        .remote(from)
         .body(body.to_string())
         .dispatch()
         .await;
@@ -64,10 +69,11 @@ db_test!(
         assert!(list.iter().all(|s| s["kind"] == "api"), "{list:?}");
         let mine = current(&list);
         assert_eq!(mine["browser"], "curl");
-        assert_eq!(mine["address"], "127.0.0.1");
+        assert_eq!(mine["address"], "203.0.113.7", "the address the throttles use");
         assert!(is_iso_millis(&mine["createdAt"]) && is_iso_millis(&mine["lastSeenAt"]), "{mine}");
         let theirs = current(&sessions_of(&script, &firefox).await).clone();
         assert_eq!(theirs["browser"], "Firefox on Linux");
+        assert_eq!(theirs["address"], "2001:db8::7");
         assert_ne!(theirs["id"], mine["id"]);
         // Only the account's own: bea's browser session is not sal's.
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM sessions").await, 4);
@@ -219,7 +225,8 @@ db_test!(
         browser_register(&app.client, "wes").await;
         let other = second_browser(&app, "wes").await;
         // The other browser's first page after signing in records where it is.
-        let res = other.get("/settings").header(Header::new("User-Agent", FIREFOX)).dispatch().await;
+        let res = other.get("/settings").header(Header::new("User-Agent", FIREFOX))
+            .remote("198.51.100.4:1234".parse().expect("an address")).dispatch().await;
         assert_eq!(res.status(), Status::Ok);
         drop(res);
         let script = script_client(&app.client).await;
@@ -236,7 +243,9 @@ db_test!(
         let browsers = texts(&page, ".session-browser");
         assert!(browsers.contains(&"Firefox on Linux".to_owned()) && browsers.contains(&"curl".to_owned()), "{browsers:?}");
         assert_eq!(texts(&page, ".session-kind").iter().filter(|k| *k == "(API login)").count(), 1);
-        assert!(texts(&page, ".session-address").iter().all(|a| a == "127.0.0.1"), "{:?}", texts(&page, ".session-address"));
+        let mut addresses = texts(&page, ".session-address");
+        addresses.sort();
+        assert_eq!(addresses, vec!["198.51.100.4", "203.0.113.7", "unknown"], "the test client has no address of its own");
 
         // Every form carries the CSRF token; without it nothing ends.
         let ends = attrs(&page, "form.end-session-form", "action");
