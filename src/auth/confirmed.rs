@@ -47,7 +47,7 @@ fn allowed(segments: &[&str]) -> bool {
         &["api", "users"],
         &["api", "user", "sessions"],
     ];
-    ALLOWED.iter().any(|path| segments == *path)
+    ALLOWED.contains(&segments)
         || BELOW
             .iter()
             .any(|path| segments.len() > path.len() && segments.starts_with(path))
@@ -124,7 +124,12 @@ mod tests {
     fn only_unconfirmed_writes_are_refused_and_only_when_required() {
         assert!(refused(true, false, Method::Post, "/api/articles"));
         assert!(refused(true, false, Method::Put, "/api/articles/a-slug"));
-        assert!(refused(true, false, Method::Delete, "/api/profiles/x/follow"));
+        assert!(refused(
+            true,
+            false,
+            Method::Delete,
+            "/api/profiles/x/follow"
+        ));
         assert!(refused(true, false, Method::Post, "/editor"));
         assert!(refused(true, false, Method::Post, "/api/user/tokens"));
         assert!(!refused(true, false, Method::Get, "/api/articles"));

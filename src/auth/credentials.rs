@@ -115,20 +115,24 @@ pub fn seen(req: &Request<'_>) -> Seen {
     }
 }
 
+/// When a session was last seen, as far as a request knows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LastSeen {
+    /// Read with the session: when (`None`: never).
+    Read(Option<DateTime<Utc>>),
+    /// The session was not read (a header token's one-statement read, `guards::Caller`).
+    Unread,
+}
+
 /// Write that session `sid` was used by `req`, unless it was written within [`SEEN_EVERY`]:
-/// `last_seen` as read with the session, or, when the session was not read (a header token's
-/// one-statement read, `guards::Caller`), as this instance remembers it in [`SeenSessions`].
-/// Bookkeeping only: a failure is logged and the request goes on.
-pub(crate) async fn note_seen(
-    req: &Request<'_>,
-    sid: &str,
-    last_seen: Option<Option<DateTime<Utc>>>,
-) {
+/// as `last_seen` says, or, when the session was not read, as this instance remembers it in
+/// [`SeenSessions`]. Bookkeeping only: a failure is logged and the request goes on.
+pub(crate) async fn note_seen(req: &Request<'_>, sid: &str, last_seen: LastSeen) {
     let now = Utc::now();
     let stale_before = now - SEEN_EVERY;
     let recent = match last_seen {
-        Some(at) => at.is_some_and(|at| at >= stale_before),
-        None => req.rocket().state::<SeenSessions>().is_some_and(|memo| {
+        LastSeen::Read(at) => at.is_some_and(|at| at >= stale_before),
+        LastSeen::Unread => req.rocket().state::<SeenSessions>().is_some_and(|memo| {
             let fresh = memo
                 .0
                 .get(sid)
@@ -201,7 +205,7 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
         return Ok(match load(db, &claims).await? {
             Some((user, last_seen)) => {
                 if let Some(sid) = &claims.sid {
-                    note_seen(req, sid, Some(last_seen)).await;
+                    note_seen(req, sid, LastSeen::Read(last_seen)).await;
                 }
                 AuthState::Authenticated(Box::new(Authenticated {
                     user,
@@ -222,7 +226,7 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
             if claims.kind == Kind::Access {
                 if let Some((user, last_seen)) = load(db, &claims).await? {
                     if let Some(sid) = &claims.sid {
-                        note_seen(req, sid, Some(last_seen)).await;
+                        note_seen(req, sid, LastSeen::Read(last_seen)).await;
                     }
                     let token = cookie.value().to_owned();
                     return Ok(AuthState::Authenticated(Box::new(Authenticated {
@@ -241,7 +245,7 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
             if refresh.kind == Kind::Refresh {
                 if let Some((user, last_seen)) = load(db, &refresh).await? {
                     if let Some(sid) = &refresh.sid {
-                        note_seen(req, sid, Some(last_seen)).await;
+                        note_seen(req, sid, LastSeen::Read(last_seen)).await;
                     }
                     // Implicit refresh: the access cookie expired, the session did not.
                     if let Ok(claims) = session::set_access(jar, keys, config, &refresh) {

@@ -12,12 +12,16 @@ use crate::input::{self, Max};
 pub const EMAIL_MAX: usize = 254;
 
 /// The message for an address sent with a name, brackets, quotes or a comment.
-pub const NOT_PLAIN: &str = "must be the address alone, like name@example.com (no name, brackets, quotes or comments)";
+pub const NOT_PLAIN: &str =
+    "must be the address alone, like name@example.com (no name, brackets, quotes or comments)";
 
 /// Characters that only the display-name, comment, quoted and group forms use (RFC 5322
 /// specials other than `@` and `.`).
 fn is_special(c: char) -> bool {
-    matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '\\' | ',' | ';' | ':' | '"')
+    matches!(
+        c,
+        '<' | '>' | '(' | ')' | '[' | ']' | '\\' | ',' | ';' | ':' | '"'
+    )
 }
 
 /// Check `email` (already trimmed): present, short enough, no control characters (the shared
@@ -92,7 +96,10 @@ mod tests {
 
     #[test]
     fn other_malformed_addresses_are_invalid() {
-        for bad in ["nope", "@b.c", "a@", "a@b", "a@.b.c", "a@b.c.", "a@@b.c", "a b@c.d", ".a@b.c", "a.@b.c", "a@b..c"] {
+        for bad in [
+            "nope", "@b.c", "a@", "a@b", "a@.b.c", "a@b.c.", "a@@b.c", "a b@c.d", ".a@b.c",
+            "a.@b.c", "a@b..c",
+        ] {
             assert_eq!(error_of(bad).as_deref(), Some("is invalid"), "{bad}");
         }
         assert_eq!(error_of("").as_deref(), Some("can't be blank"));

@@ -8,12 +8,12 @@ use rocket::request::{self, FromRequest, Request};
 
 use crate::auth::access_token;
 use crate::auth::confirmed;
-use crate::auth::mailed::AccountLinks;
 pub use crate::auth::credentials::{
     auth_state, csrf_matches, AuthState, Authenticated, Via, INVALID,
 };
 use crate::auth::credentials::{header_token, load_user};
 use crate::auth::csrf::{self, Verdict};
+use crate::auth::mailed::AccountLinks;
 use crate::auth::token::{Claims, Keys, Kind};
 use crate::db::users::TokenClaim;
 use crate::db::{DbPool, UserId};
@@ -166,7 +166,12 @@ impl<'r> FromRequest<'r> for Caller {
                     if let Some(sid) = &claims.sid {
                         // Its session row is not read here: the memo keeps this to one write a
                         // minute at most.
-                        crate::auth::credentials::note_seen(req, sid, None).await;
+                        crate::auth::credentials::note_seen(
+                            req,
+                            sid,
+                            crate::auth::credentials::LastSeen::Unread,
+                        )
+                        .await;
                     }
                     let claim = TokenClaim {
                         user_id,

@@ -27,9 +27,7 @@ pub fn stage() -> rocket::fairing::AdHoc {
             .state::<crate::config::AppConfig>()
             .map(token::Keys::new);
         if let Some(keys) = keys {
-            Ok(rocket
-                .manage(keys)
-                .manage(credentials::SeenSessions::new()))
+            Ok(rocket.manage(keys).manage(credentials::SeenSessions::new()))
         } else {
             log::error!("the auth keys need the configuration stage first");
             Err(rocket)

@@ -32,7 +32,10 @@ pub struct Active {
 /// Whether `id` could be a session id (ours are 32 lowercase hex characters); anything else is
 /// no session, found without a query.
 pub fn well_formed(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The live sessions of the caller's account, the most recently used first, the caller's own

@@ -107,10 +107,16 @@ mod tests {
         assert_eq!(family(""), None);
         assert_eq!(family("   "), None);
         assert_eq!(family("SomeBot"), None);
-        assert_eq!(family("Mozilla/5.0 (Windows NT 10.0)").as_deref(), Some("A browser on Windows"));
+        assert_eq!(
+            family("Mozilla/5.0 (Windows NT 10.0)").as_deref(),
+            Some("A browser on Windows")
+        );
         // A huge header, cut inside a multi-byte character, costs no more and does not panic.
         let huge = format!("{}Firefox/1", "é".repeat(4000));
         assert_eq!(family(&huge), None);
-        assert_eq!(family(&format!("Firefox/1 {}", "é".repeat(4000))).as_deref(), Some("Firefox"));
+        assert_eq!(
+            family(&format!("Firefox/1 {}", "é".repeat(4000))).as_deref(),
+            Some("Firefox")
+        );
     }
 }

@@ -151,25 +151,60 @@ db_test!(
 async fn api_writes(client: &Client, token: &str) -> Vec<(&'static str, Status, Value)> {
     let article = json!({"article": {"title": "Unconfirmed news", "description": "d", "body": "b", "tagList": []}});
     let mut out = Vec::new();
-    let (status, body) = api(client, Method::Post, "/api/articles", Some(token), Some(article)).await;
+    let (status, body) = api(
+        client,
+        Method::Post,
+        "/api/articles",
+        Some(token),
+        Some(article),
+    )
+    .await;
     out.push(("publish", status, body));
-    let (status, body) = api(client, Method::Post, "/api/profiles/other/follow", Some(token), None).await;
+    let (status, body) = api(
+        client,
+        Method::Post,
+        "/api/profiles/other/follow",
+        Some(token),
+        None,
+    )
+    .await;
     out.push(("follow", status, body));
-    let (status, body) = api(client, Method::Put, "/api/user", Some(token), Some(json!({"user": {"bio": "spam"}}))).await;
+    let (status, body) = api(
+        client,
+        Method::Put,
+        "/api/user",
+        Some(token),
+        Some(json!({"user": {"bio": "spam"}})),
+    )
+    .await;
     out.push(("bio", status, body));
     out
 }
 
 async fn required_body(engine: Engine, test: &str, required: bool) {
-    let Some(app) = TestApp::spawn_with(engine, test, |f| f.merge(("require_confirmed_email", required))).await else {
+    let Some(app) = TestApp::spawn_with(engine, test, |f| {
+        f.merge(("require_confirmed_email", required))
+    })
+    .await
+    else {
         return;
     };
     let script = script_client(&app.client).await;
     let token = register(&script, "una").await;
     register(&script, "other").await;
     // Reads work either way.
-    assert_eq!(api(&script, Method::Get, "/api/articles", Some(&token), None).await.0, Status::Ok);
-    assert_eq!(api(&script, Method::Get, "/api/user", Some(&token), None).await.0, Status::Ok);
+    assert_eq!(
+        api(&script, Method::Get, "/api/articles", Some(&token), None)
+            .await
+            .0,
+        Status::Ok
+    );
+    assert_eq!(
+        api(&script, Method::Get, "/api/user", Some(&token), None)
+            .await
+            .0,
+        Status::Ok
+    );
 
     let writes = api_writes(&script, &token).await;
     for (what, status, body) in &writes {
@@ -185,38 +220,114 @@ async fn required_body(engine: Engine, test: &str, required: bool) {
             assert!(status.code < 300, "{what}: {status} {body}");
         }
     }
-    assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, i64::from(!required));
+    assert_eq!(
+        scalar(app.db(), "SELECT COUNT(*) FROM articles").await,
+        i64::from(!required)
+    );
     // What confirming needs works either way: a new address (fresh login), the sessions.
-    let (status, body) = api(&script, Method::Put, "/api/user", Some(&token), Some(json!({"user": {"email": "una.fixed@example.com"}}))).await;
+    let (status, body) = api(
+        &script,
+        Method::Put,
+        "/api/user",
+        Some(&token),
+        Some(json!({"user": {"email": "una.fixed@example.com"}})),
+    )
+    .await;
     assert_eq!(status, Status::Ok, "{body}");
-    let (status, _) = api(&script, Method::Get, "/api/user/sessions", Some(&token), None).await;
+    let (status, _) = api(
+        &script,
+        Method::Get,
+        "/api/user/sessions",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(status, Status::Ok);
 
-    // The site: the editor opens; publishing is refused with the reason and the banner's link.
+    site_body(&app, required).await;
+}
+
+/// [`required_body`] on the site: the editor opens; publishing is refused with the reason and
+/// the banner's link when `required`.
+async fn site_body(app: &TestApp, required: bool) {
+    let script = script_client(&app.client).await;
+    let token = register(&script, "wanda").await;
     browser_register(&app.client, "vera").await;
     let (status, _) = get_page(&app.client, "/editor").await;
     assert_eq!(status, Status::Ok);
     let csrf = page_csrf(&app.client).await;
-    let res = post_form(&app.client, "/editor", &[("csrf_token", &csrf), ("title", "Site news"), ("description", "d"), ("body", "b"), ("tags", "")]).await;
+    let res = post_form(
+        &app.client,
+        "/editor",
+        &[
+            ("csrf_token", &csrf),
+            ("title", "Site news"),
+            ("description", "d"),
+            ("body", "b"),
+            ("tags", ""),
+        ],
+    )
+    .await;
     if required {
         assert_eq!(res.status(), Status::Forbidden);
         let page = scraper::Html::parse_document(&res.into_string().await.unwrap_or_default());
-        assert_eq!(texts(&page, ".error-messages li"), vec![conduit::auth::confirmed::UNCONFIRMED]);
-        assert_eq!(attrs(&page, "form.resend-confirmation", "action"), vec!["/settings/confirm-email"]);
-        assert_eq!(attrs(&page, "form.resend-confirmation input[name=csrf_token]", "value"), vec![csrf.clone()]);
+        assert_eq!(
+            texts(&page, ".error-messages li"),
+            vec![conduit::auth::confirmed::UNCONFIRMED]
+        );
+        assert_eq!(
+            attrs(&page, "form.resend-confirmation", "action"),
+            vec!["/settings/confirm-email"]
+        );
+        assert_eq!(
+            attrs(
+                &page,
+                "form.resend-confirmation input[name=csrf_token]",
+                "value"
+            ),
+            vec![csrf.clone()]
+        );
         // The settings form: a bio is refused with the reason, on the page with the banner.
-        let res = post_form(&app.client, "/settings", &[("csrf_token", &csrf), ("username", "vera"), ("email", "vera@example.com"), ("bio", "spam"), ("image", "")]).await;
+        let res = post_form(
+            &app.client,
+            "/settings",
+            &[
+                ("csrf_token", &csrf),
+                ("username", "vera"),
+                ("email", "vera@example.com"),
+                ("bio", "spam"),
+                ("image", ""),
+            ],
+        )
+        .await;
         assert_eq!(res.status(), Status::Forbidden);
         let page = scraper::Html::parse_document(&res.into_string().await.unwrap_or_default());
-        assert_eq!(texts(&page, ".error-summary li"), vec![conduit::auth::confirmed::PROFILE_UNCONFIRMED]);
+        assert_eq!(
+            texts(&page, ".error-summary li"),
+            vec![conduit::auth::confirmed::PROFILE_UNCONFIRMED]
+        );
         assert_eq!(texts(&page, ".confirm-banner").len(), 1);
         // Asking for a new link and signing out still work.
-        let res = post_form(&app.client, "/settings/confirm-email", &[("csrf_token", &csrf)]).await;
+        let res = post_form(
+            &app.client,
+            "/settings/confirm-email",
+            &[("csrf_token", &csrf)],
+        )
+        .await;
         assert_eq!(res.status(), Status::SeeOther);
         drop(res);
         // Once confirmed, writing works.
-        crate::support::exec(app.db(), "UPDATE users SET email_confirmed_at = created_at").await.expect("confirm");
-        let (status, body) = api(&script, Method::Post, "/api/articles", Some(&token), Some(json!({"article": {"title": "Now confirmed", "description": "d", "body": "b"}}))).await;
+        crate::support::exec(app.db(), "UPDATE users SET email_confirmed_at = created_at")
+            .await
+            .expect("confirm");
+        let (status, body) = api(
+            &script,
+            Method::Post,
+            "/api/articles",
+            Some(&token),
+            Some(json!({"article": {"title": "Now confirmed", "description": "d", "body": "b"}})),
+        )
+        .await;
         assert_eq!(status, Status::Created, "{body}");
     } else {
         assert_eq!(res.status(), Status::SeeOther);

@@ -119,7 +119,10 @@ pub fn link_in(mail: &Received, prefix: &str) -> String {
 pub async fn confirm_through<'c>(client: &'c Client, link: &str) -> LocalResponse<'c> {
     let res = client.get(link.to_owned()).dispatch().await;
     assert_eq!(res.status(), Status::Ok, "{link}");
-    assert_eq!(res.headers().get_one("Referrer-Policy"), Some("no-referrer"));
+    assert_eq!(
+        res.headers().get_one("Referrer-Policy"),
+        Some("no-referrer")
+    );
     let page = Html::parse_document(&res.into_string().await.unwrap_or_default());
     assert_eq!(texts(&page, "h1"), vec!["Confirm your email"]);
     let action = attrs(&page, "form.confirm-email-form", "action");

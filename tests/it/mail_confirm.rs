@@ -57,24 +57,7 @@ async fn body(engine: Engine, test: &str) {
     let res = crate::support::post_form(&app.client, &action[0], &[]).await;
     assert_eq!(res.status(), Status::Forbidden, "the form token is needed");
 
-    // Opening the link (as a mail scanner does) changes nothing: its page has a button.
-    let (status, page) = get_page(&app.client, &link).await;
-    assert_eq!(status, Status::Ok);
-    assert_eq!(texts(&page, ".confirm-address strong"), vec!["yara@example.com"]);
-    assert_eq!(
-        scalar(
-            app.db(),
-            "SELECT COUNT(*) FROM users WHERE username = 'yara' AND email_confirmed_at IS NULL"
-        )
-        .await,
-        1,
-        "the link alone confirms nothing"
-    );
-    // The button needs the form token.
-    let token = link.trim_start_matches("/email/confirm/").to_owned();
-    let res = crate::support::post_form(&app.client, "/email/confirm", &[("token", &token)]).await;
-    assert_eq!(res.status(), Status::Forbidden, "no form token");
-    drop(res);
+    let token = the_link_alone_changes_nothing(&app, &link).await;
     let res = confirm_through(&app.client, &link).await;
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(
@@ -101,7 +84,12 @@ async fn body(engine: Engine, test: &str) {
     );
     // The button pressed again (a replayed POST) changes nothing more.
     let csrf = crate::support::page_csrf(&app.client).await;
-    let res = crate::support::post_form(&app.client, "/email/confirm", &[("csrf_token", &csrf), ("token", &token)]).await;
+    let res = crate::support::post_form(
+        &app.client,
+        "/email/confirm",
+        &[("csrf_token", &csrf), ("token", &token)],
+    )
+    .await;
     assert_eq!(res.status(), Status::Gone, "replayed");
     drop(res);
     // Once only; a forged link changes nothing either.
@@ -119,6 +107,33 @@ async fn body(engine: Engine, test: &str) {
     );
 
     api_and_operator_sign_ups(&app, &sink).await;
+}
+
+/// Opening a confirmation link (as a mail scanner does) changes nothing: its page has a
+/// button, which needs the form token. The link's token.
+async fn the_link_alone_changes_nothing(app: &crate::harness::TestApp, link: &str) -> String {
+    // Opening the link (as a mail scanner does) changes nothing: its page has a button.
+    let (status, page) = get_page(&app.client, link).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        texts(&page, ".confirm-address strong"),
+        vec!["yara@example.com"]
+    );
+    assert_eq!(
+        scalar(
+            app.db(),
+            "SELECT COUNT(*) FROM users WHERE username = 'yara' AND email_confirmed_at IS NULL"
+        )
+        .await,
+        1,
+        "the link alone confirms nothing"
+    );
+    // The button needs the form token.
+    let token = link.trim_start_matches("/email/confirm/").to_owned();
+    let res = crate::support::post_form(&app.client, "/email/confirm", &[("token", &token)]).await;
+    assert_eq!(res.status(), Status::Forbidden, "no form token");
+    drop(res);
+    token
 }
 
 /// Sign-ups through the API are mailed the same way; accounts made by an operator are not.

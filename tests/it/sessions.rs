@@ -10,8 +10,8 @@ use scraper::Html;
 use serde_json::{json, Value};
 
 use crate::support::{
-    api, attrs, browser_register, csrf_of, exec, get_page, json_of, page_csrf, post_form,
-    register, scalar, script_client, texts,
+    api, attrs, browser_register, csrf_of, exec, get_page, json_of, page_csrf, post_form, register,
+    scalar, script_client, texts,
 };
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
@@ -19,9 +19,13 @@ const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 
 /// Log `name` (registered by `support::register`) in over the API with `agent`, from
 /// `203.0.113.7` (or `2001:db8::7` for a Firefox): the token.
 async fn login_as(client: &Client, name: &str, agent: &str) -> String {
-    let from: std::net::SocketAddr = if agent == FIREFOX { "[2001:db8::7]:443" } else { "203.0.113.7:5000" }
-        .parse()
-        .expect("an address");
+    let from: std::net::SocketAddr = if agent == FIREFOX {
+        "[2001:db8::7]:443"
+    } else {
+        "203.0.113.7:5000"
+    }
+    .parse()
+    .expect("an address");
     let body = json!({"user": {"email": format!("{name}@example.com"), "password": format!("password-{name}")}});
     let res = client
         .post("/api/users/login")
@@ -202,19 +206,32 @@ db_test!(
 
 async fn page_of(res: LocalResponse<'_>) -> (Status, Html) {
     let status = res.status();
-    (status, Html::parse_document(&res.into_string().await.unwrap_or_default()))
+    (
+        status,
+        Html::parse_document(&res.into_string().await.unwrap_or_default()),
+    )
 }
 
 /// Another browser of the same app, signed in as `name` through the login form.
 async fn second_browser(app: &crate::harness::TestApp, name: &str) -> Client {
-    let other = Client::tracked(conduit::rocket_with(app.client.rocket().figment().clone())).await.expect("a browser");
+    let other = Client::tracked(conduit::rocket_with(app.client.rocket().figment().clone()))
+        .await
+        .expect("a browser");
     let (_, login) = get_page(&other, "/login").await;
     let email = format!("{name}@example.com");
     let password = format!("password-{name}");
-    let res = other.post("/login").header(ContentType::Form)
+    let res = other
+        .post("/login")
+        .header(ContentType::Form)
         .header(Header::new("User-Agent", FIREFOX))
-        .body(format!("csrf_token={}&email={}&password={}", csrf_of(&login), crate::support::urlencode(&email), password))
-        .dispatch().await;
+        .body(format!(
+            "csrf_token={}&email={}&password={}",
+            csrf_of(&login),
+            crate::support::urlencode(&email),
+            password
+        ))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::SeeOther);
     drop(res);
     other

@@ -457,6 +457,17 @@ fn in_written_order(sql: String, engine: Engine) -> String {
     }
 }
 
+/// `conditions` and, for a reader's claim, the condition that it holds.
+fn with_claim(conditions: String, claim: Option<&TokenClaim>) -> String {
+    match claim {
+        None => conditions,
+        Some(TokenClaim { session: None, .. }) => and(&conditions, token_claim_holds!()),
+        Some(TokenClaim {
+            session: Some(_), ..
+        }) => and(&conditions, token_session_holds!()),
+    }
+}
+
 pub(super) async fn page_with(
     db: &DbPool,
     filter: &Filter,
@@ -501,13 +512,7 @@ pub(super) async fn page_with(
         ),
         None => (select_articles_anonymous!(), ""),
     };
-    let conditions = match &claim {
-        None => conditions,
-        Some(TokenClaim { session: None, .. }) => and(&conditions, token_claim_holds!()),
-        Some(TokenClaim {
-            session: Some(_), ..
-        }) => and(&conditions, token_session_holds!()),
-    };
+    let conditions = with_claim(conditions, claim.as_ref());
     let PageIds {
         sql: ids,
         cursor,
