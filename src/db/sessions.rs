@@ -147,12 +147,14 @@ pub async fn revoke_own(db: &DbPool, user_id: UserId, id: &str) -> Result<bool, 
 
 /// End every live session of `user_id` but `keep`; how many were ended.
 pub async fn revoke_others(db: &DbPool, user_id: UserId, keep: &str) -> Result<u64, sqlx::Error> {
-    const SQL: &str =
-        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL";
+    const SQL: &str = "UPDATE sessions SET revoked_at = ? \
+                       WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?";
+    let at = now();
     db_transaction!(db, |c| sqlx::query(SQL)
-        .bind(now())
+        .bind(at)
         .bind(user_id)
         .bind(keep)
+        .bind(at)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))

@@ -52,7 +52,7 @@ async fn index(db: Conn, me: CurrentUser, layout: Layout) -> PageResult<Rendered
             "sessions": listed.iter().map(row_view).collect::<Vec<_>>(),
             "others": others,
             "end_others_url": uri!(end_others).to_string(),
-            "settings_url": uri!(crate::web::settings::edit).to_string(),
+            "settings_url": (layout.links.settings)(),
         }),
     ))
 }
