@@ -6,10 +6,11 @@
 use chrono::SecondsFormat;
 use rocket::http::Status;
 use rocket::serde::json::Json;
-use rocket::{delete, get, routes, Route};
+use rocket::{delete, get, routes, Route, State};
 use serde::Serialize;
 
 use crate::auth::sessions::{self, Active};
+use crate::auth::token::Keys;
 use crate::auth::CurrentUser;
 use crate::db::Conn;
 use crate::error::ApiResult;
@@ -53,16 +54,16 @@ impl From<Active> for SessionBody {
 }
 
 #[get("/user/sessions")]
-async fn list(db: Conn, me: CurrentUser) -> ApiResult<Json<SessionList>> {
-    let listed = sessions::list(&db, &me.0).await?;
+async fn list(db: Conn, keys: &State<Keys>, me: CurrentUser) -> ApiResult<Json<SessionList>> {
+    let listed = sessions::list(&db, keys, &me.0).await?;
     Ok(Json(SessionList {
         sessions: listed.into_iter().map(SessionBody::from).collect(),
     }))
 }
 
 #[delete("/user/sessions/<id>")]
-async fn end(db: Conn, me: CurrentUser, id: &str) -> ApiResult<Status> {
-    sessions::end(&db, &me.0, id).await?;
+async fn end(db: Conn, keys: &State<Keys>, me: CurrentUser, id: &str) -> ApiResult<Status> {
+    sessions::end(&db, keys, &me.0, id).await?;
     Ok(Status::NoContent)
 }
 

@@ -84,7 +84,8 @@ impl UserBody {
 }
 
 /// A new token for the API session the caller's token belongs to (after a password change
-/// bumped the account's token version), counting as fresh as the old one did.
+/// bumped the account's token version), counting as fresh as the old one did and expiring
+/// when it did, with its session row (a re-issue never outlives the session).
 fn api_token(
     keys: &Keys,
     config: &AppConfig,
@@ -99,6 +100,7 @@ fn api_token(
         current.auth_time,
     );
     claims.sid.clone_from(&current.sid);
+    claims.exp = current.exp;
     Ok(keys.encode(&claims)?)
 }
 
@@ -148,6 +150,8 @@ async fn login(
         &addr.0,
     )
     .await?;
+    // Only a login that passed every check gets a session row: a second step (two-factor
+    // sign-in, when it lands) runs here, before `start_api`, never after it.
     let token = session::start_api(&db, keys, config, &user, &seen).await?;
     Ok(Json(UserBody::new(user, token)))
 }
@@ -264,11 +268,13 @@ async fn update(
         changes,
         fresh,
         config.password_queue_max,
+        auth.claims.sid.as_deref(),
     )
     .await?;
     if let Some(new_email) = &updated.email_requested {
         // The account keeps its email until the link mailed to the new one is followed.
-        recovery::request_email_change(&db, mailer, links, &updated.user, new_email).await?;
+        recovery::request_email_change(&db, config, mailer, links, &updated.user, new_email)
+            .await?;
     }
     let token = if !updated.password_changed {
         echoed_token(&auth)

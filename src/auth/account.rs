@@ -551,13 +551,14 @@ pub async fn write_error(db: &DbPool, user: &User, e: sqlx::Error) -> AppError {
 
 /// Apply `changes` to `user` ([`merge`]) and write them, but for a new email address, which is
 /// returned to be confirmed first. A new password is hashed behind at most `max_waiting` others
-/// (`password_queue_max`).
+/// (`password_queue_max`) and ends, in the same write, every session but `keep` (the caller's).
 pub async fn update(
     db: &DbPool,
     user: User,
     changes: Changes,
     fresh: bool,
     max_waiting: usize,
+    keep: Option<&str>,
 ) -> Result<Updated, AppError> {
     let old_email = user.email.clone();
     let (mut user, password) = merge(db, user, changes, fresh).await?;
@@ -575,7 +576,12 @@ pub async fn update(
         user.password_hash = password::hash(&password, writes_may_wait(max_waiting)).await?;
         user.token_version += 1;
     }
-    if let Err(e) = db::users::update(db, &user).await {
+    let written = if password_changed {
+        db::users::update_ending_sessions(db, &user, keep).await
+    } else {
+        db::users::update(db, &user).await
+    };
+    if let Err(e) = written {
         return Err(write_error(db, &user, e).await);
     }
     Ok(Updated {

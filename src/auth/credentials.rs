@@ -125,25 +125,23 @@ pub(crate) enum LastSeen {
 }
 
 /// Write that session `sid` was used by `req`, unless it was written within [`SEEN_EVERY`]:
-/// as `last_seen` says, or, when the session was not read, as this instance remembers it in
-/// [`SeenSessions`]. Bookkeeping only: a failure is logged and the request goes on.
+/// as `last_seen` says, or as this instance remembers it in [`SeenSessions`]. Of requests of
+/// one session arriving together, only the one that claims it in the memo writes (the others,
+/// including any that then fail their CSRF check, issue nothing). Bookkeeping only: a failure
+/// is logged and the request goes on.
 pub(crate) async fn note_seen(req: &Request<'_>, sid: &str, last_seen: LastSeen) {
     let now = Utc::now();
     let stale_before = now - SEEN_EVERY;
-    let recent = match last_seen {
-        LastSeen::Read(at) => at.is_some_and(|at| at >= stale_before),
-        LastSeen::Unread => req.rocket().state::<SeenSessions>().is_some_and(|memo| {
-            let fresh = memo
-                .0
-                .get(sid)
-                .is_some_and(|at| at >= stale_before.timestamp());
-            if !fresh {
-                memo.0.insert(sid.into(), now.timestamp());
-            }
-            fresh
-        }),
-    };
-    if recent {
+    if let LastSeen::Read(Some(at)) = last_seen {
+        if at >= stale_before {
+            return;
+        }
+    }
+    let claimed = req
+        .rocket()
+        .state::<SeenSessions>()
+        .is_none_or(|memo| memo.claim(sid, now.timestamp(), stale_before.timestamp()));
+    if !claimed {
         return;
     }
     let Some(db) = req.rocket().state::<Db>() else {
@@ -155,20 +153,66 @@ pub(crate) async fn note_seen(req: &Request<'_>, sid: &str, last_seen: LastSeen)
 }
 
 /// The sessions this instance noted as used lately, by id, with when (seconds since the
-/// epoch), the most used kept when full: lets a request that did not read its session skip
-/// the write within [`SEEN_EVERY`]. Managed by the auth stage.
-pub struct SeenSessions(quick_cache::sync::Cache<Box<str>, i64>);
+/// epoch), the most used kept when full: lets a request skip the write within [`SEEN_EVERY`],
+/// and makes sure that of concurrent requests of one session only one writes. Managed by the
+/// auth stage.
+pub struct SeenSessions {
+    seen: quick_cache::sync::Cache<Box<str>, i64>,
+    /// Held across one look-up and insert, so two requests cannot both claim a session.
+    claiming: std::sync::Mutex<()>,
+}
 
 impl SeenSessions {
     /// An empty memo for up to 4096 sessions.
     pub fn new() -> Self {
-        Self(quick_cache::sync::Cache::new(4096))
+        Self {
+            seen: quick_cache::sync::Cache::new(4096),
+            claiming: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether the caller is the one to write session `sid`'s use at `now` (seconds): `true`,
+    /// noting it, unless it was noted after `stale_before` already.
+    pub fn claim(&self, sid: &str, now: i64, stale_before: i64) -> bool {
+        let _held = self
+            .claiming
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.seen.get(sid).is_some_and(|at| at >= stale_before) {
+            return false;
+        }
+        self.seen.insert(sid.into(), now);
+        true
     }
 }
 
 impl Default for SeenSessions {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod seen_tests {
+    use super::SeenSessions;
+
+    #[test]
+    fn of_concurrent_uses_of_a_session_one_writes() {
+        let memo = std::sync::Arc::new(SeenSessions::new());
+        let claims: Vec<bool> = (0..16)
+            .map(|_| {
+                let memo = memo.clone();
+                std::thread::spawn(move || memo.claim("s1", 1000, 940))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        assert_eq!(claims.iter().filter(|c| **c).count(), 1, "{claims:?}");
+        // Within the minute: no other write; another session: its own; a minute on: again.
+        assert!(!memo.claim("s1", 1059, 999));
+        assert!(memo.claim("s2", 1059, 999));
+        assert!(memo.claim("s1", 1061, 1001));
     }
 }
 

@@ -180,13 +180,33 @@ pub async fn reset_password(
 /// Ask to move `user`'s account to `new_email` (checked and found free by `account::update`):
 /// in one transaction, a confirmation token for it, the mail to it carrying the link, and a
 /// notice to the current address. The account keeps its address until the link is followed.
+///
+/// Throttled like reset requests before anything is composed (429, nothing queued): at most
+/// `reset_max_per_email` an hour per account and per target address (counted with the reset
+/// requests for it), so an account, confirmed or not, cannot use the change to mail any
+/// address over and over (review of issue 18).
 pub async fn request_email_change(
     db: &DbPool,
+    config: &AppConfig,
     mailer: &Mailer,
     links: &AccountLinks,
     user: &User,
     new_email: &str,
 ) -> Result<(), AppError> {
+    // The target address in the per-email column, the account in the per-address one (under
+    // a key no client address can have).
+    let reserved = db::throttle::reserve_reset(
+        db,
+        &new_email.to_lowercase(),
+        &format!("#change:{}", user.id),
+        config.reset_max_per_email,
+        config.reset_max_per_email,
+        Duration::hours(RESET_WINDOW_HOURS),
+    )
+    .await?;
+    if let Reservation::Blocked(until) = reserved {
+        return Err(account::too_many(until));
+    }
     let (token, hash) = new_token();
     let mail = confirmation_mail(mailer, links, &user.username, new_email, &token, true)?;
     let notice = mailer.compose(

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::auth::token::Keys;
 use crate::auth::Authenticated;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
@@ -13,7 +14,8 @@ use crate::error::AppError;
 /// A live session as its owner sees it.
 #[derive(Debug, Clone)]
 pub struct Active {
-    /// Its id (also what ends it).
+    /// Its public handle ([`crate::auth::form_token::FormTokens::session_handle`]): what names
+    /// it in pages, JSON and the paths that end it; never the session id its tokens carry.
     pub id: String,
     /// `browser` or `api`.
     pub kind: String,
@@ -29,8 +31,8 @@ pub struct Active {
     pub browser: Option<String>,
 }
 
-/// Whether `id` could be a session id (ours are 32 lowercase hex characters); anything else is
-/// no session, found without a query.
+/// Whether `id` could be a session handle (32 lowercase hex characters, like session ids);
+/// anything else is no session, found without a query.
 pub fn well_formed(id: &str) -> bool {
     id.len() == 32
         && id
@@ -39,15 +41,15 @@ pub fn well_formed(id: &str) -> bool {
 }
 
 /// The live sessions of the caller's account, the most recently used first, the caller's own
-/// marked `current`.
-pub async fn list(db: &DbPool, me: &Authenticated) -> Result<Vec<Active>, AppError> {
+/// marked `current` (at most `db::sessions::LIST_MAX`).
+pub async fn list(db: &DbPool, keys: &Keys, me: &Authenticated) -> Result<Vec<Active>, AppError> {
     let current = me.claims.sid.as_deref();
     let rows = db::sessions::list_for_user(db, me.user.id).await?;
     Ok(rows
         .into_iter()
         .map(|row| Active {
             current: current == Some(row.id.as_str()),
-            id: row.id,
+            id: keys.forms().session_handle(&row.id),
             kind: row.kind,
             created_at: row.created_at,
             last_seen_at: row.last_seen_at,
@@ -57,12 +59,35 @@ pub async fn list(db: &DbPool, me: &Authenticated) -> Result<Vec<Active>, AppErr
         .collect())
 }
 
-/// End the caller's session `id` (its tokens answer 401 from the next request on, on every
-/// instance: the guards read the session with the user). 404 for an id that is not a live
-/// session of the caller's account: another account's session is never touched, and the
-/// answer does not tell it exists.
-pub async fn end(db: &DbPool, me: &Authenticated, id: &str) -> Result<(), AppError> {
-    if !well_formed(id) || !db::sessions::revoke_own(db, me.user.id, id).await? {
+/// Whether `handle` is the public handle of the session the request is made with.
+pub fn is_current(keys: &Keys, me: &Authenticated, handle: &str) -> bool {
+    me.claims
+        .sid
+        .as_deref()
+        .is_some_and(|sid| keys.forms().session_handle(sid) == handle)
+}
+
+/// End the caller's session whose handle is `handle` (its tokens answer 401 from the next
+/// request on, on every instance: the guards read the session with the user). 404 for a
+/// handle that is not a live session of the caller's account: another account's session is
+/// never touched, and the answer does not tell it exists.
+pub async fn end(
+    db: &DbPool,
+    keys: &Keys,
+    me: &Authenticated,
+    handle: &str,
+) -> Result<(), AppError> {
+    if !well_formed(handle) {
+        return Err(AppError::NotFound("session"));
+    }
+    let ids = db::sessions::live_ids(db, me.user.id).await?;
+    let Some(sid) = ids
+        .iter()
+        .find(|sid| keys.forms().session_handle(sid) == handle)
+    else {
+        return Err(AppError::NotFound("session"));
+    };
+    if !db::sessions::revoke_own(db, me.user.id, sid).await? {
         return Err(AppError::NotFound("session"));
     }
     Ok(())

@@ -38,8 +38,17 @@ pub struct Seen {
     pub browser: Option<String>,
 }
 
+/// The most live API logins an account keeps: a new one past it ends the oldest (review of
+/// issue 18: a script looping logins must not pile up sessions without bound).
+pub const API_SESSIONS_MAX: i64 = 50;
+
+/// The most sessions a list returns (the most recently used first); "sign out everywhere
+/// else" still ends every one.
+pub const LIST_MAX: i64 = 100;
+
 /// Record a new session of `kind` for `user_id`, live until `expires_at`, seen from `seen`
-/// (when the caller knows it; a browser's row is filled in by its first request).
+/// (when the caller knows it; a browser's row is filled in by its first request). An API
+/// session past [`API_SESSIONS_MAX`] live ones ends the oldest, in the same transaction.
 pub async fn create(
     db: &DbPool,
     id: &str,
@@ -51,20 +60,43 @@ pub async fn create(
 ) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO sessions (id, user_id, kind, remember, created_at, expires_at, last_seen_at, address, browser) \
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    // The live API sessions past the newest API_SESSIONS_MAX (bind the user, now, the offset).
+    const BEYOND: &str = "SELECT id FROM sessions \
+                          WHERE user_id = ? AND kind = 'api' AND revoked_at IS NULL AND expires_at > ? \
+                          ORDER BY created_at DESC, id DESC LIMIT 1000 OFFSET ?";
+    const END: &str = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
     let at = now();
-    db_transaction!(db, |c| sqlx::query(SQL)
-        .bind(id)
-        .bind(user_id)
-        .bind(kind.as_str())
-        .bind(remember)
-        .bind(at)
-        .bind(expires_at)
-        .bind(seen.map(|_| at))
-        .bind(seen.map(|s| s.address.as_str()))
-        .bind(seen.and_then(|s| s.browser.as_deref()))
-        .execute(c)
-        .await
-        .map(|_| ()))
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        sqlx::query(SQL)
+            .bind(id)
+            .bind(user_id)
+            .bind(kind.as_str())
+            .bind(remember)
+            .bind(at)
+            .bind(expires_at)
+            .bind(seen.map(|_| at))
+            .bind(seen.map(|s| s.address.as_str()))
+            .bind(seen.and_then(|s| s.browser.as_deref()))
+            .execute(&mut *tx)
+            .await?;
+        if kind == Kind::Api {
+            let beyond: Vec<(String,)> = sqlx::query_as(BEYOND)
+                .bind(user_id)
+                .bind(at)
+                .bind(API_SESSIONS_MAX)
+                .fetch_all(&mut *tx)
+                .await?;
+            for (old,) in &beyond {
+                sqlx::query(END)
+                    .bind(at)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await
+    })
 }
 
 /// Note that session `id` was used now from `seen`, unless that was noted after
@@ -106,16 +138,30 @@ pub struct SessionRow {
     pub browser: Option<String>,
 }
 
-/// The live (not ended, not expired) sessions of `user_id`, the most recently used first.
+/// The live (not ended, not expired) sessions of `user_id`, the most recently used first, at
+/// most [`LIST_MAX`].
 pub async fn list_for_user(db: &DbPool, user_id: UserId) -> Result<Vec<SessionRow>, sqlx::Error> {
     const SQL: &str = "SELECT id, kind, created_at, last_seen_at, address, browser FROM sessions \
                        WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
-                       ORDER BY COALESCE(last_seen_at, created_at) DESC, created_at DESC, id";
+                       ORDER BY COALESCE(last_seen_at, created_at) DESC, created_at DESC, id LIMIT ?";
     db_run!(db, |c| sqlx::query_as::<_, SessionRow>(SQL)
         .bind(user_id)
         .bind(now())
+        .bind(LIST_MAX)
         .fetch_all(c)
         .await)
+}
+
+/// The ids of every live session of `user_id` (to find one by its public handle).
+pub async fn live_ids(db: &DbPool, user_id: UserId) -> Result<Vec<String>, sqlx::Error> {
+    const SQL: &str =
+        "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?";
+    let rows: Vec<(String,)> = db_run!(db, |c| sqlx::query_as(SQL)
+        .bind(user_id)
+        .bind(now())
+        .fetch_all(c)
+        .await)?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// End one session.

@@ -346,6 +346,45 @@ pub async fn update(db: &DbPool, user: &User) -> Result<(), sqlx::Error> {
         .map(|_| ()))
 }
 
+/// Write a user's editable fields back after a password change bumped their token version,
+/// and, in the same transaction, end every session of theirs but `keep` (the one the change
+/// was made with, re-issued by the caller; `None` ends all): a session whose tokens the new
+/// version refuses must not stay listed as live (review of issue 18).
+pub async fn update_ending_sessions(
+    db: &DbPool,
+    user: &User,
+    keep: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE users SET username = ?, email = ?, password_hash = ?, bio = ?, image = ?, role = ?, \
+                       disabled = ?, token_version = ?, updated_at = ? WHERE id = ?";
+    const SESSIONS: &str =
+        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL";
+    let at = now();
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        sqlx::query(SQL)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(&user.bio)
+            .bind(&user.image)
+            .bind(user.role)
+            .bind(user.disabled)
+            .bind(user.token_version)
+            .bind(at)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(SESSIONS)
+            .bind(at)
+            .bind(user.id)
+            .bind(keep.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
+}
+
 /// Revoke every token of a user issued so far, and end their browser sessions.
 pub async fn revoke_all_tokens(db: &DbPool, id: UserId) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE users SET token_version = token_version + 1 WHERE id = ?";

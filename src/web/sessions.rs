@@ -41,8 +41,13 @@ fn row_view(s: &Active) -> Value {
 }
 
 #[get("/settings/sessions")]
-async fn index(db: Conn, me: CurrentUser, layout: Layout) -> PageResult<RenderedPage> {
-    let listed = sessions::list(&db, &me.0).await?;
+async fn index(
+    db: Conn,
+    keys: &State<Keys>,
+    me: CurrentUser,
+    layout: Layout,
+) -> PageResult<RenderedPage> {
+    let listed = sessions::list(&db, keys, &me.0).await?;
     let others = listed.iter().filter(|s| !s.current).count();
     Ok(layout.render(
         "settings/sessions",
@@ -68,8 +73,8 @@ async fn end(
     id: &str,
     _form: crate::auth::csrf::CsrfForm<Empty>,
 ) -> PageResult<Flash<Redirect>> {
-    let own = me.0.claims.sid.as_deref() == Some(id);
-    match sessions::end(&db, &me.0, id).await {
+    let own = sessions::is_current(keys, &me.0, id);
+    match sessions::end(&db, keys, &me.0, id).await {
         Ok(()) if own => {
             session::end(jar, keys, config);
             Ok(Flash::success(

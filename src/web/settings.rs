@@ -139,6 +139,7 @@ async fn update(
             changes,
             fresh,
             config.password_queue_max,
+            auth.claims.sid.as_deref(),
         )
         .await
     }
@@ -149,8 +150,15 @@ async fn update(
                 session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
             }
             let message = if let Some(new_email) = &updated.email_requested {
-                recovery::request_email_change(&db, mailer, links, &updated.user, new_email)
-                    .await?;
+                recovery::request_email_change(
+                    &db,
+                    config,
+                    mailer,
+                    links,
+                    &updated.user,
+                    new_email,
+                )
+                .await?;
                 format!(
                     "Your settings have been saved. We sent a link to {new_email}: your email \
                      changes when you follow it (until then it stays {}).",
