@@ -394,10 +394,20 @@ pub fn error_page(req: &Request<'_>, status: Status, messages: &[String]) -> (St
                 search_url: search_box(req),
                 home_url: links.home.clone(),
                 nav_links: links,
+                resend: req
+                    .local_cache(ResendHint::default)
+                    .0
+                    .as_ref()
+                    .map(|(action, csrf)| context! { action: action, csrf: csrf }),
             },
         ),
     )
 }
+
+/// Where an unconfirmed account asks for a new confirmation link, and its form token: left
+/// for the site's error page by the guard that refused a write under `require_confirmed_email`.
+#[derive(Default, Clone)]
+pub struct ResendHint(pub Option<(String, String)>);
 
 /// A message the JSON body guard left for the catcher (Rocket's catchers see only the status).
 #[derive(Default, Clone)]

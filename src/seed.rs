@@ -145,7 +145,7 @@ pub async fn demo(db: &DbPool) -> Result<Summary, AppError> {
             )
             .await?;
             user.bio = Some(bio.to_owned());
-            db::users::update_own(db, &user, None).await?;
+            db::users::update_own(db, &user, None, None).await?;
             summary.users += 1;
             user
         };

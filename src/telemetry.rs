@@ -322,8 +322,14 @@ pub fn request_path(req: &Request<'_>) -> String {
     }
 }
 
-/// Paths whose last segment is a secret (the token of a mailed link): logged without it.
-const TOKEN_PATHS: [&str; 2] = ["/password/reset/", "/email/confirm/"];
+/// Paths whose next segment is a secret (the token of a mailed link) or names a session
+/// (its public handle): logged without it.
+const TOKEN_PATHS: [&str; 4] = [
+    "/password/reset/",
+    "/email/confirm/",
+    "/settings/sessions/",
+    "/api/user/sessions/",
+];
 
 /// `path` as logs and error reports may show it: the token of a mailed link replaced by
 /// `[redacted]`.
@@ -352,6 +358,15 @@ mod tests {
             "/email/confirm/[redacted]/x"
         );
         assert_eq!(loggable_path("/password/reset"), "/password/reset");
+        assert_eq!(
+            loggable_path("/settings/sessions/0123abcd/end"),
+            "/settings/sessions/[redacted]/end"
+        );
+        assert_eq!(
+            loggable_path("/api/user/sessions/0123abcd"),
+            "/api/user/sessions/[redacted]"
+        );
+        assert_eq!(loggable_path("/api/user/sessions"), "/api/user/sessions");
         assert_eq!(loggable_path("/article/x"), "/article/x");
     }
 

@@ -4,6 +4,7 @@ pub mod articles;
 pub mod json_writer;
 pub mod profiles;
 pub mod rate_limit;
+pub mod sessions;
 pub mod tags;
 pub mod tokens;
 pub mod users;
@@ -19,6 +20,7 @@ pub fn stage() -> AdHoc {
             .mount("/api", tags::routes())
             .mount("/api", users::routes())
             .mount("/api", tokens::routes())
+            .mount("/api", sessions::routes())
             .mount("/api", profiles::routes())
             .mount("/api", articles::routes())
             .register("/api", crate::error::api_catchers())

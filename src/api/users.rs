@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
-use crate::auth::{access_token, account, CurrentUser, Via};
+use crate::auth::{access_token, account, confirmed, session, CurrentUser, Via};
 use crate::config::AppConfig;
+use crate::db::sessions::Seen;
 use crate::db::users::User;
 use crate::db::Conn;
 use crate::error::{ApiResult, AppError};
@@ -82,20 +83,24 @@ impl UserBody {
     }
 }
 
-/// An API token for `user`, issued now (so it counts as fresh for `fresh_minutes`).
+/// A new token for the API session the caller's token belongs to (after a password change
+/// bumped the account's token version), counting as fresh as the old one did and expiring
+/// when it did, with its session row (a re-issue never outlives the session).
 fn api_token(
     keys: &Keys,
     config: &AppConfig,
     user: &User,
-    auth_time: i64,
+    current: &crate::auth::token::Claims,
 ) -> Result<String, AppError> {
-    let claims = keys.claims(
+    let mut claims = keys.claims(
         user.id,
         user.token_version,
         Kind::Api,
         config.api_token_minutes * 60,
-        auth_time,
+        current.auth_time,
     );
+    claims.sid.clone_from(&current.sid);
+    claims.exp = current.exp;
     Ok(keys.encode(&claims)?)
 }
 
@@ -108,6 +113,7 @@ async fn register(
     keys: &State<Keys>,
     config: &State<AppConfig>,
     addr: ClientAddr,
+    seen: Seen,
     body: ApiJson<UserEnvelope<Registration>>,
 ) -> ApiResult<(Status, Json<UserEnvelope<UserBody>>)> {
     let r = body.0.user;
@@ -122,7 +128,7 @@ async fn register(
         &addr.0,
     )
     .await?;
-    let token = api_token(keys, config, &user, chrono::Utc::now().timestamp())?;
+    let token = session::start_api(&db, keys, config, &user, &seen).await?;
     Ok((Status::Created, Json(UserBody::new(user, token))))
 }
 
@@ -132,6 +138,7 @@ async fn login(
     keys: &State<Keys>,
     config: &State<AppConfig>,
     addr: ClientAddr,
+    seen: Seen,
     body: ApiJson<UserEnvelope<Login>>,
 ) -> ApiResult<Json<UserEnvelope<UserBody>>> {
     let l = body.0.user;
@@ -143,7 +150,9 @@ async fn login(
         &addr.0,
     )
     .await?;
-    let token = api_token(keys, config, &user, chrono::Utc::now().timestamp())?;
+    // Only a login that passed every check gets a session row: a second step (two-factor
+    // sign-in, when it lands) runs here, before `start_api`, never after it.
+    let token = session::start_api(&db, keys, config, &user, &seen).await?;
     Ok(Json(UserBody::new(user, token)))
 }
 
@@ -251,6 +260,7 @@ async fn update(
     if auth.is_access_token() {
         access_token::may_change(&auth.user, &changes)?;
     }
+    confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
     let fresh = auth.is_fresh(config.fresh_minutes);
     let updated = account::update(
         &db,
@@ -258,16 +268,18 @@ async fn update(
         changes,
         fresh,
         config.password_queue_max,
+        auth.claims.sid.as_deref(),
     )
     .await?;
     if let Some(new_email) = &updated.email_requested {
         // The account keeps its email until the link mailed to the new one is followed.
-        recovery::request_email_change(&db, mailer, links, &updated.user, new_email).await?;
+        recovery::request_email_change(&db, config, mailer, links, &updated.user, new_email)
+            .await?;
     }
     let token = if !updated.password_changed {
         echoed_token(&auth)
     } else if auth.via == Via::Header {
-        api_token(keys, config, &updated.user, auth.claims.auth_time)?
+        api_token(keys, config, &updated.user, &auth.claims)?
     } else {
         crate::auth::session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
         String::new()

@@ -150,6 +150,9 @@ pub struct Grant {
 /// The paths a token may never use, whatever its scopes: token management.
 const TOKENS_PATH: [&str; 3] = ["api", "user", "tokens"];
 
+/// The paths of the account's sessions, which a token may never use either.
+const SESSIONS_PATH: [&str; 3] = ["api", "user", "sessions"];
+
 /// Why a request authenticated by a token with `scopes` is refused (403), if it is:
 /// `segments` are its decoded path segments.
 pub fn refusal<'a>(
@@ -166,6 +169,10 @@ pub fn refusal<'a>(
         segments.len() >= 5 && segments[1..3] == ["admin", "users"] && segments[4] == "tokens";
     if (segments.len() >= 3 && segments[..3] == TOKENS_PATH) || admin_tokens {
         return Some("a personal access token cannot list, create or revoke tokens: sign in");
+    }
+    // Sessions are sign-ins: a token is none, and may not see or end them.
+    if segments.len() >= 3 && segments[..3] == SESSIONS_PATH {
+        return Some("a personal access token cannot list or end sessions: sign in");
     }
     let needed = if segments.get(1) == Some(&"admin") {
         Scope::Admin

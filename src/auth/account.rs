@@ -484,13 +484,14 @@ pub async fn write_error(db: &DbPool, user: &User, e: sqlx::Error) -> AppError {
 
 /// Apply `changes` to `user` ([`merge`]) and write them, but for a new email address, which is
 /// returned to be confirmed first. A new password is hashed behind at most `max_waiting` others
-/// (`password_queue_max`).
+/// (`password_queue_max`) and ends, in the same write, every session but `keep` (the caller's).
 pub async fn update(
     db: &DbPool,
     user: User,
     changes: Changes,
     fresh: bool,
     max_waiting: usize,
+    keep: Option<&str>,
 ) -> Result<Updated, AppError> {
     let old_email = user.email.clone();
     let (mut user, password) = merge(db, user, changes, fresh).await?;
@@ -508,7 +509,7 @@ pub async fn update(
         Some(password) => Some(password::hash(&password, writes_may_wait(max_waiting)).await?),
         None => None,
     };
-    match db::users::update_own(db, &user, hash.as_deref()).await {
+    match db::users::update_own(db, &user, hash.as_deref(), keep).await {
         Ok(true) => {}
         // Disabled, demoted, reset or changed by another request since it was read.
         Ok(false) => {

@@ -6,13 +6,16 @@
 //! API clients that keep cookies still work. Otherwise the browser's access cookie is used,
 //! renewed silently from the refresh cookie when it has expired.
 
+use chrono::{DateTime, Utc};
 use rocket::request::Request;
 use subtle::ConstantTimeEq;
 
 use crate::auth::access_token::{self, Grant, Scopes};
 use crate::auth::session;
 use crate::auth::token::{Claims, Keys, Kind};
+use crate::auth::user_agent;
 use crate::config::AppConfig;
+use crate::db::sessions::Seen;
 use crate::db::users::User;
 use crate::db::{self, Db, DbPool};
 
@@ -77,14 +80,140 @@ pub const INVALID: &str = "missing or invalid credentials";
 
 /// Load the user a token names, if the token is still good for them.
 pub(crate) async fn load_user(db: &DbPool, claims: &Claims) -> Result<Option<User>, sqlx::Error> {
+    Ok(load(db, claims).await?.map(|(user, _)| user))
+}
+
+/// [`load_user`], and when the token's session (if it has one) was last seen.
+async fn load(
+    db: &DbPool,
+    claims: &Claims,
+) -> Result<Option<(User, Option<DateTime<Utc>>)>, sqlx::Error> {
     let Some(id) = claims.user_id() else {
         return Ok(None);
     };
-    let user = match &claims.sid {
-        Some(sid) => db::users::find_with_session(db, id, sid).await?,
-        None => db::users::find_by_id(db, id).await?,
+    let found = match &claims.sid {
+        Some(sid) => db::users::find_with_session(db, id, sid)
+            .await?
+            .map(|s| (s.user, s.session_last_seen_at)),
+        None => db::users::find_by_id(db, id).await?.map(|u| (u, None)),
     };
-    Ok(user.filter(|u| !u.disabled && u.token_version == claims.ver))
+    Ok(found.filter(|(u, _)| !u.disabled && u.token_version == claims.ver))
+}
+
+/// How often at most a session's last use is written (`db::sessions::touch`).
+pub const SEEN_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Where `req` comes from, as a session records it: the address the throttles count by and
+/// the browser family of its `User-Agent`.
+pub fn seen(req: &Request<'_>) -> Seen {
+    Seen {
+        address: client_addr(req),
+        browser: req
+            .headers()
+            .get_one("User-Agent")
+            .and_then(user_agent::family),
+    }
+}
+
+/// When a session was last seen, as far as a request knows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LastSeen {
+    /// Read with the session: when (`None`: never).
+    Read(Option<DateTime<Utc>>),
+    /// The session was not read (a header token's one-statement read, `guards::Caller`).
+    Unread,
+}
+
+/// Write that session `sid` was used by `req`, unless it was written within [`SEEN_EVERY`]:
+/// as `last_seen` says, or as this instance remembers it in [`SeenSessions`]. Of requests of
+/// one session arriving together, only the one that claims it in the memo writes (the others,
+/// including any that then fail their CSRF check, issue nothing). Bookkeeping only: a failure
+/// is logged and the request goes on.
+pub(crate) async fn note_seen(req: &Request<'_>, sid: &str, last_seen: LastSeen) {
+    let now = Utc::now();
+    let stale_before = now - SEEN_EVERY;
+    if let LastSeen::Read(Some(at)) = last_seen {
+        if at >= stale_before {
+            return;
+        }
+    }
+    let claimed = req
+        .rocket()
+        .state::<SeenSessions>()
+        .is_none_or(|memo| memo.claim(sid, now.timestamp(), stale_before.timestamp()));
+    if !claimed {
+        return;
+    }
+    let Some(db) = req.rocket().state::<Db>() else {
+        return;
+    };
+    if let Err(e) = db::sessions::touch(db, sid, &seen(req), stale_before).await {
+        log::warn!("recording the use of a session: {e}");
+    }
+}
+
+/// The sessions this instance noted as used lately, by id, with when (seconds since the
+/// epoch), the most used kept when full: lets a request skip the write within [`SEEN_EVERY`],
+/// and makes sure that of concurrent requests of one session only one writes. Managed by the
+/// auth stage.
+pub struct SeenSessions {
+    seen: quick_cache::sync::Cache<Box<str>, i64>,
+    /// Held across one look-up and insert, so two requests cannot both claim a session.
+    claiming: std::sync::Mutex<()>,
+}
+
+impl SeenSessions {
+    /// An empty memo for up to 4096 sessions.
+    pub fn new() -> Self {
+        Self {
+            seen: quick_cache::sync::Cache::new(4096),
+            claiming: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether the caller is the one to write session `sid`'s use at `now` (seconds): `true`,
+    /// noting it, unless it was noted after `stale_before` already.
+    pub fn claim(&self, sid: &str, now: i64, stale_before: i64) -> bool {
+        let _held = self
+            .claiming
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.seen.get(sid).is_some_and(|at| at >= stale_before) {
+            return false;
+        }
+        self.seen.insert(sid.into(), now);
+        true
+    }
+}
+
+impl Default for SeenSessions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod seen_tests {
+    use super::SeenSessions;
+
+    #[test]
+    fn of_concurrent_uses_of_a_session_one_writes() {
+        let memo = std::sync::Arc::new(SeenSessions::new());
+        let claims: Vec<bool> = (0..16)
+            .map(|_| {
+                let memo = memo.clone();
+                std::thread::spawn(move || memo.claim("s1", 1000, 940))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        assert_eq!(claims.iter().filter(|c| **c).count(), 1, "{claims:?}");
+        // Within the minute: no other write; another session: its own; a minute on: again.
+        assert!(!memo.claim("s1", 1059, 999));
+        assert!(memo.claim("s2", 1059, 999));
+        assert!(memo.claim("s1", 1061, 1001));
+    }
 }
 
 pub(crate) fn header_token(value: &str) -> Option<&str> {
@@ -117,14 +246,19 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
             }
             _ => return Ok(AuthState::Invalid("invalid token")),
         };
-        return Ok(match load_user(db, &claims).await? {
-            Some(user) => AuthState::Authenticated(Box::new(Authenticated {
-                user,
-                claims,
-                via: Via::Header,
-                token: token.to_owned(),
-                grant: None,
-            })),
+        return Ok(match load(db, &claims).await? {
+            Some((user, last_seen)) => {
+                if let Some(sid) = &claims.sid {
+                    note_seen(req, sid, LastSeen::Read(last_seen)).await;
+                }
+                AuthState::Authenticated(Box::new(Authenticated {
+                    user,
+                    claims,
+                    via: Via::Header,
+                    token: token.to_owned(),
+                    grant: None,
+                }))
+            }
             None => AuthState::Invalid("token revoked"),
         });
     }
@@ -134,7 +268,10 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
     if let Some(cookie) = jar.get(names.access) {
         if let Ok(claims) = keys.decode(cookie.value()) {
             if claims.kind == Kind::Access {
-                if let Some(user) = load_user(db, &claims).await? {
+                if let Some((user, last_seen)) = load(db, &claims).await? {
+                    if let Some(sid) = &claims.sid {
+                        note_seen(req, sid, LastSeen::Read(last_seen)).await;
+                    }
                     let token = cookie.value().to_owned();
                     return Ok(AuthState::Authenticated(Box::new(Authenticated {
                         user,
@@ -150,7 +287,10 @@ async fn resolve(req: &Request<'_>) -> Result<AuthState, sqlx::Error> {
     if let Some(cookie) = jar.get(names.refresh) {
         if let Ok(refresh) = keys.decode(cookie.value()) {
             if refresh.kind == Kind::Refresh {
-                if let Some(user) = load_user(db, &refresh).await? {
+                if let Some((user, last_seen)) = load(db, &refresh).await? {
+                    if let Some(sid) = &refresh.sid {
+                        note_seen(req, sid, LastSeen::Read(last_seen)).await;
+                    }
                     // Implicit refresh: the access cookie expired, the session did not.
                     if let Ok(claims) = session::set_access(jar, keys, config, &refresh) {
                         let token = jar
@@ -217,9 +357,7 @@ async fn resolve_access_token(
     let now = db::now();
     let stale_before = now - access_token::TOUCH_EVERY;
     if found.token_last_used_at.is_none_or(|at| at < stale_before) {
-        let ip = req
-            .client_ip()
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let ip = client_addr(req);
         if let Err(e) = db::access_tokens::touch(db, found.token_id, &ip, stale_before).await {
             // Bookkeeping only: the request goes on.
             log::warn!("recording the use of access token {}: {e}", found.token_id);
@@ -268,9 +406,22 @@ impl<'r> rocket::request::FromRequest<'r> for ClientAddr {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
-        rocket::request::Outcome::Success(ClientAddr(
-            req.client_ip()
-                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-        ))
+        rocket::request::Outcome::Success(ClientAddr(client_addr(req)))
+    }
+}
+
+/// The address [`ClientAddr`] holds.
+fn client_addr(req: &Request<'_>) -> String {
+    req.client_ip()
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// Where the request comes from, as a new session records it ([`seen`]).
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for Seen {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::request::Outcome::Success(seen(req))
     }
 }

@@ -7,9 +7,8 @@ use crate::db::{self, DbPool, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::input::{self, Max, Problem};
 
+pub use crate::auth::email::{check_email, EMAIL_MAX};
 pub use crate::input::{could_be_username, USERNAME_MAX};
-/// Longest email, in characters (`users.email` and `login_attempts.email`, `VARCHAR(255)`).
-pub const EMAIL_MAX: usize = 254;
 /// Shortest password.
 pub const PASSWORD_MIN: usize = 8;
 /// Longest password (argon2 takes any length; this bounds the work per attempt).
@@ -38,23 +37,6 @@ pub fn check_username(errors: &mut FieldErrors, username: &str) {
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         errors.add("username", "may only contain letters, digits, _ and -");
-    }
-}
-
-pub fn check_email(errors: &mut FieldErrors, email: &str) {
-    if email.trim().is_empty() {
-        errors.add("email", "can't be blank");
-    } else if input::check(errors, "email", email, Max::Chars(EMAIL_MAX)) {
-        let valid = email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-        }) && !email.chars().any(char::is_whitespace);
-        if !valid {
-            errors.add("email", "is invalid");
-        }
     }
 }
 

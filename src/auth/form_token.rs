@@ -28,6 +28,8 @@ pub const TOKEN_LEN: usize = PART_LEN * 2 + 1;
 #[derive(Clone)]
 pub struct FormTokens {
     mac: Hmac<Sha256>,
+    /// The key of sessions' public handles ([`FormTokens::session_handle`]).
+    handles: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for FormTokens {
@@ -48,10 +50,27 @@ impl FormTokens {
             <Hmac<Sha256> as Mac>::new_from_slice(secret)
                 .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
         };
-        let mut kdf = derive(secret);
-        kdf.update(b"conduit form token v1");
-        let key = kdf.finalize().into_bytes();
-        Self { mac: derive(&key) }
+        let labelled = |label: &[u8]| {
+            let mut kdf = derive(secret);
+            kdf.update(label);
+            derive(&kdf.finalize().into_bytes())
+        };
+        Self {
+            mac: labelled(b"conduit form token v1"),
+            handles: labelled(b"conduit session handle v1"),
+        }
+    }
+
+    /// The public handle of session `sid`: what pages, JSON and request paths show for it
+    /// (32 lowercase hex characters of a keyed hash), never the id itself, which its tokens
+    /// carry and which ends it (review of issue 18). Stable, so it names one session.
+    pub fn session_handle(&self, sid: &str) -> String {
+        let mut mac = self.handles.clone();
+        mac.update(sid.as_bytes());
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// A new token.
@@ -91,6 +110,25 @@ impl FormTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_handles_are_stable_keyed_and_not_the_id() {
+        let key = FormTokens::from_secret(b"a-test-secret-that-is-at-least-32-bytes-long");
+        let other = FormTokens::from_secret(b"another-test-secret-that-is-32-bytes-or-more");
+        let sid = "0123456789abcdef0123456789abcdef";
+        let handle = key.session_handle(sid);
+        assert_eq!(handle.len(), 32);
+        assert!(handle
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(key.session_handle(sid), handle);
+        assert_ne!(handle, sid);
+        assert_ne!(other.session_handle(sid), handle);
+        assert_ne!(
+            key.session_handle("0123456789abcdef0123456789abcdee"),
+            handle
+        );
+    }
 
     #[test]
     fn minted_tokens_verify_and_anything_else_does_not() {

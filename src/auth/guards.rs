@@ -7,15 +7,17 @@ use rocket::outcome::{try_outcome, Outcome};
 use rocket::request::{self, FromRequest, Request};
 
 use crate::auth::access_token;
+use crate::auth::confirmed;
 pub use crate::auth::credentials::{
     auth_state, csrf_matches, AuthState, Authenticated, Via, INVALID,
 };
 use crate::auth::credentials::{header_token, load_user};
 use crate::auth::csrf::{self, Verdict};
+use crate::auth::mailed::AccountLinks;
 use crate::auth::token::{Claims, Keys, Kind};
 use crate::db::users::TokenClaim;
 use crate::db::{DbPool, UserId};
-use crate::error::CatcherMessage;
+use crate::error::{CatcherMessage, ResendHint};
 
 fn fail<T>(req: &Request<'_>, status: Status, message: &str) -> request::Outcome<T, &'static str> {
     req.local_cache(|| CatcherMessage(Some(message.to_owned())));
@@ -65,9 +67,32 @@ async fn authenticated<'r>(
                     return fail(req, Status::Forbidden, why);
                 }
             }
+            if let Some(why) = unconfirmed_refusal(req, auth) {
+                return fail(req, Status::Forbidden, why);
+            }
             Outcome::Success(Some(&**auth))
         }
     }
+}
+
+/// Why a write by `auth` is refused under `require_confirmed_email`, if it is; the site's
+/// error page then offers the banner's "send me a new link" (a [`ResendHint`]).
+fn unconfirmed_refusal(req: &Request<'_>, auth: &Authenticated) -> Option<&'static str> {
+    let required = req
+        .rocket()
+        .state::<crate::config::AppConfig>()
+        .is_some_and(|c| c.require_confirmed_email);
+    let why = confirmed::refusal(
+        required,
+        &auth.user,
+        req.method(),
+        req.uri().path().segments(),
+    )?;
+    if let (Some(links), Some(csrf)) = (req.rocket().state::<AccountLinks>(), auth.csrf()) {
+        let hint = ResendHint(Some(((links.resend_confirmation)(), csrf.to_owned())));
+        req.local_cache(|| hint);
+    }
+    Some(why)
 }
 
 /// A signed-in caller; 401 otherwise (the site's catcher turns that into a login redirect).
@@ -108,8 +133,9 @@ impl MaybeUser {
     }
 }
 
-/// A signed-in caller, for a read that checks the token's user itself. A header token without
-/// a browser session whose signature, issuer, expiry and kind are good is not looked up here:
+/// A signed-in caller, for a read that checks the token's user itself. A header token (an API
+/// login's, with its session, or one without a session) whose signature, issuer, expiry and
+/// kind are good is not looked up here:
 /// the handler's statement checks its [`TokenClaim`] as it reads (one round trip instead of
 /// two), and calls [`Caller::confirm`] when it read nothing. Anything else, failures
 /// included, is resolved exactly as [`CurrentUser`] resolves it.
@@ -132,12 +158,25 @@ impl<'r> FromRequest<'r> for Caller {
             .and_then(header_token);
         if let (Some(token), Some(keys)) = (header, req.rocket().state::<Keys>()) {
             if let Ok(claims) = keys.decode(token) {
-                if let (Some(user_id), None, false) =
-                    (claims.user_id(), &claims.sid, claims.kind == Kind::Refresh)
-                {
+                // An API login's token (its session checked by the read too), or a token
+                // without a session; never a browser's cookie token sent as a header.
+                let claimable = claims.kind == Kind::Api
+                    || (claims.kind == Kind::Access && claims.sid.is_none());
+                if let (Some(user_id), true) = (claims.user_id(), claimable) {
+                    if let Some(sid) = &claims.sid {
+                        // Its session row is not read here: the memo keeps this to one write a
+                        // minute at most.
+                        crate::auth::credentials::note_seen(
+                            req,
+                            sid,
+                            crate::auth::credentials::LastSeen::Unread,
+                        )
+                        .await;
+                    }
                     let claim = TokenClaim {
                         user_id,
                         version: claims.ver,
+                        session: claims.sid.clone(),
                     };
                     return Outcome::Success(Caller::Claimed(claim, Box::new(claims)));
                 }
@@ -161,7 +200,7 @@ impl Caller {
     pub fn claim(&self) -> Option<TokenClaim> {
         match self {
             Caller::Confirmed(_) => None,
-            Caller::Claimed(claim, _) => Some(*claim),
+            Caller::Claimed(claim, _) => Some(claim.clone()),
         }
     }
 

@@ -3,8 +3,10 @@
 
 pub mod access_token;
 pub mod account;
+pub mod confirmed;
 pub mod credentials;
 pub mod csrf;
+pub mod email;
 pub mod fields;
 pub mod form_token;
 pub mod guards;
@@ -12,7 +14,9 @@ pub mod mailed;
 pub mod password;
 pub mod recovery;
 pub mod session;
+pub mod sessions;
 pub mod token;
+pub mod user_agent;
 
 pub use guards::{AdminUser, Authenticated, Caller, CurrentUser, MaybeUser, Via};
 
@@ -24,7 +28,7 @@ pub fn stage() -> rocket::fairing::AdHoc {
             .state::<crate::config::AppConfig>()
             .map(token::Keys::new);
         if let Some(keys) = keys {
-            Ok(rocket.manage(keys))
+            Ok(rocket.manage(keys).manage(credentials::SeenSessions::new()))
         } else {
             log::error!("the auth keys need the configuration stage first");
             Err(rocket)

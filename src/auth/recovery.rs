@@ -2,9 +2,10 @@
 //! new password. Shared by the site and the JSON API.
 //!
 //! - A request answers the same whether or not an account has the email (nothing is mailed
-//!   when none has, or when it is disabled), and is throttled per email and per client address
-//!   (`reset_max_per_email`, `reset_max_per_ip` an hour, `db::throttle::reserve_reset`),
-//!   counted whether or not the account exists, so the throttle tells nothing either.
+//!   when none has, or when it is disabled), doing the same work, and is throttled per email
+//!   and per client address (`reset_max_per_email`, `reset_max_per_ip` an hour,
+//!   `db::throttle::reserve_reset`), counted whether or not the account exists. Past a limit
+//!   the answer is still the same; only the mail is not sent ([`request_reset`]).
 //! - The token is 32 random bytes (base64url in the link); only its SHA-256 is stored. It works
 //!   once, for [`RESET_MINUTES`].
 //! - Setting the password follows the sign-up rules, and in one transaction uses the token,
@@ -48,7 +49,16 @@ fn checked_email(email: &str) -> Result<&str, AppError> {
 }
 
 /// Ask for a reset link for `email` from client address `ip`. `Ok(())` whether or not an
-/// account has that email; 422 for an email that is not one, 429 past the throttle.
+/// account has that email and whether or not the request is within its limits (the answer is
+/// 202 always, as the issue asks); 422 only for an email that is not one.
+///
+/// Past `reset_max_per_email` or `reset_max_per_ip` an hour nothing is mailed, but nothing
+/// else changes: a stranger who uses up an address's allowance cannot lock its owner out, who
+/// keeps the links mailed so far (each works for [`RESET_MINUTES`]) and, signed in, the
+/// settings page. Every request does the same work whatever the answer would tell: the
+/// reservation, the lookup, the mail composed, and one transaction whose statements insert
+/// the token and the mail only for an enabled account within the limits (review of issue 18:
+/// an extra transaction for known addresses showed in the timing).
 pub async fn request_reset(
     db: &DbPool,
     config: &AppConfig,
@@ -67,35 +77,35 @@ pub async fn request_reset(
         Duration::hours(RESET_WINDOW_HOURS),
     )
     .await?;
-    if let Reservation::Blocked(until) = reserved {
-        return Err(account::too_many(until));
-    }
-    let Some(user) = db::users::find_by_email(db, email)
-        .await?
-        .filter(|u| !u.disabled)
-    else {
-        return Ok(());
-    };
+    let within_limits = !matches!(reserved, Reservation::Blocked(_));
+    let user = db::users::find_by_email(db, email).await?;
+    // An unknown address gets a mail composed the same way, never queued.
+    let (username, address) = user
+        .as_ref()
+        .map_or(("", email), |u| (u.username.as_str(), u.email.as_str()));
     let (token, hash) = new_token();
     let mail = mailer.compose(
         "password_reset",
-        &user.email,
+        address,
         "Reset your Conduit password",
         json!({
-            "username": user.username,
+            "username": username,
             "link": mailer.link(&(links.reset)(&token)),
             "minutes": RESET_MINUTES,
         }),
     )?;
-    let new = NewToken {
-        hash: &hash,
-        user_id: user.id,
-        purpose: Purpose::Reset,
-        email: &user.email,
-        expires_at: db::now() + Duration::minutes(RESET_MINUTES),
-    };
-    account_tokens::issue(db, &new, &mail, &[]).await?;
-    mailer.wake();
+    let queued = account_tokens::issue_reset(
+        db,
+        &hash,
+        address,
+        db::now() + Duration::minutes(RESET_MINUTES),
+        &mail,
+        within_limits,
+    )
+    .await?;
+    if queued {
+        mailer.wake();
+    }
     Ok(())
 }
 
@@ -170,13 +180,33 @@ pub async fn reset_password(
 /// Ask to move `user`'s account to `new_email` (checked and found free by `account::update`):
 /// in one transaction, a confirmation token for it, the mail to it carrying the link, and a
 /// notice to the current address. The account keeps its address until the link is followed.
+///
+/// Throttled like reset requests before anything is composed (429, nothing queued): at most
+/// `reset_max_per_email` an hour per account and per target address (counted with the reset
+/// requests for it), so an account, confirmed or not, cannot use the change to mail any
+/// address over and over (review of issue 18).
 pub async fn request_email_change(
     db: &DbPool,
+    config: &AppConfig,
     mailer: &Mailer,
     links: &AccountLinks,
     user: &User,
     new_email: &str,
 ) -> Result<(), AppError> {
+    // The target address in the per-email column, the account in the per-address one (under
+    // a key no client address can have).
+    let reserved = db::throttle::reserve_reset(
+        db,
+        &new_email.to_lowercase(),
+        &format!("#change:{}", user.id),
+        config.reset_max_per_email,
+        config.reset_max_per_email,
+        Duration::hours(RESET_WINDOW_HOURS),
+    )
+    .await?;
+    if let Reservation::Blocked(until) = reserved {
+        return Err(account::too_many(until));
+    }
     let (token, hash) = new_token();
     let mail = confirmation_mail(mailer, links, &user.username, new_email, &token, true)?;
     let notice = mailer.compose(
@@ -202,8 +232,8 @@ pub async fn request_email_change(
 }
 
 /// Mail `user` a new link to confirm their address (the first was lost, or expired), from client
-/// address `ip`: nothing for a confirmed address; throttled with the reset requests for that
-/// email and address (429).
+/// address `ip`: nothing for a confirmed address; throttled like reset requests, per account
+/// and per address (429).
 pub async fn resend_confirmation(
     db: &DbPool,
     config: &AppConfig,
@@ -215,9 +245,11 @@ pub async fn resend_confirmation(
     if user.email_confirmed_at.is_some() {
         return Ok(());
     }
+    // Counted under the signed-in account, not its address: strangers asking for reset links
+    // for that address (which count under it) cannot stop its owner getting this link.
     let reserved = db::throttle::reserve_reset(
         db,
-        &user.email,
+        &format!("#user:{}", user.id),
         ip,
         config.reset_max_per_email,
         config.reset_max_per_ip,
@@ -241,7 +273,16 @@ pub async fn resend_confirmation(
     Ok(())
 }
 
-/// Follow confirmation link `token`.
+/// The live confirmation token `token`, if it is one (what the page a confirmation link opens
+/// shows; nothing is changed).
+pub async fn find_confirmation(db: &DbPool, token: &str) -> Result<Option<LiveToken>, AppError> {
+    if !well_formed(token) {
+        return Ok(None);
+    }
+    Ok(account_tokens::find_live(db, &token_hash(token), Purpose::Confirm).await?)
+}
+
+/// Confirm with `token` (the confirmation page's button, posted).
 pub async fn confirm_email(
     db: &DbPool,
     token: &str,

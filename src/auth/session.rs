@@ -1,4 +1,5 @@
-//! Browser sessions in cookies: a short-lived access JWT (`session`), a refresh JWT (`refresh`)
+//! Sessions: a browser's in cookies, an API login's in the token it is given ([`start_api`]).
+//! The browser's cookies: a short-lived access JWT (`session`), a refresh JWT (`refresh`)
 //! that renews it silently, and the CSRF token (`csrf_token`, readable by scripts by design).
 //! Where cookies are `Secure` (release, behind HTTPS) their names carry the `__Host-` prefix, so
 //! a sibling domain or a plain-HTTP page cannot set or overwrite them (cookie tossing).
@@ -120,7 +121,17 @@ pub async fn start(
         Duration::hours(config.session_hours)
     };
     let sid = random_id();
-    db::sessions::create(db, &sid, user.id, remember, db::now() + lifetime).await?;
+    // Where it is used from is noted by its first request (the redirect after the sign-in).
+    db::sessions::create(
+        db,
+        &sid,
+        user.id,
+        db::sessions::Kind::Browser,
+        remember,
+        db::now() + lifetime,
+        None,
+    )
+    .await?;
     let mut refresh = keys.claims(
         user.id,
         user.token_version,
@@ -146,6 +157,39 @@ pub async fn start(
         config,
     ));
     Ok(())
+}
+
+/// Log `user` in over the JSON API, from `seen`: record an API session (listed with the
+/// browser's, ended alone) and return its token, valid for `api_token_minutes` and counting as
+/// a fresh login. The token carries the session's id, so ending the session ends the token.
+pub async fn start_api(
+    db: &DbPool,
+    keys: &Keys,
+    config: &AppConfig,
+    user: &User,
+    seen: &db::sessions::Seen,
+) -> anyhow::Result<String> {
+    let ttl = config.api_token_minutes * 60;
+    let sid = random_id();
+    db::sessions::create(
+        db,
+        &sid,
+        user.id,
+        db::sessions::Kind::Api,
+        false,
+        db::now() + Duration::seconds(ttl),
+        Some(seen),
+    )
+    .await?;
+    let mut claims = keys.claims(
+        user.id,
+        user.token_version,
+        Kind::Api,
+        ttl,
+        Utc::now().timestamp(),
+    );
+    claims.sid = Some(sid);
+    keys.encode(&claims)
 }
 
 /// Re-issue the cookies of the current session after the user's token version changed

@@ -173,12 +173,17 @@ pub struct AppConfig {
     /// another instance, retries coming due); `0` turns the sender off on this instance.
     #[serde(default = "defaults::mail_poll_seconds")]
     pub mail_poll_seconds: u64,
-    /// Password reset requests per email address per hour before 429.
+    /// Password reset requests per email address per hour before no more are mailed (the
+    /// answer stays the same).
     #[serde(default = "defaults::reset_max_per_email")]
     pub reset_max_per_email: i64,
-    /// Password reset requests per client address per hour before 429.
+    /// Password reset requests per client address per hour before no more are mailed.
     #[serde(default = "defaults::reset_max_per_ip")]
     pub reset_max_per_ip: i64,
+    /// An account whose email is not confirmed may read but not write (403) until it is;
+    /// confirming, signing out and the account's settings still work (`auth::confirmed`).
+    #[serde(default)]
+    pub require_confirmed_email: bool,
 }
 
 mod defaults;

@@ -76,6 +76,52 @@ pub async fn issue(
     })
 }
 
+/// Record reset token `hash` for the enabled account whose address is `email` and queue
+/// `mail` (which carries it) when `send`, in one transaction that runs the same statements
+/// whether or not such an account exists or `send` holds: each insert selects from `users`
+/// and inserts nothing when there is no account to mail. `true` when the mail was queued.
+pub async fn issue_reset(
+    db: &DbPool,
+    hash: &str,
+    email: &str,
+    expires_at: DateTime<Utc>,
+    mail: &NewMail,
+    send: bool,
+) -> Result<bool, sqlx::Error> {
+    const TOKEN: &str =
+        "INSERT INTO account_tokens (token_hash, user_id, purpose, email, created_at, expires_at, user_version) \
+         SELECT ?, id, 'reset', email, ?, ?, token_version FROM users WHERE email = ? AND disabled = FALSE AND ?";
+    const MAIL: &str = "INSERT INTO outbox (recipient, subject, body_text, body_html, status, attempts, next_attempt_at, created_at) \
+         SELECT ?, ?, ?, ?, 'pending', 0, ?, ? FROM users WHERE email = ? AND disabled = FALSE AND ?";
+    let at = now();
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        let issued = sqlx::query(TOKEN)
+            .bind(hash)
+            .bind(at)
+            .bind(expires_at)
+            .bind(email)
+            .bind(send)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let queued = sqlx::query(MAIL)
+            .bind(&mail.recipient)
+            .bind(&mail.subject)
+            .bind(&mail.text)
+            .bind(&mail.html)
+            .bind(at)
+            .bind(at)
+            .bind(email)
+            .bind(send)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(issued == 1 && queued == 1)
+    })
+}
+
 /// A token that can still be used.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LiveToken {
@@ -179,6 +225,12 @@ pub async fn reset_password(
     })
 }
 
+/// Use up the account's reset links mailed to an address other than its new one (bind the
+/// time, the user id, then the new address): a link in an old mailbox must not outlive the
+/// change of address it was sent before (review of issue 18).
+pub(crate) const END_RESETS_ELSEWHERE: &str = "UPDATE account_tokens SET used_at = ? \
+     WHERE user_id = ? AND purpose = 'reset' AND used_at IS NULL AND email <> ?";
+
 /// What following a confirmation link did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirmed {
@@ -191,8 +243,8 @@ pub enum Confirmed {
 }
 
 /// Use confirmation token `hash` of `user_id` for `email` and, if it was live, make `email` the
-/// account's address, confirmed now, and use up the account's other confirmation tokens; in one
-/// transaction.
+/// account's address, confirmed now, and use up the account's other confirmation tokens and
+/// the reset links mailed to any other address; in one transaction.
 pub async fn confirm_email(
     db: &DbPool,
     hash: &str,
@@ -226,6 +278,12 @@ pub async fn confirm_email(
             sqlx::query(OTHERS)
                 .bind(at)
                 .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(END_RESETS_ELSEWHERE)
+                .bind(at)
+                .bind(user_id)
+                .bind(email)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -132,25 +132,39 @@ where
     }
 }
 
-/// What a token without a browser session claims: that its user exists, is not disabled and
-/// is still at the token's version (the rule the auth guards apply to such tokens).
-/// A read made on the holder's behalf can check it in its own statement (see
-/// [`token_claim_holds!`]) instead of a lookup of its own first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a header token claims: that its user exists, is not disabled and is still at the
+/// token's version, and, for a token of an API login, that its session is live (the rule the
+/// auth guards apply to such tokens). A read made on the holder's behalf can check it in its
+/// own statement (see [`token_claim_holds!`]) instead of a lookup of its own first.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenClaim {
     /// The user the token names.
     pub user_id: UserId,
     /// The token version it was issued at.
     pub version: i64,
+    /// The session the token belongs to (`None` for a token issued before sessions had one).
+    pub session: Option<String>,
 }
 
-/// The SQL condition that a [`TokenClaim`] holds; binds the user id, then the version.
+/// The SQL condition that a [`TokenClaim`] without a session holds; binds the user id, then
+/// the version.
 macro_rules! token_claim_holds {
     () => {
         "EXISTS (SELECT 1 FROM users tc WHERE tc.id = ? AND tc.disabled = FALSE AND tc.token_version = ?)"
     };
 }
 pub(crate) use token_claim_holds;
+
+/// The SQL condition that a [`TokenClaim`] with a session holds; binds the user id, the
+/// version, the session id, then the time now.
+macro_rules! token_session_holds {
+    () => {
+        "EXISTS (SELECT 1 FROM users tc JOIN sessions ts ON ts.user_id = tc.id WHERE tc.id = ? \
+         AND tc.disabled = FALSE AND tc.token_version = ? AND ts.id = ? AND ts.revoked_at IS NULL \
+         AND ts.expires_at > ?)"
+    };
+}
+pub(crate) use token_session_holds;
 
 /// The columns of [`User`], as a literal so queries are `const` (no formatting per request).
 macro_rules! user_columns {
@@ -186,16 +200,28 @@ pub async fn find_by_username(db: &DbPool, username: &str) -> Result<Option<User
         .await)
 }
 
-/// The user with this id if the browser session `sid` is live (not revoked, not expired).
+/// A user found through one of their live sessions, with when that session was last seen.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionUser {
+    /// The user.
+    #[sqlx(flatten)]
+    pub user: User,
+    /// When the session was last seen (to the minute: `db::sessions::touch`).
+    pub session_last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// The user with this id if the session `sid` (a browser's or an API login's) is theirs and
+/// live (not revoked, not expired): one indexed lookup, the session joined in.
 pub async fn find_with_session(
     db: &DbPool,
     id: UserId,
     sid: &str,
-) -> Result<Option<User>, sqlx::Error> {
+) -> Result<Option<SessionUser>, sqlx::Error> {
     const SQL: &str = "SELECT u.id, u.username, u.email, u.password_hash, u.bio, u.image, u.role, u.disabled, \
-                       u.token_version, u.created_at, u.updated_at, u.email_confirmed_at FROM users u JOIN sessions s ON s.user_id = u.id \
+                       u.token_version, u.created_at, u.updated_at, u.email_confirmed_at, s.last_seen_at AS session_last_seen_at \
+                       FROM users u JOIN sessions s ON s.user_id = u.id \
                        WHERE u.id = ? AND s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?";
-    db_run!(db, |c| sqlx::query_as::<_, User>(SQL)
+    db_run!(db, |c| sqlx::query_as::<_, SessionUser>(SQL)
         .bind(id)
         .bind(sid)
         .bind(now())
@@ -301,36 +327,58 @@ pub async fn taken(
 }
 
 /// Write the fields a user edits themselves (username, email, bio, image) and, with
-/// `password_hash`, a new password, which also ends every token issued before it. Only while
-/// the account is as `user` was read: still enabled, at the same `token_version`. A disable,
-/// role change, password reset or other password change that landed since (while a new
-/// password hashed, say) is never written over with the old values: `Ok(false)`, nothing
-/// written. The role, the disabled flag and the version are never written from `user`.
+/// `password_hash`, a new password, which also ends every token issued before it and, in the
+/// same transaction, every session of theirs but `keep` (the one the change was made with,
+/// re-issued by the caller; `None` ends all): a session whose tokens the new version refuses
+/// must not stay listed as live. Only while the account is as `user` was read: still enabled,
+/// at the same `token_version`. A disable, role change, password reset or other password
+/// change that landed since (while a new password hashed, say) is never written over with the
+/// old values: `Ok(false)`, nothing written. The role, the disabled flag and the version are
+/// never written from `user`.
 pub async fn update_own(
     db: &DbPool,
     user: &User,
     password_hash: Option<&str>,
+    keep: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str =
         "UPDATE users SET username = ?, email = ?, bio = ?, image = ?, updated_at = ?, \
                        password_hash = COALESCE(?, password_hash), \
                        token_version = token_version + CASE WHEN ? IS NULL THEN 0 ELSE 1 END \
                        WHERE id = ? AND token_version = ? AND disabled = FALSE";
-    let written = db_transaction!(db, |c| sqlx::query(SQL)
-        .bind(&user.username)
-        .bind(&user.email)
-        .bind(&user.bio)
-        .bind(&user.image)
-        .bind(now())
-        .bind(password_hash)
-        .bind(password_hash)
-        .bind(user.id)
-        .bind(user.token_version)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
-    // MySQL counts matched rows here, not changed ones: sqlx connects with `CLIENT_FOUND_ROWS`.
-    Ok(written == 1)
+    const SESSIONS: &str =
+        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL";
+    let at = now();
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        let written = sqlx::query(SQL)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.bio)
+            .bind(&user.image)
+            .bind(at)
+            .bind(password_hash)
+            .bind(password_hash)
+            .bind(user.id)
+            .bind(user.token_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // MySQL counts matched rows here, not changed ones: sqlx connects with
+        // `CLIENT_FOUND_ROWS`.
+        if written != 1 {
+            return Ok(false);
+        }
+        if password_hash.is_some() {
+            sqlx::query(SESSIONS)
+                .bind(at)
+                .bind(user.id)
+                .bind(keep.unwrap_or(""))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await.map(|()| true)
+    })
 }
 
 /// Make an account an enabled admin (the `create-admin` command).

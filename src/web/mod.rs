@@ -15,6 +15,7 @@ pub mod profiles;
 pub mod render;
 pub mod search;
 pub mod session;
+pub mod sessions;
 pub mod settings;
 pub mod sitemap;
 pub mod tokens;
@@ -59,6 +60,7 @@ pub fn stage(admin: fn() -> String) -> AdHoc {
             .mount("/", session::routes())
             .mount("/", settings::routes())
             .mount("/", tokens::routes())
+            .mount("/", sessions::routes())
             .mount("/", password::routes())
             .mount("/", feeds::routes())
             .mount("/", sitemap::routes())

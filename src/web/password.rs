@@ -197,41 +197,90 @@ async fn reset(
     }))
 }
 
-/// The page a confirmation link opens: confirms the address and says so, or says why not.
-#[get("/email/confirm/<token>")]
-pub async fn confirm_email(db: Conn, layout: Layout, token: &str) -> PageResult<NoReferrer> {
-    let (status, title, message) = match recovery::confirm_email(&db, token).await? {
-        Confirmed::Done => {
-            return Ok(NoReferrer::new(PageOr::Redirect(Flash::success(
-                Redirect::to(crate::web::articles::home_link(
-                    None,
-                    None,
-                    crate::web::lists::At::First,
-                )),
-                "Thank you: your email address is confirmed.",
-            ))))
-        }
-        Confirmed::Stale => (
-            Status::Gone,
-            "This link no longer works",
-            "The confirmation link has been used already or has expired. Nothing was changed.",
-        ),
+/// The confirmation form: the token from the link, posted back with the form token.
+#[derive(FromForm, Default)]
+pub struct ConfirmForm {
+    #[field(default = String::new())]
+    #[field(validate = rule(|e, v| { crate::input::check(e, "token", v, Max::Chars(64)); }))]
+    token: String,
+}
+
+/// The page for a confirmation link that does not work.
+fn confirm_refused(layout: &Layout, outcome: Confirmed) -> PageOr {
+    let (status, title, message) = match outcome {
         Confirmed::Taken => (
             Status::Conflict,
             "This address is taken",
             "Another account has this email address now. Nothing was changed.",
         ),
+        Confirmed::Stale | Confirmed::Done => (
+            Status::Gone,
+            "This link no longer works",
+            "The confirmation link has been used already or has expired. Nothing was changed.",
+        ),
     };
-    Ok(NoReferrer::new(PageOr::Page((
+    PageOr::Page((
         status,
         layout.render(
             "session/link_invalid",
             json!({ "title": title, "message": message, "links": {} }),
         ),
+    ))
+}
+
+/// The page a confirmation link opens: a button that confirms (a POST with the form token),
+/// or why the link no longer works. Opening the link changes nothing: mail scanners and link
+/// previews fetch links, and must not confirm an address for its owner.
+#[get("/email/confirm/<token>")]
+pub async fn confirm_email(db: Conn, layout: Layout, token: &str) -> PageResult<NoReferrer> {
+    let Some(live) = recovery::find_confirmation(&db, token).await? else {
+        return Ok(NoReferrer::new(confirm_refused(&layout, Confirmed::Stale)));
+    };
+    Ok(NoReferrer::new(PageOr::Page((
+        Status::Ok,
+        layout.render(
+            "session/confirm",
+            json!({
+                "title": "Confirm your email", "token": token, "email": live.email,
+                "action": uri!(confirm_email_post).to_string(),
+            }),
+        ),
     ))))
+}
+
+/// The button of the confirmation page: confirms the address and says so, or says why not.
+#[post("/email/confirm", data = "<form>")]
+async fn confirm_email_post(
+    db: Conn,
+    layout: Layout,
+    form: CsrfContextual<'_, ConfirmForm>,
+) -> PageResult<NoReferrer> {
+    let (value, _) = take(form.into_inner(), &[]);
+    let outcome = match value {
+        Ok(f) => recovery::confirm_email(&db, &f.token).await?,
+        Err(_) => Confirmed::Stale,
+    };
+    Ok(NoReferrer::new(match outcome {
+        Confirmed::Done => PageOr::Redirect(Flash::success(
+            Redirect::to(crate::web::articles::home_link(
+                None,
+                None,
+                crate::web::lists::At::First,
+            )),
+            "Thank you: your email address is confirmed.",
+        )),
+        refused => confirm_refused(&layout, refused),
+    }))
 }
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    routes![forgot_page, forgot, reset_page, reset, confirm_email]
+    routes![
+        forgot_page,
+        forgot,
+        reset_page,
+        reset,
+        confirm_email,
+        confirm_email_post
+    ]
 }

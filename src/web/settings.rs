@@ -11,7 +11,7 @@ use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::recovery::{self, AccountLinks};
 use crate::auth::token::Keys;
-use crate::auth::{account, session, CurrentUser};
+use crate::auth::{account, confirmed, session, CurrentUser};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, Conn};
@@ -55,6 +55,7 @@ fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) ->
         json!({
             "title": "Settings", "active": "settings", "form": form, "errors": errors,
             "tokens_url": uri!(crate::web::tokens::index).to_string(),
+            "sessions_url": uri!(crate::web::sessions::index).to_string(),
             "action": uri!(update).to_string(),
             "logout_url": (layout.links.logout)(),
             "sign_out_everywhere_url": uri!(sign_out_everywhere).to_string(),
@@ -131,12 +132,14 @@ async fn update(
             bio: Some(form.bio.clone()),
             image: Some(form.image.clone()),
         };
+        confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
         account::update(
             &db,
             auth.user.clone(),
             changes,
             fresh,
             config.password_queue_max,
+            auth.claims.sid.as_deref(),
         )
         .await
     }
@@ -147,8 +150,15 @@ async fn update(
                 session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
             }
             let message = if let Some(new_email) = &updated.email_requested {
-                recovery::request_email_change(&db, mailer, links, &updated.user, new_email)
-                    .await?;
+                recovery::request_email_change(
+                    &db,
+                    config,
+                    mailer,
+                    links,
+                    &updated.user,
+                    new_email,
+                )
+                .await?;
                 format!(
                     "Your settings have been saved. We sent a link to {new_email}: your email \
                      changes when you follow it (until then it stays {}).",
@@ -162,6 +172,12 @@ async fn update(
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
             Ok(PageOr::again(&e, page(&layout, &kept, Some(&e))))
         }
+        // Unconfirmed under `require_confirmed_email`: the page says why, and its banner
+        // offers a new link.
+        Err(e @ AppError::Forbidden(_)) => Ok(PageOr::Page((
+            rocket::http::Status::Forbidden,
+            page(&layout, &kept, Some(&e)),
+        ))),
         Err(e) => Err(e.into()),
     }
 }

@@ -307,6 +307,8 @@ struct Seeded {
     article_id: i64,
     comment_id: i64,
     tag_id: i64,
+    /// The page a confirmation link opens (bob's address).
+    confirm_link: String,
 }
 
 /// Users, an article with tags and comments, a favorite, a follow, and an admin.
@@ -349,8 +351,28 @@ async fn seed(app: &LocalClient) -> Seeded {
     exec(db, "UPDATE users SET role = 'admin' WHERE username = 'ada'")
         .await
         .expect("promote");
+    // A confirmation link whose token the test knows (the mailed one's is stored hashed only).
+    let (token, hash) = conduit::auth::recovery::new_token();
+    let bob_id = scalar(db, "SELECT id FROM users WHERE username = 'bob'").await;
+    let mail = conduit::db::outbox::NewMail {
+        recipient: "bob@example.com".into(),
+        subject: "Confirm".into(),
+        text: String::new(),
+        html: String::new(),
+    };
+    let new = conduit::db::account_tokens::NewToken {
+        hash: &hash,
+        user_id: conduit::db::UserId::new(bob_id),
+        purpose: conduit::db::account_tokens::Purpose::Confirm,
+        email: "bob@example.com",
+        expires_at: conduit::db::now() + chrono::Duration::hours(1),
+    };
+    conduit::db::account_tokens::issue(db, &new, &mail, &[])
+        .await
+        .expect("a confirmation token");
     Seeded {
         slug,
+        confirm_link: format!("/email/confirm/{token}"),
         user_id: scalar(db, "SELECT id FROM users WHERE username = 'bob'").await,
         article_id: scalar(db, "SELECT MIN(id) FROM articles").await,
         comment_id: scalar(db, "SELECT MIN(id) FROM comments").await,
@@ -370,6 +392,7 @@ fn anonymous_pages(s: &Seeded) -> Vec<Visit> {
         go("search, empty", "/search"),
         go("login", "/login"),
         go("register", "/register"),
+        go("confirm email (the mailed link's page)", &s.confirm_link),
         form(
             "register with errors",
             vec![
@@ -406,6 +429,7 @@ fn user_pages(s: &Seeded) -> Vec<Visit> {
         go("someone else's profile", "/profile/bob"),
         go("favorites tab", "/profile/alice/favorites"),
         go("settings", "/settings"),
+        go("sessions", "/settings/sessions"),
         form(
             "settings with errors",
             vec![

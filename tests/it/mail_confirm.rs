@@ -5,7 +5,7 @@ use conduit::db::Engine;
 use rocket::http::{Method, Status};
 use serde_json::json;
 
-use crate::mail::{link_in, spawn_with_sink, WAIT};
+use crate::mail::{confirm_through, link_in, spawn_with_sink, WAIT};
 use crate::smtp_sink::SmtpSink;
 use crate::support::{api, browser_register, get_page, scalar, texts};
 
@@ -57,12 +57,14 @@ async fn body(engine: Engine, test: &str) {
     let res = crate::support::post_form(&app.client, &action[0], &[]).await;
     assert_eq!(res.status(), Status::Forbidden, "the form token is needed");
 
-    let res = app.client.get(link.clone()).dispatch().await;
+    let token = the_link_alone_changes_nothing(&app, &link).await;
+    let res = confirm_through(&app.client, &link).await;
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(
         res.headers().get_one("Referrer-Policy"),
         Some("no-referrer")
     );
+    drop(res);
     let (_, home) = get_page(&app.client, "/").await;
     assert_eq!(
         texts(&home, ".flash"),
@@ -80,6 +82,16 @@ async fn body(engine: Engine, test: &str) {
         .await,
         1
     );
+    // The button pressed again (a replayed POST) changes nothing more.
+    let csrf = crate::support::page_csrf(&app.client).await;
+    let res = crate::support::post_form(
+        &app.client,
+        "/email/confirm",
+        &[("csrf_token", &csrf), ("token", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), Status::Gone, "replayed");
+    drop(res);
     // Once only; a forged link changes nothing either.
     assert_eq!(
         get_page(&app.client, &second).await.0,
@@ -95,6 +107,33 @@ async fn body(engine: Engine, test: &str) {
     );
 
     api_and_operator_sign_ups(&app, &sink).await;
+}
+
+/// Opening a confirmation link (as a mail scanner does) changes nothing: its page has a
+/// button, which needs the form token. The link's token.
+async fn the_link_alone_changes_nothing(app: &crate::harness::TestApp, link: &str) -> String {
+    // Opening the link (as a mail scanner does) changes nothing: its page has a button.
+    let (status, page) = get_page(&app.client, link).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        texts(&page, ".confirm-address strong"),
+        vec!["yara@example.com"]
+    );
+    assert_eq!(
+        scalar(
+            app.db(),
+            "SELECT COUNT(*) FROM users WHERE username = 'yara' AND email_confirmed_at IS NULL"
+        )
+        .await,
+        1,
+        "the link alone confirms nothing"
+    );
+    // The button needs the form token.
+    let token = link.trim_start_matches("/email/confirm/").to_owned();
+    let res = crate::support::post_form(&app.client, "/email/confirm", &[("token", &token)]).await;
+    assert_eq!(res.status(), Status::Forbidden, "no form token");
+    drop(res);
+    token
 }
 
 /// Sign-ups through the API are mailed the same way; accounts made by an operator are not.
@@ -177,9 +216,10 @@ async fn change_body(engine: Engine, test: &str) {
         .await,
         1
     );
-    // Followed, the link moves the account.
-    let res = app.client.get(link.clone()).dispatch().await;
+    // Followed (its page's button pressed), the link moves the account.
+    let res = confirm_through(&app.client, &link).await;
     assert_eq!(res.status(), Status::SeeOther);
+    drop(res);
     assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users WHERE email = 'abe.new@example.com' AND email_confirmed_at IS NOT NULL").await, 1);
     let (status, body) = api(&app.client, Method::Get, "/api/user", Some(&token), None).await;
     assert_eq!(
@@ -226,8 +266,9 @@ async fn contested(app: &crate::harness::TestApp, sink: &SmtpSink, token: &str) 
     )
     .await
     .expect("as set up");
-    let (status, page) = get_page(&app.client, &link).await;
-    assert_eq!(status, Status::Conflict);
+    let res = confirm_through(&app.client, &link).await;
+    assert_eq!(res.status(), Status::Conflict);
+    let page = scraper::Html::parse_document(&res.into_string().await.unwrap_or_default());
     assert_eq!(texts(&page, "h1"), vec!["This address is taken"]);
     assert_eq!(
         scalar(

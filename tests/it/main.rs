@@ -29,7 +29,9 @@ mod infra;
 mod keyset;
 mod keyset_admin;
 mod links;
+#[macro_use]
 mod mail;
+mod account_review;
 mod mail_confirm;
 mod mariadb_server;
 mod metrics;
@@ -43,6 +45,7 @@ mod search;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;
+mod sessions;
 mod smtp_sink;
 mod tls;
 mod tokens;

@@ -579,7 +579,7 @@ async fn mysql_strict_mode_makes_a_missed_length_check_an_error_not_a_truncation
         .expect("query")
         .expect("user");
     user.bio = Some(long('b', 70_000));
-    conduit::db::users::update_own(app.db(), &user, None)
+    conduit::db::users::update_own(app.db(), &user, None, None)
         .await
         .expect_err("a bio past TEXT's 64 KiB must not be stored");
     let kept = scalar(app.db(), "SELECT COUNT(*) FROM users WHERE bio IS NULL").await;

@@ -35,7 +35,8 @@ macro_rules! audited {
 }
 
 /// Write an admin's edit of a user's profile (username, email, bio, image; the caller
-/// checked them). Role, disabled flag and password are left as they are.
+/// checked them), using up reset links mailed to another address. Role, disabled flag and
+/// password are left as they are.
 pub async fn update_user_profile(
     db: &DbPool,
     user: &User,
@@ -51,6 +52,12 @@ pub async fn update_user_profile(
             .bind(&user.image)
             .bind(now())
             .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(crate::db::account_tokens::END_RESETS_ELSEWHERE)
+            .bind(now())
+            .bind(user.id)
+            .bind(&user.email)
             .execute(&mut *tx)
             .await?;
     })

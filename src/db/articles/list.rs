@@ -5,7 +5,7 @@ use sqlx::{FromRow, Row};
 
 use super::Article;
 use crate::db::db_run;
-use crate::db::users::{token_claim_holds, TokenClaim};
+use crate::db::users::{token_claim_holds, token_session_holds, TokenClaim};
 use crate::db::{ArticleId, DbPool, Engine, UserId};
 
 /// Where a page of a list starts.
@@ -457,6 +457,17 @@ fn in_written_order(sql: String, engine: Engine) -> String {
     }
 }
 
+/// `conditions` and, for a reader's claim, the condition that it holds.
+fn with_claim(conditions: String, claim: Option<&TokenClaim>) -> String {
+    match claim {
+        None => conditions,
+        Some(TokenClaim { session: None, .. }) => and(&conditions, token_claim_holds!()),
+        Some(TokenClaim {
+            session: Some(_), ..
+        }) => and(&conditions, token_session_holds!()),
+    }
+}
+
 pub(super) async fn page_with(
     db: &DbPool,
     filter: &Filter,
@@ -501,10 +512,7 @@ pub(super) async fn page_with(
         ),
         None => (select_articles_anonymous!(), ""),
     };
-    let conditions = match claim {
-        None => conditions,
-        Some(_) => and(&conditions, token_claim_holds!()),
-    };
+    let conditions = with_claim(conditions, claim.as_ref());
     let PageIds {
         sql: ids,
         cursor,
@@ -529,8 +537,11 @@ pub(super) async fn page_with(
             query = query.bind(tags);
         }
         query = bind_values!(query, &binds);
-        if let Some(claim) = claim {
+        if let Some(claim) = &claim {
             query = query.bind(claim.user_id).bind(claim.version);
+            if let Some(session) = &claim.session {
+                query = query.bind(session.as_str()).bind(crate::db::now());
+            }
         }
         if let Some(cursor) = cursor {
             query = query.bind(cursor);

@@ -1,0 +1,11 @@
+-- Active sessions (issue 18): a session is a browser's sign-in or an API login (its JWT carries
+-- the session's id), listed on /settings/sessions and by GET /api/user/sessions. Kept in step
+-- with ../mysql/20261202000001_session_kinds.sql.
+--
+-- `last_seen_at` is written at most once a minute per session (src/auth/credentials.rs), with
+-- the client address the throttles use and the browser family read from the User-Agent (never
+-- the whole header). Sessions made before this migration are browser sessions, never seen.
+ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'browser' CHECK (kind IN ('browser', 'api'));
+ALTER TABLE sessions ADD COLUMN last_seen_at TEXT;
+ALTER TABLE sessions ADD COLUMN address TEXT;
+ALTER TABLE sessions ADD COLUMN browser TEXT;
