@@ -60,6 +60,15 @@ async fn each_request_logs_one_line_with_the_status_the_client_got() {
     let preflight_rid = request_id(&head);
     let (status, _, _) = get(port, "/no-such-page-probe", "");
     assert_eq!(status, 404);
+    // Paths naming a session: logged without its handle (review of issue 18, L3).
+    let handle = "0123456789abcdef0123456789abcdef";
+    for path in [
+        format!("/api/user/sessions/{handle}"),
+        format!("/settings/sessions/{handle}/end"),
+    ] {
+        let (status, _, _) = get(port, &path, "");
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
     let (status, head, _) = get(port, "/__panic", "");
     assert_eq!(status, 500);
     let panic_rid = request_id(&head);
@@ -95,6 +104,21 @@ async fn each_request_logs_one_line_with_the_status_the_client_got() {
     assert!(
         message.starts_with("GET /no-such-page-probe 404 "),
         "{message}"
+    );
+
+    assert!(
+        mentioning(handle).is_empty(),
+        "no session handle logged: {log}"
+    );
+    let sessions = mentioning("sessions/[redacted]");
+    assert_eq!(sessions.len(), 2, "{log}");
+    assert!(
+        sessions[0].contains("GET /api/user/sessions/[redacted] "),
+        "{log}"
+    );
+    assert!(
+        sessions[1].contains("GET /settings/sessions/[redacted]/end "),
+        "{log}"
     );
 
     assert!(
