@@ -69,8 +69,11 @@ impl FormTokens {
         mac.update(sid.as_bytes());
         mac.finalize().into_bytes()[..16]
             .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+            .fold(String::with_capacity(32), |mut hex, b| {
+                use std::fmt::Write as _;
+                let _ = write!(hex, "{b:02x}");
+                hex
+            })
     }
 
     /// A new token.

@@ -46,6 +46,7 @@ mod sec_backup;
 mod sec_input;
 mod sec_throttle;
 mod sessions;
+mod sessions_review;
 mod smtp_sink;
 mod tls;
 mod tokens;

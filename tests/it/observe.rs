@@ -22,6 +22,38 @@ fn parse(line: &str) -> Option<(&str, &str, &str)> {
         .then_some((level, target, message))
 }
 
+/// A handle of a session, as paths carry it.
+const HANDLE: &str = "0123456789abcdef0123456789abcdef";
+
+/// Ask for two paths naming a session (review of issue 18, L3).
+fn ask_for_session_paths(port: u16) {
+    for path in [
+        format!("/api/user/sessions/{HANDLE}"),
+        format!("/settings/sessions/{HANDLE}/end"),
+    ] {
+        let (status, _, _) = get(port, &path, "");
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
+}
+
+/// The log shows those paths without the session's handle.
+fn session_paths_are_redacted(log: &str) {
+    assert!(!log.contains(HANDLE), "no session handle logged: {log}");
+    let sessions: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("sessions/[redacted]"))
+        .collect();
+    assert_eq!(sessions.len(), 2, "{log}");
+    assert!(
+        sessions[0].contains("GET /api/user/sessions/[redacted] "),
+        "{log}"
+    );
+    assert!(
+        sessions[1].contains("GET /settings/sessions/[redacted]/end "),
+        "{log}"
+    );
+}
+
 /// A CORS preflight the browser gets as 204 is logged once, as a 204, with nothing at error
 /// level; a 404 is one info line; a 500 is an error. (The log does not depend on the engine:
 /// SQLite only.)
@@ -60,6 +92,7 @@ async fn each_request_logs_one_line_with_the_status_the_client_got() {
     let preflight_rid = request_id(&head);
     let (status, _, _) = get(port, "/no-such-page-probe", "");
     assert_eq!(status, 404);
+    ask_for_session_paths(port);
     let (status, head, _) = get(port, "/__panic", "");
     assert_eq!(status, 500);
     let panic_rid = request_id(&head);
@@ -96,6 +129,8 @@ async fn each_request_logs_one_line_with_the_status_the_client_got() {
         message.starts_with("GET /no-such-page-probe 404 "),
         "{message}"
     );
+
+    session_paths_are_redacted(&log);
 
     assert!(
         mentioning("No matching routes").is_empty(),
