@@ -179,6 +179,7 @@ macro_rules! delete_article_in {
         for sql in [
             counters::RELEASE_ARTICLE_TAGS.sql($engine),
             counters::UNCOUNT_ARTICLE,
+            counters::UNCOUNT_ARTICLE_IN_BLOCK.sql($engine),
         ] {
             sqlx::query(sql)
                 .bind(slot)
@@ -261,6 +262,37 @@ pub(crate) mod counters {
         };
     }
 
+    /// Add the `(block, slot, n)` rows a SELECT or VALUES gives to `article_blocks` (the
+    /// articles per block of 1,024 ids that deep offsets seek by: `super::blocks`), making
+    /// slots that do not exist yet.
+    macro_rules! add_to_article_blocks {
+        ($rows:literal) => {
+            PerEngine {
+                sqlite: concat!(
+                    "INSERT INTO article_blocks (block, slot, n) ",
+                    $rows,
+                    " ON CONFLICT (block, slot) DO UPDATE SET n = n + excluded.n"
+                ),
+                mysql: concat!(
+                    "INSERT INTO article_blocks (block, slot, n) ",
+                    $rows,
+                    " ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
+                ),
+            }
+        };
+    }
+
+    /// After inserting article `?1`: one more in its block, in slot `?2`.
+    pub const COUNT_ARTICLE_IN_BLOCK: PerEngine = add_to_article_blocks!("VALUES (? >> 10, ?, 1)");
+    /// Before deleting article `?2`: one fewer in its block, in slot `?1` (nothing when it is
+    /// gone already).
+    pub const UNCOUNT_ARTICLE_IN_BLOCK: PerEngine =
+        add_to_article_blocks!("SELECT id >> 10, ?, -1 FROM articles WHERE id = ?");
+    /// Before deleting user `?2`: their articles leave their blocks, in slot `?1`, blocks in
+    /// order.
+    pub const UNCOUNT_USER_ARTICLES_IN_BLOCKS: PerEngine = add_to_article_blocks!(
+        "SELECT id >> 10, ?, -COUNT(*) FROM articles WHERE author_id = ? GROUP BY id >> 10 ORDER BY id >> 10"
+    );
     /// Add `?3` to slot `?2` of tag `?1`'s count (making the slot when it is new).
     pub const ADD_TO_TAG_COUNT: PerEngine = add_to_tag_counts!("VALUES (?, ?, ?)");
     /// Before deleting article `?2`: each of its tags loses it, in slot `?1`.
@@ -307,6 +339,7 @@ pub(crate) mod counters {
         "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles' AND slot = ?";
 }
 
+pub mod blocks;
 mod keyset;
 mod list;
 mod one;

@@ -171,8 +171,14 @@ pub async fn insert(
             }
         };
         write_tags!(tx, engine, id, &data.tags, true);
+        let slot = counters::slot(engine);
         sqlx::query(counters::COUNT_NEW_ARTICLE)
-            .bind(counters::slot(engine))
+            .bind(slot)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(counters::COUNT_ARTICLE_IN_BLOCK.sql(engine))
+            .bind(id)
+            .bind(slot)
             .execute(&mut *tx)
             .await?;
         sqlx::query(crate::db::profiles::feed::ADD_ARTICLE)
