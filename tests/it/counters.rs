@@ -1,4 +1,4 @@
-//! The counters lists read instead of counting per row (`articles.favorites_count`,
+//! The counters lists read instead of counting per row (`favorite_counts`,
 //! `articles.tag_list`, `tag_counts`, `counts`, `article_blocks`) stay equal to fresh counts through every write
 //! that touches what they count: favorites, article edits and deletes, tag renames and
 //! deletes, and deleting a user (whose rows go by cascade). Each reader's written-ahead feed
@@ -19,12 +19,13 @@ use crate::support::{api, get_json, register, scalar};
 pub async fn assert_counters_match(app: &TestApp, when: &str) {
     let stale_favorites = scalar(
         app.db(),
-        "SELECT COUNT(*) FROM articles a WHERE a.favorites_count <> (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
+        "SELECT COUNT(*) FROM articles a WHERE COALESCE((SELECT SUM(c.n) FROM favorite_counts c WHERE c.article_id = a.id), 0) \
+         <> (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
     )
     .await;
     assert_eq!(
         stale_favorites, 0,
-        "favorites_count differs from the favorites {when}"
+        "favorite_counts differ from the favorites {when}"
     );
     let stale_tags = scalar(
         app.db(),

@@ -269,7 +269,8 @@ pub async fn delete_user(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(counters::RELEASE_USER_FAVORITES)
+        sqlx::query(counters::RELEASE_USER_FAVORITES.sql(db.engine()))
+            .bind(slot)
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -134,14 +134,17 @@ impl Article {
     }
 }
 
-/// The columns of an article row. The favorite count and the tag names are read from the
-/// counters kept on the row (see `migrations/*/20261124000002_list_performance.sql`), so a list costs no
-/// subquery per article for them.
+/// The columns of an article row. The tag names are read from the list kept on the row (see
+/// `migrations/*/20261124000002_list_performance.sql`); the favorite count is the sum of the
+/// article's slots of `favorite_counts` (migration `20261202000002`: one primary-key range of
+/// at most 16 rows on MySQL, one row on SQLite), kept by favorites instead of a count on the
+/// article's row, which every favoriter wrote (a hot row on a Galera cluster, issue 23).
 macro_rules! article_columns {
     () => {
         "SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.author_id, \
     u.username AS author_username, u.bio AS author_bio, u.image AS author_image, \
-    a.favorites_count, a.tag_list AS tag_names"
+    CAST(COALESCE((SELECT SUM(fc.n) FROM favorite_counts fc WHERE fc.article_id = a.id), 0) AS SIGNED) AS favorites_count, \
+    a.tag_list AS tag_names"
     };
 }
 
@@ -310,10 +313,32 @@ pub(crate) mod counters {
     /// The number of articles, for an unfiltered list's total.
     pub const ARTICLE_TOTAL: &str =
         "CAST(COALESCE((SELECT SUM(value) FROM counts WHERE name = 'articles'), 0) AS SIGNED)";
-    /// Before deleting user `?`: the articles they favorited lose a favorite.
-    pub const RELEASE_USER_FAVORITES: &str =
-        "UPDATE articles SET favorites_count = favorites_count - 1 \
-        WHERE id IN (SELECT article_id FROM favorites WHERE user_id = ?)";
+    /// Add the `(article_id, slot, n)` rows a SELECT or VALUES gives to `favorite_counts`,
+    /// making slots that do not exist yet.
+    macro_rules! add_to_favorite_counts {
+        ($rows:literal) => {
+            PerEngine {
+                sqlite: concat!(
+                    "INSERT INTO favorite_counts (article_id, slot, n) ",
+                    $rows,
+                    " ON CONFLICT (article_id, slot) DO UPDATE SET n = n + excluded.n"
+                ),
+                mysql: concat!(
+                    "INSERT INTO favorite_counts (article_id, slot, n) ",
+                    $rows,
+                    " ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
+                ),
+            }
+        };
+    }
+
+    /// Add `?3` (1 or -1) to slot `?2` of article `?1`'s favorite count.
+    pub const ADD_TO_FAVORITE_COUNT: PerEngine = add_to_favorite_counts!("VALUES (?, ?, ?)");
+    /// Before deleting user `?2`: the articles they favorited lose a favorite, in slot `?1`,
+    /// articles in id order.
+    pub const RELEASE_USER_FAVORITES: PerEngine = add_to_favorite_counts!(
+        "SELECT article_id, ?, -1 FROM favorites WHERE user_id = ? ORDER BY article_id"
+    );
     /// Rewrite `tag_list` of the articles carrying tag `?2`, leaving out tag `?1` (bind -1 to
     /// leave out none): after a rename, or before the tag is deleted.
     pub const REWRITE_TAG_LISTS: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
