@@ -1,9 +1,9 @@
 //! Deep offsets of the unfiltered list (issue 22): where the article at an offset is, read
 //! from the per-block counts of `article_blocks` instead of walking the ids before it.
 //!
-//! An offset page read `SELECT id ... ORDER BY id DESC LIMIT 20 OFFSET m` from `articles_id`,
-//! the narrow index of the ids: `m` index entries walked and dropped. SQLite walks one in about
-//! 50 ns, but InnoDB hands each to the server one at a time (125 ns backwards, 54 ns forwards),
+//! An offset page read `SELECT id ... ORDER BY id DESC LIMIT 20 OFFSET m` from the narrow
+//! index of the ids (`articles_id`): `m` index entries walked and dropped. SQLite walks one in about
+//! 50 ns, but `InnoDB` hands each to the server one at a time (125 ns backwards, 54 ns forwards),
 //! and at offset 20,000 of the scale set that walk was most of the request on MariaDB (5% of the
 //! first page's rate). `article_blocks` holds, per block of 1,024 ids (`id >> 10`), how many
 //! articles it has, split over the same slots as the other counters and kept in the

@@ -419,10 +419,9 @@ pub async fn explain_page_ids(
         sql,
         cursor,
         offset,
-    } = match deep(db, from, position).await? {
-        Some((position, below)) => page_ids(from, id, &conditions, position, below, db.engine()),
-        // Past the end: the plain walk's plan.
-        None => page_ids(from, id, &conditions, position, None, db.engine()),
+    } = {
+        let (seek, below) = deep(db, from, position).await?;
+        page_ids(from, id, &conditions, seek, below, db.engine())
     };
     macro_rules! bound {
         ($query:expr) => {{
@@ -458,19 +457,21 @@ pub async fn explain_page_ids(
 /// Where the ids of a page at `position` of the list `from` start: the unfiltered list at an
 /// offset of [`super::blocks::DEEP_OFFSET`] or more skips to the block its page begins in
 /// (the smaller offset within the ids below that block's end); every other page as asked.
-/// `None`: the unfiltered list has no article at that offset.
+/// Past the unfiltered list's last article: the ids below the smallest id (none, found by
+/// one seek).
 async fn deep(
     db: &DbPool,
     from: &'static str,
     position: Position,
-) -> Result<Option<(Position, Option<ArticleId>)>, sqlx::Error> {
+) -> Result<(Position, Option<ArticleId>), sqlx::Error> {
     match position {
         Position::Offset(offset) if from == UNFILTERED && offset >= super::blocks::DEEP_OFFSET => {
-            Ok(super::blocks::seek(db, offset)
-                .await?
-                .map(|(below, skip)| (Position::Offset(skip), Some(below))))
+            Ok(match super::blocks::seek(db, offset).await? {
+                Some((below, skip)) => (Position::Offset(skip), Some(below)),
+                None => (Position::Offset(0), Some(ArticleId::new(i64::MIN))),
+            })
         }
-        other => Ok(Some((other, None))),
+        other => Ok((other, None)),
     }
 }
 
@@ -533,13 +534,7 @@ pub(super) async fn page_with(
         None => conditions,
         Some(_) => and(&conditions, token_claim_holds!()),
     };
-    let Some((seek, below)) = deep(db, from, position).await? else {
-        // Past the last article: no page, and the total from its counter.
-        return Ok(ArticleSlice {
-            total: count(db, filter).await?,
-            ..ArticleSlice::default()
-        });
-    };
+    let (seek, below) = deep(db, from, position).await?;
     let PageIds {
         sql: ids,
         cursor,
