@@ -1,5 +1,5 @@
-//! The counters lists read instead of counting per row (`articles.favorites_count`,
-//! `articles.tag_list`, `tag_counts`, `counts`) stay equal to fresh counts through every write
+//! The counters lists read instead of counting per row (`favorite_counts`,
+//! `articles.tag_list`, `tag_counts`, `counts`, `article_blocks`) stay equal to fresh counts through every write
 //! that touches what they count: favorites, article edits and deletes, tag renames and
 //! deletes, and deleting a user (whose rows go by cascade). Each reader's written-ahead feed
 //! (`feed_entries`) stays equal to the join of their follows and the followed authors' articles.
@@ -19,12 +19,13 @@ use crate::support::{api, get_json, register, scalar};
 pub async fn assert_counters_match(app: &TestApp, when: &str) {
     let stale_favorites = scalar(
         app.db(),
-        "SELECT COUNT(*) FROM articles a WHERE a.favorites_count <> (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
+        "SELECT COUNT(*) FROM articles a WHERE COALESCE((SELECT SUM(c.n) FROM favorite_counts c WHERE c.article_id = a.id), 0) \
+         <> (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
     )
     .await;
     assert_eq!(
         stale_favorites, 0,
-        "favorites_count differs from the favorites {when}"
+        "favorite_counts differ from the favorites {when}"
     );
     let stale_tags = scalar(
         app.db(),
@@ -80,6 +81,24 @@ pub async fn assert_counters_match(app: &TestApp, when: &str) {
         total,
         scalar(app.db(), "SELECT COUNT(*) FROM articles").await,
         "counts.articles {when}"
+    );
+    // The articles per block of 1,024 ids (deep offsets seek by them): each block's slots
+    // summed against a fresh count of its ids, both ways.
+    let stale_blocks = scalar(
+        app.db(),
+        "SELECT COUNT(*) FROM (SELECT block, SUM(n) AS n FROM article_blocks GROUP BY block) b \
+         WHERE b.n <> (SELECT COUNT(*) FROM articles a WHERE a.id >> 10 = b.block)",
+    )
+    .await;
+    assert_eq!(stale_blocks, 0, "article_blocks differ from the ids {when}");
+    let missing_blocks = scalar(
+        app.db(),
+        "SELECT COUNT(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM article_blocks b WHERE b.block = a.id >> 10)",
+    )
+    .await;
+    assert_eq!(
+        missing_blocks, 0,
+        "articles in no block of article_blocks {when}"
     );
 }
 

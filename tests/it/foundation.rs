@@ -57,7 +57,7 @@ db_test!(
         // (the migrations' own bookkeeping tables aside: sqlx's, and on MySQL the lock that lets one
         // instance at a time migrate, empty): a migration adding a table updates this list.
         let mut tables = vec![
-            "access_tokens", "account_tokens", "article_tags", "articles", "audit_log", "comments", "counts", "favorites",
+            "access_tokens", "account_tokens", "article_blocks", "article_tags", "articles", "audit_log", "comments", "counts", "favorite_counts", "favorites",
             "feed_entries", "follows", "login_attempts", "outbox", "register_attempts", "reset_requests", "sessions",
             "tag_counts", "tags", "throttle_keys", "users",
         ];

@@ -208,9 +208,9 @@ pub async fn count(conn: &mut MySqlConnection, sql: &str) -> i64 {
 pub async fn assert_counters_fresh(conn: &mut MySqlConnection) {
     for (what, sql) in [
         (
-            "favorites_count",
-            "SELECT COUNT(*) FROM articles a WHERE a.favorites_count <> \
-             (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
+            "favorite_counts",
+            "SELECT COUNT(*) FROM articles a WHERE COALESCE((SELECT SUM(c.n) FROM favorite_counts c \
+             WHERE c.article_id = a.id), 0) <> (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
         ),
         (
             "tag_counts",

@@ -18,6 +18,7 @@ mod browser;
 mod counters;
 mod csrf;
 mod dashboard;
+mod deep_offsets;
 mod faults;
 mod feeds;
 mod foundation;

@@ -257,7 +257,7 @@ pub async fn delete_user(
     // `ON DELETE SET NULL` then keeps the entry (with the actor's name) instead of failing.
     audited!(db, first: audit, |tx| {
         // The counters their rows feed: tags of their articles, the article total, articles
-        // they favorited. Tag counts, then the total, then articles: the order an article
+        // they favorited. Tag counts, then the total and the id blocks, then articles: the order an article
         // delete takes them in, so the two wait for one another on MySQL instead of
         // deadlocking (and a deadlock left is run again: `db_transaction!`).
         let slot = counters::slot(db.engine());
@@ -271,7 +271,13 @@ pub async fn delete_user(
             .bind(slot)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(counters::RELEASE_USER_FAVORITES)
+        sqlx::query(counters::UNCOUNT_USER_ARTICLES_IN_BLOCKS.sql(db.engine()))
+            .bind(slot)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(counters::RELEASE_USER_FAVORITES.sql(db.engine()))
+            .bind(slot)
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -365,15 +365,20 @@ pub(super) struct PageIds {
 /// `sqlite_autoindex`) and `feed_entries`' (a `WITHOUT ROWID` table: its rows are that index);
 /// on MariaDB the `key` column names the same indexes (`PRIMARY` for favorites and
 /// `feed_entries`, narrow rows) with `Using index`.
+///
+/// `below`: with an offset, only the ids below it are walked (the unfiltered list at a deep
+/// offset, after [`super::blocks::seek`]): `SEARCH d USING COVERING INDEX articles_id (id<?)`
+/// on SQLite, a `range` of `articles_id` on MariaDB, the offset then smaller than a block.
 pub(super) fn page_ids(
     from: &'static str,
     id: &str,
     conditions: &str,
     position: Position,
+    below: Option<ArticleId>,
     engine: Engine,
 ) -> PageIds {
     let (order, cursor, offset) = match position {
-        Position::Offset(offset) => ("DESC", None, Some(offset)),
+        Position::Offset(offset) => ("DESC", below, Some(offset)),
         Position::Before(before) => ("DESC", Some(before), None),
         Position::After(after) => ("ASC", Some(after), None),
     };
@@ -414,7 +419,10 @@ pub async fn explain_page_ids(
         sql,
         cursor,
         offset,
-    } = page_ids(from, id, &conditions, position, db.engine());
+    } = {
+        let (seek, below) = deep(db, from, position).await?;
+        page_ids(from, id, &conditions, seek, below, db.engine())
+    };
     macro_rules! bound {
         ($query:expr) => {{
             let mut query = bind_values!($query, &binds);
@@ -443,6 +451,27 @@ pub async fn explain_page_ids(
                 crate::db::explain::mysql_steps(&rows)
             })
         }
+    }
+}
+
+/// Where the ids of a page at `position` of the list `from` start: the unfiltered list at an
+/// offset of [`super::blocks::DEEP_OFFSET`] or more skips to the block its page begins in
+/// (the smaller offset within the ids below that block's end); every other page as asked.
+/// Past the unfiltered list's last article: the ids below the smallest id (none, found by
+/// one seek).
+async fn deep(
+    db: &DbPool,
+    from: &'static str,
+    position: Position,
+) -> Result<(Position, Option<ArticleId>), sqlx::Error> {
+    match position {
+        Position::Offset(offset) if from == UNFILTERED && offset >= super::blocks::DEEP_OFFSET => {
+            Ok(match super::blocks::seek(db, offset).await? {
+                Some((below, skip)) => (Position::Offset(skip), Some(below)),
+                None => (Position::Offset(0), Some(ArticleId::new(i64::MIN))),
+            })
+        }
+        other => Ok((other, None)),
     }
 }
 
@@ -513,11 +542,12 @@ pub(super) async fn page_with(
         None => (select_articles_anonymous!(), ""),
     };
     let conditions = with_claim(conditions, claim.as_ref());
+    let (seek, below) = deep(db, from, position).await?;
     let PageIds {
         sql: ids,
         cursor,
         offset,
-    } = page_ids(from, id, &conditions, position, db.engine());
+    } = page_ids(from, id, &conditions, seek, below, db.engine());
     let popular = if popular_tags.is_some() {
         crate::db::tags::popular_names_sql(db.engine())
     } else {

@@ -134,14 +134,17 @@ impl Article {
     }
 }
 
-/// The columns of an article row. The favorite count and the tag names are read from the
-/// counters kept on the row (see `migrations/*/20261124000002_list_performance.sql`), so a list costs no
-/// subquery per article for them.
+/// The columns of an article row. The tag names are read from the list kept on the row (see
+/// `migrations/*/20261124000002_list_performance.sql`); the favorite count is the sum of the
+/// article's slots of `favorite_counts` (migration `20261202000002`: one primary-key range of
+/// at most 16 rows on MySQL, one row on SQLite), kept by favorites instead of a count on the
+/// article's row, which every favoriter wrote (a hot row on a Galera cluster, issue 23).
 macro_rules! article_columns {
     () => {
         "SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.author_id, \
     u.username AS author_username, u.bio AS author_bio, u.image AS author_image, \
-    a.favorites_count, a.tag_list AS tag_names"
+    CAST(COALESCE((SELECT SUM(fc.n) FROM favorite_counts fc WHERE fc.article_id = a.id), 0) AS SIGNED) AS favorites_count, \
+    a.tag_list AS tag_names"
     };
 }
 
@@ -179,6 +182,7 @@ macro_rules! delete_article_in {
         for sql in [
             counters::RELEASE_ARTICLE_TAGS.sql($engine),
             counters::UNCOUNT_ARTICLE,
+            counters::UNCOUNT_ARTICLE_IN_BLOCK.sql($engine),
         ] {
             sqlx::query(sql)
                 .bind(slot)
@@ -261,6 +265,37 @@ pub(crate) mod counters {
         };
     }
 
+    /// Add the `(block, slot, n)` rows a SELECT or VALUES gives to `article_blocks` (the
+    /// articles per block of 1,024 ids that deep offsets seek by: `super::blocks`), making
+    /// slots that do not exist yet.
+    macro_rules! add_to_article_blocks {
+        ($rows:literal) => {
+            PerEngine {
+                sqlite: concat!(
+                    "INSERT INTO article_blocks (block, slot, n) ",
+                    $rows,
+                    " ON CONFLICT (block, slot) DO UPDATE SET n = n + excluded.n"
+                ),
+                mysql: concat!(
+                    "INSERT INTO article_blocks (block, slot, n) ",
+                    $rows,
+                    " ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
+                ),
+            }
+        };
+    }
+
+    /// After inserting article `?1`: one more in its block, in slot `?2`.
+    pub const COUNT_ARTICLE_IN_BLOCK: PerEngine = add_to_article_blocks!("VALUES (? >> 10, ?, 1)");
+    /// Before deleting article `?2`: one fewer in its block, in slot `?1` (nothing when it is
+    /// gone already).
+    pub const UNCOUNT_ARTICLE_IN_BLOCK: PerEngine =
+        add_to_article_blocks!("SELECT id >> 10, ?, -1 FROM articles WHERE id = ?");
+    /// Before deleting user `?2`: their articles leave their blocks, in slot `?1`, blocks in
+    /// order.
+    pub const UNCOUNT_USER_ARTICLES_IN_BLOCKS: PerEngine = add_to_article_blocks!(
+        "SELECT id >> 10, ?, -COUNT(*) FROM articles WHERE author_id = ? GROUP BY id >> 10 ORDER BY id >> 10"
+    );
     /// Add `?3` to slot `?2` of tag `?1`'s count (making the slot when it is new).
     pub const ADD_TO_TAG_COUNT: PerEngine = add_to_tag_counts!("VALUES (?, ?, ?)");
     /// Before deleting article `?2`: each of its tags loses it, in slot `?1`.
@@ -278,10 +313,32 @@ pub(crate) mod counters {
     /// The number of articles, for an unfiltered list's total.
     pub const ARTICLE_TOTAL: &str =
         "CAST(COALESCE((SELECT SUM(value) FROM counts WHERE name = 'articles'), 0) AS SIGNED)";
-    /// Before deleting user `?`: the articles they favorited lose a favorite.
-    pub const RELEASE_USER_FAVORITES: &str =
-        "UPDATE articles SET favorites_count = favorites_count - 1 \
-        WHERE id IN (SELECT article_id FROM favorites WHERE user_id = ?)";
+    /// Add the `(article_id, slot, n)` rows a SELECT or VALUES gives to `favorite_counts`,
+    /// making slots that do not exist yet.
+    macro_rules! add_to_favorite_counts {
+        ($rows:literal) => {
+            PerEngine {
+                sqlite: concat!(
+                    "INSERT INTO favorite_counts (article_id, slot, n) ",
+                    $rows,
+                    " ON CONFLICT (article_id, slot) DO UPDATE SET n = n + excluded.n"
+                ),
+                mysql: concat!(
+                    "INSERT INTO favorite_counts (article_id, slot, n) ",
+                    $rows,
+                    " ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
+                ),
+            }
+        };
+    }
+
+    /// Add `?3` (1 or -1) to slot `?2` of article `?1`'s favorite count.
+    pub const ADD_TO_FAVORITE_COUNT: PerEngine = add_to_favorite_counts!("VALUES (?, ?, ?)");
+    /// Before deleting user `?2`: the articles they favorited lose a favorite, in slot `?1`,
+    /// articles in id order.
+    pub const RELEASE_USER_FAVORITES: PerEngine = add_to_favorite_counts!(
+        "SELECT article_id, ?, -1 FROM favorites WHERE user_id = ? ORDER BY article_id"
+    );
     /// Rewrite `tag_list` of the articles carrying tag `?2`, leaving out tag `?1` (bind -1 to
     /// leave out none): after a rename, or before the tag is deleted.
     pub const REWRITE_TAG_LISTS: &str = "UPDATE articles SET tag_list = COALESCE((SELECT group_concat(t.name) \
@@ -307,6 +364,7 @@ pub(crate) mod counters {
         "UPDATE counts SET value = value - (SELECT COUNT(*) FROM articles WHERE author_id = ?) WHERE name = 'articles' AND slot = ?";
 }
 
+pub mod blocks;
 mod keyset;
 mod list;
 mod one;
