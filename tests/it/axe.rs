@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use conduit::db::{Db, Engine};
 use fantoccini::{Client, Locator};
@@ -164,18 +164,29 @@ impl Browser<'_> {
         panic!("no new page after clicking {after}");
     }
 
+    /// Resize the window to `width` and wait until the page has that width: on a loaded
+    /// machine the new size can reach the page some time after the resize answers (the suite
+    /// once read the old width at once), so the width is polled and the resize sent again.
     async fn resize(&self, width: u32) {
-        self.c.set_window_size(width, 800).await.expect("resize");
-        let inner = self
-            .c
-            .execute("return window.innerWidth;", vec![])
-            .await
-            .expect("innerWidth");
-        assert_eq!(
-            inner.as_u64(),
-            Some(u64::from(width)),
-            "the window did not take width {width}"
-        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            self.c.set_window_size(width, 800).await.expect("resize");
+            for _ in 0..20 {
+                let inner = self
+                    .c
+                    .execute("return window.innerWidth;", vec![])
+                    .await
+                    .expect("innerWidth");
+                if inner.as_u64() == Some(u64::from(width)) {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the window did not take width {width}: it is {inner}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 
     /// axe-core's violations on the current page, one line each with its targets.
