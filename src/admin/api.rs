@@ -31,6 +31,7 @@ use crate::db::ids::Id;
 use crate::db::users::Role;
 use crate::db::{self, ArticleId, CommentId, Conn, DbPool, TagId, UserId};
 use crate::error::{ApiResult, AppError, FieldErrors};
+use crate::api_doc::ErrorBody;
 use crate::json_body::ApiJson;
 
 /// The message of a 401 for a token that is not fresh.
@@ -94,6 +95,13 @@ fn user_body(user: &db::users::User) -> Json<Value> {
 /// The dashboard's numbers (`crate::admin::stats::Stats`): `counts`, `lastSevenDays`, and for
 /// `?days=` 7, 30 (the default) or 90 (anything else is a 422) `daily` (exactly `days` UTC
 /// days, oldest first, ending today) and `topTags`.
+#[utoipa::path(get, path = "/stats", tag = "admin", operation_id = "adminStats",
+    params(("days" = Option<i64>, Query, description = "7, 30 (the default) or 90.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The dashboard's numbers.", body = Object),
+        (status = 422, description = "`days` is not 7, 30 or 90.", body = ErrorBody),
+    ))]
 #[get("/stats?<days>")]
 async fn stats(db: Conn, _admin: AdminUser, days: Option<&str>) -> ApiResult<Json<Value>> {
     let days = crate::admin::stats::parse_days(days)?;
@@ -110,6 +118,24 @@ async fn list_rows<R: Resource>(db: &DbPool, params: &ListParams) -> ApiResult<J
 }
 
 /// One page of a table: `{"<resource>": [...], "total", "page", "per_page"}`.
+#[utoipa::path(get, path = "/{resource}", tag = "admin", operation_id = "adminList",
+    params(
+        ("resource" = String, Path, description = "The table: `users`, `articles`, `comments` or `tags` (anything else: 404)."),
+        ("q" = Option<String>, Query, description = "Search text (up to 255 characters).", max_length = 255),
+        ("sort" = Option<String>, Query, description = "A sort key of the table (an unknown one: the default order)."),
+        ("dir" = Option<String>, Query, description = "`asc` or `desc` (anything else: ascending)."),
+        ("page" = Option<String>, Query, description = "Page number from 1 (anything else: page 1)."),
+        ("per_page" = Option<String>, Query, description = "Rows per page, clamped to 1..=100 (default 25)."),
+        ("after" = Option<String>, Query, description = "The page after this cursor (from a previous page); not a cursor: 400."),
+        ("before" = Option<String>, Query, description = "The page before this cursor; not a cursor, or both `after` and `before`: 400."),
+    ),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"<resource>\": [...], \"total\": n, \"page\": p, \"per_page\": k}`.", body = Object),
+        (status = 400, description = "A damaged `after` or `before` cursor.", body = ErrorBody),
+        (status = 404, description = "No such table.", body = ErrorBody),
+        (status = 422, description = "A search text too long or holding control characters.", body = ErrorBody),
+    ))]
 #[get("/<resource>?<params..>")]
 async fn list(
     db: Conn,
@@ -122,6 +148,15 @@ async fn list(
 }
 
 /// Delete a record: `{"deleted": {"<entity>": id}}`.
+#[utoipa::path(delete, path = "/{resource}/{id}", tag = "admin", operation_id = "adminDelete",
+    params(("resource" = String, Path, description = "The table: `users`, `articles`, `comments` or `tags` (anything else: 404)."), ("id" = i64, Path, description = "The record's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"deleted\": {\"<entity>\": id}}`.", body = Object),
+        (status = 401, description = "No valid credential, or a login too old for this (sign in again).", body = ErrorBody),
+        (status = 403, description = "Not an admin, a personal access token (never a fresh login), or the last admin.", body = ErrorBody),
+        (status = 404, description = "No such table or record.", body = ErrorBody),
+    ))]
 #[delete("/<resource>/<id>")]
 async fn delete(
     db: Conn,
@@ -137,6 +172,13 @@ async fn delete(
     Ok(Json(json!({ "deleted": { resource.singular(): id } })))
 }
 
+#[utoipa::path(get, path = "/users/{id}", tag = "admin", operation_id = "adminGetUser",
+    params(("id" = i64, Path, description = "The user's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"user\": {...}}`.", body = Object),
+        (status = 404, description = "No such user.", body = ErrorBody),
+    ))]
 #[get("/users/<id>")]
 async fn get_user(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<Value>> {
     Ok(user_body(&ops::load_user(&db, id).await?))
@@ -156,6 +198,13 @@ fn token_body(t: &db::access_tokens::TokenRow) -> Value {
 }
 
 /// `GET /api/admin/users/<id>/tokens`: a user's personal access tokens, newest first.
+#[utoipa::path(get, path = "/users/{id}/tokens", tag = "admin", operation_id = "adminListUserTokens",
+    params(("id" = i64, Path, description = "The user's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"tokens\": [...]}` as the owner lists them, never a secret.", body = Object),
+        (status = 404, description = "No such user.", body = ErrorBody),
+    ))]
 #[get("/users/<id>/tokens")]
 async fn user_tokens(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<Value>> {
     ops::load_user(&db, id).await?;
@@ -167,6 +216,13 @@ async fn user_tokens(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<
 
 /// `DELETE /api/admin/users/<id>/tokens/<token>`: revoke one (204; audited; no fresh login
 /// needed, it only takes access away).
+#[utoipa::path(delete, path = "/users/{id}/tokens/{token}", tag = "admin", operation_id = "adminRevokeUserToken",
+    params(("id" = i64, Path, description = "The user's id."), ("token" = i64, Path, description = "The token's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "No such token of that user's.", body = ErrorBody),
+    ))]
 #[delete("/users/<id>/tokens/<token>")]
 async fn revoke_user_token(
     db: Conn,
@@ -178,6 +234,13 @@ async fn revoke_user_token(
     Ok(rocket::http::Status::NoContent)
 }
 
+#[utoipa::path(get, path = "/articles/{id}", tag = "admin", operation_id = "adminGetArticle",
+    params(("id" = i64, Path, description = "The article's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"article\": {...}}`.", body = Object),
+        (status = 404, description = "No such article.", body = ErrorBody),
+    ))]
 #[get("/articles/<id>")]
 async fn get_article(db: Conn, _admin: AdminUser, id: ArticleId) -> ApiResult<Json<Value>> {
     Ok(Json(
@@ -187,6 +250,17 @@ async fn get_article(db: Conn, _admin: AdminUser, id: ArticleId) -> ApiResult<Js
 
 /// Change a record: `PUT /<resource>/<id>` with `{"<entity>": {...}}` (absent fields are left
 /// alone), answered with the record after the change.
+#[utoipa::path(put, path = "/{resource}/{id}", tag = "admin", operation_id = "adminUpdate",
+    params(("resource" = String, Path, description = "The table: `users`, `articles`, `comments` or `tags` (anything else: 404)."), ("id" = i64, Path, description = "The record's id.")),
+    security(("token" = [])),
+    request_body(content = AdminChanges, description = "`{\"<entity>\": {...}}` for the table's entity; absent fields stay as they are."),
+    responses(
+        (status = 200, description = "`{\"<entity>\": {...}}` after the change.", body = Object),
+        (status = 401, description = "No valid credential, or a login too old for a role, email or disabled change.", body = ErrorBody),
+        (status = 403, description = "Not an admin, a personal access token asking for a change that needs a fresh login, or the last admin.", body = ErrorBody),
+        (status = 404, description = "No such table or record.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule or is taken, or the body is not the table's shape.", body = ErrorBody),
+    ))]
 #[put("/<resource>/<id>", data = "<body>")]
 async fn update(
     db: Conn,
@@ -235,14 +309,30 @@ trait JsonChanges: Resource {
     ) -> impl Future<Output = Result<Value, AppError>> + Send;
 }
 
+/// A change request of one of the tables (documentation: `PUT /api/admin/{resource}/{id}`).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AdminChanges {
+    /// `users`.
+    User(UserEnvelope),
+    /// `articles`.
+    Article(ArticleEnvelope),
+    /// `comments`.
+    Comment(CommentEnvelope),
+    /// `tags`.
+    Tag(TagEnvelope),
+}
+
 /// `{"user": {...}}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminUserChange)]
 pub struct UserEnvelope {
     user: UserChanges,
 }
 
 /// Changes to a user.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = AdminUserChanges)]
 pub struct UserChanges {
     username: Option<String>,
     email: Option<String>,
@@ -315,13 +405,15 @@ impl JsonChanges for Users {
 }
 
 /// `{"article": {...}}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminArticleChange)]
 pub struct ArticleEnvelope {
     article: ArticleChanges,
 }
 
 /// Changes to an article.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminArticleChanges)]
 pub struct ArticleChanges {
     title: Option<String>,
     description: Option<String>,
@@ -357,13 +449,15 @@ impl JsonChanges for Articles {
 }
 
 /// `{"comment": {"body": ...}}`
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminCommentChange)]
 pub struct CommentEnvelope {
     comment: CommentChanges,
 }
 
 /// Changes to a comment.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminCommentChanges)]
 pub struct CommentChanges {
     body: String,
 }
@@ -384,13 +478,15 @@ impl JsonChanges for Comments {
 }
 
 /// `{"tag": {"name": ...}}`
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminTagChange)]
 pub struct TagEnvelope {
     tag: TagChanges,
 }
 
 /// A tag's new name.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminTagChanges)]
 pub struct TagChanges {
     name: String,
 }
@@ -411,12 +507,23 @@ impl JsonChanges for Tags {
 }
 
 /// `{"action": "disable", "ids": [1, 2]}`
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminBulkRequest)]
 pub struct BulkRequest {
     action: String,
     ids: Vec<i64>,
 }
 
+#[utoipa::path(post, path = "/{entity}/bulk", tag = "admin", operation_id = "adminBulk",
+    params(("entity" = String, Path, description = "The table: `users`, `articles`, `comments` or `tags` (anything else: 404).")),
+    security(("token" = [])),
+    request_body = BulkRequest,
+    responses(
+        (status = 200, description = "`{\"bulk\": {...}}`: what was done to which ids.", body = Object),
+        (status = 401, description = "No valid credential, or a login too old for a destructive action.", body = ErrorBody),
+        (status = 404, description = "No such table.", body = ErrorBody),
+        (status = 422, description = "An action the table does not have, or no ids.", body = ErrorBody),
+    ))]
 #[post("/<entity>/bulk", data = "<body>")]
 async fn bulk(
     db: Conn,
@@ -443,6 +550,23 @@ async fn bulk(
     Ok(Json(json!({ "bulk": outcome })))
 }
 
+#[utoipa::path(get, path = "/audit", tag = "admin", operation_id = "adminAudit",
+    params(
+        ("actor" = Option<String>, Query, description = "The admin's username.", max_length = 32),
+        ("action" = Option<String>, Query, description = "An action (`user.delete`) or a prefix ending in `.`.", max_length = 64),
+        ("entity" = Option<String>, Query, description = "The kind of record.", max_length = 32),
+        ("entity_id" = Option<String>, Query, description = "The record's id.", max_length = 255),
+        ("page" = Option<String>, Query, description = "Page number from 1 (anything else: page 1)."),
+        ("per_page" = Option<String>, Query, description = "Rows per page, clamped to 1..=100 (default 25)."),
+        ("after" = Option<String>, Query, description = "The entries after this cursor; not a cursor: 400."),
+        ("before" = Option<String>, Query, description = "The entries before this cursor; not a cursor: 400."),
+    ),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"entries\": [...], \"total\", \"page\", \"per_page\"}`, newest first.", body = Object),
+        (status = 400, description = "A damaged cursor.", body = ErrorBody),
+        (status = 422, description = "A filter too long or holding control characters.", body = ErrorBody),
+    ))]
 #[get("/audit?<params..>")]
 async fn audit(db: Conn, _admin: AdminUser, params: AuditParams) -> ApiResult<Json<Value>> {
     let filter = params.filter()?;
@@ -469,12 +593,23 @@ async fn audit(db: Conn, _admin: AdminUser, params: AuditParams) -> ApiResult<Js
     Ok(page_body("entries", json!(entries), total, &listing))
 }
 
+#[utoipa::path(get, path = "/backups", tag = "admin", operation_id = "adminListBackups",
+    security(("token" = [])),
+    responses((status = 200, description = "`{\"backups\": [...], \"keep\": n}`.", body = Object)))]
 #[get("/backups")]
 fn list_backups(_admin: AdminUser, backups: &State<Backups>) -> ApiResult<Json<Value>> {
     let files = backups.list().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Json(json!({ "backups": files, "keep": backups.keep() })))
 }
 
+#[utoipa::path(post, path = "/backups", tag = "admin", operation_id = "adminCreateBackup",
+    security(("token" = [])),
+    responses(
+        (status = 201, description = "`{\"backup\": {\"name\", \"size\", ...}}`.", body = Object),
+        (status = 401, description = "No valid credential, or a login too old (a backup holds every account's data).", body = ErrorBody),
+        (status = 409, description = "Another backup is running.", body = ErrorBody),
+        (status = 500, description = "The backup tool failed: its exit code and reason.", body = ErrorBody),
+    ))]
 #[post("/backups")]
 async fn create_backup(
     db: Conn,
@@ -518,6 +653,14 @@ pub struct BackupFile {
     disposition: Header<'static>,
 }
 
+#[utoipa::path(get, path = "/backups/{name}", tag = "admin", operation_id = "adminDownloadBackup",
+    params(("name" = String, Path, description = "The backup file's name.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The file, as an attachment.", content_type = "application/octet-stream", body = [u8]),
+        (status = 401, description = "No valid credential, or a login too old.", body = ErrorBody),
+        (status = 404, description = "No such backup.", body = ErrorBody),
+    ))]
 #[get("/backups/<name>")]
 async fn download_backup(
     db: Conn,
@@ -544,6 +687,30 @@ async fn download_backup(
             format!("attachment; filename=\"{name}\""),
         ),
     })
+}
+
+/// The documentation of these routes (`crate::api_doc`): list each route here too.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    stats,
+    list,
+    delete,
+    update,
+    get_user,
+    user_tokens,
+    revoke_user_token,
+    get_article,
+    bulk,
+    audit,
+    list_backups,
+    create_backup,
+    download_backup,
+))]
+pub struct Doc;
+
+/// The console's part of the OpenAPI document, for the API's (paths relative to `/api/admin`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
 }
 
 /// The routes, mounted at `/api/admin`.
