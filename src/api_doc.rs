@@ -99,6 +99,11 @@ fn shared_responses() -> Value {
              `X-CSRF-Token`, or a rule of the operation.",
             json!({}),
         ),
+        "InvalidParameter": error_response(
+            "A path parameter is not what the route takes (an id that is not a whole number \
+             that fits 64 bits).",
+            json!({}),
+        ),
         "PayloadTooLarge": error_response("The body is over the configured `json` limit.", json!({})),
         "UnsupportedMediaType": error_response("The body is not `application/json`.", json!({})),
         "InvalidBody": error_response(
@@ -171,6 +176,14 @@ pub fn finish(doc: &mut Value) {
                 .and_then(Value::as_array)
                 .is_some_and(|s| !s.is_empty());
             let has_body = op.contains_key("requestBody");
+            let numeric_path = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|params| {
+                    params.iter().any(|p| {
+                        p["in"] == "path" && p["schema"]["type"] == "integer"
+                    })
+                });
             let responses = op
                 .entry("responses")
                 .or_insert_with(|| json!({}))
@@ -189,6 +202,10 @@ pub fn finish(doc: &mut Value) {
             }
             if secured {
                 add_missing(responses, &[("401", "Unauthorized"), ("403", "Forbidden")]);
+            }
+            if numeric_path {
+                // Rocket forwards a parameter that does not parse with 422.
+                add_missing(responses, &[("422", "InvalidParameter")]);
             }
             add_missing(
                 responses,

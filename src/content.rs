@@ -44,6 +44,18 @@ pub fn check_filter(filter: &Filter) -> Result<(), AppError> {
     errors.into_result()
 }
 
+/// Longest search text (`?q=`) accepted, in characters (the search reads the first
+/// `db::search::MAX_QUERY_CHARS`).
+pub const SEARCH_MAX: usize = 1000;
+
+/// Check a search text (`?q=`): a 422 naming `q` for one too long or holding control
+/// characters, as for every other text a client sends.
+pub fn check_search(q: &str) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    input::check(&mut errors, "q", q, Max::Chars(SEARCH_MAX));
+    errors.into_result()
+}
+
 /// Clean and check a tag list: trimmed, no empties, no duplicates (any letter case).
 pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
@@ -75,7 +87,8 @@ pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
             clean.push(tag.to_owned());
         }
     }
-    if clean.len() > TAGS_MAX {
+    // Counted as sent (blank and repeated ones too), so the limit is what a client can see.
+    if tags.len() > TAGS_MAX {
         errors.add(
             "tagList",
             format!("has too many tags (maximum is {TAGS_MAX})"),

@@ -72,6 +72,21 @@ async fn page(
         .into())
 }
 
+/// A 422 naming each of `names` the query gives more than once (`?offset=1&offset=2`): which
+/// one was meant is not ours to guess (Rocket's query parsing would quietly take neither).
+fn given_once(uri: &rocket::http::uri::Origin<'_>, names: &[&str]) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    for name in names {
+        let given = uri
+            .query()
+            .map_or(0, |q| q.segments().filter(|(key, _)| key == name).count());
+        if given > 1 {
+            errors.add(name, "is given more than once");
+        }
+    }
+    errors.into_result()
+}
+
 /// The query of `GET /api/articles`. `limit` and `offset` are kept as sent, so a bad one is
 /// the RealWorld 422 naming it ([`page_params`]), not Rocket's plain one.
 ///
@@ -100,7 +115,7 @@ struct FeedQuery<'r> {
 /// user's favorites; bodies are left out.
 #[utoipa::path(get, path = "/articles", tag = "articles", operation_id = "listArticles",
     params(
-        ("q" = Option<String>, Query, description = "Search: articles holding every word (each as a prefix), ranked by relevance. Blank: no search.", max_length = 255, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
+        ("q" = Option<String>, Query, description = "Search: articles holding every word (each as a prefix), ranked by relevance; only the first 200 characters are read. Blank: no search.", max_length = 1000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
         ("tag" = Option<String>, Query, description = "Only articles with this tag.", max_length = 64, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
         ("author" = Option<String>, Query, description = "Only articles by this username.", max_length = 32, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
         ("favorited" = Option<String>, Query, description = "Only articles this username favorited.", max_length = 32, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
@@ -113,7 +128,13 @@ struct FeedQuery<'r> {
         (status = 422, description = "A parameter out of range (`errors` names it).", body = ErrorBody),
     ))]
 #[get("/articles?<query..>")]
-async fn list(db: Conn, me: MaybeUser, query: ArticleQuery<'_>) -> ApiResult<ArticleList> {
+async fn list(
+    db: Conn,
+    me: MaybeUser,
+    uri: &rocket::http::uri::Origin<'_>,
+    query: ArticleQuery<'_>,
+) -> ApiResult<ArticleList> {
+    given_once(uri, &["q", "tag", "author", "favorited", "limit", "offset"])?;
     let filter = Filter {
         tag: query.tag,
         author: query.author,
@@ -121,6 +142,9 @@ async fn list(db: Conn, me: MaybeUser, query: ArticleQuery<'_>) -> ApiResult<Art
         feed_of: None,
     };
     content::check_filter(&filter)?;
+    if let Some(q) = &query.q {
+        content::check_search(q)?;
+    }
     match query.q.as_deref().filter(|q| !q.trim().is_empty()) {
         None => page(&db, filter, me.id(), query.limit, query.offset).await,
         Some(q) => {
@@ -149,7 +173,13 @@ async fn list(db: Conn, me: MaybeUser, query: ArticleQuery<'_>) -> ApiResult<Art
         (status = 422, description = "A parameter out of range (`errors` names it).", body = ErrorBody),
     ))]
 #[get("/articles/feed?<query..>")]
-async fn feed(db: Conn, me: Caller, query: FeedQuery<'_>) -> ApiResult<ArticleList> {
+async fn feed(
+    db: Conn,
+    me: Caller,
+    uri: &rocket::http::uri::Origin<'_>,
+    query: FeedQuery<'_>,
+) -> ApiResult<ArticleList> {
+    given_once(uri, &["limit", "offset"])?;
     let (limit, offset) = page_params(query.limit, query.offset, DEFAULT_LIMIT)?;
     let id = me.user_id();
     let filter = Filter {
@@ -209,25 +239,52 @@ pub struct NewArticle {
     body: Option<String>,
     /// Up to 10 distinct tags (any letter case) of up to 64 characters, no commas; blank
     /// ones are dropped, duplicates kept once.
-    #[schema(value_type = Vec<String>, inline)]
+    #[schema(value_type = TagNames, required = false)]
     tag_list: Option<Vec<String>>,
 }
 
-/// Changes to an article: absent fields stay as they are (the rules are [`NewArticle`]'s).
+/// A request's `tagList`, as the document states it: up to 10 tags of up to 64 characters
+/// with no commas or control characters (blank ones are dropped, duplicates kept once).
+pub struct TagNames;
+
+impl utoipa::PartialSchema for TagNames {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+        let tag = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(content::TAG_MAX))
+            .pattern(Some(r"^[^,\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"));
+        ArrayBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+            .items(tag)
+            .max_items(Some(content::TAGS_MAX))
+            .description(Some(
+                "Up to 10 tags of up to 64 characters, no commas; blank ones are dropped, \
+                 duplicates (any letter case) kept once. `null`: none (or, in a change, no \
+                 change).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for TagNames {}
+
+/// Changes to an article: absent (or `null`) fields stay as they are (the rules are
+/// [`NewArticle`]'s).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ArticleUpdate {
     /// Not blank; up to 255 characters. A new title gives a new slug.
-    #[schema(value_type = String, max_length = 255, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
+    #[schema(value_type = Option<String>, required = false, max_length = 255, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     title: Option<String>,
     /// Not blank; up to 1000 characters.
-    #[schema(value_type = String, max_length = 1000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
+    #[schema(value_type = Option<String>, required = false, max_length = 1000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     description: Option<String>,
     /// Markdown; not blank; up to 1 MiB of UTF-8.
-    #[schema(value_type = String, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
+    #[schema(value_type = Option<String>, required = false, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     body: Option<String>,
     /// The new tag list (as for a new article).
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = TagNames, required = false)]
     tag_list: Option<Vec<String>>,
 }
 

@@ -50,7 +50,7 @@ pub struct NewTokenBody {
     scopes: Option<Vec<String>>,
     /// 30, 90 or 365 days; `null`: never expires; absent: 30.
     #[serde(rename = "expiresInDays", default, deserialize_with = "nullable")]
-    #[schema(value_type = ExpiresInDays)]
+    #[schema(value_type = ExpiresInDays, required = false)]
     expires_in_days: Option<Option<serde_json::Value>>,
 }
 

@@ -44,29 +44,29 @@ pub struct Registration {
 /// Login fields.
 #[derive(Deserialize, ToSchema)]
 pub struct Login {
-    /// The account's email.
-    #[schema(value_type = String, required = true)]
+    /// The account's email (not blank, up to 254 characters).
+    #[schema(value_type = String, required = true, max_length = 254, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     email: Option<String>,
     /// Its password.
-    #[schema(value_type = String, required = true, format = Password)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, format = Password)]
     password: Option<String>,
 }
 
-/// Updatable fields; absent ones are left alone, `null` bio/image clear them.
+/// Updatable fields; absent (or `null`) ones are left alone, but a `null` bio or image clears it.
 #[allow(clippy::option_option)] // absent (None) and null (Some(None)) mean different things
 #[derive(Deserialize, Default, ToSchema)]
 pub struct UserUpdate {
     /// A new email (as at registration). It takes effect once the link mailed to it is
     /// followed, needs a fresh login, and a personal access token may not change it.
-    #[schema(value_type = String, max_length = 254, pattern = r"^[^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*\.[^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@.\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]$")]
+    #[schema(value_type = Option<String>, required = false, max_length = 254, pattern = r"^[^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*\.[^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@.\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]$")]
     email: Option<String>,
     /// A new username (as at registration).
-    #[schema(value_type = String, min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]+$")]
+    #[schema(value_type = Option<String>, required = false, min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]+$")]
     username: Option<String>,
     /// A new password of 8 to 128 characters (`""`: no change); needs a fresh login, and a
     /// personal access token may not change it. Every other session and token of the account
     /// ends.
-    #[schema(value_type = String, format = Password, pattern = r"^(|[\s\S]{8,128})$")]
+    #[schema(value_type = Option<String>, required = false, format = Password, pattern = r"^(|[\s\S]{8,128})$")]
     password: Option<String>,
     /// Up to 2000 characters; `null` or `""` clears it.
     #[serde(default, deserialize_with = "nullable")]
@@ -194,7 +194,7 @@ async fn login(
 #[derive(Deserialize, ToSchema)]
 pub struct ResetRequest {
     /// The account's email.
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 254, pattern = r"^[^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*\.[^@\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@.\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]$")]
     email: Option<String>,
 }
 
@@ -210,8 +210,8 @@ pub struct ResetConfirm {
     /// The token from the mailed link.
     #[schema(value_type = String, required = true)]
     token: Option<String>,
-    /// The new password (8 to 128 characters).
-    #[schema(value_type = String, required = true, format = Password)]
+    /// The new password (8 to 128 characters, not the username or the email).
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128, format = Password)]
     password: Option<String>,
 }
 
