@@ -1,5 +1,6 @@
 //! The server-rendered site: pages, form handlers, static files and the HTML catchers.
 
+pub mod api_docs;
 pub mod articles;
 pub mod catchers;
 pub mod editor;
@@ -51,6 +52,7 @@ pub fn stage(admin: fn() -> String) -> AdHoc {
                 register: (links.register)(),
             })
             .mount("/", articles::routes())
+            .mount("/", api_docs::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
             .mount("/", health::routes())
