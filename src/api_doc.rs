@@ -28,7 +28,10 @@ impl PartialSchema for ErrorBody {
     fn schema() -> RefOr<Schema> {
         let messages = || ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
         let errors = ObjectBuilder::new()
-            .property("body", messages().description(Some("Every message, in full.")))
+            .property(
+                "body",
+                messages().description(Some("Every message, in full.")),
+            )
             .required("body")
             .additional_properties(Some(messages()))
             .description(Some(
@@ -176,14 +179,14 @@ pub fn finish(doc: &mut Value) {
                 .and_then(Value::as_array)
                 .is_some_and(|s| !s.is_empty());
             let has_body = op.contains_key("requestBody");
-            let numeric_path = op
-                .get("parameters")
-                .and_then(Value::as_array)
-                .is_some_and(|params| {
-                    params.iter().any(|p| {
-                        p["in"] == "path" && p["schema"]["type"] == "integer"
-                    })
-                });
+            let numeric_path =
+                op.get("parameters")
+                    .and_then(Value::as_array)
+                    .is_some_and(|params| {
+                        params
+                            .iter()
+                            .any(|p| p["in"] == "path" && p["schema"]["type"] == "integer")
+                    });
             let responses = op
                 .entry("responses")
                 .or_insert_with(|| json!({}))
@@ -271,7 +274,10 @@ mod tests {
             keys(post),
             ["400", "401", "403", "413", "415", "422", "429", "503"]
         );
-        assert_eq!(post["422"]["description"], "own", "an operation's own stays");
+        assert_eq!(
+            post["422"]["description"], "own",
+            "an operation's own stays"
+        );
         assert_eq!(
             doc["components"]["securitySchemes"]["token"]["name"],
             "Authorization"

@@ -528,11 +528,20 @@ mod tests {
     #[test]
     fn route_patterns_match_paths_by_segment() {
         assert!(path_matches("/api/tags", &["api", "tags"]));
-        assert!(path_matches("/api/articles/<slug>", &["api", "articles", "a-b"]));
+        assert!(path_matches(
+            "/api/articles/<slug>",
+            &["api", "articles", "a-b"]
+        ));
         assert!(!path_matches("/api/articles/<slug>", &["api", "articles"]));
-        assert!(!path_matches("/api/articles/<slug>", &["api", "articles", "a", "b"]));
+        assert!(!path_matches(
+            "/api/articles/<slug>",
+            &["api", "articles", "a", "b"]
+        ));
         assert!(!path_matches("/api/tags", &["api", "tag"]));
-        assert!(path_matches("/static/<path..>", &["static", "css", "a.css"]));
+        assert!(path_matches(
+            "/static/<path..>",
+            &["static", "css", "a.css"]
+        ));
     }
 
     #[test]

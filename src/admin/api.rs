@@ -25,13 +25,13 @@ use crate::admin::ops::{self, Actor, Entity};
 use crate::admin::pages::{articles::Articles, comments::Comments, tags::Tags, users::Users};
 use crate::admin::resource::{with_resource, Resource};
 use crate::admin::{AuditParams, ListParams, Listing};
+use crate::api_doc::ErrorBody;
 use crate::auth::{AdminUser, Authenticated};
 use crate::config::AppConfig;
 use crate::db::ids::Id;
 use crate::db::users::Role;
 use crate::db::{self, ArticleId, CommentId, Conn, DbPool, TagId, UserId};
 use crate::error::{ApiResult, AppError, FieldErrors};
-use crate::api_doc::ErrorBody;
 use crate::json_body::ApiJson;
 
 /// The message of a 401 for a token that is not fresh.

@@ -11,8 +11,8 @@ use rocket::{delete, get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::access_token::{self, Expiry, Origin, Scopes};
 use crate::api_doc::ErrorBody;
+use crate::auth::access_token::{self, Expiry, Origin, Scopes};
 use crate::auth::CurrentUser;
 use crate::config::AppConfig;
 use crate::db::access_tokens::TokenRow;

@@ -7,6 +7,7 @@ use rocket::{get, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api_doc::ErrorBody;
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
@@ -14,7 +15,6 @@ use crate::auth::{access_token, account, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::Conn;
-use crate::api_doc::ErrorBody;
 use crate::error::{ApiResult, AppError};
 use crate::json_body::ApiJson;
 use crate::mail::Mailer;

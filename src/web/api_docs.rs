@@ -94,11 +94,9 @@ fn ref_name(reference: &str) -> Option<&str> {
 /// `#/components/responses/X` resolved against the document.
 fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     match value.get("$ref").and_then(Value::as_str) {
-        Some(reference) => reference
-            .strip_prefix("#/")
-            .map_or(value, |path| {
-                path.split('/').fold(doc, |node, key| &node[key])
-            }),
+        Some(reference) => reference.strip_prefix("#/").map_or(value, |path| {
+            path.split('/').fold(doc, |node, key| &node[key])
+        }),
         None => value,
     }
 }
@@ -137,7 +135,11 @@ fn rules(schema: &Value) -> String {
 
 /// A schema in words: `string`, `array of Article`, `integer or null`, `Profile` (linked).
 fn type_of(schema: &Value) -> TypeView {
-    if let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(ref_name) {
+    if let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(ref_name)
+    {
         return TypeView {
             text: name.to_owned(),
             schema: Some(anchor("schema", name)),
@@ -229,7 +231,9 @@ fn operation(doc: &Value, method: &str, path: &str, op: &Value) -> OperationView
             rs.iter()
                 .map(|(status, response)| {
                     let response = resolve(doc, response);
-                    let content = response["content"].as_object().and_then(|c| c.values().next());
+                    let content = response["content"]
+                        .as_object()
+                        .and_then(|c| c.values().next());
                     ResponseView {
                         status: status.clone(),
                         description: text(&response["description"]),
@@ -354,7 +358,11 @@ pub fn page(layout: Layout, doc: &State<ApiDocument>) -> RenderedPage {
     let doc = &doc.value;
     let schemes = doc["components"]["securitySchemes"]
         .as_object()
-        .map(|s| s.values().map(|v| text(&v["description"])).collect::<Vec<_>>())
+        .map(|s| {
+            s.values()
+                .map(|v| text(&v["description"]))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     layout.render(
         "api/docs",

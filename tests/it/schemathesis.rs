@@ -115,9 +115,15 @@ async fn finds_nothing(engine: Engine, test: &str) {
         port,
         &[
             ("CONDUIT_RATE_LIMITS", "false".into()),
-            ("CONDUIT_MAIL_DIR", dir.path().join("mail").display().to_string()),
+            (
+                "CONDUIT_MAIL_DIR",
+                dir.path().join("mail").display().to_string(),
+            ),
             ("CONDUIT_MAIL_LOG", "false".into()),
-            ("CONDUIT_BACKUP_DIR", dir.path().join("backups").display().to_string()),
+            (
+                "CONDUIT_BACKUP_DIR",
+                dir.path().join("backups").display().to_string(),
+            ),
         ],
         Stdio::from(log),
     );
@@ -127,7 +133,10 @@ async fn finds_nothing(engine: Engine, test: &str) {
     assert_eq!(status, 200);
     let file = dir.path().join("openapi.json");
     std::fs::write(&file, &doc).expect("write the document");
-    let checked = Command::new(&validator).arg(&file).output().expect("run the validator");
+    let checked = Command::new(&validator)
+        .arg(&file)
+        .output()
+        .expect("run the validator");
     assert!(
         checked.status.success(),
         "openapi-spec-validator: {}{}",
@@ -152,7 +161,10 @@ async fn finds_nothing(engine: Engine, test: &str) {
         &json!({"token": {"name": "schemathesis", "scopes": ["write"], "expiresInDays": 30}}),
     );
     assert_eq!(status, 201, "{created}");
-    let pat = created["token"]["secret"].as_str().expect("secret").to_owned();
+    let pat = created["token"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
 
     let report = dir.path().join("report");
     // Everything but token management with the token; token management (which a token may
