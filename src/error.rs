@@ -484,7 +484,10 @@ fn allowed_methods(req: &Request<'_>) -> Vec<&'static str> {
     }
     methods.sort_by_key(|m| m.as_str());
     methods.dedup();
-    methods.into_iter().map(|m| m.as_str()).collect()
+    methods
+        .into_iter()
+        .map(rocket::http::Method::as_str)
+        .collect()
 }
 
 /// Whether a route's path pattern (`/api/articles/<slug>`, `/x/<rest..>`) matches `segments`.

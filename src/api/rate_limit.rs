@@ -242,11 +242,10 @@ fn buckets_of(
 /// The answer for a request two budgets apply to: the one that refuses it, else the one with
 /// less left.
 fn tighter(a: Decision, b: Decision) -> Decision {
-    match (a.limited, b.limited) {
-        (true, _) => a,
-        (false, true) => b,
-        (false, false) if b.remaining < a.remaining => b,
-        (false, false) => a,
+    if !a.limited && (b.limited || b.remaining < a.remaining) {
+        b
+    } else {
+        a
     }
 }
 

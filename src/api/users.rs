@@ -236,6 +236,7 @@ pub struct ResetDone {
 }
 
 /// See [`ResetDone`].
+#[allow(clippy::struct_field_names)] // `done` is the wire name
 #[derive(Serialize, ToSchema)]
 pub struct Done {
     /// Always `true`.

@@ -167,7 +167,7 @@ fn type_of(schema: &Value) -> TypeView {
         .map(|t| {
             if t == "array" {
                 let items = type_of(&schema["items"]);
-                linked = items.schema.clone();
+                linked.clone_from(&items.schema);
                 format!("array of {}", items.text)
             } else if let Some(format) = schema.get("format").and_then(Value::as_str) {
                 format!("{t} ({format})")
@@ -283,17 +283,16 @@ fn groups(doc: &Value) -> Vec<GroupView> {
         for method in METHODS {
             let Some(op) = item.get(method) else { continue };
             let tag = text(&op["tags"][0]);
-            let index = match groups.iter().position(|g| g.name == tag) {
-                Some(index) => index,
-                None => {
-                    groups.push(GroupView {
-                        anchor: anchor("tag", &tag),
-                        name: tag,
-                        description: String::new(),
-                        operations: Vec::new(),
-                    });
-                    groups.len() - 1
-                }
+            let index = if let Some(index) = groups.iter().position(|g| g.name == tag) {
+                index
+            } else {
+                groups.push(GroupView {
+                    anchor: anchor("tag", &tag),
+                    name: tag,
+                    description: String::new(),
+                    operations: Vec::new(),
+                });
+                groups.len() - 1
             };
             groups[index]
                 .operations

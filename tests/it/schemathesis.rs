@@ -30,21 +30,22 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// The two tools, or `None` after saying why (a failure when they are required).
 fn tools(test: &str) -> Option<(PathBuf, PathBuf)> {
-    match (on_path("schemathesis"), on_path("openapi-spec-validator")) {
-        (Some(st), Some(validator)) => Some((st, validator)),
-        _ => {
-            assert!(
-                std::env::var("CONDUIT_TEST_REQUIRE_SCHEMATHESIS").as_deref() != Ok("1"),
-                "CONDUIT_TEST_REQUIRE_SCHEMATHESIS=1 but schemathesis or openapi-spec-validator \
-                 is not on PATH (pip install -r tests/schemathesis/requirements.txt)"
-            );
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: schemathesis and openapi-spec-validator are not on PATH \
-                 (pip install -r tests/schemathesis/requirements.txt)"
-            );
-            None
-        }
+    if let (Some(st), Some(validator)) =
+        (on_path("schemathesis"), on_path("openapi-spec-validator"))
+    {
+        Some((st, validator))
+    } else {
+        assert!(
+            std::env::var("CONDUIT_TEST_REQUIRE_SCHEMATHESIS").as_deref() != Ok("1"),
+            "CONDUIT_TEST_REQUIRE_SCHEMATHESIS=1 but schemathesis or openapi-spec-validator \
+             is not on PATH (pip install -r tests/schemathesis/requirements.txt)"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: schemathesis and openapi-spec-validator are not on PATH \
+             (pip install -r tests/schemathesis/requirements.txt)"
+        );
+        None
     }
 }
 
