@@ -44,18 +44,6 @@ pub fn check_filter(filter: &Filter) -> Result<(), AppError> {
     errors.into_result()
 }
 
-/// Longest search text (`?q=`) accepted, in characters (the search reads the first
-/// `db::search::MAX_QUERY_CHARS`).
-pub const SEARCH_MAX: usize = 1000;
-
-/// Check a search text (`?q=`): a 422 naming `q` for one too long or holding control
-/// characters, as for every other text a client sends.
-pub fn check_search(q: &str) -> Result<(), AppError> {
-    let mut errors = FieldErrors::new();
-    input::check(&mut errors, "q", q, Max::Chars(SEARCH_MAX));
-    errors.into_result()
-}
-
 /// Clean and check a tag list: trimmed, no empties, no duplicates (any letter case).
 pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();

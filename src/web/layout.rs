@@ -209,7 +209,7 @@ impl Layout {
                 // And to the API's reference.
                 members.insert(
                     "api_docs_url".into(),
-                    Value::String(rocket::uri!(crate::web::api_docs::page).to_string()),
+                    Value::String((self.links.api_docs)()),
                 );
                 members.insert(
                     "flash".into(),

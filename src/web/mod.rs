@@ -88,6 +88,7 @@ const fn links(admin: fn() -> String) -> Links {
         settings: || uri!(settings::edit).to_string(),
         logout: || uri!(session::logout).to_string(),
         register: || uri!(session::register_page).to_string(),
+        api_docs: || uri!(api_docs::page).to_string(),
         admin,
     }
 }

@@ -337,12 +337,9 @@ db_test!(
             let name = if path.contains("offset") { "offset" } else { "limit" };
             assert_eq!(body["errors"][name], json!(["is given more than once"]), "{body}");
         }
-        // A search text with a control character: 422 naming `q`, like every other text.
+        // Any search text is taken (tests/it/search.rs): the document puts no rule on `q`.
         let (status, body) = api(&app.client, Method::Get, "/api/articles?q=a%0Fb", None, None).await;
-        assert_eq!(status, Status::UnprocessableEntity, "{body}");
-        assert!(body["errors"]["q"].is_array(), "{body}");
-        let (status, _) = api(&app.client, Method::Get, "/api/articles?q=rust%20web", None, None).await;
-        assert_eq!(status, Status::Ok);
+        assert_eq!(status, Status::Ok, "{body}");
         // More than 10 tags, counted as sent (repeats too): 422, and nothing is written.
         let eleven: Vec<&str> = std::iter::repeat_n("same", 11).collect();
         let (status, body) = api(
