@@ -87,6 +87,47 @@ fn given_once(uri: &rocket::http::uri::Origin<'_>, names: &[&str]) -> Result<(),
     errors.into_result()
 }
 
+/// `limit` as the document states it: a whole number from 1, or empty (the default).
+pub struct PageLimit;
+
+/// `offset` as the document states it: a whole number from 0 to [`MAX_OFFSET`], or empty.
+pub struct PageOffset;
+
+/// A whole number from `min` to `max`, or the empty string.
+fn number_or_empty(
+    min: i64,
+    max: Option<i64>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(min))
+        .maximum(max);
+    let empty = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(0));
+    OneOfBuilder::new().item(number).item(empty).into()
+}
+
+impl utoipa::PartialSchema for PageLimit {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        number_or_empty(1, None)
+    }
+}
+
+impl ToSchema for PageLimit {}
+
+impl utoipa::PartialSchema for PageOffset {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        number_or_empty(0, Some(MAX_OFFSET))
+    }
+}
+
+impl ToSchema for PageOffset {}
+
 /// The query of `GET /api/articles`. `limit` and `offset` are kept as sent, so a bad one is
 /// the RealWorld 422 naming it ([`page_params`]), not Rocket's plain one.
 ///
@@ -119,8 +160,8 @@ struct FeedQuery<'r> {
         ("tag" = Option<String>, Query, description = "Only articles with this tag.", max_length = 64, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
         ("author" = Option<String>, Query, description = "Only articles by this username.", max_length = 32, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
         ("favorited" = Option<String>, Query, description = "Only articles this username favorited.", max_length = 32, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
-        ("limit" = Option<i64>, Query, description = "Page size (default 20; larger values are served as 100).", minimum = 1),
-        ("offset" = Option<i64>, Query, description = "Articles to skip (default 0).", minimum = 0, maximum = 1_000_000_000),
+        ("limit" = inline(Option<PageLimit>), Query, description = "Page size (default 20; larger values are served as 100; empty: the default)."),
+        ("offset" = inline(Option<PageOffset>), Query, description = "Articles to skip (default 0; empty: the default)."),
     ),
     security((), ("token" = [])),
     responses(
@@ -161,8 +202,8 @@ async fn list(
 /// Articles by the users the caller follows, newest first.
 #[utoipa::path(get, path = "/articles/feed", tag = "articles", operation_id = "getArticlesFeed",
     params(
-        ("limit" = Option<i64>, Query, description = "Page size (default 20; larger values are served as 100).", minimum = 1),
-        ("offset" = Option<i64>, Query, description = "Articles to skip (default 0).", minimum = 0, maximum = 1_000_000_000),
+        ("limit" = inline(Option<PageLimit>), Query, description = "Page size (default 20; larger values are served as 100; empty: the default)."),
+        ("offset" = inline(Option<PageOffset>), Query, description = "Articles to skip (default 0; empty: the default)."),
     ),
     security(("token" = [])),
     responses(
