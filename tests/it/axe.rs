@@ -166,11 +166,20 @@ impl Browser<'_> {
 
     async fn resize(&self, width: u32) {
         self.c.set_window_size(width, 800).await.expect("resize");
-        let inner = self
-            .c
-            .execute("return window.innerWidth;", vec![])
-            .await
-            .expect("innerWidth");
+        // A long page (the API reference) can take a moment to lay out at the new width on a
+        // loaded machine: wait for the window to report it, then insist.
+        let mut inner = Value::Null;
+        for _ in 0..100 {
+            inner = self
+                .c
+                .execute("return window.innerWidth;", vec![])
+                .await
+                .expect("innerWidth");
+            if inner.as_u64() == Some(u64::from(width)) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert_eq!(
             inner.as_u64(),
             Some(u64::from(width)),
