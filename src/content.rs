@@ -75,7 +75,8 @@ pub fn clean_tags(errors: &mut FieldErrors, tags: &[String]) -> Vec<String> {
             clean.push(tag.to_owned());
         }
     }
-    if clean.len() > TAGS_MAX {
+    // Counted as sent (blank and repeated ones too), so the limit is what a client can see.
+    if tags.len() > TAGS_MAX {
         errors.add(
             "tagList",
             format!("has too many tags (maximum is {TAGS_MAX})"),

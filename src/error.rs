@@ -429,8 +429,36 @@ pub fn default_message(status: Status) -> String {
     }
 }
 
+/// A JSON catcher's answer, with the `Allow` header of a 405.
+struct Caught {
+    body: (Status, (ContentType, String)),
+    allow: Option<String>,
+}
+
+impl<'r> Responder<'r, 'static> for Caught {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut res = self.body.respond_to(req)?;
+        if let Some(allow) = self.allow {
+            res.set_header(Header::new("Allow", allow));
+        }
+        Ok(res)
+    }
+}
+
 #[catch(default)]
-fn api_default(status: Status, req: &Request<'_>) -> (Status, (ContentType, String)) {
+fn api_default(status: Status, req: &Request<'_>) -> Caught {
+    // No route for this method, but some for others at this path: 405 naming them (RFC 9110),
+    // not 404. (Preflights stay 404s: the CORS fairing answers those.)
+    let allowed = if status == Status::NotFound && req.method() != rocket::http::Method::Options {
+        allowed_methods(req)
+    } else {
+        Vec::new()
+    };
+    let status = if allowed.is_empty() {
+        status
+    } else {
+        Status::MethodNotAllowed
+    };
     let message = req
         .local_cache(CatcherMessage::default)
         .0
@@ -438,7 +466,57 @@ fn api_default(status: Status, req: &Request<'_>) -> (Status, (ContentType, Stri
         .unwrap_or_else(|| default_message(status));
     report_caught(status, req);
     let body = json!({ "errors": { "body": [message] } });
-    (status, (ContentType::JSON, body.to_string()))
+    Caught {
+        body: (status, (ContentType::JSON, body.to_string())),
+        allow: (!allowed.is_empty()).then(|| allowed.join(", ")),
+    }
+}
+
+/// The methods the mounted routes answer at `req`'s path (by their path patterns), when
+/// `req`'s own method is not one of them: what a 405's `Allow` lists. Empty when no route has
+/// the path, or one has it with this method (its parameter did not parse: a 404 stays a 404).
+fn allowed_methods(req: &Request<'_>) -> Vec<&'static str> {
+    let segments: Vec<&str> = req.uri().path().segments().collect();
+    let mut methods: Vec<rocket::http::Method> = req
+        .rocket()
+        .routes()
+        .filter(|route| path_matches(route.uri.path(), &segments))
+        .map(|route| route.method)
+        .collect();
+    if methods.contains(&req.method())
+        || (req.method() == rocket::http::Method::Head
+            && methods.contains(&rocket::http::Method::Get))
+    {
+        return Vec::new();
+    }
+    if methods.contains(&rocket::http::Method::Get) {
+        methods.push(rocket::http::Method::Head);
+    }
+    methods.sort_by_key(|m| m.as_str());
+    methods.dedup();
+    methods
+        .into_iter()
+        .map(rocket::http::Method::as_str)
+        .collect()
+}
+
+/// Whether a route's path pattern (`/api/articles/<slug>`, `/x/<rest..>`) matches `segments`.
+fn path_matches(pattern: &str, segments: &[&str]) -> bool {
+    let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+    let mut at = 0;
+    for part in &parts {
+        if part.starts_with('<') && part.ends_with("..>") {
+            return true;
+        }
+        let Some(segment) = segments.get(at) else {
+            return false;
+        };
+        if !(part.starts_with('<') && part.ends_with('>')) && part != segment {
+            return false;
+        }
+        at += 1;
+    }
+    at == segments.len()
 }
 
 /// Catchers for `/api` (RealWorld JSON).
@@ -458,6 +536,25 @@ mod tests {
             body,
             json!({"errors": {"body": ["email has already been taken"], "email": ["has already been taken"]}})
         );
+    }
+
+    #[test]
+    fn route_patterns_match_paths_by_segment() {
+        assert!(path_matches("/api/tags", &["api", "tags"]));
+        assert!(path_matches(
+            "/api/articles/<slug>",
+            &["api", "articles", "a-b"]
+        ));
+        assert!(!path_matches("/api/articles/<slug>", &["api", "articles"]));
+        assert!(!path_matches(
+            "/api/articles/<slug>",
+            &["api", "articles", "a", "b"]
+        ));
+        assert!(!path_matches("/api/tags", &["api", "tag"]));
+        assert!(path_matches(
+            "/static/<path..>",
+            &["static", "css", "a.css"]
+        ));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_doc;
 pub mod auth;
 pub mod background;
 pub mod cache;
@@ -54,7 +55,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(security::shield())
         .attach(security::ContentSecurityPolicy)
         .attach(web::stage(admin::pages::dashboard_link))
-        .attach(api::stage())
+        .attach(api::stage(admin::api::openapi))
         .attach(admin::stage())
         .attach(mail::stage())
         .attach(housekeeping::stage())

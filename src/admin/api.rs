@@ -8,92 +8,43 @@
 //! `{"<entities>": [...], "total": n, "page": p, "per_page": k}`. Lists, changes
 //! (`PUT /<resource>/<id>`), deletes and bulk actions are one route each over the declared
 //! tables (`admin::resource`); what a change request holds and does is each table's
-//! `JsonChanges`.
-
-use std::future::Future;
+//! `JsonChanges` (`admin::changes`).
 
 use rocket::fs::NamedFile;
 use rocket::http::{ContentType, Header};
 use rocket::serde::json::Json;
 use rocket::{delete, get, post, put, routes, Route, State};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::admin::backup::{BackupError, Backups};
+use crate::admin::changes::{apply, require_fresh, user_body, Fresh};
+pub use crate::admin::changes::{AdminChanges, NOT_FRESH, TOKEN_NOT_FRESH};
 use crate::admin::ops::{self, Actor, Entity};
-use crate::admin::pages::{articles::Articles, comments::Comments, tags::Tags, users::Users};
 use crate::admin::resource::{with_resource, Resource};
 use crate::admin::{AuditParams, ListParams, Listing};
-use crate::auth::{AdminUser, Authenticated};
+use crate::api_doc::ErrorBody;
+use crate::auth::AdminUser;
 use crate::config::AppConfig;
 use crate::db::ids::Id;
-use crate::db::users::Role;
-use crate::db::{self, ArticleId, CommentId, Conn, DbPool, TagId, UserId};
-use crate::error::{ApiResult, AppError, FieldErrors};
+use crate::db::{self, ArticleId, Conn, DbPool, UserId};
+use crate::error::{ApiResult, AppError};
 use crate::json_body::ApiJson;
-
-/// The message of a 401 for a token that is not fresh.
-pub const NOT_FRESH: &str =
-    "this action needs a fresh login: sign in again (POST /api/users/login) and retry with the new token";
-
-/// The message of a 403 for a personal access token asking for an action that needs a fresh
-/// login (a token is never one).
-pub const TOKEN_NOT_FRESH: &str =
-    "this action needs a fresh login, which a personal access token is not: sign in (POST /api/users/login) and use that token";
-
-fn require_fresh(auth: &Authenticated, config: &AppConfig) -> Result<(), AppError> {
-    if auth.is_access_token() {
-        Err(AppError::Forbidden(TOKEN_NOT_FRESH))
-    } else if auth.is_fresh(config.fresh_minutes) {
-        Ok(())
-    } else {
-        Err(AppError::Unauthorized(NOT_FRESH.into()))
-    }
-}
-
-/// Whether the request's login is fresh; if not, [`Fresh::require`] gives the answer.
-#[derive(Clone, Copy)]
-enum Fresh {
-    Yes,
-    No,
-    /// A personal access token, never fresh.
-    Token,
-}
-
-impl Fresh {
-    fn of(auth: &Authenticated, config: &AppConfig) -> Self {
-        match require_fresh(auth, config) {
-            Ok(()) => Self::Yes,
-            Err(_) if auth.is_access_token() => Self::Token,
-            Err(_) => Self::No,
-        }
-    }
-
-    /// `Ok` for a fresh login, else the 401 (or a token's 403) [`require_fresh`] answers.
-    fn require(self) -> Result<(), AppError> {
-        match self {
-            Self::Yes => Ok(()),
-            Self::No => Err(AppError::Unauthorized(NOT_FRESH.into())),
-            Self::Token => Err(AppError::Forbidden(TOKEN_NOT_FRESH)),
-        }
-    }
-}
 
 fn page_body(key: &str, rows: Value, total: i64, listing: &Listing) -> Json<Value> {
     Json(json!({ key: rows, "total": total, "page": listing.page, "per_page": listing.per_page }))
 }
 
-fn user_body(user: &db::users::User) -> Json<Value> {
-    let mut snapshot = ops::user_snapshot(user);
-    snapshot["created_at"] = json!(user.created_at);
-    snapshot["updated_at"] = json!(user.updated_at);
-    Json(json!({ "user": snapshot }))
-}
-
 /// The dashboard's numbers (`crate::admin::stats::Stats`): `counts`, `lastSevenDays`, and for
 /// `?days=` 7, 30 (the default) or 90 (anything else is a 422) `daily` (exactly `days` UTC
 /// days, oldest first, ending today) and `topTags`.
+#[utoipa::path(get, path = "/stats", tag = "admin", operation_id = "adminStats",
+    params(("days" = Option<i64>, Query, description = "7, 30 (the default) or 90.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The dashboard's numbers.", body = Object),
+        (status = 422, description = "`days` is not 7, 30 or 90.", body = ErrorBody),
+    ))]
 #[get("/stats?<days>")]
 async fn stats(db: Conn, _admin: AdminUser, days: Option<&str>) -> ApiResult<Json<Value>> {
     let days = crate::admin::stats::parse_days(days)?;
@@ -110,6 +61,24 @@ async fn list_rows<R: Resource>(db: &DbPool, params: &ListParams) -> ApiResult<J
 }
 
 /// One page of a table: `{"<resource>": [...], "total", "page", "per_page"}`.
+#[utoipa::path(get, path = "/{resource}", tag = "admin", operation_id = "adminList",
+    params(
+        ("resource" = String, Path, description = "The table: `users`, `articles`, `comments` or `tags` (anything else: 404)."),
+        ("q" = Option<String>, Query, description = "Search text (up to 255 characters).", max_length = 255),
+        ("sort" = Option<String>, Query, description = "A sort key of the table (an unknown one: the default order)."),
+        ("dir" = Option<String>, Query, description = "`asc` or `desc` (anything else: ascending)."),
+        ("page" = Option<String>, Query, description = "Page number from 1 (anything else: page 1)."),
+        ("per_page" = Option<String>, Query, description = "Rows per page, clamped to 1..=100 (default 25)."),
+        ("after" = Option<String>, Query, description = "The page after this cursor (from a previous page); not a cursor: 400."),
+        ("before" = Option<String>, Query, description = "The page before this cursor; not a cursor, or both `after` and `before`: 400."),
+    ),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"<resource>\": [...], \"total\": n, \"page\": p, \"per_page\": k}`.", body = Object),
+        (status = 400, description = "A damaged `after` or `before` cursor.", body = ErrorBody),
+        (status = 404, description = "No such table.", body = ErrorBody),
+        (status = 422, description = "A search text too long or holding control characters.", body = ErrorBody),
+    ))]
 #[get("/<resource>?<params..>")]
 async fn list(
     db: Conn,
@@ -122,6 +91,15 @@ async fn list(
 }
 
 /// Delete a record: `{"deleted": {"<entity>": id}}`.
+#[utoipa::path(delete, path = "/{resource}/{id}", tag = "admin", operation_id = "adminDelete",
+    params(("resource" = String, Path, description = "The table: `users`, `articles`, `comments` or `tags` (anything else: 404)."), ("id" = i64, Path, description = "The record's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"deleted\": {\"<entity>\": id}}`.", body = Object),
+        (status = 401, description = "No valid credential, or a login too old for this (sign in again).", body = ErrorBody),
+        (status = 403, description = "Not an admin, a personal access token (never a fresh login), or the last admin.", body = ErrorBody),
+        (status = 404, description = "No such table or record.", body = ErrorBody),
+    ))]
 #[delete("/<resource>/<id>")]
 async fn delete(
     db: Conn,
@@ -137,6 +115,13 @@ async fn delete(
     Ok(Json(json!({ "deleted": { resource.singular(): id } })))
 }
 
+#[utoipa::path(get, path = "/users/{id}", tag = "admin", operation_id = "adminGetUser",
+    params(("id" = i64, Path, description = "The user's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"user\": {...}}`.", body = Object),
+        (status = 404, description = "No such user.", body = ErrorBody),
+    ))]
 #[get("/users/<id>")]
 async fn get_user(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<Value>> {
     Ok(user_body(&ops::load_user(&db, id).await?))
@@ -156,6 +141,13 @@ fn token_body(t: &db::access_tokens::TokenRow) -> Value {
 }
 
 /// `GET /api/admin/users/<id>/tokens`: a user's personal access tokens, newest first.
+#[utoipa::path(get, path = "/users/{id}/tokens", tag = "admin", operation_id = "adminListUserTokens",
+    params(("id" = i64, Path, description = "The user's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"tokens\": [...]}` as the owner lists them, never a secret.", body = Object),
+        (status = 404, description = "No such user.", body = ErrorBody),
+    ))]
 #[get("/users/<id>/tokens")]
 async fn user_tokens(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<Value>> {
     ops::load_user(&db, id).await?;
@@ -167,6 +159,13 @@ async fn user_tokens(db: Conn, _admin: AdminUser, id: UserId) -> ApiResult<Json<
 
 /// `DELETE /api/admin/users/<id>/tokens/<token>`: revoke one (204; audited; no fresh login
 /// needed, it only takes access away).
+#[utoipa::path(delete, path = "/users/{id}/tokens/{token}", tag = "admin", operation_id = "adminRevokeUserToken",
+    params(("id" = i64, Path, description = "The user's id."), ("token" = i64, Path, description = "The token's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "No such token of that user's.", body = ErrorBody),
+    ))]
 #[delete("/users/<id>/tokens/<token>")]
 async fn revoke_user_token(
     db: Conn,
@@ -178,6 +177,13 @@ async fn revoke_user_token(
     Ok(rocket::http::Status::NoContent)
 }
 
+#[utoipa::path(get, path = "/articles/{id}", tag = "admin", operation_id = "adminGetArticle",
+    params(("id" = i64, Path, description = "The article's id.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"article\": {...}}`.", body = Object),
+        (status = 404, description = "No such article.", body = ErrorBody),
+    ))]
 #[get("/articles/<id>")]
 async fn get_article(db: Conn, _admin: AdminUser, id: ArticleId) -> ApiResult<Json<Value>> {
     Ok(Json(
@@ -187,6 +193,17 @@ async fn get_article(db: Conn, _admin: AdminUser, id: ArticleId) -> ApiResult<Js
 
 /// Change a record: `PUT /<resource>/<id>` with `{"<entity>": {...}}` (absent fields are left
 /// alone), answered with the record after the change.
+#[utoipa::path(put, path = "/{resource}/{id}", tag = "admin", operation_id = "adminUpdate",
+    params(("resource" = String, Path, description = "The table: `users`, `articles`, `comments` or `tags` (anything else: 404)."), ("id" = i64, Path, description = "The record's id.")),
+    security(("token" = [])),
+    request_body(content = AdminChanges, description = "`{\"<entity>\": {...}}` for the table's entity; absent fields stay as they are."),
+    responses(
+        (status = 200, description = "`{\"<entity>\": {...}}` after the change.", body = Object),
+        (status = 401, description = "No valid credential, or a login too old for a role, email or disabled change.", body = ErrorBody),
+        (status = 403, description = "Not an admin, a personal access token asking for a change that needs a fresh login, or the last admin.", body = ErrorBody),
+        (status = 404, description = "No such table or record.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule or is taken, or the body is not the table's shape.", body = ErrorBody),
+    ))]
 #[put("/<resource>/<id>", data = "<body>")]
 async fn update(
     db: Conn,
@@ -203,220 +220,24 @@ async fn update(
     Ok(Json(changed))
 }
 
-async fn apply<R: JsonChanges>(
-    db: &DbPool,
-    actor: &Actor,
-    fresh: Fresh,
-    id: R::Id,
-    body: Value,
-) -> Result<Value, AppError> {
-    // The same answer as a body `ApiJson` cannot read into the request's type.
-    let changes = serde_json::from_value::<R::Changes>(body).map_err(|e| {
-        AppError::Invalid(FieldErrors::one(
-            "base",
-            format!("invalid request body: {e}"),
-        ))
-    })?;
-    R::apply(db, actor, fresh, id, changes).await
-}
-
-/// How `/api/admin` changes a declared table's records.
-trait JsonChanges: Resource {
-    /// The request body, `{"<entity>": {...}}`.
-    type Changes: DeserializeOwned + Send;
-
-    /// Apply `changes` (by an admin whose login is `fresh` or not); `{"<entity>": {...}}` after.
-    fn apply(
-        db: &DbPool,
-        actor: &Actor,
-        fresh: Fresh,
-        id: Self::Id,
-        changes: Self::Changes,
-    ) -> impl Future<Output = Result<Value, AppError>> + Send;
-}
-
-/// `{"user": {...}}`.
-#[derive(Deserialize)]
-pub struct UserEnvelope {
-    user: UserChanges,
-}
-
-/// Changes to a user.
-#[derive(Deserialize, Default)]
-pub struct UserChanges {
-    username: Option<String>,
-    email: Option<String>,
-    bio: Option<String>,
-    image: Option<String>,
-    role: Option<String>,
-    disabled: Option<bool>,
-}
-
-impl JsonChanges for Users {
-    type Changes = UserEnvelope;
-
-    async fn apply(
-        db: &DbPool,
-        actor: &Actor,
-        fresh: Fresh,
-        id: UserId,
-        body: UserEnvelope,
-    ) -> Result<Value, AppError> {
-        let changes = body.user;
-        let current = ops::load_user(db, id).await?;
-        let role = changes.role.as_deref().map(ops::parse_role).transpose()?;
-        let role_change = role.is_some_and(|r| r != current.role);
-        let disabling = changes.disabled == Some(true) && !current.disabled;
-        // An address change hands the account's recovery (password reset) to whoever holds
-        // the new address: like a role change, only after a fresh login, which a personal
-        // access token never is.
-        let email_change = changes
-            .email
-            .as_deref()
-            .is_some_and(|e| !e.trim().eq_ignore_ascii_case(&current.email));
-        if email_change {
-            fresh.require()?;
-        }
-        if role_change || disabling {
-            fresh.require()?;
-            // Refuse up front what the last-admin rule would refuse later, so a request is not
-            // half applied (profile saved, role refused). The write re-checks inside its
-            // transaction.
-            let demoting = role.is_some_and(|r| r != Role::Admin);
-            if current.is_admin()
-                && !current.disabled
-                && (demoting || disabling)
-                && db::users::count_active_admins(db).await? <= 1
-            {
-                return Err(AppError::Forbidden(ops::LAST_ADMIN));
-            }
-        }
-        if changes.username.is_some()
-            || changes.email.is_some()
-            || changes.bio.is_some()
-            || changes.image.is_some()
-        {
-            let edit = ops::UserEdit {
-                username: changes.username,
-                email: changes.email,
-                bio: changes.bio,
-                image: changes.image,
-            };
-            ops::edit_user(db, actor, id, edit).await?;
-        }
-        if let Some(role) = role {
-            ops::set_role(db, actor, id, role).await?;
-        }
-        if let Some(disabled) = changes.disabled {
-            ops::set_disabled(db, actor, id, disabled).await?;
-        }
-        Ok(user_body(&ops::load_user(db, id).await?).0)
-    }
-}
-
-/// `{"article": {...}}`.
-#[derive(Deserialize)]
-pub struct ArticleEnvelope {
-    article: ArticleChanges,
-}
-
-/// Changes to an article.
-#[derive(Deserialize)]
-pub struct ArticleChanges {
-    title: Option<String>,
-    description: Option<String>,
-    body: Option<String>,
-}
-
-impl JsonChanges for Articles {
-    type Changes = ArticleEnvelope;
-
-    async fn apply(
-        db: &DbPool,
-        actor: &Actor,
-        _fresh: Fresh,
-        id: ArticleId,
-        body: ArticleEnvelope,
-    ) -> Result<Value, AppError> {
-        let changes = body.article;
-        let current = ops::load_article(db, id).await?;
-        let article = ops::edit_article(
-            db,
-            actor,
-            id,
-            changes.title.as_deref().unwrap_or(&current.title),
-            changes
-                .description
-                .as_deref()
-                .unwrap_or(&current.description),
-            changes.body.as_deref().unwrap_or(&current.body),
-        )
-        .await?;
-        Ok(json!({ "article": article }))
-    }
-}
-
-/// `{"comment": {"body": ...}}`
-#[derive(Deserialize)]
-pub struct CommentEnvelope {
-    comment: CommentChanges,
-}
-
-/// Changes to a comment.
-#[derive(Deserialize)]
-pub struct CommentChanges {
-    body: String,
-}
-
-impl JsonChanges for Comments {
-    type Changes = CommentEnvelope;
-
-    async fn apply(
-        db: &DbPool,
-        actor: &Actor,
-        _fresh: Fresh,
-        id: CommentId,
-        body: CommentEnvelope,
-    ) -> Result<Value, AppError> {
-        let comment = ops::edit_comment(db, actor, id, &body.comment.body).await?;
-        Ok(json!({ "comment": comment }))
-    }
-}
-
-/// `{"tag": {"name": ...}}`
-#[derive(Deserialize)]
-pub struct TagEnvelope {
-    tag: TagChanges,
-}
-
-/// A tag's new name.
-#[derive(Deserialize)]
-pub struct TagChanges {
-    name: String,
-}
-
-impl JsonChanges for Tags {
-    type Changes = TagEnvelope;
-
-    async fn apply(
-        db: &DbPool,
-        actor: &Actor,
-        _fresh: Fresh,
-        id: TagId,
-        body: TagEnvelope,
-    ) -> Result<Value, AppError> {
-        let tag = ops::rename_tag(db, actor, id, &body.tag.name).await?;
-        Ok(json!({ "tag": tag }))
-    }
-}
-
 /// `{"action": "disable", "ids": [1, 2]}`
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminBulkRequest)]
 pub struct BulkRequest {
     action: String,
     ids: Vec<i64>,
 }
 
+#[utoipa::path(post, path = "/{entity}/bulk", tag = "admin", operation_id = "adminBulk",
+    params(("entity" = String, Path, description = "The table: `users`, `articles`, `comments` or `tags` (anything else: 404).")),
+    security(("token" = [])),
+    request_body = BulkRequest,
+    responses(
+        (status = 200, description = "`{\"bulk\": {...}}`: what was done to which ids.", body = Object),
+        (status = 401, description = "No valid credential, or a login too old for a destructive action.", body = ErrorBody),
+        (status = 404, description = "No such table.", body = ErrorBody),
+        (status = 422, description = "An action the table does not have, or no ids.", body = ErrorBody),
+    ))]
 #[post("/<entity>/bulk", data = "<body>")]
 async fn bulk(
     db: Conn,
@@ -443,6 +264,23 @@ async fn bulk(
     Ok(Json(json!({ "bulk": outcome })))
 }
 
+#[utoipa::path(get, path = "/audit", tag = "admin", operation_id = "adminAudit",
+    params(
+        ("actor" = Option<String>, Query, description = "The admin's username.", max_length = 32),
+        ("action" = Option<String>, Query, description = "An action (`user.delete`) or a prefix ending in `.`.", max_length = 64),
+        ("entity" = Option<String>, Query, description = "The kind of record.", max_length = 32),
+        ("entity_id" = Option<String>, Query, description = "The record's id.", max_length = 255),
+        ("page" = Option<String>, Query, description = "Page number from 1 (anything else: page 1)."),
+        ("per_page" = Option<String>, Query, description = "Rows per page, clamped to 1..=100 (default 25)."),
+        ("after" = Option<String>, Query, description = "The entries after this cursor; not a cursor: 400."),
+        ("before" = Option<String>, Query, description = "The entries before this cursor; not a cursor: 400."),
+    ),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "`{\"entries\": [...], \"total\", \"page\", \"per_page\"}`, newest first.", body = Object),
+        (status = 400, description = "A damaged cursor.", body = ErrorBody),
+        (status = 422, description = "A filter too long or holding control characters.", body = ErrorBody),
+    ))]
 #[get("/audit?<params..>")]
 async fn audit(db: Conn, _admin: AdminUser, params: AuditParams) -> ApiResult<Json<Value>> {
     let filter = params.filter()?;
@@ -469,12 +307,23 @@ async fn audit(db: Conn, _admin: AdminUser, params: AuditParams) -> ApiResult<Js
     Ok(page_body("entries", json!(entries), total, &listing))
 }
 
+#[utoipa::path(get, path = "/backups", tag = "admin", operation_id = "adminListBackups",
+    security(("token" = [])),
+    responses((status = 200, description = "`{\"backups\": [...], \"keep\": n}`.", body = Object)))]
 #[get("/backups")]
 fn list_backups(_admin: AdminUser, backups: &State<Backups>) -> ApiResult<Json<Value>> {
     let files = backups.list().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Json(json!({ "backups": files, "keep": backups.keep() })))
 }
 
+#[utoipa::path(post, path = "/backups", tag = "admin", operation_id = "adminCreateBackup",
+    security(("token" = [])),
+    responses(
+        (status = 201, description = "`{\"backup\": {\"name\", \"size\", ...}}`.", body = Object),
+        (status = 401, description = "No valid credential, or a login too old (a backup holds every account's data).", body = ErrorBody),
+        (status = 409, description = "Another backup is running.", body = ErrorBody),
+        (status = 500, description = "The backup tool failed: its exit code and reason.", body = ErrorBody),
+    ))]
 #[post("/backups")]
 async fn create_backup(
     db: Conn,
@@ -518,6 +367,14 @@ pub struct BackupFile {
     disposition: Header<'static>,
 }
 
+#[utoipa::path(get, path = "/backups/{name}", tag = "admin", operation_id = "adminDownloadBackup",
+    params(("name" = String, Path, description = "The backup file's name.")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The file, as an attachment.", content_type = "application/octet-stream", body = [u8]),
+        (status = 401, description = "No valid credential, or a login too old.", body = ErrorBody),
+        (status = 404, description = "No such backup.", body = ErrorBody),
+    ))]
 #[get("/backups/<name>")]
 async fn download_backup(
     db: Conn,
@@ -544,6 +401,30 @@ async fn download_backup(
             format!("attachment; filename=\"{name}\""),
         ),
     })
+}
+
+/// The documentation of these routes (`crate::api_doc`): list each route here too.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    stats,
+    list,
+    delete,
+    update,
+    get_user,
+    user_tokens,
+    revoke_user_token,
+    get_article,
+    bulk,
+    audit,
+    list_backups,
+    create_backup,
+    download_backup,
+))]
+pub struct Doc;
+
+/// The console's part of the OpenAPI document, for the API's (paths relative to `/api/admin`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
 }
 
 /// The routes, mounted at `/api/admin`.

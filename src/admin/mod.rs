@@ -8,6 +8,7 @@
 pub mod api;
 pub mod backup;
 pub mod catchers;
+pub mod changes;
 pub mod charts;
 mod export;
 pub mod ops;

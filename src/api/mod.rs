@@ -2,6 +2,7 @@
 
 pub mod articles;
 pub mod json_writer;
+pub mod openapi;
 pub mod profiles;
 pub mod rate_limit;
 pub mod sessions;
@@ -13,10 +14,14 @@ pub mod views;
 use rocket::fairing::AdHoc;
 use rocket::request::Request;
 
-/// Mounts the API routes and registers its JSON catchers.
-pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("RealWorld API", |rocket| async move {
+/// Mounts the API routes, registers its JSON catchers, and manages the OpenAPI document
+/// (`admin_doc`: the console's part, mounted at `/api/admin` by the console's stage; the app
+/// factory, which sees both faces, passes it).
+pub fn stage(admin_doc: fn() -> utoipa::openapi::OpenApi) -> AdHoc {
+    AdHoc::on_ignite("RealWorld API", move |rocket| async move {
         rocket
+            .manage(openapi::document(admin_doc))
+            .mount("/api", openapi::routes())
             .mount("/api", tags::routes())
             .mount("/api", users::routes())
             .mount("/api", tokens::routes())

@@ -20,6 +20,11 @@
 //! that turns out revoked is answered 401 by the guards anyway.) Login and the other password
 //! checks keep their own, stricter, database throttles whatever this says.
 //!
+//! A token's request spends from its owner's budget too (both must allow it), so an account
+//! cannot multiply its budget by making more tokens. CORS preflights (`OPTIONS`) carry no
+//! credentials: they spend from their address's anonymous read budget, so they are no free
+//! channel either.
+//!
 //! `rate_limits = false` turns these limits (and their headers) off: the benchmark and load
 //! tests, where one address is the load generator.
 
@@ -190,13 +195,19 @@ pub struct Decision {
     pub limited: bool,
 }
 
-/// The caller's bucket, from what the request carries (no database lookup).
-fn bucket_of(
+/// The caller's buckets, from what the request carries (no database lookup): the first one,
+/// and for a personal access token its owner's as well.
+fn buckets_of(
     req: &Request<'_>,
     keys: &Keys,
     config: &AppConfig,
     verified: &VerifiedTokens,
-) -> Bucket {
+) -> (Bucket, Option<Bucket>) {
+    let address = || Bucket::Addr(req.client_ip().map(network));
+    if req.method() == Method::Options {
+        // A preflight is anonymous whatever it carries (browsers send no credentials with one).
+        return (address(), None);
+    }
     if let Some(token) = req
         .headers()
         .get_one("Authorization")
@@ -206,24 +217,36 @@ fn bucket_of(
             // Its own budget only once it has worked here: a made-up token (the checksum is
             // public) spends from its address's, as an anonymous caller does.
             let key = VerifiedTokens::key(&access_token::hash(token));
-            if access_token::well_formed(token) && verified.knows(&key) {
-                return Bucket::Token(key);
+            if access_token::well_formed(token) {
+                if let Some(owner) = verified.owner(&key) {
+                    return (Bucket::Token(key), Some(Bucket::User(owner.get())));
+                }
             }
-            return Bucket::Addr(req.client_ip().map(network));
+            return (address(), None);
         }
         if let Some(id) = keys.decode(token).ok().and_then(|c| c.user_id()) {
-            return Bucket::User(id.get());
+            return (Bucket::User(id.get()), None);
         }
     } else if let Some(cookie) = req.cookies().get(session::names(config).access) {
         if let Ok(claims) = keys.decode(cookie.value()) {
             if claims.kind == TokenKind::Access {
                 if let Some(id) = claims.user_id() {
-                    return Bucket::User(id.get());
+                    return (Bucket::User(id.get()), None);
                 }
             }
         }
     }
-    Bucket::Addr(req.client_ip().map(network))
+    (address(), None)
+}
+
+/// The answer for a request two budgets apply to: the one that refuses it, else the one with
+/// less left.
+fn tighter(a: Decision, b: Decision) -> Decision {
+    if !a.limited && (b.limited || b.remaining < a.remaining) {
+        b
+    } else {
+        a
+    }
 }
 
 /// The address a budget is kept for: an IPv4 address itself, an IPv6 one's /64.
@@ -285,12 +308,17 @@ impl Fairing for RateLimits {
         ) else {
             return;
         };
-        // Preflights are the browser's, not the caller's requests.
-        if !is_api(req) || req.method() == Method::Options {
+        if !is_api(req) {
             return;
         }
-        let write = !matches!(req.method(), Method::Get | Method::Head);
-        let decision = limits.check(&bucket_of(req, keys, config, verified), write);
+        // A preflight is a read: the browser asks before the request it is about.
+        let write = !matches!(req.method(), Method::Get | Method::Head | Method::Options);
+        let (bucket, owner) = buckets_of(req, keys, config, verified);
+        let mut decision = limits.check(&bucket, write);
+        if let Some(owner) = owner.filter(|_| !decision.limited) {
+            // Not spent from the owner's when the token's own refused it.
+            decision = tighter(decision, limits.check(&owner, write));
+        }
         req.local_cache(|| Some(decision));
         if decision.limited {
             match Origin::parse(LIMITED_PATH) {

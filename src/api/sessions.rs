@@ -8,7 +8,9 @@ use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{delete, get, routes, Route, State};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::api_doc::ErrorBody;
 use crate::auth::sessions::{self, Active};
 use crate::auth::token::Keys;
 use crate::auth::CurrentUser;
@@ -16,22 +18,32 @@ use crate::db::Conn;
 use crate::error::ApiResult;
 
 /// `{"sessions": [...]}`
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionList {
     /// The most recently used first.
     pub sessions: Vec<SessionBody>,
 }
 
 /// A session as its owner sees it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionBody {
+    /// The session's handle: what `DELETE /api/user/sessions/{id}` takes (not a credential).
     id: String,
+    /// The session this request was made with.
     current: bool,
+    /// When it began (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     created_at: String,
+    /// When it was last used, to the minute (RFC 3339, UTC); `null` before its first use.
+    #[schema(format = DateTime)]
     last_seen_at: Option<String>,
+    /// The client address it was last used from.
     address: Option<String>,
+    /// The browser family and system, as its User-Agent says (`Firefox on Linux`).
     browser: Option<String>,
+    /// `browser` (a site sign-in) or `api` (a `POST /api/users/login` or sign-up).
+    #[schema(pattern = "^(browser|api)$")]
     kind: String,
 }
 
@@ -53,6 +65,13 @@ impl From<Active> for SessionBody {
     }
 }
 
+/// The account's live sessions: browser sign-ins and API logins, most recently used first.
+#[utoipa::path(get, path = "/user/sessions", tag = "users", operation_id = "listSessions",
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The live sessions.", body = SessionList),
+        (status = 403, description = "A personal access token (tokens are not sessions).", body = ErrorBody),
+    ))]
 #[get("/user/sessions")]
 async fn list(db: Conn, keys: &State<Keys>, me: CurrentUser) -> ApiResult<Json<SessionList>> {
     let listed = sessions::list(&db, keys, &me.0).await?;
@@ -61,11 +80,25 @@ async fn list(db: Conn, keys: &State<Keys>, me: CurrentUser) -> ApiResult<Json<S
     }))
 }
 
+/// End one of the account's sessions: its tokens answer 401 from then on.
+#[utoipa::path(delete, path = "/user/sessions/{id}", tag = "users", operation_id = "endSession",
+    params(("id" = String, Path, description = "The session's `id` as listed.")),
+    security(("token" = [])),
+    responses(
+        (status = 204, description = "Ended."),
+        (status = 403, description = "A personal access token (tokens are not sessions).", body = ErrorBody),
+        (status = 404, description = "No live session of the caller's with this id.", body = ErrorBody),
+    ))]
 #[delete("/user/sessions/<id>")]
 async fn end(db: Conn, keys: &State<Keys>, me: CurrentUser, id: &str) -> ApiResult<Status> {
     sessions::end(&db, keys, &me.0, id).await?;
     Ok(Status::NoContent)
 }
+
+/// The documentation of this module's routes (`crate::api_doc`): list each route here too.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, end))]
+pub struct Doc;
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {

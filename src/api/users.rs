@@ -5,7 +5,9 @@ use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::api_doc::ErrorBody;
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
@@ -19,37 +21,61 @@ use crate::json_body::ApiJson;
 use crate::mail::Mailer;
 
 /// `{"user": ...}`
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct UserEnvelope<T> {
     /// The payload.
     pub user: T,
 }
 
-/// Registration fields (all optional here so a missing one is a 422 field error).
-#[derive(Deserialize)]
+/// Registration fields (all optional here so a missing one is a 422 field error; the
+/// document says what a valid one is).
+#[derive(Deserialize, ToSchema)]
 pub struct Registration {
+    /// Letters, digits, `_` and `-`; unique whatever the letter case (a taken one is a 422).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]+$")]
     username: Option<String>,
+    /// Unique whatever the letter case (a taken one is a 422).
+    #[schema(value_type = String, required = true, max_length = 254, pattern = r#"^[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:[^@<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?@[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+$"#)]
     email: Option<String>,
+    /// 8 to 128 characters, not the username or the email (any letter case).
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128, format = Password)]
     password: Option<String>,
 }
 
 /// Login fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Login {
+    /// The account's email (not blank, up to 254 characters).
+    #[schema(value_type = String, required = true, max_length = 254, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     email: Option<String>,
+    /// Its password.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, format = Password)]
     password: Option<String>,
 }
 
-/// Updatable fields; absent ones are left alone, `null` bio/image clear them.
+/// Updatable fields; absent (or `null`) ones are left alone, but a `null` bio or image clears it.
 #[allow(clippy::option_option)] // absent (None) and null (Some(None)) mean different things
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct UserUpdate {
+    /// A new email (as at registration). It takes effect once the link mailed to it is
+    /// followed, needs a fresh login, and a personal access token may not change it.
+    #[schema(value_type = Option<String>, required = false, max_length = 254, pattern = r#"^[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:[^@<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?@[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+$"#)]
     email: Option<String>,
+    /// A new username (as at registration).
+    #[schema(value_type = Option<String>, required = false, min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]+$")]
     username: Option<String>,
+    /// A new password of 8 to 128 characters (`""`: no change); needs a fresh login, and a
+    /// personal access token may not change it. Every other session and token of the account
+    /// ends.
+    #[schema(value_type = Option<String>, required = false, format = Password, pattern = r"^(|[\s\S]{8,128})$")]
     password: Option<String>,
+    /// Up to 2000 characters; `null` or `""` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     bio: Option<Option<String>>,
+    /// An http(s) URL of up to 1000 characters; `null` or `""` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^(|https?://[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*)$")]
     image: Option<Option<String>>,
 }
 
@@ -60,9 +86,11 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Stri
 }
 
 /// The RealWorld user object.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserBody {
     email: String,
+    /// The credential presented (or a new JWT after a login, a registration or a password
+    /// change); empty for the site's cookie session.
     token: String,
     username: String,
     bio: Option<String>,
@@ -104,6 +132,14 @@ fn api_token(
     Ok(keys.encode(&claims)?)
 }
 
+/// Register: the new account's user object with a login token (201). A taken email or
+/// username (any letter case) is a 422 naming the field, as RealWorld answers.
+#[utoipa::path(post, path = "/users", tag = "users", operation_id = "register",
+    request_body = UserEnvelope<Registration>,
+    responses(
+        (status = 201, description = "Registered.", body = UserEnvelope<UserBody>),
+        (status = 422, description = "A field breaks a rule or is taken.", body = ErrorBody),
+    ))]
 #[allow(clippy::too_many_arguments)]
 #[post("/users", data = "<body>")]
 async fn register(
@@ -132,6 +168,13 @@ async fn register(
     Ok((Status::Created, Json(UserBody::new(user, token))))
 }
 
+/// Sign in with email and password: the user object with a new login token.
+#[utoipa::path(post, path = "/users/login", tag = "users", operation_id = "login",
+    request_body = UserEnvelope<Login>,
+    responses(
+        (status = 200, description = "Signed in.", body = UserEnvelope<UserBody>),
+        (status = 401, description = "Wrong email or password, or a disabled account (one answer for all).", body = ErrorBody),
+    ))]
 #[post("/users/login", data = "<body>")]
 async fn login(
     db: Conn,
@@ -157,26 +200,70 @@ async fn login(
 }
 
 /// `{"user":{"email":...}}` of a reset request.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetRequest {
+    /// The account's email.
+    #[schema(value_type = String, required = true, max_length = 254, pattern = r#"^[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:[^@<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?@[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.<>()\[\]\\,;:"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+$"#)]
     email: Option<String>,
 }
 
 /// `{"reset":{"token":...,"password":...}}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetEnvelope {
     reset: ResetConfirm,
 }
 
 /// The fields of a reset confirmation.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetConfirm {
+    /// The token from the mailed link.
+    #[schema(value_type = String, required = true)]
     token: Option<String>,
+    /// The new password (8 to 128 characters, not the username or the email).
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128, format = Password)]
     password: Option<String>,
+}
+
+/// `{"reset": {"requested": true}}`: the answer to a reset request, the same whether or not an
+/// account has the email.
+#[derive(Serialize, ToSchema)]
+pub struct ResetRequested {
+    reset: Requested,
+}
+
+/// See [`ResetRequested`].
+#[derive(Serialize, ToSchema)]
+pub struct Requested {
+    /// Always `true`.
+    requested: bool,
+}
+
+/// `{"reset": {"done": true, "email": ..., "username": ...}}`: the password is set.
+#[derive(Serialize, ToSchema)]
+pub struct ResetDone {
+    reset: Done,
+}
+
+/// See [`ResetDone`].
+#[allow(clippy::struct_field_names)] // `done` is the wire name
+#[derive(Serialize, ToSchema)]
+pub struct Done {
+    /// Always `true`.
+    done: bool,
+    /// The account's email.
+    email: String,
+    /// The account's username.
+    username: String,
 }
 
 /// `POST /api/users/password-reset`: 202 whether or not an account has the email (a link is
 /// mailed when one has); 422 for an email that is not one, 429 past the throttle.
+#[utoipa::path(post, path = "/users/password-reset", tag = "users", operation_id = "requestPasswordReset",
+    request_body = UserEnvelope<ResetRequest>,
+    responses(
+        (status = 202, description = "Accepted (a link is mailed if an account has the email).", body = ResetRequested),
+        (status = 422, description = "Not an email.", body = ErrorBody),
+    ))]
 #[post("/users/password-reset", data = "<body>")]
 async fn password_reset(
     db: Conn,
@@ -185,18 +272,26 @@ async fn password_reset(
     links: &State<AccountLinks>,
     addr: ClientAddr,
     body: ApiJson<UserEnvelope<ResetRequest>>,
-) -> ApiResult<(Status, Json<serde_json::Value>)> {
+) -> ApiResult<(Status, Json<ResetRequested>)> {
     let email = body.0.user.email.unwrap_or_default();
     recovery::request_reset(&db, config, mailer, links, &email, &addr.0).await?;
     Ok((
         Status::Accepted,
-        Json(serde_json::json!({ "reset": { "requested": true } })),
+        Json(ResetRequested {
+            reset: Requested { requested: true },
+        }),
     ))
 }
 
 /// `POST /api/users/password-reset/confirm`: 200 when the password is set (every earlier token
 /// and session of the account is ended); 422 for a used, expired or unknown token
 /// (`errors.token`) or a password that breaks the rules (`errors.password`).
+#[utoipa::path(post, path = "/users/password-reset/confirm", tag = "users", operation_id = "confirmPasswordReset",
+    request_body = ResetEnvelope,
+    responses(
+        (status = 200, description = "The password is set.", body = ResetDone),
+        (status = 422, description = "A used, expired or unknown token (`errors.token`) or a password that breaks the rules.", body = ErrorBody),
+    ))]
 #[post("/users/password-reset/confirm", data = "<body>")]
 async fn password_reset_confirm(
     db: Conn,
@@ -204,14 +299,18 @@ async fn password_reset_confirm(
     mailer: &State<Mailer>,
     links: &State<AccountLinks>,
     body: ApiJson<ResetEnvelope>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ResetDone>> {
     let r = body.0.reset;
     let token = r.token.unwrap_or_default();
     let password = r.password.unwrap_or_default();
     match recovery::reset_password(&db, config, mailer, links, &token, &password).await? {
-        Reset::Done(user) => Ok(Json(serde_json::json!({
-            "reset": { "done": true, "email": user.email, "username": user.username }
-        }))),
+        Reset::Done(user) => Ok(Json(ResetDone {
+            reset: Done {
+                done: true,
+                email: user.email,
+                username: user.username,
+            },
+        })),
         Reset::Stale => Err(AppError::Invalid(crate::error::FieldErrors::one(
             "token",
             "is invalid or has expired",
@@ -230,12 +329,26 @@ fn echoed_token(auth: &crate::auth::Authenticated) -> String {
     }
 }
 
+/// The signed-in user.
+#[utoipa::path(get, path = "/user", tag = "users", operation_id = "getCurrentUser",
+    security(("token" = [])),
+    responses((status = 200, description = "The caller.", body = UserEnvelope<UserBody>)))]
 #[get("/user")]
 fn current(me: CurrentUser) -> ApiResult<Json<UserEnvelope<UserBody>>> {
     let token = echoed_token(&me.0);
     Ok(Json(UserBody::new(me.0.user, token)))
 }
 
+/// Change the signed-in user's settings; absent fields stay as they are.
+#[utoipa::path(put, path = "/user", tag = "users", operation_id = "updateCurrentUser",
+    security(("token" = [])),
+    request_body = UserEnvelope<UserUpdate>,
+    responses(
+        (status = 200, description = "The user after the change.", body = UserEnvelope<UserBody>),
+        (status = 401, description = "No valid credential, or a login too old to change the email or password.", body = ErrorBody),
+        (status = 403, description = "A personal access token changing the email or password, or lacking `write`.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule or is taken.", body = ErrorBody),
+    ))]
 #[allow(clippy::too_many_arguments)]
 #[put("/user", data = "<body>")]
 async fn update(
@@ -286,6 +399,18 @@ async fn update(
     };
     Ok(Json(UserBody::new(updated.user, token)))
 }
+
+/// The documentation of this module's routes (`crate::api_doc`): list each route here too.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    register,
+    login,
+    current,
+    update,
+    password_reset,
+    password_reset_confirm
+))]
+pub struct Doc;
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {

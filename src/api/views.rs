@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db::articles::Article;
 use crate::db::comments::Comment;
@@ -13,7 +14,8 @@ pub fn timestamp(at: &DateTime<Utc>) -> String {
 }
 
 /// A profile (also the `author` of articles and comments).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Profile)]
 pub struct ProfileJson {
     username: String,
     bio: Option<String>,
@@ -33,16 +35,21 @@ impl From<Profile> for ProfileJson {
 }
 
 /// An article; `body` is left out of lists.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Article)]
 pub struct ArticleJson {
     slug: String,
     title: String,
     description: String,
+    /// Markdown; left out of lists.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
     body: Option<String>,
     tag_list: Vec<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     favorited: bool,
     favorites_count: i64,
@@ -72,11 +79,15 @@ impl From<Article> for ArticleJson {
 }
 
 /// A comment.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Comment)]
 pub struct CommentJson {
+    #[schema(value_type = i64)]
     id: crate::db::CommentId,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     body: String,
     author: ProfileJson,
@@ -100,14 +111,14 @@ impl From<Comment> for CommentJson {
 }
 
 /// `{"profile": ...}`
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProfileBody {
     /// The profile.
     pub profile: ProfileJson,
 }
 
 /// `{"article": ...}`
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ArticleBody {
     /// The article.
     pub article: ArticleJson,
@@ -117,7 +128,7 @@ pub struct ArticleBody {
 /// answer with [`ArticleList`](crate::api::json_writer::ArticleList), whose hand-written bytes
 /// must equal `serde_json` of this (its tests compare them). List rows carry no body, so none
 /// is written.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ArticlesBody {
     /// The page.
@@ -127,14 +138,14 @@ pub struct ArticlesBody {
 }
 
 /// `{"comment": ...}`
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CommentBody {
     /// The comment.
     pub comment: CommentJson,
 }
 
 /// `{"comments": [...]}`
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CommentsBody {
     /// The comments.
     pub comments: Vec<CommentJson>,

@@ -48,7 +48,7 @@ pub const TOUCH_EVERY: Duration = Duration::minutes(1);
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Reads under `/api` (GET, HEAD).
@@ -261,11 +261,12 @@ pub fn hash(secret: &str) -> String {
         })
 }
 
-/// The tokens this instance has seen work lately, by the first half of their hash: what the
-/// API's rate limits key a token's own budget on. A token not (yet) seen here spends from its
-/// client address's budget, so made-up tokens with a valid checksum (the checksum is public)
-/// cannot each open a fresh budget. Bounded: the least used are forgotten first.
-pub struct VerifiedTokens(quick_cache::sync::Cache<[u8; 16], ()>);
+/// The tokens this instance has seen work lately, by the first half of their hash, with their
+/// owner's id: what the API's rate limits key a token's own budget on (and charge its owner's
+/// beside it). A token not (yet) seen here spends from its client address's budget, so made-up
+/// tokens with a valid checksum (the checksum is public) cannot each open a fresh budget.
+/// Bounded: the least used are forgotten first.
+pub struct VerifiedTokens(quick_cache::sync::Cache<[u8; 16], UserId>);
 
 impl VerifiedTokens {
     /// How many tokens are remembered.
@@ -283,14 +284,14 @@ impl VerifiedTokens {
         key
     }
 
-    /// Remember that the token with this hash worked.
-    pub fn note(&self, hash: &str) {
-        self.0.insert(Self::key(hash), ());
+    /// Remember that the token with this hash, `owner`'s, worked.
+    pub fn note(&self, hash: &str, owner: UserId) {
+        self.0.insert(Self::key(hash), owner);
     }
 
-    /// Whether the token with this key worked lately.
-    pub fn knows(&self, key: &[u8; 16]) -> bool {
-        self.0.get(key).is_some()
+    /// The owner of the token with this key, if it worked lately.
+    pub fn owner(&self, key: &[u8; 16]) -> Option<UserId> {
+        self.0.get(key)
     }
 }
 

@@ -352,7 +352,7 @@ async fn resolve_access_token(
         ));
     };
     if let Some(verified) = req.rocket().state::<access_token::VerifiedTokens>() {
-        verified.note(&hash);
+        verified.note(&hash, found.user.id);
     }
     let now = db::now();
     let stale_before = now - access_token::TOUCH_EVERY;

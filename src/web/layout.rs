@@ -206,6 +206,11 @@ impl Layout {
                 members.insert("csrf_token".into(), Value::String(self.csrf.clone()));
                 // The footer's link home.
                 members.insert("home_url".into(), Value::String((self.links.home)()));
+                // And to the API's reference.
+                members.insert(
+                    "api_docs_url".into(),
+                    Value::String((self.links.api_docs)()),
+                );
                 members.insert(
                     "flash".into(),
                     serde_json::to_value(&self.flash).map_err(tera::Error::json)?,

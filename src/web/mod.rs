@@ -1,5 +1,6 @@
 //! The server-rendered site: pages, form handlers, static files and the HTML catchers.
 
+pub mod api_docs;
 pub mod articles;
 pub mod catchers;
 pub mod editor;
@@ -53,6 +54,7 @@ pub fn stage(admin: fn() -> String) -> AdHoc {
                 register: (links.register)(),
             })
             .mount("/", articles::routes())
+            .mount("/", api_docs::routes())
             .mount("/", editor::routes())
             .mount("/", profiles::routes())
             .mount("/", health::routes())
@@ -89,6 +91,7 @@ const fn links(admin: fn() -> String) -> Links {
         settings: || uri!(settings::edit).to_string(),
         logout: || uri!(session::logout).to_string(),
         register: || uri!(session::register_page).to_string(),
+        api_docs: || uri!(api_docs::page).to_string(),
         admin,
     }
 }

@@ -51,6 +51,8 @@ pub struct Links {
     pub logout: fn() -> String,
     /// The sign-up page.
     pub register: fn() -> String,
+    /// The API's reference page (`/api/docs`), linked from the footer.
+    pub api_docs: fn() -> String,
     /// The admin console's dashboard. The app factory fills it (`crate::rocket_with`, through
     /// [`crate::web::stage`]): the console's routes import the site's, so the site cannot name
     /// them.

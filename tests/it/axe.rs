@@ -401,6 +401,7 @@ fn anonymous_pages(s: &Seeded) -> Vec<Visit> {
         go("search, with results", "/search?q=tra"),
         go("search, nothing found", "/search?q=zzzz-nothing"),
         go("search, empty", "/search"),
+        go("API reference", "/api/docs"),
         go("login", "/login"),
         go("register", "/register"),
         go("confirm email (the mailed link's page)", &s.confirm_link),

@@ -109,7 +109,8 @@ db_test!(
         assert_eq!(link(&home, nav, "Home"), "/");
         assert_eq!(link(&home, nav, "Sign in"), "/login");
         assert_eq!(link(&home, nav, "Sign up"), "/register");
-        assert_eq!(one(&home, "footer a", "href"), "/");
+        assert_eq!(one(&home, "footer a.logo-font", "href"), "/");
+        assert_eq!(link(&home, "footer a", "API reference"), "/api/docs");
         assert_eq!(link(&home, ".feed-toggle a", "Global Feed"), "/");
         let (_, login) = get_page(&app.client, "/login").await;
         assert_eq!(one(&login, "form.login-form", "action"), "/login");

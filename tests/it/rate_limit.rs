@@ -190,12 +190,16 @@ limit_test!(
             assert_eq!(send(&app.client, Method::Get, "/api/user", Some(a), None, HERE).await.status, Status::Ok);
         }
         assert_eq!(send(&app.client, Method::Get, "/api/user", Some(a), None, "203.0.113.9:1").await.status, Status::TooManyRequests, "the token's budget, from any address");
-        // Token b, the user's own login, and an anonymous caller at the same address each have
-        // their own budget.
+        // Token a's reads were its owner's too: token b (whose own budget is whole) and the
+        // owner's login are refused with the owner's budget.
         let seen = send(&app.client, Method::Get, "/api/user", Some(b), None, HERE).await;
-        assert_eq!(seen.status, Status::Ok);
-        assert!(seen.limit.unwrap().starts_with("\"read\";r=3;"));
+        assert_eq!(seen.status, Status::TooManyRequests, "{seen:?}");
+        assert!(seen.limit.unwrap().starts_with("\"read\";r=0;"));
         let seen = send(&app.client, Method::Get, "/api/user", Some(&jwt), None, HERE).await;
+        assert_eq!(seen.status, Status::TooManyRequests);
+        // Another user, and an anonymous caller at the same address, each have their own.
+        let other = register(&app.client, "someone-else").await;
+        let seen = send(&app.client, Method::Get, "/api/user", Some(&other), None, HERE).await;
         assert_eq!(seen.status, Status::Ok);
         assert!(seen.limit.unwrap().starts_with("\"read\";r=3;"));
         let seen = send(&app.client, Method::Get, "/api/tags", None, None, HERE).await;
@@ -223,6 +227,82 @@ limit_test!(
         let made_up = conduit::auth::access_token::generate();
         let seen = send(&app.client, Method::Get, "/api/user", Some(&made_up), None, "192.0.2.60:1").await;
         assert_eq!(seen.status, Status::TooManyRequests);
+    }
+);
+
+limit_test!(
+    async fn many_tokens_share_their_owners_budget(app) {
+        let jwt = register(&app.client, "hoarder").await;
+        let body = json!({"token": {"name": "t", "scopes": ["read"], "expiresInDays": 30}});
+        let mut tokens = Vec::new();
+        for _ in 0..2 {
+            let (status, t) = api(&app.client, Method::Post, "/api/user/tokens", Some(&jwt), Some(body.clone())).await;
+            assert_eq!(status, Status::Created, "{t}");
+            tokens.push(t["token"]["secret"].as_str().unwrap().to_owned());
+        }
+        // Each token's first use is its address's (see above); from then on each has a
+        // budget of 4 reads of its own, and the owner's 4 apply to all of them together.
+        for (i, token) in tokens.iter().enumerate() {
+            let seen = send(&app.client, Method::Get, "/api/user", Some(token), None, &format!("192.0.2.{}:1", 90 + i)).await;
+            assert_eq!(seen.status, Status::Ok, "{seen:?}");
+        }
+        let mut answered = Vec::new();
+        for round in 0..3 {
+            for token in &tokens {
+                let seen = send(&app.client, Method::Get, "/api/user", Some(token), None, HERE).await;
+                answered.push((round, seen.status.code, seen.limit.unwrap_or_default()));
+            }
+        }
+        let ok = answered.iter().filter(|(_, code, _)| *code == 200).count();
+        assert_eq!(ok, 4, "two tokens of one account get the account's 4 reads, not 8: {answered:?}");
+        assert!(answered[4..].iter().all(|(_, code, limit)| *code == 429 && limit.starts_with("\"read\";r=0;")), "{answered:?}");
+        let seen = send(&app.client, Method::Get, "/api/tags", Some(&jwt), None, HERE).await;
+        assert_eq!(seen.status, Status::TooManyRequests, "the owner's own login shares it too");
+    }
+);
+
+limit_test!(
+    async fn cors_preflights_spend_from_their_addresses_read_budget(app) {
+        let from = "192.0.2.140:1";
+        let preflight = || async {
+            let res = app
+                .client
+                .options("/api/articles")
+                .remote(from.parse().unwrap())
+                .header(Header::new("Origin", "http://localhost:4200"))
+                .header(Header::new("Access-Control-Request-Method", "POST"))
+                .header(Header::new("Access-Control-Request-Headers", "authorization, content-type"))
+                .dispatch()
+                .await;
+            Seen::of(res).await
+        };
+        for left in [2, 1, 0] {
+            let seen = preflight().await;
+            assert!(seen.status.class().is_success(), "{seen:?}");
+            assert_eq!(seen.policy.as_deref(), Some("\"anonymous-read\";q=3;w=60"));
+            assert!(seen.limit.unwrap().starts_with(&format!("\"anonymous-read\";r={left};")));
+        }
+        let seen = preflight().await;
+        assert_eq!(seen.status, Status::TooManyRequests, "{seen:?}");
+        assert!(seen.retry_after.is_some());
+        // The same budget as the address's reads: a GET from there is refused as well, and a
+        // preflight carrying a credential is no different (browsers send none with one).
+        let seen = send(&app.client, Method::Get, "/api/tags", None, None, from).await;
+        assert_eq!(seen.status, Status::TooManyRequests);
+        let jwt = register(&app.client, "preflighter").await;
+        let res = app
+            .client
+            .options("/api/tags")
+            .remote(from.parse().unwrap())
+            .header(Header::new("Authorization", format!("Token {jwt}")))
+            .header(Header::new("Origin", "http://localhost:4200"))
+            .header(Header::new("Access-Control-Request-Method", "GET"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::TooManyRequests);
+        // Another address is untouched.
+        let seen = send(&app.client, Method::Get, "/api/tags", None, None, "192.0.2.141:1").await;
+        assert_eq!(seen.status, Status::Ok);
     }
 );
 
