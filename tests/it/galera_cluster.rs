@@ -172,6 +172,22 @@ impl Cluster {
         nodes[0].as_ref().expect("node 1 runs").sql(&format!(
             "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
         ));
+        // A DDL statement is replicated in total order but applied by each node in its own
+        // time: node 1 answered once it had applied it, and on a loaded machine another node
+        // still said "Unknown database" to an app started at once (CI-like load failed so).
+        let check = format!(
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}'"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        for node in nodes.iter().flatten() {
+            while node.try_sql(&check).as_deref() != Ok("1") {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{name} did not reach every node"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
         name
     }
 }

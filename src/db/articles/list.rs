@@ -1,5 +1,6 @@
 //! Reading article lists: one page of a list (by tag, author, favorites or the feed) with its
-//! total, at an offset or a keyset cursor ([`Position`]), and the plan of its id range.
+//! total, at an offset or a keyset cursor ([`Position`]); the plan of its id range is
+//! `plan.rs`.
 
 use sqlx::{FromRow, Row};
 
@@ -400,66 +401,12 @@ pub(super) fn page_ids(
     }
 }
 
-/// The query plan of the statement that picks the ids of `filter`'s page at `position` (20
-/// per page), one line per step: SQLite's `EXPLAIN QUERY PLAN` details, MariaDB's `EXPLAIN`
-/// rows as `table=... key=... Extra=...`. For tests and for checking a database by hand.
-pub async fn explain_page_ids(
-    db: &DbPool,
-    filter: &Filter,
-    position: Position,
-) -> Result<Vec<String>, sqlx::Error> {
-    let Source {
-        from,
-        id,
-        conditions,
-        binds,
-        ..
-    } = source(filter);
-    let PageIds {
-        sql,
-        cursor,
-        offset,
-    } = {
-        let (seek, below) = deep(db, from, position).await?;
-        page_ids(from, id, &conditions, seek, below, db.engine())
-    };
-    macro_rules! bound {
-        ($query:expr) => {{
-            let mut query = bind_values!($query, &binds);
-            if let Some(cursor) = cursor {
-                query = query.bind(cursor);
-            }
-            query = query.bind(20_i64);
-            if let Some(offset) = offset {
-                query = query.bind(offset);
-            }
-            query
-        }};
-    }
-    match db.engine() {
-        Engine::Sqlite => {
-            let sql = format!("EXPLAIN QUERY PLAN {sql}");
-            db_run!(db, |c| {
-                let rows = bound!(sqlx::query(&sql)).fetch_all(c).await?;
-                crate::db::explain::sqlite_steps(&rows)
-            })
-        }
-        Engine::MySql => {
-            let sql = format!("EXPLAIN {sql}");
-            db_run!(db, |c| {
-                let rows = bound!(sqlx::query(&sql)).fetch_all(c).await?;
-                crate::db::explain::mysql_steps(&rows)
-            })
-        }
-    }
-}
-
 /// Where the ids of a page at `position` of the list `from` start: the unfiltered list at an
 /// offset of [`super::blocks::DEEP_OFFSET`] or more skips to the block its page begins in
 /// (the smaller offset within the ids below that block's end); every other page as asked.
 /// Past the unfiltered list's last article: the ids below the smallest id (none, found by
 /// one seek).
-async fn deep(
+pub(super) async fn deep(
     db: &DbPool,
     from: &'static str,
     position: Position,

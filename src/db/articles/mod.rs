@@ -368,14 +368,15 @@ pub mod blocks;
 mod keyset;
 mod list;
 mod one;
+mod plan;
 mod write;
 
 pub use keyset::{keyset_page, latest_with_bodies, KeysetPage};
 pub use list::{
-    count, explain_page_ids, page, page_and_popular_tags, page_for_claim, ArticleSlice, Filter,
-    Position,
+    count, page, page_and_popular_tags, page_for_claim, ArticleSlice, Filter, Position,
 };
 pub use one::{find, find_with_comments};
+pub use plan::explain_page_ids;
 pub use write::{delete, favorite, insert, unfavorite, update, ArticleData};
 
 #[cfg(test)]
