@@ -6,6 +6,7 @@ pub mod profiles;
 pub mod rate_limit;
 pub mod tags;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod views;
 
@@ -19,6 +20,7 @@ pub fn stage() -> AdHoc {
             .mount("/api", tags::routes())
             .mount("/api", users::routes())
             .mount("/api", tokens::routes())
+            .mount("/api", two_factor::routes())
             .mount("/api", profiles::routes())
             .mount("/api", articles::routes())
             .register("/api", crate::error::api_catchers())

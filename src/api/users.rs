@@ -2,6 +2,7 @@
 //! JSON login and registration set no cookies: API clients carry the token themselves.
 
 use rocket::http::Status;
+use rocket::response::status::Custom;
 use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
+use crate::auth::two_factor::{self, SecondStep};
 use crate::auth::{access_token, account, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::users::User;
@@ -32,11 +34,12 @@ pub struct Registration {
     password: Option<String>,
 }
 
-/// Login fields.
+/// Login fields; `otp`, a code or a recovery code, for an account with two-factor sign-in.
 #[derive(Deserialize)]
 pub struct Login {
     email: Option<String>,
     password: Option<String>,
+    otp: Option<String>,
 }
 
 /// Updatable fields; absent ones are left alone, `null` bio/image clear them.
@@ -133,7 +136,7 @@ async fn login(
     config: &State<AppConfig>,
     addr: ClientAddr,
     body: ApiJson<UserEnvelope<Login>>,
-) -> ApiResult<Json<UserEnvelope<UserBody>>> {
+) -> ApiResult<Result<Json<UserEnvelope<UserBody>>, Custom<Json<serde_json::Value>>>> {
     let l = body.0.user;
     let user = account::authenticate(
         &db,
@@ -143,8 +146,23 @@ async fn login(
         &addr.0,
     )
     .await?;
+    // The password was right; an account with two-factor sign-in needs its code too (a 401
+    // naming `otp` tells the client to ask for it).
+    let otp_error = |message: &str| {
+        Err(Custom(
+            Status::Unauthorized,
+            Json(serde_json::json!({
+                "errors": { "body": [format!("otp {message}")], "otp": [message] }
+            })),
+        ))
+    };
+    match two_factor::second_step(&db, config, &user, l.otp.as_deref(), &addr.0).await? {
+        SecondStep::NotNeeded | SecondStep::Passed(_) => {}
+        SecondStep::Missing => return Ok(otp_error("is required")),
+        SecondStep::Refused => return Ok(otp_error("is invalid")),
+    }
     let token = api_token(keys, config, &user, chrono::Utc::now().timestamp())?;
-    Ok(Json(UserBody::new(user, token)))
+    Ok(Ok(Json(UserBody::new(user, token))))
 }
 
 /// `{"user":{"email":...}}` of a reset request.

@@ -17,6 +17,7 @@ pub mod session;
 pub mod settings;
 pub mod sitemap;
 pub mod tokens;
+pub mod two_factor;
 pub mod views;
 
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
@@ -58,6 +59,7 @@ pub fn stage(admin: fn() -> String) -> AdHoc {
             .mount("/", session::routes())
             .mount("/", settings::routes())
             .mount("/", tokens::routes())
+            .mount("/", two_factor::routes())
             .mount("/", password::routes())
             .mount("/", feeds::routes())
             .mount("/", sitemap::routes())

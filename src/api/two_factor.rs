@@ -1,0 +1,149 @@
+//! Two-factor sign-in over JSON (issue 18): `GET|POST|DELETE /api/user/totp`,
+//! `POST /api/user/totp/confirm`, `POST /api/user/totp/recovery-codes`. Only a signed-in user
+//! (a login token or the browser session; never a personal access token: 403) changes their
+//! second factor, with a fresh login (401 otherwise, as for creating a token); turning it off
+//! and new recovery codes also need a current code or a recovery code (throttled like a
+//! login). The secret is in the enrolment's answer and nowhere else, ever; so are the
+//! recovery codes in the confirmation's (or regeneration's).
+
+use rocket::serde::json::Json;
+use rocket::{delete, get, post, routes, Route, State};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::access_token::Origin;
+use crate::auth::credentials::ClientAddr;
+use crate::auth::recovery::AccountLinks;
+use crate::auth::{two_factor, Authenticated, CurrentUser};
+use crate::config::AppConfig;
+use crate::db::Conn;
+use crate::error::{ApiResult, AppError};
+use crate::json_body::ApiJson;
+use crate::mail::Mailer;
+
+/// The message of a 401 for a login too old to change two-factor sign-in with.
+pub const NOT_FRESH: &str = "changing two-factor sign-in needs a fresh login: sign in again (POST /api/users/login) and retry with the new token";
+
+/// The message of a 403 for a personal access token.
+pub const NOT_WITH_TOKEN: &str =
+    "a personal access token cannot change two-factor sign-in: sign in";
+
+/// `{"totp": {"code": ...}}`
+#[derive(Deserialize)]
+pub struct CodeEnvelope {
+    totp: CodeBody,
+}
+
+/// The code (or recovery code) of a request.
+#[derive(Deserialize)]
+pub struct CodeBody {
+    code: Option<String>,
+}
+
+/// A caller who may change their second factor: signed in (not with a personal access token)
+/// within `fresh_minutes`.
+fn may_change(auth: &Authenticated, config: &AppConfig) -> Result<(), AppError> {
+    if auth.is_access_token() {
+        return Err(AppError::Forbidden(NOT_WITH_TOKEN));
+    }
+    if !auth.is_fresh(config.fresh_minutes) {
+        return Err(AppError::Unauthorized(NOT_FRESH.into()));
+    }
+    Ok(())
+}
+
+/// `GET /api/user/totp`: whether it is on, and how many recovery codes are left.
+#[get("/user/totp")]
+async fn status(db: Conn, me: CurrentUser) -> ApiResult<Json<Value>> {
+    let on = two_factor::is_on(&db, &me.0.user).await?;
+    let left = if on {
+        two_factor::recovery_left(&db, &me.0.user).await?
+    } else {
+        0
+    };
+    Ok(Json(
+        json!({ "totp": { "enabled": on, "recoveryCodesLeft": left } }),
+    ))
+}
+
+/// `POST /api/user/totp`: start (or restart) an enrolment; the answer holds the secret, base32,
+/// and its `otpauth://` URI. 422 `errors.totp` when it is on already.
+#[post("/user/totp")]
+async fn begin(
+    db: Conn,
+    config: &State<AppConfig>,
+    me: CurrentUser,
+) -> ApiResult<Json<Value>> {
+    may_change(&me.0, config)?;
+    let enrolment = two_factor::begin(&db, config, &me.0.user).await?;
+    Ok(Json(
+        json!({ "totp": { "secret": enrolment.secret, "uri": enrolment.uri } }),
+    ))
+}
+
+/// `POST /api/user/totp/confirm`: the first code turns it on; the answer holds the ten
+/// recovery codes, shown this once.
+#[allow(clippy::too_many_arguments)]
+#[post("/user/totp/confirm", data = "<body>")]
+async fn confirm(
+    db: Conn,
+    config: &State<AppConfig>,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
+    me: CurrentUser,
+    origin: Origin,
+    body: ApiJson<CodeEnvelope>,
+) -> ApiResult<Json<Value>> {
+    may_change(&me.0, config)?;
+    let code = body.0.totp.code.unwrap_or_default();
+    let codes =
+        two_factor::confirm(&db, config, mailer, links, &origin, &me.0.user, &code).await?;
+    Ok(Json(
+        json!({ "totp": { "enabled": true, "recoveryCodes": codes } }),
+    ))
+}
+
+/// `POST /api/user/totp/recovery-codes`: new recovery codes for a current code; the old ones
+/// stop working.
+#[post("/user/totp/recovery-codes", data = "<body>")]
+async fn regenerate(
+    db: Conn,
+    config: &State<AppConfig>,
+    addr: ClientAddr,
+    me: CurrentUser,
+    origin: Origin,
+    body: ApiJson<CodeEnvelope>,
+) -> ApiResult<Json<Value>> {
+    may_change(&me.0, config)?;
+    let code = body.0.totp.code.unwrap_or_default();
+    two_factor::verify_for_change(&db, config, &me.0.user, &code, &addr.0).await?;
+    let codes = two_factor::regenerate(&db, &origin, &me.0.user).await?;
+    Ok(Json(
+        json!({ "totp": { "enabled": true, "recoveryCodes": codes } }),
+    ))
+}
+
+/// `DELETE /api/user/totp` with `{"totp":{"code":...}}`: turn it off.
+#[allow(clippy::too_many_arguments)]
+#[delete("/user/totp", data = "<body>")]
+async fn disable(
+    db: Conn,
+    config: &State<AppConfig>,
+    mailer: &State<Mailer>,
+    links: &State<AccountLinks>,
+    addr: ClientAddr,
+    me: CurrentUser,
+    origin: Origin,
+    body: ApiJson<CodeEnvelope>,
+) -> ApiResult<Json<Value>> {
+    may_change(&me.0, config)?;
+    let code = body.0.totp.code.unwrap_or_default();
+    two_factor::verify_for_change(&db, config, &me.0.user, &code, &addr.0).await?;
+    two_factor::disable(&db, mailer, links, &origin, &me.0.user).await?;
+    Ok(Json(json!({ "totp": { "enabled": false } })))
+}
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    routes![status, begin, confirm, regenerate, disable]
+}
