@@ -45,6 +45,8 @@ mod smtp_sink;
 mod tls;
 mod tokens;
 mod tokens_web;
+mod two_factor;
+mod two_factor_web;
 mod wal;
 mod web;
 mod web_forms;
