@@ -69,11 +69,7 @@ async fn status(db: Conn, me: CurrentUser) -> ApiResult<Json<Value>> {
 /// `POST /api/user/totp`: start (or restart) an enrolment; the answer holds the secret, base32,
 /// and its `otpauth://` URI. 422 `errors.totp` when it is on already.
 #[post("/user/totp")]
-async fn begin(
-    db: Conn,
-    config: &State<AppConfig>,
-    me: CurrentUser,
-) -> ApiResult<Json<Value>> {
+async fn begin(db: Conn, config: &State<AppConfig>, me: CurrentUser) -> ApiResult<Json<Value>> {
     may_change(&me.0, config)?;
     let enrolment = two_factor::begin(&db, config, &me.0.user).await?;
     Ok(Json(
@@ -96,8 +92,7 @@ async fn confirm(
 ) -> ApiResult<Json<Value>> {
     may_change(&me.0, config)?;
     let code = body.0.totp.code.unwrap_or_default();
-    let codes =
-        two_factor::confirm(&db, config, mailer, links, &origin, &me.0.user, &code).await?;
+    let codes = two_factor::confirm(&db, config, mailer, links, &origin, &me.0.user, &code).await?;
     Ok(Json(
         json!({ "totp": { "enabled": true, "recoveryCodes": codes } }),
     ))

@@ -99,8 +99,9 @@ pub fn matching_step(totp: &TOTP, code: &str, unix_seconds: u64, after: i64) -> 
 
 /// The sealing key, derived from `jwt_secret`.
 fn seal_key(config: &AppConfig) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(config.jwt_secret.expose_secret().as_bytes())
-        .expect("HMAC takes a key of any length");
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(config.jwt_secret.expose_secret().as_bytes())
+            .expect("HMAC takes a key of any length");
     mac.update(SEAL_LABEL);
     mac.finalize().into_bytes().into()
 }
@@ -221,7 +222,8 @@ pub fn parse_given(input: &str) -> Given {
         .collect();
     if cleaned.len() == DIGITS && cleaned.bytes().all(|b| b.is_ascii_digit()) {
         Given::Code(cleaned)
-    } else if cleaned.len() == RECOVERY_LEN && cleaned.bytes().all(|b| RECOVERY_ALPHABET.contains(&b))
+    } else if cleaned.len() == RECOVERY_LEN
+        && cleaned.bytes().all(|b| RECOVERY_ALPHABET.contains(&b))
     {
         Given::Recovery(cleaned)
     } else {
@@ -283,7 +285,11 @@ mod tests {
         let secret = new_secret();
         let sealed = seal(&config, UserId::new(7), &secret).unwrap();
         assert!(sealed.starts_with("v1:"));
-        assert_ne!(seal(&config, UserId::new(7), &secret).unwrap(), sealed, "random nonce");
+        assert_ne!(
+            seal(&config, UserId::new(7), &secret).unwrap(),
+            sealed,
+            "random nonce"
+        );
         assert_eq!(open(&config, UserId::new(7), &sealed), Some(secret));
         assert_eq!(open(&config, UserId::new(8), &sealed), None);
         let other = config_with("another-secret-that-is-long-enough-9876543210");
@@ -313,7 +319,11 @@ mod tests {
     #[test]
     fn the_qr_code_is_a_named_svg_image() {
         let svg = qr_svg("otpauth://totp/Conduit:a%40b.c?secret=ABC&issuer=Conduit").unwrap();
-        assert!(svg.starts_with("<svg role=\"img\" aria-label="), "{}", &svg[..80]);
+        assert!(
+            svg.starts_with("<svg role=\"img\" aria-label="),
+            "{}",
+            &svg[..80]
+        );
         assert!(svg.ends_with("</svg>"));
         assert!(!svg.contains("<?xml"));
     }

@@ -176,7 +176,12 @@ pub async fn confirm(
     };
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
-    let audit = entry(origin, "two_factor_enable", user, json!({ "two_factor": true }));
+    let audit = entry(
+        origin,
+        "two_factor_enable",
+        user,
+        json!({ "two_factor": true }),
+    );
     let mail = notice(
         mailer,
         links,
@@ -296,9 +301,13 @@ async fn check(
                 .await?
                 .then_some(Passed::Code))
         }
-        Given::Recovery(code) => Ok(db::totp::use_recovery(db, user.id, &totp::recovery_hash(&code))
-            .await?
-            .then_some(Passed::Recovery)),
+        Given::Recovery(code) => {
+            Ok(
+                db::totp::use_recovery(db, user.id, &totp::recovery_hash(&code))
+                    .await?
+                    .then_some(Passed::Recovery),
+            )
+        }
         Given::Garbage => Ok(None),
     }
 }
@@ -350,7 +359,10 @@ pub async fn verify_for_change(
         return Err(not_on());
     }
     if code.trim().is_empty() {
-        return Err(AppError::Invalid(FieldErrors::one("code", "can't be blank")));
+        return Err(AppError::Invalid(FieldErrors::one(
+            "code",
+            "can't be blank",
+        )));
     }
     verify(db, config, user, code, ip)
         .await?
@@ -358,7 +370,11 @@ pub async fn verify_for_change(
 }
 
 /// New recovery codes for `user` (whose code was just checked), replacing the old ones.
-pub async fn regenerate(db: &DbPool, origin: &Origin, user: &User) -> Result<Vec<String>, AppError> {
+pub async fn regenerate(
+    db: &DbPool,
+    origin: &Origin,
+    user: &User,
+) -> Result<Vec<String>, AppError> {
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
     let audit = entry(

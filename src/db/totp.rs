@@ -128,7 +128,6 @@ pub async fn enable(db: &DbPool, user_id: UserId, e: &Enable<'_>) -> Result<bool
     })
 }
 
-
 /// Replace the recovery codes of an account whose second factor is on, with the audit entry,
 /// in one transaction. `false` when it is not on: nothing is written.
 pub async fn replace_recovery(
@@ -216,10 +215,7 @@ pub async fn disable(
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query(PENDING)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(PENDING).bind(user_id).execute(&mut *tx).await?;
         if removed == 0 {
             tx.commit().await?;
             return Ok(false);

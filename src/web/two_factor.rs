@@ -112,7 +112,10 @@ async fn login_code(
     let result = async {
         let code = value?.code;
         if code.trim().is_empty() {
-            return Err(AppError::Invalid(FieldErrors::one("code", "can't be blank")));
+            return Err(AppError::Invalid(FieldErrors::one(
+                "code",
+                "can't be blank",
+            )));
         }
         two_factor::verify(&db, config, &user, &code, &addr.0)
             .await?
@@ -123,14 +126,19 @@ async fn login_code(
         Ok(passed) => {
             pending_login::clear(jar, config);
             session::start(&db, jar, keys, config, &user, pending.remember).await?;
-            let mut message = format!("Welcome back, {}!", user.username);
-            if passed == Passed::Recovery {
+            let message = if passed == Passed::Recovery {
                 let left = two_factor::recovery_left(&db, &user).await?;
-                message.push_str(&format!(
-                    " You used a recovery code: {left} left. Make new ones in your settings if you are running out."
-                ));
-            }
-            Ok(PageOr::Redirect(done(safe_next(pending.next.as_deref()), message)))
+                format!(
+                    "Welcome back, {}! You used a recovery code: {left} left. Make new ones in your settings if you are running out.",
+                    user.username
+                )
+            } else {
+                format!("Welcome back, {}!", user.username)
+            };
+            Ok(PageOr::Redirect(done(
+                safe_next(pending.next.as_deref()),
+                message,
+            )))
         }
         Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
             Ok(PageOr::again(&e, code_page(&layout, Some(&e))))

@@ -23,8 +23,16 @@ pub fn code_at(secret: &str, at: u64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.replace(' ', ""))
         .to_bytes()
         .expect("a base32 secret");
-    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, String::new())
-        .generate(at)
+    totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        String::new(),
+    )
+    .generate(at)
 }
 
 /// A code for the time step after the current one (accepted within the skew, and after a code
@@ -42,7 +50,11 @@ pub async fn begin(client: &Client, jwt: &str) -> String {
     assert!(uri.starts_with("otpauth://totp/Conduit:"), "{uri}");
     assert!(uri.contains(&format!("secret={secret}")), "{uri}");
     assert!(uri.contains("issuer=Conduit"), "{uri}");
-    assert_eq!(body["totp"].as_object().unwrap().len(), 2, "{body}");
+    assert_eq!(
+        body["totp"].as_object().expect("as expected").len(),
+        2,
+        "{body}"
+    );
     secret
 }
 
@@ -50,7 +62,14 @@ pub async fn begin(client: &Client, jwt: &str) -> String {
 pub async fn enrol(client: &Client, jwt: &str) -> (String, Vec<String>) {
     let secret = begin(client, jwt).await;
     let code = code_at(&secret, unix_now());
-    let (status, body) = api(client, Method::Post, "/api/user/totp/confirm", Some(jwt), Some(json!({"totp": {"code": code}}))).await;
+    let (status, body) = api(
+        client,
+        Method::Post,
+        "/api/user/totp/confirm",
+        Some(jwt),
+        Some(json!({"totp": {"code": code}})),
+    )
+    .await;
     assert_eq!(status, Status::Ok, "{body}");
     assert_eq!(body["totp"]["enabled"], true);
     let codes: Vec<String> = body["totp"]["recoveryCodes"]
@@ -69,7 +88,14 @@ pub async fn login(client: &Client, username: &str, otp: Option<&str>) -> (Statu
     if let Some(otp) = otp {
         user["otp"] = json!(otp);
     }
-    api(client, Method::Post, "/api/users/login", None, Some(json!({ "user": user }))).await
+    api(
+        client,
+        Method::Post,
+        "/api/users/login",
+        None,
+        Some(json!({ "user": user })),
+    )
+    .await
 }
 
 fn assert_otp_error(status: Status, body: &Value, message: &str) {
@@ -98,100 +124,258 @@ macro_rules! both {
 }
 
 async fn enrol_sign_in_turn_off(engine: Engine, test: &str) {
-        let sink = SmtpSink::start().await;
-        let Some(app) = spawn_with_sink(engine, test, &sink.url(), |f| f).await else {
-            return;
-        };
-        let jwt = register(&app.client, "tess").await;
-        let (status, body) = api(&app.client, Method::Get, "/api/user/totp", Some(&jwt), None).await;
-        assert_eq!((status, body["totp"]["enabled"].clone()), (Status::Ok, json!(false)));
+    let sink = SmtpSink::start().await;
+    let Some(app) = spawn_with_sink(engine, test, &sink.url(), |f| f).await else {
+        return;
+    };
+    let jwt = register(&app.client, "tess").await;
+    let (status, body) = api(&app.client, Method::Get, "/api/user/totp", Some(&jwt), None).await;
+    assert_eq!(
+        (status, body["totp"]["enabled"].clone()),
+        (Status::Ok, json!(false))
+    );
 
-        // Enrolment: a wrong first code is refused and nothing is on; the right one turns it on.
-        let secret = begin(&app.client, &jwt).await;
-        assert_eq!(secret.len(), 32, "160 bits, base32: {secret}");
-        let (status, body) = api(&app.client, Method::Post, "/api/user/totp/confirm", Some(&jwt), Some(json!({"totp": {"code": "12345x"}}))).await;
-        assert_eq!(status, Status::UnprocessableEntity, "{body}");
-        assert_eq!(body["errors"]["code"], json!(["is not correct"]));
-        let (status, _) = login(&app.client, "tess", None).await;
-        assert_eq!(status, Status::Ok, "a pending enrolment does not ask for codes yet");
-        let code = code_at(&secret, unix_now());
-        let (status, body) = api(&app.client, Method::Post, "/api/user/totp/confirm", Some(&jwt), Some(json!({"totp": {"code": code}}))).await;
-        assert_eq!(status, Status::Ok, "{body}");
-        let codes: Vec<String> = serde_json::from_value(body["totp"]["recoveryCodes"].clone()).unwrap();
-        assert_eq!(codes.len(), 10);
-        // Once on, a second enrolment is refused (the secret is never handed out again).
-        let (status, body) = api(&app.client, Method::Post, "/api/user/totp", Some(&jwt), None).await;
-        assert_eq!(status, Status::UnprocessableEntity, "{body}");
-        assert_eq!(body["errors"]["totp"], json!(["is already enabled"]));
-        assert!(!body.to_string().contains(&secret));
+    let (secret, codes, code) = enrolment(&app, &jwt).await;
+    let token = sign_ins(&app, &secret, &codes, &code).await;
+    turning_off(&app, &token, &codes).await;
+    // Both changes are in the audit log, by the user, without secrets.
+    assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM audit_log WHERE action = 'user.two_factor_enable' AND actor_name = 'tess'").await, 1);
+    assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM audit_log WHERE action = 'user.two_factor_disable' AND actor_name = 'tess'").await, 1);
+    let audit: Vec<String> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar(
+        "SELECT COALESCE(after_json, '') FROM audit_log"
+    )
+    .fetch_all(c)
+    .await)
+    .expect("as expected");
+    assert!(
+        audit
+            .iter()
+            .all(|a| !a.contains(&secret) && !codes.iter().any(|c| a.contains(c.as_str()))),
+        "{audit:?}"
+    );
 
-        // Stored sealed: neither the secret nor the recovery codes are in the database.
-        let stored: String = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT secret FROM user_totp").fetch_one(c).await).unwrap();
-        assert!(stored.starts_with("v1:") && !stored.contains(&secret), "{stored}");
-        let hashes: Vec<String> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT code_hash FROM totp_recovery_codes").fetch_all(c).await).unwrap();
-        assert_eq!(hashes.len(), 10);
-        assert!(codes.iter().all(|c| hashes.iter().all(|h| !h.contains(&c.replace('-', "")))));
-
-        // Sign-in: no code, a wrong code, the code that confirmed the enrolment (used): 401.
-        let (status, body) = login(&app.client, "tess", None).await;
-        assert_otp_error(status, &body, "is required");
-        let (status, body) = login(&app.client, "tess", Some("000000")).await;
-        assert_otp_error(status, &body, "is invalid");
-        let (status, body) = login(&app.client, "tess", Some(&code)).await;
-        assert_otp_error(status, &body, "is invalid");
-        // A wrong password with a right code is the usual login failure.
-        let body = json!({"user": {"email": "tess@example.com", "password": "not-the-password", "otp": next_code(&secret)}});
-        let (status, failed) = api(&app.client, Method::Post, "/api/users/login", None, Some(body)).await;
-        assert_eq!(status, Status::Unauthorized);
-        assert!(failed["errors"]["otp"].is_null(), "{failed}");
-        // The next code signs in, once: replayed inside its window, it is refused.
-        let next = next_code(&secret);
-        let (status, body) = login(&app.client, "tess", Some(&next)).await;
-        assert_eq!(status, Status::Ok, "{body}");
-        let token = body["user"]["token"].as_str().unwrap().to_owned();
-        let (status, body) = login(&app.client, "tess", Some(&next)).await;
-        assert_otp_error(status, &body, "is invalid");
-
-        // A recovery code works once, however it is typed.
-        let (status, body) = login(&app.client, "tess", Some(&format!(" {} ", codes[0].to_uppercase()))).await;
-        assert_eq!(status, Status::Ok, "{body}");
-        let (status, body) = login(&app.client, "tess", Some(&codes[0])).await;
-        assert_otp_error(status, &body, "is invalid");
-        let (status, body) = api(&app.client, Method::Get, "/api/user/totp", Some(&token), None).await;
-        assert_eq!(body["totp"], json!({"enabled": true, "recoveryCodesLeft": 9}), "{status} {body}");
-
-        // Turning it off needs a current code (or a recovery code).
-        let (status, body) = api(&app.client, Method::Delete, "/api/user/totp", Some(&token), Some(json!({"totp": {"code": "000000"}}))).await;
-        assert_eq!(status, Status::UnprocessableEntity, "{body}");
-        assert_eq!(body["errors"]["code"], json!(["is not correct"]));
-        let (status, body) = api(&app.client, Method::Delete, "/api/user/totp", Some(&token), Some(json!({"totp": {}}))).await;
-        assert_eq!(status, Status::UnprocessableEntity, "{body}");
-        let (status, body) = api(&app.client, Method::Delete, "/api/user/totp", Some(&token), Some(json!({"totp": {"code": codes[1]}}))).await;
-        assert_eq!(status, Status::Ok, "{body}");
-        assert_eq!(body["totp"]["enabled"], false);
-        let (status, body) = login(&app.client, "tess", None).await;
-        assert_eq!(status, Status::Ok, "{body}");
-        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM user_totp").await, 0);
-        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM totp_recovery_codes").await, 0);
-        let (status, body) = api(&app.client, Method::Delete, "/api/user/totp", Some(&token), Some(json!({"totp": {"code": codes[2]}}))).await;
-        assert_eq!(status, Status::UnprocessableEntity, "{body}");
-        assert_eq!(body["errors"]["totp"], json!(["is not enabled"]));
-
-        // Both changes are in the audit log, by the user, without secrets.
-        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM audit_log WHERE action = 'user.two_factor_enable' AND actor_name = 'tess'").await, 1);
-        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM audit_log WHERE action = 'user.two_factor_disable' AND actor_name = 'tess'").await, 1);
-        let audit: Vec<String> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT COALESCE(after_json, '') FROM audit_log").fetch_all(c).await).unwrap();
-        assert!(audit.iter().all(|a| !a.contains(&secret) && !codes.iter().any(|c| a.contains(c.as_str()))), "{audit:?}");
-
-        // And the account's address was told of both, through the outbox.
-        let on = sink.wait_for_subject("Two-factor sign-in is on for your Conduit account", 1, crate::mail::WAIT).await.remove(0);
-        assert_eq!(on.header("To").as_deref(), Some("tess@example.com"));
-        assert!(on.part("text/plain").unwrap().contains("Sign out everywhere"));
-        let off = sink.wait_for_subject("Two-factor sign-in is off for your Conduit account", 1, crate::mail::WAIT).await.remove(0);
-        assert!(off.part("text/plain").unwrap().contains("turned off"), "{:?}", off.part("text/plain"));
+    // And the account's address was told of both, through the outbox.
+    let on = sink
+        .wait_for_subject(
+            "Two-factor sign-in is on for your Conduit account",
+            1,
+            crate::mail::WAIT,
+        )
+        .await
+        .remove(0);
+    assert_eq!(on.header("To").as_deref(), Some("tess@example.com"));
+    assert!(on
+        .part("text/plain")
+        .expect("as expected")
+        .contains("Sign out everywhere"));
+    let off = sink
+        .wait_for_subject(
+            "Two-factor sign-in is off for your Conduit account",
+            1,
+            crate::mail::WAIT,
+        )
+        .await
+        .remove(0);
+    assert!(
+        off.part("text/plain")
+            .expect("as expected")
+            .contains("turned off"),
+        "{:?}",
+        off.part("text/plain")
+    );
 }
 
-both!(a_user_enrols_signs_in_with_codes_and_turns_it_off, enrol_sign_in_turn_off);
+both!(
+    a_user_enrols_signs_in_with_codes_and_turns_it_off,
+    enrol_sign_in_turn_off
+);
+
+/// Enrolment over JSON for `tess` (holding `jwt`): the secret, the recovery codes and the code
+/// that confirmed it.
+async fn enrolment(app: &TestApp, jwt: &str) -> (String, Vec<String>, String) {
+    let jwt = jwt.to_owned();
+    // Enrolment: a wrong first code is refused and nothing is on; the right one turns it on.
+    let secret = begin(&app.client, &jwt).await;
+    assert_eq!(secret.len(), 32, "160 bits, base32: {secret}");
+    let (status, body) = api(
+        &app.client,
+        Method::Post,
+        "/api/user/totp/confirm",
+        Some(&jwt),
+        Some(json!({"totp": {"code": "12345x"}})),
+    )
+    .await;
+    assert_eq!(status, Status::UnprocessableEntity, "{body}");
+    assert_eq!(body["errors"]["code"], json!(["is not correct"]));
+    let (status, _) = login(&app.client, "tess", None).await;
+    assert_eq!(
+        status,
+        Status::Ok,
+        "a pending enrolment does not ask for codes yet"
+    );
+    let code = code_at(&secret, unix_now());
+    let (status, body) = api(
+        &app.client,
+        Method::Post,
+        "/api/user/totp/confirm",
+        Some(&jwt),
+        Some(json!({"totp": {"code": code}})),
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let codes: Vec<String> =
+        serde_json::from_value(body["totp"]["recoveryCodes"].clone()).expect("as expected");
+    assert_eq!(codes.len(), 10);
+    // Once on, a second enrolment is refused (the secret is never handed out again).
+    let (status, body) = api(
+        &app.client,
+        Method::Post,
+        "/api/user/totp",
+        Some(&jwt),
+        None,
+    )
+    .await;
+    assert_eq!(status, Status::UnprocessableEntity, "{body}");
+    assert_eq!(body["errors"]["totp"], json!(["is already enabled"]));
+    assert!(!body.to_string().contains(&secret));
+
+    // Stored sealed: neither the secret nor the recovery codes are in the database.
+    let stored: String = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar(
+        "SELECT secret FROM user_totp"
+    )
+    .fetch_one(c)
+    .await)
+    .expect("as expected");
+    assert!(
+        stored.starts_with("v1:") && !stored.contains(&secret),
+        "{stored}"
+    );
+    let hashes: Vec<String> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar(
+        "SELECT code_hash FROM totp_recovery_codes"
+    )
+    .fetch_all(c)
+    .await)
+    .expect("as expected");
+    assert_eq!(hashes.len(), 10);
+    assert!(codes
+        .iter()
+        .all(|c| hashes.iter().all(|h| !h.contains(&c.replace('-', "")))));
+
+    (secret, codes, code)
+}
+
+/// Sign-ins with codes for `tess` (`code` confirmed the enrolment): a login token.
+async fn sign_ins(app: &TestApp, secret: &str, codes: &[String], code: &str) -> String {
+    let secret = secret.to_owned();
+    let code = code.to_owned();
+    // Sign-in: no code, a wrong code, the code that confirmed the enrolment (used): 401.
+    let (status, body) = login(&app.client, "tess", None).await;
+    assert_otp_error(status, &body, "is required");
+    let (status, body) = login(&app.client, "tess", Some("000000")).await;
+    assert_otp_error(status, &body, "is invalid");
+    let (status, body) = login(&app.client, "tess", Some(&code)).await;
+    assert_otp_error(status, &body, "is invalid");
+    // A wrong password with a right code is the usual login failure.
+    let body = json!({"user": {"email": "tess@example.com", "password": "not-the-password", "otp": next_code(&secret)}});
+    let (status, failed) = api(
+        &app.client,
+        Method::Post,
+        "/api/users/login",
+        None,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, Status::Unauthorized);
+    assert!(failed["errors"]["otp"].is_null(), "{failed}");
+    // The next code signs in, once: replayed inside its window, it is refused.
+    let next = next_code(&secret);
+    let (status, body) = login(&app.client, "tess", Some(&next)).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let token = body["user"]["token"]
+        .as_str()
+        .expect("as expected")
+        .to_owned();
+    let (status, body) = login(&app.client, "tess", Some(&next)).await;
+    assert_otp_error(status, &body, "is invalid");
+
+    // A recovery code works once, however it is typed.
+    let (status, body) = login(
+        &app.client,
+        "tess",
+        Some(&format!(" {} ", codes[0].to_uppercase())),
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let (status, body) = login(&app.client, "tess", Some(&codes[0])).await;
+    assert_otp_error(status, &body, "is invalid");
+    let (status, body) = api(
+        &app.client,
+        Method::Get,
+        "/api/user/totp",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        body["totp"],
+        json!({"enabled": true, "recoveryCodesLeft": 9}),
+        "{status} {body}"
+    );
+
+    token
+}
+
+/// Turning it off with a code, as `tess` holding `token`.
+async fn turning_off(app: &TestApp, token: &str, codes: &[String]) {
+    let token = token.to_owned();
+    // Turning it off needs a current code (or a recovery code).
+    let (status, body) = api(
+        &app.client,
+        Method::Delete,
+        "/api/user/totp",
+        Some(&token),
+        Some(json!({"totp": {"code": "000000"}})),
+    )
+    .await;
+    assert_eq!(status, Status::UnprocessableEntity, "{body}");
+    assert_eq!(body["errors"]["code"], json!(["is not correct"]));
+    let (status, body) = api(
+        &app.client,
+        Method::Delete,
+        "/api/user/totp",
+        Some(&token),
+        Some(json!({"totp": {}})),
+    )
+    .await;
+    assert_eq!(status, Status::UnprocessableEntity, "{body}");
+    let (status, body) = api(
+        &app.client,
+        Method::Delete,
+        "/api/user/totp",
+        Some(&token),
+        Some(json!({"totp": {"code": codes[1]}})),
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["totp"]["enabled"], false);
+    let (status, body) = login(&app.client, "tess", None).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM user_totp").await, 0);
+    assert_eq!(
+        scalar(app.db(), "SELECT COUNT(*) FROM totp_recovery_codes").await,
+        0
+    );
+    let (status, body) = api(
+        &app.client,
+        Method::Delete,
+        "/api/user/totp",
+        Some(&token),
+        Some(json!({"totp": {"code": codes[2]}})),
+    )
+    .await;
+    assert_eq!(status, Status::UnprocessableEntity, "{body}");
+    assert_eq!(body["errors"]["totp"], json!(["is not enabled"]));
+}
 
 db_test!(
     async fn two_sign_ins_with_one_code_exactly_one_wins(app) {
@@ -249,7 +433,7 @@ db_test!(
         let body = json!({"token": {"name": "all", "scopes": ["read", "write"], "expiresInDays": 30}});
         let (status, created) = api(&app.client, Method::Post, "/api/user/tokens", Some(&jwt), Some(body)).await;
         assert_eq!(status, Status::Created, "{created}");
-        let pat = created["token"]["secret"].as_str().unwrap().to_owned();
+        let pat = created["token"]["secret"].as_str().expect("as expected").to_owned();
         let (status, body) = api(&app.client, Method::Post, "/api/user/totp", Some(&pat), None).await;
         assert_eq!(status, Status::Forbidden, "{body}");
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM user_totp").await, 0);
@@ -287,7 +471,7 @@ db_test!(
         assert_eq!(status, Status::UnprocessableEntity, "{body}");
         let (status, body) = api(&app.client, Method::Post, "/api/user/totp/recovery-codes", Some(&jwt), Some(json!({"totp": {"code": next_code(&secret)}}))).await;
         assert_eq!(status, Status::Ok, "{body}");
-        let new: Vec<String> = serde_json::from_value(body["totp"]["recoveryCodes"].clone()).unwrap();
+        let new: Vec<String> = serde_json::from_value(body["totp"]["recoveryCodes"].clone()).expect("as expected");
         assert_eq!(new.len(), 10);
         assert!(new.iter().all(|c| !old.contains(c)));
         let (status, body) = login(&app.client, "careful", Some(&old[0])).await;
@@ -308,14 +492,34 @@ db_test!(
 /// `admin_require_2fa`: an admin without it gets 403 from `/api/admin`, and the console sends
 /// them to set it up; with it on, both open.
 async fn admins_must_enrol_first(engine: Engine, test: &str) {
-    let Some(app) = TestApp::spawn_with(engine, test, |f| f.merge(("admin_require_2fa", true))).await else {
+    let Some(app) =
+        TestApp::spawn_with(engine, test, |f| f.merge(("admin_require_2fa", true))).await
+    else {
         return;
     };
     let jwt = register(&app.client, "boss").await;
-    exec(app.db(), "UPDATE users SET role = 'admin' WHERE username = 'boss'").await.unwrap();
-    let (status, body) = api(&app.client, Method::Get, "/api/admin/users", Some(&jwt), None).await;
+    exec(
+        app.db(),
+        "UPDATE users SET role = 'admin' WHERE username = 'boss'",
+    )
+    .await
+    .expect("as expected");
+    let (status, body) = api(
+        &app.client,
+        Method::Get,
+        "/api/admin/users",
+        Some(&jwt),
+        None,
+    )
+    .await;
     assert_eq!(status, Status::Forbidden, "{body}");
-    assert!(body["errors"]["body"][0].as_str().unwrap().contains("two-factor"), "{body}");
+    assert!(
+        body["errors"]["body"][0]
+            .as_str()
+            .expect("as expected")
+            .contains("two-factor"),
+        "{body}"
+    );
     // An ordinary user is not asked (the API is theirs as before).
     let user = register(&app.client, "plain").await;
     let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&user), None).await;
@@ -326,16 +530,33 @@ async fn admins_must_enrol_first(engine: Engine, test: &str) {
     for path in ["/admin", "/admin/users", "/admin/audit"] {
         let res = app.client.get(path).dispatch().await;
         assert_eq!(res.status(), Status::SeeOther, "{path}");
-        assert_eq!(res.headers().get_one("Location"), Some("/settings/two-factor"), "{path}");
+        assert_eq!(
+            res.headers().get_one("Location"),
+            Some("/settings/two-factor"),
+            "{path}"
+        );
     }
     let (_, page) = crate::support::get_page(&app.client, "/settings/two-factor").await;
-    assert_eq!(crate::support::texts(&page, ".two-factor-required").len(), 1);
+    assert_eq!(
+        crate::support::texts(&page, ".two-factor-required").len(),
+        1
+    );
 
     enrol(&app.client, &jwt).await;
-    let (status, body) = api(&app.client, Method::Get, "/api/admin/users", Some(&jwt), None).await;
+    let (status, body) = api(
+        &app.client,
+        Method::Get,
+        "/api/admin/users",
+        Some(&jwt),
+        None,
+    )
+    .await;
     assert_eq!(status, Status::Ok, "{body}");
     let res = app.client.get("/admin").dispatch().await;
     assert_eq!(res.status(), Status::Ok);
 }
 
-both!(admins_must_enrol_before_the_console_and_admin_api, admins_must_enrol_first);
+both!(
+    admins_must_enrol_before_the_console_and_admin_api,
+    admins_must_enrol_first
+);

@@ -17,11 +17,17 @@ use crate::two_factor::{code_at, enrol, login, next_code, unix_now};
 
 async fn page_of(res: LocalResponse<'_>) -> (Status, Html) {
     let status = res.status();
-    (status, Html::parse_document(&res.into_string().await.unwrap_or_default()))
+    (
+        status,
+        Html::parse_document(&res.into_string().await.unwrap_or_default()),
+    )
 }
 
 fn location(res: &LocalResponse<'_>) -> String {
-    res.headers().get_one("Location").unwrap_or_default().to_owned()
+    res.headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The `Set-Cookie` header for cookie `name`, if the response sets it.
@@ -44,12 +50,21 @@ pub async fn browser_login(client: &Client, username: &str, otp: Option<&str>) {
     }
 }
 
-async fn password_step<'c>(client: &'c Client, username: &str, remember: bool, next: Option<&str>) -> LocalResponse<'c> {
+async fn password_step<'c>(
+    client: &'c Client,
+    username: &str,
+    remember: bool,
+    next: Option<&str>,
+) -> LocalResponse<'c> {
     let (_, page) = get_page(client, "/login").await;
     let csrf = csrf_of(&page);
     let email = format!("{username}@example.com");
     let password = format!("password-{username}");
-    let mut fields = vec![("csrf_token", csrf.as_str()), ("email", email.as_str()), ("password", password.as_str())];
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("email", email.as_str()),
+        ("password", password.as_str()),
+    ];
     if remember {
         fields.push(("remember", "true"));
     }
@@ -65,7 +80,12 @@ async fn code_step<'c>(client: &'c Client, code: &str) -> LocalResponse<'c> {
     assert_eq!(status, Status::Ok);
     let action = attrs(&page, "form.two-factor-form", "action");
     assert_eq!(action, vec!["/login/two-factor"]);
-    post_form(client, &action[0], &[("csrf_token", &csrf_of(&page)), ("code", code)]).await
+    post_form(
+        client,
+        &action[0],
+        &[("csrf_token", &csrf_of(&page)), ("code", code)],
+    )
+    .await
 }
 
 /// Whether the browser is signed in (the settings page opens).

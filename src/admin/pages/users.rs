@@ -288,5 +288,11 @@ async fn reset_two_factor(
 
 /// This file's routes.
 pub fn routes() -> Vec<Route> {
-    routes![update, set_role, disable_user, enable_user, reset_two_factor]
+    routes![
+        update,
+        set_role,
+        disable_user,
+        enable_user,
+        reset_two_factor
+    ]
 }
