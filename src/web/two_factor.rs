@@ -48,10 +48,15 @@ pub struct ChangeForm {
 }
 
 /// Back to the sign-in form, the half-done sign-in forgotten.
-fn restart_login(jar: &CookieJar<'_>, config: &AppConfig, message: &str) -> PageOr {
+fn restart_login(
+    layout: &Layout,
+    jar: &CookieJar<'_>,
+    config: &AppConfig,
+    message: &str,
+) -> PageOr {
     pending_login::clear(jar, config);
     PageOr::Redirect(Flash::error(
-        Redirect::to(uri!(crate::web::session::login_page(_))),
+        Redirect::to((layout.links.login)(None)),
         message.to_owned(),
     ))
 }
@@ -62,7 +67,7 @@ fn code_page(layout: &Layout, errors: Option<&AppError>) -> RenderedPage {
         json!({
             "title": "Two-factor sign-in", "active": "login",
             "action": uri!(login_code).to_string(),
-            "login_url": uri!(crate::web::session::login_page(_)).to_string(),
+            "login_url": (layout.links.login)(None),
             "errors": errors.map(form_errors),
         }),
     )
@@ -79,7 +84,12 @@ pub(crate) fn login_code_page(
         return PageOr::Plain(Redirect::to(safe_next(None)));
     }
     if pending_login::read(jar, config).is_none() {
-        return restart_login(jar, config, "Your sign-in timed out: please sign in again.");
+        return restart_login(
+            &layout,
+            jar,
+            config,
+            "Your sign-in timed out: please sign in again.",
+        );
     }
     PageOr::Page((Status::Ok, code_page(&layout, None)))
 }
@@ -98,6 +108,7 @@ async fn login_code(
     let (value, _) = take(form.into_inner(), &[]);
     let Some(pending) = pending_login::read(jar, config) else {
         return Ok(restart_login(
+            &layout,
             jar,
             config,
             "Your sign-in timed out: please sign in again.",
@@ -107,7 +118,7 @@ async fn login_code(
         .await?
         .filter(|u| pending.holds_for(u));
     let Some(user) = user else {
-        return Ok(restart_login(jar, config, "Please sign in again."));
+        return Ok(restart_login(&layout, jar, config, "Please sign in again."));
     };
     let result = async {
         let code = value?.code;
@@ -169,7 +180,7 @@ async fn page(
     let mut context = json!({
         "title": "Two-factor sign-in", "active": "settings",
         "enabled": on,
-        "settings_url": uri!(crate::web::settings::edit).to_string(),
+        "settings_url": (layout.links.settings)(),
         "index_url": uri!(index).to_string(),
         "setup_url": uri!(setup).to_string(),
         "confirm_url": uri!(confirm).to_string(),
