@@ -14,10 +14,10 @@ use serde_json::{json, Value};
 use crate::auth::access_token::Origin;
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::AccountLinks;
-use crate::auth::{two_factor, Authenticated, CurrentUser};
+use crate::auth::{account, two_factor, Authenticated, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::Conn;
-use crate::error::{ApiResult, AppError};
+use crate::error::{ApiResult, AppError, FieldErrors};
 use crate::json_body::ApiJson;
 use crate::mail::Mailer;
 
@@ -40,9 +40,34 @@ pub struct CodeBody {
     code: Option<String>,
 }
 
-/// A caller who may change their second factor: signed in (not with a personal access token)
-/// within `fresh_minutes`.
+/// The message of a 403 for a browser session (its forms are the site's own pages).
+pub const NOT_WITH_COOKIE: &str =
+    "a browser session changes two-factor sign-in on the site's settings page, not here";
+
+/// `{"totp": {"password": ...}}`
+#[derive(Deserialize)]
+pub struct PasswordEnvelope {
+    totp: PasswordBody,
+}
+
+/// The current password of a request.
+#[derive(Deserialize)]
+pub struct PasswordBody {
+    password: Option<String>,
+}
+
+/// A caller of these routes: with a header token, not the browser's cookies (403).
+fn not_cookie(auth: &Authenticated) -> Result<(), AppError> {
+    if auth.via == Via::Cookie {
+        return Err(AppError::Forbidden(NOT_WITH_COOKIE));
+    }
+    Ok(())
+}
+
+/// A caller who may change their second factor: signed in with a header token (not a personal
+/// access token, not the browser's cookies) within `fresh_minutes`.
 fn may_change(auth: &Authenticated, config: &AppConfig) -> Result<(), AppError> {
+    not_cookie(auth)?;
     if auth.is_access_token() {
         return Err(AppError::Forbidden(NOT_WITH_TOKEN));
     }
@@ -55,6 +80,7 @@ fn may_change(auth: &Authenticated, config: &AppConfig) -> Result<(), AppError> 
 /// `GET /api/user/totp`: whether it is on, and how many recovery codes are left.
 #[get("/user/totp")]
 async fn status(db: Conn, me: CurrentUser) -> ApiResult<Json<Value>> {
+    not_cookie(&me.0)?;
     let on = two_factor::is_on(&db, &me.0.user).await?;
     let left = if on {
         two_factor::recovery_left(&db, &me.0.user).await?
@@ -66,12 +92,34 @@ async fn status(db: Conn, me: CurrentUser) -> ApiResult<Json<Value>> {
     ))
 }
 
-/// `POST /api/user/totp`: start (or restart) an enrolment; the answer holds the secret, base32,
-/// and its `otpauth://` URI. 422 `errors.totp` when it is on already.
-#[post("/user/totp")]
-async fn begin(db: Conn, config: &State<AppConfig>, me: CurrentUser) -> ApiResult<Json<Value>> {
+/// `POST /api/user/totp` with `{"totp":{"password":...}}` (the current password, checked like
+/// a login): start (or restart) an enrolment; the answer holds the secret, base32, and its
+/// `otpauth://` URI. 422 `errors.password` for a missing or wrong password, `errors.totp` when
+/// it is on already.
+#[post("/user/totp", data = "<body>")]
+async fn begin(
+    db: Conn,
+    config: &State<AppConfig>,
+    addr: ClientAddr,
+    me: CurrentUser,
+    body: Option<ApiJson<PasswordEnvelope>>,
+) -> ApiResult<Json<Value>> {
     may_change(&me.0, config)?;
-    let enrolment = two_factor::begin(&db, config, &me.0.user).await?;
+    if two_factor::is_on(&db, &me.0.user).await? {
+        return Err(two_factor::already_on().into());
+    }
+    let password = body.and_then(|b| b.0.totp.password).unwrap_or_default();
+    if password.is_empty() {
+        return Err(AppError::Invalid(FieldErrors::one("password", "can't be blank")).into());
+    }
+    match account::confirm_password(&db, config, &me.0.user, &password, &addr.0).await {
+        Ok(checked) if checked.id == me.0.user.id => {}
+        Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
+            return Err(AppError::Invalid(FieldErrors::one("password", "is not correct")).into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let enrolment = two_factor::begin(&db, config, &me.0.user, None).await?;
     Ok(Json(
         json!({ "totp": { "secret": enrolment.secret, "uri": enrolment.uri } }),
     ))
@@ -86,13 +134,16 @@ async fn confirm(
     config: &State<AppConfig>,
     mailer: &State<Mailer>,
     links: &State<AccountLinks>,
+    addr: ClientAddr,
     me: CurrentUser,
     origin: Origin,
     body: ApiJson<CodeEnvelope>,
 ) -> ApiResult<Json<Value>> {
     may_change(&me.0, config)?;
     let code = body.0.totp.code.unwrap_or_default();
-    let codes = two_factor::confirm(&db, config, mailer, links, &origin, &me.0.user, &code).await?;
+    let user = &me.0.user;
+    let codes =
+        two_factor::confirm(&db, config, mailer, links, &origin, user, &code, &addr.0).await?;
     Ok(Json(
         json!({ "totp": { "enabled": true, "recoveryCodes": codes } }),
     ))

@@ -47,6 +47,16 @@ impl PendingLogin {
     pub fn holds_for(&self, user: &User) -> bool {
         user.id == self.uid && user.token_version == self.ver && !user.disabled
     }
+
+    /// Its random nonce: recorded when the sign-in is completed, so the cookie works once.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
+    /// When it expires.
+    pub fn expires_at(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.exp, 0).unwrap_or_default()
+    }
 }
 
 /// The cookie's name for `config`.
@@ -131,7 +141,12 @@ pub fn read(jar: &CookieJar<'_>, config: &AppConfig) -> Option<PendingLogin> {
 
 /// End the pending sign-in (done, or given up).
 pub fn clear(jar: &CookieJar<'_>, config: &AppConfig) {
-    jar.remove(Cookie::build(name(config)).path("/"));
+    // `Secure` on the removal too: browsers ignore a `__Host-` cookie without it.
+    jar.remove(
+        Cookie::build(name(config))
+            .path("/")
+            .secure(config.cookie_secure),
+    );
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::db::audit::AuditEntry;
 use crate::db::outbox::NewMail;
 use crate::db::throttle::Reservation;
 use crate::db::users::User;
-use crate::db::{self, DbPool};
+use crate::db::{self, DbPool, LoginAttemptId};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::Mailer;
 
@@ -53,7 +53,8 @@ impl Enrolment {
     }
 }
 
-fn already_on() -> AppError {
+/// The error of an enrolment when two-factor sign-in is on already.
+pub fn already_on() -> AppError {
     AppError::Invalid(FieldErrors::one("totp", "is already enabled"))
 }
 
@@ -77,13 +78,18 @@ pub async fn recovery_left(db: &DbPool, user: &User) -> Result<i64, AppError> {
 }
 
 /// Start (or restart) `user`'s enrolment with a new secret; 422 when it is on already.
-pub async fn begin(db: &DbPool, config: &AppConfig, user: &User) -> Result<Enrolment, AppError> {
+pub async fn begin(
+    db: &DbPool,
+    config: &AppConfig,
+    user: &User,
+    sid: Option<&str>,
+) -> Result<Enrolment, AppError> {
     if db::totp::is_enabled(db, user.id).await? {
         return Err(already_on());
     }
     let secret = totp::new_secret();
     let sealed = totp::seal(config, user.id, &secret)?;
-    if !db::totp::start(db, user.id, &sealed).await? {
+    if !db::totp::start(db, user.id, &sealed, sid).await? {
         return Err(already_on());
     }
     Ok(Enrolment::of(secret, user))
@@ -95,11 +101,13 @@ pub async fn pending(
     db: &DbPool,
     config: &AppConfig,
     user: &User,
+    sid: Option<&str>,
 ) -> Result<Option<Enrolment>, AppError> {
     let Some(row) = db::totp::find(db, user.id).await? else {
         return Ok(None);
     };
-    if row.enabled_at.is_some() {
+    // Shown again only to the browser session that started it.
+    if row.enabled_at.is_some() || sid.is_none() || row.started_sid.as_deref() != sid {
         return Ok(None);
     }
     Ok(totp::open(config, user.id, &row.secret).map(|secret| Enrolment::of(secret, user)))
@@ -143,6 +151,7 @@ fn notice(
 /// Confirm `user`'s pending enrolment with a first `code`: two-factor sign-in is on, and the
 /// new recovery codes are returned (to be shown once; only their hashes are kept). 422 on the
 /// `code` field for a wrong code, on `totp` when there is nothing to confirm.
+#[allow(clippy::too_many_arguments)]
 pub async fn confirm(
     db: &DbPool,
     config: &AppConfig,
@@ -151,6 +160,7 @@ pub async fn confirm(
     origin: &Origin,
     user: &User,
     code: &str,
+    ip: &str,
 ) -> Result<Vec<String>, AppError> {
     let Some(row) = db::totp::find(db, user.id).await? else {
         return Err(AppError::Invalid(FieldErrors::one(
@@ -167,6 +177,9 @@ pub async fn confirm(
             "set-up can no longer be read: start again",
         )));
     };
+    // Throttled like the codes of a sign-in (a wrong code is a failed login).
+    let key = throttle_key(user);
+    let attempt = reserve(db, config, &key, ip).await?;
     let Given::Code(code) = totp::parse_given(code) else {
         return Err(wrong_code());
     };
@@ -174,6 +187,9 @@ pub async fn confirm(
     let Some(step) = totp::matching_step(&generator, &code, unix_now(), row.last_step) else {
         return Err(wrong_code());
     };
+    if let Err(release) = db::throttle::release_login(db, attempt).await {
+        log::warn!("releasing a confirmation's reservation: {release}");
+    }
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
     let audit = entry(
@@ -242,19 +258,7 @@ pub async fn verify(
     ip: &str,
 ) -> Result<Option<Passed>, AppError> {
     let key = throttle_key(user);
-    let reservation = db::throttle::reserve_login(
-        db,
-        &key,
-        ip,
-        config.login_max_per_account,
-        config.login_max_per_ip,
-        Duration::minutes(config.login_window_minutes),
-    )
-    .await?;
-    let attempt = match reservation {
-        Reservation::Granted(id) => id,
-        Reservation::Blocked(until) => return Err(too_many(until)),
-    };
+    let attempt = reserve(db, config, &key, ip).await?;
     match check(db, config, user, given).await {
         Ok(Some(passed)) => {
             db::login_attempts::clear(db, &key).await?;
@@ -268,6 +272,30 @@ pub async fn verify(
             }
             Err(e)
         }
+    }
+}
+
+/// Reserve a code check for `key` from `ip` against the login throttle (429 past it): the
+/// reservation is the failure unless the check passes (clear the key) or fails for another
+/// reason (release it).
+async fn reserve(
+    db: &DbPool,
+    config: &AppConfig,
+    key: &str,
+    ip: &str,
+) -> Result<LoginAttemptId, AppError> {
+    let reservation = db::throttle::reserve_login(
+        db,
+        key,
+        ip,
+        config.login_max_per_account,
+        config.login_max_per_ip,
+        Duration::minutes(config.login_window_minutes),
+    )
+    .await?;
+    match reservation {
+        Reservation::Granted(id) => Ok(id),
+        Reservation::Blocked(until) => Err(too_many(until)),
     }
 }
 

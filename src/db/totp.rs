@@ -22,11 +22,14 @@ pub struct TotpRow {
     pub enabled_at: Option<DateTime<Utc>>,
     /// The last time step a code was accepted for (-1: none yet).
     pub last_step: i64,
+    /// The browser session that started a pending enrolment (`None` over the API).
+    pub started_sid: Option<String>,
 }
 
 /// The account's row, enabled or pending.
 pub async fn find(db: &DbPool, user_id: UserId) -> Result<Option<TotpRow>, sqlx::Error> {
-    const SQL: &str = "SELECT secret, enabled_at, last_step FROM user_totp WHERE user_id = ?";
+    const SQL: &str =
+        "SELECT secret, enabled_at, last_step, started_sid FROM user_totp WHERE user_id = ?";
     db_run!(db, |c| sqlx::query_as::<_, TotpRow>(SQL)
         .bind(user_id)
         .fetch_optional(c)
@@ -40,11 +43,18 @@ pub async fn is_enabled(db: &DbPool, user_id: UserId) -> Result<bool, sqlx::Erro
         .is_some_and(|row| row.enabled_at.is_some()))
 }
 
-/// Start (or restart) an enrolment with the sealed `secret`, replacing a pending one. `false`
-/// when the second factor is on already: nothing is written.
-pub async fn start(db: &DbPool, user_id: UserId, secret: &str) -> Result<bool, sqlx::Error> {
+/// Start (or restart) an enrolment with the sealed `secret` by browser session `sid` (`None`
+/// over the API), replacing a pending one. `false` when the second factor is on already:
+/// nothing is written.
+pub async fn start(
+    db: &DbPool,
+    user_id: UserId,
+    secret: &str,
+    sid: Option<&str>,
+) -> Result<bool, sqlx::Error> {
     const CLEAR: &str = "DELETE FROM user_totp WHERE user_id = ? AND enabled_at IS NULL";
-    const INSERT: &str = "INSERT INTO user_totp (user_id, secret, created_at) VALUES (?, ?, ?)";
+    const INSERT: &str =
+        "INSERT INTO user_totp (user_id, secret, created_at, started_sid) VALUES (?, ?, ?, ?)";
     let at = now();
     let inserted = db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
@@ -53,6 +63,7 @@ pub async fn start(db: &DbPool, user_id: UserId, secret: &str) -> Result<bool, s
             .bind(user_id)
             .bind(secret)
             .bind(at)
+            .bind(sid)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -228,4 +239,47 @@ pub async fn disable(
         tx.commit().await?;
         Ok(true)
     })
+}
+
+/// Whether the half-done sign-in with this `nonce` has been completed already.
+pub async fn pending_used(db: &DbPool, nonce: &str) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*) FROM totp_pending_used WHERE nonce = ?";
+    db_run!(db, |c| sqlx::query_scalar::<_, i64>(SQL)
+        .bind(nonce)
+        .fetch_one(c)
+        .await
+        .map(|n| n > 0))
+}
+
+/// Complete the half-done sign-in with this `nonce` (valid until `expires_at`): `true` for the
+/// one use that records it, `false` when it was recorded before (a replay, or the loser of two
+/// uses at once). The account's expired records go at the same time.
+pub async fn use_pending(
+    db: &DbPool,
+    user_id: UserId,
+    nonce: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    const PRUNE: &str = "DELETE FROM totp_pending_used WHERE user_id = ? AND expires_at < ?";
+    const INSERT: &str =
+        "INSERT INTO totp_pending_used (nonce, user_id, expires_at) VALUES (?, ?, ?)";
+    let at = now();
+    db_run!(db, |c| sqlx::query(PRUNE)
+        .bind(user_id)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+    let inserted = db_run!(db, |c| sqlx::query(INSERT)
+        .bind(nonce)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(c)
+        .await
+        .map(|_| ()));
+    match inserted {
+        Ok(()) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

@@ -15,7 +15,7 @@ use crate::auth::csrf::CsrfContextual;
 use crate::auth::recovery::AccountLinks;
 use crate::auth::token::Keys;
 use crate::auth::two_factor::{self, Passed};
-use crate::auth::{account, pending_login, session, CurrentUser};
+use crate::auth::{account, pending_login, session, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, Conn, DbPool};
@@ -120,6 +120,10 @@ async fn login_code(
     let Some(user) = user else {
         return Ok(restart_login(&layout, jar, config, "Please sign in again."));
     };
+    // A cookie works once: one saved after its sign-in is no new sign-in.
+    if db::totp::pending_used(&db, pending.nonce()).await? {
+        return Ok(restart_login(&layout, jar, config, "Please sign in again."));
+    }
     let result = async {
         let code = value?.code;
         if code.trim().is_empty() {
@@ -136,6 +140,10 @@ async fn login_code(
     match result {
         Ok(passed) => {
             pending_login::clear(jar, config);
+            // Of two uses of one cookie at once, exactly one records it and signs in.
+            if !db::totp::use_pending(&db, user.id, pending.nonce(), pending.expires_at()).await? {
+                return Ok(restart_login(&layout, jar, config, "Please sign in again."));
+            }
             session::start(&db, jar, keys, config, &user, pending.remember).await?;
             let message = if passed == Passed::Recovery {
                 let left = two_factor::recovery_left(&db, &user).await?;
@@ -289,12 +297,22 @@ async fn setup(
     form: CsrfContextual<'_, PasswordForm>,
 ) -> PageResult<PageOr> {
     let user = &me.0.user;
+    // On already: the password must not buy a fresh login here (that takes a code).
+    if two_factor::is_on(&db, user).await? {
+        return Ok(PageOr::Redirect(Flash::error(
+            Redirect::to(uri!(index)),
+            "Two-factor sign-in is on already.",
+        )));
+    }
     let (value, _) = take(form.into_inner(), &[]);
     let result = async {
         let form = value?;
         check_password(&db, config, user, &form.current_password, &addr.0).await?;
-        session::reauthenticate(jar, keys, config, &me.0.claims, user)?;
-        two_factor::begin(&db, config, user).await
+        // Only a browser session is marked fresh (a header token has no cookies to renew).
+        if me.0.via == Via::Cookie {
+            session::reauthenticate(jar, keys, config, &me.0.claims, user)?;
+        }
+        two_factor::begin(&db, config, user, me.0.claims.sid.as_deref()).await
     }
     .await;
     match result {
@@ -314,6 +332,7 @@ async fn confirm(
     config: &State<AppConfig>,
     mailer: &State<Mailer>,
     links: &State<AccountLinks>,
+    addr: ClientAddr,
     me: CurrentUser,
     origin: Origin,
     layout: Layout,
@@ -329,7 +348,7 @@ async fn confirm(
     let (value, _) = take(form.into_inner(), &[]);
     let result = async {
         let code = value?.code;
-        two_factor::confirm(&db, config, mailer, links, &origin, user, &code).await
+        two_factor::confirm(&db, config, mailer, links, &origin, user, &code, &addr.0).await
     }
     .await;
     match result {
@@ -339,7 +358,8 @@ async fn confirm(
         }
         Err(e) => {
             // The same key again beside the error (still pending), or the status page.
-            let view = match two_factor::pending(&db, config, user).await? {
+            let sid = me.0.claims.sid.as_deref();
+            let view = match two_factor::pending(&db, config, user, sid).await? {
                 Some(enrolment) => View::Setup(enrolment),
                 None => View::Status,
             };

@@ -46,6 +46,7 @@ mod tls;
 mod tokens;
 mod tokens_web;
 mod two_factor;
+mod two_factor_review;
 mod two_factor_web;
 mod wal;
 mod web;

@@ -43,7 +43,21 @@ pub fn next_code(secret: &str) -> String {
 
 /// Start an enrolment for the holder of `jwt`: the secret.
 pub async fn begin(client: &Client, jwt: &str) -> String {
-    let (status, body) = api(client, Method::Post, "/api/user/totp", Some(jwt), None).await;
+    // The current password is in the request (the owner's, as `support::register` made it).
+    let (_, me) = api(client, Method::Get, "/api/user", Some(jwt), None).await;
+    let password = format!(
+        "password-{}",
+        me["user"]["username"].as_str().expect("a user")
+    );
+    let body = json!({"totp": {"password": password}});
+    let (status, body) = api(
+        client,
+        Method::Post,
+        "/api/user/totp",
+        Some(jwt),
+        Some(body),
+    )
+    .await;
     assert_eq!(status, Status::Ok, "{body}");
     let secret = body["totp"]["secret"].as_str().expect("secret").to_owned();
     let uri = body["totp"]["uri"].as_str().expect("uri");

@@ -15,7 +15,7 @@ use crate::support::{
 };
 use crate::two_factor::{code_at, enrol, login, next_code, unix_now};
 
-async fn page_of(res: LocalResponse<'_>) -> (Status, Html) {
+pub async fn page_of(res: LocalResponse<'_>) -> (Status, Html) {
     let status = res.status();
     (
         status,
@@ -23,7 +23,7 @@ async fn page_of(res: LocalResponse<'_>) -> (Status, Html) {
     )
 }
 
-fn location(res: &LocalResponse<'_>) -> String {
+pub fn location(res: &LocalResponse<'_>) -> String {
     res.headers()
         .get_one("Location")
         .unwrap_or_default()
@@ -31,7 +31,7 @@ fn location(res: &LocalResponse<'_>) -> String {
 }
 
 /// The `Set-Cookie` header for cookie `name`, if the response sets it.
-fn set_cookie(res: &LocalResponse<'_>, name: &str) -> Option<String> {
+pub fn set_cookie(res: &LocalResponse<'_>, name: &str) -> Option<String> {
     res.headers()
         .get("Set-Cookie")
         .find(|c| c.starts_with(&format!("{name}=")))
@@ -50,7 +50,7 @@ pub async fn browser_login(client: &Client, username: &str, otp: Option<&str>) {
     }
 }
 
-async fn password_step<'c>(
+pub async fn password_step<'c>(
     client: &'c Client,
     username: &str,
     remember: bool,
@@ -75,7 +75,7 @@ async fn password_step<'c>(
 }
 
 /// Answer the code page (loaded first, as a browser would) with `code`.
-async fn code_step<'c>(client: &'c Client, code: &str) -> LocalResponse<'c> {
+pub async fn code_step<'c>(client: &'c Client, code: &str) -> LocalResponse<'c> {
     let (status, page) = get_page(client, "/login/two-factor").await;
     assert_eq!(status, Status::Ok);
     let action = attrs(&page, "form.two-factor-form", "action");
@@ -89,7 +89,7 @@ async fn code_step<'c>(client: &'c Client, code: &str) -> LocalResponse<'c> {
 }
 
 /// Whether the browser is signed in (the settings page opens).
-async fn signed_in(client: &Client) -> bool {
+pub async fn signed_in(client: &Client) -> bool {
     client.get("/settings").dispatch().await.status() == Status::Ok
 }
 

@@ -265,6 +265,16 @@ async fn reset_two_factor(
     _form: CsrfForm<Empty>,
 ) -> AdminResult<PageOr> {
     let back = user_page(id);
+    // Their own: in their settings, with a code, like anyone (a stolen admin session must not
+    // take the second factor off the account that holds it).
+    if id == actor.id {
+        return outcome(
+            &back,
+            Err(AppError::Forbidden(
+                "Your own two-factor sign-in is turned off in your settings, with a code.",
+            )),
+        );
+    }
     if !is_fresh(&admin.0, config) {
         return Ok(reauth_redirect(&back));
     }
