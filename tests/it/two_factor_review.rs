@@ -298,3 +298,33 @@ db_test!(
         assert_eq!(texts(&page, "#totp-secret"), vec![key]);
     }
 );
+
+db_test!(
+    async fn the_consoles_fresh_login_asks_an_account_with_two_factor_for_a_code(app) {
+        let jwt = register(&app.client, "ace").await;
+        exec(app.db(), "UPDATE users SET role = 'admin' WHERE username = 'ace'").await.unwrap();
+        let (_, codes) = enrol(&app.client, &jwt).await;
+        let client = &app.client;
+        browser_login(client, "ace", Some(&codes[0])).await;
+        let (status, page) = get_page(client, "/admin/reauth?next=/admin").await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(texts(&page, "label[for=code]").len(), 1, "a code field");
+        let csrf = csrf_of(&page);
+        for fields in [
+            vec![("csrf_token", csrf.as_str()), ("password", "password-ace"), ("next", "/admin")],
+            vec![("csrf_token", csrf.as_str()), ("password", "password-ace"), ("code", "000000"), ("next", "/admin")],
+            vec![("csrf_token", csrf.as_str()), ("password", "not-it"), ("code", codes[1].as_str()), ("next", "/admin")],
+        ] {
+            let res = post_form(client, "/admin/reauth", &fields).await;
+            assert_eq!(res.status(), Status::UnprocessableEntity, "{fields:?}");
+            assert!(set_cookie(&res, "session").is_none(), "not renewed: {fields:?}");
+            let (_, page) = page_of(res).await;
+            assert_eq!(texts(&page, ".error-summary li"), vec!["password or code is not correct"]);
+        }
+        let res = post_form(client, "/admin/reauth", &[("csrf_token", &csrf), ("password", "password-ace"), ("code", &codes[2]), ("next", "/admin")]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert!(set_cookie(&res, "session").is_some(), "renewed");
+        drop(res);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM totp_recovery_codes WHERE used_at IS NOT NULL").await, 2);
+    }
+);
