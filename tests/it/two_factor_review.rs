@@ -328,3 +328,28 @@ db_test!(
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM totp_recovery_codes WHERE used_at IS NOT NULL").await, 2);
     }
 );
+
+db_test!(
+    async fn creating_a_token_in_the_browser_asks_an_account_with_two_factor_for_a_code(app) {
+        let jwt = register(&app.client, "tom").await;
+        let (_, codes) = enrol(&app.client, &jwt).await;
+        let client = &app.client;
+        browser_login(client, "tom", Some(&codes[0])).await;
+        for (code, said) in [("", "code can't be blank"), ("000000", "code is not correct")] {
+            let (_, page) = get_page(client, "/settings/tokens").await;
+            assert_eq!(texts(&page, "label[for=token-code]").len(), 1, "a code field");
+            let fields = [("csrf_token", csrf_of(&page)), ("name", "ci".into()), ("scopes", "read".into()), ("expires", "30".into()), ("current_password", "password-tom".into()), ("code", code.into())];
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = post_form(client, "/settings/tokens", &fields).await;
+            let (status, page) = page_of(res).await;
+            assert_eq!(status, Status::UnprocessableEntity, "{code:?}");
+            assert_eq!(texts(&page, ".error-summary li"), vec![said]);
+        }
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM access_tokens").await, 0);
+        let (_, page) = get_page(client, "/settings/tokens").await;
+        let res = post_form(client, "/settings/tokens", &[("csrf_token", &csrf_of(&page)), ("name", "ci"), ("scopes", "read"), ("expires", "30"), ("current_password", "password-tom"), ("code", &codes[1])]).await;
+        assert_eq!(res.status(), Status::Created);
+        drop(res);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM access_tokens").await, 1);
+    }
+);
