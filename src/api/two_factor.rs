@@ -1,9 +1,10 @@
 //! Two-factor sign-in over JSON (issue 18): `GET|POST|DELETE /api/user/totp`,
 //! `POST /api/user/totp/confirm`, `POST /api/user/totp/recovery-codes`. Only a signed-in user
-//! (a login token or the browser session; never a personal access token: 403) changes their
-//! second factor, with a fresh login (401 otherwise, as for creating a token); turning it off
-//! and new recovery codes also need a current code or a recovery code (throttled like a
-//! login). The secret is in the enrolment's answer and nowhere else, ever; so are the
+//! with a login token in the header (never a personal access token, nor the browser's session
+//! cookies, which have the site's own pages: 403) changes their second factor, with a fresh
+//! login (401 otherwise, as for creating a token); starting an enrolment also needs the current
+//! password, and the first code is throttled; turning it off and new recovery codes also need a
+//! current code or a recovery code (throttled like a login). The secret is in the enrolment's answer and nowhere else, ever; so are the
 //! recovery codes in the confirmation's (or regeneration's).
 
 use rocket::serde::json::Json;
