@@ -13,6 +13,7 @@ use rocket::response::{self, Responder};
 use rocket::{catch, catchers, Catcher, Request};
 use serde_json::json;
 
+use crate::auth::guards::TwoFactorRequired;
 use crate::auth::AdminUser;
 use crate::error::{
     default_message, error_page, report_caught, title_for, AppError, CatcherMessage,
@@ -30,6 +31,14 @@ pub struct AdminNav(pub fn() -> serde_json::Value);
 impl<'r> Responder<'r, 'static> for AdminError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.0;
+        if status == Status::Forbidden && req.local_cache(TwoFactorRequired::default).0 {
+            // `admin_require_2fa`: an administrator without it sets it up first.
+            return rocket::response::Flash::error(
+                rocket::response::Redirect::to(crate::web::two_factor::index_link()),
+                "Administrators must turn on two-factor sign-in before using the admin console.",
+            )
+            .respond_to(req);
+        }
         let message = req
             .local_cache(CatcherMessage::default)
             .0

@@ -8,6 +8,7 @@ pub mod rate_limit;
 pub mod sessions;
 pub mod tags;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod views;
 
@@ -26,6 +27,7 @@ pub fn stage(admin_doc: fn() -> utoipa::openapi::OpenApi) -> AdHoc {
             .mount("/api", users::routes())
             .mount("/api", tokens::routes())
             .mount("/api", sessions::routes())
+            .mount("/api", two_factor::routes())
             .mount("/api", profiles::routes())
             .mount("/api", articles::routes())
             .register("/api", crate::error::api_catchers())

@@ -30,6 +30,7 @@ use crate::api_doc::ApiDocument;
         (path = "/api", api = super::users::Doc),
         (path = "/api", api = super::tokens::Doc),
         (path = "/api", api = super::sessions::Doc),
+        (path = "/api", api = super::two_factor::Doc),
         (path = "/api", api = super::profiles::Doc),
         (path = "/api", api = super::articles::Doc),
         (path = "/api", api = super::tags::Doc),

@@ -2,6 +2,7 @@
 //! JSON login and registration set no cookies: API clients carry the token themselves.
 
 use rocket::http::Status;
+use rocket::response::status::Custom;
 use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use crate::api_doc::ErrorBody;
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
+use crate::auth::two_factor::{self, SecondStep};
 use crate::auth::{access_token, account, confirmed, session, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::sessions::Seen;
@@ -42,7 +44,7 @@ pub struct Registration {
     password: Option<String>,
 }
 
-/// Login fields.
+/// Login fields; `otp`, a code or a recovery code, for an account with two-factor sign-in.
 #[derive(Deserialize, ToSchema)]
 pub struct Login {
     /// The account's email (not blank, up to 254 characters).
@@ -51,6 +53,11 @@ pub struct Login {
     /// Its password.
     #[schema(value_type = String, required = true, min_length = 1, max_length = 128, format = Password)]
     password: Option<String>,
+    /// For an account with two-factor sign-in: the authenticator's current 6-digit code, or
+    /// one of the recovery codes (each works once). Without it such an account answers 401
+    /// with `errors.otp`.
+    #[schema(value_type = Option<String>, required = false, max_length = 64)]
+    otp: Option<String>,
 }
 
 /// Updatable fields; absent (or `null`) ones are left alone, but a `null` bio or image clears it.
@@ -173,7 +180,7 @@ async fn register(
     request_body = UserEnvelope<Login>,
     responses(
         (status = 200, description = "Signed in.", body = UserEnvelope<UserBody>),
-        (status = 401, description = "Wrong email or password, or a disabled account (one answer for all).", body = ErrorBody),
+        (status = 401, description = "Wrong email or password, or a disabled account (one answer for all); or, for an account with two-factor sign-in, a missing or wrong `otp` (then `errors.otp` says which).", body = ErrorBody),
     ))]
 #[post("/users/login", data = "<body>")]
 async fn login(
@@ -183,7 +190,7 @@ async fn login(
     addr: ClientAddr,
     seen: Seen,
     body: ApiJson<UserEnvelope<Login>>,
-) -> ApiResult<Json<UserEnvelope<UserBody>>> {
+) -> ApiResult<Result<Json<UserEnvelope<UserBody>>, Custom<Json<serde_json::Value>>>> {
     let l = body.0.user;
     let user = account::authenticate(
         &db,
@@ -193,10 +200,24 @@ async fn login(
         &addr.0,
     )
     .await?;
-    // Only a login that passed every check gets a session row: a second step (two-factor
-    // sign-in, when it lands) runs here, before `start_api`, never after it.
+    // The password was right; an account with two-factor sign-in needs its code too (a 401
+    // naming `otp` tells the client to ask for it). Only a login that passed every check gets
+    // a session row: the second step runs here, before `start_api`, never after it.
+    let otp_error = |message: &str| {
+        Err(Custom(
+            Status::Unauthorized,
+            Json(serde_json::json!({
+                "errors": { "body": [format!("otp {message}")], "otp": [message] }
+            })),
+        ))
+    };
+    match two_factor::second_step(&db, config, &user, l.otp.as_deref(), &addr.0).await? {
+        SecondStep::NotNeeded | SecondStep::Passed(_) => {}
+        SecondStep::Missing => return Ok(otp_error("is required")),
+        SecondStep::Refused => return Ok(otp_error("is invalid")),
+    }
     let token = session::start_api(&db, keys, config, &user, &seen).await?;
-    Ok(Json(UserBody::new(user, token)))
+    Ok(Ok(Json(UserBody::new(user, token))))
 }
 
 /// `{"user":{"email":...}}` of a reset request.

@@ -15,6 +15,7 @@ use crate::auth::credentials::{header_token, load_user};
 use crate::auth::csrf::{self, Verdict};
 use crate::auth::mailed::AccountLinks;
 use crate::auth::token::{Claims, Keys, Kind};
+use crate::config::AppConfig;
 use crate::db::users::TokenClaim;
 use crate::db::{DbPool, UserId};
 use crate::error::{CatcherMessage, ResendHint};
@@ -248,13 +249,42 @@ impl<'r> FromRequest<'r> for AdminUser {
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         let CurrentUser(auth) = try_outcome!(req.guard::<CurrentUser>().await);
-        if auth.user.is_admin() {
-            Outcome::Success(AdminUser(auth))
-        } else {
-            fail(req, Status::Forbidden, "administrators only")
+        if !auth.user.is_admin() {
+            return fail(req, Status::Forbidden, "administrators only");
         }
+        let required = req
+            .rocket()
+            .state::<AppConfig>()
+            .is_some_and(|c| c.admin_require_2fa);
+        if required {
+            let Some(db) = req.rocket().state::<crate::db::Db>() else {
+                return Outcome::Error((Status::InternalServerError, "database"));
+            };
+            match crate::db::totp::is_enabled(db, auth.user.id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    req.local_cache(|| TwoFactorRequired(true));
+                    return fail(req, Status::Forbidden, TWO_FACTOR_REQUIRED);
+                }
+                Err(e) => {
+                    log::error!("checking an administrator's two-factor sign-in: {e}");
+                    return Outcome::Error((Status::ServiceUnavailable, "database"));
+                }
+            }
+        }
+        Outcome::Success(AdminUser(auth))
     }
 }
+
+/// The message of the 403 for an administrator without two-factor sign-in where
+/// `admin_require_2fa` is on.
+pub const TWO_FACTOR_REQUIRED: &str =
+    "administrators must turn on two-factor sign-in first (in the settings, /settings/two-factor)";
+
+/// Set (in the request's local cache) when [`AdminUser`] refused an administrator for want of
+/// two-factor sign-in: the console's catcher sends them to set it up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TwoFactorRequired(pub bool);
 
 #[cfg(test)]
 mod tests {

@@ -12,10 +12,13 @@ pub mod form_token;
 pub mod guards;
 pub mod mailed;
 pub mod password;
+pub mod pending_login;
 pub mod recovery;
 pub mod session;
 pub mod sessions;
 pub mod token;
+pub mod totp;
+pub mod two_factor;
 pub mod user_agent;
 
 pub use guards::{AdminUser, Authenticated, Caller, CurrentUser, MaybeUser, Via};

@@ -263,7 +263,8 @@ fn rewrite(
 pub fn clear(jar: &CookieJar<'_>, config: &AppConfig) {
     let names = names(config);
     for name in [names.access, names.refresh] {
-        jar.remove(Cookie::build(name).path("/"));
+        // `Secure` on the removal too: browsers ignore a `__Host-` cookie without it.
+        jar.remove(Cookie::build(name).path("/").secure(config.cookie_secure));
     }
 }
 

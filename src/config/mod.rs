@@ -49,6 +49,10 @@ pub struct AppConfig {
     /// Mark cookies `Secure` (serve over HTTPS). On in the release profile.
     #[serde(default)]
     pub cookie_secure: bool,
+    /// Administrators must sign in with two-factor sign-in: one without it is sent to set it up
+    /// before any `/admin` page, and `/api/admin` answers 403.
+    #[serde(default)]
+    pub admin_require_2fa: bool,
     /// Failed logins per account within the window before 429.
     #[serde(default = "defaults::login_max_per_account")]
     pub login_max_per_account: i64,

@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod sitemap;
 pub mod tags;
 pub mod throttle;
+pub mod totp;
 pub mod url;
 pub mod users;
 pub mod wal;

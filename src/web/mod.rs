@@ -20,6 +20,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sitemap;
 pub mod tokens;
+pub mod two_factor;
 pub mod views;
 
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
@@ -63,6 +64,7 @@ pub fn stage(admin: fn() -> String) -> AdHoc {
             .mount("/", settings::routes())
             .mount("/", tokens::routes())
             .mount("/", sessions::routes())
+            .mount("/", two_factor::routes())
             .mount("/", password::routes())
             .mount("/", feeds::routes())
             .mount("/", sitemap::routes())

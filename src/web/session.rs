@@ -11,7 +11,7 @@ use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::recovery::AccountLinks;
 use crate::auth::token::Keys;
-use crate::auth::{account, session, MaybeUser};
+use crate::auth::{account, pending_login, session, two_factor, MaybeUser};
 use crate::config::AppConfig;
 use crate::db::Conn;
 use crate::error::{AppError, PageResult};
@@ -105,6 +105,14 @@ async fn login(
     };
     match result {
         Ok((user, f)) => {
+            if two_factor::is_on(&db, &user).await? {
+                // The code comes next, on its own page: no session before it is right.
+                let next = f.next.as_deref().map(|n| safe_next(Some(n)));
+                pending_login::start(jar, config, &user, f.remember, next)?;
+                return Ok(PageOr::Plain(Redirect::to(
+                    crate::web::two_factor::code_page_link(),
+                )));
+            }
             session::start(&db, jar, keys, config, &user, f.remember).await?;
             Ok(PageOr::Redirect(done(
                 safe_next(f.next.as_deref()),

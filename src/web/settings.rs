@@ -56,6 +56,7 @@ fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) ->
             "title": "Settings", "active": "settings", "form": form, "errors": errors,
             "tokens_url": uri!(crate::web::tokens::index).to_string(),
             "sessions_url": uri!(crate::web::sessions::index).to_string(),
+            "two_factor_url": crate::web::two_factor::index_link(),
             "action": uri!(update).to_string(),
             "logout_url": (layout.links.logout)(),
             "sign_out_everywhere_url": uri!(sign_out_everywhere).to_string(),

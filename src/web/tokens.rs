@@ -34,6 +34,9 @@ pub struct TokenForm {
     expires: String,
     #[field(default = String::new())]
     current_password: String,
+    /// A current code (or a recovery code), for an account with two-factor sign-in.
+    #[field(default = String::new())]
+    code: String,
 }
 
 /// A token as the page lists it.
@@ -78,9 +81,11 @@ async fn page(
         .into_iter()
         .map(|v| json!({ "value": v, "selected": v == chosen }))
         .collect();
+    let two_factor = crate::auth::two_factor::is_on(db, &me.0.user).await?;
     Ok(layout.render(
         "settings/tokens",
         json!({
+            "two_factor": two_factor,
             "title": "Access tokens",
             "active": "settings",
             "tokens": rows.iter().map(|r| row_view(r, now)).collect::<Vec<_>>(),
@@ -146,6 +151,13 @@ async fn create(
                 )));
             }
             Err(e) => return Err(e),
+        }
+        // A fresh login takes both factors where the account has two.
+        if crate::auth::two_factor::is_on(&db, &me.0.user).await? {
+            crate::auth::two_factor::verify_for_change(
+                &db, config, &me.0.user, &form.code, &addr.0,
+            )
+            .await?;
         }
         access_token::create(&db, &me.0.user, &origin, &request).await
     }

@@ -23,6 +23,8 @@ use crate::browser::{find_chromedriver, free_port, start_browser_with};
 use crate::harness::{scratch_database, test_figment};
 use crate::support::{api, exec, publish, register, scalar};
 
+mod two_factor;
+
 /// The rule sets the scan runs: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and best practices.
 const TAGS: [&str; 6] = [
     "wcag2a",
@@ -60,6 +62,9 @@ enum Step {
     Tick(&'static str),
     /// Check that the page shows an element matching the selector (the state to scan is there).
     Expect(&'static str),
+    /// Type into the field matching the selector the code an authenticator app shows for the
+    /// key on the page (`#totp-secret`), as a user setting up two-factor sign-in does.
+    CodeForKey(&'static str),
 }
 
 /// A page to scan: a name for the report and how to get there.
@@ -113,6 +118,7 @@ impl Browser<'_> {
                 field.clear().await.expect("clear");
                 field.send_keys(text).await.expect("type");
             }
+            Step::CodeForKey(css) => two_factor::type_code_for_key(c, css).await,
             Step::Expect(css) => {
                 assert!(
                     c.find(Locator::Css(css)).await.is_ok(),
@@ -358,6 +364,7 @@ async fn seed(app: &LocalClient) -> Seeded {
         None,
     )
     .await;
+    two_factor::seed(app).await;
     let db = app.rocket().state::<Db>().expect("database");
     exec(db, "UPDATE users SET role = 'admin' WHERE username = 'ada'")
         .await
@@ -392,7 +399,7 @@ async fn seed(app: &LocalClient) -> Seeded {
 }
 
 fn anonymous_pages(s: &Seeded) -> Vec<Visit> {
-    vec![
+    let mut pages = vec![
         go("home (global feed)", "/"),
         go("home, tag tab", "/?tag=travel"),
         go("article with comments", &format!("/article/{}", s.slug)),
@@ -427,7 +434,9 @@ fn anonymous_pages(s: &Seeded) -> Vec<Visit> {
             ],
         ),
         go("404", "/article/no-such-article"),
-    ]
+    ];
+    pages.extend(two_factor::code_pages());
+    pages
 }
 
 fn user_pages(s: &Seeded) -> Vec<Visit> {
@@ -562,6 +571,15 @@ async fn scan_site(b: &Browser<'_>, s: &Seeded, widths: &[u32], found: &mut Find
         }
     }
     b.scan("user", &pages, widths, found).await;
+    b.sign_out().await;
+
+    b.sign_in(
+        &format!("{}@example.com", b.scheme),
+        &format!("password-{}", b.scheme),
+    )
+    .await;
+    b.scan("user", &two_factor::set_up_pages(b.scheme), widths, found)
+        .await;
     b.sign_out().await;
 
     b.sign_in("ada@example.com", "password-ada").await;

@@ -122,13 +122,19 @@ fn change_text(change: i64, kind: &str) -> String {
 }
 
 #[get("/reauth?<next>")]
-pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> RenderedPage {
-    super::render(
+pub async fn reauth_page(
+    db: Conn,
+    admin: AdminUser,
+    layout: Layout,
+    next: Option<String>,
+) -> AdminResult<RenderedPage> {
+    let two_factor = crate::auth::two_factor::is_on(&db, &admin.0.user).await?;
+    Ok(super::render(
         &layout,
         "admin/reauth",
         json!({ "title": "Confirm your password", "section": "", "next": safe_next(next.as_deref()),
-                "action": uri!("/admin", reauth).to_string() }),
-    )
+                "action": uri!("/admin", reauth).to_string(), "two_factor": two_factor }),
+    ))
 }
 
 /// The password confirmation form.
@@ -136,6 +142,9 @@ pub fn reauth_page(_admin: AdminUser, layout: Layout, next: Option<String>) -> R
 pub struct ReauthForm {
     #[field(default = String::new())]
     password: String,
+    /// A current code (or a recovery code), for an account with two-factor sign-in.
+    #[field(default = String::new())]
+    code: String,
     next: Option<String>,
 }
 
@@ -154,8 +163,19 @@ pub async fn reauth(
     let form = form.0.value.unwrap_or_default();
     let auth = admin.0;
     let next = safe_next(form.next.as_deref());
-    // The login check itself: same throttling, same single message.
-    match account::confirm_password(&db, config, &auth.user, &form.password, &addr.0).await {
+    let two_factor = crate::auth::two_factor::is_on(&db, &auth.user).await?;
+    // The login check itself: same throttling, same single message; then, for an account with
+    // two-factor sign-in, its code (a fresh login takes both factors).
+    let checked =
+        match account::confirm_password(&db, config, &auth.user, &form.password, &addr.0).await {
+            Ok(user) if two_factor => {
+                crate::auth::two_factor::verify_for_change(&db, config, &user, &form.code, &addr.0)
+                    .await
+                    .map(|_| user)
+            }
+            other => other,
+        };
+    match checked {
         Ok(user) if user.id == auth.user.id => {
             // Only a browser session has cookies to mark fresh (a header token's freshness is
             // its login's).
@@ -172,8 +192,8 @@ pub async fn reauth(
                 &layout,
                 "admin/reauth",
                 json!({ "title": "Confirm your password", "section": "", "next": next,
-                        "action": uri!("/admin", reauth).to_string(),
-                        "errors": { "list": ["password is not correct"] } }),
+                        "action": uri!("/admin", reauth).to_string(), "two_factor": two_factor,
+                        "errors": { "list": [if two_factor { "password or code is not correct" } else { "password is not correct" }] } }),
             );
             Ok(PageOr::Page((Status::UnprocessableEntity, page)))
         }

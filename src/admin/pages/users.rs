@@ -148,7 +148,8 @@ impl Resource for Users {
                       "role_href": uri!("/admin", set_role(user.id)).to_string(),
                       "enable_href": uri!("/admin", enable_user(user.id)).to_string(),
                       "disable_href": uri!("/admin", disable_user(user.id)).to_string(),
-                      "tokens_href": uri!("/admin", super::tokens::user_tokens(user.id)).to_string() },
+                      "tokens_href": uri!("/admin", super::tokens::user_tokens(user.id)).to_string(),
+                      "two_factor_reset_href": uri!("/admin", reset_two_factor(user.id)).to_string() },
         })
     }
 
@@ -249,7 +250,59 @@ async fn enable_user(
     outcome(&user_page(id), result)
 }
 
+/// Reset a user's two-factor sign-in (they lost their phone and their recovery codes): it is
+/// off, they are told by mail, and the audit log has it. Needs a fresh login.
+#[allow(clippy::too_many_arguments)]
+#[post("/users/<id>/two-factor/reset", data = "<_form>")]
+async fn reset_two_factor(
+    db: Conn,
+    admin: AdminUser,
+    actor: Actor,
+    config: &State<AppConfig>,
+    mailer: &State<crate::mail::Mailer>,
+    links: &State<crate::auth::recovery::AccountLinks>,
+    id: UserId,
+    _form: CsrfForm<Empty>,
+) -> AdminResult<PageOr> {
+    let back = user_page(id);
+    // Their own: in their settings, with a code, like anyone (a stolen admin session must not
+    // take the second factor off the account that holds it).
+    if id == actor.id {
+        return outcome(
+            &back,
+            Err(AppError::Forbidden(
+                "Your own two-factor sign-in is turned off in your settings, with a code.",
+            )),
+        );
+    }
+    if !is_fresh(&admin.0, config) {
+        return Ok(reauth_redirect(&back));
+    }
+    let result = async {
+        let user = ops::load_user(&db, id).await?;
+        let origin = crate::auth::access_token::Origin {
+            actor_id: actor.id,
+            actor_name: actor.name.clone(),
+            ip: actor.ip.clone(),
+            request_id: actor.request_id.clone(),
+        };
+        crate::auth::two_factor::disable(&db, mailer, links, &origin, &user).await?;
+        Ok(format!(
+            "The two-factor sign-in of {} is reset: they sign in with their password alone now.",
+            user.username
+        ))
+    }
+    .await;
+    outcome(&back, result)
+}
+
 /// This file's routes.
 pub fn routes() -> Vec<Route> {
-    routes![update, set_role, disable_user, enable_user]
+    routes![
+        update,
+        set_role,
+        disable_user,
+        enable_user,
+        reset_two_factor
+    ]
 }
