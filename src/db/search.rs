@@ -20,9 +20,7 @@ use std::fmt::Write as _;
 use sqlx::{FromRow, Row};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::db::articles::{
-    article_columns, select_articles_anonymous, Article, ArticleSlice, Filter,
-};
+use crate::db::articles::{columns, Article, ArticleSlice, Filter};
 use crate::db::{db_run, DbPool, Engine, UserId};
 
 /// The most characters of a query read; the rest is ignored.
@@ -329,14 +327,11 @@ pub async fn search(
     let (all, fields) = match_strings(query, engine);
     let (columns, viewer_joins) = match viewer {
         Some(_) => (
-            concat!(
-                article_columns!(),
-                ", fo.followee_id IS NOT NULL AS following, fv.article_id IS NOT NULL AS favorited"
-            ),
+            columns::VIEWER.sql(engine),
             " LEFT JOIN follows fo ON fo.follower_id = ? AND fo.followee_id = a.author_id \
              LEFT JOIN favorites fv ON fv.user_id = ? AND fv.article_id = a.id",
         ),
-        None => (select_articles_anonymous!(), ""),
+        None => (columns::ANONYMOUS.sql(engine), ""),
     };
     // A snippet needs the stretch around a word, not a whole body (up to the 2 MiB a request
     // may carry): the first `SNIPPET_BODY_CHARS` characters are read and parsed, whatever the

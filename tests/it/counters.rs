@@ -1,4 +1,5 @@
-//! The counters lists read instead of counting per row (`favorite_counts`,
+//! The counters lists read instead of counting per row (`favorite_counts` and SQLite's
+//! `articles.favorites_count`,
 //! `articles.tag_list`, `tag_counts`, `counts`, `article_blocks`) stay equal to fresh counts through every write
 //! that touches what they count: favorites, article edits and deletes, tag renames and
 //! deletes, and deleting a user (whose rows go by cascade). Each reader's written-ahead feed
@@ -44,6 +45,17 @@ pub async fn assert_counters_match(app: &TestApp, when: &str) {
         assert_eq!(
             stale_totals, 0,
             "tags.article_count differs from the tag links {when}"
+        );
+        // SQLite's per-article favorite totals, kept by triggers on favorite_counts (what
+        // lists and pages read).
+        let stale_favorite_totals = scalar(
+            app.db(),
+            "SELECT COUNT(*) FROM articles a WHERE a.favorites_count <> (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id)",
+        )
+        .await;
+        assert_eq!(
+            stale_favorite_totals, 0,
+            "articles.favorites_count differs from the favorites {when}"
         );
     }
     let stale_authors = scalar(

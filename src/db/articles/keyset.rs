@@ -143,7 +143,7 @@ pub async fn latest_with_bodies(
     let sql = format!(
         "{}, a.body FROM (SELECT {id} AS id FROM {from}{conditions} ORDER BY {id} DESC LIMIT ?) page \
          CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id",
-        select_articles_anonymous!()
+        per_engine!(select_articles_anonymous).sql(db.engine())
     );
     let mut rows = db_run!(db, |c| {
         bind_values!(sqlx::query_as::<_, Article>(&sql), &binds)

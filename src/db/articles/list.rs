@@ -4,7 +4,7 @@
 
 use sqlx::{FromRow, Row};
 
-use super::Article;
+use super::{columns, Article};
 use crate::db::db_run;
 use crate::db::users::{token_claim_holds, token_session_holds, TokenClaim};
 use crate::db::{ArticleId, DbPool, Engine, UserId};
@@ -472,22 +472,17 @@ pub(super) async fn page_with(
     let own_feed = viewer.is_some() && filter.feed_of == viewer;
     let (columns, viewer_joins) = match viewer {
         Some(_) if own_feed => (
-            concat!(
-                article_columns!(),
-                ", TRUE AS following, fv.article_id IS NOT NULL AS favorited"
-            ),
+            columns::OWN_FEED,
             " LEFT JOIN favorites fv ON fv.user_id = ? AND fv.article_id = a.id",
         ),
         Some(_) => (
-            concat!(
-                article_columns!(),
-                ", fo.followee_id IS NOT NULL AS following, fv.article_id IS NOT NULL AS favorited"
-            ),
+            columns::VIEWER,
             " LEFT JOIN follows fo ON fo.follower_id = ? AND fo.followee_id = a.author_id \
              LEFT JOIN favorites fv ON fv.user_id = ? AND fv.article_id = a.id",
         ),
-        None => (select_articles_anonymous!(), ""),
+        None => (columns::ANONYMOUS, ""),
     };
+    let columns = columns.sql(db.engine());
     let conditions = with_claim(conditions, claim.as_ref());
     let (seek, below) = deep(db, from, position).await?;
     let PageIds {

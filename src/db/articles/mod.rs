@@ -134,27 +134,40 @@ impl Article {
     }
 }
 
-/// The columns of an article row. The tag names are read from the list kept on the row (see
-/// `migrations/*/20261124000002_list_performance.sql`); the favorite count is the sum of the
-/// article's slots of `favorite_counts` (migration `20261202000002`: one primary-key range of
-/// at most 16 rows on MySQL, one row on SQLite), kept by favorites instead of a count on the
-/// article's row, which every favoriter wrote (a hot row on a Galera cluster, issue 23).
-macro_rules! article_columns {
-    () => {
-        "SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.author_id, \
-    u.username AS author_username, u.bio AS author_bio, u.image AS author_image, \
-    CAST(COALESCE((SELECT SUM(fc.n) FROM favorite_counts fc WHERE fc.article_id = a.id), 0) AS SIGNED) AS favorites_count, \
-    a.tag_list AS tag_names"
+/// An article's favorite count, per engine (`sqlite` or `mysql`). MySQL sums the article's
+/// slots of `favorite_counts` (migration `20261202000002`: one primary-key range of at most 16
+/// rows), kept by favorites instead of a count on the article's row, which every favoriter
+/// wrote (a hot row on a Galera cluster, issue 23). SQLite, with one writer at a time, reads
+/// the total that triggers keep on the article's row (`articles.favorites_count`, migration
+/// `20261203000001`): a list of 20 then looks up no other table per article.
+macro_rules! favorites_count {
+    (sqlite) => {
+        "a.favorites_count"
+    };
+    (mysql) => {
+        "CAST(COALESCE((SELECT SUM(fc.n) FROM favorite_counts fc WHERE fc.article_id = a.id), 0) AS SIGNED)"
     };
 }
 
-pub(crate) use article_columns;
+/// The columns of an article row, per engine (`sqlite` or `mysql`). The tag names are read
+/// from the list kept on the row (see `migrations/*/20261124000002_list_performance.sql`); the
+/// favorite count as [`favorites_count!`] says.
+macro_rules! article_columns {
+    ($engine:tt) => {
+        concat!(
+            "SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.author_id, \
+    u.username AS author_username, u.bio AS author_bio, u.image AS author_image, ",
+            favorites_count!($engine),
+            " AS favorites_count, a.tag_list AS tag_names"
+        )
+    };
+}
 
 /// Article columns plus the viewer's flags; binds the viewer's id twice.
 macro_rules! select_articles {
-    () => {
+    ($engine:tt) => {
         concat!(
-            article_columns!(),
+            article_columns!($engine),
             ", EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? AND fo.followee_id = a.author_id) AS following, \
     EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = ? AND fv.article_id = a.id) AS favorited"
         )
@@ -163,12 +176,53 @@ macro_rules! select_articles {
 
 /// Article columns for an anonymous reader, who follows and favorites nothing: no lookups.
 macro_rules! select_articles_anonymous {
-    () => {
+    ($engine:tt) => {
         concat!(
-            article_columns!(),
+            article_columns!($engine),
             ", FALSE AS following, FALSE AS favorited"
         )
     };
+}
+
+/// `$text!(sqlite)` and `$text!(mysql)` followed by the same `$rest` (literals or macro
+/// calls): one statement as a [`counters::PerEngine`].
+macro_rules! per_engine {
+    ($text:ident $(, $rest:expr)*) => {
+        $crate::db::articles::counters::PerEngine::new(
+            concat!($text!(sqlite) $(, $rest)*),
+            concat!($text!(mysql) $(, $rest)*),
+        )
+    };
+}
+
+/// The columns a list reads, per engine: an article's, then the viewer's flags.
+pub(crate) mod columns {
+    use super::counters::PerEngine;
+
+    macro_rules! own_feed {
+        ($engine:tt) => {
+            concat!(
+                article_columns!($engine),
+                ", TRUE AS following, fv.article_id IS NOT NULL AS favorited"
+            )
+        };
+    }
+    macro_rules! viewer {
+        ($engine:tt) => {
+            concat!(
+                article_columns!($engine),
+                ", fo.followee_id IS NOT NULL AS following, fv.article_id IS NOT NULL AS favorited"
+            )
+        };
+    }
+
+    /// For a reader of their own feed: every author is followed; `favorites fv` LEFT JOINed
+    /// on the reader.
+    pub const OWN_FEED: PerEngine = per_engine!(own_feed);
+    /// For a signed-in reader: `follows fo` and `favorites fv` LEFT JOINed on the reader.
+    pub const VIEWER: PerEngine = per_engine!(viewer);
+    /// For an anonymous reader: no lookups.
+    pub const ANONYMOUS: PerEngine = per_engine!(select_articles_anonymous);
 }
 
 /// In transaction `$tx` on a pool of `$engine`: take article `$id` out of every counter, then
@@ -203,7 +257,6 @@ macro_rules! delete_article_in {
     }};
 }
 pub(crate) use delete_article_in;
-pub(crate) use select_articles_anonymous;
 
 /// SQL that keeps the counters in step; each runs in the transaction of the change it follows.
 ///
@@ -237,6 +290,11 @@ pub(crate) mod counters {
     }
 
     impl PerEngine {
+        /// A statement from its SQLite and its MySQL text.
+        pub const fn new(sqlite: &'static str, mysql: &'static str) -> Self {
+            Self { sqlite, mysql }
+        }
+
         /// The text for `engine`.
         pub const fn sql(&self, engine: Engine) -> &'static str {
             match engine {

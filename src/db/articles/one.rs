@@ -2,6 +2,7 @@
 
 use sqlx::{FromRow, Row};
 
+use super::counters::PerEngine;
 use super::Article;
 use crate::db::comments::{comment_columns, Comment, COMMENT_COLUMNS};
 use crate::db::db_run;
@@ -22,14 +23,17 @@ pub async fn find(
             ", a.body FROM articles a JOIN users u ON u.id = a.author_id WHERE a.slug = ?"
         };
     }
-    const SQL: &str = concat!(select_articles!(), from!());
-    const SQL_ANONYMOUS: &str = concat!(select_articles_anonymous!(), from!());
+    const SQL: PerEngine = per_engine!(select_articles, from!());
+    const SQL_ANONYMOUS: PerEngine = per_engine!(select_articles_anonymous, from!());
     if !crate::input::could_be_slug(slug) {
         return Ok(None);
     }
+    let engine = db.engine();
     let article = db_run!(db, |c| match viewer {
-        Some(viewer) => sqlx::query_as::<_, Article>(SQL).bind(viewer).bind(viewer),
-        None => sqlx::query_as::<_, Article>(SQL_ANONYMOUS),
+        Some(viewer) => sqlx::query_as::<_, Article>(SQL.sql(engine))
+            .bind(viewer)
+            .bind(viewer),
+        None => sqlx::query_as::<_, Article>(SQL_ANONYMOUS.sql(engine)),
     }
     .bind(slug)
     .fetch_optional(c)
@@ -63,15 +67,16 @@ pub async fn find_with_comments(
             )
         };
     }
-    const SQL: &str = concat!(select_articles!(), from!());
-    const SQL_ANONYMOUS: &str = concat!(select_articles_anonymous!(), from!());
+    const SQL: PerEngine = per_engine!(select_articles, from!());
+    const SQL_ANONYMOUS: PerEngine = per_engine!(select_articles_anonymous, from!());
     if !crate::input::could_be_slug(slug) {
         return Ok(None);
     }
+    let engine = db.engine();
     let found = db_run!(db, |c| {
         let query = match viewer {
-            Some(viewer) => sqlx::query(SQL).bind(viewer).bind(viewer),
-            None => sqlx::query(SQL_ANONYMOUS),
+            Some(viewer) => sqlx::query(SQL.sql(engine)).bind(viewer).bind(viewer),
+            None => sqlx::query(SQL_ANONYMOUS.sql(engine)),
         };
         query
             .bind(viewer.map_or(-1, UserId::get))
