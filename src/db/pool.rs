@@ -48,6 +48,8 @@ pub struct DbPool {
     statements: Arc<AtomicU64>,
     /// The SQLite database's write-ahead log (`<file>-wal`); `None` on MySQL and in memory.
     wal: Option<Arc<std::path::Path>>,
+    /// The popular tags this instance read lately (used on MySQL, see `db::tags`).
+    popular_tags: Arc<super::tags::PopularMemo>,
 }
 
 /// Settings read from `databases.main` (Rocket's own database config keys).
@@ -186,6 +188,7 @@ impl DbPool {
             backend,
             statements: Arc::new(AtomicU64::new(0)),
             wal,
+            popular_tags: Arc::default(),
         })
     }
 
@@ -202,6 +205,18 @@ impl DbPool {
     pub fn wal_bytes(&self) -> Option<u64> {
         let wal = self.wal.as_deref()?;
         Some(std::fs::metadata(wal).map_or(0, |m| m.len()))
+    }
+
+    /// The popular tags this instance read lately (`db::tags`).
+    pub fn popular_tags(&self) -> &super::tags::PopularMemo {
+        &self.popular_tags
+    }
+
+    /// Say that a write just committed changed tags or their counts (an article written or
+    /// deleted, a tag renamed or deleted, a user deleted): this instance's popular tags are
+    /// read afresh from now on.
+    pub fn tags_changed(&self) {
+        self.popular_tags.changed();
     }
 
     /// The engine behind this pool.

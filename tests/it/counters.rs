@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::admin::{create_article, id_of, make_admin};
 use crate::harness::{scratch_database, test_figment, TestApp};
-use crate::support::{api, get_json, register, scalar};
+use crate::support::{api, exec, get_json, get_page, register, scalar, texts};
 
 /// Every counter against a fresh count; panics naming the first that differs.
 pub async fn assert_counters_match(app: &TestApp, when: &str) {
@@ -516,9 +516,12 @@ db_test!(
     async fn the_popular_tags_are_read_in_index_order_not_summed_and_sorted(app) {
         // What the home page's statement carries and `/api/tags` reads: on SQLite the tags'
         // totals in the order of `tags_popular` (an index-only read that stops at the limit),
-        // on MySQL one grouped pass over the slots (one temporary table, no derived table
-        // summing every slot first).
-        let sql = format!("SELECT {}", conduit::db::tags::popular_names_sql(app.engine));
+        // on MySQL (where an instance reuses the result for a second) one grouped pass over
+        // the slots (one temporary table, no derived table summing every slot first).
+        let sql = match conduit::db::tags::popular_names_sql(app.engine) {
+            Some(packed) => format!("SELECT {packed}"),
+            None => conduit::db::tags::popular_counts_sql(app.engine).to_owned(),
+        };
         let plan: Vec<String> = match app.engine {
             Engine::Sqlite => {
                 let sql = format!("EXPLAIN QUERY PLAN {sql}");
@@ -555,6 +558,77 @@ db_test!(
                 assert_eq!(plan.matches("Using temporary").count(), 1, "{plan}");
                 assert_eq!(plan.matches("table=<derived").count(), 1, "only the list itself is derived: {plan}");
             }
+        }
+    }
+);
+
+/// The popular tags as `/api/tags` gives them.
+async fn popular(app: &TestApp) -> serde_json::Value {
+    let (status, body) = api(&app.client, Method::Get, "/api/tags", None, None).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    body["tags"].clone()
+}
+
+db_test!(
+    async fn popular_tags_show_this_instances_writes_at_once_and_others_within_a_second(app) {
+        let token = register(&app.client, "memo").await;
+        create_article(&app.client, &token, "One", &["alpha"]).await;
+        assert_eq!(popular(&app).await, json!(["alpha"]));
+        // This instance's own writes are read back at once: a new tag, an edit, a delete.
+        let slug = create_article(&app.client, &token, "Two", &["beta", "alpha"]).await;
+        assert_eq!(popular(&app).await, json!(["alpha", "beta"]));
+        let before = app.db().statement_count();
+        assert_eq!(popular(&app).await, json!(["alpha", "beta"]));
+        let ran = app.db().statement_count() - before;
+        match app.engine {
+            // The index read, every time.
+            Engine::Sqlite => assert_eq!(ran, 1),
+            // Within the second, nothing changed here: the instance's memo, no statement.
+            Engine::MySql => assert_eq!(ran, 0),
+        }
+        let (status, body) = api(
+            &app.client,
+            Method::Put,
+            &format!("/api/articles/{slug}"),
+            Some(&token),
+            Some(json!({"article": {"tagList": ["gamma"]}})),
+        )
+        .await;
+        assert_eq!(status, Status::Ok, "{body}");
+        assert_eq!(popular(&app).await, json!(["alpha", "gamma"]));
+        let (status, _) = api(&app.client, Method::Delete, &format!("/api/articles/{slug}"), Some(&token), None).await;
+        assert_eq!(status, Status::NoContent);
+        assert_eq!(popular(&app).await, json!(["alpha"]));
+        // The home page's sidebar reads the same.
+        let (status, home) = get_page(&app.client, "/").await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(texts(&home, ".sidebar .tag-pill"), ["alpha"], "sidebar");
+
+        // Another instance's write (made here straight in the database, as another app
+        // server's would be): seen within POPULAR_FRESH on MySQL, at once on SQLite.
+        let written = std::time::Instant::now();
+        exec(app.db(), "INSERT INTO tags (name, created_at) VALUES ('delta', '2026-01-01 00:00:00')")
+            .await
+            .expect("tag");
+        exec(
+            app.db(),
+            "INSERT INTO tag_counts (tag_id, slot, n) SELECT id, 0, 5 FROM tags WHERE name = 'delta'",
+        )
+        .await
+        .expect("count");
+        loop {
+            let tags = popular(&app).await;
+            if tags == json!(["delta", "alpha"]) {
+                break;
+            }
+            assert_eq!(tags, json!(["alpha"]), "either before or after the write");
+            assert!(app.engine == Engine::MySql, "SQLite reads every time");
+            assert!(
+                written.elapsed() < conduit::db::tags::POPULAR_FRESH + std::time::Duration::from_millis(500),
+                "another instance's write unseen after {:?}",
+                written.elapsed()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 );

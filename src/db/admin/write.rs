@@ -100,6 +100,7 @@ pub async fn delete_article(
         }
         true
     })
+    .inspect(|_| db.tags_changed())
 }
 
 /// Change a comment's text.
@@ -153,6 +154,7 @@ pub async fn rename_tag(
             .execute(&mut *tx)
             .await?;
     })
+    .inspect(|()| db.tags_changed())
 }
 
 /// Delete a tag (articles lose it, nothing else).
@@ -174,6 +176,7 @@ pub async fn delete_tag(db: &DbPool, id: TagId, audit: &AuditEntry) -> Result<()
             .execute(&mut *tx)
             .await?;
     })
+    .inspect(|()| db.tags_changed())
 }
 
 /// Counts enabled admins inside a transaction. On MySQL the read locks the rows it counts, so
@@ -298,6 +301,7 @@ pub async fn delete_user(
         }
         Deletion::Done
     })
+    .inspect(|_| db.tags_changed())
 }
 
 /// SQLite only: write a consistent copy of the database to `path` with `VACUUM INTO` (the

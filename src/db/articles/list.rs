@@ -490,10 +490,13 @@ pub(super) async fn page_with(
         cursor,
         offset,
     } = page_ids(from, id, &conditions, seek, below, db.engine());
-    let popular = if popular_tags.is_some() {
-        crate::db::tags::popular_names_sql(db.engine())
-    } else {
-        "NULL"
+    // The popular tags ride in the page's statement where they are read from an index
+    // (SQLite); on MySQL the caller packs them from the instance's memo (`db::tags`).
+    let (popular_tags, popular) = match popular_tags
+        .and_then(|tags| Some((tags, crate::db::tags::popular_names_sql(db.engine())?)))
+    {
+        Some((tags, sql)) => (Some(tags), sql),
+        None => (None, "NULL"),
     };
     let sql = format!(
         "{columns}, {total} AS total, {popular} AS popular_tags \

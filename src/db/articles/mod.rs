@@ -216,10 +216,11 @@ pub(crate) mod columns {
         };
     }
 
-    /// For a reader of their own feed: every author is followed; `favorites fv` LEFT JOINed
-    /// on the reader.
+    /// For a reader of their own feed: every author is followed; `favorites fv` joined
+    /// (left) on the reader.
     pub const OWN_FEED: PerEngine = per_engine!(own_feed);
-    /// For a signed-in reader: `follows fo` and `favorites fv` LEFT JOINed on the reader.
+    /// For a signed-in reader: `follows fo` and `favorites fv` joined (left) on the
+    /// reader.
     pub const VIEWER: PerEngine = per_engine!(viewer);
     /// For an anonymous reader: no lookups.
     pub const ANONYMOUS: PerEngine = per_engine!(select_articles_anonymous);

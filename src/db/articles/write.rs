@@ -189,6 +189,7 @@ pub async fn insert(
         tx.commit().await?;
         Ok(slug)
     })
+    .inspect(|_| db.tags_changed())
 }
 
 /// Change an article (and its slug when `new_base_slug` is given) in one transaction; returns
@@ -236,6 +237,7 @@ pub async fn update(
         tx.commit().await?;
         Ok(slug)
     })
+    .inspect(|_| db.tags_changed())
 }
 
 /// Delete an article (its tags links, favorites and comments go with it).
@@ -248,6 +250,7 @@ pub async fn delete(db: &DbPool, id: ArticleId) -> Result<(), sqlx::Error> {
         }
         tx.commit().await
     })
+    .inspect(|()| db.tags_changed())
 }
 
 /// Whether `user_id` has favorited article `id`.
