@@ -40,9 +40,8 @@ pub async fn popular(db: &DbPool, limit: i64) -> Result<Vec<String>, sqlx::Error
         .await)
 }
 
-/// Tags in use with their article counts, most used first (ties by name), at most `limit`:
-/// the dashboard's top tags. The same totals and order as [`popular`].
-pub async fn popular_counts(db: &DbPool, limit: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+/// The statement of [`popular_counts`] (one bind: the limit).
+pub(crate) fn popular_counts_sql(engine: Engine) -> &'static str {
     macro_rules! sql {
         ($engine:tt) => {
             concat!(
@@ -52,10 +51,16 @@ pub async fn popular_counts(db: &DbPool, limit: i64) -> Result<Vec<(String, i64)
             )
         };
     }
-    let sql = match db.engine() {
+    match engine {
         Engine::Sqlite => sql!(sqlite),
         Engine::MySql => sql!(mysql),
-    };
+    }
+}
+
+/// Tags in use with their article counts, most used first (ties by name), at most `limit`:
+/// the dashboard's top tags. The same totals and order as [`popular`].
+pub async fn popular_counts(db: &DbPool, limit: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let sql = popular_counts_sql(db.engine());
     db_run!(db, |c| sqlx::query_as::<_, (String, i64)>(sql)
         .bind(limit)
         .fetch_all(c)
