@@ -29,11 +29,11 @@ pub fn check_filter(filter: &Filter) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
     let fields = [
         ("tag", &filter.tag, TAG_MAX),
-        ("author", &filter.author, crate::auth::account::USERNAME_MAX),
+        ("author", &filter.author, crate::auth::fields::USERNAME_MAX),
         (
             "favorited",
             &filter.favorited_by,
-            crate::auth::account::USERNAME_MAX,
+            crate::auth::fields::USERNAME_MAX,
         ),
     ];
     for (field, value, max) in fields {

@@ -42,14 +42,18 @@ fn page_body(key: &str, rows: Value, total: i64, listing: &Listing) -> Json<Valu
     params(("days" = Option<i64>, Query, description = "7, 30 (the default) or 90.")),
     security(("token" = [])),
     responses(
-        (status = 200, description = "The dashboard's numbers.", body = Object),
+        (status = 200, description = "The dashboard's numbers.", body = crate::admin::stats::Stats),
         (status = 422, description = "`days` is not 7, 30 or 90.", body = ErrorBody),
     ))]
 #[get("/stats?<days>")]
-async fn stats(db: Conn, _admin: AdminUser, days: Option<&str>) -> ApiResult<Json<Value>> {
+async fn stats(
+    db: Conn,
+    _admin: AdminUser,
+    days: Option<&str>,
+) -> ApiResult<Json<crate::admin::stats::Stats>> {
     let days = crate::admin::stats::parse_days(days)?;
     let stats = crate::admin::stats::load(&db, days, chrono::Utc::now().date_naive()).await?;
-    Ok(Json(json!(stats)))
+    Ok(Json(stats))
 }
 
 async fn list_rows<R: Resource>(db: &DbPool, params: &ListParams) -> ApiResult<Json<Value>> {

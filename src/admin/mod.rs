@@ -19,7 +19,7 @@ pub mod stats;
 use rocket::fairing::AdHoc;
 use rocket::{FromForm, UriDisplayQuery};
 
-use crate::auth::account::USERNAME_MAX;
+use crate::auth::fields::USERNAME_MAX;
 use crate::db::admin::{Cursor, Kind, ListQuery, Step};
 use crate::db::audit::AuditFilter;
 use crate::error::{AppError, FieldErrors};

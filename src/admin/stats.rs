@@ -37,9 +37,10 @@ pub fn parse_days(days: Option<&str>) -> Result<i64, AppError> {
 }
 
 /// One UTC day of the series.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Day {
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date: String,
     /// Accounts created that day.
     pub signups: i64,
@@ -50,7 +51,7 @@ pub struct Day {
 }
 
 /// A tag and the number of articles filed under it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TagCount {
     /// The tag's name.
     pub tag: String,
@@ -58,8 +59,8 @@ pub struct TagCount {
     pub count: i64,
 }
 
-/// Everything the dashboard shows.
-#[derive(Debug, Clone, Serialize)]
+/// Everything the dashboard shows (and `GET /api/admin/stats` answers).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     /// The range, in days.

@@ -22,10 +22,11 @@ use crate::error::{is_unique_violation, AppError, FieldErrors};
 use crate::input::{self, Max};
 use crate::mail::Mailer;
 
-pub use crate::auth::fields::{
-    check_email, check_image, check_password, check_username, could_be_username, taken_errors,
-    BIO_MAX, EMAIL_MAX, IMAGE_MAX, LOGIN_FAILED, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX,
-};
+use crate::auth::fields::{taken_errors, EMAIL_MAX, LOGIN_FAILED, PASSWORD_MAX};
+// TODO(#17): `web/settings.rs` (another branch's, at the time of writing) still names these
+// `account::`; move it to `auth::fields` and drop this re-export. Every other caller uses
+// `auth::fields`.
+pub use crate::auth::fields::{check_email, check_image, check_password, check_username, BIO_MAX};
 
 /// A sign-up form that broke a field rule (the site's form, checked as Rocket read it). It is
 /// an attempt like any other: reserved against `register_per_hour` first (429 past it), then,

@@ -1,7 +1,7 @@
 //! The rules every account field follows, on every face (sign-up, settings, the admin
 //! console, the API): lengths that fit their columns (`migrations/*/20261124000001_initial.sql`),
 //! the shared checks of [`crate::input`] (no control characters), and the field errors a race
-//! on the unique keys turns into. [`crate::auth::account`] re-exports them.
+//! on the unique keys turns into. Callers name them here (`auth::fields::check_email`).
 
 use crate::db::{self, DbPool, UserId};
 use crate::error::{AppError, FieldErrors};

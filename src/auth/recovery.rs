@@ -19,7 +19,7 @@ use serde_json::json;
 pub use crate::auth::mailed::{
     confirmation_mail, new_token, token_hash, well_formed, AccountLinks, CONFIRM_HOURS,
 };
-use crate::auth::{account, password};
+use crate::auth::{account, fields, password};
 use crate::config::AppConfig;
 use crate::db::account_tokens::{self, LiveToken, NewToken, Purpose};
 use crate::db::throttle::Reservation;
@@ -41,8 +41,8 @@ fn checked_email(email: &str) -> Result<&str, AppError> {
     let mut errors = FieldErrors::new();
     if email.is_empty() {
         errors.add("email", "can't be blank");
-    } else if input::check(&mut errors, "email", email, Max::Chars(account::EMAIL_MAX)) {
-        account::check_email(&mut errors, email);
+    } else if input::check(&mut errors, "email", email, Max::Chars(fields::EMAIL_MAX)) {
+        fields::check_email(&mut errors, email);
     }
     errors.into_result()?;
     Ok(email)
@@ -147,7 +147,7 @@ pub async fn reset_password(
         return Ok(Reset::Stale);
     };
     let mut errors = FieldErrors::new();
-    account::check_password(&mut errors, new_password, &user.username, &user.email);
+    fields::check_password(&mut errors, new_password, &user.username, &user.email);
     errors.into_result()?;
     let hash = password::hash(
         new_password,

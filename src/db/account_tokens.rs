@@ -169,6 +169,24 @@ const USE: &str = concat!(
     current!()
 );
 
+/// Use token `$hash` of `$purpose` and `$user_id` at `$at` on the transaction `$tx` (in a
+/// `db_transaction!` block, which compiles it once per engine): `true` when it was live, and
+/// is now used. The first statement of every change below; `false` means change nothing.
+macro_rules! use_token {
+    ($tx:expr, $hash:expr, $purpose:expr, $user_id:expr, $at:expr) => {
+        sqlx::query(USE)
+            .bind($at)
+            .bind($hash)
+            .bind($purpose.as_str())
+            .bind($user_id)
+            .bind($at)
+            .execute($tx)
+            .await?
+            .rows_affected()
+            == 1
+    };
+}
+
 /// Use reset token `hash` of `user_id` and, if it was live, set the password hash, bump the
 /// token version (every token issued so far stops working), end every browser session, use up
 /// every other mailed link of the account, and queue `notice`; all in one transaction.
@@ -189,16 +207,7 @@ pub async fn reset_password(
     let at = now();
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
-        let used = sqlx::query(USE)
-            .bind(at)
-            .bind(hash)
-            .bind(Purpose::Reset.as_str())
-            .bind(user_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let used = use_token!(&mut *tx, hash, Purpose::Reset, user_id, at);
         if used {
             sqlx::query(USER)
                 .bind(password_hash)
@@ -206,16 +215,13 @@ pub async fn reset_password(
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(SESSIONS)
-                .bind(at)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(OTHERS)
-                .bind(at)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+            for end in [SESSIONS, OTHERS] {
+                sqlx::query(end)
+                    .bind(at)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if let Some(notice) = notice {
                 insert_mail!(&mut *tx, notice, at)?;
             }
@@ -257,16 +263,7 @@ pub async fn confirm_email(
     let at = now();
     let outcome = db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
-        let used = sqlx::query(USE)
-            .bind(at)
-            .bind(hash)
-            .bind(Purpose::Confirm.as_str())
-            .bind(user_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let used = use_token!(&mut *tx, hash, Purpose::Confirm, user_id, at);
         if used {
             sqlx::query(USER)
                 .bind(email)

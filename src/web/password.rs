@@ -4,7 +4,9 @@
 //!
 //! The link's token is in the path of the page it opens: the request log prints that path with
 //! the token cut out (`telemetry::loggable_path`), and the page is sent with
-//! `Referrer-Policy: no-referrer`, so a link followed from it does not carry the token away.
+//! `Referrer-Policy: same-origin`, so a link followed from it to another site does not carry
+//! the token away. Not `no-referrer`: under it a browser sends `Origin: null` with the page's
+//! own form post, which the CSRF gate (`auth::csrf`) refuses as from another origin.
 //! The form posts the token in its body, not in the path.
 
 use rocket::form::FromForm;
@@ -41,18 +43,18 @@ pub struct ResetForm {
     password: String,
 }
 
-/// A page whose URL holds a token: sent without a `Referer` to anywhere.
+/// A page whose URL holds a token: its address goes as a `Referer` to this site only.
 #[derive(Responder)]
-pub struct NoReferrer {
+pub struct TokenPage {
     inner: PageOr,
     policy: Header<'static>,
 }
 
-impl NoReferrer {
+impl TokenPage {
     fn new(inner: PageOr) -> Self {
         Self {
             inner,
-            policy: Header::new("Referrer-Policy", "no-referrer"),
+            policy: Header::new("Referrer-Policy", "same-origin"),
         }
     }
 }
@@ -152,8 +154,8 @@ fn reset_view(
 
 /// The page a reset link opens: the new password form, or why the link no longer works.
 #[get("/password/reset/<token>")]
-pub async fn reset_page(db: Conn, layout: Layout, token: &str) -> PageResult<NoReferrer> {
-    Ok(NoReferrer::new(
+pub async fn reset_page(db: Conn, layout: Layout, token: &str) -> PageResult<TokenPage> {
+    Ok(TokenPage::new(
         match recovery::find_reset(&db, token).await? {
             Some((_, user)) => {
                 PageOr::Page((Status::Ok, reset_view(&layout, token, &user.username, None)))
@@ -171,7 +173,7 @@ async fn reset(
     account_links: &State<AccountLinks>,
     layout: Layout,
     form: CsrfContextual<'_, ResetForm>,
-) -> PageResult<NoReferrer> {
+) -> PageResult<TokenPage> {
     let (value, sent) = take(form.into_inner(), &["token"]);
     let token = sent["token"].as_str().unwrap_or_default().to_owned();
     let result = match value {
@@ -181,7 +183,7 @@ async fn reset(
         }
         Err(e) => Err(e),
     };
-    Ok(NoReferrer::new(match result {
+    Ok(TokenPage::new(match result {
         Ok(Reset::Done(_)) => PageOr::Redirect(Flash::success(
             Redirect::to(uri!(crate::web::session::login_page(_))),
             "Your password has been changed and every device was signed out. Sign in with the new password.",
@@ -232,11 +234,11 @@ fn confirm_refused(layout: &Layout, outcome: Confirmed) -> PageOr {
 /// or why the link no longer works. Opening the link changes nothing: mail scanners and link
 /// previews fetch links, and must not confirm an address for its owner.
 #[get("/email/confirm/<token>")]
-pub async fn confirm_email(db: Conn, layout: Layout, token: &str) -> PageResult<NoReferrer> {
+pub async fn confirm_email(db: Conn, layout: Layout, token: &str) -> PageResult<TokenPage> {
     let Some(live) = recovery::find_confirmation(&db, token).await? else {
-        return Ok(NoReferrer::new(confirm_refused(&layout, Confirmed::Stale)));
+        return Ok(TokenPage::new(confirm_refused(&layout, Confirmed::Stale)));
     };
-    Ok(NoReferrer::new(PageOr::Page((
+    Ok(TokenPage::new(PageOr::Page((
         Status::Ok,
         layout.render(
             "session/confirm",
@@ -254,13 +256,13 @@ async fn confirm_email_post(
     db: Conn,
     layout: Layout,
     form: CsrfContextual<'_, ConfirmForm>,
-) -> PageResult<NoReferrer> {
+) -> PageResult<TokenPage> {
     let (value, _) = take(form.into_inner(), &[]);
     let outcome = match value {
         Ok(f) => recovery::confirm_email(&db, &f.token).await?,
         Err(_) => Confirmed::Stale,
     };
-    Ok(NoReferrer::new(match outcome {
+    Ok(TokenPage::new(match outcome {
         Confirmed::Done => PageOr::Redirect(Flash::success(
             Redirect::to(crate::web::articles::home_link(
                 None,

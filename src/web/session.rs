@@ -11,7 +11,7 @@ use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::recovery::AccountLinks;
 use crate::auth::token::Keys;
-use crate::auth::{account, pending_login, session, two_factor, MaybeUser};
+use crate::auth::{account, fields, pending_login, session, two_factor, MaybeUser};
 use crate::config::AppConfig;
 use crate::db::Conn;
 use crate::error::{AppError, PageResult};
@@ -27,7 +27,7 @@ use crate::web::lists::At;
 #[derive(FromForm, Default)]
 pub struct LoginForm {
     #[field(default = String::new())]
-    #[field(validate = rule(|e, v| input::required(e, "email", v.trim(), Max::Chars(account::EMAIL_MAX))))]
+    #[field(validate = rule(|e, v| input::required(e, "email", v.trim(), Max::Chars(fields::EMAIL_MAX))))]
     email: String,
     #[field(default = String::new())]
     #[field(validate = rule(account::check_given_password))]
@@ -42,13 +42,13 @@ pub struct LoginForm {
 #[derive(FromForm, Default)]
 pub struct RegisterForm {
     #[field(default = String::new())]
-    #[field(validate = rule(|e, v| account::check_username(e, v.trim())))]
+    #[field(validate = rule(|e, v| fields::check_username(e, v.trim())))]
     username: String,
     #[field(default = String::new())]
-    #[field(validate = rule(|e, v| account::check_email(e, v.trim())))]
+    #[field(validate = rule(|e, v| fields::check_email(e, v.trim())))]
     email: String,
     #[field(default = String::new())]
-    #[field(validate = rule(|e, v| account::check_password(e, v, str::trim(&self.username), str::trim(&self.email))))]
+    #[field(validate = rule(|e, v| fields::check_password(e, v, str::trim(&self.username), str::trim(&self.email))))]
     password: String,
 }
 

@@ -1,7 +1,10 @@
 //! Accessibility in a real browser: axe-core (npm, pinned in `tests/axe/package-lock.json`)
 //! injected into every page type, anonymous, signed in and as an admin, at desktop (1280 px)
-//! and phone (375 px) widths and once more with the dark colour scheme; every WCAG 2.0/2.1/2.2
-//! A and AA rule and axe's best practices must pass. At 320 px no page may scroll sideways.
+//! and phone (375 px) widths and once more with the dark colour scheme and reduced motion; every
+//! WCAG 2.0/2.1/2.2 A and AA rule and axe's best practices must pass, and so must the checks of
+//! what axe cannot see (`axe/checks.rs`: skip link, focus rings, heading outline, form errors,
+//! table captions, sort links, `aria-current`, nothing moving). At 320 px no page may scroll
+//! sideways. The pages and their data: `axe/pages.rs`.
 //!
 //! The page list is generic: it visits every link of the main and admin navigation it finds,
 //! so pages added there are scanned too. axe-core is installed with `npm ci --prefix tests/axe`
@@ -13,16 +16,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use conduit::db::{Db, Engine};
+use conduit::db::Engine;
 use fantoccini::{Client, Locator};
-use rocket::http::Method;
 use rocket::local::asynchronous::Client as LocalClient;
 use serde_json::{json, Value};
 
 use crate::browser::{find_chromedriver, free_port, start_browser_with};
 use crate::harness::{scratch_database, test_figment};
-use crate::support::{api, exec, publish, register, scalar};
+use pages::{admin_pages, anonymous_pages, seed, user_pages, Seeded};
 
+mod checks;
+mod pages;
 mod two_factor;
 
 /// The rule sets the scan runs: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and best practices.
@@ -120,14 +124,18 @@ impl Browser<'_> {
             }
             Step::CodeForKey(css) => two_factor::type_code_for_key(c, css).await,
             Step::Expect(css) => {
-                assert!(
-                    c.find(Locator::Css(css)).await.is_ok(),
-                    "{css} is not on {}",
-                    c.current_url()
+                if c.find(Locator::Css(css)).await.is_err() {
+                    let url = c.current_url().await.map(|u| u.to_string());
+                    let said = c
+                        .execute(
+                            "const e = document.querySelector('main') || document.body; \
+                             return e.innerText.replace(/\\s+/g, ' ').slice(0, 400);",
+                            vec![],
+                        )
                         .await
-                        .map(|u| u.to_string())
-                        .unwrap_or_default()
-                );
+                        .unwrap_or_default();
+                    panic!("{css} is not on {}: {said}", url.unwrap_or_default());
+                }
             }
             Step::Tick(css) => c
                 .find(Locator::Css(css))
@@ -279,6 +287,9 @@ impl Browser<'_> {
                 for v in self.axe().await {
                     found.lines.push(format!("{at}: {v}"));
                 }
+                for problem in checks::run(self.c).await {
+                    found.lines.push(format!("{at}: {problem}"));
+                }
             }
         }
     }
@@ -315,240 +326,6 @@ impl Browser<'_> {
         self.run(&Step::Submit("nav form button[type=submit]"))
             .await;
     }
-}
-
-/// Ids the admin pages need.
-struct Seeded {
-    slug: String,
-    user_id: i64,
-    article_id: i64,
-    comment_id: i64,
-    tag_id: i64,
-    /// The page a confirmation link opens (bob's address).
-    confirm_link: String,
-}
-
-/// Users, an article with tags and comments, a favorite, a follow, and an admin.
-async fn seed(app: &LocalClient) -> Seeded {
-    let alice = register(app, "alice").await;
-    let bob = register(app, "bob").await;
-    register(app, "ada").await;
-    let body = "## Why\n\nA [link](https://example.com) and `code`.\n\n- one\n- two\n\n> quoted";
-    let article = publish(app, &alice, "Notes on trams", body, &["travel", "rust"]).await;
-    let slug = article["slug"].as_str().expect("slug").to_owned();
-    publish(app, &bob, "Bob writes too", "Plain text.", &["travel"]).await;
-    for (token, text) in [(&bob, "Lovely trams!"), (&alice, "Thank you, Bob.")] {
-        let (status, value) = api(
-            app,
-            Method::Post,
-            &format!("/api/articles/{slug}/comments"),
-            Some(token),
-            Some(json!({"comment": {"body": text}})),
-        )
-        .await;
-        assert!(status.code < 300, "{value}");
-    }
-    api(
-        app,
-        Method::Post,
-        "/api/articles/bob-writes-too/favorite",
-        Some(&alice),
-        None,
-    )
-    .await;
-    api(
-        app,
-        Method::Post,
-        "/api/profiles/bob/follow",
-        Some(&alice),
-        None,
-    )
-    .await;
-    two_factor::seed(app).await;
-    let db = app.rocket().state::<Db>().expect("database");
-    exec(db, "UPDATE users SET role = 'admin' WHERE username = 'ada'")
-        .await
-        .expect("promote");
-    // A confirmation link whose token the test knows (the mailed one's is stored hashed only).
-    let (token, hash) = conduit::auth::recovery::new_token();
-    let bob_id = scalar(db, "SELECT id FROM users WHERE username = 'bob'").await;
-    let mail = conduit::db::outbox::NewMail {
-        recipient: "bob@example.com".into(),
-        subject: "Confirm".into(),
-        text: String::new(),
-        html: String::new(),
-    };
-    let new = conduit::db::account_tokens::NewToken {
-        hash: &hash,
-        user_id: conduit::db::UserId::new(bob_id),
-        purpose: conduit::db::account_tokens::Purpose::Confirm,
-        email: "bob@example.com",
-        expires_at: conduit::db::now() + chrono::Duration::hours(1),
-    };
-    conduit::db::account_tokens::issue(db, &new, &mail, &[])
-        .await
-        .expect("a confirmation token");
-    Seeded {
-        slug,
-        confirm_link: format!("/email/confirm/{token}"),
-        user_id: scalar(db, "SELECT id FROM users WHERE username = 'bob'").await,
-        article_id: scalar(db, "SELECT MIN(id) FROM articles").await,
-        comment_id: scalar(db, "SELECT MIN(id) FROM comments").await,
-        tag_id: scalar(db, "SELECT MIN(id) FROM tags").await,
-    }
-}
-
-fn anonymous_pages(s: &Seeded) -> Vec<Visit> {
-    let mut pages = vec![
-        go("home (global feed)", "/"),
-        go("home, tag tab", "/?tag=travel"),
-        go("article with comments", &format!("/article/{}", s.slug)),
-        go("profile", "/profile/alice"),
-        go("profile, favorites tab", "/profile/alice/favorites"),
-        go("search, with results", "/search?q=tra"),
-        go("search, nothing found", "/search?q=zzzz-nothing"),
-        go("search, empty", "/search"),
-        go("API reference", "/api/docs"),
-        go("login", "/login"),
-        go("register", "/register"),
-        go("confirm email (the mailed link's page)", &s.confirm_link),
-        form(
-            "register with errors",
-            vec![
-                Step::Go("/register".into()),
-                Step::Fill("input#username", "alice".into()),
-                Step::Fill("input#email", "alice@example.com".into()),
-                Step::Fill("input#password", "password-long-enough".into()),
-                Step::Submit("form.register-form button[type=submit]"),
-                Step::Expect("input#username[aria-invalid=true]"),
-            ],
-        ),
-        form(
-            "login with an error",
-            vec![
-                Step::Go("/login".into()),
-                Step::Fill("input#email", "alice@example.com".into()),
-                Step::Fill("input#password", "not-her-password".into()),
-                Step::Submit("form.login-form button[type=submit]"),
-                Step::Expect(".error-summary"),
-            ],
-        ),
-        go("404", "/article/no-such-article"),
-    ];
-    pages.extend(two_factor::code_pages());
-    pages
-}
-
-fn user_pages(s: &Seeded) -> Vec<Visit> {
-    vec![
-        go("home (global feed)", "/"),
-        go("home, your feed", "/?feed=you"),
-        go("home, tag tab", "/?tag=rust"),
-        go("article with own comments", &format!("/article/{}", s.slug)),
-        go("someone else's article", "/article/bob-writes-too"),
-        go("own profile", "/profile/alice"),
-        go("someone else's profile", "/profile/bob"),
-        go("favorites tab", "/profile/alice/favorites"),
-        go("settings", "/settings"),
-        go("sessions", "/settings/sessions"),
-        form(
-            "settings with errors",
-            vec![
-                Step::Go("/settings".into()),
-                Step::Fill("input#email", "bob@example.com".into()),
-                Step::Submit("form.settings-form button[type=submit]"),
-                Step::Expect(".error-summary"),
-            ],
-        ),
-        go("editor", "/editor"),
-        go("editor, editing", &format!("/editor/{}", s.slug)),
-        form(
-            "editor with errors",
-            vec![
-                Step::Go("/editor".into()),
-                Step::Fill("input#title", "Notes on trams".into()),
-                Step::Fill("input#description", "   ".into()),
-                Step::Fill("textarea#body", "Body".into()),
-                Step::Submit("form.editor-form button[type=submit]"),
-                Step::Expect("input#description[aria-invalid=true]"),
-            ],
-        ),
-        form(
-            "403 (admin console as a user)",
-            vec![Step::Go("/admin".into()), Step::Expect(".error-page")],
-        ),
-        form(
-            "a refused comment",
-            vec![
-                Step::Go(format!("/article/{}", s.slug)),
-                Step::Fill("textarea#comment-body", "   ".into()),
-                Step::Submit("form.comment-form button[type=submit]"),
-                Step::Expect("textarea#comment-body[aria-invalid=true]"),
-            ],
-        ),
-        go("404", "/profile/nobody-here"),
-    ]
-}
-
-fn admin_pages(s: &Seeded, nav: &BTreeSet<String>) -> Vec<Visit> {
-    let mut pages: Vec<Visit> = nav.iter().map(|href| go(href, href)).collect();
-    // The site as an admin sees it (the navigation has one more item).
-    pages.push(go("home as an admin", "/"));
-    pages.push(go("article as an admin", &format!("/article/{}", s.slug)));
-    for (resource, id) in [
-        ("users", s.user_id),
-        ("articles", s.article_id),
-        ("comments", s.comment_id),
-        ("tags", s.tag_id),
-    ] {
-        pages.push(go(
-            &format!("{resource}, sorted descending"),
-            &format!("/admin/{resource}?sort=id&dir=desc"),
-        ));
-        pages.push(go(
-            &format!("{resource}, searched for nothing"),
-            &format!("/admin/{resource}?q=zzzz-nothing"),
-        ));
-        pages.push(go(
-            &format!("edit one of {resource}"),
-            &format!("/admin/{resource}/{id}"),
-        ));
-        pages.push(go(
-            &format!("confirm deleting one of {resource}"),
-            &format!("/admin/{resource}/{id}/delete"),
-        ));
-    }
-    pages.push(form(
-        "confirm a bulk delete",
-        vec![
-            Step::Go("/admin/articles".into()),
-            Step::Tick("table input[type=checkbox][name=ids]"),
-            Step::Submit("form.bulk-form button[type=submit]"),
-            Step::Expect("form.confirm-form"),
-        ],
-    ));
-    pages.push(form(
-        "edit with errors",
-        vec![
-            Step::Go(format!("/admin/users/{}", s.user_id)),
-            Step::Fill("input#field-email", "ada@example.com".into()),
-            Step::Submit("form.admin-edit-form button[type=submit]"),
-            Step::Expect("input#field-email[aria-invalid=true]"),
-        ],
-    ));
-    pages.push(go("audit, filtered", "/admin/audit?entity=user"));
-    pages.push(go("reauth", "/admin/reauth?next=/admin/users"));
-    pages.push(form(
-        "reauth with an error",
-        vec![
-            Step::Go("/admin/reauth?next=/admin/users".into()),
-            Step::Fill("input#password", "wrong-password".into()),
-            Step::Submit("form.reauth-form button[type=submit]"),
-            Step::Expect(".error-summary"),
-        ],
-    ));
-    pages.push(go("404 in the console", "/admin/users/999999"));
-    pages
 }
 
 /// Every page type, anonymous, as a user and as an admin, in one browser.
@@ -646,16 +423,28 @@ async fn every_page_passes_axe_core_at_desktop_and_phone_widths_light_and_dark()
         axe: &axe,
         scheme: "light",
     };
+    light.run(&Step::Go("/login".into())).await;
+    assert!(
+        checks::background_luminance(&c).await > 0.5,
+        "the light theme is light"
+    );
+    assert!(
+        checks::something_moves(&c).await,
+        "without reduced motion the form's fields and buttons have transitions (else the dark \
+         run's check that nothing moves could not fail)"
+    );
     scan_site(&light, &seeded, &[1280, 375, 320], &mut found).await;
     c.close().await.expect("close browser");
 
-    // Chromium's own switch for `prefers-color-scheme: dark` (WebDriver cannot emulate media).
+    // Chromium's own switches for `prefers-color-scheme: dark` and `prefers-reduced-motion`
+    // (WebDriver cannot emulate media): the dark run also checks that nothing moves.
     let (_driver, c) = start_browser_with(
         &chromedriver,
         &profile_dir(dir.path(), "dark"),
         &[
             "--force-dark-mode",
             "--blink-settings=preferredColorScheme=0",
+            "--force-prefers-reduced-motion",
         ],
     )
     .await;
@@ -675,6 +464,21 @@ async fn every_page_passes_axe_core_at_desktop_and_phone_widths_light_and_dark()
         .expect("media query"),
         Value::Bool(true),
         "the browser did not take the dark colour scheme"
+    );
+    assert_eq!(
+        c.execute(
+            "return matchMedia('(prefers-reduced-motion: reduce)').matches;",
+            vec![]
+        )
+        .await
+        .expect("media query"),
+        Value::Bool(true),
+        "the browser did not take the reduced motion preference"
+    );
+    dark.run(&Step::Go("/login".into())).await;
+    assert!(
+        checks::background_luminance(&c).await < 0.05,
+        "the dark theme is dark"
     );
     scan_site(&dark, &seeded, &[1280, 375], &mut found).await;
     c.close().await.expect("close browser");

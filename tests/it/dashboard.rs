@@ -2,11 +2,12 @@
 //! `GET /api/admin/stats?days=N` and the page's SVG charts agree with rows created in the test
 //! and moved to known UTC days (zeros on empty days, exactly `days` entries ending today), the
 //! stat cards' 7-day changes, the top tags in order with their names escaped, `?days=` other
-//! than 7, 30 or 90 refused with a 422, only admins let in, and the daily counts reading a
-//! `created_at` index (EXPLAIN on both engines).
+//! than 7, 30 or 90 refused with a 422, only admins let in, the top tags cut at ten (ties by
+//! name), the answer's shape in the OpenAPI document, and every query of the dashboard reading
+//! an index range or a kept counter, never all the articles (EXPLAIN on both engines).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use conduit::db::admin::stats::{explain_per_day, Series};
+use conduit::db::admin::stats::explain_dashboard;
 use conduit::db::{db_run, Engine};
 use rocket::http::{Method, Status};
 use scraper::Html;
@@ -257,15 +258,20 @@ db_test!(
 );
 
 db_test!(
-    async fn the_daily_counts_read_a_range_of_a_created_at_index(app) {
+    async fn every_dashboard_query_reads_an_index_range_or_a_counter_never_all_articles(app) {
         let script = script_client(&app.client).await;
         let token = register(&script, "writer").await;
         let slug = create_article(&script, &token, "One", &["x"]).await;
         add_comment(&script, &token, &slug, "hi").await;
         let today = Utc::now().date_naive();
         let first = today - Duration::days(89);
-        for (series, table) in [(Series::SignUps, "users"), (Series::Articles, "articles"), (Series::Comments, "comments")] {
-            let plan = explain_per_day(app.db(), series, first, today).await.expect("explain").join("\n");
+        let plans = explain_dashboard(app.db(), first, today).await.expect("explain");
+        let names: Vec<&str> = plans.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["per_day users", "per_day articles", "per_day comments", "changes_since", "counts", "top_tags"]);
+        let plan_of = |name: &str| plans.iter().find(|(n, _)| n == name).expect("a plan").1.join("\n");
+        // The per-day series: a range of `<table>_created_at`, read alone (it covers the query).
+        for table in ["users", "articles", "comments"] {
+            let plan = plan_of(&format!("per_day {table}"));
             let index = format!("{table}_created_at");
             match app.engine {
                 Engine::Sqlite => {
@@ -273,9 +279,129 @@ db_test!(
                 }
                 Engine::MySql => {
                     let row = plan.lines().find(|l| l.contains(&format!("key={index} "))).unwrap_or_else(|| panic!("{plan}"));
-                    assert!(row.contains("Using index"), "an index-only read: {plan}");
+                    assert!(row.contains("type=range") && row.contains("Using index"), "an index-only range: {plan}");
                 }
+            }
+        }
+        // The 7-day changes: a range of each table's `created_at` index.
+        let plan = plan_of("changes_since");
+        for table in ["users", "audit_log", "articles", "comments", "tags"] {
+            let index = format!("{table}_created_at");
+            match app.engine {
+                Engine::Sqlite => assert!(plan.contains(&format!("SEARCH {table} USING")) && plan.contains(&format!("INDEX {index} (created_at>?)")), "{table}: {plan}"),
+                Engine::MySql => {
+                    let row = plan.lines().find(|l| l.contains(&format!("table={table} "))).unwrap_or_else(|| panic!("{table}: {plan}"));
+                    assert!(row.contains("type=range") && row.contains(&format!("key={index} ")), "{table}: {plan}");
+                }
+            }
+        }
+        // The totals: the article total from its counter (no read of the articles table).
+        let plan = plan_of("counts");
+        assert!(!plan.contains("articles"), "{plan}");
+        assert!(plan.contains("counts"), "{plan}");
+        // The top tags: the tags' kept totals, never the article-tag links.
+        let plan = plan_of("top_tags");
+        assert!(!plan.contains("article_tags") && !plan.contains("articles"), "{plan}");
+        if app.engine == Engine::Sqlite {
+            assert!(plan.contains("USING COVERING INDEX tags_popular"), "{plan}");
+        }
+        // Nowhere a whole read of a table that grows with the articles.
+        for (name, plan) in &plans {
+            for line in plan {
+                let whole = match app.engine {
+                    Engine::Sqlite => line.starts_with("SCAN ") && ["articles", "comments", "article_tags", "audit_log"].iter().any(|t| line.starts_with(&format!("SCAN {t}")) ) && name != "counts",
+                    Engine::MySql => (line.contains("type=ALL") || line.contains("type=index ")) && ["articles", "article_tags", "audit_log"].iter().any(|t| line.contains(&format!("table={t} "))),
+                };
+                assert!(!whole, "{name} reads a whole table: {line}");
             }
         }
     }
 );
+
+db_test!(
+    async fn the_top_tags_are_the_ten_most_used_ties_by_name_in_the_json_and_the_chart(app) {
+        admin_browser(&app, "boss").await;
+        let script = script_client(&app.client).await;
+        let root = register(&script, "root").await;
+        make_admin(&app, "root").await;
+        let tag = |i: usize| format!("t{i:02}");
+        let tags = |range: std::ops::RangeInclusive<usize>| range.map(tag).collect::<Vec<_>>();
+        // t01-t03 on three articles, t04-t05 on two, t06-t12 on one: seven ties at one.
+        let mut three = tags(1..=5);
+        three.extend(tags(11..=12));
+        for list in [tags(1..=10), three, tags(1..=3)] {
+            let list: Vec<&str> = list.iter().map(String::as_str).collect();
+            create_article(&script, &root, &list.join(" "), &list).await;
+        }
+        let expected: Vec<(String, i64)> = (1..=10)
+            .map(|i| (tag(i), match i { 1..=3 => 3, 4..=5 => 2, _ => 1 }))
+            .collect();
+        let (status, body) = api(&script, Method::Get, "/api/admin/stats", Some(&root), None).await;
+        assert_eq!(status, Status::Ok, "{body}");
+        let got: Vec<(String, i64)> = body["topTags"]
+            .as_array()
+            .expect("topTags")
+            .iter()
+            .map(|t| (t["tag"].as_str().expect("tag").to_owned(), t["count"].as_i64().expect("count")))
+            .collect();
+        assert_eq!(got, expected, "ten, most used first, ties by name (t11 and t12 left out)");
+        let (_, page) = get_page(&app.client, "/admin").await;
+        let (labels, bars, rows, cells) = chart(&page, "chart-tags");
+        let names: Vec<String> = expected.iter().map(|(t, _)| t.clone()).collect();
+        let counts: Vec<i64> = expected.iter().map(|(_, n)| *n).collect();
+        assert_eq!((labels, bars), (names.clone(), counts.clone()), "the chart's bars");
+        assert_eq!((rows, cells), (names, counts), "the table beside it");
+        assert_eq!(texts(&page, "#chart-tags-heading"), ["Top 10 tags by articles"]);
+    }
+);
+
+#[rocket::async_test]
+async fn the_stats_answer_is_documented_with_its_daily_series_and_top_tags() {
+    let app = TestApp::spawn(Engine::Sqlite, "it::dashboard::openapi")
+        .await
+        .expect("sqlite");
+    let res = app.client.get("/api/openapi.json").dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let doc: Value = serde_json::from_str(&res.into_string().await.expect("body")).expect("json");
+    let op = &doc["paths"]["/api/admin/stats"]["get"];
+    let days = op["parameters"].as_array().expect("parameters");
+    assert!(
+        days.iter()
+            .any(|p| p["name"] == "days" && p["in"] == "query"),
+        "{op}"
+    );
+    let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+    assert_eq!(schema["$ref"], "#/components/schemas/Stats", "{op}");
+    let schemas = &doc["components"]["schemas"];
+    let required = |name: &str| -> Vec<String> {
+        let mut r: Vec<String> = schemas[name]["required"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {}", schemas[name]))
+            .iter()
+            .map(|v| v.as_str().expect("a name").to_owned())
+            .collect();
+        r.sort();
+        r
+    };
+    assert_eq!(
+        required("Stats"),
+        ["counts", "daily", "days", "lastSevenDays", "topTags"]
+    );
+    let stats = &schemas["Stats"]["properties"];
+    assert_eq!(stats["daily"]["type"], "array", "{stats}");
+    assert_eq!(stats["daily"]["items"]["$ref"], "#/components/schemas/Day");
+    assert_eq!(
+        stats["topTags"]["items"]["$ref"],
+        "#/components/schemas/TagCount"
+    );
+    assert_eq!(required("Day"), ["articles", "comments", "date", "signups"]);
+    assert_eq!(schemas["Day"]["properties"]["date"]["format"], "date");
+    assert_eq!(required("TagCount"), ["count", "tag"]);
+    for name in ["Counts", "Changes"] {
+        assert_eq!(
+            required(name),
+            ["admins", "articles", "comments", "disabled", "tags", "users"],
+            "{name}"
+        );
+    }
+}

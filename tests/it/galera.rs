@@ -15,8 +15,7 @@ use serde_json::json;
 
 use crate::admin::create_article;
 use crate::galera_cluster::{
-    app, assert_counters_fresh, checker, cluster, count, galera_available, start_node, wait_synced,
-    Cluster, EXCLUSIVE,
+    alone, assert_counters_fresh, count, shared, start_node, wait_synced, OnCluster,
 };
 use crate::harness::test_figment;
 use crate::support::{api, race, register};
@@ -35,15 +34,11 @@ async fn login(client: &Client, username: &str) -> String {
 
 #[rocket::async_test]
 async fn the_api_flows_run_through_two_nodes() {
-    if !galera_available("galera::api_flows") {
+    let Some(on) = shared("galera::api_flows").await else {
         return;
-    }
-    let _shared = EXCLUSIVE.read().await;
-    let cluster = cluster();
-    let db = cluster.database();
+    };
     // A load balancer may send each request to either node: sessions wait for the cluster.
-    let one = app(cluster, 0, &db, 1).await;
-    let two = app(cluster, 1, &db, 1).await;
+    let (one, two) = (on.app(0, 1).await, on.app(1, 1).await);
 
     let alice = register(&one, "alice").await;
     register(&two, "bob").await;
@@ -110,7 +105,7 @@ async fn the_api_flows_run_through_two_nodes() {
     let (_, tags) = api(&two, Method::Get, "/api/tags", None, None).await;
     assert_eq!(tags["tags"], json!(["galera", "mariadb"]));
 
-    let mut third = checker(cluster, 2, &db).await;
+    let mut third = on.checker(2).await;
     assert_eq!(count(&mut third, "SELECT COUNT(*) FROM comments").await, 1);
     assert_counters_fresh(&mut third).await;
 }
@@ -170,13 +165,10 @@ async fn racer(client: &Client, token: &str, target: &str, i: usize, round: usiz
 
 #[rocket::async_test]
 async fn concurrent_writes_through_two_nodes_never_answer_500_and_all_arrive() {
-    if !galera_available("galera::concurrent_writes") {
+    let Some(on) = shared("galera::concurrent_writes").await else {
         return;
-    }
-    let _shared = EXCLUSIVE.read().await;
-    let cluster = cluster();
-    let db = cluster.database();
-    let apps = [app(cluster, 0, &db, 0).await, app(cluster, 1, &db, 0).await];
+    };
+    let apps = [on.app(0, 0).await, on.app(1, 0).await];
     let mut tokens = Vec::new();
     for i in 0..RACERS {
         tokens.push(register(&apps[i % 2], &format!("racer{i}")).await);
@@ -218,7 +210,7 @@ async fn concurrent_writes_through_two_nodes_never_answer_500_and_all_arrive() {
     assert!(unexpected.is_empty(), "{unexpected:?}");
 
     {
-        let nodes = cluster.nodes.lock().expect("nodes");
+        let nodes = on.cluster.nodes.lock().expect("nodes");
         for node in nodes.iter().take(2).flatten() {
             eprintln!(
                 "galera: {unavailable} requests of {} out of retries; node conflicts: {}",
@@ -230,16 +222,16 @@ async fn concurrent_writes_through_two_nodes_never_answer_500_and_all_arrive() {
             );
         }
     }
-    assert_all_arrived(cluster, &db, &outcomes, unavailable).await;
+    assert_all_arrived(&on, &outcomes, unavailable).await;
     let (_, tags) = api(&apps[1], Method::Get, "/api/tags", None, None).await;
     assert_eq!(tags["tags"][0], "hot", "{tags}");
 }
 
 /// Every write acknowledged in `outcomes` is on the third node, once; the counters there are
 /// exact.
-async fn assert_all_arrived(cluster: &Cluster, db: &str, outcomes: &[Outcome], unavailable: usize) {
+async fn assert_all_arrived<G>(on: &OnCluster<G>, outcomes: &[Outcome], unavailable: usize) {
     let statuses = outcomes.iter().map(|o| o.statuses.len()).sum::<usize>();
-    let mut third = checker(cluster, 2, db).await;
+    let mut third = on.checker(2).await;
     let slugs: Vec<&String> = outcomes.iter().flat_map(|o| &o.slugs).collect();
     let comments: Vec<i64> = outcomes.iter().flat_map(|o| o.comments.clone()).collect();
     let mut unique = slugs.clone();
@@ -282,14 +274,11 @@ async fn assert_all_arrived(cluster: &Cluster, db: &str, outcomes: &[Outcome], u
 
 #[rocket::async_test]
 async fn two_instances_migrating_at_once_through_two_nodes_apply_each_migration_once() {
-    if !galera_available("galera::migrate_at_once") {
+    let Some(on) = shared("galera::migrate_at_once").await else {
         return;
-    }
-    let _shared = EXCLUSIVE.read().await;
-    let cluster = cluster();
-    let db = cluster.database();
+    };
     let started = race(2, |i| {
-        let url = cluster.url(i, &db);
+        let url = on.cluster.url(i, &on.db);
         async move {
             Client::untracked(conduit::rocket_with(test_figment(&url)))
                 .await
@@ -304,7 +293,7 @@ async fn two_instances_migrating_at_once_through_two_nodes_apply_each_migration_
         let (status, _) = api(client, Method::Get, "/api/tags", None, None).await;
         assert_eq!(status, Status::Ok);
     }
-    let mut third = checker(cluster, 2, &db).await;
+    let mut third = on.checker(2).await;
     let files = std::fs::read_dir("migrations/mysql")
         .expect("migrations")
         .count();
@@ -338,14 +327,10 @@ async fn two_instances_migrating_at_once_through_two_nodes_apply_each_migration_
 
 #[rocket::async_test]
 async fn with_galera_sync_wait_a_write_through_one_node_is_read_at_once_through_another() {
-    if !galera_available("galera::sync_wait") {
+    let Some(on) = shared("galera::sync_wait").await else {
         return;
-    }
-    let _shared = EXCLUSIVE.read().await;
-    let cluster = cluster();
-    let db = cluster.database();
-    let one = app(cluster, 0, &db, 1).await;
-    let two = app(cluster, 1, &db, 1).await;
+    };
+    let (one, two) = (on.app(0, 1).await, on.app(1, 1).await);
     let token = register(&one, "writer").await;
     for n in 0..20 {
         let slug = create_article(&one, &token, &format!("Fresh {n}"), &["now"]).await;
@@ -368,7 +353,8 @@ async fn with_galera_sync_wait_a_write_through_one_node_is_read_at_once_through_
         .expect("variable");
     assert_eq!(wait, 1);
     // Out of range (the variable is a 4-bit mask): the app refuses to start.
-    let bad = test_figment(&cluster.url(0, &db)).merge(("databases.main.galera_sync_wait", 16));
+    let bad =
+        test_figment(&on.cluster.url(0, &on.db)).merge(("databases.main.galera_sync_wait", 16));
     let refused = Client::untracked(conduit::rocket_with(bad))
         .await
         .err()
@@ -378,13 +364,11 @@ async fn with_galera_sync_wait_a_write_through_one_node_is_read_at_once_through_
 
 #[rocket::async_test]
 async fn a_node_stopped_mid_run_leaves_the_others_serving_and_rejoins_with_the_data() {
-    if !galera_available("galera::node_restart") {
+    let Some(on) = alone("galera::node_restart").await else {
         return;
-    }
-    let _alone = EXCLUSIVE.write().await;
-    let cluster = cluster();
-    let db = cluster.database();
-    let one = app(cluster, 0, &db, 0).await;
+    };
+    let cluster = on.cluster;
+    let one = on.app(0, 0).await;
     let token = register(&one, "steady").await;
     let mut slugs = Vec::new();
     // Writers through node 1 while node 2 shuts down beside them.
@@ -430,13 +414,13 @@ async fn a_node_stopped_mid_run_leaves_the_others_serving_and_rejoins_with_the_d
         nodes[1] = Some(restarted);
         wait_synced(&nodes, 3);
     }
-    let mut second = checker(cluster, 1, &db).await;
+    let mut second = on.checker(1).await;
     assert_eq!(
         count(&mut second, "SELECT COUNT(*) FROM articles").await,
         i64::try_from(slugs.len()).expect("len")
     );
     assert_counters_fresh(&mut second).await;
-    let two = app(cluster, 1, &db, 0).await;
+    let two = on.app(1, 0).await;
     let (status, body) = api(&two, Method::Get, "/api/articles?tag=steady", None, None).await;
     assert_eq!(status, Status::Ok);
     assert_eq!(body["articlesCount"], json!(slugs.len()));

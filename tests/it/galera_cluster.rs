@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rocket::local::asynchronous::Client;
-use rocket::tokio::sync::RwLock;
+use rocket::tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use sqlx::{Connection, MySqlConnection};
 
 use crate::harness::test_figment;
@@ -38,7 +38,7 @@ pub struct Cluster {
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 /// Tests hold it for reading; the one that stops a node holds it for writing, alone.
-pub static EXCLUSIVE: RwLock<()> = RwLock::const_new(());
+static EXCLUSIVE: RwLock<()> = RwLock::const_new(());
 
 /// Whether the cluster can be started (`false`: skip reported, unless MySQL is required).
 pub fn galera_available(test: &str) -> bool {
@@ -52,12 +52,63 @@ pub fn galera_available(test: &str) -> bool {
     if Path::new(PROVIDER).exists() && rsync {
         return true;
     }
-    assert!(
-        std::env::var("CONDUIT_TEST_REQUIRE_MYSQL").as_deref() != Ok("1"),
-        "CONDUIT_TEST_REQUIRE_MYSQL=1 but {PROVIDER} or rsync is missing (apt-get install galera-4 rsync)"
+    crate::harness::skip_without_mysql(
+        test,
+        &format!("{PROVIDER} or rsync is missing"),
+        "apt-get install galera-4 rsync",
     );
-    eprintln!("SKIPPED {test}: galera-4 or rsync is not installed");
     false
+}
+
+/// A test's place on the shared cluster: the cluster, a fresh database on it, and its turn
+/// (`G`: a read guard of [`EXCLUSIVE`] for the tests that share the cluster, the write guard
+/// for one that stops a node), held as long as this is.
+pub struct OnCluster<G> {
+    /// The cluster.
+    pub cluster: &'static Cluster,
+    /// The test's database.
+    pub db: String,
+    _turn: G,
+}
+
+/// The cluster, shared with the other tests, and a fresh database on it; `None` (skip
+/// reported) when it cannot run.
+pub async fn shared(test: &str) -> Option<OnCluster<RwLockReadGuard<'static, ()>>> {
+    if !galera_available(test) {
+        return None;
+    }
+    let turn = EXCLUSIVE.read().await;
+    Some(OnCluster::new(turn))
+}
+
+/// The cluster to this test alone (it stops a node), and a fresh database on it.
+pub async fn alone(test: &str) -> Option<OnCluster<RwLockWriteGuard<'static, ()>>> {
+    if !galera_available(test) {
+        return None;
+    }
+    let turn = EXCLUSIVE.write().await;
+    Some(OnCluster::new(turn))
+}
+
+impl<G> OnCluster<G> {
+    fn new(turn: G) -> Self {
+        let cluster = cluster();
+        Self {
+            db: cluster.database(),
+            cluster,
+            _turn: turn,
+        }
+    }
+
+    /// An app on node `i`, with `galera_sync_wait`.
+    pub async fn app(&self, i: usize, sync_wait: u8) -> Client {
+        app(self.cluster, i, &self.db, sync_wait).await
+    }
+
+    /// A session on node `i` that waits for the cluster before reading.
+    pub async fn checker(&self, i: usize) -> MySqlConnection {
+        checker(self.cluster, i, &self.db).await
+    }
 }
 
 /// `mariadbd` arguments for node `i` of a cluster on `ports`.
@@ -125,7 +176,7 @@ pub fn wait_synced(nodes: &[Option<MariaDbServer>; 3], size: usize) {
 }
 
 /// The shared cluster, started on first use (node 1 bootstraps, 2 and 3 join by SST).
-pub fn cluster() -> &'static Cluster {
+fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         let ports = [(); 3].map(|()| Ports {
             sql: free_port(),
@@ -193,7 +244,7 @@ impl Cluster {
 }
 
 /// An app on node `i`'s URL for `database`, with `galera_sync_wait`.
-pub async fn app(cluster: &Cluster, i: usize, database: &str, sync_wait: u8) -> Client {
+async fn app(cluster: &Cluster, i: usize, database: &str, sync_wait: u8) -> Client {
     let figment = test_figment(&cluster.url(i, database))
         .merge(("databases.main.galera_sync_wait", sync_wait));
     Client::untracked(conduit::rocket_with(figment))
@@ -202,7 +253,7 @@ pub async fn app(cluster: &Cluster, i: usize, database: &str, sync_wait: u8) -> 
 }
 
 /// A session on node `i` that waits for the cluster before reading (`wsrep_sync_wait`).
-pub async fn checker(cluster: &Cluster, i: usize, database: &str) -> MySqlConnection {
+async fn checker(cluster: &Cluster, i: usize, database: &str) -> MySqlConnection {
     let mut conn = MySqlConnection::connect(&cluster.url(i, database))
         .await
         .expect("connect to the node");

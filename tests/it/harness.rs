@@ -67,18 +67,26 @@ pub fn mysql_server_url(test: &str) -> Option<String> {
     match std::env::var("CONDUIT_TEST_MYSQL_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
         _ => {
-            assert!(
-                std::env::var("CONDUIT_TEST_REQUIRE_MYSQL").as_deref() != Ok("1"),
-                "CONDUIT_TEST_REQUIRE_MYSQL=1 but CONDUIT_TEST_MYSQL_URL is not set"
-            );
-            // Written straight to stderr so libtest's capture does not hide it.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: set CONDUIT_TEST_MYSQL_URL to run it on MariaDB/MySQL"
+            skip_without_mysql(
+                test,
+                "CONDUIT_TEST_MYSQL_URL is not set",
+                "set it to run the test on MariaDB/MySQL",
             );
             None
         }
     }
+}
+
+/// Report that `test` is skipped because `missing` (what a MySQL test needs) is not there, and
+/// how to `fix` it; or fail, when the run requires MySQL (`CONDUIT_TEST_REQUIRE_MYSQL=1`, CI):
+/// a missing server, package or URL must not pass as a skip there.
+pub fn skip_without_mysql(test: &str, missing: &str, fix: &str) {
+    assert!(
+        std::env::var("CONDUIT_TEST_REQUIRE_MYSQL").as_deref() != Ok("1"),
+        "CONDUIT_TEST_REQUIRE_MYSQL=1 but {missing} ({fix})"
+    );
+    // Written straight to stderr so libtest's capture does not hide it.
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {missing} ({fix})");
 }
 
 /// A fresh, empty database for `engine`: its URL, the temp dir it lives in, and the MySQL scratch.

@@ -15,6 +15,7 @@ mod auth;
 mod axe;
 mod backup;
 mod browser;
+mod browser_mail;
 mod counters;
 mod csrf;
 mod dashboard;

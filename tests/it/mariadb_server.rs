@@ -15,7 +15,6 @@
 //! When `mariadbd` is missing the tests using this report the skip, unless
 //! `CONDUIT_TEST_REQUIRE_MYSQL=1`, which makes them fail (like the harness's MySQL variants).
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -135,13 +134,10 @@ pub fn available(test: &str) -> bool {
     if Path::new(MARIADBD).exists() {
         return true;
     }
-    assert!(
-        std::env::var("CONDUIT_TEST_REQUIRE_MYSQL").as_deref() != Ok("1"),
-        "CONDUIT_TEST_REQUIRE_MYSQL=1 but {MARIADBD} is not installed (apt-get install mariadb-server)"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: {MARIADBD} is not installed"
+    crate::harness::skip_without_mysql(
+        test,
+        &format!("{MARIADBD} is not installed"),
+        "apt-get install mariadb-server",
     );
     false
 }

@@ -295,7 +295,7 @@ pub struct TagRow {
 }
 
 /// The dashboard's numbers.
-#[derive(Debug, Clone, Copy, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Counts {
     /// Accounts.
     pub users: i64,
@@ -315,15 +315,20 @@ pub struct Counts {
 /// `counts` table (`crate::db::articles::counters`), not a count of the table's rows (a scan
 /// of an index at 50,000 articles).
 pub async fn counts(db: &DbPool) -> Result<Counts, sqlx::Error> {
-    let sql = format!(
+    let sql = counts_sql();
+    db_run!(db, |c| sqlx::query_as::<_, Counts>(&sql).fetch_one(c).await)
+}
+
+/// The statement of [`counts`] (no binds).
+pub(crate) fn counts_sql() -> String {
+    format!(
         "SELECT (SELECT COUNT(*) FROM users) AS users, \
         (SELECT COUNT(*) FROM users WHERE role = 'admin') AS admins, \
         (SELECT COUNT(*) FROM users WHERE disabled = TRUE) AS disabled, \
         {} AS articles, (SELECT COUNT(*) FROM comments) AS comments, \
         (SELECT COUNT(*) FROM tags) AS tags",
         crate::db::articles::counters::ARTICLE_TOTAL
-    );
-    db_run!(db, |c| sqlx::query_as::<_, Counts>(&sql).fetch_one(c).await)
+    )
 }
 
 /// An article as the admin edit form shows it.

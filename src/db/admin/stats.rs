@@ -79,45 +79,79 @@ pub async fn per_day(
         .await)
 }
 
-/// The query plan of [`per_day`] (SQLite's `EXPLAIN QUERY PLAN` details, MariaDB's `EXPLAIN`
-/// rows as `table=... key=... Extra=...`): for tests and for checking a database by hand.
-pub async fn explain_per_day(
+/// A value bound to a statement whose plan is read.
+#[derive(Debug, Clone, Copy)]
+enum Bind {
+    Date(NaiveDate),
+    Int(i64),
+}
+
+/// The plan of `sql` with `binds` (SQLite's `EXPLAIN QUERY PLAN` details, MariaDB's `EXPLAIN`
+/// rows as `table=... type=... key=... Extra=...`).
+async fn explain(db: &DbPool, sql: &str, binds: &[Bind]) -> Result<Vec<String>, sqlx::Error> {
+    let sql = match db.engine() {
+        Engine::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+        Engine::MySql => format!("EXPLAIN {sql}"),
+    };
+    let engine = db.engine();
+    db_run!(db, |c| {
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match *bind {
+                Bind::Date(d) => query.bind(d),
+                Bind::Int(n) => query.bind(n),
+            };
+        }
+        let rows = query.fetch_all(c).await?;
+        match engine {
+            Engine::Sqlite => crate::db::explain::sqlite_steps(&rows),
+            Engine::MySql => crate::db::explain::mysql_steps(&rows),
+        }
+    })
+}
+
+/// The query plans of every statement the dashboard runs for a range from `first` to `last`,
+/// by name (`per_day users`, `per_day articles`, `per_day comments`, `changes_since`,
+/// `counts`, `top_tags`): for tests and for checking a database by hand.
+pub async fn explain_dashboard(
     db: &DbPool,
-    series: Series,
     first: NaiveDate,
     last: NaiveDate,
-) -> Result<Vec<String>, sqlx::Error> {
-    let sql = per_day_sql(series, db.engine());
+) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
+    let engine = db.engine();
     let until = last.succ_opt().unwrap_or(NaiveDate::MAX);
-    match db.engine() {
-        Engine::Sqlite => {
-            let sql = format!("EXPLAIN QUERY PLAN {sql}");
-            db_run!(db, |c| {
-                let rows = sqlx::query(&sql)
-                    .bind(first)
-                    .bind(until)
-                    .fetch_all(c)
-                    .await?;
-                crate::db::explain::sqlite_steps(&rows)
-            })
-        }
-        Engine::MySql => {
-            let sql = format!("EXPLAIN {sql}");
-            db_run!(db, |c| {
-                let rows = sqlx::query(&sql)
-                    .bind(first)
-                    .bind(until)
-                    .fetch_all(c)
-                    .await?;
-                crate::db::explain::mysql_steps(&rows)
-            })
-        }
+    let mut plans = Vec::new();
+    for series in Series::ALL {
+        let sql = per_day_sql(series, engine);
+        let plan = explain(db, &sql, &[Bind::Date(first), Bind::Date(until)]).await?;
+        plans.push((format!("per_day {}", series.table()), plan));
     }
+    let since = [Bind::Date(first); 6];
+    plans.push((
+        "changes_since".to_owned(),
+        explain(db, CHANGES_SQL, &since).await?,
+    ));
+    plans.push((
+        "counts".to_owned(),
+        explain(db, &crate::db::admin::counts_sql(), &[]).await?,
+    ));
+    plans.push((
+        "top_tags".to_owned(),
+        explain(
+            db,
+            crate::db::tags::popular_counts_sql(engine),
+            &[Bind::Int(10)],
+        )
+        .await?,
+    ));
+    Ok(plans)
 }
 
 /// What changed since a day: new rows of each table, and the admins and disabled accounts
 /// gained or lost by admin actions (the audit log).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema,
+)]
 pub struct Changes {
     /// Accounts created.
     pub users: i64,
@@ -138,7 +172,19 @@ pub struct Changes {
 /// the account as it was: `serde_json` writes `"role":"admin"` and `"disabled":true` with no
 /// spaces, and a quote inside a value is escaped, so the patterns match only those fields).
 pub async fn changes_since(db: &DbPool, since: NaiveDate) -> Result<Changes, sqlx::Error> {
-    const SQL: &str = "SELECT \
+    db_run!(db, |c| sqlx::query_as::<_, Changes>(CHANGES_SQL)
+        .bind(since)
+        .bind(since)
+        .bind(since)
+        .bind(since)
+        .bind(since)
+        .bind(since)
+        .fetch_one(c)
+        .await)
+}
+
+/// The statement of [`changes_since`]: six binds, each the first day.
+const CHANGES_SQL: &str = "SELECT \
         (SELECT COUNT(*) FROM users WHERE created_at >= ?) AS users, \
         CAST(COALESCE((SELECT SUM(CASE WHEN action = 'user.promote' THEN 1 \
             WHEN action = 'user.demote' THEN -1 \
@@ -151,16 +197,6 @@ pub async fn changes_since(db: &DbPool, since: NaiveDate) -> Result<Changes, sql
         (SELECT COUNT(*) FROM articles WHERE created_at >= ?) AS articles, \
         (SELECT COUNT(*) FROM comments WHERE created_at >= ?) AS comments, \
         (SELECT COUNT(*) FROM tags WHERE created_at >= ?) AS tags";
-    db_run!(db, |c| sqlx::query_as::<_, Changes>(SQL)
-        .bind(since)
-        .bind(since)
-        .bind(since)
-        .bind(since)
-        .bind(since)
-        .bind(since)
-        .fetch_one(c)
-        .await)
-}
 
 #[cfg(test)]
 mod tests {
