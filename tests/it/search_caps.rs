@@ -78,7 +78,7 @@ db_test!(
         }
         // Unrelated articles do not show up.
         write(&app.client, &token, "Lemon", "Citrus", "Sour", &["fruit"]).await;
-        expected.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        expected.sort_by_key(|(rank, i, _)| std::cmp::Reverse((*rank, *i)));
         let order: Vec<String> = expected.iter().map(|(_, _, t)| t.clone()).collect();
         // Page sizes that cut tiers in the middle, and one page holding everything.
         for limit in [1, 3, 7, 32, 100] {
@@ -189,7 +189,7 @@ async fn budgeted(engine: Engine, test: &str) -> Option<TestApp> {
 async fn status_from(client: &Client, path: &str, from: &str) -> (Status, Option<String>, String) {
     let res = client
         .get(path.to_owned())
-        .remote(from.parse().unwrap())
+        .remote(from.parse().expect("address"))
         .dispatch()
         .await;
     let retry = res.headers().get_one("Retry-After").map(str::to_owned);
@@ -256,7 +256,7 @@ async fn a_flood_of_searches_gets_429_past_the_budget(app: TestApp) {
     assert!(
         body["errors"]["body"][0]
             .as_str()
-            .unwrap()
+            .expect("a message")
             .contains("too many searches"),
         "{body}"
     );
@@ -280,7 +280,7 @@ async fn a_flood_of_searches_gets_429_past_the_budget(app: TestApp) {
     let res = app
         .client
         .get("/api/articles?q=word")
-        .remote(from.parse().unwrap())
+        .remote(from.parse().expect("address"))
         .header(Header::new("Authorization", format!("Token {token}")))
         .dispatch()
         .await;
