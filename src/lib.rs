@@ -19,6 +19,7 @@ pub mod json_body;
 pub mod mail;
 pub mod markdown;
 pub mod metrics;
+pub mod search_budget;
 pub mod security;
 pub mod seed;
 pub mod snippet;
@@ -51,6 +52,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(telemetry::RequestStart)
         // Before the CSRF gate: a request over its budget is turned away without a lookup.
         .attach(api::rate_limit::RateLimits)
+        .attach(search_budget::SearchBudgets)
         .attach(auth::csrf::Gate)
         .attach(security::shield())
         .attach(security::ContentSecurityPolicy)

@@ -16,6 +16,7 @@ use crate::db::articles::{Article, Filter};
 use crate::db::{self, CommentId, Conn, DbPool, UserId};
 use crate::error::{ApiResult, AppError, FieldErrors};
 use crate::json_body::ApiJson;
+use crate::search_budget::SearchBudget;
 
 /// Default page size of the API (the RealWorld spec's).
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -156,7 +157,7 @@ struct FeedQuery<'r> {
 /// user's favorites; bodies are left out.
 #[utoipa::path(get, path = "/articles", tag = "articles", operation_id = "listArticles",
     params(
-        ("q" = Option<String>, Query, description = "Search: articles holding every word (each as a prefix), ranked by relevance. Any text is taken: only the first 200 characters are read, and what is not a word (punctuation, control characters) is ignored. Blank: no search."),
+        ("q" = Option<String>, Query, description = "Search: articles holding every word (each as a prefix), ranked by relevance. Any text is taken: only the first 200 characters are read, and what is not a word (punctuation, control characters) is ignored. Blank: no search. A search reaches its first 1,000 results (a page past them is empty) and `articlesCount` counts up to 1,000; each client address may search `search_per_minute` times a minute (429 past that)."),
         ("tag" = Option<String>, Query, description = "Only articles with this tag.", max_length = 64, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
         ("author" = Option<String>, Query, description = "Only articles by this username.", max_length = 32, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
         ("favorited" = Option<String>, Query, description = "Only articles this username favorited.", max_length = 32, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"),
@@ -167,9 +168,11 @@ struct FeedQuery<'r> {
     responses(
         (status = 200, description = "A page of articles.", body = ArticlesBody),
         (status = 422, description = "A parameter out of range (`errors` names it).", body = ErrorBody),
+        (status = 429, description = "Too many searches from this address (with `q`); `Retry-After` says when to retry.", body = ErrorBody),
     ))]
 #[get("/articles?<query..>")]
 async fn list(
+    _budget: SearchBudget,
     db: Conn,
     me: MaybeUser,
     uri: &rocket::http::uri::Origin<'_>,
@@ -188,11 +191,9 @@ async fn list(
         Some(q) => {
             let (limit, offset) = page_params(query.limit, query.offset, DEFAULT_LIMIT)?;
             let words = db::search::Query::parse(q, db.engine());
-            Ok(
-                db::search::search(&db, &words, &filter, me.id(), limit, offset, false)
-                    .await?
-                    .into(),
-            )
+            let found =
+                db::search::search(&db, &words, &filter, me.id(), limit, offset, false).await?;
+            Ok(db::articles::ArticleSlice::from(found).into())
         }
     }
 }

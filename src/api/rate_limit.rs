@@ -50,6 +50,7 @@ use crate::auth::credentials::header_token;
 use crate::auth::session;
 use crate::auth::token::{Keys, Kind as TokenKind};
 use crate::config::AppConfig;
+use crate::search_budget::network;
 
 /// Where limited requests are rerouted, under `/api`.
 const LIMITED_PATH: &str = "/api/__rate-limited";
@@ -246,16 +247,6 @@ fn tighter(a: Decision, b: Decision) -> Decision {
         b
     } else {
         a
-    }
-}
-
-/// The address a budget is kept for: an IPv4 address itself, an IPv6 one's /64.
-fn network(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
-            u128::from(v6) & !u128::from(u64::MAX),
-        )),
     }
 }
 

@@ -50,6 +50,9 @@ pub(super) fn rate_limit_anonymous_reads() -> u32 {
 pub(super) fn rate_limit_anonymous_writes() -> u32 {
     30
 }
+pub(super) fn search_per_minute() -> u32 {
+    60
+}
 pub(super) fn password_queue_max() -> usize {
     64
 }

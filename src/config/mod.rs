@@ -87,6 +87,10 @@ pub struct AppConfig {
     /// credentials.
     #[serde(default = "defaults::rate_limit_anonymous_writes")]
     pub rate_limit_anonymous_writes: u32,
+    /// Searches (site and API together) per minute for each client address, that many at
+    /// once (`crate::search_budget`); `0`, or `rate_limits = false`, turns the budget off.
+    #[serde(default = "defaults::search_per_minute")]
+    pub search_per_minute: u32,
     /// Password hashes and checks that may wait for the hasher (one runs at a time); more are
     /// answered 503 with `Retry-After` at once. `0`: none may wait.
     #[serde(default = "defaults::password_queue_max")]

@@ -1,7 +1,9 @@
 //! The search page, `/search?q=&tag=&author=&page=`: ranked results (`db::search`), each with
 //! its title linked, author, date, tags and a snippet with the searched words marked
-//! ([`crate::snippet`]); filters by tag and author; numbered pages with `rel=prev/next`. An
-//! empty query shows the form and what search does. The navigation's search box on every
+//! ([`crate::snippet`]); filters by tag and author; numbered pages with `rel=prev/next`, up to
+//! the first [`MAX_RESULTS`] results (the count says "1000+" past them, and a page past them
+//! says that search shows no more and how to narrow it). An empty query shows the form and
+//! what search does. The navigation's search box on every
 //! page is a plain GET form to here (`partials/nav`), so it works without JavaScript.
 
 use rocket::form::FromForm;
@@ -11,9 +13,10 @@ use serde::Serialize;
 use crate::config::AppConfig;
 use crate::content;
 use crate::db::articles::{Article, Filter};
-use crate::db::search::{Query, MAX_QUERY_CHARS};
+use crate::db::search::{Query, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::db::{self, Conn};
 use crate::error::PageResult;
+use crate::search_budget::SearchBudget;
 use crate::snippet::{snippet, Part};
 use crate::web::layout::Layout;
 use crate::web::lists::page_number;
@@ -94,8 +97,14 @@ struct SearchPage {
     max_query: usize,
     /// Whether a search was made (a non-blank `q`).
     searched: bool,
-    /// How many articles match in all.
+    /// How many articles match in all, up to `max_results`.
     total: i64,
+    /// Whether more than `max_results` match.
+    more: bool,
+    /// The most results a search reaches (`db::search::MAX_RESULTS`).
+    max_results: i64,
+    /// Whether this page is past them.
+    past_results: bool,
     /// The first and last result numbers on this page.
     first: i64,
     last: i64,
@@ -107,6 +116,7 @@ struct SearchPage {
 
 #[get("/search?<query..>")]
 async fn index(
+    _budget: SearchBudget,
     db: Conn,
     layout: Layout,
     config: &State<AppConfig>,
@@ -132,8 +142,8 @@ async fn index(
             page: (page > 1).then(|| page.to_string()),
         })
     };
-    let (results, total, pager) = match &q {
-        None => (Vec::new(), 0, Pager::numbered(None, None)),
+    let (results, total, more, pager) = match &q {
+        None => (Vec::new(), 0, false, Pager::numbered(None, None)),
         Some(text) => {
             let words = Query::parse(text, db.engine());
             let viewer = layout.user_id();
@@ -149,7 +159,12 @@ async fn index(
             let previous = (page > 1).then(|| link(tag.as_ref(), author.as_ref(), page - 1));
             let next = ((page - 1) * size + shown < found.total && shown == size)
                 .then(|| link(tag.as_ref(), author.as_ref(), page + 1));
-            (results, found.total, Pager::numbered(previous, next))
+            (
+                results,
+                found.total,
+                found.more,
+                Pager::numbered(previous, next),
+            )
         }
     };
     let shown = i64::try_from(results.len()).unwrap_or(i64::MAX);
@@ -170,6 +185,9 @@ async fn index(
             author: author.unwrap_or_default(),
             max_query: MAX_QUERY_CHARS,
             total,
+            more,
+            max_results: MAX_RESULTS,
+            past_results: (page - 1) * size >= MAX_RESULTS,
             first,
             last: first + shown - 1,
             results,

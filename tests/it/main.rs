@@ -46,6 +46,7 @@ mod rate_limit;
 mod restore;
 mod schemathesis;
 mod search;
+mod search_caps;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;

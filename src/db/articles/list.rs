@@ -2,6 +2,8 @@
 //! total, at an offset or a keyset cursor ([`Position`]); the plan of its id range is
 //! `plan.rs`.
 
+use std::fmt::Write as _;
+
 use sqlx::{FromRow, Row};
 
 use super::{columns, Article};
@@ -106,7 +108,7 @@ pub struct Filter {
 }
 
 /// A bound value of a dynamically assembled query.
-pub(super) enum Bind {
+pub(crate) enum Bind {
     Int(i64),
     Text(String),
 }
@@ -124,7 +126,7 @@ macro_rules! bind_values {
         query
     }};
 }
-pub(super) use bind_values;
+pub(crate) use bind_values;
 
 /// The rows a list is read from: a join that yields matching article ids in id order from one
 /// index, the conditions of the remaining filters, and their values.
@@ -169,7 +171,7 @@ const BY_TAG: FilterSql = FilterSql {
     from: "tags dt CROSS JOIN article_tags d ON d.tag_id = dt.id",
     id: "d.article_id",
     driving: "dt.name = ?",
-    // Listed for completeness: a tag, when present, always drives.
+    // Narrows a search (`narrowing`); in a list a tag, when present, always drives.
     narrowing:
         "SELECT ft.article_id FROM article_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name = ?",
     counter: Some(super::counters::TAG_TOTAL),
@@ -208,9 +210,10 @@ const BY_FEED: FilterSql = FilterSql {
     ),
 };
 
-pub(super) fn source(filter: &Filter) -> Source {
-    // The filters present, in the order in which they are preferred to drive the list.
-    let present: Vec<(&FilterSql, Bind)> = [
+/// The filters present in `filter` with their values, in the order in which they are
+/// preferred to drive a list.
+fn present(filter: &Filter) -> Vec<(&'static FilterSql, Bind)> {
+    [
         filter.tag.clone().map(|t| (&BY_TAG, Bind::Text(t))),
         filter
             .favorited_by
@@ -221,7 +224,24 @@ pub(super) fn source(filter: &Filter) -> Source {
     ]
     .into_iter()
     .flatten()
-    .collect();
+    .collect()
+}
+
+/// `filter`'s conditions on the article id `id` of rows driven by something else (a search
+/// index): each ` AND <id> IN (<its narrowing subquery>)`, as when another filter drives a
+/// list, and their values in order.
+pub(crate) fn narrowing(filter: &Filter, id: &str) -> (String, Vec<Bind>) {
+    let mut sql = String::new();
+    let mut binds = Vec::new();
+    for (filter_sql, bind) in present(filter) {
+        let _ = write!(sql, " AND {id} IN ({})", filter_sql.narrowing);
+        binds.push(bind);
+    }
+    (sql, binds)
+}
+
+pub(super) fn source(filter: &Filter) -> Source {
+    let present = present(filter);
     let (from, id) = present
         .first()
         .map_or((UNFILTERED, "d.id"), |(d, _)| (d.from, d.id));

@@ -431,6 +431,7 @@ mod plan;
 mod write;
 
 pub use keyset::{keyset_page, latest_with_bodies, KeysetPage};
+pub(crate) use list::{bind_values, narrowing, Bind};
 pub use list::{
     count, page, page_and_popular_tags, page_for_claim, ArticleSlice, Filter, Position,
 };

@@ -1,7 +1,8 @@
 //! Full-text search over articles: the user's words made safe for the engine ([`Query`]) and
-//! one page of ranked results ([`search`]), on each engine's own index: SQLite's FTS5 table
-//! `article_search` (kept in step with `articles` by triggers) and MariaDB/MySQL's `InnoDB`
-//! FULLTEXT indexes (both made by `migrations/*/20261201000001_search.sql`).
+//! one page of ranked results ([`search`]), on each engine's own index: SQLite's FTS5 tables
+//! (`article_search` over every searched field and one small one per ranked field, kept in
+//! step with `articles` by triggers) and MariaDB/MySQL's `InnoDB` FULLTEXT indexes (made by
+//! `migrations/*/20261201000001_search.sql` and `20261203200001_search_fields.sql`).
 //!
 //! What matches: every word of the query, each as a prefix (`wor` finds "world"), in any of
 //! the title, the tag names, the description and the body. Case and accents are ignored.
@@ -11,11 +12,29 @@
 //! as the digits of a binary number, title first (a match in the title and the tags ranks
 //! above one in the title alone, which ranks above one in the tags, description and body): the
 //! same order on both engines, so neither's own relevance score decides. Ties go newest first:
-//! by id, which grows with creation, as every list orders (`src/db/articles/list.rs`). On
-//! SQLite the ranked ids then come from the index alone: no article row is read until the
-//! page's, which keeps a word found in every article from reading every article.
+//! by id, which grows with creation, as every list orders (`src/db/articles/list.rs`).
+//!
+//! The caps ([`MAX_RESULTS`]): a search reaches its first 1,000 results in that order and
+//! counts its matches up to 1,000 ([`Found::more`] past that). A page past them is empty, and
+//! costs no ranking. So a word found in every article never ranks or counts all of them.
+//!
+//! How a page is found (`ranked.rs`): on SQLite tier by tier, best first, each tier's ids
+//! newest first from the index, stopping once the page is full; a tier of a field that holds
+//! none of the words is never read. On the 50,000-article scale set (bench/scale's data, with
+//! SQLite 3.40), the statements of one page took, in CPU time with the capped count: a rare
+//! word 0.2 ms, a word in 3 of 16 tag lists 1 ms, a word in every body 3 ms, one in every
+//! title and description 7 ms, two such words 11 to 13 ms, the same at offset 0 and 980;
+//! ranking every match took 28 to 54 ms. What remains is FTS5 gathering each long prefix's
+//! matches apart (about 1 ms per common word each time the word appears in an expression).
+//! On MariaDB the ranking is one statement over the FULLTEXT matches: `InnoDB` gathers a
+//! word's whole list of matches whatever the `LIMIT` (a word in all 50,000 articles: 0.14 s
+//! for the capped count, 0.36 to 0.9 s for the ranked ids on a loaded two-core machine), so
+//! there the caps bound only the rest of the work and the search budget
+//! (`crate::search_budget`) bounds how often one address may ask.
 
-use std::fmt::Write as _;
+mod ranked;
+
+use std::collections::HashMap;
 
 use sqlx::{FromRow, Row};
 use unicode_normalization::UnicodeNormalization;
@@ -40,13 +59,6 @@ const MYSQL_STOPWORDS: [&str; 36] = [
     "i", "in", "is", "it", "la", "of", "on", "or", "that", "the", "this", "to", "was", "what",
     "when", "where", "who", "will", "with", "und", "the", "www",
 ];
-
-/// How many characters of a body a snippet is looked for in.
-macro_rules! snippet_body_chars {
-    () => {
-        "20000"
-    };
-}
 
 /// A search query made of the words of what the user typed, ready for either engine.
 ///
@@ -150,166 +162,33 @@ impl Query {
     }
 }
 
-/// A value bound to a filter's `?`.
-enum Value {
-    Int(i64),
-    Text(String),
+/// The most results a search reaches, and the most matches it counts.
+pub const MAX_RESULTS: i64 = 1_000;
+
+/// One page of a search.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The articles on this page, in rank order.
+    pub articles: Vec<Article>,
+    /// How many articles match, up to [`MAX_RESULTS`].
+    pub total: i64,
+    /// Whether more than [`MAX_RESULTS`] match (`total` is then [`MAX_RESULTS`]).
+    pub more: bool,
 }
 
-/// The filter's conditions on the article id `id`, each ` AND <id> IN (...)`, and their values.
-/// The subqueries read the same indexes the lists do (`src/db/articles/list.rs`).
-fn narrowing(filter: &Filter, id: &str) -> (String, Vec<Value>) {
-    let mut sql = String::new();
-    let mut values = Vec::new();
-    let mut add = |subquery: &str, value: Value| {
-        let _ = write!(sql, " AND {id} IN ({subquery})");
-        values.push(value);
-    };
-    if let Some(tag) = &filter.tag {
-        add(
-            "SELECT ft.article_id FROM article_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name = ?",
-            Value::Text(tag.clone()),
-        );
+impl From<Found> for ArticleSlice {
+    fn from(found: Found) -> Self {
+        let mut slice = ArticleSlice::default();
+        slice.articles = found.articles;
+        slice.total = found.total;
+        slice
     }
-    if let Some(author) = &filter.author {
-        add(
-            "SELECT aa.id FROM articles aa JOIN users au ON au.id = aa.author_id WHERE au.username = ?",
-            Value::Text(author.clone()),
-        );
-    }
-    if let Some(user) = &filter.favorited_by {
-        add(
-            "SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id WHERE fu.username = ?",
-            Value::Text(user.clone()),
-        );
-    }
-    if let Some(reader) = filter.feed_of {
-        add(
-            "SELECT fe.article_id FROM feed_entries fe WHERE fe.user_id = ?",
-            Value::Int(reader.get()),
-        );
-    }
-    (sql, values)
-}
-
-/// `$query` with each [`Value`] of `$values` bound in order.
-macro_rules! bind_all {
-    ($query:expr, $values:expr) => {{
-        let mut query = $query;
-        for value in $values {
-            query = match value {
-                Value::Int(v) => query.bind(*v),
-                Value::Text(v) => query.bind(v.as_str()),
-            };
-        }
-        query
-    }};
-}
-
-/// The statements of one search: the matches' count, and the ids of one page with their rank
-/// (the per-field match strings are bound first, then the whole query, then the filter).
-struct Statements {
-    total: String,
-    ids: String,
-}
-
-fn statements(engine: Engine, filter: &Filter) -> (Statements, Vec<Value>) {
-    match engine {
-        Engine::Sqlite => {
-            // The table-valued form (`article_search(?)`) is FTS5's `MATCH`, with an alias.
-            let (count_cond, values) = narrowing(filter, "ca.rowid");
-            let (cond, _) = narrowing(filter, "s.rowid");
-            // Each `?` here is bound to one field's query (`{title} : (...)`, see
-            // [`match_strings`]): title, tags, description.
-            let any_in = "(s.rowid IN (SELECT rowid FROM article_search(?)))";
-            let rank = format!("{any_in} * 4 + {any_in} * 2 + {any_in}");
-            (
-                Statements {
-                    total: format!(
-                        "(SELECT COUNT(*) FROM article_search(?) ca WHERE 1 = 1{count_cond})"
-                    ),
-                    ids: format!(
-                        "SELECT s.rowid AS id, {rank} AS search_rank \
-                         FROM article_search(?) s WHERE 1 = 1{cond} \
-                         ORDER BY search_rank DESC, id DESC LIMIT ? OFFSET ?"
-                    ),
-                },
-                values,
-            )
-        }
-        Engine::MySql => {
-            const ALL: &str = "MATCH ({t}.title, {t}.tag_list, {t}.description, {t}.body) AGAINST (? IN BOOLEAN MODE)";
-            let (count_cond, values) = narrowing(filter, "ca.id");
-            let (cond, _) = narrowing(filter, "sa.id");
-            // A match's relevance is above 0 even for a word in every row (MariaDB's is then
-            // a tiny positive number, pinned by tests/it/search.rs with a single article).
-            let any_in =
-                |column: &str| format!("(MATCH (sa.{column}) AGAINST (? IN BOOLEAN MODE) > 0)");
-            let rank = format!(
-                "CAST({} * 4 + {} * 2 + {} AS SIGNED)",
-                any_in("title"),
-                any_in("tag_list"),
-                any_in("description")
-            );
-            (
-                Statements {
-                    total: format!(
-                        "(SELECT COUNT(*) FROM articles ca WHERE {}{count_cond})",
-                        ALL.replace("{t}", "ca")
-                    ),
-                    ids: format!(
-                        "SELECT sa.id AS id, {rank} AS search_rank \
-                         FROM articles sa WHERE {}{cond} \
-                         ORDER BY search_rank DESC, id DESC LIMIT ? OFFSET ?",
-                        ALL.replace("{t}", "sa")
-                    ),
-                },
-                values,
-            )
-        }
-    }
-}
-
-/// The whole query and the per-field ones (title, tags, description) in `engine`'s syntax.
-fn match_strings(query: &Query, engine: Engine) -> (String, [String; 3]) {
-    match engine {
-        Engine::Sqlite => (
-            query.fts5_all(),
-            [
-                query.fts5_any_in("title"),
-                query.fts5_any_in("tag_list"),
-                query.fts5_any_in("description"),
-            ],
-        ),
-        Engine::MySql => {
-            let any = query.boolean_any();
-            (query.boolean_all(), [any.clone(), any.clone(), any])
-        }
-    }
-}
-
-/// How many articles match `query` and `filter`.
-pub async fn count(db: &DbPool, query: &Query, filter: &Filter) -> Result<i64, sqlx::Error> {
-    if query.is_empty() {
-        return Ok(0);
-    }
-    let (Statements { total, .. }, values) = statements(db.engine(), filter);
-    let (all, _) = match_strings(query, db.engine());
-    let sql = format!("SELECT CAST({total} AS SIGNED)");
-    db_run!(db, |c| {
-        bind_all!(
-            sqlx::query_scalar::<_, i64>(&sql).bind(all.as_str()),
-            &values
-        )
-        .fetch_one(c)
-        .await
-    })
 }
 
 /// One page of the articles matching `query` (every word, as a prefix) and `filter`, in the
 /// order described in this module's docs, as `viewer` sees them, `limit` from `offset`, with
-/// the total: one statement. With `bodies`, each article's body is read too (for snippets).
-/// An empty query finds nothing, without asking the database.
+/// the total (see [`MAX_RESULTS`]). With `bodies`, each article's body is read too (for
+/// snippets). An empty query finds nothing, without asking the database.
 pub async fn search(
     db: &DbPool,
     query: &Query,
@@ -318,13 +197,52 @@ pub async fn search(
     limit: i64,
     offset: i64,
     bodies: bool,
-) -> Result<ArticleSlice, sqlx::Error> {
+) -> Result<Found, sqlx::Error> {
     if query.is_empty() {
-        return Ok(ArticleSlice::default());
+        return Ok(Found::default());
     }
-    let engine = db.engine();
-    let (Statements { total, ids }, values) = statements(engine, filter);
-    let (all, fields) = match_strings(query, engine);
+    let end = offset.saturating_add(limit.max(0)).min(MAX_RESULTS);
+    let ranks = end > offset.max(0);
+    let ranked = if ranks {
+        ranked::ids(db, query, filter, end).await?
+    } else {
+        Vec::new()
+    };
+    let found = i64::try_from(ranked.len()).unwrap_or(i64::MAX);
+    // Fewer than asked for: that is all of them. Otherwise (or past the results, where
+    // nothing is ranked) count, up to one past the cap.
+    let counted = if ranks && found < end {
+        found
+    } else {
+        ranked::count(db, query, filter, MAX_RESULTS + 1).await?
+    };
+    let skip = usize::try_from(offset.clamp(0, found)).unwrap_or_default();
+    let page = ranked.get(skip..).unwrap_or_default();
+    Ok(Found {
+        articles: articles(db, page, viewer, bodies).await?,
+        total: counted.min(MAX_RESULTS),
+        more: counted > MAX_RESULTS,
+    })
+}
+
+/// How many characters of a body a snippet is looked for in.
+macro_rules! snippet_body_chars {
+    () => {
+        "20000"
+    };
+}
+
+/// The articles `ids`, in that order, as `viewer` sees them (with the start of each body
+/// when `bodies`): one statement.
+async fn articles(
+    db: &DbPool,
+    ids: &[i64],
+    viewer: Option<UserId>,
+    bodies: bool,
+) -> Result<Vec<Article>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let (columns, viewer_joins) = match viewer {
         Some(_) => (
             columns::VIEWER.sql(engine),
@@ -334,59 +252,42 @@ pub async fn search(
         None => (columns::ANONYMOUS.sql(engine), ""),
     };
     // A snippet needs the stretch around a word, not a whole body (up to the 2 MiB a request
-    // may carry): the first `SNIPPET_BODY_CHARS` characters are read and parsed, whatever the
-    // article's size.
+    // may carry): the first characters are read and parsed, whatever the article's size.
     let body = if bodies {
         concat!("SUBSTR(a.body, 1, ", snippet_body_chars!(), ")")
     } else {
         "''"
     };
-    // STRAIGHT_JOIN (MySQL) and CROSS JOIN (SQLite) keep the page's ids first, then one row
-    // each, as the lists do.
-    let straight = if engine == Engine::MySql {
-        "STRAIGHT_JOIN "
-    } else {
-        ""
-    };
+    let marks = vec!["?"; ids.len()].join(", ");
     let sql = format!(
-        "{columns}, {total} AS total, {body} AS search_body, page.search_rank AS search_rank \
-         FROM ({ids}) page \
-         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id{viewer_joins}"
-    )
-    .replacen("SELECT ", &format!("SELECT {straight}"), 1);
-    let mut rows: Vec<(Article, i64)> = db_run!(db, |c| {
-        let mut q = bind_all!(sqlx::query(&sql).bind(all.as_str()), &values);
-        for field in &fields {
-            q = q.bind(field.as_str());
-        }
-        q = bind_all!(q.bind(all.as_str()), &values);
-        q = q.bind(limit).bind(offset);
+        "{columns}, NULL AS total, {body} AS search_body \
+         FROM articles a CROSS JOIN users u ON u.id = a.author_id{viewer_joins} \
+         WHERE a.id IN ({marks})"
+    );
+    let mut rows: Vec<Article> = db_run!(db, |c| {
+        let mut q = sqlx::query(&sql);
         if let Some(viewer) = viewer {
             q = q.bind(viewer).bind(viewer);
+        }
+        for id in ids {
+            q = q.bind(*id);
         }
         q.fetch_all(c).await.and_then(|rows| {
             rows.iter()
                 .map(|row| {
                     let mut article = Article::from_row(row)?;
                     if bodies {
-                        article.body = Some(row.try_get(15)?);
+                        article.body = Some(row.try_get("search_body")?);
                     }
-                    Ok((article, row.try_get::<i64, _>(16)?))
+                    Ok(article)
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()
         })
     })?;
-    // A join does not promise to keep the page's order: put the rows back in it.
-    rows.sort_unstable_by(|(a, rank_a), (b, rank_b)| (rank_b, b.id).cmp(&(rank_a, a.id)));
-    let total = match rows.first() {
-        Some((first, _)) => first.total.unwrap_or_default(),
-        None if offset > 0 => count(db, query, filter).await?,
-        None => 0,
-    };
-    let mut slice = ArticleSlice::default();
-    slice.articles = rows.into_iter().map(|(a, _)| a.with_tags()).collect();
-    slice.total = total;
-    Ok(slice)
+    // The statement does not keep the ranked order: put the rows back in it.
+    let rank: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    rows.sort_unstable_by_key(|a| rank.get(&a.id.get()).copied().unwrap_or(usize::MAX));
+    Ok(rows.into_iter().map(Article::with_tags).collect())
 }
 
 #[cfg(test)]

@@ -1,0 +1,240 @@
+//! The ranked ids of a search and its capped count, per engine (the order and the caps are
+//! the parent module's docs).
+//!
+//! SQLite reads the tiers best first. A tier is one combination of the ranked fields holding a
+//! word (title, tags, description: 8 of them, as binary digits), and one FTS5 expression over
+//! `article_search` finds it: every word anywhere, `AND` the tier's fields, `NOT` the others
+//! (`("wor"*) AND {title} : ("wor"*) NOT {tag_list} : ("wor"*) ...`). FTS5 walks such an
+//! expression by rowid, newest first, and stops at the `LIMIT`: a full page is read from the
+//! front of the index. Before the tiers, each field's own small index says whether the field
+//! holds any of the words at all (one look-up each): a tier that needs a field without them
+//! is skipped and a `NOT` on such a field is left out, so a word found only in bodies is one
+//! walk of its matches, not eight tiers proving themselves empty. The filters narrow each
+//! tier by their subqueries (`crate::db::articles::narrowing`), as they narrow a list driven by
+//! another filter.
+//!
+//! MySQL ranks in one statement: `InnoDB` finds every match of a FULLTEXT query before the
+//! first row is returned, so walking tiers would pay that once per tier.
+
+use crate::db::articles::{bind_values, narrowing, Bind, Filter};
+use crate::db::{db_run, DbPool, Engine};
+
+use super::Query;
+
+/// The ranked fields, best first: the column of each in `article_search` (and in `articles`)
+/// and its own FTS5 index on SQLite.
+const FIELDS: [(&str, &str); 3] = [
+    ("title", "article_search_title"),
+    ("tag_list", "article_search_tags"),
+    ("description", "article_search_description"),
+];
+
+/// The ids of the first `want` matches of `query` and `filter`, in rank order. Fewer than
+/// `want`: these are all the matches.
+pub(super) async fn ids(
+    db: &DbPool,
+    query: &Query,
+    filter: &Filter,
+    want: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    match db.engine() {
+        Engine::Sqlite => sqlite_tiers(db, query, filter, want).await,
+        Engine::MySql => mysql_ranked(db, query, filter, want).await,
+    }
+}
+
+/// How many articles match `query` and `filter`, counting no further than `cap`.
+pub(super) async fn count(
+    db: &DbPool,
+    query: &Query,
+    filter: &Filter,
+    cap: i64,
+) -> Result<i64, sqlx::Error> {
+    let (matches, all) = match db.engine() {
+        Engine::Sqlite => ("article_search(?) s", query.fts5_all()),
+        Engine::MySql => (MYSQL_MATCHES, query.boolean_all()),
+    };
+    let id = match db.engine() {
+        Engine::Sqlite => "+s.rowid",
+        Engine::MySql => "s.id",
+    };
+    let (conditions, binds) = narrowing(filter, id);
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 AS found FROM {matches}{where_}{conditions} LIMIT ?) capped",
+        where_ = where_all(db.engine()),
+    );
+    db_run!(db, |c| {
+        bind_values!(
+            sqlx::query_scalar::<_, i64>(&sql).bind(all.as_str()),
+            &binds
+        )
+        .bind(cap)
+        .fetch_one(c)
+        .await
+    })
+}
+
+/// MySQL's matching rows: every word in any field (the four-column FULLTEXT index).
+const MYSQL_MATCHES: &str = "articles s";
+
+/// The `WHERE` that keeps the matches, its one `?` the whole query.
+fn where_all(engine: Engine) -> &'static str {
+    match engine {
+        // The table-valued form (`article_search(?)`) is FTS5's `MATCH`, with an alias.
+        Engine::Sqlite => " WHERE 1 = 1",
+        Engine::MySql => {
+            " WHERE MATCH (s.title, s.tag_list, s.description, s.body) AGAINST (? IN BOOLEAN MODE)"
+        }
+    }
+}
+
+/// The FTS5 expression of the tier `tier` (its bits: title 4, tags 2, description 1) given
+/// which fields hold any of the words (`present`); `None` when the tier must be empty.
+fn tier_expression(query: &Query, tier: u8, present: [bool; 3]) -> Option<String> {
+    let wanted = |i: usize| tier & (4 >> i) != 0;
+    if (0..FIELDS.len()).any(|i| wanted(i) && !present[i]) {
+        return None;
+    }
+    // One word found in a ranked field is a match already: the whole query is not read again
+    // (each prefix term of an expression gathers its matches apart).
+    let mut expression =
+        (query.words().len() > 1 || tier == 0).then(|| format!("({})", query.fts5_all()));
+    for (i, (column, _)) in FIELDS.iter().enumerate() {
+        if wanted(i) {
+            let field = query.fts5_any_in(column);
+            expression = Some(match expression {
+                None => field,
+                Some(before) => format!("({before}) AND {field}"),
+            });
+        }
+    }
+    let mut expression = expression?;
+    for (i, (column, _)) in FIELDS.iter().enumerate() {
+        if !wanted(i) && present[i] {
+            expression = format!("({expression}) NOT {}", query.fts5_any_in(column));
+        }
+    }
+    Some(expression)
+}
+
+async fn sqlite_tiers(
+    db: &DbPool,
+    query: &Query,
+    filter: &Filter,
+    want: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    // `+` keeps the filters' `IN` away from FTS5's rowid look-ups: the walk stays one pass
+    // down the index, the subquery's ids checked against it.
+    let (conditions, binds) = narrowing(filter, "+s.rowid");
+    let any = query.fts5_terms().join(" OR ");
+    let tier_sql = format!(
+        "SELECT s.rowid FROM article_search(?) s{}{conditions} ORDER BY s.rowid DESC LIMIT ?",
+        where_all(Engine::Sqlite)
+    );
+    let probes: Vec<String> = FIELDS
+        .iter()
+        .map(|(_, table)| format!("SELECT 1 FROM {table}(?) LIMIT 1"))
+        .collect();
+    db_run!(db, |c| {
+        async {
+            let mut present = [false; 3];
+            for (i, probe) in probes.iter().enumerate() {
+                present[i] = sqlx::query_scalar::<_, i64>(probe)
+                    .bind(any.as_str())
+                    .fetch_optional(&mut *c)
+                    .await?
+                    .is_some();
+            }
+            let mut ids: Vec<i64> = Vec::new();
+            for tier in (0..8u8).rev() {
+                let left = want - i64::try_from(ids.len()).unwrap_or(i64::MAX);
+                if left <= 0 {
+                    break;
+                }
+                let Some(expression) = tier_expression(query, tier, present) else {
+                    continue;
+                };
+                let found = bind_values!(
+                    sqlx::query_scalar::<_, i64>(&tier_sql).bind(expression.as_str()),
+                    &binds
+                )
+                .bind(left)
+                .fetch_all(&mut *c)
+                .await?;
+                ids.extend(found);
+            }
+            Ok::<_, sqlx::Error>(ids)
+        }
+        .await
+    })
+}
+
+async fn mysql_ranked(
+    db: &DbPool,
+    query: &Query,
+    filter: &Filter,
+    want: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let (conditions, binds) = narrowing(filter, "s.id");
+    // A match's relevance is above 0 even for a word in every row (MariaDB's is then a tiny
+    // positive number, pinned by tests/it/search.rs with a single article).
+    let any_in = |column: &str| format!("(MATCH (s.{column}) AGAINST (? IN BOOLEAN MODE) > 0)");
+    let rank = format!(
+        "CAST({} * 4 + {} * 2 + {} AS SIGNED)",
+        any_in(FIELDS[0].0),
+        any_in(FIELDS[1].0),
+        any_in(FIELDS[2].0)
+    );
+    let sql = format!(
+        "SELECT s.id FROM {MYSQL_MATCHES}{}{conditions} \
+         ORDER BY {rank} DESC, s.id DESC LIMIT ?",
+        where_all(Engine::MySql)
+    );
+    let any = query.boolean_any();
+    let all = query.boolean_all();
+    db_run!(db, |c| {
+        bind_values!(
+            sqlx::query_scalar::<_, i64>(&sql).bind(all.as_str()),
+            &binds
+        )
+        .bind(any.as_str())
+        .bind(any.as_str())
+        .bind(any.as_str())
+        .bind(want)
+        .fetch_all(c)
+        .await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{tier_expression, Query};
+    use crate::db::Engine;
+
+    #[test]
+    fn a_tier_requires_its_fields_and_excludes_the_others_that_hold_a_word() {
+        let q = Query::parse("wor hel", Engine::Sqlite);
+        let any = |column: &str| format!(r#"{{{column}}} : ("wor"* OR "hel"*)"#);
+        assert_eq!(
+            tier_expression(&q, 0b101, [true, true, true]),
+            Some(format!(
+                r#"(((("wor"* "hel"*)) AND {}) AND {}) NOT {}"#,
+                any("title"),
+                any("description"),
+                any("tag_list")
+            ))
+        );
+        // One word: a field's match is the match, the whole query is not read again.
+        let q = Query::parse("wor", Engine::Sqlite);
+        assert_eq!(
+            tier_expression(&q, 0b100, [true, false, true]).as_deref(),
+            Some(r#"({title} : ("wor"*)) NOT {description} : ("wor"*)"#)
+        );
+        // No tag holds the word: a tier needing tags is empty, and none excludes them.
+        assert_eq!(tier_expression(&q, 0b010, [true, false, true]), None);
+        assert_eq!(
+            tier_expression(&q, 0, [false, false, false]).as_deref(),
+            Some(r#"("wor"*)"#)
+        );
+    }
+}

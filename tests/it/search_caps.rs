@@ -1,0 +1,288 @@
+//! Search at scale (issue 20) on both engines: a word in many articles pages tier by tier
+//! (title, tags, description, body) then newest first across page boundaries, the total
+//! counted up to 1,000 ("1000+" on the page), pages past the first 1,000 results empty, and
+//! the per-address search budget answering 429.
+
+use conduit::db::Engine;
+use rocket::http::{Header, Method, Status};
+use rocket::local::asynchronous::Client;
+use serde_json::{json, Value};
+
+use crate::harness::TestApp;
+use crate::support::{api, attrs, get_json, get_page, register, texts};
+
+/// Publish an article; returns nothing (the titles are the tests' names for them).
+async fn write(
+    client: &Client,
+    token: &str,
+    title: &str,
+    description: &str,
+    body: &str,
+    tags: &[&str],
+) {
+    let article = json!({"article": {"title": title, "description": description, "body": body, "tagList": tags}});
+    let (status, value) = api(
+        client,
+        Method::Post,
+        "/api/articles",
+        Some(token),
+        Some(article),
+    )
+    .await;
+    assert_eq!(status, Status::Created, "{value}");
+}
+
+/// Every title `GET /api/articles?<query>` pages through with `limit`, page after page, and
+/// the `articlesCount` of each page.
+async fn all_pages(client: &Client, query: &str, limit: usize) -> (Vec<String>, Vec<i64>) {
+    let mut titles = Vec::new();
+    let mut counts = Vec::new();
+    loop {
+        let path = format!(
+            "/api/articles?{query}&limit={limit}&offset={}",
+            titles.len()
+        );
+        let (status, body) = get_json(client, &path).await;
+        assert_eq!(status, Status::Ok, "{path}: {body}");
+        let page: Vec<String> = body["articles"]
+            .as_array()
+            .expect("articles")
+            .iter()
+            .map(|a| a["title"].as_str().expect("title").to_owned())
+            .collect();
+        counts.push(body["articlesCount"].as_i64().expect("count"));
+        let done = page.len() < limit;
+        titles.extend(page);
+        if done {
+            return (titles, counts);
+        }
+    }
+}
+
+db_test!(
+    async fn a_common_word_pages_by_tier_then_newest_across_page_boundaries(app) {
+        let token = register(&app.client, "writer").await;
+        // 32 articles holding "kumquat", written in an order that mixes the tiers: article i
+        // has the word in the title when i % 5 == 0, in its tags when i % 3 == 0, in its
+        // description when i % 2 == 0, and always in its body. Every fourth has "zest" too.
+        let mut expected: Vec<(u8, usize, String)> = Vec::new();
+        for i in 0..32usize {
+            let (t, g, d) = (i % 5 == 0, i % 3 == 0, i % 2 == 0);
+            let title = format!("{} {i:02}", if t { "Kumquat" } else { "Note" });
+            let tags: Vec<&str> = if g { vec!["kumquats", "fruit"] } else { vec!["fruit"] };
+            let description = if d { "About kumquat trees" } else { "About trees" };
+            let body = if i % 4 == 0 { "A kumquat with zest" } else { "A kumquat" };
+            write(&app.client, &token, &title, description, body, &tags).await;
+            let rank = u8::from(t) * 4 + u8::from(g) * 2 + u8::from(d);
+            expected.push((rank, i, title));
+        }
+        // Unrelated articles do not show up.
+        write(&app.client, &token, "Lemon", "Citrus", "Sour", &["fruit"]).await;
+        expected.sort_by_key(|(rank, i, _)| std::cmp::Reverse((*rank, *i)));
+        let order: Vec<String> = expected.iter().map(|(_, _, t)| t.clone()).collect();
+        // Page sizes that cut tiers in the middle, and one page holding everything.
+        for limit in [1, 3, 7, 32, 100] {
+            let (titles, counts) = all_pages(&app.client, "q=kumquat", limit).await;
+            assert_eq!(titles, order, "limit {limit}");
+            assert!(counts.iter().all(|c| *c == 32), "limit {limit}: {counts:?}");
+        }
+        // Two words: only the articles with both, in the same order.
+        let both: Vec<String> = expected
+            .iter()
+            .filter(|(_, i, _)| i % 4 == 0)
+            .map(|(_, _, t)| t.clone())
+            .collect();
+        let (titles, counts) = all_pages(&app.client, "q=zest+kumq", 2).await;
+        assert_eq!((titles, counts[0]), (both, 8));
+        // Narrowed by the tag: the same order among the tagged ones.
+        let tagged: Vec<String> = expected
+            .iter()
+            .filter(|(_, i, _)| i % 3 == 0)
+            .map(|(_, _, t)| t.clone())
+            .collect();
+        let (titles, _) = all_pages(&app.client, "q=kumquat&tag=kumquats", 4).await;
+        assert_eq!(titles, tagged);
+        // The site's pages (ten a page) agree.
+        let (status, page) = get_page(&app.client, "/search?q=kumquat&page=2").await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(texts(&page, ".search-result h2 a"), order[10..20]);
+        assert_eq!(texts(&page, ".search-count"), ["32 articles match “kumquat”, showing 11–20."]);
+    }
+);
+
+/// Writes `n` articles by user `writer` straight into the database, each with "plum" in its
+/// body only (ids in creation order), in one statement.
+async fn many_plums(app: &TestApp, n: usize) {
+    let (concat, now) = match app.engine {
+        Engine::Sqlite => ("concat", "'2026-01-01T00:00:00.000+00:00'"),
+        Engine::MySql => ("CONCAT", "'2026-01-01 00:00:00'"),
+    };
+    // Numbers from four tables of digits (MariaDB caps recursive CTEs at 1,000 rows).
+    let digits = "(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 \
+                  UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)";
+    let sql = format!(
+        "INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at, tag_list) \
+         SELECT {concat}('plum-', i), {concat}('Bulk ', i), 'Filler', 'A ripe plum', \
+         (SELECT id FROM users WHERE username = 'writer'), {now}, {now}, '' \
+         FROM (SELECT a.d * 1000 + b.d * 100 + c.d * 10 + e.d + 1 AS i \
+         FROM {digits} a CROSS JOIN {digits} b CROSS JOIN {digits} c CROSS JOIN {digits} e) numbers \
+         WHERE i <= {n} ORDER BY i"
+    );
+    crate::support::exec(app.db(), &sql)
+        .await
+        .expect("bulk articles");
+}
+
+db_test!(
+    async fn a_search_counts_to_a_thousand_and_pages_no_further(app) {
+        let token = register(&app.client, "writer").await;
+        // The oldest article has the word in its title: it still ranks first.
+        write(&app.client, &token, "Plum in the title", "d", "b", &[]).await;
+        many_plums(&app, 1_004).await;
+        let (status, body) = get_json(&app.client, "/api/articles?q=plum&limit=3").await;
+        assert_eq!(status, Status::Ok, "{body}");
+        assert_eq!(body["articlesCount"], 1_000, "counted up to the cap: {body}");
+        let titles = |body: &Value| -> Vec<String> {
+            body["articles"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(titles(&body), ["Plum in the title", "Bulk 1004", "Bulk 1003"]);
+        // The last results within the cap, and a page cut short by it.
+        let (_, body) = get_json(&app.client, "/api/articles?q=plum&offset=980&limit=20").await;
+        let last: Vec<String> = (6..=25).rev().map(|i| format!("Bulk {i}")).collect();
+        assert_eq!(titles(&body), last);
+        let (_, body) = get_json(&app.client, "/api/articles?q=plum&offset=995&limit=20").await;
+        assert_eq!(titles(&body), ["Bulk 10", "Bulk 9", "Bulk 8", "Bulk 7", "Bulk 6"]);
+        assert_eq!(body["articlesCount"], 1_000);
+        // Past the cap: an empty page, the count unchanged.
+        for offset in [1_000, 1_003, 50_000] {
+            let (status, body) = get_json(&app.client, &format!("/api/articles?q=plum&offset={offset}")).await;
+            assert_eq!(status, Status::Ok);
+            assert_eq!((body["articles"].clone(), body["articlesCount"].clone()), (json!([]), json!(1_000)), "offset {offset}");
+        }
+        // Fewer than the cap: the exact count, however deep the page.
+        let (_, body) = get_json(&app.client, "/api/articles?q=title&offset=1000").await;
+        assert_eq!((body["articles"].clone(), body["articlesCount"].clone()), (json!([]), json!(1)));
+        // The page says "1000+", links up to page 100 and not past it.
+        let (status, page) = get_page(&app.client, "/search?q=plum").await;
+        assert_eq!(status, Status::Ok);
+        assert_eq!(texts(&page, ".search-count"), ["1000+ articles match “plum”, showing 1–10."]);
+        let (_, page) = get_page(&app.client, "/search?q=plum&page=100").await;
+        assert_eq!(texts(&page, ".search-result h2 a").len(), 10);
+        assert!(attrs(&page, "a[rel=next]", "href").is_empty(), "no page 101");
+        assert!(texts(&page, ".search-past-results").is_empty());
+        let (status, page) = get_page(&app.client, "/search?q=plum&page=101").await;
+        assert_eq!(status, Status::Ok);
+        assert!(texts(&page, ".search-result").is_empty());
+        assert_eq!(texts(&page, ".search-past-results").len(), 1);
+    }
+);
+
+/// The app with a search budget of 3 a minute (and the API's own limits on, as in production).
+async fn budgeted(engine: Engine, test: &str) -> Option<TestApp> {
+    TestApp::spawn_with(engine, test, |f| {
+        f.merge(("rate_limits", true))
+            .merge(("search_per_minute", 3))
+    })
+    .await
+}
+
+async fn status_from(client: &Client, path: &str, from: &str) -> (Status, Option<String>, String) {
+    let res = client
+        .get(path.to_owned())
+        .remote(from.parse().expect("address"))
+        .dispatch()
+        .await;
+    let retry = res.headers().get_one("Retry-After").map(str::to_owned);
+    (
+        res.status(),
+        retry,
+        res.into_string().await.unwrap_or_default(),
+    )
+}
+
+#[rocket::async_test]
+async fn a_flood_of_searches_gets_429_past_the_budget_sqlite() {
+    let app = budgeted(Engine::Sqlite, "it::search_caps::budget::sqlite")
+        .await
+        .expect("sqlite");
+    a_flood_of_searches_gets_429_past_the_budget(app).await;
+}
+
+#[rocket::async_test]
+async fn a_flood_of_searches_gets_429_past_the_budget_mysql() {
+    let Some(app) = budgeted(Engine::MySql, "it::search_caps::budget::mysql").await else {
+        return;
+    };
+    a_flood_of_searches_gets_429_past_the_budget(app).await;
+}
+
+async fn a_flood_of_searches_gets_429_past_the_budget(app: TestApp) {
+    let from = "192.0.2.50:1";
+    // Twenty searches at once from one address, the site's and the API's mixed: three pass.
+    let paths: Vec<String> = (0..20)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("/api/articles?q=word{i}")
+            } else {
+                format!("/search?q=word{i}")
+            }
+        })
+        .collect();
+    let answers =
+        futures::future::join_all(paths.iter().map(|p| status_from(&app.client, p, from))).await;
+    let ok = answers.iter().filter(|(s, _, _)| *s == Status::Ok).count();
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == Status::TooManyRequests)
+        .collect();
+    assert_eq!(
+        (ok, refused.len()),
+        (3, 17),
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    for (_, retry, _) in &refused {
+        let secs: u64 = retry
+            .as_deref()
+            .expect("Retry-After")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&secs), "{secs}");
+    }
+    // The API says so in JSON, the site on a page.
+    let (status, _, body) = status_from(&app.client, "/api/articles?q=again", from).await;
+    assert_eq!(status, Status::TooManyRequests);
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(
+        body["errors"]["body"][0]
+            .as_str()
+            .expect("a message")
+            .contains("too many searches"),
+        "{body}"
+    );
+    let (status, _, page) = status_from(&app.client, "/search?q=again", from).await;
+    assert_eq!(status, Status::TooManyRequests);
+    assert!(page.contains("too many searches"), "{page}");
+    // What is not a search spends nothing and is not refused: the list, the empty search page.
+    for path in [
+        "/api/articles",
+        "/api/articles?q=%20",
+        "/search",
+        "/search?q=",
+    ] {
+        let (status, _, _) = status_from(&app.client, path, from).await;
+        assert_eq!(status, Status::Ok, "{path}");
+    }
+    // Another address has its own budget; signing in does not lift an address's.
+    let (status, _, _) = status_from(&app.client, "/search?q=word", "192.0.2.51:1").await;
+    assert_eq!(status, Status::Ok);
+    let token = register(&app.client, "searcher").await;
+    let res = app
+        .client
+        .get("/api/articles?q=word")
+        .remote(from.parse().expect("address"))
+        .header(Header::new("Authorization", format!("Token {token}")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::TooManyRequests);
+}
