@@ -245,11 +245,11 @@ async fn articles(
     }
     let (columns, viewer_joins) = match viewer {
         Some(_) => (
-            columns::VIEWER.sql(engine),
+            columns::VIEWER.sql(db.engine()),
             " LEFT JOIN follows fo ON fo.follower_id = ? AND fo.followee_id = a.author_id \
              LEFT JOIN favorites fv ON fv.user_id = ? AND fv.article_id = a.id",
         ),
-        None => (columns::ANONYMOUS.sql(engine), ""),
+        None => (columns::ANONYMOUS.sql(db.engine()), ""),
     };
     // A snippet needs the stretch around a word, not a whole body (up to the 2 MiB a request
     // may carry): the first characters are read and parsed, whatever the article's size.
