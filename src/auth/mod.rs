@@ -4,6 +4,7 @@
 pub mod access_token;
 pub mod account;
 pub mod confirmed;
+pub mod code_check;
 pub mod credentials;
 pub mod csrf;
 pub mod email;

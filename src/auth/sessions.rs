@@ -59,6 +59,17 @@ pub async fn list(db: &DbPool, keys: &Keys, me: &Authenticated) -> Result<Vec<Ac
         .collect())
 }
 
+/// How many live sessions of the caller's account a list of `shown` leaves out (only a full
+/// list can leave any out, so only then are they counted).
+pub async fn not_listed(db: &DbPool, me: &Authenticated, shown: usize) -> Result<i64, AppError> {
+    let shown = i64::try_from(shown).unwrap_or(i64::MAX);
+    if shown < db::sessions::LIST_MAX {
+        return Ok(0);
+    }
+    let live = db::sessions::count_live(db, me.user.id).await?;
+    Ok((live - shown).max(0))
+}
+
 /// Whether `handle` is the public handle of the session the request is made with.
 pub fn is_current(keys: &Keys, me: &Authenticated, handle: &str) -> bool {
     me.claims
