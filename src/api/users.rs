@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api_doc::ErrorBody;
+use crate::auth::code_check::{self, CodeCheck, SecondStep};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
-use crate::auth::code_check::{self, CodeCheck, SecondStep};
 use crate::auth::{access_token, account, confirmed, session, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::sessions::Seen;

@@ -3,8 +3,8 @@
 
 pub mod access_token;
 pub mod account;
-pub mod confirmed;
 pub mod code_check;
+pub mod confirmed;
 pub mod credentials;
 pub mod csrf;
 pub mod email;

@@ -40,11 +40,11 @@ pub fn well_formed(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The live sessions of the caller's account, the most recently used first, the caller's own
-/// marked `current` (at most `db::sessions::LIST_MAX`).
+/// The live sessions of the caller's account, the caller's own first and marked `current`,
+/// then the most recently used (at most `db::sessions::LIST_MAX`).
 pub async fn list(db: &DbPool, keys: &Keys, me: &Authenticated) -> Result<Vec<Active>, AppError> {
     let current = me.claims.sid.as_deref();
-    let rows = db::sessions::list_for_user(db, me.user.id).await?;
+    let rows = db::sessions::list_for_user(db, me.user.id, current).await?;
     Ok(rows
         .into_iter()
         .map(|row| Active {

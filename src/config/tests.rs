@@ -97,8 +97,7 @@ fn public_url_defaults_to_where_the_server_listens() {
 #[test]
 fn sitemap_size_is_bounded_by_the_protocol() {
     for bad in [0, -1, SITEMAP_MAX_URLS + 1] {
-        let err =
-            AppConfig::from_figment(&base().merge(("sitemap_max_urls", bad))).unwrap_err();
+        let err = AppConfig::from_figment(&base().merge(("sitemap_max_urls", bad))).unwrap_err();
         assert!(err.contains("`sitemap_max_urls`"), "{err}");
     }
 }

@@ -141,15 +141,21 @@ pub struct SessionRow {
     pub browser: Option<String>,
 }
 
-/// The live (not ended, not expired) sessions of `user_id`, the most recently used first, at
-/// most [`LIST_MAX`].
-pub async fn list_for_user(db: &DbPool, user_id: UserId) -> Result<Vec<SessionRow>, sqlx::Error> {
+/// The live (not ended, not expired) sessions of `user_id`: `current` (the caller's) first
+/// whenever it is live, then the most recently used, at most [`LIST_MAX`].
+pub async fn list_for_user(
+    db: &DbPool,
+    user_id: UserId,
+    current: Option<&str>,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
     const SQL: &str = "SELECT id, kind, created_at, last_seen_at, address, browser FROM sessions \
                        WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
-                       ORDER BY COALESCE(last_seen_at, created_at) DESC, created_at DESC, id LIMIT ?";
+                       ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END, \
+                       COALESCE(last_seen_at, created_at) DESC, created_at DESC, id LIMIT ?";
     db_run!(db, |c| sqlx::query_as::<_, SessionRow>(SQL)
         .bind(user_id)
         .bind(now())
+        .bind(current.unwrap_or(""))
         .bind(LIST_MAX)
         .fetch_all(c)
         .await)

@@ -166,9 +166,10 @@ async fn update(
             };
             Ok(PageOr::Redirect(done(uri!(edit), message)))
         }
-        Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
-            Ok(PageOr::again(&e, page(&layout, &kept, two_factor, Some(&e))))
-        }
+        Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => Ok(PageOr::again(
+            &e,
+            page(&layout, &kept, two_factor, Some(&e)),
+        )),
         // Unconfirmed under `require_confirmed_email`: the page says why, and its banner
         // offers a new link.
         Err(e @ AppError::Forbidden(_)) => Ok(PageOr::Page((

@@ -10,11 +10,11 @@ use rocket::{get, post, routes, uri, Route, State};
 use serde_json::json;
 
 use crate::auth::access_token::Origin;
+use crate::auth::code_check::{self, CodeCheck};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::CsrfContextual;
 use crate::auth::recovery::AccountLinks;
 use crate::auth::token::Keys;
-use crate::auth::code_check::{self, CodeCheck};
 use crate::auth::two_factor::{self, Passed};
 use crate::auth::{pending_login, session, CurrentUser, Via};
 use crate::config::AppConfig;

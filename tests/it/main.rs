@@ -48,6 +48,7 @@ mod search;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;
+mod secgaps;
 mod sessions;
 mod sessions_review;
 mod smtp_sink;
