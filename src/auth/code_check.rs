@@ -55,28 +55,27 @@ impl<'r> FromRequest<'r> for CodeCheck<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let rocket = req.rocket();
-        let ip = match req.guard::<ClientAddr>().await {
-            Outcome::Success(addr) => addr.0,
-            _ => "unknown".to_owned(),
+        let ip = if let Outcome::Success(addr) = req.guard::<ClientAddr>().await {
+            addr.0
+        } else {
+            "unknown".to_owned()
         };
-        match (
+        let (Some(db), Some(config), Some(mailer), Some(links)) = (
             rocket.state::<Db>(),
             rocket.state::<AppConfig>(),
             rocket.state::<Mailer>(),
             rocket.state::<AccountLinks>(),
-        ) {
-            (Some(db), Some(config), Some(mailer), Some(links)) => Outcome::Success(Self {
-                db,
-                config,
-                mailer,
-                links,
-                ip,
-            }),
-            _ => {
-                log::error!("a code check needs the database, the configuration and the mailer");
-                Outcome::Error((Status::InternalServerError, ()))
-            }
-        }
+        ) else {
+            log::error!("a code check needs the database, the configuration and the mailer");
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        Outcome::Success(Self {
+            db,
+            config,
+            mailer,
+            links,
+            ip,
+        })
     }
 }
 
