@@ -7,7 +7,10 @@
 //! - browser sessions that expired or were revoked (a revoked or expired session's tokens are
 //!   refused whether or not its row is there);
 //! - password reset requests (`reset_requests`) older than their hour, mailed tokens past
-//!   their time, and mails sent more than a day ago (they hold links to accounts).
+//!   their time, and mails sent more than a day ago (they hold links to accounts);
+//! - wrong two-factor codes (`totp_failures`) older than their day (the daily cap's window),
+//!   and completed half-done sign-ins (`totp_pending_used`) past their expiry (a replayed
+//!   cookie is refused by its own expiry by then).
 //!
 //! And on SQLite, the write-ahead log: every `wal_check_seconds` its size is looked at, and past
 //! `wal_checkpoint_bytes` a passive checkpoint runs ([`checkpoint_wal`], `db::wal`).
@@ -41,6 +44,10 @@ pub struct Pruned {
     pub account_tokens: u64,
     /// Mails sent more than a day ago.
     pub sent_mail: u64,
+    /// Wrong two-factor codes past their day.
+    pub totp_failures: u64,
+    /// Completed half-done sign-ins past their expiry.
+    pub totp_pending_used: u64,
 }
 
 /// One pass, as of `now`.
@@ -60,6 +67,8 @@ pub async fn prune(
         reset_requests: db::throttle::prune_resets(db, now - register_window).await?,
         account_tokens: db::account_tokens::prune(db, now).await?,
         sent_mail: db::outbox::prune_sent(db, now - Duration::days(1)).await?,
+        totp_failures: db::throttle::prune_code_failures(db, now - Duration::days(1)).await?,
+        totp_pending_used: db::totp::prune_pending_used(db, now).await?,
     })
 }
 

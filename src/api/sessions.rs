@@ -1,6 +1,7 @@
 //! The account's active sessions over JSON (issue 18): `GET /api/user/sessions` lists its
-//! browser sign-ins and API logins, `DELETE /api/user/sessions/<id>` ends one (204; 404 for an
-//! id that is not a live session of the caller's). A personal access token may do neither
+//! browser sign-ins and API logins (the first 100, and how many more there are),
+//! `DELETE /api/user/sessions/<id>` ends one (204; 404 for an id that is not a live session of
+//! the caller's), `DELETE /api/user/sessions` every one but the caller's. A personal access token may do neither
 //! (403: `access_token::refusal`).
 
 use chrono::SecondsFormat;
@@ -17,11 +18,22 @@ use crate::auth::CurrentUser;
 use crate::db::Conn;
 use crate::error::ApiResult;
 
-/// `{"sessions": [...]}`
+/// `{"sessions": [...], "notListed": 0}`
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SessionList {
-    /// The most recently used first.
+    /// The most recently used first, at most 100.
     pub sessions: Vec<SessionBody>,
+    /// How many more live sessions the account has beyond those listed (the least recently
+    /// used); `DELETE /api/user/sessions` ends them with every other one.
+    pub not_listed: i64,
+}
+
+/// `{"ended": 3}`: how many sessions were ended.
+#[derive(Serialize, ToSchema)]
+pub struct Ended {
+    /// Sessions ended (every live one but the caller's).
+    pub ended: u64,
 }
 
 /// A session as its owner sees it.
@@ -75,9 +87,24 @@ impl From<Active> for SessionBody {
 #[get("/user/sessions")]
 async fn list(db: Conn, keys: &State<Keys>, me: CurrentUser) -> ApiResult<Json<SessionList>> {
     let listed = sessions::list(&db, keys, &me.0).await?;
+    let not_listed = sessions::not_listed(&db, &me.0, listed.len()).await?;
     Ok(Json(SessionList {
         sessions: listed.into_iter().map(SessionBody::from).collect(),
+        not_listed,
     }))
+}
+
+/// Sign out everywhere else: end every live session of the account but the caller's.
+#[utoipa::path(delete, path = "/user/sessions", tag = "users", operation_id = "endOtherSessions",
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "How many were ended.", body = Ended),
+        (status = 403, description = "A personal access token (tokens are not sessions).", body = ErrorBody),
+    ))]
+#[delete("/user/sessions")]
+async fn end_others(db: Conn, me: CurrentUser) -> ApiResult<Json<Ended>> {
+    let ended = sessions::end_others(&db, &me.0).await?;
+    Ok(Json(Ended { ended }))
 }
 
 /// End one of the account's sessions: its tokens answer 401 from then on.
@@ -97,10 +124,10 @@ async fn end(db: Conn, keys: &State<Keys>, me: CurrentUser, id: &str) -> ApiResu
 
 /// The documentation of this module's routes (`crate::api_doc`): list each route here too.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, end))]
+#[openapi(paths(list, end, end_others))]
 pub struct Doc;
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    routes![list, end]
+    routes![list, end, end_others]
 }

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::api_doc::ErrorBody;
 use crate::auth::access_token::Origin;
+use crate::auth::code_check::{self, CodeCheck};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::AccountLinks;
 use crate::auth::{account, two_factor, Authenticated, CurrentUser, Via};
@@ -127,6 +128,19 @@ fn may_change(auth: &Authenticated, config: &AppConfig) -> Result<(), AppError> 
         return Err(AppError::Unauthorized(NOT_FRESH.into()));
     }
     Ok(())
+}
+
+/// A change to an enrolled second factor: a caller who may change it ([`may_change`]) and a
+/// current code or recovery code (`auth::code_check::for_change`).
+async fn with_code(
+    me: &CurrentUser,
+    config: &AppConfig,
+    codes: &CodeCheck<'_>,
+    body: ApiJson<CodeEnvelope>,
+) -> Result<(), AppError> {
+    may_change(&me.0, config)?;
+    let code = body.0.totp.code.unwrap_or_default();
+    code_check::for_change(codes, &me.0.user, &code).await
 }
 
 /// `GET /api/user/totp`: whether it is on, and how many recovery codes are left.
@@ -249,14 +263,12 @@ async fn confirm(
 async fn regenerate(
     db: Conn,
     config: &State<AppConfig>,
-    addr: ClientAddr,
+    codes: CodeCheck<'_>,
     me: CurrentUser,
     origin: Origin,
     body: ApiJson<CodeEnvelope>,
 ) -> ApiResult<Json<TotpEnvelope<TotpCodes>>> {
-    may_change(&me.0, config)?;
-    let code = body.0.totp.code.unwrap_or_default();
-    two_factor::verify_for_change(&db, config, &me.0.user, &code, &addr.0).await?;
+    with_code(&me, config, &codes, body).await?;
     let codes = two_factor::regenerate(&db, &origin, &me.0.user).await?;
     Ok(Json(TotpEnvelope {
         totp: TotpCodes {
@@ -283,14 +295,12 @@ async fn disable(
     config: &State<AppConfig>,
     mailer: &State<Mailer>,
     links: &State<AccountLinks>,
-    addr: ClientAddr,
+    codes: CodeCheck<'_>,
     me: CurrentUser,
     origin: Origin,
     body: ApiJson<CodeEnvelope>,
 ) -> ApiResult<Json<TotpEnvelope<TotpOff>>> {
-    may_change(&me.0, config)?;
-    let code = body.0.totp.code.unwrap_or_default();
-    two_factor::verify_for_change(&db, config, &me.0.user, &code, &addr.0).await?;
+    with_code(&me, config, &codes, body).await?;
     two_factor::disable(&db, mailer, links, &origin, &me.0.user).await?;
     Ok(Json(TotpEnvelope {
         totp: TotpOff { enabled: false },

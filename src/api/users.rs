@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api_doc::ErrorBody;
+use crate::auth::code_check::{self, CodeCheck, SecondStep};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::{self, AccountLinks, Reset};
 use crate::auth::token::{Keys, Kind};
-use crate::auth::two_factor::{self, SecondStep};
 use crate::auth::{access_token, account, confirmed, session, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::sessions::Seen;
@@ -84,6 +84,12 @@ pub struct UserUpdate {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^(|https?://[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*)$")]
     image: Option<Option<String>>,
+    /// For an account with two-factor sign-in, changing `email` or `password`: the
+    /// authenticator's current 6-digit code, or one of the recovery codes (each works once).
+    /// Without it, or with a wrong one, such a change answers 422 with `errors.otp` and nothing
+    /// changes; wrong codes count toward the sign-in code throttle and its daily cap (429).
+    #[schema(value_type = Option<String>, required = false, max_length = 64)]
+    otp: Option<String>,
 }
 
 /// Distinguish "absent" (outer `None`) from `null` (`Some(None)`).
@@ -189,6 +195,7 @@ async fn login(
     config: &State<AppConfig>,
     addr: ClientAddr,
     seen: Seen,
+    codes: CodeCheck<'_>,
     body: ApiJson<UserEnvelope<Login>>,
 ) -> ApiResult<Result<Json<UserEnvelope<UserBody>>, Custom<Json<serde_json::Value>>>> {
     let l = body.0.user;
@@ -211,7 +218,7 @@ async fn login(
             })),
         ))
     };
-    match two_factor::second_step(&db, config, &user, l.otp.as_deref(), &addr.0).await? {
+    match code_check::second_step(&codes, &user, l.otp.as_deref()).await? {
         SecondStep::NotNeeded | SecondStep::Passed(_) => {}
         SecondStep::Missing => return Ok(otp_error("is required")),
         SecondStep::Refused => return Ok(otp_error("is invalid")),
@@ -368,7 +375,8 @@ fn current(me: CurrentUser) -> ApiResult<Json<UserEnvelope<UserBody>>> {
         (status = 200, description = "The user after the change.", body = UserEnvelope<UserBody>),
         (status = 401, description = "No valid credential, or a login too old to change the email or password.", body = ErrorBody),
         (status = 403, description = "A personal access token changing the email or password, or lacking `write`.", body = ErrorBody),
-        (status = 422, description = "A field breaks a rule or is taken.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule or is taken, or, for an account with two-factor sign-in changing its email or password, `otp` is missing or wrong (`errors.otp`).", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes (the sign-in code throttle or its daily cap); see `Retry-After`.", body = ErrorBody),
     ))]
 #[allow(clippy::too_many_arguments)]
 #[put("/user", data = "<body>")]
@@ -380,9 +388,11 @@ async fn update(
     config: &State<AppConfig>,
     jar: &rocket::http::CookieJar<'_>,
     me: CurrentUser,
+    codes: CodeCheck<'_>,
     body: ApiJson<UserEnvelope<UserUpdate>>,
 ) -> ApiResult<Json<UserEnvelope<UserBody>>> {
     let u = body.0.user;
+    let otp = u.otp.unwrap_or_default();
     let changes = account::Changes {
         email: u.email,
         username: u.username,
@@ -396,6 +406,11 @@ async fn update(
     }
     confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
     let fresh = auth.is_fresh(config.fresh_minutes);
+    // With two-factor sign-in on, an email or password change takes a code too (a stale login
+    // is refused by `update` first: no code is spent on it).
+    if fresh && changes.need_fresh(&auth.user) {
+        code_check::if_on(&codes, &auth.user, "otp", &otp).await?;
+    }
     let updated = account::update(
         &db,
         auth.user.clone(),

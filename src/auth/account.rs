@@ -385,6 +385,21 @@ pub struct Changes {
     pub image: Option<String>,
 }
 
+impl Changes {
+    /// Whether these changes touch what takes a fresh login (and, with two-factor sign-in
+    /// on, a code): another email address (not a letter case change of the same) or a new
+    /// password.
+    pub fn need_fresh(&self, user: &User) -> bool {
+        let email = self
+            .email
+            .as_deref()
+            .map(str::trim)
+            .is_some_and(|e| !e.eq_ignore_ascii_case(&user.email));
+        let password = self.password.as_deref().is_some_and(|p| !p.is_empty());
+        email || password
+    }
+}
+
 /// What an update did.
 pub struct Updated {
     /// The user after the update.
@@ -455,6 +470,7 @@ pub async fn merge(
         || password.is_some())
         && !fresh
     {
+        // The same rule as `Changes::need_fresh`.
         return Err(AppError::Unauthorized(
             "please sign in again to change your email or password".into(),
         ));

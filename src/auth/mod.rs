@@ -3,6 +3,7 @@
 
 pub mod access_token;
 pub mod account;
+pub mod code_check;
 pub mod confirmed;
 pub mod credentials;
 pub mod csrf;

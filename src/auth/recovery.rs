@@ -169,8 +169,11 @@ pub async fn reset_password(
         return Ok(Reset::Stale);
     }
     mailer.wake();
-    // Failed sign-ins before the reset no longer hold its owner back.
+    // Failed sign-ins before the reset no longer hold its owner back, nor do wrong codes
+    // (the daily cap of `auth::code_check`: whoever guessed them lost the password).
     db::login_attempts::clear(db, &user.email).await?;
+    db::login_attempts::clear(db, &crate::auth::two_factor::throttle_key(&user)).await?;
+    db::throttle::clear_code_failures(db, user.id).await?;
     let user = db::users::find_by_id(db, user.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("user {} vanished after a password reset", user.id))?;

@@ -130,6 +130,7 @@ pub async fn start(
         remember,
         db::now() + lifetime,
         None,
+        config.browser_sessions_max,
     )
     .await?;
     let mut refresh = keys.claims(
@@ -179,6 +180,7 @@ pub async fn start_api(
         false,
         db::now() + Duration::seconds(ttl),
         Some(seen),
+        db::sessions::API_SESSIONS_MAX,
     )
     .await?;
     let mut claims = keys.claims(

@@ -40,11 +40,11 @@ pub fn well_formed(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The live sessions of the caller's account, the most recently used first, the caller's own
-/// marked `current` (at most `db::sessions::LIST_MAX`).
+/// The live sessions of the caller's account, the caller's own first and marked `current`,
+/// then the most recently used (at most `db::sessions::LIST_MAX`).
 pub async fn list(db: &DbPool, keys: &Keys, me: &Authenticated) -> Result<Vec<Active>, AppError> {
     let current = me.claims.sid.as_deref();
-    let rows = db::sessions::list_for_user(db, me.user.id).await?;
+    let rows = db::sessions::list_for_user(db, me.user.id, current).await?;
     Ok(rows
         .into_iter()
         .map(|row| Active {
@@ -57,6 +57,17 @@ pub async fn list(db: &DbPool, keys: &Keys, me: &Authenticated) -> Result<Vec<Ac
             browser: row.browser,
         })
         .collect())
+}
+
+/// How many live sessions of the caller's account a list of `shown` leaves out (only a full
+/// list can leave any out, so only then are they counted).
+pub async fn not_listed(db: &DbPool, me: &Authenticated, shown: usize) -> Result<i64, AppError> {
+    let shown = i64::try_from(shown).unwrap_or(i64::MAX);
+    if shown < db::sessions::LIST_MAX {
+        return Ok(0);
+    }
+    let live = db::sessions::count_live(db, me.user.id).await?;
+    Ok((live - shown).max(0))
 }
 
 /// Whether `handle` is the public handle of the session the request is made with.

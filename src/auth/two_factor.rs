@@ -7,7 +7,8 @@
 //! email is), so that a right password, which clears the email's failures, does not clear
 //! the failed codes too. A wrong code stays counted; a right one clears the account's codes.
 //! A code is accepted once: only for a time step after the last accepted one, written with a
-//! conditional `UPDATE` (two sign-ins with one code: exactly one passes).
+//! conditional `UPDATE` (two sign-ins with one code: exactly one passes). The checks of an
+//! enrolled account's codes, with their daily cap, are in `auth::code_check`.
 //!
 //! Turning it on or off writes an audit entry and queues a notice to the account's address.
 //! Turning it on does not end the account's other sessions or tokens (as GitHub does not):
@@ -58,7 +59,8 @@ pub fn already_on() -> AppError {
     AppError::Invalid(FieldErrors::one("totp", "is already enabled"))
 }
 
-fn not_on() -> AppError {
+/// The error of a change to a second factor that is off.
+pub(crate) fn not_on() -> AppError {
     AppError::Invalid(FieldErrors::one("totp", "is not enabled"))
 }
 
@@ -243,42 +245,14 @@ fn unix_now() -> u64 {
 }
 
 /// The throttle key of `user`'s code checks.
-fn throttle_key(user: &User) -> String {
+pub(crate) fn throttle_key(user: &User) -> String {
     format!("#totp:{}", user.id)
-}
-
-/// Check `given` (a code or a recovery code) for `user`, whose second factor is on, from
-/// address `ip`: reserved against the login throttle first (429 past it), then accepted at
-/// most once. `None`: not accepted (and counted as a failure).
-pub async fn verify(
-    db: &DbPool,
-    config: &AppConfig,
-    user: &User,
-    given: &str,
-    ip: &str,
-) -> Result<Option<Passed>, AppError> {
-    let key = throttle_key(user);
-    let attempt = reserve(db, config, &key, ip).await?;
-    match check(db, config, user, given).await {
-        Ok(Some(passed)) => {
-            db::login_attempts::clear(db, &key).await?;
-            Ok(Some(passed))
-        }
-        // The reservation stays: it is the failure.
-        Ok(None) => Ok(None),
-        Err(e) => {
-            if let Err(release) = db::throttle::release_login(db, attempt).await {
-                log::warn!("releasing a code check reservation: {release}");
-            }
-            Err(e)
-        }
-    }
 }
 
 /// Reserve a code check for `key` from `ip` against the login throttle (429 past it): the
 /// reservation is the failure unless the check passes (clear the key) or fails for another
 /// reason (release it).
-async fn reserve(
+pub(crate) async fn reserve(
     db: &DbPool,
     config: &AppConfig,
     key: &str,
@@ -299,7 +273,8 @@ async fn reserve(
     }
 }
 
-async fn check(
+/// Whether `given` is a code or recovery code of `user` (second factor on), used up if it is.
+pub(crate) async fn check(
     db: &DbPool,
     config: &AppConfig,
     user: &User,
@@ -338,63 +313,6 @@ async fn check(
         }
         Given::Garbage => Ok(None),
     }
-}
-
-/// The second step of a sign-in whose password was right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecondStep {
-    /// The account has no second factor: signed in.
-    NotNeeded,
-    /// The code passed: signed in.
-    Passed(Passed),
-    /// No code was given, and one is needed.
-    Missing,
-    /// The code was not accepted.
-    Refused,
-}
-
-/// The second step for `user` with `otp` (absent or blank: none given), from address `ip`.
-pub async fn second_step(
-    db: &DbPool,
-    config: &AppConfig,
-    user: &User,
-    otp: Option<&str>,
-    ip: &str,
-) -> Result<SecondStep, AppError> {
-    if !is_on(db, user).await? {
-        return Ok(SecondStep::NotNeeded);
-    }
-    let Some(otp) = otp.filter(|o| !o.trim().is_empty()) else {
-        return Ok(SecondStep::Missing);
-    };
-    Ok(match verify(db, config, user, otp, ip).await? {
-        Some(passed) => SecondStep::Passed(passed),
-        None => SecondStep::Refused,
-    })
-}
-
-/// Check `code` for a change to `user`'s second factor (new recovery codes, turning it off):
-/// 422 `totp` when it is not on, 422 `code` when the code is not accepted, 429 past the
-/// throttle.
-pub async fn verify_for_change(
-    db: &DbPool,
-    config: &AppConfig,
-    user: &User,
-    code: &str,
-    ip: &str,
-) -> Result<Passed, AppError> {
-    if !is_on(db, user).await? {
-        return Err(not_on());
-    }
-    if code.trim().is_empty() {
-        return Err(AppError::Invalid(FieldErrors::one(
-            "code",
-            "can't be blank",
-        )));
-    }
-    verify(db, config, user, code, ip)
-        .await?
-        .ok_or_else(wrong_code)
 }
 
 /// New recovery codes for `user` (whose code was just checked), replacing the old ones.

@@ -23,6 +23,15 @@ pub(super) fn fresh_minutes() -> i64 {
 pub(super) fn login_max_per_account() -> i64 {
     10
 }
+pub(super) fn totp_max_failures_per_day() -> i64 {
+    20
+}
+pub(super) fn totp_failure_notice_after() -> i64 {
+    5
+}
+pub(super) fn browser_sessions_max() -> i64 {
+    50
+}
 pub(super) fn login_max_per_ip() -> i64 {
     50
 }

@@ -149,6 +149,8 @@ ids! {
     MailId;
     /// A recorded password reset request (`reset_requests.id`).
     ResetRequestId;
+    /// A recorded two-factor code check (`totp_failures.id`), held by its daily reservation.
+    CodeCheckId;
 }
 
 #[cfg(test)]

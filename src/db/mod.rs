@@ -39,8 +39,8 @@ use rocket_db_pools::Database;
 /// `macro_rules!` macro needs to be used by path; read them here).
 pub use crate::{__db_run as db_run, __db_transaction as db_transaction};
 pub use ids::{
-    AccessTokenId, ArticleId, AuditId, CommentId, LoginAttemptId, MailId, ResetRequestId,
-    SignUpAttemptId, TagId, UserId,
+    AccessTokenId, ArticleId, AuditId, CodeCheckId, CommentId, LoginAttemptId, MailId,
+    ResetRequestId, SignUpAttemptId, TagId, UserId,
 };
 pub use pool::{DbPool, Engine, LastInsertId};
 

@@ -42,13 +42,15 @@ pub struct Seen {
 /// issue 18: a script looping logins must not pile up sessions without bound).
 pub const API_SESSIONS_MAX: i64 = 50;
 
-/// The most sessions a list returns (the most recently used first); "sign out everywhere
-/// else" still ends every one.
+/// The most sessions a list returns (the most recently used first); the list says how many
+/// more there are, and "sign out everywhere else" still ends every one.
 pub const LIST_MAX: i64 = 100;
 
 /// Record a new session of `kind` for `user_id`, live until `expires_at`, seen from `seen`
-/// (when the caller knows it; a browser's row is filled in by its first request). An API
-/// session past [`API_SESSIONS_MAX`] live ones ends the oldest, in the same transaction.
+/// (when the caller knows it; a browser's row is filled in by its first request). A session
+/// past `max_live` live ones of its kind ([`API_SESSIONS_MAX`] for API logins,
+/// `browser_sessions_max` for sign-ins) ends the oldest of that kind, in the same transaction.
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     db: &DbPool,
     id: &str,
@@ -57,12 +59,14 @@ pub async fn create(
     remember: bool,
     expires_at: DateTime<Utc>,
     seen: Option<&Seen>,
+    max_live: i64,
 ) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO sessions (id, user_id, kind, remember, created_at, expires_at, last_seen_at, address, browser) \
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    // The live API sessions past the newest API_SESSIONS_MAX (bind the user, now, the offset).
+    // The live sessions of a kind past the newest `max_live` (bind the user, the kind, now,
+    // the offset).
     const BEYOND: &str = "SELECT id FROM sessions \
-                          WHERE user_id = ? AND kind = 'api' AND revoked_at IS NULL AND expires_at > ? \
+                          WHERE user_id = ? AND kind = ? AND revoked_at IS NULL AND expires_at > ? \
                           ORDER BY created_at DESC, id DESC LIMIT 1000 OFFSET ?";
     const END: &str = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
     let at = now();
@@ -80,20 +84,19 @@ pub async fn create(
             .bind(seen.and_then(|s| s.browser.as_deref()))
             .execute(&mut *tx)
             .await?;
-        if kind == Kind::Api {
-            let beyond: Vec<(String,)> = sqlx::query_as(BEYOND)
-                .bind(user_id)
+        let beyond: Vec<(String,)> = sqlx::query_as(BEYOND)
+            .bind(user_id)
+            .bind(kind.as_str())
+            .bind(at)
+            .bind(max_live)
+            .fetch_all(&mut *tx)
+            .await?;
+        for (old,) in &beyond {
+            sqlx::query(END)
                 .bind(at)
-                .bind(API_SESSIONS_MAX)
-                .fetch_all(&mut *tx)
+                .bind(old)
+                .execute(&mut *tx)
                 .await?;
-            for (old,) in &beyond {
-                sqlx::query(END)
-                    .bind(at)
-                    .bind(old)
-                    .execute(&mut *tx)
-                    .await?;
-            }
         }
         tx.commit().await
     })
@@ -138,17 +141,34 @@ pub struct SessionRow {
     pub browser: Option<String>,
 }
 
-/// The live (not ended, not expired) sessions of `user_id`, the most recently used first, at
-/// most [`LIST_MAX`].
-pub async fn list_for_user(db: &DbPool, user_id: UserId) -> Result<Vec<SessionRow>, sqlx::Error> {
+/// The live (not ended, not expired) sessions of `user_id`: `current` (the caller's) first
+/// whenever it is live, then the most recently used, at most [`LIST_MAX`].
+pub async fn list_for_user(
+    db: &DbPool,
+    user_id: UserId,
+    current: Option<&str>,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
     const SQL: &str = "SELECT id, kind, created_at, last_seen_at, address, browser FROM sessions \
                        WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
-                       ORDER BY COALESCE(last_seen_at, created_at) DESC, created_at DESC, id LIMIT ?";
+                       ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END, \
+                       COALESCE(last_seen_at, created_at) DESC, created_at DESC, id LIMIT ?";
     db_run!(db, |c| sqlx::query_as::<_, SessionRow>(SQL)
         .bind(user_id)
         .bind(now())
+        .bind(current.unwrap_or(""))
         .bind(LIST_MAX)
         .fetch_all(c)
+        .await)
+}
+
+/// How many live sessions `user_id` has (the list shows at most [`LIST_MAX`]).
+pub async fn count_live(db: &DbPool, user_id: UserId) -> Result<i64, sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*) FROM sessions \
+                       WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?";
+    db_run!(db, |c| sqlx::query_scalar::<_, i64>(SQL)
+        .bind(user_id)
+        .bind(now())
+        .fetch_one(c)
         .await)
 }
 

@@ -23,7 +23,8 @@ use chrono::{DateTime, Duration, Utc};
 use crate::db::db_transaction;
 use crate::db::ids::Id;
 use crate::db::{
-    now, DbPool, Engine, LastInsertId, LoginAttemptId, ResetRequestId, SignUpAttemptId,
+    now, CodeCheckId, DbPool, Engine, LastInsertId, LoginAttemptId, ResetRequestId,
+    SignUpAttemptId, UserId,
 };
 
 /// What a reservation found.
@@ -172,6 +173,59 @@ pub async fn reserve_reset(
         values: vec![email, ip],
     };
     reserve(db, &plan, window).await
+}
+
+/// Reserve a two-factor code check for account `user_id` against its daily cap
+/// (`totp_failures`): at most `max` in any `window`. A granted check stays recorded as a wrong
+/// code unless it passes or does not happen ([`release_code_check`]).
+pub async fn reserve_code_check(
+    db: &DbPool,
+    user_id: UserId,
+    max: i64,
+    window: Duration,
+) -> Result<Reservation<CodeCheckId>, sqlx::Error> {
+    let user = user_id.to_string();
+    let plan = Plan {
+        limits: vec![Limit {
+            key: format!("totp-day:{user}"),
+            count_sql: "SELECT COUNT(*), MIN(created_at) FROM totp_failures WHERE user_id = ? AND created_at > ?",
+            value: &user,
+            max,
+        }],
+        insert_sql: "INSERT INTO totp_failures (user_id, created_at) VALUES (?, ?)",
+        values: vec![&user],
+    };
+    reserve(db, &plan, window).await
+}
+
+/// Give back a code check that passed or did not happen.
+pub async fn release_code_check(db: &DbPool, id: CodeCheckId) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM totp_failures WHERE id = ?";
+    db_transaction!(db, |c| sqlx::query(SQL)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Forget account `user_id`'s wrong codes (a password reset: its owner is back in control).
+pub async fn clear_code_failures(db: &DbPool, user_id: UserId) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM totp_failures WHERE user_id = ?";
+    db_transaction!(db, |c| sqlx::query(SQL)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Forget wrong codes older than `before` (housekeeping).
+pub async fn prune_code_failures(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    const SQL: &str = "DELETE FROM totp_failures WHERE created_at < ?";
+    db_transaction!(db, |c| sqlx::query(SQL)
+        .bind(before)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
 }
 
 /// Forget password reset requests older than `before` (housekeeping).

@@ -283,3 +283,56 @@ pub async fn use_pending(
         Err(e) => Err(e),
     }
 }
+
+/// After a wrong code: when account `user_id` has had at least `threshold` wrong codes since
+/// `since` and its owner was not told since then, queue `notice` and note the time, in one
+/// transaction. The note is one conditional `UPDATE`, so of many wrong codes at once exactly
+/// one queues the notice. `true` when it was queued.
+pub async fn notice_failures(
+    db: &DbPool,
+    user_id: UserId,
+    since: DateTime<Utc>,
+    threshold: i64,
+    notice: &NewMail,
+) -> Result<bool, sqlx::Error> {
+    const COUNT: &str = "SELECT COUNT(*) FROM totp_failures WHERE user_id = ? AND created_at > ?";
+    const NOTE: &str = "UPDATE user_totp SET failures_noticed_at = ? \
+                        WHERE user_id = ? AND enabled_at IS NOT NULL \
+                        AND (failures_noticed_at IS NULL OR failures_noticed_at < ?)";
+    let at = now();
+    db_transaction!(db, |c| {
+        let mut tx = sqlx::Connection::begin(c).await?;
+        let failures: i64 = sqlx::query_scalar(COUNT)
+            .bind(user_id)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await?;
+        if failures < threshold {
+            return Ok(false);
+        }
+        let noted = sqlx::query(NOTE)
+            .bind(at)
+            .bind(user_id)
+            .bind(since)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if noted == 0 {
+            return Ok(false);
+        }
+        insert_mail!(&mut *tx, notice, at)?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// Forget completed half-done sign-ins that expired before `before` (housekeeping; a replay
+/// of one is refused by its cookie's own expiry by then).
+pub async fn prune_pending_used(db: &DbPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    const SQL: &str = "DELETE FROM totp_pending_used WHERE expires_at < ?";
+    db_transaction!(db, |c| sqlx::query(SQL)
+        .bind(before)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+}

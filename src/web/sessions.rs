@@ -48,6 +48,7 @@ async fn index(
     layout: Layout,
 ) -> PageResult<RenderedPage> {
     let listed = sessions::list(&db, keys, &me.0).await?;
+    let not_listed = sessions::not_listed(&db, &me.0, listed.len()).await?;
     let others = listed.iter().filter(|s| !s.current).count();
     Ok(layout.render(
         "settings/sessions",
@@ -56,6 +57,7 @@ async fn index(
             "active": "settings",
             "sessions": listed.iter().map(row_view).collect::<Vec<_>>(),
             "others": others,
+            "not_listed": not_listed,
             "end_others_url": uri!(end_others).to_string(),
             "settings_url": (layout.links.settings)(),
         }),

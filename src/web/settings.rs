@@ -1,5 +1,6 @@
 //! The settings page: profile fields, email and password (with the current password, checked
-//! and throttled like a login), and "sign out everywhere".
+//! and throttled like a login, and with two-factor sign-in on a current code too), and "sign
+//! out everywhere".
 
 use rocket::form::FromForm;
 use rocket::http::CookieJar;
@@ -7,11 +8,12 @@ use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, uri, Route, State};
 use serde_json::json;
 
+use crate::auth::code_check::{self, CodeCheck};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::recovery::{self, AccountLinks};
 use crate::auth::token::Keys;
-use crate::auth::{account, confirmed, session, CurrentUser};
+use crate::auth::{account, confirmed, session, two_factor, CurrentUser};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, Conn};
@@ -46,14 +48,24 @@ pub struct SettingsForm {
     password: String,
     #[field(default = String::new())]
     current_password: String,
+    /// A current code (or a recovery code), for an account with two-factor sign-in changing
+    /// its email or password.
+    #[field(default = String::new())]
+    code: String,
 }
 
-fn page(layout: &Layout, form: &serde_json::Value, errors: Option<&AppError>) -> RenderedPage {
+fn page(
+    layout: &Layout,
+    form: &serde_json::Value,
+    two_factor: bool,
+    errors: Option<&AppError>,
+) -> RenderedPage {
     let errors = errors.map(form_errors);
     layout.render(
         "settings/edit",
         json!({
             "title": "Settings", "active": "settings", "form": form, "errors": errors,
+            "two_factor": two_factor,
             "tokens_url": uri!(crate::web::tokens::index).to_string(),
             "sessions_url": uri!(crate::web::sessions::index).to_string(),
             "two_factor_url": crate::web::two_factor::index_link(),
@@ -69,8 +81,9 @@ fn form_of(user: &User) -> serde_json::Value {
 }
 
 #[get("/settings")]
-pub(crate) fn edit(me: CurrentUser, layout: Layout) -> RenderedPage {
-    page(&layout, &form_of(&me.0.user), None)
+pub(crate) async fn edit(db: Conn, me: CurrentUser, layout: Layout) -> PageResult<RenderedPage> {
+    let two_factor = two_factor::is_on(&db, &me.0.user).await?;
+    Ok(page(&layout, &form_of(&me.0.user), two_factor, None))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -82,20 +95,25 @@ async fn update(
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
-    addr: ClientAddr,
+    codes: CodeCheck<'_>,
     me: CurrentUser,
     layout: Layout,
     form: CsrfContextual<'_, SettingsForm>,
 ) -> PageResult<PageOr> {
     let auth = me.0;
+    let two_factor = two_factor::is_on(&db, &auth.user).await?;
     let (value, kept) = take(form.into_inner(), &["image", "username", "bio", "email"]);
     let result = async {
         let form = value?;
-        let sensitive = (!form.email.trim().is_empty()
-            && !form.email.trim().eq_ignore_ascii_case(&auth.user.email))
-            || !form.password.is_empty();
+        let changes = account::Changes {
+            email: Some(form.email.clone()).filter(|e| !e.trim().is_empty()),
+            username: Some(form.username.clone()),
+            password: Some(form.password.clone()),
+            bio: Some(form.bio.clone()),
+            image: Some(form.image.clone()),
+        };
         // Changing the email or the password needs the current password (a fresh login).
-        let fresh = if sensitive {
+        let fresh = if changes.need_fresh(&auth.user) {
             if form.current_password.is_empty() {
                 return Err(AppError::Invalid(FieldErrors::one(
                     "current_password",
@@ -103,35 +121,13 @@ async fn update(
                 )));
             }
             // Checked like a login: a wrong one counts against the user and the address, and
-            // past the limit even the right one waits (429).
-            match account::confirm_password(
-                &db,
-                config,
-                &auth.user,
-                &form.current_password,
-                &addr.0,
-            )
-            .await
-            {
-                Ok(user) if user.id == auth.user.id => {}
-                Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
-                    return Err(AppError::Invalid(FieldErrors::one(
-                        "current_password",
-                        "is not correct",
-                    )));
-                }
-                Err(e) => return Err(e),
-            }
+            // past the limit even the right one waits (429). With two-factor sign-in on, a
+            // code too (a fresh login takes both factors), counted like a sign-in's codes.
+            code_check::password_and_code(&codes, &auth.user, &form.current_password, &form.code)
+                .await?;
             true
         } else {
             false
-        };
-        let changes = account::Changes {
-            email: Some(form.email.clone()).filter(|e| !e.trim().is_empty()),
-            username: Some(form.username.clone()),
-            password: Some(form.password.clone()),
-            bio: Some(form.bio.clone()),
-            image: Some(form.image.clone()),
         };
         confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
         account::update(
@@ -170,14 +166,15 @@ async fn update(
             };
             Ok(PageOr::Redirect(done(uri!(edit), message)))
         }
-        Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => {
-            Ok(PageOr::again(&e, page(&layout, &kept, Some(&e))))
-        }
+        Err(e @ (AppError::Invalid(_) | AppError::TooManyRequests(_))) => Ok(PageOr::again(
+            &e,
+            page(&layout, &kept, two_factor, Some(&e)),
+        )),
         // Unconfirmed under `require_confirmed_email`: the page says why, and its banner
         // offers a new link.
         Err(e @ AppError::Forbidden(_)) => Ok(PageOr::Page((
             rocket::http::Status::Forbidden,
-            page(&layout, &kept, Some(&e)),
+            page(&layout, &kept, two_factor, Some(&e)),
         ))),
         Err(e) => Err(e.into()),
     }

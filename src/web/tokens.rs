@@ -6,14 +6,13 @@
 
 use rocket::form::FromForm;
 use rocket::http::Status;
-use rocket::{get, post, routes, uri, Route, State};
+use rocket::{get, post, routes, uri, Route};
 use serde_json::{json, Value};
 
 use crate::auth::access_token::{self, Expiry, Origin, Scope, Scopes};
-use crate::auth::credentials::ClientAddr;
+use crate::auth::code_check::{self, CodeCheck};
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
-use crate::auth::{account, CurrentUser};
-use crate::config::AppConfig;
+use crate::auth::CurrentUser;
 use crate::db::access_tokens::TokenRow;
 use crate::db::{self, AccessTokenId, Conn};
 use crate::error::{AppError, FieldErrors, PageResult};
@@ -104,12 +103,10 @@ async fn index(db: Conn, me: CurrentUser, layout: Layout) -> PageResult<Rendered
     Ok(page(&db, &layout, &me, &json!({}), None, None).await?)
 }
 
-#[allow(clippy::too_many_arguments)]
 #[post("/settings/tokens", data = "<form>")]
 async fn create(
     db: Conn,
-    config: &State<AppConfig>,
-    addr: ClientAddr,
+    codes: CodeCheck<'_>,
     me: CurrentUser,
     origin: Origin,
     layout: Layout,
@@ -140,25 +137,9 @@ async fn create(
                 "is needed to create a token",
             )));
         }
-        match account::confirm_password(&db, config, &me.0.user, &form.current_password, &addr.0)
-            .await
-        {
-            Ok(user) if user.id == me.0.user.id => {}
-            Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
-                return Err(AppError::Invalid(FieldErrors::one(
-                    "current_password",
-                    "is not correct",
-                )));
-            }
-            Err(e) => return Err(e),
-        }
         // A fresh login takes both factors where the account has two.
-        if crate::auth::two_factor::is_on(&db, &me.0.user).await? {
-            crate::auth::two_factor::verify_for_change(
-                &db, config, &me.0.user, &form.code, &addr.0,
-            )
+        code_check::password_and_code(&codes, &me.0.user, &form.current_password, &form.code)
             .await?;
-        }
         access_token::create(&db, &me.0.user, &origin, &request).await
     }
     .await;

@@ -10,12 +10,13 @@ use rocket::{get, post, routes, uri, Route, State};
 use serde_json::json;
 
 use crate::auth::access_token::Origin;
+use crate::auth::code_check::{self, CodeCheck};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::CsrfContextual;
 use crate::auth::recovery::AccountLinks;
 use crate::auth::token::Keys;
 use crate::auth::two_factor::{self, Passed};
-use crate::auth::{account, pending_login, session, CurrentUser, Via};
+use crate::auth::{pending_login, session, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, Conn, DbPool};
@@ -101,7 +102,7 @@ async fn login_code(
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
-    addr: ClientAddr,
+    codes: CodeCheck<'_>,
     layout: Layout,
     form: CsrfContextual<'_, CodeForm>,
 ) -> PageResult<PageOr> {
@@ -132,7 +133,7 @@ async fn login_code(
                 "can't be blank",
             )));
         }
-        two_factor::verify(&db, config, &user, &code, &addr.0)
+        code_check::verify(&codes, &user, &code)
             .await?
             .ok_or_else(two_factor::wrong_code)
     }
@@ -228,30 +229,6 @@ fn grouped(secret: &str) -> String {
         .join(" ")
 }
 
-/// The current password of a form, checked like a login (throttled): a wrong one is an error
-/// on the form's `current_password` field.
-async fn check_password(
-    db: &DbPool,
-    config: &AppConfig,
-    user: &User,
-    password: &str,
-    ip: &str,
-) -> Result<(), AppError> {
-    if password.is_empty() {
-        return Err(AppError::Invalid(FieldErrors::one(
-            "current_password",
-            "can't be blank",
-        )));
-    }
-    match account::confirm_password(db, config, user, password, ip).await {
-        Ok(checked) if checked.id == user.id => Ok(()),
-        Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => Err(AppError::Invalid(
-            FieldErrors::one("current_password", "is not correct"),
-        )),
-        Err(e) => Err(e),
-    }
-}
-
 #[get("/settings/two-factor")]
 pub(crate) async fn index(
     db: Conn,
@@ -291,7 +268,7 @@ async fn setup(
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
-    addr: ClientAddr,
+    codes: CodeCheck<'_>,
     me: CurrentUser,
     layout: Layout,
     form: CsrfContextual<'_, PasswordForm>,
@@ -307,7 +284,8 @@ async fn setup(
     let (value, _) = take(form.into_inner(), &[]);
     let result = async {
         let form = value?;
-        check_password(&db, config, user, &form.current_password, &addr.0).await?;
+        // Off (just checked), so the password alone.
+        code_check::password_and_code(&codes, user, &form.current_password, "").await?;
         // Only a browser session is marked fresh (a header token has no cookies to renew).
         if me.0.via == Via::Cookie {
             session::reauthenticate(jar, keys, config, &me.0.claims, user)?;
@@ -368,17 +346,18 @@ async fn confirm(
     }
 }
 
-/// The current password and a code, checked in that order (both throttled).
+/// The current password and a code, checked in that order (both throttled): 422 `totp` when
+/// two-factor sign-in is off.
 async fn check_change(
-    db: &DbPool,
-    config: &AppConfig,
+    codes: &CodeCheck<'_>,
     user: &User,
     value: Result<ChangeForm, AppError>,
-    ip: &str,
 ) -> Result<(), AppError> {
     let form = value?;
-    check_password(db, config, user, &form.current_password, ip).await?;
-    two_factor::verify_for_change(db, config, user, &form.code, ip).await?;
+    if !two_factor::is_on(codes.db(), user).await? {
+        return Err(two_factor::not_on());
+    }
+    code_check::password_and_code(codes, user, &form.current_password, &form.code).await?;
     Ok(())
 }
 
@@ -388,7 +367,7 @@ async fn check_change(
 async fn regenerate(
     db: Conn,
     config: &State<AppConfig>,
-    addr: ClientAddr,
+    codes: CodeCheck<'_>,
     me: CurrentUser,
     origin: Origin,
     layout: Layout,
@@ -397,7 +376,7 @@ async fn regenerate(
     let user = &me.0.user;
     let (value, _) = take(form.into_inner(), &[]);
     let result = async {
-        check_change(&db, config, user, value, &addr.0).await?;
+        check_change(&codes, user, value).await?;
         two_factor::regenerate(&db, &origin, user).await
     }
     .await;
@@ -418,7 +397,7 @@ async fn disable(
     config: &State<AppConfig>,
     mailer: &State<Mailer>,
     links: &State<AccountLinks>,
-    addr: ClientAddr,
+    codes: CodeCheck<'_>,
     me: CurrentUser,
     origin: Origin,
     layout: Layout,
@@ -427,7 +406,7 @@ async fn disable(
     let user = &me.0.user;
     let (value, _) = take(form.into_inner(), &[]);
     let result = async {
-        check_change(&db, config, user, value, &addr.0).await?;
+        check_change(&codes, user, value).await?;
         two_factor::disable(&db, mailer, links, &origin, user).await
     }
     .await;

@@ -59,7 +59,7 @@ db_test!(
         let mut tables = vec![
             "access_tokens", "account_tokens", "article_blocks", "article_tags", "articles", "audit_log", "comments", "counts", "favorite_counts", "favorites",
             "feed_entries", "follows", "login_attempts", "outbox", "register_attempts", "reset_requests", "sessions",
-            "tag_counts", "tags", "throttle_keys", "totp_pending_used", "totp_recovery_codes", "user_totp", "users",
+            "tag_counts", "tags", "throttle_keys", "totp_failures", "totp_pending_used", "totp_recovery_codes", "user_totp", "users",
         ];
         if app.engine == conduit::db::Engine::Sqlite {
             // The search index (FTS5; its shadow tables `article_search_*` are its own). On

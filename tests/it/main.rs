@@ -50,6 +50,7 @@ mod search_caps;
 mod sec_backup;
 mod sec_input;
 mod sec_throttle;
+mod secgaps;
 mod sessions;
 mod sessions_review;
 mod smtp_sink;

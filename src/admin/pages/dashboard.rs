@@ -15,10 +15,9 @@ use crate::admin::pages::articles::Articles;
 use crate::admin::pages::users::Users;
 use crate::admin::resource::{Resource, DATE};
 use crate::admin::stats;
-use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::CsrfContextual;
 use crate::auth::token::Keys;
-use crate::auth::{account, session, AdminUser};
+use crate::auth::{session, AdminUser};
 use crate::config::AppConfig;
 use crate::db::admin::{ArticleRow, UserRow};
 use crate::db::audit::AuditFilter;
@@ -155,7 +154,7 @@ pub async fn reauth(
     jar: &CookieJar<'_>,
     keys: &State<Keys>,
     config: &State<AppConfig>,
-    addr: ClientAddr,
+    codes: crate::auth::code_check::CodeCheck<'_>,
     admin: AdminUser,
     layout: Layout,
     form: CsrfContextual<'_, ReauthForm>,
@@ -167,14 +166,8 @@ pub async fn reauth(
     // The login check itself: same throttling, same single message; then, for an account with
     // two-factor sign-in, its code (a fresh login takes both factors).
     let checked =
-        match account::confirm_password(&db, config, &auth.user, &form.password, &addr.0).await {
-            Ok(user) if two_factor => {
-                crate::auth::two_factor::verify_for_change(&db, config, &user, &form.code, &addr.0)
-                    .await
-                    .map(|_| user)
-            }
-            other => other,
-        };
+        crate::auth::code_check::password_and_code(&codes, &auth.user, &form.password, &form.code)
+            .await;
     match checked {
         Ok(user) if user.id == auth.user.id => {
             // Only a browser session has cookies to mark fresh (a header token's freshness is
