@@ -12,6 +12,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::auth::fields::{
+    check_email, check_image, check_password, check_username, taken_errors, BIO_MAX, EMAIL_MAX,
+    LOGIN_FAILED, PASSWORD_MAX,
+};
 use crate::auth::mailed::{self, AccountLinks};
 use crate::auth::password;
 use crate::config::AppConfig;
@@ -21,12 +25,6 @@ use crate::db::{self, DbPool, UserId};
 use crate::error::{is_unique_violation, AppError, FieldErrors};
 use crate::input::{self, Max};
 use crate::mail::Mailer;
-
-use crate::auth::fields::{taken_errors, EMAIL_MAX, LOGIN_FAILED, PASSWORD_MAX};
-// TODO(#17): `web/settings.rs` (another branch's, at the time of writing) still names these
-// `account::`; move it to `auth::fields` and drop this re-export. Every other caller uses
-// `auth::fields`.
-pub use crate::auth::fields::{check_email, check_image, check_password, check_username, BIO_MAX};
 
 /// A sign-up form that broke a field rule (the site's form, checked as Rocket read it). It is
 /// an attempt like any other: reserved against `register_per_hour` first (429 past it), then,

@@ -13,7 +13,7 @@ use crate::auth::credentials::ClientAddr;
 use crate::auth::csrf::{CsrfContextual, CsrfForm};
 use crate::auth::recovery::{self, AccountLinks};
 use crate::auth::token::Keys;
-use crate::auth::{account, confirmed, session, two_factor, CurrentUser};
+use crate::auth::{account, confirmed, fields, session, two_factor, CurrentUser};
 use crate::config::AppConfig;
 use crate::db::users::User;
 use crate::db::{self, Conn};
@@ -30,20 +30,20 @@ use crate::web::session::{Empty, PageOr};
 #[derive(FromForm, Default)]
 pub struct SettingsForm {
     #[field(default = String::new())]
-    #[field(validate = rule(|e, v| if !v.trim().is_empty() { account::check_image(e, v.trim()) }))]
+    #[field(validate = rule(|e, v| if !v.trim().is_empty() { fields::check_image(e, v.trim()) }))]
     image: String,
     #[field(default = String::new())]
-    #[field(validate = rule(|e, v| account::check_username(e, v.trim())))]
+    #[field(validate = rule(|e, v| fields::check_username(e, v.trim())))]
     username: String,
     #[field(default = String::new())]
-    #[field(validate = rule(|e, v| { input::check(e, "bio", v.trim(), Max::Chars(account::BIO_MAX)); }))]
+    #[field(validate = rule(|e, v| { input::check(e, "bio", v.trim(), Max::Chars(fields::BIO_MAX)); }))]
     bio: String,
     #[field(default = String::new())]
-    #[field(validate = rule(|e, v| if !v.trim().is_empty() { account::check_email(e, v.trim()) }))]
+    #[field(validate = rule(|e, v| if !v.trim().is_empty() { fields::check_email(e, v.trim()) }))]
     email: String,
     #[field(default = String::new())]
     #[field(validate = rule(|e, v| if !v.is_empty() {
-        account::check_password(e, v, str::trim(&self.username), str::trim(&self.email));
+        fields::check_password(e, v, str::trim(&self.username), str::trim(&self.email));
     }))]
     password: String,
     #[field(default = String::new())]
