@@ -16,7 +16,7 @@ use crate::support::{
 };
 
 /// Publish an article with these fields over the API; returns its slug.
-async fn write(
+pub async fn write(
     client: &Client,
     token: &str,
     title: &str,

@@ -4,33 +4,13 @@
 //! the per-address search budget answering 429.
 
 use conduit::db::Engine;
-use rocket::http::{Header, Method, Status};
+use rocket::http::{Header, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::{json, Value};
 
 use crate::harness::TestApp;
-use crate::support::{api, attrs, get_json, get_page, register, texts};
-
-/// Publish an article; returns nothing (the titles are the tests' names for them).
-async fn write(
-    client: &Client,
-    token: &str,
-    title: &str,
-    description: &str,
-    body: &str,
-    tags: &[&str],
-) {
-    let article = json!({"article": {"title": title, "description": description, "body": body, "tagList": tags}});
-    let (status, value) = api(
-        client,
-        Method::Post,
-        "/api/articles",
-        Some(token),
-        Some(article),
-    )
-    .await;
-    assert_eq!(status, Status::Created, "{value}");
-}
+use crate::search::write;
+use crate::support::{attrs, get_json, get_page, register, texts};
 
 /// Every title `GET /api/articles?<query>` pages through with `limit`, page after page, and
 /// the `articlesCount` of each page.
