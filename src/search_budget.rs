@@ -27,11 +27,15 @@ use crate::error::CatcherMessage;
 /// How many checks between two sweeps of idle addresses out of memory.
 const SWEEP_EVERY: u64 = 4096;
 
-/// The address a budget is kept for: an IPv4 address itself, an IPv6 one's /64 (which one
+/// The address a budget is kept for: an IPv4 address itself (also when a dual-stack listener
+/// saw it as an IPv4-mapped IPv6 address, `::ffff:a.b.c.d`), an IPv6 one's /64 (which one
 /// client holds whole).
 pub fn network(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
+            IpAddr::V4(v6.to_ipv4_mapped().expect("checked"))
+        }
         IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
             u128::from(v6) & !u128::from(u64::MAX),
         )),
@@ -76,10 +80,13 @@ impl<'r> FromRequest<'r> for SearchBudget {
         let Some(budgets) = req.rocket().state::<Budgets>() else {
             return Outcome::Success(Self);
         };
-        let searches = req
-            .query_value::<String>("q")
-            .and_then(Result::ok)
-            .is_some_and(|q| !q.trim().is_empty());
+        // Any field the routes' forms read as `q`: Rocket matches a field by the first key of
+        // its name, so `q.x=` or `q[]=` is `q` too and must spend like it.
+        let searches = req.uri().query().is_some_and(|query| {
+            query.segments().any(|(name, value)| {
+                name.split(['.', '[']).next() == Some("q") && !value.trim().is_empty()
+            })
+        });
         if !searches {
             return Outcome::Success(Self);
         }

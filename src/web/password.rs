@@ -4,9 +4,10 @@
 //!
 //! The link's token is in the path of the page it opens: the request log prints that path with
 //! the token cut out (`telemetry::loggable_path`), and the page is sent with
-//! `Referrer-Policy: same-origin`, so a link followed from it to another site does not carry
-//! the token away. Not `no-referrer`: under it a browser sends `Origin: null` with the page's
-//! own form post, which the CSRF gate (`auth::csrf`) refuses as from another origin.
+//! `Referrer-Policy: strict-origin`, so no request it makes (a link followed, its stylesheet,
+//! its form post) carries the path, and with it the token, in `Referer`: only the origin. Not
+//! `no-referrer`: under it a browser sends `Origin: null` with the page's own form post, which
+//! the CSRF gate (`auth::csrf`) refuses as from another origin.
 //! The form posts the token in its body, not in the path.
 
 use rocket::form::FromForm;
@@ -54,7 +55,7 @@ impl TokenPage {
     fn new(inner: PageOr) -> Self {
         Self {
             inner,
-            policy: Header::new("Referrer-Policy", "same-origin"),
+            policy: Header::new("Referrer-Policy", "strict-origin"),
         }
     }
 }

@@ -121,7 +121,7 @@ pub async fn confirm_through<'c>(client: &'c Client, link: &str) -> LocalRespons
     assert_eq!(res.status(), Status::Ok, "{link}");
     assert_eq!(
         res.headers().get_one("Referrer-Policy"),
-        Some("same-origin")
+        Some("strict-origin")
     );
     let page = Html::parse_document(&res.into_string().await.unwrap_or_default());
     assert_eq!(texts(&page, "h1"), vec!["Confirm your email"]);
@@ -241,7 +241,7 @@ mail_test!(
 
         // The link opens a form; nothing is sent on to other sites.
         let res = visitor.get(link.clone()).dispatch().await;
-        assert_eq!(res.headers().get_one("Referrer-Policy"), Some("same-origin"));
+        assert_eq!(res.headers().get_one("Referrer-Policy"), Some("strict-origin"));
         assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
         let (status, page) = page_of(res).await;
         assert_eq!(status, Status::Ok);

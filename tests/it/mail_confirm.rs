@@ -62,7 +62,7 @@ async fn body(engine: Engine, test: &str) {
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(
         res.headers().get_one("Referrer-Policy"),
-        Some("same-origin")
+        Some("strict-origin")
     );
     drop(res);
     let (_, home) = get_page(&app.client, "/").await;

@@ -253,6 +253,18 @@ async fn a_flood_of_searches_gets_429_past_the_budget(app: TestApp) {
         let (status, _, _) = status_from(&app.client, path, from).await;
         assert_eq!(status, Status::Ok, "{path}");
     }
+    // A field the forms read as `q` under another name is a search too (Rocket matches a
+    // field by its name's first key), and an IPv4 client seen through a dual-stack listener
+    // (`::ffff:a.b.c.d`) is the same address.
+    for (path, address) in [
+        ("/search?q.x=again", from),
+        ("/search?q%5B%5D=again", from),
+        ("/api/articles?q.x=again", from),
+        ("/search?q=again", "[::ffff:192.0.2.50]:1"),
+    ] {
+        let (status, _, _) = status_from(&app.client, path, address).await;
+        assert_eq!(status, Status::TooManyRequests, "{path} from {address}");
+    }
     // Another address has its own budget; signing in does not lift an address's.
     let (status, _, _) = status_from(&app.client, "/search?q=word", "192.0.2.51:1").await;
     assert_eq!(status, Status::Ok);

@@ -79,12 +79,33 @@ pub struct Query {
     words: Vec<String>,
 }
 
+/// Whether SQLite's `unicode61` tokenizer keeps `c` inside a word (its default categories,
+/// letters, numbers and private use). Rust's alphanumerics also hold the combining marks of
+/// the Other_Alphabetic property (the vowel signs of Devanagari, Thai, Tamil and others) and
+/// a few letter-like symbols (circled and squared Latin letters), at which FTS5 splits a word:
+/// kept in one quoted term, such a word would be a phrase, which the search tables (`detail =
+/// column`) refuse with an error. Split here as FTS5 splits, they are words that match.
+fn fts5_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+        && !unicode_normalization::char::is_combining_mark(c)
+        && !matches!(
+            c,
+            '\u{24B6}'..='\u{24E9}'
+                | '\u{1F130}'..='\u{1F149}'
+                | '\u{1F150}'..='\u{1F169}'
+                | '\u{1F170}'..='\u{1F189}'
+        )
+}
+
 impl Query {
     /// The words of `q` for a search on `engine` (see [`Query`]).
     pub fn parse(q: &str, engine: Engine) -> Self {
         let head: String = q.chars().take(MAX_QUERY_CHARS).nfc().collect();
         let lower = head.to_lowercase();
-        let in_word = |c: char| c.is_alphanumeric() || (engine == Engine::MySql && c == '_');
+        let in_word = |c: char| match engine {
+            Engine::Sqlite => fts5_word_char(c),
+            Engine::MySql => c.is_alphanumeric() || c == '_',
+        };
         let mut words: Vec<String> = Vec::new();
         for word in lower.split(|c: char| !in_word(c)).filter(|w| !w.is_empty()) {
             let word: String = word.chars().take(MAX_WORD_CHARS).collect();
@@ -297,6 +318,17 @@ mod tests {
 
     fn words(q: &str, engine: Engine) -> Vec<String> {
         Query::parse(q, engine).words().to_vec()
+    }
+
+    #[test]
+    fn sqlite_splits_words_where_fts5_does_at_combining_marks_and_letter_symbols() {
+        // Vowel signs (U+093E, U+0E31, U+0E35) and a circled letter are alphanumeric to Rust
+        // but split words in FTS5's unicode61; MySQL keeps its own word rule.
+        assert_eq!(words("कार", Engine::Sqlite), ["क", "र"]);
+        assert_eq!(words("สวัสดี", Engine::Sqlite), ["สว", "สด"]);
+        assert_eq!(words("Ⓐbc", Engine::Sqlite), ["bc"]);
+        assert_eq!(words("e\u{301}te\u{301}", Engine::Sqlite), ["été"]);
+        assert_eq!(words("कार", Engine::MySql), ["कार"]);
     }
 
     #[test]
