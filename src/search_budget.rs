@@ -31,11 +31,13 @@ const SWEEP_EVERY: u64 = 4096;
 /// saw it as an IPv4-mapped IPv6 address, `::ffff:a.b.c.d`), an IPv6 one's /64 (which one
 /// client holds whole).
 pub fn network(ip: IpAddr) -> IpAddr {
+    if let IpAddr::V6(v6) = ip {
+        if let Some(v4) = v6.to_ipv4_mapped() {
+            return IpAddr::V4(v4);
+        }
+    }
     match ip {
         IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
-            IpAddr::V4(v6.to_ipv4_mapped().expect("checked"))
-        }
         IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
             u128::from(v6) & !u128::from(u64::MAX),
         )),

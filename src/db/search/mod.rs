@@ -81,7 +81,7 @@ pub struct Query {
 
 /// Whether SQLite's `unicode61` tokenizer keeps `c` inside a word (its default categories,
 /// letters, numbers and private use). Rust's alphanumerics also hold the combining marks of
-/// the Other_Alphabetic property (the vowel signs of Devanagari, Thai, Tamil and others) and
+/// the `Other_Alphabetic` property (the vowel signs of Devanagari, Thai, Tamil and others) and
 /// a few letter-like symbols (circled and squared Latin letters), at which FTS5 splits a word:
 /// kept in one quoted term, such a word would be a phrase, which the search tables (`detail =
 /// column`) refuse with an error. Split here as FTS5 splits, they are words that match.
