@@ -362,6 +362,9 @@ pub async fn disable(
     if !db::totp::disable(db, user.id, &audit, Some(&mail)).await? {
         return Err(not_on());
     }
+    // Its wrong codes go with it: a factor enrolled again starts under no cap (an admin's
+    // reset is how a capped owner gets back in without a password reset).
+    db::throttle::clear_code_failures(db, user.id).await?;
     mailer.wake();
     Ok(())
 }

@@ -102,6 +102,44 @@ mail_test!(
 );
 
 db_test!(
+    async fn an_admins_reset_of_a_capped_second_factor_lifts_the_cap(app) {
+        let jwt = register(&app.client, "locked").await;
+        enrol(&app.client, &jwt).await;
+        let id = user_id(&app, "locked").await;
+        // A day's worth of wrong codes (the default cap, 20), then the right one is refused.
+        for _ in 0..20 {
+            crate::support::exec(
+                app.db(),
+                &format!("INSERT INTO totp_failures (user_id, created_at) VALUES ({}, '{}')", id.get(), Utc::now().format("%Y-%m-%d %H:%M:%S")),
+            )
+            .await
+            .expect("a failure");
+        }
+        let (status, _) = login(&app.client, "locked", Some("123456")).await;
+        assert_eq!(status, Status::TooManyRequests);
+        // An admin resets the owner's second factor from the console: the cap goes with it.
+        register(&app.client, "keeper").await;
+        crate::support::exec(app.db(), "UPDATE users SET role = 'admin' WHERE username = 'keeper'").await.expect("admin");
+        let console = browser(&app.client).await;
+        browser_login(&console, "keeper", None).await;
+        let (status, page) = get_page(&console, &format!("/admin/users/{}", id.get())).await;
+        assert_eq!(status, Status::Ok);
+        let res = post_form(&console, &format!("/admin/users/{}/two-factor/reset", id.get()), &[("csrf_token", &csrf_of(&page))]).await;
+        assert_eq!(res.status(), Status::SeeOther);
+        drop(res);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM user_totp WHERE enabled_at IS NOT NULL").await, 0, "reset");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM totp_failures").await, 0, "the cap lifted");
+        // Enrolled again, the owner signs in with a code at once.
+        let (status, body) = login(&app.client, "locked", None).await;
+        assert_eq!(status, Status::Ok, "two-factor off: the password alone: {body}");
+        let fresh = body["user"]["token"].as_str().expect("a token").to_owned();
+        let (secret, _) = enrol(&app.client, &fresh).await;
+        let (status, body) = login(&app.client, "locked", Some(&next_code(&secret))).await;
+        assert_eq!(status, Status::Ok, "{body}");
+    }
+);
+
+db_test!(
     async fn with_two_factor_on_the_json_email_or_password_change_takes_a_code(app) {
         let jwt = register(&app.client, "dual").await;
         let (secret, codes) = enrol(&app.client, &jwt).await;
