@@ -17,10 +17,10 @@ use crate::auth::access_token::Origin;
 use crate::auth::code_check::{self, CodeCheck};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::recovery::AccountLinks;
-use crate::auth::{account, two_factor, Authenticated, CurrentUser, Via};
+use crate::auth::{two_factor, Authenticated, CurrentUser, Via};
 use crate::config::AppConfig;
 use crate::db::Conn;
-use crate::error::{ApiResult, AppError, FieldErrors};
+use crate::error::{ApiResult, AppError};
 use crate::json_body::ApiJson;
 use crate::mail::Mailer;
 
@@ -184,7 +184,7 @@ async fn status(db: Conn, me: CurrentUser) -> ApiResult<Json<TotpEnvelope<TotpSt
 async fn begin(
     db: Conn,
     config: &State<AppConfig>,
-    addr: ClientAddr,
+    check: CodeCheck<'_>,
     me: CurrentUser,
     body: Option<ApiJson<PasswordEnvelope>>,
 ) -> ApiResult<Json<TotpEnvelope<TotpSecret>>> {
@@ -193,16 +193,7 @@ async fn begin(
         return Err(two_factor::already_on().into());
     }
     let password = body.and_then(|b| b.0.totp.password).unwrap_or_default();
-    if password.is_empty() {
-        return Err(AppError::Invalid(FieldErrors::one("password", "can't be blank")).into());
-    }
-    match account::confirm_password(&db, config, &me.0.user, &password, &addr.0).await {
-        Ok(checked) if checked.id == me.0.user.id => {}
-        Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
-            return Err(AppError::Invalid(FieldErrors::one("password", "is not correct")).into());
-        }
-        Err(e) => return Err(e.into()),
-    }
+    code_check::password(&check, &me.0.user, &password, "password").await?;
     let enrolment = two_factor::begin(&db, config, &me.0.user, None).await?;
     Ok(Json(TotpEnvelope {
         totp: TotpSecret {

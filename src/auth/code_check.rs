@@ -219,32 +219,36 @@ pub async fn for_change(check: &CodeCheck<'_>, user: &User, code: &str) -> Resul
     if_on(check, user, "code", code).await
 }
 
-/// A fresh login's proof on a form: the current `password` (checked like a login, throttled;
-/// 422 on `current_password`), then, when `user` signs in with a second factor, `code` (422
-/// on `code`). The account the password was checked for.
-pub async fn password_and_code(
+/// `user`'s current `password`, checked like a login (throttled): 422 on `field` when it is
+/// blank or not correct. The account the password was checked for.
+pub async fn password(
     check: &CodeCheck<'_>,
     user: &User,
     password: &str,
-    code: &str,
+    field: &'static str,
 ) -> Result<User, AppError> {
     if password.is_empty() {
-        return Err(AppError::Invalid(FieldErrors::one(
-            "current_password",
-            "can't be blank",
-        )));
+        return Err(AppError::Invalid(FieldErrors::one(field, "can't be blank")));
     }
-    let checked =
-        match account::confirm_password(check.db, check.config, user, password, &check.ip).await {
-            Ok(checked) if checked.id == user.id => checked,
-            Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
-                return Err(AppError::Invalid(FieldErrors::one(
-                    "current_password",
-                    "is not correct",
-                )))
-            }
-            Err(e) => return Err(e),
-        };
+    match account::confirm_password(check.db, check.config, user, password, &check.ip).await {
+        Ok(checked) if checked.id == user.id => Ok(checked),
+        Ok(_) | Err(AppError::Unauthorized(_) | AppError::Invalid(_)) => {
+            Err(AppError::Invalid(FieldErrors::one(field, "is not correct")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A fresh login's proof on a form: the current `password` (see [`password`]; 422 on
+/// `current_password`), then, when `user` signs in with a second factor, `code` (422 on
+/// `code`). The account the password was checked for.
+pub async fn password_and_code(
+    check: &CodeCheck<'_>,
+    user: &User,
+    current_password: &str,
+    code: &str,
+) -> Result<User, AppError> {
+    let checked = password(check, user, current_password, "current_password").await?;
     if_on(check, &checked, "code", code).await?;
     Ok(checked)
 }
