@@ -91,24 +91,11 @@ macro_rules! popular_sql {
 
 /// Tags in use, most used first (ties by name), at most `limit`.
 pub async fn popular(db: &DbPool, limit: i64) -> Result<Vec<String>, sqlx::Error> {
-    match db.engine() {
-        Engine::Sqlite => {
-            const SQL: &str = concat!(
-                "SELECT pt.name FROM ",
-                popular_sql!(sqlite),
-                " ORDER BY pt.total DESC, pt.name"
-            );
-            db_run!(db, |c| sqlx::query_scalar::<_, String>(SQL)
-                .bind(limit)
-                .fetch_all(c)
-                .await)
-        }
-        Engine::MySql => Ok(popular_counts(db, limit)
-            .await?
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect()),
-    }
+    Ok(counts(db, limit)
+        .await?
+        .iter()
+        .map(|(name, _)| name.clone())
+        .collect())
 }
 
 /// Tags in use with their article counts, most used first (ties by name), at most `limit`:
