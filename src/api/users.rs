@@ -187,6 +187,7 @@ async fn register(
     responses(
         (status = 200, description = "Signed in.", body = UserEnvelope<UserBody>),
         (status = 401, description = "Wrong email or password, or a disabled account (one answer for all); or, for an account with two-factor sign-in, a missing or wrong `otp` (then `errors.otp` says which).", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule whatever the account (`email` over 254 characters, `otp` over 64); `errors` names it.", body = ErrorBody),
     ))]
 #[post("/users/login", data = "<body>")]
 async fn login(
@@ -199,6 +200,7 @@ async fn login(
     body: ApiJson<UserEnvelope<Login>>,
 ) -> ApiResult<Result<Json<UserEnvelope<UserBody>>, Custom<Json<serde_json::Value>>>> {
     let l = body.0.user;
+    code_check::within_length("otp", l.otp.as_deref())?;
     let user = account::authenticate(
         &db,
         config,
@@ -392,6 +394,7 @@ async fn update(
     body: ApiJson<UserEnvelope<UserUpdate>>,
 ) -> ApiResult<Json<UserEnvelope<UserBody>>> {
     let u = body.0.user;
+    code_check::within_length("otp", u.otp.as_deref())?;
     let otp = u.otp.unwrap_or_default();
     let changes = account::Changes {
         email: u.email,

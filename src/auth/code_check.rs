@@ -29,6 +29,27 @@ use crate::db::{self, CodeCheckId, Db, DbPool};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::Mailer;
 
+/// The longest code a client may send (`otp` in the JSON API's schema): a 6-digit code or a
+/// recovery code is far shorter; a longer one is refused as too long whether or not the account
+/// has a second factor, so a request the schema calls invalid is never accepted.
+pub const CODE_MAX: usize = 64;
+
+/// `code`, sent as `field`, if it is no longer than [`CODE_MAX`]: 422 on `field` otherwise.
+///
+/// # Errors
+///
+/// [`AppError::Invalid`] naming `field` when `code` is too long.
+pub fn within_length(field: &str, code: Option<&str>) -> Result<(), AppError> {
+    let max = crate::input::Max::Chars(CODE_MAX);
+    match code {
+        Some(code) if !max.fits(code) => Err(AppError::Invalid(FieldErrors::one(
+            field,
+            crate::input::Problem::TooLong(max).message(),
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The subject of the owner's notice of wrong codes.
 pub const NOTICE_SUBJECT: &str = "Wrong two-factor codes were entered for your Conduit account";
 

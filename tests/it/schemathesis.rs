@@ -102,6 +102,21 @@ fn schemathesis(
     (output.status.success(), text)
 }
 
+/// The failures section of schemathesis' output (from its `FAILURES` banner to the next
+/// banner), or the whole output when it has none.
+fn failures(output: &str) -> &str {
+    let Some(start) = output.find("= FAILURES =") else {
+        return output;
+    };
+    let start = output[..start].rfind('\n').map_or(0, |i| i + 1);
+    let rest = &output[start..];
+    let body = rest.find('\n').map_or(rest.len(), |i| i + 1);
+    let end = rest[body..]
+        .find("\n=====")
+        .map_or(rest.len(), |i| body + i);
+    &rest[..end]
+}
+
 async fn finds_nothing(engine: Engine, test: &str) {
     let Some((st, validator)) = tools(test) else {
         return;
@@ -177,10 +192,16 @@ async fn finds_nothing(engine: Engine, test: &str) {
         let (ok, output) = schemathesis(&st, port, token, filter, &report);
         let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
         let tail: String = log.lines().rev().take(40).collect::<Vec<_>>().join("\n");
+        if !ok {
+            // The whole output first; the panic message ends with what CI's log tail shows:
+            // schemathesis' own account of each failure (request, answer, curl to replay).
+            eprintln!("{output}");
+        }
         assert!(
             ok,
-            "schemathesis ({}) found something on {engine:?}:\n{output}\n--- server log, last lines (newest first) ---\n{tail}",
-            filter.1
+            "schemathesis ({}) found something on {engine:?}\n--- server log, last lines (newest first) ---\n{tail}\n--- the failures ---\n{}",
+            filter.1,
+            failures(&output)
         );
         assert!(output.contains("Tested:"), "{output}");
     }
