@@ -29,12 +29,8 @@ pub fn check_filter(filter: &Filter) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
     let fields = [
         ("tag", &filter.tag, TAG_MAX),
-        ("author", &filter.author, crate::auth::fields::USERNAME_MAX),
-        (
-            "favorited",
-            &filter.favorited_by,
-            crate::auth::fields::USERNAME_MAX,
-        ),
+        ("author", &filter.author, input::USERNAME_MAX),
+        ("favorited", &filter.favorited_by, input::USERNAME_MAX),
     ];
     for (field, value, max) in fields {
         if let Some(value) = value {

@@ -16,8 +16,6 @@ use prometheus::{
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::{Request, Response};
 
-use crate::db::DbPool;
-
 /// The route label of a request no route matched.
 pub const UNMATCHED: &str = "<unmatched>";
 
@@ -155,9 +153,10 @@ impl Metrics {
         self.durations.with_label_values(&labels).observe(seconds);
     }
 
-    /// Everything, in the Prometheus text format, with the pool and WAL read now.
-    pub fn render(&self, db: &DbPool) -> String {
-        let status = db.status();
+    /// Everything, in the Prometheus text format, with the pool's occupancy and the size of
+    /// SQLite's write-ahead log (`None`: no such file on this engine) as the caller read them
+    /// just now: this registry knows numbers, not the database.
+    pub fn render(&self, status: deadpool::Status, wal_bytes: Option<u64>) -> String {
         let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         self.pool_max.set(gauge(status.max_size));
         self.pool_open.set(gauge(status.size));
@@ -165,7 +164,7 @@ impl Metrics {
             .set(gauge(status.size.saturating_sub(status.available)));
         self.pool_waiting.set(gauge(status.waiting));
         let mut families = self.registry.gather();
-        if let Some(bytes) = db.wal_bytes() {
+        if let Some(bytes) = wal_bytes {
             self.wal_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
             families.extend(prometheus::core::Collector::collect(&self.wal_bytes));
         }

@@ -35,14 +35,14 @@ pub mod wal;
 use chrono::{DateTime, SubsecRound, Utc};
 use rocket_db_pools::Database;
 
-/// `db_run!` and `db_transaction!` (exported at the crate root by `#[macro_export]`, which a
-/// `macro_rules!` macro needs to be used by path; read them here).
-pub use crate::{__db_run as db_run, __db_transaction as db_transaction};
 pub use ids::{
     AccessTokenId, ArticleId, AuditId, CodeCheckId, CommentId, LoginAttemptId, MailId,
     ResetRequestId, SignUpAttemptId, TagId, UserId,
 };
+/// `db_run!` and `db_transaction!`: crate-local macros (`pool.rs`, `retry.rs`), used by path.
+pub(crate) use pool::db_run;
 pub use pool::{DbPool, Engine, LastInsertId};
+pub(crate) use retry::db_transaction;
 
 /// The managed database: `databases.main` in the config.
 #[derive(Database)]

@@ -345,13 +345,11 @@ impl rocket_db_pools::Pool for DbPool {
 /// SqliteConnection` or `&mut MySqlConnection`, an `Executor`) taken from the pool for just
 /// this block, so the body is written once with native types. The block evaluates to a
 /// `Result<_, sqlx::Error>`. Each invocation counts as one statement.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __db_run {
+macro_rules! db_run {
     ($pool:expr, |$conn:ident| $body:expr) => {
         match $pool.backend() {
-            $crate::db::pool::Backend::Sqlite(pool) => $crate::__db_run!(@held pool, |$conn| $body),
-            $crate::db::pool::Backend::MySql(pool) => $crate::__db_run!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::Sqlite(pool) => $crate::db::db_run!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::MySql(pool) => $crate::db::db_run!(@held pool, |$conn| $body),
         }
     };
     (@held $pool:ident, |$conn:ident| $body:expr) => {
@@ -368,6 +366,7 @@ macro_rules! __db_run {
         }
     };
 }
+pub(crate) use db_run;
 
 /// The id the last `INSERT` generated, for either engine's query result.
 pub trait LastInsertId {

@@ -50,13 +50,11 @@ pub fn pause_after(attempt: u32) -> Duration {
 ///
 /// The block may run more than once: it must do nothing outside the transaction that cannot be
 /// repeated (every caller only reads captured values and runs statements on `$conn`).
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __db_transaction {
+macro_rules! db_transaction {
     ($pool:expr, |$conn:ident| $body:expr) => {
         match $pool.backend() {
-            $crate::db::pool::Backend::Sqlite(pool) => $crate::__db_transaction!(@held pool, |$conn| $body),
-            $crate::db::pool::Backend::MySql(pool) => $crate::__db_transaction!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::Sqlite(pool) => $crate::db::db_transaction!(@held pool, |$conn| $body),
+            $crate::db::pool::Backend::MySql(pool) => $crate::db::db_transaction!(@held pool, |$conn| $body),
         }
     };
     (@held $pool:ident, |$conn:ident| $body:expr) => {{
@@ -100,6 +98,7 @@ macro_rules! __db_transaction {
         }
     }};
 }
+pub(crate) use db_transaction;
 
 #[cfg(test)]
 mod tests {

@@ -86,7 +86,7 @@ async fn metrics(
         Ok(counts) => metrics.outbox(counts.pending, counts.failed),
         Err(e) => log::warn!("metrics: reading the outbox: {e}"),
     }
-    (text_format, metrics.render(&db))
+    (text_format, metrics.render(db.status(), db.wal_bytes()))
 }
 
 /// The routes of this module.

@@ -2,7 +2,7 @@
 //! failing audit insert undoes the change), the `/admin` catchers in the admin layout, the
 //! declared tables answering alike, per-field form errors, and the `Role` column type.
 
-use conduit::db::db_run;
+use crate::support::db_run;
 use conduit::db::users::{self, Role};
 use conduit::db::DbPool;
 use rocket::http::{Method, Status};

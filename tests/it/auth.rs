@@ -36,7 +36,7 @@ db_test!(
         assert_eq!(status, Status::Ok);
         assert_eq!(me["user"]["username"], "jake_the-dog");
         assert_eq!(me["user"]["token"], token);
-        let hash: String = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(c).await).unwrap();
+        let hash: String = crate::support::db_run!(app.db(), |c| sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(c).await).unwrap();
         assert!(hash.starts_with("$argon2id$"), "stored as argon2id");
     }
 );

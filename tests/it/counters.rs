@@ -525,7 +525,7 @@ db_test!(
         let plan: Vec<String> = match app.engine {
             Engine::Sqlite => {
                 let sql = format!("EXPLAIN QUERY PLAN {sql}");
-                conduit::db::db_run!(app.db(), |c| sqlx::query_as::<_, (i64, i64, i64, String)>(&sql).bind(20_i64).fetch_all(c).await)
+                crate::support::db_run!(app.db(), |c| sqlx::query_as::<_, (i64, i64, i64, String)>(&sql).bind(20_i64).fetch_all(c).await)
                     .expect("explain")
                     .into_iter()
                     .map(|row| row.3)
@@ -533,7 +533,7 @@ db_test!(
             }
             Engine::MySql => {
                 let sql = format!("EXPLAIN {sql}");
-                conduit::db::db_run!(app.db(), |c| {
+                crate::support::db_run!(app.db(), |c| {
                     use sqlx::Row;
                     sqlx::query(&sql).bind(20_i64).fetch_all(c).await.and_then(|rows| {
                         rows.iter()

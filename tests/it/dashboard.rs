@@ -6,9 +6,10 @@
 //! name), the answer's shape in the OpenAPI document, and every query of the dashboard reading
 //! an index range or a kept counter, never all the articles (EXPLAIN on both engines).
 
+use crate::support::db_run;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use conduit::db::admin::stats::explain_dashboard;
-use conduit::db::{db_run, Engine};
+use conduit::db::Engine;
 use rocket::http::{Method, Status};
 use scraper::Html;
 use serde_json::{json, Value};

@@ -4,8 +4,9 @@
 //! around deleted articles, past the end, logged in or not; the block counts stay equal to
 //! fresh counts through API writes; and the plan of the id read is a range of `articles_id`.
 
+use crate::support::db_run;
 use conduit::db::articles::{explain_page_ids, Filter, Position};
-use conduit::db::{db_run, Engine};
+use conduit::db::Engine;
 use rocket::http::{Method, Status};
 use serde_json::json;
 

@@ -105,7 +105,7 @@ async fn interrupted_statement(engine: Engine, test: &str) {
     // A transaction abandoned half-way (an early return on an error) is rolled back before
     // the connection serves anyone else.
     let failed: Result<(), sqlx::Error> = async {
-        conduit::db::db_run!(db, |c| {
+        crate::support::db_run!(db, |c| {
             let mut tx = sqlx::Connection::begin(c).await?;
             sqlx::query("INSERT INTO tags (name) VALUES ('abandoned')")
                 .execute(&mut *tx)

@@ -345,7 +345,7 @@ async fn with_galera_sync_wait_a_write_through_one_node_is_read_at_once_through_
         assert_eq!(status, Status::Ok, "article {n} not yet on node 2: {body}");
     }
     let wait: u64 =
-        conduit::db::db_run!(two.rocket().state::<conduit::db::Db>().expect("db"), |c| {
+        crate::support::db_run!(two.rocket().state::<conduit::db::Db>().expect("db"), |c| {
             sqlx::query_scalar::<_, u64>("SELECT @@SESSION.wsrep_sync_wait")
                 .fetch_one(c)
                 .await

@@ -214,7 +214,7 @@ pool_test!(
 
 /// The pings this connection's session has received (the pool holds one connection).
 async fn pings(app: &TestApp) -> i64 {
-    let (_, count): (String, String) = conduit::db::db_run!(app.db(), |c| sqlx::query_as(
+    let (_, count): (String, String) = crate::support::db_run!(app.db(), |c| sqlx::query_as(
         "SHOW SESSION STATUS LIKE 'Com_admin_commands'"
     )
     .fetch_one(c)

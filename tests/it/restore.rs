@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use conduit::db::{db_run, DbPool, Engine};
+use crate::support::db_run;
+use conduit::db::{DbPool, Engine};
 use rocket::http::{Method, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::Value;

@@ -545,13 +545,13 @@ db_test!(
         for (a, token) in tokens.iter().enumerate() {
             let other = (a + 1) % 6;
             let slug = scalar(app.db(), &format!("SELECT id FROM articles WHERE title = 'author{other} 0'")).await;
-            let slug_text: String = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar::<_, String>("SELECT slug FROM articles WHERE id = ?").bind(slug).fetch_one(c).await).unwrap();
+            let slug_text: String = crate::support::db_run!(app.db(), |c| sqlx::query_scalar::<_, String>("SELECT slug FROM articles WHERE id = ?").bind(slug).fetch_one(c).await).unwrap();
             let (status, _) = api(&client, Method::Post, &format!("/api/articles/{slug_text}/favorite"), Some(token), None).await;
             assert_eq!(status, Status::Ok);
         }
         let articles_before = scalar(app.db(), "SELECT COUNT(*) FROM articles").await;
-        let article_ids: Vec<i64> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar::<_, i64>("SELECT id FROM articles ORDER BY id").fetch_all(c).await).unwrap();
-        let tag_ids: Vec<i64> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar::<_, i64>("SELECT id FROM tags ORDER BY id").fetch_all(c).await).unwrap();
+        let article_ids: Vec<i64> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar::<_, i64>("SELECT id FROM articles ORDER BY id").fetch_all(c).await).unwrap();
+        let tag_ids: Vec<i64> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar::<_, i64>("SELECT id FROM tags ORDER BY id").fetch_all(c).await).unwrap();
 
         // Everything at once, each from its own task: overlapping bulk deletes of users and of
         // articles, renames of the tags those articles carry, tag deletes, article edits.

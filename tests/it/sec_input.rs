@@ -3,9 +3,9 @@
 //! query values, path segments); a hostile `next` never leaves the site nor answers 500; tokens
 //! are refused before their `nbf` or when issued in the future.
 
+use crate::support::db_run;
 use crate::support::percent_encode;
 use conduit::config::DEV_JWT_SECRET;
-use conduit::db::db_run;
 use conduit::db::{DbPool, Engine};
 use rocket::http::{ContentType, Method, Status};
 use rocket::local::asynchronous::Client;

@@ -38,7 +38,7 @@ async fn user_id(app: &crate::harness::TestApp, name: &str) -> UserId {
 }
 
 async fn password_hash(app: &crate::harness::TestApp, name: &str) -> String {
-    conduit::db::db_run!(app.db(), |c| sqlx::query_scalar::<_, String>(
+    crate::support::db_run!(app.db(), |c| sqlx::query_scalar::<_, String>(
         "SELECT password_hash FROM users WHERE username = ?"
     )
     .bind(name)

@@ -65,7 +65,7 @@ fn handle_of(app: &crate::harness::TestApp, sid: &str) -> String {
 /// The id of `username`'s only (or first) session.
 async fn sid_of(app: &crate::harness::TestApp, username: &str) -> String {
     let sql = format!("SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = '{username}' ORDER BY s.created_at LIMIT 1");
-    conduit::db::db_run!(app.db(), |c| sqlx::query_scalar(&sql).fetch_one(c).await)
+    crate::support::db_run!(app.db(), |c| sqlx::query_scalar(&sql).fetch_one(c).await)
         .expect("a session")
 }
 
@@ -187,7 +187,7 @@ db_test!(
             async move {
                 let at = conduit::db::now() - chrono::Duration::seconds(secs);
                 let sql = format!("UPDATE sessions SET last_seen_at = ?, address = 'old' WHERE id = '{sid}'");
-                conduit::db::db_run!(db, |c| sqlx::query(&sql).bind(at).execute(c).await.map(|_| ())).expect("set");
+                crate::support::db_run!(db, |c| sqlx::query(&sql).bind(at).execute(c).await.map(|_| ())).expect("set");
             }
         };
         let still_old = |sid: String| {
@@ -306,7 +306,7 @@ db_test!(
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL").await, 3);
 
         // Signing the Firefox browser out (whichever non-current row is the browser's).
-        let firefox_id: String = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT id FROM sessions WHERE kind = 'browser' AND browser = 'Firefox on Linux'").fetch_one(c).await).expect("the other browser");
+        let firefox_id: String = crate::support::db_run!(app.db(), |c| sqlx::query_scalar("SELECT id FROM sessions WHERE kind = 'browser' AND browser = 'Firefox on Linux'").fetch_one(c).await).expect("the other browser");
         let firefox_handle = handle_of(&app, &firefox_id);
         assert!(ends.iter().all(|t| !t.contains(&firefox_id)), "no session id in a form: {ends:?}");
         let target = firefox_row.iter().find(|t| t.contains(&firefox_handle)).expect("its form");

@@ -125,7 +125,7 @@ db_test!(
         // The re-issued token ends when its session does: its old expiry, the row's.
         let new_exp = claims_of(&renewed)["exp"].as_i64().expect("exp");
         assert_eq!(new_exp, old_exp);
-        let row_exp: chrono::DateTime<chrono::Utc> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar(
+        let row_exp: chrono::DateTime<chrono::Utc> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar(
             "SELECT s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'pw' AND s.revoked_at IS NULL")
             .fetch_one(c).await).expect("the live session");
         assert!((row_exp.timestamp() - new_exp).abs() <= 1, "row {row_exp}, token {new_exp}");
@@ -156,7 +156,7 @@ db_test!(
         let script = script_client(&app.client).await;
         let token = register(&script, "hid").await;
         let other = login_token(&script, "hid").await;
-        let sids: Vec<String> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT id FROM sessions").fetch_all(c).await).expect("ids");
+        let sids: Vec<String> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar("SELECT id FROM sessions").fetch_all(c).await).expect("ids");
         assert_eq!(sids.len(), 2);
         let list = listed(&script, &token).await;
         let handles: Vec<&str> = list.iter().map(|s| s["id"].as_str().expect("id")).collect();

@@ -1,6 +1,5 @@
 //! Small helpers shared by the tests: JSON requests, HTML selectors, raw SQL for assertions.
 
-use conduit::db::db_run;
 use conduit::db::DbPool;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
@@ -50,6 +49,33 @@ pub fn attrs(html: &Html, selector: &str, name: &str) -> Vec<String> {
         .filter_map(|e| e.value().attr(name).map(str::to_owned))
         .collect()
 }
+
+/// Raw SQL in a test, on either engine: the test-side form of the app's crate-local `db_run!`,
+/// over the pool's public handles (`backend()`, `acquire()`, `conn()`, `finish()`). `$conn` is
+/// the native connection (`&mut SqliteConnection` or `&mut MySqlConnection`), so the block is
+/// compiled once per engine; it evaluates to a `Result<_, sqlx::Error>`.
+macro_rules! db_run {
+    ($pool:expr, |$conn:ident| $body:expr) => {
+        match $pool.backend() {
+            conduit::db::pool::Backend::Sqlite(pool) => $crate::support::db_run!(@held pool, |$conn| $body),
+            conduit::db::pool::Backend::MySql(pool) => $crate::support::db_run!(@held pool, |$conn| $body),
+        }
+    };
+    (@held $pool:ident, |$conn:ident| $body:expr) => {
+        match $pool.acquire().await {
+            Ok(mut held) => {
+                let result = {
+                    let $conn = held.conn();
+                    $body
+                };
+                held.finish(&result);
+                result
+            }
+            Err(e) => Err(e),
+        }
+    };
+}
+pub(crate) use db_run;
 
 /// One integer from a SQL query (counts in assertions).
 pub async fn scalar(db: &DbPool, sql: &str) -> i64 {

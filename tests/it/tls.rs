@@ -8,9 +8,10 @@
 
 use std::sync::OnceLock;
 
+use crate::support::db_run;
 use conduit::admin::backup::Backups;
 use conduit::config::AppConfig;
-use conduit::db::{db_run, DbPool};
+use conduit::db::DbPool;
 use rocket::http::{Method, Status};
 use rocket::local::asynchronous::Client;
 

@@ -76,7 +76,7 @@ db_test!(
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM articles").await, 1);
 
         // The secret is stored only as its hash.
-        let stored: String = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT token_hash FROM access_tokens WHERE name = 'reader'").fetch_one(c).await).unwrap();
+        let stored: String = crate::support::db_run!(app.db(), |c| sqlx::query_scalar("SELECT token_hash FROM access_tokens WHERE name = 'reader'").fetch_one(c).await).unwrap();
         assert_eq!(stored, conduit::auth::access_token::hash(&read));
         assert!(!stored.contains(&read[4..]));
 
@@ -110,7 +110,7 @@ db_test!(
         // Creation and revocation are in the audit log, by the owner, without the secret.
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM audit_log WHERE action = 'token.create' AND actor_name = 'scripter'").await, 2);
         assert_eq!(scalar(app.db(), &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'token.revoke' AND entity_id = '{id}'")).await, 1);
-        let audit: Vec<String> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT COALESCE(after_json, before_json) FROM audit_log").fetch_all(c).await).unwrap();
+        let audit: Vec<String> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar("SELECT COALESCE(after_json, before_json) FROM audit_log").fetch_all(c).await).unwrap();
         assert!(audit.iter().all(|a| !a.contains("cdt_")), "{audit:?}");
     }
 );
@@ -331,12 +331,12 @@ db_test!(
             let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&token), None).await;
             assert_eq!(status, Status::Ok);
         }
-        let first: Option<chrono::DateTime<chrono::Utc>> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT last_used_at FROM access_tokens").fetch_one(c).await).unwrap();
+        let first: Option<chrono::DateTime<chrono::Utc>> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar("SELECT last_used_at FROM access_tokens").fetch_one(c).await).unwrap();
         let first = first.expect("recorded");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let (status, _) = api(&app.client, Method::Get, "/api/user", Some(&token), None).await;
         assert_eq!(status, Status::Ok);
-        let again: Option<chrono::DateTime<chrono::Utc>> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar("SELECT last_used_at FROM access_tokens").fetch_one(c).await).unwrap();
+        let again: Option<chrono::DateTime<chrono::Utc>> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar("SELECT last_used_at FROM access_tokens").fetch_one(c).await).unwrap();
         assert_eq!(again, Some(first), "not rewritten within the minute");
         // Over a minute ago: the next use writes it again.
         exec(app.db(), "UPDATE access_tokens SET last_used_at = '2020-01-01 00:00:00.000', last_used_ip = 'old'").await.unwrap();

@@ -155,7 +155,7 @@ async fn enrol_sign_in_turn_off(engine: Engine, test: &str) {
     // Both changes are in the audit log, by the user, without secrets.
     assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM audit_log WHERE action = 'user.two_factor_enable' AND actor_name = 'tess'").await, 1);
     assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM audit_log WHERE action = 'user.two_factor_disable' AND actor_name = 'tess'").await, 1);
-    let audit: Vec<String> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar(
+    let audit: Vec<String> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar(
         "SELECT COALESCE(after_json, '') FROM audit_log"
     )
     .fetch_all(c)
@@ -254,7 +254,7 @@ async fn enrolment(app: &TestApp, jwt: &str) -> (String, Vec<String>, String) {
     assert!(!body.to_string().contains(&secret));
 
     // Stored sealed: neither the secret nor the recovery codes are in the database.
-    let stored: String = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar(
+    let stored: String = crate::support::db_run!(app.db(), |c| sqlx::query_scalar(
         "SELECT secret FROM user_totp"
     )
     .fetch_one(c)
@@ -264,7 +264,7 @@ async fn enrolment(app: &TestApp, jwt: &str) -> (String, Vec<String>, String) {
         stored.starts_with("v1:") && !stored.contains(&secret),
         "{stored}"
     );
-    let hashes: Vec<String> = conduit::db::db_run!(app.db(), |c| sqlx::query_scalar(
+    let hashes: Vec<String> = crate::support::db_run!(app.db(), |c| sqlx::query_scalar(
         "SELECT code_hash FROM totp_recovery_codes"
     )
     .fetch_all(c)

@@ -309,7 +309,7 @@ pub async fn delete_user(
 pub async fn vacuum_into(db: &DbPool, path: &str) -> Result<(), sqlx::Error> {
     match db.backend() {
         crate::db::pool::Backend::Sqlite(pool) => {
-            crate::__db_run!(@held pool, |c| sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()))
+            crate::db::db_run!(@held pool, |c| sqlx::query("VACUUM INTO ?").bind(path).execute(c).await.map(|_| ()))
         }
         crate::db::pool::Backend::MySql(_) => Err(sqlx::Error::Configuration(
             "VACUUM INTO is an SQLite statement".into(),
