@@ -3,12 +3,13 @@
 //! address, exactly under concurrency); a settings change that fails validation spends no code;
 //! concurrent sign-ins never leave more live sessions than the cap.
 
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::{json, Value};
 
-use crate::support::{json_of, race, register, scalar};
+use crate::support::{api, csrf_of, get_page, json_of, post_form, race, register, scalar, texts};
 use crate::two_factor::{enrol, next_code};
+use crate::two_factor_web::{browser_login, page_of};
 
 /// A JSON request from client address `from`, with the holder's token when given.
 async fn from(
@@ -81,5 +82,63 @@ db_test!(
         // A used recovery code stays used.
         let (status, _) = sign_in(client, "203.0.113.9", &codes[0]).await;
         assert_eq!(status, Status::Unauthorized);
+    }
+);
+
+db_test!(
+    async fn a_json_change_that_fails_validation_spends_no_code(app) {
+        register(&app.client, "taker").await;
+        let jwt = register(&app.client, "shifty").await;
+        let (secret, _) = enrol(&app.client, &jwt).await;
+        let code = next_code(&secret);
+        let client = &app.client;
+        let put = |user: Value| {
+            let jwt = jwt.clone();
+            async move { api(client, Method::Put, "/api/user", Some(&jwt), Some(json!({ "user": user }))).await }
+        };
+        let (status, body) = put(json!({"email": "taker@example.com", "otp": code})).await;
+        assert_eq!(status, Status::UnprocessableEntity, "{body}");
+        assert_eq!(body["errors"]["email"], json!(["has already been taken"]), "{body}");
+        let (status, body) = put(json!({"password": "short", "otp": code})).await;
+        assert_eq!(status, Status::UnprocessableEntity, "{body}");
+        assert!(body["errors"]["password"].is_array(), "{body}");
+        assert!(body["errors"].get("otp").is_none(), "{body}");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM totp_failures").await, 0, "no wrong code counted");
+        // The same code, unspent, makes a valid change at once (no wait for the next one).
+        let (status, body) = put(json!({"email": "moved@example.com", "otp": code})).await;
+        assert_eq!(status, Status::Ok, "{body}");
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM outbox WHERE recipient = 'moved@example.com'").await, 1);
+        // And now it is spent.
+        let (status, body) = put(json!({"email": "again@example.com", "otp": code})).await;
+        assert_eq!(status, Status::UnprocessableEntity, "{body}");
+        assert_eq!(body["errors"]["otp"], json!(["is not correct"]), "{body}");
+    }
+);
+
+db_test!(
+    async fn a_settings_form_that_fails_validation_spends_no_code(app) {
+        register(&app.client, "holder").await;
+        let jwt = register(&app.client, "formy").await;
+        let (secret, codes) = enrol(&app.client, &jwt).await;
+        let client = &app.client;
+        browser_login(client, "formy", Some(&codes[0])).await;
+        let code = next_code(&secret);
+        let submit = |email: &'static str| {
+            let code = code.clone();
+            async move {
+                let (_, page) = get_page(client, "/settings").await;
+                let csrf = csrf_of(&page);
+                let fields = [("csrf_token", csrf.as_str()), ("username", "formy"), ("email", email), ("password", ""), ("current_password", "password-formy"), ("code", code.as_str())];
+                page_of(post_form(client, "/settings", &fields).await).await
+            }
+        };
+        let (status, page) = submit("holder@example.com").await;
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert_eq!(texts(&page, ".error-summary li"), vec!["email has already been taken"]);
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM totp_failures").await, 0, "no wrong code counted");
+        // The same code, unspent, saves a valid change at once.
+        let (status, page) = submit("formy-new@example.com").await;
+        assert_eq!(status, Status::SeeOther, "{:?}", texts(&page, ".error-summary li"));
+        assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM outbox WHERE recipient = 'formy-new@example.com'").await, 1);
     }
 );
