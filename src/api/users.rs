@@ -377,7 +377,7 @@ fn current(me: CurrentUser) -> ApiResult<Json<UserEnvelope<UserBody>>> {
         (status = 200, description = "The user after the change.", body = UserEnvelope<UserBody>),
         (status = 401, description = "No valid credential, or a login too old to change the email or password.", body = ErrorBody),
         (status = 403, description = "A personal access token changing the email or password, or lacking `write`.", body = ErrorBody),
-        (status = 422, description = "A field breaks a rule or is taken, or, for an account with two-factor sign-in changing its email or password, `otp` is missing or wrong (`errors.otp`).", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule or is taken, or, for an account with two-factor sign-in changing its email or password, `otp` is missing or wrong (`errors.otp`). The fields are checked first: a change refused for them leaves the code unspent.", body = ErrorBody),
         (status = 429, description = "Too many wrong codes (the sign-in code throttle or its daily cap); see `Retry-After`.", body = ErrorBody),
     ))]
 #[allow(clippy::too_many_arguments)]
@@ -409,16 +409,16 @@ async fn update(
     }
     confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
     let fresh = auth.is_fresh(config.fresh_minutes);
-    // With two-factor sign-in on, an email or password change takes a code too (a stale login
-    // is refused by `update` first: no code is spent on it).
-    if fresh && changes.need_fresh(&auth.user) {
+    let needs_code = fresh && changes.need_fresh(&auth.user);
+    // Every check that needs no write first (a stale login included): a field error spends no
+    // code. Then, with two-factor sign-in on, an email or password change takes a code too.
+    let prepared = account::prepare(&db, auth.user.clone(), changes, fresh).await?;
+    if needs_code {
         code_check::if_on(&codes, &auth.user, "otp", &otp).await?;
     }
-    let updated = account::update(
+    let updated = account::write(
         &db,
-        auth.user.clone(),
-        changes,
-        fresh,
+        prepared,
         config.password_queue_max,
         auth.claims.sid.as_deref(),
     )

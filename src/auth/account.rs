@@ -413,7 +413,7 @@ pub struct Updated {
 /// `user` with `changes` applied and checked (without a new password, which the caller
 /// hashes), and that password if one was given. Changing the email or the password needs
 /// `fresh` (a recent password entry); unchanged values (e.g. the user's own email re-sent)
-/// change nothing. Nothing is written: [`update`] writes for the account holder, the admin
+/// change nothing. Nothing is written: [`write`] writes for the account holder, the admin
 /// console (`admin::ops`) writes together with its audit entry.
 pub async fn merge(
     db: &DbPool,
@@ -497,29 +497,62 @@ pub async fn write_error(db: &DbPool, user: &User, e: sqlx::Error) -> AppError {
     }
 }
 
-/// Apply `changes` to `user` ([`merge`]) and write them, but for a new email address, which is
-/// returned to be confirmed first. A new password is hashed behind at most `max_waiting` others
-/// (`password_queue_max`) and ends, in the same write, every session but `keep` (the caller's).
-pub async fn update(
+/// Changes to an account checked against every rule that needs no write ([`prepare`]),
+/// ready for [`write`].
+pub struct Prepared {
+    user: User,
+    old_email: String,
+    password: Option<String>,
+    /// The account's slot for a password change, held from the check through the write.
+    _changing: Option<ChangeInFlight>,
+}
+
+/// Check `changes` to `user` ([`merge`]: every field rule, names taken by others, a `fresh`
+/// login for an email or password change) and claim the account's slot for a new password
+/// (429 while another one is being hashed). Nothing is written: a caller that also asks for a
+/// password or a second factor checks it after this and before [`write`], so a field error
+/// never spends a code or counts as a failure.
+pub async fn prepare(
     db: &DbPool,
     user: User,
     changes: Changes,
     fresh: bool,
+) -> Result<Prepared, AppError> {
+    let old_email = user.email.clone();
+    let (user, password) = merge(db, user, changes, fresh).await?;
+    // One change at a time per account, behind a shorter queue than sign-ins: a signed-in
+    // user sending many changes at once cannot fill the hasher's queue and lock everyone out.
+    let changing = match &password {
+        Some(_) => Some(ChangeInFlight::claim(db, user.id).ok_or(AppError::TooManyRequests(2))?),
+        None => None,
+    };
+    Ok(Prepared {
+        user,
+        old_email,
+        password,
+        _changing: changing,
+    })
+}
+
+/// Write [`prepare`]d changes, but for a new email address, which is returned to be confirmed
+/// first. A new password is hashed behind at most `max_waiting` others (`password_queue_max`)
+/// and ends, in the same write, every session but `keep` (the caller's).
+pub async fn write(
+    db: &DbPool,
+    prepared: Prepared,
     max_waiting: usize,
     keep: Option<&str>,
 ) -> Result<Updated, AppError> {
-    let old_email = user.email.clone();
-    let (mut user, password) = merge(db, user, changes, fresh).await?;
+    let Prepared {
+        mut user,
+        old_email,
+        password,
+        _changing,
+    } = prepared;
     let password_changed = password.is_some();
     // Another address (not a letter case change of the same one) waits for its confirmation.
     let email_requested = (!user.email.eq_ignore_ascii_case(&old_email))
         .then(|| std::mem::replace(&mut user.email, old_email));
-    // One change at a time per account, behind a shorter queue than sign-ins: a signed-in
-    // user sending many changes at once cannot fill the hasher's queue and lock everyone out.
-    let _changing = match &password {
-        Some(_) => Some(ChangeInFlight::claim(db, user.id).ok_or(AppError::TooManyRequests(2))?),
-        None => None,
-    };
     let hash = match password {
         Some(password) => Some(password::hash(&password, writes_may_wait(max_waiting)).await?),
         None => None,

@@ -2,13 +2,19 @@
 //! second step of a sign-in, a change to the second factor itself, and a fresh login that
 //! takes both factors (the console's re-login, token creation, an email or password change).
 //!
-//! Every check is reserved before it runs (SECURITY.md #23), twice:
+//! Every check of an app's code is reserved before it runs (SECURITY.md #23), twice:
 //! - against the account's daily cap (`totp_max_failures_per_day` wrong codes within 24 hours,
 //!   `db::throttle::reserve_code_check`): past it every code, the right one too, answers 429
 //!   until the window passes or a password reset clears it, so a caller who has the password
 //!   cannot keep guessing for ever (review L6 of issue 18). A code that passes takes its
 //!   reservation back; a right code does not clear the day's wrong ones;
 //! - against the login throttle (`two_factor::reserve`, the short window).
+//!
+//! A recovery code is reserved against its address alone (`login_max_per_ip` per login window,
+//! the count password checks share): neither the daily cap nor the account's throttle applies,
+//! so wrong codes from a stolen session cannot lock the owner out (a right recovery code gets
+//! in, and the owner then resets), and a recovery code's 80 random bits leave guessing
+//! hopeless within a per-address bound.
 //!
 //! After `totp_failure_notice_after` wrong codes within 24 hours the owner is mailed, at most
 //! once a day: someone who knows the password is trying codes.
@@ -21,6 +27,7 @@ use serde_json::json;
 use crate::auth::account::{self, too_many};
 use crate::auth::credentials::ClientAddr;
 use crate::auth::mailed::AccountLinks;
+use crate::auth::totp::{self, Given};
 use crate::auth::two_factor::{self, Passed};
 use crate::config::AppConfig;
 use crate::db::throttle::Reservation;
@@ -120,6 +127,9 @@ pub async fn verify(
     user: &User,
     given: &str,
 ) -> Result<Option<Passed>, AppError> {
+    if matches!(totp::parse_given(given), Given::Recovery(_)) {
+        return verify_recovery(check, user, given).await;
+    }
     let (db, config) = (check.db, check.config);
     let reserved =
         db::throttle::reserve_code_check(db, user.id, config.totp_max_failures_per_day, day())
@@ -155,6 +165,39 @@ pub async fn verify(
             Err(e)
         }
     }
+}
+
+/// Check a recovery code: past the daily cap and the account's code throttle, which wrong
+/// codes sent by whoever holds the password (or a session) fill, so that the owner can always
+/// get in with one and then reset. Only the address is held to a limit
+/// ([`reserve_recovery_check`](db::throttle::reserve_recovery_check)): 429 past it.
+async fn verify_recovery(
+    check: &CodeCheck<'_>,
+    user: &User,
+    given: &str,
+) -> Result<Option<Passed>, AppError> {
+    let (db, config) = (check.db, check.config);
+    let window = Duration::minutes(config.login_window_minutes);
+    let reserved = db::throttle::reserve_recovery_check(
+        db,
+        user.id,
+        &check.ip,
+        config.login_max_per_ip,
+        window,
+    )
+    .await?;
+    let attempt = match reserved {
+        Reservation::Granted(id) => id,
+        Reservation::Blocked(until) => return Err(too_many(until)),
+    };
+    let checked = two_factor::check(db, config, user, given).await;
+    // A wrong code keeps its reservation: it counts against the address.
+    if !matches!(checked, Ok(None)) {
+        if let Err(e) = db::throttle::release_login(db, attempt).await {
+            log::warn!("releasing a recovery code check's reservation: {e}");
+        }
+    }
+    checked
 }
 
 /// Mail `user` that wrong codes are being tried, when the day's count reached the notice

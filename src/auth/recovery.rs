@@ -180,7 +180,7 @@ pub async fn reset_password(
     Ok(Reset::Done(user))
 }
 
-/// Ask to move `user`'s account to `new_email` (checked and found free by `account::update`):
+/// Ask to move `user`'s account to `new_email` (checked and found free by `account::prepare`):
 /// in one transaction, a confirmation token for it, the mail to it carrying the link, and a
 /// notice to the current address. The account keeps its address until the link is followed.
 ///

@@ -60,7 +60,8 @@ pub struct AppConfig {
     /// further code check answers 429 (until the window passes or a password reset).
     #[serde(default = "defaults::totp_max_failures_per_day")]
     pub totp_max_failures_per_day: i64,
-    /// Wrong two-factor codes within 24 hours after which the owner is mailed (once a day).
+    /// Wrong two-factor codes within 24 hours after which the owner is mailed (once a day); at
+    /// most `totp_max_failures_per_day` (checked at start).
     #[serde(default = "defaults::totp_failure_notice_after")]
     pub totp_failure_notice_after: i64,
     /// Live browser sessions an account keeps: a new sign-in past it ends the oldest.
@@ -292,6 +293,18 @@ impl AppConfig {
             if value <= 0 {
                 return Err(bad(key, format!("must be a positive number, got {value}")));
             }
+        }
+        // The notice is counted among the day's wrong codes, which stop at the cap: a
+        // threshold above it would never be reached, and the owner never told.
+        if self.totp_failure_notice_after > self.totp_max_failures_per_day {
+            return Err(bad(
+                "totp_failure_notice_after",
+                format!(
+                    "must not exceed totp_max_failures_per_day ({}), got {}: past the cap no \
+                     further wrong code is counted, so the owner would never be told",
+                    self.totp_max_failures_per_day, self.totp_failure_notice_after
+                ),
+            ));
         }
         if self.register_per_hour < 0 {
             return Err(bad(

@@ -95,6 +95,23 @@ fn public_url_defaults_to_where_the_server_listens() {
 }
 
 #[test]
+fn a_two_factor_notice_past_the_daily_cap_is_refused_naming_the_key() {
+    let figment = base()
+        .merge(("totp_max_failures_per_day", 5))
+        .merge(("totp_failure_notice_after", 6));
+    let err = AppConfig::from_figment(&figment).unwrap_err();
+    assert!(err.contains("`totp_failure_notice_after`"), "{err}");
+    assert!(err.contains("totp_max_failures_per_day (5)"), "{err}");
+    let at_the_cap = base()
+        .merge(("totp_max_failures_per_day", 5))
+        .merge(("totp_failure_notice_after", 5));
+    assert!(
+        AppConfig::from_figment(&at_the_cap).is_ok(),
+        "equal is allowed"
+    );
+}
+
+#[test]
 fn sitemap_size_is_bounded_by_the_protocol() {
     for bad in [0, -1, SITEMAP_MAX_URLS + 1] {
         let err = AppConfig::from_figment(&base().merge(("sitemap_max_urls", bad))).unwrap_err();

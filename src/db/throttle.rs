@@ -79,17 +79,48 @@ pub async fn reserve_login(
                 value: email,
                 max: max_per_account,
             },
-            Limit {
-                key: format!("ip:{ip}"),
-                count_sql: "SELECT COUNT(*), MIN(created_at) FROM login_attempts WHERE ip = ? AND created_at > ?",
-                value: ip,
-                max: max_per_ip,
-            },
+            per_address(ip, max_per_ip),
         ],
         insert_sql: "INSERT INTO login_attempts (email, ip, created_at) VALUES (?, ?, ?)",
         values: vec![email, ip],
     };
     reserve(db, &plan, window).await
+}
+
+/// Reserve a recovery code check for account `user_id` from address `ip` (`login_attempts`,
+/// under `#recovery:<id>`): at most `max_per_ip` attempts of any kind from the address (the
+/// per-address count password and code checks share) in any `window`, and **no** per-account
+/// limit, so wrong codes sent by someone else can never keep the owner's right recovery code
+/// out. A recovery code is 80 random bits: a per-address bound leaves guessing hopeless. A
+/// granted attempt stays recorded as a failure unless the check passes or does not happen
+/// ([`release_login`]).
+pub async fn reserve_recovery_check(
+    db: &DbPool,
+    user_id: UserId,
+    ip: &str,
+    max_per_ip: i64,
+    window: Duration,
+) -> Result<Reservation<LoginAttemptId>, sqlx::Error> {
+    let ip = &address_bucket(ip);
+    let key = format!("#recovery:{user_id}");
+    let plan = Plan {
+        limits: vec![per_address(ip, max_per_ip)],
+        insert_sql: "INSERT INTO login_attempts (email, ip, created_at) VALUES (?, ?, ?)",
+        values: vec![&key, ip],
+    };
+    reserve(db, &plan, window).await
+}
+
+/// The per-address limit of password and code checks: `max` attempts from the address bucket
+/// `ip` (`login_attempts.ip`), whatever they were for.
+fn per_address(ip: &str, max: i64) -> Limit<'_> {
+    Limit {
+        key: format!("ip:{ip}"),
+        count_sql:
+            "SELECT COUNT(*), MIN(created_at) FROM login_attempts WHERE ip = ? AND created_at > ?",
+        value: ip,
+        max,
+    }
 }
 
 /// The bucket a client address is counted in: an IPv4 address (an IPv4-mapped IPv6 one too)

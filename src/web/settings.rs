@@ -25,7 +25,7 @@ use crate::web::render::RenderedPage;
 use crate::web::session::{Empty, PageOr};
 
 /// The settings form. Each field is checked as Rocket reads it with the account rules that
-/// `account::update` applies to a change (which checks them again, with the stored values).
+/// `account::prepare` applies to a change (which checks them again, with the stored values).
 /// A blank email or password means "keep it".
 #[derive(FromForm, Default)]
 pub struct SettingsForm {
@@ -113,28 +113,27 @@ async fn update(
             image: Some(form.image.clone()),
         };
         // Changing the email or the password needs the current password (a fresh login).
-        let fresh = if changes.need_fresh(&auth.user) {
-            if form.current_password.is_empty() {
-                return Err(AppError::Invalid(FieldErrors::one(
-                    "current_password",
-                    "is needed to change your email or password",
-                )));
-            }
+        let fresh = changes.need_fresh(&auth.user);
+        if fresh && form.current_password.is_empty() {
+            return Err(AppError::Invalid(FieldErrors::one(
+                "current_password",
+                "is needed to change your email or password",
+            )));
+        }
+        // Every check that needs no write first: a field error costs no password attempt and
+        // spends no code.
+        confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
+        let prepared = account::prepare(&db, auth.user.clone(), changes, fresh).await?;
+        if fresh {
             // Checked like a login: a wrong one counts against the user and the address, and
             // past the limit even the right one waits (429). With two-factor sign-in on, a
             // code too (a fresh login takes both factors), counted like a sign-in's codes.
             code_check::password_and_code(&codes, &auth.user, &form.current_password, &form.code)
                 .await?;
-            true
-        } else {
-            false
-        };
-        confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
-        account::update(
+        }
+        account::write(
             &db,
-            auth.user.clone(),
-            changes,
-            fresh,
+            prepared,
             config.password_queue_max,
             auth.claims.sid.as_deref(),
         )

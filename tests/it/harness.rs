@@ -181,9 +181,10 @@ impl TestApp {
     }
 }
 
-/// One test body, run on SQLite and on MariaDB: `db_test!(async fn name(app) { ... });`
+/// One test body, run on SQLite and on MariaDB: `db_test!(async fn name(app) { ... });`, or with
+/// the configuration adjusted first: `db_test!(|f| f.merge(("key", 3)), async fn name(app) { ... });`.
 macro_rules! db_test {
-    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+    ($(#[$meta:meta])* $(|$f:ident| $adjust:expr,)? async fn $name:ident($app:ident) $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -191,16 +192,24 @@ macro_rules! db_test {
             $(#[$meta])*
             #[rocket::async_test]
             async fn sqlite() {
-                let $app = $crate::harness::TestApp::spawn(conduit::db::Engine::Sqlite, concat!(module_path!(), "::sqlite"))
-                    .await
-                    .expect("sqlite is always available");
+                let $app = $crate::harness::TestApp::spawn_with(conduit::db::Engine::Sqlite, concat!(module_path!(), "::sqlite"), |f| {
+                    $(let $f = f; let f = $adjust;)?
+                    f
+                })
+                .await
+                .expect("sqlite is always available");
                 $body
             }
 
             $(#[$meta])*
             #[rocket::async_test]
             async fn mysql() {
-                let Some($app) = $crate::harness::TestApp::spawn(conduit::db::Engine::MySql, concat!(module_path!(), "::mysql")).await else {
+                let Some($app) = $crate::harness::TestApp::spawn_with(conduit::db::Engine::MySql, concat!(module_path!(), "::mysql"), |f| {
+                    $(let $f = f; let f = $adjust;)?
+                    f
+                })
+                .await
+                else {
                     return;
                 };
                 $body

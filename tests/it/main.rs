@@ -44,6 +44,7 @@ mod pool;
 mod races;
 mod rate_limit;
 mod restore;
+mod review_leftovers;
 mod schemathesis;
 mod search;
 mod search_caps;

@@ -17,6 +17,21 @@ fn new_password(password: &str) -> Changes {
     }
 }
 
+/// A settings save as the faces run it: checked, then written (`password_queue_max` 64).
+async fn save(
+    db: &conduit::db::DbPool,
+    user: conduit::db::users::User,
+    changes: Changes,
+) -> Result<account::Updated, conduit::error::AppError> {
+    account::write(
+        db,
+        account::prepare(db, user, changes, true).await?,
+        64,
+        None,
+    )
+    .await
+}
+
 db_test!(
     async fn a_settings_save_that_read_the_account_before_a_disable_or_a_reset_writes_nothing(app) {
         register(&app.client, "racer").await;
@@ -30,7 +45,7 @@ db_test!(
         let stale = read(app.db()).await;
         let before = hash(app.db()).await;
         exec(app.db(), "UPDATE users SET disabled = TRUE, token_version = token_version + 1 WHERE username = 'racer'").await.unwrap();
-        let refused = account::update(app.db(), stale, new_password("the-new-password"), true, 64, None).await;
+        let refused = save(app.db(), stale, new_password("the-new-password")).await;
         assert!(matches!(refused, Err(conduit::error::AppError::Unauthorized(_))), "{:?}", refused.err());
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users WHERE username = 'racer' AND disabled = TRUE").await, 1, "still disabled");
         assert_eq!(hash(app.db()).await, before, "the old password stays");
@@ -41,13 +56,13 @@ db_test!(
         let stale = read(app.db()).await;
         exec(app.db(), "UPDATE users SET password_hash = 'reset', token_version = token_version + 1 WHERE username = 'racer'").await.unwrap();
         let profile_only = Changes { password: None, ..new_password("") };
-        assert!(account::update(app.db(), stale, profile_only, true, 64, None).await.is_err());
+        assert!(save(app.db(), stale, profile_only).await.is_err());
         assert_eq!(hash(app.db()).await, "reset", "the reset's password stays");
 
         // Read fresh, the same save goes through and ends the earlier tokens once.
         let fresh = read(app.db()).await;
         let version = fresh.token_version;
-        let done = account::update(app.db(), fresh, new_password("the-new-password"), true, 64, None).await.expect("saved");
+        let done = save(app.db(), fresh, new_password("the-new-password")).await.expect("saved");
         assert!(done.password_changed);
         assert_eq!(done.user.token_version, version + 1);
         assert_eq!(read(app.db()).await.token_version, version + 1);
