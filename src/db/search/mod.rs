@@ -250,6 +250,41 @@ pub async fn search(
     })
 }
 
+/// SQLite's search indexes (FTS5 tables), each merged by [`merge_segments`].
+const SQLITE_INDEXES: [&str; 4] = [
+    "article_search",
+    "article_search_title",
+    "article_search_tags",
+    "article_search_description",
+];
+
+/// SQLite: one step of merging the search indexes' segments, writing at most about `pages`
+/// pages to each (FTS5's `merge` command; migration `20261205000001` lets it join any two
+/// segments of a level). Each write adds a segment to every index and each searched word is
+/// looked up in every segment, so the maintenance task (`crate::housekeeping`) runs this
+/// now and then: the indexes settle at one or two segments. A no-op on MySQL.
+pub async fn merge_segments(db: &DbPool, pages: u32) -> Result<(), sqlx::Error> {
+    let crate::db::pool::Backend::Sqlite(pool) = db.backend() else {
+        return Ok(());
+    };
+    let mut held = pool.acquire().await?;
+    let mut result = Ok(());
+    for table in SQLITE_INDEXES {
+        result = sqlx::query(&format!(
+            "INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)"
+        ))
+        .bind(pages)
+        .execute(held.conn())
+        .await
+        .map(|_| ());
+        if result.is_err() {
+            break;
+        }
+    }
+    held.finish(&result);
+    result
+}
+
 /// How many characters of a body a snippet is looked for in.
 macro_rules! snippet_body_chars {
     () => {
