@@ -13,7 +13,9 @@
 //!   cookie is refused by its own expiry by then).
 //!
 //! And on SQLite, the write-ahead log: every `wal_check_seconds` its size is looked at, and past
-//! `wal_checkpoint_bytes` a passive checkpoint runs ([`checkpoint_wal`], `db::wal`).
+//! `wal_checkpoint_bytes` a passive checkpoint runs ([`checkpoint_wal`], `db::wal`); then the
+//! search indexes' segments are merged a step (`db::search::merge_segments`), so that a search
+//! looks each word up in one or two segments however many writes came before.
 //!
 //! A pass runs at liftoff and then every `housekeeping_minutes` (`0`: never), on every instance;
 //! passes on several instances delete the same rows harmlessly. A pass that panics is reported
@@ -90,7 +92,12 @@ pub async fn checkpoint_wal(
     }
 }
 
-/// Starts the WAL task at liftoff on SQLite (unless `wal_check_seconds` is 0).
+/// Pages each search index may be rewritten by one pass of the SQLite task (a few megabytes
+/// at most, in a short write transaction; a larger index is merged over several passes).
+const SEARCH_MERGE_PAGES: u32 = 500;
+
+/// Starts the SQLite task at liftoff (unless `wal_check_seconds` is 0): the WAL check, then a
+/// step of merging the search indexes' segments (`db::search::merge_segments`).
 pub fn wal_stage() -> AdHoc {
     AdHoc::on_liftoff("SQLite WAL checkpoints", |rocket| {
         Box::pin(async move {
@@ -109,6 +116,9 @@ pub fn wal_stage() -> AdHoc {
                 async move {
                     if let Err(e) = checkpoint_wal(&db, &config).await {
                         log::warn!("sqlite: checkpoint: {e}");
+                    }
+                    if let Err(e) = db::search::merge_segments(&db, SEARCH_MERGE_PAGES).await {
+                        log::warn!("sqlite: search index merge: {e}");
                     }
                 }
             });

@@ -20,7 +20,9 @@
 //!
 //! How a page is found (`ranked.rs`): on SQLite tier by tier, best first, each tier's ids
 //! newest first from the index, stopping once the page is full; a tier of a field that holds
-//! none of the words is never read. On the 50,000-article scale set (bench/scale's data, with
+//! none of the words is never read. That is two statements (whether each field holds a word,
+//! then the tiers as one `UNION ALL` that SQLite stops reading at its `LIMIT`, joined to the
+//! page's articles), plus the capped count when the page is full. On the 50,000-article scale set (bench/scale's data, with
 //! SQLite 3.40), the statements of one page took, in CPU time with the capped count: a rare
 //! word 0.2 ms, a word in 3 of 16 tag lists 1 ms, a word in every body 3 ms, one in every
 //! title and description 7 ms, two such words 11 to 13 ms, the same at offset 0 and 980;
@@ -36,7 +38,7 @@ mod ranked;
 
 use std::collections::HashMap;
 
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::db::articles::{columns, Article, ArticleSlice, Filter};
@@ -223,27 +225,64 @@ pub async fn search(
         return Ok(Found::default());
     }
     let end = offset.saturating_add(limit.max(0)).min(MAX_RESULTS);
-    let ranks = end > offset.max(0);
-    let ranked = if ranks {
-        ranked::ids(db, query, filter, end).await?
+    // The page, and how many matches were ranked up to `end` (`None`: not known, the page
+    // being empty). Past the results nothing is ranked.
+    let (articles, found) = if end <= offset.max(0) {
+        (Vec::new(), None)
+    } else if db.engine() == Engine::Sqlite {
+        ranked::sqlite_page(db, query, filter, viewer, bodies, end, offset).await?
     } else {
-        Vec::new()
+        let ranked = ranked::ids(db, query, filter, end).await?;
+        let found = i64::try_from(ranked.len()).unwrap_or(i64::MAX);
+        let skip = usize::try_from(offset.clamp(0, found)).unwrap_or_default();
+        let page = ranked.get(skip..).unwrap_or_default();
+        (articles(db, page, viewer, bodies).await?, Some(found))
     };
-    let found = i64::try_from(ranked.len()).unwrap_or(i64::MAX);
-    // Fewer than asked for: that is all of them. Otherwise (or past the results, where
-    // nothing is ranked) count, up to one past the cap.
-    let counted = if ranks && found < end {
-        found
-    } else {
-        ranked::count(db, query, filter, MAX_RESULTS + 1).await?
+    // Fewer than asked for: that is all of them. Otherwise count, up to one past the cap.
+    let counted = match found {
+        Some(found) if found < end => found,
+        _ => ranked::count(db, query, filter, MAX_RESULTS + 1).await?,
     };
-    let skip = usize::try_from(offset.clamp(0, found)).unwrap_or_default();
-    let page = ranked.get(skip..).unwrap_or_default();
     Ok(Found {
-        articles: articles(db, page, viewer, bodies).await?,
+        articles,
         total: counted.min(MAX_RESULTS),
         more: counted > MAX_RESULTS,
     })
+}
+
+/// SQLite's search indexes (FTS5 tables), each merged by [`merge_segments`].
+const SQLITE_INDEXES: [&str; 4] = [
+    "article_search",
+    "article_search_title",
+    "article_search_tags",
+    "article_search_description",
+];
+
+/// SQLite: one step of merging the search indexes' segments, writing at most about `pages`
+/// pages to each (FTS5's `merge` command; migration `20261205000001` lets it join any two
+/// segments of a level). Each write adds a segment to every index and each searched word is
+/// looked up in every segment, so the maintenance task (`crate::housekeeping`) runs this
+/// now and then: the indexes settle at one or two segments. A no-op on MySQL.
+pub async fn merge_segments(db: &DbPool, pages: u32) -> Result<(), sqlx::Error> {
+    let crate::db::pool::Backend::Sqlite(pool) = db.backend() else {
+        return Ok(());
+    };
+    let mut held = pool.acquire().await?;
+    let mut result = Ok(());
+    for table in SQLITE_INDEXES {
+        result = sqlx::query(&format!(
+            "INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)"
+        ))
+        .bind(pages)
+        .execute(held.conn())
+        .await
+        .map(|_| ());
+        if result.is_err() {
+            break;
+        }
+    }
+    held.finish(&result);
+    result
 }
 
 /// How many characters of a body a snippet is looked for in.
@@ -253,17 +292,10 @@ macro_rules! snippet_body_chars {
     };
 }
 
-/// The articles `ids`, in that order, as `viewer` sees them (with the start of each body
-/// when `bodies`): one statement.
-async fn articles(
-    db: &DbPool,
-    ids: &[i64],
-    viewer: Option<UserId>,
-    bodies: bool,
-) -> Result<Vec<Article>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The select list and joins of a page of results as `viewer` sees them: the article
+/// columns, `total` (column 14) and, with `bodies`, the start of each body as `search_body`,
+/// `FROM` `from` (which names the article `a`). The viewer's id is bound twice, in the joins.
+fn select(db: &DbPool, viewer: Option<UserId>, bodies: bool, total: &str, from: &str) -> String {
     let (columns, viewer_joins) = match viewer {
         Some(_) => (
             columns::VIEWER.sql(db.engine()),
@@ -279,11 +311,42 @@ async fn articles(
     } else {
         "''"
     };
+    format!(
+        "{columns}, {total} AS total, {body} AS search_body \
+         FROM {from} CROSS JOIN users u ON u.id = a.author_id{viewer_joins}"
+    )
+}
+
+/// One row of [`select`] as an article (its body set when `bodies`, its tags split).
+fn decode<'r, R>(row: &'r R, bodies: bool) -> Result<Article, sqlx::Error>
+where
+    R: sqlx::Row,
+    Article: FromRow<'r, R>,
+    &'static str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let mut article = Article::from_row(row)?;
+    if bodies {
+        article.body = Some(row.try_get("search_body")?);
+    }
+    Ok(article.with_tags())
+}
+
+/// The articles `ids`, in that order, as `viewer` sees them (with the start of each body
+/// when `bodies`): one statement.
+async fn articles(
+    db: &DbPool,
+    ids: &[i64],
+    viewer: Option<UserId>,
+    bodies: bool,
+) -> Result<Vec<Article>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let marks = vec!["?"; ids.len()].join(", ");
     let sql = format!(
-        "{columns}, NULL AS total, {body} AS search_body \
-         FROM articles a CROSS JOIN users u ON u.id = a.author_id{viewer_joins} \
-         WHERE a.id IN ({marks})"
+        "{} WHERE a.id IN ({marks})",
+        select(db, viewer, bodies, "NULL", "articles a")
     );
     let mut rows: Vec<Article> = db_run!(db, |c| {
         let mut q = sqlx::query(&sql);
@@ -293,22 +356,14 @@ async fn articles(
         for id in ids {
             q = q.bind(*id);
         }
-        q.fetch_all(c).await.and_then(|rows| {
-            rows.iter()
-                .map(|row| {
-                    let mut article = Article::from_row(row)?;
-                    if bodies {
-                        article.body = Some(row.try_get("search_body")?);
-                    }
-                    Ok(article)
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-        })
+        q.fetch_all(c)
+            .await
+            .and_then(|rows| rows.iter().map(|row| decode(row, bodies)).collect())
     })?;
     // The statement does not keep the ranked order: put the rows back in it.
     let rank: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     rows.sort_unstable_by_key(|a| rank.get(&a.id.get()).copied().unwrap_or(usize::MAX));
-    Ok(rows.into_iter().map(Article::with_tags).collect())
+    Ok(rows)
 }
 
 #[cfg(test)]

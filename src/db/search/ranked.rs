@@ -1,7 +1,8 @@
-//! The ranked ids of a search and its capped count, per engine (the order and the caps are
+//! The ranked page of a search and its capped count, per engine (the order and the caps are
 //! the parent module's docs).
 //!
-//! SQLite reads the tiers best first. A tier is one combination of the ranked fields holding a
+//! SQLite reads the tiers best first ([`sqlite_page`]: two statements, the field probes then
+//! the tiers and the page's articles). A tier is one combination of the ranked fields holding a
 //! word (title, tags, description: 8 of them, as binary digits), and one FTS5 expression over
 //! `article_search` finds it: every word anywhere, `AND` the tier's fields, `NOT` the others
 //! (`("wor"*) AND {title} : ("wor"*) NOT {tag_list} : ("wor"*) ...`). FTS5 walks such an
@@ -16,8 +17,10 @@
 //! MySQL ranks in one statement: `InnoDB` finds every match of a FULLTEXT query before the
 //! first row is returned, so walking tiers would pay that once per tier.
 
-use crate::db::articles::{bind_values, narrowing, Bind, Filter};
-use crate::db::{db_run, DbPool, Engine};
+use sqlx::Row;
+
+use crate::db::articles::{bind_values, narrowing, Article, Bind, Filter};
+use crate::db::{db_run, DbPool, Engine, UserId};
 
 use super::Query;
 
@@ -29,18 +32,15 @@ const FIELDS: [(&str, &str); 3] = [
     ("description", "article_search_description"),
 ];
 
-/// The ids of the first `want` matches of `query` and `filter`, in rank order. Fewer than
-/// `want`: these are all the matches.
+/// MySQL: the ids of the first `want` matches of `query` and `filter`, in rank order. Fewer
+/// than `want`: these are all the matches. (SQLite reads its page in one: [`sqlite_page`].)
 pub(super) async fn ids(
     db: &DbPool,
     query: &Query,
     filter: &Filter,
     want: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    match db.engine() {
-        Engine::Sqlite => sqlite_tiers(db, query, filter, want).await,
-        Engine::MySql => mysql_ranked(db, query, filter, want).await,
-    }
+    mysql_ranked(db, query, filter, want).await
 }
 
 /// How many articles match `query` and `filter`, counting no further than `cap`.
@@ -117,53 +117,90 @@ fn tier_expression(query: &Query, tier: u8, present: [bool; 3]) -> Option<String
     Some(expression)
 }
 
-async fn sqlite_tiers(
+/// SQLite: the articles from `offset` to `end` of the ranked matches of `query` and `filter`,
+/// as `viewer` sees them (with the start of each body when `bodies`), and how many matches
+/// were ranked up to `end` (`None` when the page is empty, which does not say).
+///
+/// Two statements on one connection. The first asks each field's index whether it holds any
+/// of the words. The second reads the tiers that can hold matches as one `UNION ALL`, best
+/// first, each newest first from the index, under one `LIMIT` of `end`: SQLite runs the arms
+/// of a `UNION ALL` in order and stops at the `LIMIT`, so the tiers after a full page are
+/// never read, as when each tier was its own statement. The page of those ids is joined to
+/// its articles in the same statement.
+pub(super) async fn sqlite_page(
     db: &DbPool,
     query: &Query,
     filter: &Filter,
-    want: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
+    viewer: Option<UserId>,
+    bodies: bool,
+    end: i64,
+    offset: i64,
+) -> Result<(Vec<Article>, Option<i64>), sqlx::Error> {
     // `+` keeps the filters' `IN` away from FTS5's rowid look-ups: the walk stays one pass
     // down the index, the subquery's ids checked against it.
     let (conditions, binds) = narrowing(filter, "+s.rowid");
     let any = query.fts5_terms().join(" OR ");
-    let tier_sql = format!(
-        "SELECT s.rowid FROM article_search(?) s{}{conditions} ORDER BY s.rowid DESC LIMIT ?",
-        where_all(Engine::Sqlite)
-    );
-    let probes: Vec<String> = FIELDS
+    let probes = FIELDS
         .iter()
-        .map(|(_, table)| format!("SELECT 1 FROM {table}(?) LIMIT 1"))
-        .collect();
+        .map(|(_, table)| format!("EXISTS (SELECT 1 FROM {table}(?))"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let probes = format!("SELECT {probes}");
+    let limit = end - offset.max(0);
     db_run!(db, |c| {
         async {
-            let mut present = [false; 3];
-            for (i, probe) in probes.iter().enumerate() {
-                present[i] = sqlx::query_scalar::<_, i64>(probe)
-                    .bind(any.as_str())
-                    .fetch_optional(&mut *c)
-                    .await?
-                    .is_some();
-            }
-            let mut ids: Vec<i64> = Vec::new();
-            for tier in (0..8u8).rev() {
-                let left = want - i64::try_from(ids.len()).unwrap_or(i64::MAX);
-                if left <= 0 {
-                    break;
-                }
-                let Some(expression) = tier_expression(query, tier, present) else {
-                    continue;
-                };
-                let found = bind_values!(
-                    sqlx::query_scalar::<_, i64>(&tier_sql).bind(expression.as_str()),
-                    &binds
-                )
-                .bind(left)
-                .fetch_all(&mut *c)
+            let (title, tags, description): (bool, bool, bool) = sqlx::query_as(&probes)
+                .bind(any.as_str())
+                .bind(any.as_str())
+                .bind(any.as_str())
+                .fetch_one(&mut *c)
                 .await?;
-                ids.extend(found);
+            let present = [title, tags, description];
+            let tiers: Vec<(u8, String)> = (0..8u8)
+                .rev()
+                .filter_map(|tier| Some((tier, tier_expression(query, tier, present)?)))
+                .collect();
+            let arms = tiers
+                .iter()
+                .map(|(tier, _)| {
+                    format!(
+                        "SELECT * FROM (SELECT s.rowid AS id, {tier} AS tier \
+                         FROM article_search(?) s{}{conditions} ORDER BY s.rowid DESC LIMIT ?)",
+                        where_all(Engine::Sqlite)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let sql = format!(
+                "WITH r AS MATERIALIZED (SELECT id, tier FROM ({arms}) LIMIT ?), \
+                 page AS (SELECT id, tier FROM r ORDER BY tier DESC, id DESC LIMIT ? OFFSET ?) \
+                 {} ORDER BY p.tier DESC, p.id DESC",
+                super::select(
+                    db,
+                    viewer,
+                    bodies,
+                    "(SELECT COUNT(*) FROM r)",
+                    "page p CROSS JOIN articles a ON a.id = p.id"
+                )
+            );
+            let mut q = sqlx::query(&sql);
+            for (_, expression) in &tiers {
+                q = bind_values!(q.bind(expression.as_str()), &binds).bind(end);
             }
-            Ok::<_, sqlx::Error>(ids)
+            q = q.bind(end).bind(limit).bind(offset.max(0));
+            if let Some(viewer) = viewer {
+                q = q.bind(viewer).bind(viewer);
+            }
+            let rows = q.fetch_all(&mut *c).await?;
+            let found = rows
+                .first()
+                .map(|row| row.try_get::<i64, _>(14))
+                .transpose()?;
+            let articles = rows
+                .iter()
+                .map(|row| super::decode(row, bodies))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, sqlx::Error>((articles, found))
         }
         .await
     })
