@@ -49,7 +49,8 @@ pub const LIST_MAX: i64 = 100;
 /// Record a new session of `kind` for `user_id`, live until `expires_at`, seen from `seen`
 /// (when the caller knows it; a browser's row is filled in by its first request). A session
 /// past `max_live` live ones of its kind ([`API_SESSIONS_MAX`] for API logins,
-/// `browser_sessions_max` for sign-ins) ends the oldest of that kind, in the same transaction.
+/// `browser_sessions_max` for sign-ins) ends the oldest of that kind, in the same transaction,
+/// exactly however many sign in at once (a lock on the account's key row).
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
     db: &DbPool,
@@ -70,8 +71,20 @@ pub async fn create(
                           ORDER BY created_at DESC, id DESC LIMIT 1000 OFFSET ?";
     const END: &str = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
     let at = now();
+    let lock = super::throttle::lock_sql(db.engine(), 1);
+    let key = format!("sessions:{user_id}:{}", kind.as_str());
     db_transaction!(db, |c| {
         let mut tx = sqlx::Connection::begin(c).await?;
+        // The account's key row first (`throttle_keys`), as a throttle's reservation does: of
+        // concurrent sign-ins each counts after the one before committed, so the cap holds
+        // exactly (without it two saw the same oldest, each ended it, and one more stayed
+        // live). On MySQL the count below is the transaction's first plain read: its
+        // snapshot is taken once the lock is held.
+        sqlx::query(&lock)
+            .bind(&key)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(SQL)
             .bind(id)
             .bind(user_id)

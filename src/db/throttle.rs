@@ -356,8 +356,9 @@ async fn reserve_once<I: Id>(
     })
 }
 
-/// Write (and so lock) `n` key rows: `?` pairs of name and time, in the engine's upsert.
-fn lock_sql(engine: Engine, n: usize) -> String {
+/// Write (and so lock) `n` key rows: `?` pairs of name and time, in the engine's upsert. Also
+/// what serializes the session cap (`db::sessions::create`).
+pub(crate) fn lock_sql(engine: Engine, n: usize) -> String {
     let rows = vec!["(?, ?)"; n].join(", ");
     match engine {
         Engine::Sqlite => format!(

@@ -3,10 +3,14 @@
 //! address, exactly under concurrency); a settings change that fails validation spends no code;
 //! concurrent sign-ins never leave more live sessions than the cap.
 
+use chrono::Duration;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::{json, Value};
 
+use conduit::db::sessions::{self, Kind};
+
+use crate::secgaps::user_id;
 use crate::support::{api, csrf_of, get_page, json_of, post_form, race, register, scalar, texts};
 use crate::two_factor::{enrol, next_code};
 use crate::two_factor_web::{browser_login, page_of};
@@ -140,5 +144,25 @@ db_test!(
         let (status, page) = submit("formy-new@example.com").await;
         assert_eq!(status, Status::SeeOther, "{:?}", texts(&page, ".error-summary li"));
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM outbox WHERE recipient = 'formy-new@example.com'").await, 1);
+    }
+);
+
+db_test!(
+    async fn concurrent_sign_ins_never_leave_more_live_sessions_than_the_cap(app) {
+        register(&app.client, "crowded").await;
+        let id = user_id(&app, "crowded").await;
+        let db = app.db();
+        let until = conduit::db::now() + Duration::hours(1);
+        for kind in [Kind::Browser, Kind::Api] {
+            let live = format!("SELECT COUNT(*) FROM sessions WHERE user_id = {} AND kind = '{}' AND revoked_at IS NULL", id.get(), kind.as_str());
+            for round in 0..4 {
+                let made = race(16, |i| async move {
+                    let sid = format!("{}-{round}-{i}", kind.as_str());
+                    sessions::create(db, &sid, id, kind, false, until, None, 5).await
+                });
+                assert!(made.iter().all(Result::is_ok), "{made:?}");
+                assert_eq!(scalar(db, &live).await, 5, "{kind:?}, round {round}");
+            }
+        }
     }
 );

@@ -27,7 +27,8 @@ async fn browser(client: &Client) -> Client {
         .expect("a second browser")
 }
 
-async fn user_id(app: &crate::harness::TestApp, name: &str) -> UserId {
+/// The id of the account `name`.
+pub(crate) async fn user_id(app: &crate::harness::TestApp, name: &str) -> UserId {
     UserId::new(
         scalar(
             app.db(),
