@@ -64,10 +64,12 @@ pub async fn create(
 ) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO sessions (id, user_id, kind, remember, created_at, expires_at, last_seen_at, address, browser) \
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    // The live sessions of a kind past the newest `max_live` (bind the user, the kind, now,
-    // the offset).
+    // The other live sessions of a kind past the newest `max_live - 1` (bind the user, the
+    // kind, now, the new session's id, the offset): the new session itself is always kept,
+    // even when a sign-in that waited for the lock carries an older time than one that
+    // committed before it.
     const BEYOND: &str = "SELECT id FROM sessions \
-                          WHERE user_id = ? AND kind = ? AND revoked_at IS NULL AND expires_at > ? \
+                          WHERE user_id = ? AND kind = ? AND revoked_at IS NULL AND expires_at > ? AND id <> ? \
                           ORDER BY created_at DESC, id DESC LIMIT 1000 OFFSET ?";
     const END: &str = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
     let at = now();
@@ -101,7 +103,8 @@ pub async fn create(
             .bind(user_id)
             .bind(kind.as_str())
             .bind(at)
-            .bind(max_live)
+            .bind(id)
+            .bind((max_live - 1).max(0))
             .fetch_all(&mut *tx)
             .await?;
         for (old,) in &beyond {

@@ -166,3 +166,33 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    async fn a_sign_in_past_the_cap_never_ends_its_own_new_session(app) {
+        // A sign-in that waited for the account's lock carries a time older than the one that
+        // committed before it; with a cap of 1 it must end that other session, not its own
+        // (review: it answered 200 with a session already ended). The other session's later
+        // time is written directly, as the race would leave it.
+        register(&app.client, "latecomer").await;
+        let id = user_id(&app, "latecomer").await;
+        let db = app.db();
+        let until = conduit::db::now() + Duration::hours(1);
+        for kind in [Kind::Browser, Kind::Api] {
+            let first = format!("first-{}", kind.as_str());
+            sessions::create(db, &first, id, kind, false, until, None, 1).await.expect("first");
+            let later = conduit::db::now() + Duration::seconds(30);
+            crate::support::db_run!(db, |c| sqlx::query("UPDATE sessions SET created_at = ? WHERE id = ?")
+                .bind(later)
+                .bind(&first)
+                .execute(c)
+                .await
+                .map(|_| ()))
+            .expect("move");
+            let second = format!("second-{}", kind.as_str());
+            sessions::create(db, &second, id, kind, false, until, None, 1).await.expect("second");
+            let live = |sid: &str| format!("SELECT COUNT(*) FROM sessions WHERE id = '{sid}' AND revoked_at IS NULL");
+            assert_eq!(scalar(db, &live(&second)).await, 1, "{kind:?}: the new session is live");
+            assert_eq!(scalar(db, &live(&first)).await, 0, "{kind:?}: the other one ended");
+        }
+    }
+);

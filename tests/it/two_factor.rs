@@ -502,7 +502,12 @@ db_test!(
         assert_eq!(status, Status::UnprocessableEntity);
         let (status, _) = api(&app.client, Method::Post, "/api/user/totp/confirm", Some(&jwt), Some(json!({"totp": {"code": 123_456}}))).await;
         assert!(status.code >= 400 && status.code < 500, "{status}");
+        // A code longer than the schema's 64 characters is refused as such, before any check.
         let (status, body) = login(&app.client, "careful", Some(&"x".repeat(10_000))).await;
+        assert_eq!(status, Status::UnprocessableEntity, "{body}");
+        assert_eq!(body["errors"]["otp"], json!(["is too long (maximum is 64 characters)"]), "{body}");
+        assert!(body["user"].is_null(), "no token: {body}");
+        let (status, body) = login(&app.client, "careful", Some(&"x".repeat(64))).await;
         assert_otp_error(status, &body, "is invalid");
     }
 );
