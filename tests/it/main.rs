@@ -50,6 +50,7 @@ mod search;
 mod search_caps;
 mod sec_backup;
 mod sec_input;
+mod sec_leftovers;
 mod sec_throttle;
 mod secgaps;
 mod sessions;
