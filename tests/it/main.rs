@@ -44,6 +44,7 @@ mod pool;
 mod races;
 mod rate_limit;
 mod restore;
+mod retry_once;
 mod review_leftovers;
 mod schemathesis;
 mod search;
