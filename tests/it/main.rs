@@ -16,6 +16,7 @@ mod axe;
 mod backup;
 mod browser;
 mod browser_mail;
+mod cluster_safe;
 mod counters;
 mod csrf;
 mod dashboard;
