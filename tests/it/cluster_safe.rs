@@ -1,6 +1,6 @@
 //! Nothing a Galera cluster refuses or does not replicate (issue 23): no `LOCK TABLES`, no
 //! `FLUSH TABLES … WITH READ LOCK`, no `GET_LOCK` family (each node keeps its own), no table
-//! outside InnoDB, and every table the MySQL migrations create has a primary key. The
+//! outside `InnoDB`, and every table the MySQL migrations create has a primary key. The
 //! cluster tests see what runs; this scan sees every statement in the source, also those no
 //! test on the cluster happens to reach.
 
