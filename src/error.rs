@@ -8,7 +8,6 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use rocket::{catch, catchers, Catcher, Request};
-use rocket_dyn_templates::{context, Template};
 use serde_json::json;
 
 /// Field name -> messages, e.g. `email -> ["has already been taken"]`.
@@ -375,32 +374,77 @@ pub struct ErrorPageLinks {
     pub register: String,
 }
 
+/// Renders a page template of the site: the site's templates (`web::render::Templates`), which
+/// the web layer manages as [`PageRenderer`] state, so that error pages (made down here, below
+/// the faces) render with the same single copy of the templates as every other page.
+pub trait RenderPage: Send + Sync {
+    /// The HTML of template `name` with `context`, or why it failed.
+    fn render_page(&self, name: &'static str, context: serde_json::Value)
+        -> Result<String, String>;
+}
+
+/// The page renderer error pages use (managed state; see [`RenderPage`]).
+#[derive(Clone)]
+pub struct PageRenderer(pub std::sync::Arc<dyn RenderPage>);
+
+/// An error page's HTML (a short page without the layout when no renderer is managed or the
+/// template failed, which is logged).
+pub struct ErrorHtml(String);
+
+impl<'r> Responder<'r, 'static> for ErrorHtml {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        (ContentType::HTML, self.0).respond_to(req)
+    }
+}
+
 /// An error page answering `req` in the site layout, with a way back home, and the search box
 /// where [`search_box`] gives one.
-pub fn error_page(req: &Request<'_>, status: Status, messages: &[String]) -> (Status, Template) {
+pub fn error_page(req: &Request<'_>, status: Status, messages: &[String]) -> (Status, ErrorHtml) {
     let links = req
         .rocket()
         .state::<ErrorPageLinks>()
         .cloned()
         .unwrap_or_default();
-    (
-        status,
-        Template::render(
-            "errors/error",
-            context! {
-                status: status.code,
-                title: title_for(status),
-                messages: messages,
-                search_url: search_box(req),
-                home_url: links.home.clone(),
-                nav_links: links,
-                resend: req
-                    .local_cache(ResendHint::default)
-                    .0
-                    .as_ref()
-                    .map(|(action, csrf)| context! { action: action, csrf: csrf }),
-            },
-        ),
+    let context = json!({
+        "status": status.code,
+        "title": title_for(status),
+        "messages": messages,
+        "search_url": search_box(req),
+        "home_url": links.home,
+        "nav_links": links,
+        "resend": req
+            .local_cache(ResendHint::default)
+            .0
+            .as_ref()
+            .map(|(action, csrf)| json!({ "action": action, "csrf": csrf })),
+    });
+    let rendered = match req.rocket().state::<PageRenderer>() {
+        Some(renderer) => renderer.0.render_page("errors/error", context),
+        None => Err("no page renderer is managed".to_owned()),
+    };
+    let html = rendered.unwrap_or_else(|e| {
+        log::error!("error page for {status}: {e}");
+        plain_error_page(status, messages)
+    });
+    (status, ErrorHtml(html))
+}
+
+/// A minimal error page, escaped, for when the site's template cannot be rendered.
+fn plain_error_page(status: Status, messages: &[String]) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let items: String = messages
+        .iter()
+        .map(|m| format!("<li>{}</li>", escape(m)))
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><main><h1>{title}</h1><ul>{items}</ul><p><a href=\"/\">Home</a></p></main></body></html>",
+        title = escape(title_for(status)),
     )
 }
 

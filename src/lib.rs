@@ -26,6 +26,7 @@ pub mod snippet;
 pub mod social;
 pub mod telemetry;
 pub mod timefmt;
+pub mod tls;
 pub mod web;
 
 use rocket::figment::Figment;
@@ -47,6 +48,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(auth::stage())
         .attach(db::Db::init())
         .attach(templates.fairing())
+        .manage(error::PageRenderer(std::sync::Arc::new(templates.clone())))
         .manage(templates)
         .manage(metrics::Metrics::new())
         .attach(telemetry::RequestStart)

@@ -159,6 +159,8 @@ pub fn init_sentry(config: &AppConfig, profile: &str) -> Option<sentry::ClientIn
         scrub_event(&mut event);
         Some(event)
     }));
+    // The transport's TLS takes the process's provider (no provider of its own: src/tls.rs).
+    crate::tls::install_crypto_provider();
     let guard = sentry::init((dsn, options));
     if guard.is_enabled() {
         log::info!("sentry: reporting errors (environment {profile})");

@@ -35,6 +35,8 @@ pub(crate) struct Sizes {
     pub(crate) max_lifetime: Option<Duration>,
     /// SQLite's `journal_size_limit`, in bytes.
     pub(crate) journal_size_limit: u64,
+    /// SQLite: the page caches of all the pool's connections together, in KiB.
+    pub(crate) page_cache_kib: u64,
 }
 
 /// Connections of one engine shared by every request: a `deadpool` pool of at most `max`,

@@ -58,7 +58,9 @@ struct PoolConfig {
     url: String,
     #[serde(default)]
     min_connections: Option<u32>,
-    max_connections: usize,
+    /// The pool's size; when not set, [`default_max_connections`] for the URL's engine.
+    #[serde(default)]
+    max_connections: Option<usize>,
     /// Seconds to wait for a connection before a request fails with 503.
     connect_timeout: u64,
     #[serde(default)]
@@ -74,14 +76,46 @@ struct PoolConfig {
     /// see [`session::mysql_session_sql`].
     #[serde(default)]
     galera_sync_wait: u8,
+    /// SQLite: KiB of page cache shared out among the pool's connections (see
+    /// [`PAGE_CACHE_KIB`]).
+    #[serde(default = "default_page_cache_kib")]
+    page_cache_kib: u64,
 }
 
 fn default_journal_size_limit() -> u64 {
     JOURNAL_SIZE_LIMIT
 }
 
+fn default_page_cache_kib() -> u64 {
+    PAGE_CACHE_KIB
+}
+
 /// SQLite's `journal_size_limit` unless `databases.main.journal_size_limit` says otherwise.
 pub const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// SQLite's page caches, all the pool's connections together, in KiB, unless
+/// `databases.main.page_cache_kib` says otherwise: each connection gets its share
+/// (`cache_size`, at least 64 KiB), so the memory they hold does not grow with the pool size.
+/// SQLite's own default is 2 MiB per connection, which over a pool of 8 to 16 held more of the
+/// database in the server's memory than the kernel's page cache already does for every
+/// connection at once (bench/NOTES-speed.md, "Peak RSS, third look").
+pub const PAGE_CACHE_KIB: u64 = 2 * 1024;
+
+/// The pool's size when `databases.main.max_connections` is not set. MySQL/MariaDB: 16 (the
+/// server does the work; a connection mostly waits on the network). SQLite: two per core, at
+/// least 2 and at most 16: its statements run on the server's own cores (each connection on a
+/// thread of its own), so more connections than that only queue on the CPU while each holds
+/// its page cache and thread (2, 4 and 8 measured the same throughput on the two-core bench
+/// machine; bench/NOTES-speed.md).
+pub fn default_max_connections(url: &DbUrl) -> u32 {
+    match url {
+        DbUrl::Sqlite(_) => {
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            u32::try_from(cores * 2).unwrap_or(16).clamp(2, 16)
+        }
+        DbUrl::MySql(_) => 16,
+    }
+}
 
 /// Why the pool could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -101,14 +135,6 @@ pub enum PoolError {
     /// The server refused the account while the URL turned TLS off (with a hint).
     #[error("{0}")]
     Refused(String),
-}
-
-/// Name ring the process's rustls crypto provider (once; a provider installed before is kept).
-/// sqlx's TLS is rustls with ring, but its `VERIFY_CA` verifier asks rustls for the process
-/// default, which rustls cannot pick by itself when two providers are compiled in (Sentry's
-/// reqwest brings aws-lc-rs): that panicked at the first `VERIFY_CA` connection.
-pub(crate) fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// An access refusal with `ssl-mode=DISABLED` is most often an account that requires TLS
@@ -147,12 +173,13 @@ impl DbPool {
             idle,
             max_lifetime: Some(MAX_LIFETIME),
             journal_size_limit: JOURNAL_SIZE_LIMIT,
+            page_cache_kib: PAGE_CACHE_KIB,
         };
         Self::open(&DbUrl::parse(url)?, sizes, 0).await
     }
 
     async fn open(url: &DbUrl, sizes: Sizes, galera_sync_wait: u8) -> Result<Self, PoolError> {
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let mut wal = None;
         let backend = match url {
             DbUrl::Sqlite(sqlite) => {
@@ -169,7 +196,12 @@ impl DbPool {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
                     // The log is cut back to this size when it is rewound (db/wal.rs).
-                    .pragma("journal_size_limit", sizes.journal_size_limit.to_string());
+                    .pragma("journal_size_limit", sizes.journal_size_limit.to_string())
+                    // A negative cache_size is KiB: this connection's share of the budget.
+                    .pragma(
+                        "cache_size",
+                        format!("-{}", (sizes.page_cache_kib / u64::from(sizes.max)).max(64)),
+                    );
                 Backend::Sqlite(ConnPool::open(options, sizes, None).await?)
             }
             DbUrl::MySql(mysql) => {
@@ -293,8 +325,13 @@ impl rocket_db_pools::Pool for DbPool {
         let config: PoolConfig = figment
             .extract()
             .map_err(|e| PoolError::Config(e.to_string()))?;
-        let max = u32::try_from(config.max_connections)
-            .unwrap_or(u32::MAX)
+        let url = DbUrl::parse(&config.url)?;
+        let max = config
+            .max_connections
+            .map_or_else(
+                || default_max_connections(&url),
+                |n| u32::try_from(n).unwrap_or(u32::MAX),
+            )
             .max(1);
         let sizes = Sizes {
             max,
@@ -307,8 +344,8 @@ impl rocket_db_pools::Pool for DbPool {
                 None => Some(MAX_LIFETIME),
             },
             journal_size_limit: config.journal_size_limit,
+            page_cache_kib: config.page_cache_kib,
         };
-        let url = DbUrl::parse(&config.url)?;
         if config.galera_sync_wait > 15 {
             return Err(PoolError::Config(format!(
                 "galera_sync_wait must be 0 to 15 (a bit mask: 1 reads, 2 updates and deletes, \
@@ -396,5 +433,16 @@ mod tests {
         assert_eq!(Engine::from_scheme("mysql"), Some(Engine::MySql));
         assert_eq!(Engine::from_scheme("MariaDB"), Some(Engine::MySql));
         assert_eq!(Engine::from_scheme("postgres"), None);
+    }
+
+    #[test]
+    fn an_unset_pool_size_is_two_sqlite_connections_per_core_and_sixteen_on_mysql() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let sqlite = DbUrl::parse("sqlite://conduit.db").expect("url");
+        let expected = u32::try_from(cores * 2).expect("few cores").clamp(2, 16);
+        assert_eq!(default_max_connections(&sqlite), expected);
+        assert!((2..=16).contains(&default_max_connections(&sqlite)));
+        let mysql = DbUrl::parse("mysql://u:p@127.0.0.1:3306/conduit").expect("url");
+        assert_eq!(default_max_connections(&mysql), 16);
     }
 }

@@ -61,7 +61,7 @@ fn account_of(current_user: &str, fallback_user: &str) -> String {
 
 async fn server_session(url: &MySqlUrl) -> Result<MySqlConnection, ServerError> {
     // A command (`conduit restore`) may open this before any pool: name the TLS provider first.
-    super::pool::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     url.server_options()
         .charset("utf8mb4")
         .connect()

@@ -4,9 +4,8 @@
 use rocket::http::{Method, Status};
 use rocket::response::Redirect;
 use rocket::{catch, catchers, uri, Catcher, Request};
-use rocket_dyn_templates::Template;
 
-use crate::error::{default_message, error_page, report_caught, CatcherMessage};
+use crate::error::{default_message, error_page, report_caught, CatcherMessage, ErrorHtml};
 use crate::web::session;
 
 /// `303 See Other` to the login page, coming back afterwards: to this page for a GET, and for
@@ -38,7 +37,7 @@ fn unauthorized(req: &Request<'_>) -> Redirect {
 }
 
 #[catch(default)]
-fn default(status: Status, req: &Request<'_>) -> (Status, Template) {
+fn default(status: Status, req: &Request<'_>) -> (Status, ErrorHtml) {
     report_caught(status, req);
     let message = req
         .local_cache(CatcherMessage::default)

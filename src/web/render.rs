@@ -74,9 +74,12 @@ impl Templates {
                 .loaded
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
+            // Taken, not cloned: every page (error pages too, through `RenderPage`) renders
+            // through this handle, and a second copy of the parsed templates was about 2 MB
+            // of the server's memory (bench/NOTES-speed.md, "Peak RSS, third look").
             *slot = Arc::new(Loaded {
                 generation: slot.generation + 1,
-                tera: engines.tera.clone(),
+                tera: std::mem::take(&mut engines.tera),
             });
             shared.fragments.clear();
             shared.pages.clear();
@@ -131,6 +134,29 @@ impl Templates {
         self.fragments.get_or_make(key.as_bytes(), || {
             let ctx = Context::from_serialize(context())?;
             loaded.tera.render(name, &ctx)
+        })
+    }
+}
+
+impl crate::error::RenderPage for Templates {
+    fn render_page(
+        &self,
+        name: &'static str,
+        context: serde_json::Value,
+    ) -> Result<String, String> {
+        let render = || {
+            self.current()
+                .tera
+                .render(name, &Context::from_value(context)?)
+        };
+        render().map_err(|e: tera::Error| {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                message = format!("{message}: {cause}");
+                source = cause.source();
+            }
+            message
         })
     }
 }

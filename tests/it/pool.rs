@@ -319,3 +319,28 @@ pool_test!(
         other.close().await;
     }
 );
+
+/// SQLite's page caches share `page_cache_kib` among the pool's connections: each gets its
+/// share as `cache_size` (negative: KiB), at least 64 KiB, whatever the pool's size.
+#[rocket::async_test]
+async fn sqlite_connections_share_the_page_cache_budget() {
+    for (budget, max, expected) in [(4096, 4, -1024), (4096, 16, -256), (100, 4, -64)] {
+        let Some(app) = spawn(
+            Engine::Sqlite,
+            "pool::sqlite_connections_share_the_page_cache_budget",
+            move |f: Figment| {
+                f.merge(("databases.main.page_cache_kib", budget))
+                    .merge(("databases.main.max_connections", max))
+            },
+        )
+        .await
+        else {
+            return;
+        };
+        assert_eq!(
+            scalar(app.db(), "PRAGMA cache_size").await,
+            expected,
+            "budget {budget} KiB over {max} connections"
+        );
+    }
+}
