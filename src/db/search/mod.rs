@@ -34,6 +34,7 @@
 //! there the caps bound only the rest of the work and the search budget
 //! (`crate::search_budget`) bounds how often one address may ask.
 
+pub mod postings;
 mod ranked;
 
 use std::collections::HashMap;
