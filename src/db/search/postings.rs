@@ -101,7 +101,12 @@ pub fn words(text: &str, max: usize) -> Vec<String> {
 }
 
 /// The postings of an article with these fields (each capped, see [`cap`]).
-pub fn of_article(title: &str, tags: &[String], description: &str, body: &str) -> BTreeSet<Posting> {
+pub fn of_article(
+    title: &str,
+    tags: &[String],
+    description: &str,
+    body: &str,
+) -> BTreeSet<Posting> {
     let tags = tags.join(" ");
     [
         (Field::Title, title),
@@ -134,6 +139,83 @@ pub fn prefix_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
     (start, end)
 }
 
+/// The postings wanted and held, as rows: `(field, word bytes)` pairs back to [`Posting`]s
+/// (a stored word is always the UTF-8 this module wrote; anything else is dropped, and so
+/// deleted by nothing and re-inserted by nothing).
+pub fn from_rows(rows: Vec<(i8, Vec<u8>)>) -> BTreeSet<Posting> {
+    rows.into_iter()
+        .filter_map(|(field, word)| {
+            let field = match field {
+                3 => Field::Title,
+                2 => Field::Tags,
+                1 => Field::Description,
+                0 => Field::Body,
+                _ => return None,
+            };
+            Some((field, String::from_utf8(word).ok()?))
+        })
+        .collect()
+}
+
+/// How many rows one `INSERT` or `DELETE` of postings names.
+pub const BATCH: usize = 500;
+
+/// In transaction `$tx` on a pool of `$engine` (a no-op on SQLite, whose FTS5 triggers keep
+/// its index): bring article `$article_id`'s postings in step with its fields (`$title`,
+/// `$description`, `$body`; its tags read from the row's `tag_list`, written just before).
+/// Its rows are read by the `(article_id, field, word)` key, the difference computed, and only
+/// the changed rows deleted (by field and word) and inserted, in key order. An article with no
+/// rows (written by an older release) gets all of its postings.
+macro_rules! sync_postings {
+    ($tx:expr, $engine:expr, $article_id:expr, $title:expr, $description:expr, $body:expr) => {{
+        if $engine == $crate::db::Engine::MySql {
+            use $crate::db::search::postings as p;
+            let tag_list: String = sqlx::query_scalar("SELECT tag_list FROM articles WHERE id = ?")
+                .bind($article_id)
+                .fetch_one(&mut *$tx)
+                .await?;
+            let held: Vec<(i8, Vec<u8>)> = sqlx::query_as(
+                "SELECT field, word FROM search_postings WHERE article_id = ? ORDER BY field, word",
+            )
+            .bind($article_id)
+            .fetch_all(&mut *$tx)
+            .await?;
+            let wanted = p::of_article($title, &[tag_list], $description, $body);
+            let (gone, added) = p::diff(&p::from_rows(held), &wanted);
+            for field in [p::Field::Title, p::Field::Tags, p::Field::Description, p::Field::Body] {
+                let words: Vec<&str> = gone
+                    .iter()
+                    .filter(|(f, _)| *f == field)
+                    .map(|(_, w)| w.as_str())
+                    .collect();
+                for chunk in words.chunks(p::BATCH) {
+                    let sql = format!(
+                        "DELETE FROM search_postings WHERE article_id = ? AND field = ? AND word IN ({})",
+                        vec!["?"; chunk.len()].join(", ")
+                    );
+                    let mut q = sqlx::query(&sql).bind($article_id).bind(field as i8);
+                    for word in chunk {
+                        q = q.bind(word.as_bytes());
+                    }
+                    q.execute(&mut *$tx).await?;
+                }
+            }
+            for chunk in added.chunks(p::BATCH) {
+                let sql = format!(
+                    "INSERT INTO search_postings (word, field, article_id) VALUES {}",
+                    vec!["(?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (field, word) in chunk {
+                    q = q.bind(word.as_bytes()).bind(*field as i8).bind($article_id);
+                }
+                q.execute(&mut *$tx).await?;
+            }
+        }
+    }};
+}
+pub(crate) use sync_postings;
+
 #[cfg(test)]
 mod tests {
     use super::{cap, diff, fold, of_article, prefix_range, words, Field};
@@ -161,14 +243,20 @@ mod tests {
         );
         let long = "x".repeat(500);
         assert_eq!(words(&long, 10)[0].chars().count(), super::MAX_WORD_CHARS);
-        let many = (0..5_000).map(|i| format!("w{i} w{i}")).collect::<Vec<_>>().join(" ");
+        let many = (0..5_000)
+            .map(|i| format!("w{i} w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         assert_eq!(words(&many, cap(Field::Body)).len(), 2_000);
         assert!(words("\"*-+()~@<>^:\0 😀", 10).is_empty());
     }
 
     #[test]
     fn an_article_is_capped_per_field() {
-        let body = (0..10_000).map(|i| format!("b{i}")).collect::<Vec<_>>().join(" ");
+        let body = (0..10_000)
+            .map(|i| format!("b{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let tags = vec!["rust".to_owned(), "web-dev".to_owned()];
         let all = of_article("Rust café", &tags, "desc", &body);
         assert_eq!(all.iter().filter(|p| p.0 == Field::Body).count(), 2_000);
@@ -193,9 +281,19 @@ mod tests {
     #[test]
     fn a_prefix_range_holds_exactly_the_words_it_starts() {
         let (start, end) = prefix_range("wor");
-        for (word, inside) in [("wor", true), ("world", true), ("worñ", true), ("wos", false), ("wo", false)] {
+        for (word, inside) in [
+            ("wor", true),
+            ("world", true),
+            ("worñ", true),
+            ("wos", false),
+            ("wo", false),
+        ] {
             let w = word.as_bytes();
-            assert_eq!(w >= start.as_slice() && w < end.as_slice(), inside, "{word}");
+            assert_eq!(
+                w >= start.as_slice() && w < end.as_slice(),
+                inside,
+                "{word}"
+            );
         }
     }
 }
