@@ -33,6 +33,10 @@
 //! for the capped count, 0.36 to 0.9 s for the ranked ids on a loaded two-core machine), so
 //! there the caps bound only the rest of the work and the search budget
 //! (`crate::search_budget`) bounds how often one address may ask.
+//!
+//! MySQL's postings (`postings.rs`, `search_postings`) are kept by every write of a searched
+//! field, for a search that reads a word's articles by key range instead of FULLTEXT; the
+//! search itself does not read them yet.
 
 pub mod postings;
 mod ranked;
