@@ -378,7 +378,7 @@ fn current(me: CurrentUser) -> ApiResult<Json<UserEnvelope<UserBody>>> {
         (status = 401, description = "No valid credential, or a login too old to change the email or password.", body = ErrorBody),
         (status = 403, description = "A personal access token changing the email or password, or lacking `write`.", body = ErrorBody),
         (status = 422, description = "A field breaks a rule or is taken, or, for an account with two-factor sign-in changing its email or password, `otp` is missing or wrong (`errors.otp`). The fields are checked first: a change refused for them leaves the code unspent.", body = ErrorBody),
-        (status = 429, description = "Too many wrong codes (the sign-in code throttle or its daily cap); see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes (the sign-in code throttle or its daily cap), or email changes (`reset_max_per_email` an hour: nothing is spent or changed); see `Retry-After`.", body = ErrorBody),
     ))]
 #[allow(clippy::too_many_arguments)]
 #[put("/user", data = "<body>")]
@@ -410,11 +410,22 @@ async fn update(
     confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
     let fresh = auth.is_fresh(config.fresh_minutes);
     let needs_code = fresh && changes.need_fresh(&auth.user);
-    // Every check that needs no write first (a stale login included): a field error spends no
-    // code. Then, with two-factor sign-in on, an email or password change takes a code too.
-    let prepared = account::prepare(&db, auth.user.clone(), changes, fresh).await?;
-    if needs_code {
-        code_check::if_on(&codes, &auth.user, "otp", &otp).await?;
+    // The order of `account::prepare`: every check that needs no write first (a stale login
+    // and the email change limit included), so a field error or a 429 spends no code; then the
+    // new password hashed, so a busy hasher spends none either; then, with two-factor sign-in
+    // on, the code an email or password change takes; the write last.
+    let mut prepared = account::prepare(&db, config, auth.user.clone(), changes, fresh).await?;
+    let proved = async {
+        prepared.hash_password(config.password_queue_max).await?;
+        if needs_code {
+            code_check::if_on(&codes, &auth.user, "otp", &otp).await?;
+        }
+        Ok::<_, AppError>(())
+    }
+    .await;
+    if let Err(e) = proved {
+        prepared.give_back(&db).await;
+        return Err(e.into());
     }
     let updated = account::write(
         &db,
@@ -425,8 +436,7 @@ async fn update(
     .await?;
     if let Some(new_email) = &updated.email_requested {
         // The account keeps its email until the link mailed to the new one is followed.
-        recovery::request_email_change(&db, config, mailer, links, &updated.user, new_email)
-            .await?;
+        recovery::request_email_change(&db, mailer, links, &updated.user, new_email).await?;
     }
     let token = if !updated.password_changed {
         echoed_token(&auth)

@@ -16,8 +16,10 @@
 //! in, and the owner then resets), and a recovery code's 80 random bits leave guessing
 //! hopeless within a per-address bound.
 //!
-//! After `totp_failure_notice_after` wrong codes within 24 hours the owner is mailed, at most
-//! once a day: someone who knows the password is trying codes.
+//! After `totp_failure_notice_after` wrong codes within 24 hours, app codes and recovery codes
+//! together, the owner is mailed, at most once a day: someone who knows the password (or holds
+//! a session) is trying codes. A wrong recovery code is recorded for the notice alone
+//! (`db::throttle::record_recovery_failure`); the daily cap does not count it.
 
 use chrono::Duration;
 use rocket::http::Status;
@@ -191,11 +193,13 @@ async fn verify_recovery(
         Reservation::Blocked(until) => return Err(too_many(until)),
     };
     let checked = two_factor::check(db, config, user, given).await;
-    // A wrong code keeps its reservation: it counts against the address.
-    if !matches!(checked, Ok(None)) {
-        if let Err(e) = db::throttle::release_login(db, attempt).await {
-            log::warn!("releasing a recovery code check's reservation: {e}");
-        }
+    if matches!(checked, Ok(None)) {
+        // A wrong code keeps its reservation (it counts against the address) and counts
+        // toward the owner's notice, never toward the daily cap.
+        db::throttle::record_recovery_failure(db, user.id).await?;
+        notice_if_due(check, user).await?;
+    } else if let Err(e) = db::throttle::release_login(db, attempt).await {
+        log::warn!("releasing a recovery code check's reservation: {e}");
     }
     checked
 }

@@ -24,7 +24,7 @@ use crate::config::AppConfig;
 use crate::db::account_tokens::{self, LiveToken, NewToken, Purpose};
 use crate::db::throttle::Reservation;
 use crate::db::users::User;
-use crate::db::{self, DbPool};
+use crate::db::{self, DbPool, ResetRequestId, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::input::{self, Max};
 use crate::mail::Mailer;
@@ -180,36 +180,46 @@ pub async fn reset_password(
     Ok(Reset::Done(user))
 }
 
-/// Ask to move `user`'s account to `new_email` (checked and found free by `account::prepare`):
-/// in one transaction, a confirmation token for it, the mail to it carrying the link, and a
-/// notice to the current address. The account keeps its address until the link is followed.
-///
-/// Throttled like reset requests before anything is composed (429, nothing queued): at most
+/// Reserve a place for moving account `user_id` to `new_email` (`account::prepare`, before
+/// any password or code is checked and before anything else is written): at most
 /// `reset_max_per_email` an hour per account and per target address (counted with the reset
-/// requests for it), so an account, confirmed or not, cannot use the change to mail any
-/// address over and over (review of issue 18).
-pub async fn request_email_change(
+/// requests for it), so an account, confirmed or not, cannot use the change to mail any address
+/// over and over (review of issue 18). 429 past either; a change refused later gives its place
+/// back (`account::Prepared::give_back`).
+pub(crate) async fn reserve_email_change(
     db: &DbPool,
     config: &AppConfig,
-    mailer: &Mailer,
-    links: &AccountLinks,
-    user: &User,
+    user_id: UserId,
     new_email: &str,
-) -> Result<(), AppError> {
+) -> Result<ResetRequestId, AppError> {
     // The target address in the per-email column, the account in the per-address one (under
     // a key no client address can have).
     let reserved = db::throttle::reserve_reset(
         db,
         &new_email.to_lowercase(),
-        &format!("#change:{}", user.id),
+        &format!("#change:{user_id}"),
         config.reset_max_per_email,
         config.reset_max_per_email,
         Duration::hours(RESET_WINDOW_HOURS),
     )
     .await?;
-    if let Reservation::Blocked(until) = reserved {
-        return Err(account::too_many(until));
+    match reserved {
+        Reservation::Granted(id) => Ok(id),
+        Reservation::Blocked(until) => Err(account::too_many(until)),
     }
+}
+
+/// Ask to move `user`'s account to `new_email` (checked and found free, and its place in the
+/// throttle reserved, by `account::prepare`): in one transaction, a confirmation token for it,
+/// the mail to it carrying the link, and a notice to the current address. The account keeps
+/// its address until the link is followed.
+pub async fn request_email_change(
+    db: &DbPool,
+    mailer: &Mailer,
+    links: &AccountLinks,
+    user: &User,
+    new_email: &str,
+) -> Result<(), AppError> {
     let (token, hash) = new_token();
     let mail = confirmation_mail(mailer, links, &user.username, new_email, &token, true)?;
     let notice = mailer.compose(

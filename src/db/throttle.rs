@@ -219,7 +219,8 @@ pub async fn reserve_code_check(
     let plan = Plan {
         limits: vec![Limit {
             key: format!("totp-day:{user}"),
-            count_sql: "SELECT COUNT(*), MIN(created_at) FROM totp_failures WHERE user_id = ? AND created_at > ?",
+            // Wrong recovery codes are recorded too (`record_recovery_failure`), not counted.
+            count_sql: "SELECT COUNT(*), MIN(created_at) FROM totp_failures WHERE user_id = ? AND recovery = FALSE AND created_at > ?",
             value: &user,
             max,
         }],
@@ -232,6 +233,32 @@ pub async fn reserve_code_check(
 /// Give back a code check that passed or did not happen.
 pub async fn release_code_check(db: &DbPool, id: CodeCheckId) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM totp_failures WHERE id = ?";
+    db_transaction!(db, |c| sqlx::query(SQL)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Record a wrong recovery code for account `user_id` (`totp_failures`, `recovery` set): it
+/// counts toward the owner's notice of wrong codes, never toward the daily cap, which recovery
+/// codes bypass.
+pub async fn record_recovery_failure(db: &DbPool, user_id: UserId) -> Result<(), sqlx::Error> {
+    const SQL: &str =
+        "INSERT INTO totp_failures (user_id, created_at, recovery) VALUES (?, ?, TRUE)";
+    let at = now();
+    db_transaction!(db, |c| sqlx::query(SQL)
+        .bind(user_id)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Give back an email change's place in the reset request throttle
+/// (`crate::auth::recovery::reserve_email_change`): the change was refused before it was made.
+pub async fn release_reset(db: &DbPool, id: ResetRequestId) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM reset_requests WHERE id = ?";
     db_transaction!(db, |c| sqlx::query(SQL)
         .bind(id)
         .execute(c)

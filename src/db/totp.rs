@@ -284,9 +284,9 @@ pub async fn use_pending(
     }
 }
 
-/// After a wrong code: when account `user_id` has had at least `threshold` wrong codes since
-/// `since` and its owner was not told since then, queue `notice` and note the time, in one
-/// transaction. The note is one conditional `UPDATE`, so of many wrong codes at once exactly
+/// After a wrong code: when account `user_id` has had at least `threshold` wrong codes (app
+/// and recovery codes alike) since `since` and its owner was not told since then, queue
+/// `notice` and note the time, in one transaction. The note is one conditional `UPDATE`, so of many wrong codes at once exactly
 /// one queues the notice. `true` when it was queued.
 pub async fn notice_failures(
     db: &DbPool,

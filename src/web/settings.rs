@@ -120,16 +120,38 @@ async fn update(
                 "is needed to change your email or password",
             )));
         }
-        // Every check that needs no write first: a field error costs no password attempt and
-        // spends no code.
+        // The order of `account::prepare`: every check that needs no write first (the email
+        // change limit included), so a field error or a 429 costs no password attempt and
+        // spends no code; then the proof of a fresh login and the new password hashed between
+        // its two factors, so a busy hasher spends no code; the write last.
         confirmed::may_change(config.require_confirmed_email, &auth.user, &changes)?;
-        let prepared = account::prepare(&db, auth.user.clone(), changes, fresh).await?;
-        if fresh {
+        let mut prepared = account::prepare(&db, config, auth.user.clone(), changes, fresh).await?;
+        let proved = async {
             // Checked like a login: a wrong one counts against the user and the address, and
-            // past the limit even the right one waits (429). With two-factor sign-in on, a
-            // code too (a fresh login takes both factors), counted like a sign-in's codes.
-            code_check::password_and_code(&codes, &auth.user, &form.current_password, &form.code)
-                .await?;
+            // past the limit even the right one waits (429).
+            let checked = if fresh {
+                code_check::password(
+                    &codes,
+                    &auth.user,
+                    &form.current_password,
+                    "current_password",
+                )
+                .await?
+            } else {
+                auth.user.clone()
+            };
+            prepared.hash_password(config.password_queue_max).await?;
+            if fresh {
+                // With two-factor sign-in on, a code too (a fresh login takes both factors),
+                // counted like a sign-in's codes.
+                code_check::if_on(&codes, &checked, "code", &form.code).await?;
+            }
+            Ok::<_, AppError>(())
+        }
+        .await;
+        if let Err(e) = proved {
+            prepared.give_back(&db).await;
+            return Err(e);
         }
         account::write(
             &db,
@@ -146,15 +168,8 @@ async fn update(
                 session::reissue(jar, keys, config, &auth.claims, &updated.user)?;
             }
             let message = if let Some(new_email) = &updated.email_requested {
-                recovery::request_email_change(
-                    &db,
-                    config,
-                    mailer,
-                    links,
-                    &updated.user,
-                    new_email,
-                )
-                .await?;
+                recovery::request_email_change(&db, mailer, links, &updated.user, new_email)
+                    .await?;
                 format!(
                     "Your settings have been saved. We sent a link to {new_email}: your email \
                      changes when you follow it (until then it stays {}).",

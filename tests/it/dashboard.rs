@@ -210,6 +210,47 @@ db_test!(
 );
 
 db_test!(
+    async fn rows_at_the_edges_of_a_utc_day_count_on_that_day(app) {
+        let script = script_client(&app.client).await;
+        let root = register(&script, "root").await;
+        make_admin(&app, "root").await;
+        // The first and the last millisecond of yesterday, the first of today, and the last
+        // millisecond of the day before the 7-day range (left out).
+        let today = Utc::now().date_naive();
+        let at = |day: NaiveDate, h: u32, m: u32, s: u32, ms: u32| {
+            day.and_hms_milli_opt(h, m, s, ms).expect("time").and_utc()
+        };
+        let yesterday = today - Duration::days(1);
+        let edges = [
+            ("Start of yesterday", at(yesterday, 0, 0, 0, 0)),
+            ("End of yesterday", at(yesterday, 23, 59, 59, 999)),
+            ("Start of today", at(today, 0, 0, 0, 0)),
+            ("Before the range", at(today - Duration::days(7), 23, 59, 59, 999)),
+        ];
+        for (title, when) in edges {
+            create_article(&script, &root, title, &[]).await;
+            let id = id_where(&app, &format!("SELECT id FROM articles WHERE title = '{title}'")).await;
+            let done = db_run!(app.db(), |c| sqlx::query("UPDATE articles SET created_at = ? WHERE id = ?")
+                .bind(when)
+                .bind(id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
+            .expect("move");
+            assert_eq!(done, 1);
+        }
+        let (status, body) = api(&script, Method::Get, "/api/admin/stats?days=7", Some(&root), None).await;
+        assert_eq!(status, Status::Ok, "{body}");
+        assert_eq!(column(&body["daily"], "articles"), series(7, &[(1, 2), (0, 1)]), "{body}");
+        admin_browser(&app, "boss").await;
+        let (_, page) = get_page(&app.client, "/admin?days=7").await;
+        let (_, bars, _, cells) = chart(&page, "chart-articles");
+        assert_eq!(bars, series(7, &[(1, 2), (0, 1)]));
+        assert_eq!(cells, bars);
+    }
+);
+
+db_test!(
     async fn days_other_than_7_30_or_90_are_a_422_and_an_empty_site_draws_zeros(app) {
         admin_browser(&app, "boss").await;
         let (_, page) = get_page(&app.client, "/admin?days=7").await;

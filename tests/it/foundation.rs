@@ -292,3 +292,26 @@ fn cli_migrate_applies_migrations_and_bad_config_names_the_key() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("access_token_minutes"));
 }
+
+db_test!(
+    async fn every_table_has_a_primary_key(app) {
+        // Galera replicates rows by their primary key (issue 23); the Galera tests check the
+        // cluster's schema too, this checks it wherever MySQL runs, and SQLite's alike (its
+        // full-text tables aside: virtual, their shadow tables have keys of their own).
+        let sql = match app.db().engine() {
+            conduit::db::Engine::MySql => {
+                "SELECT COUNT(*) FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = DATABASE() \
+                 AND t.TABLE_TYPE = 'BASE TABLE' AND NOT EXISTS (SELECT 1 FROM information_schema.TABLE_CONSTRAINTS c \
+                 WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.CONSTRAINT_TYPE = 'PRIMARY KEY')"
+            }
+            conduit::db::Engine::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                 AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' \
+                 AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.pk > 0)"
+            }
+        };
+        assert_eq!(scalar(app.db(), sql).await, 0, "tables without a primary key");
+        exec(app.db(), "CREATE TABLE audit_no_key (n INT)").await.expect("a table without a key");
+        assert_eq!(scalar(app.db(), sql).await, 1, "the check sees a table without a key");
+    }
+);

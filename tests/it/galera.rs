@@ -108,6 +108,86 @@ async fn the_api_flows_run_through_two_nodes() {
     let mut third = on.checker(2).await;
     assert_eq!(count(&mut third, "SELECT COUNT(*) FROM comments").await, 1);
     assert_counters_fresh(&mut third).await;
+
+    the_rest_of_the_writes(&one, &two, &slug, &alice, &bob).await;
+    assert_eq!(count(&mut third, "SELECT COUNT(*) FROM articles").await, 0);
+    assert_counters_fresh(&mut third).await;
+}
+
+/// The rest of the API's writes after `the_api_flows_run_through_two_nodes`' first ones, each
+/// through the node the last read did not use: edit, unfavorite, comment delete, profile
+/// update, unfollow and delete; the article and its tags are gone through both.
+async fn the_rest_of_the_writes(one: &Client, two: &Client, slug: &str, alice: &str, bob: &str) {
+    // The rest of the API's writes, each through the node the last read did not use.
+    let edit = json!({"article": {"body": "Edited on node 2", "tagList": ["galera", "cluster"]}});
+    let path = format!("/api/articles/{slug}");
+    let (status, body) = api(two, Method::Put, &path, Some(alice), Some(edit)).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let (_, body) = api(one, Method::Get, &path, None, None).await;
+    assert_eq!(body["article"]["body"], "Edited on node 2", "{body}");
+    assert_eq!(
+        body["article"]["tagList"],
+        json!(["cluster", "galera"]),
+        "{body}"
+    );
+    let (status, body) = api(
+        two,
+        Method::Delete,
+        &format!("{path}/favorite"),
+        Some(bob),
+        None,
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let (_, body) = api(one, Method::Get, &path, Some(bob), None).await;
+    assert_eq!(
+        (
+            body["article"]["favorited"].clone(),
+            body["article"]["favoritesCount"].clone()
+        ),
+        (json!(false), json!(0)),
+        "{body}"
+    );
+    let (_, comments) = api(two, Method::Get, &format!("{path}/comments"), None, None).await;
+    let id = comments["comments"][0]["id"].as_i64().expect("comment id");
+    let (status, _) = api(
+        one,
+        Method::Delete,
+        &format!("{path}/comments/{id}"),
+        Some(bob),
+        None,
+    )
+    .await;
+    assert!(status.code < 300, "{status}");
+    let (_, comments) = api(two, Method::Get, &format!("{path}/comments"), None, None).await;
+    assert_eq!(comments["comments"], json!([]));
+    let bio = json!({"user": {"bio": "Writes through node 2"}});
+    let (status, body) = api(two, Method::Put, "/api/user", Some(bob), Some(bio)).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let (_, body) = api(one, Method::Get, "/api/profiles/bob", None, None).await;
+    assert_eq!(body["profile"]["bio"], "Writes through node 2", "{body}");
+    let (status, body) = api(
+        one,
+        Method::Delete,
+        "/api/profiles/alice/follow",
+        Some(bob),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["profile"]["following"].clone()),
+        (Status::Ok, json!(false)),
+        "{body}"
+    );
+    let (_, feed) = api(two, Method::Get, "/api/articles/feed", Some(bob), None).await;
+    assert_eq!(feed["articlesCount"], 0, "{feed}");
+    let (status, _) = api(one, Method::Delete, &path, Some(alice), None).await;
+    assert!(status.code < 300, "{status}");
+    let (status, _) = api(two, Method::Get, &path, None, None).await;
+    assert_eq!(status, Status::NotFound);
+    // Through the instance that deleted (another keeps its popular tags up to a second).
+    let (_, tags) = api(one, Method::Get, "/api/tags", None, None).await;
+    assert_eq!(tags["tags"], json!([]), "{tags}");
 }
 
 /// What one racer got: statuses of its requests, and what was acknowledged.

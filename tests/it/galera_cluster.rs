@@ -185,6 +185,19 @@ fn cluster() -> &'static Cluster {
             sst: free_port(),
         });
         let first = start_node(&ports, 0, true);
+        // A bootstrapped node answers before it takes statements (1047 "WSREP has not yet
+        // prepared node for application use"): wait until it is ready.
+        let ready = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !first
+            .try_sql("SHOW STATUS LIKE 'wsrep_ready'")
+            .is_ok_and(|s| s.ends_with("ON"))
+        {
+            assert!(
+                std::time::Instant::now() < ready,
+                "node 1 never became ready"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
         // Replicated to the joiners with the rest of the data.
         first.sql(&format!(
             "CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'; \

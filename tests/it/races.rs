@@ -20,12 +20,13 @@ fn new_password(password: &str) -> Changes {
 /// A settings save as the faces run it: checked, then written (`password_queue_max` 64).
 async fn save(
     db: &conduit::db::DbPool,
+    config: &conduit::config::AppConfig,
     user: conduit::db::users::User,
     changes: Changes,
 ) -> Result<account::Updated, conduit::error::AppError> {
     account::write(
         db,
-        account::prepare(db, user, changes, true).await?,
+        account::prepare(db, config, user, changes, true).await?,
         64,
         None,
     )
@@ -45,7 +46,7 @@ db_test!(
         let stale = read(app.db()).await;
         let before = hash(app.db()).await;
         exec(app.db(), "UPDATE users SET disabled = TRUE, token_version = token_version + 1 WHERE username = 'racer'").await.unwrap();
-        let refused = save(app.db(), stale, new_password("the-new-password")).await;
+        let refused = save(app.db(), app.client.rocket().state().expect("config"), stale, new_password("the-new-password")).await;
         assert!(matches!(refused, Err(conduit::error::AppError::Unauthorized(_))), "{:?}", refused.err());
         assert_eq!(scalar(app.db(), "SELECT COUNT(*) FROM users WHERE username = 'racer' AND disabled = TRUE").await, 1, "still disabled");
         assert_eq!(hash(app.db()).await, before, "the old password stays");
@@ -56,13 +57,13 @@ db_test!(
         let stale = read(app.db()).await;
         exec(app.db(), "UPDATE users SET password_hash = 'reset', token_version = token_version + 1 WHERE username = 'racer'").await.unwrap();
         let profile_only = Changes { password: None, ..new_password("") };
-        assert!(save(app.db(), stale, profile_only).await.is_err());
+        assert!(save(app.db(), app.client.rocket().state().expect("config"), stale, profile_only).await.is_err());
         assert_eq!(hash(app.db()).await, "reset", "the reset's password stays");
 
         // Read fresh, the same save goes through and ends the earlier tokens once.
         let fresh = read(app.db()).await;
         let version = fresh.token_version;
-        let done = save(app.db(), fresh, new_password("the-new-password")).await.expect("saved");
+        let done = save(app.db(), app.client.rocket().state().expect("config"), fresh, new_password("the-new-password")).await.expect("saved");
         assert!(done.password_changed);
         assert_eq!(done.user.token_version, version + 1);
         assert_eq!(read(app.db()).await.token_version, version + 1);

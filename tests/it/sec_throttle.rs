@@ -8,7 +8,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use conduit::db::Engine;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::LocalResponse;
 use scraper::Html;
@@ -142,41 +141,6 @@ fn user_body(username: &str) -> Value {
     json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": format!("password-{username}")}})
 }
 
-/// A test on SQLite and on MariaDB with the configuration adjusted (like `db_test!`).
-macro_rules! db_test_with {
-    ($name:ident, |$f:ident| $adjust:expr, async fn($app:ident) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[rocket::async_test]
-            async fn sqlite() {
-                let $app = TestApp::spawn_with(
-                    Engine::Sqlite,
-                    concat!(module_path!(), "::sqlite"),
-                    |$f| $adjust,
-                )
-                .await
-                .expect("sqlite is always available");
-                $body
-            }
-
-            #[rocket::async_test]
-            async fn mysql() {
-                let Some($app) =
-                    TestApp::spawn_with(Engine::MySql, concat!(module_path!(), "::mysql"), |$f| {
-                        $adjust
-                    })
-                    .await
-                else {
-                    return;
-                };
-                $body
-            }
-        }
-    };
-}
-
 db_test!(
     async fn thirty_concurrent_wrong_passwords_check_exactly_the_account_limit(app) {
         register(&app.client, "ivy").await;
@@ -201,10 +165,9 @@ db_test!(
     }
 );
 
-db_test_with!(
-    concurrent_failures_from_one_address_stop_at_its_limit,
+db_test!(
     |f| f.merge(("login_max_per_ip", 5)),
-    async fn(app) {
+    async fn concurrent_failures_from_one_address_stop_at_its_limit(app) {
         let app = Arc::new(app);
         let posts = (0..12)
             .map(|i| {
@@ -227,10 +190,9 @@ db_test_with!(
     }
 );
 
-db_test_with!(
-    a_full_hashing_queue_answers_503_with_retry_after_instead_of_waiting,
+db_test!(
     |f| f.merge(("password_queue_max", 0)).merge(("login_max_per_ip", 10_000)),
-    async fn(app) {
+    async fn a_full_hashing_queue_answers_503_with_retry_after_instead_of_waiting(app) {
         let app = Arc::new(app);
         // No one may wait for the hasher: while one check runs, the others are refused at once.
         let mut api_seen = Vec::new();
@@ -288,10 +250,9 @@ db_test_with!(
     }
 );
 
-db_test_with!(
-    sign_ups_are_limited_per_address_even_when_concurrent,
+db_test!(
     |f| f.merge(("register_per_hour", 3)),
-    async fn(app) {
+    async fn sign_ups_are_limited_per_address_even_when_concurrent(app) {
         let app = Arc::new(app);
         let posts = (0..8).map(|i| Post::json("/api/users", &user_body(&format!("new{i}"))).from("203.0.113.9:5000")).collect();
         let seen = all_at_once(&app, posts).await;
@@ -325,10 +286,9 @@ db_test_with!(
     }
 );
 
-db_test_with!(
-    broken_sign_up_forms_count_against_the_limit_and_stop_telling_taken_emails_past_it,
+db_test!(
     |f| f.merge(("register_per_hour", 2)),
-    async fn(app) {
+    async fn broken_sign_up_forms_count_against_the_limit_and_stop_telling_taken_emails_past_it(app) {
         let app = Arc::new(app);
         register(&app.client, "taken").await;
         let (_, page) = get_page(&app.client, "/register").await;
@@ -360,10 +320,9 @@ db_test_with!(
     }
 );
 
-db_test_with!(
-    a_registration_limit_of_zero_turns_the_throttle_off,
+db_test!(
     |f| f.merge(("register_per_hour", 0)),
-    async fn(app) {
+    async fn a_registration_limit_of_zero_turns_the_throttle_off(app) {
         for i in 0..25 {
             register(&app.client, &format!("many{i}")).await;
         }
@@ -372,10 +331,9 @@ db_test_with!(
     }
 );
 
-db_test_with!(
-    the_settings_pages_current_password_is_throttled_like_a_login,
+db_test!(
     |f| f.merge(("login_max_per_account", 3)),
-    async fn(app) {
+    async fn the_settings_pages_current_password_is_throttled_like_a_login(app) {
         browser_register(&app.client, "sam").await;
         let csrf = page_csrf(&app.client).await;
         let change = |current: &'static str| {
@@ -422,10 +380,9 @@ db_test_with!(
     }
 );
 
-db_test_with!(
-    admin_reauthentication_is_throttled_under_concurrency,
+db_test!(
     |f| f.merge(("login_max_per_account", 3)),
-    async fn(app) {
+    async fn admin_reauthentication_is_throttled_under_concurrency(app) {
         crate::admin::admin_browser(&app, "root").await;
         let csrf = page_csrf(&app.client).await;
         let app = Arc::new(app);
@@ -448,10 +405,9 @@ db_test_with!(
     }
 );
 
-db_test_with!(
-    strangers_failed_logins_do_not_stop_the_signed_in_owner_confirming_their_password,
+db_test!(
     |f| f.merge(("login_max_per_account", 3)).merge(("login_max_per_ip", 1000)),
-    async fn(app) {
+    async fn strangers_failed_logins_do_not_stop_the_signed_in_owner_confirming_their_password(app) {
         crate::admin::admin_browser(&app, "chief").await;
         // Someone else guesses at the admin's email until the account's logins are blocked.
         let stranger = crate::support::script_client(&app.client).await;
@@ -466,10 +422,9 @@ db_test_with!(
     }
 );
 
-db_test_with!(
-    logins_named_after_the_throttles_own_keys_cannot_lock_the_owner_out,
+db_test!(
     |f| f.merge(("login_max_per_account", 3)).merge(("login_max_per_ip", 1000)),
-    async fn(app) {
+    async fn logins_named_after_the_throttles_own_keys_cannot_lock_the_owner_out(app) {
         crate::admin::admin_browser(&app, "keeper").await;
         let id = scalar(app.db(), "SELECT id FROM users WHERE username = 'keeper'").await;
         // A stranger "logs in" as the key the signed-in owner's password checks count under.
@@ -632,10 +587,9 @@ db_test!(
     }
 );
 
-db_test_with!(
-    ipv6_clients_are_counted_by_their_64_bit_prefix,
+db_test!(
     |f| f.merge(("login_max_per_ip", 5)),
-    async fn(app) {
+    async fn ipv6_clients_are_counted_by_their_64_bit_prefix(app) {
         let app = Arc::new(app);
         let posts = (0..8)
             .map(|i| {
