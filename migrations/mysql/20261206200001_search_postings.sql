@@ -1,7 +1,9 @@
 -- Search postings for MySQL/MariaDB (issue 20: a few ms at 50,000 articles). InnoDB FULLTEXT
 -- decodes a word's whole list of matches whatever the LIMIT; a posting per (word, field,
 -- article) lets a search read a word's articles by a range of the primary key instead, and
--- an article's own rows by a range on (article_id, field).
+-- an article's own rows by a range on (article_id, field). The key starts with the field so
+-- that one field's postings of a word (or of a prefix) are one range: a search asks how many
+-- of them there are, and whether a field holds a word at all, in a few index rows.
 --
 -- `word`: folded as src/db/search/postings.rs folds (lower case, NFC, accents of Latin,
 -- Greek and Cyrillic letters stripped), stored as its UTF-8 bytes so the key compares bytes
@@ -17,7 +19,7 @@ CREATE TABLE search_postings (
     word       VARBINARY(256) NOT NULL,
     field      TINYINT        NOT NULL,
     article_id BIGINT         NOT NULL,
-    PRIMARY KEY (word, field, article_id),
+    PRIMARY KEY (field, word, article_id),
     KEY search_postings_article (article_id, field, word),
     CONSTRAINT search_postings_article_fk FOREIGN KEY (article_id)
         REFERENCES articles (id) ON DELETE CASCADE

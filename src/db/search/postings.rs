@@ -120,13 +120,11 @@ pub fn of_article(
 }
 
 /// The rows to delete and the rows to insert to go from `old` to `new`, each in key order
-/// (word, then field, as the primary key sorts).
+/// (field, then word, as the primary key `(field, word, article_id)` sorts; a [`Posting`]
+/// sorts so already).
 pub fn diff(old: &BTreeSet<Posting>, new: &BTreeSet<Posting>) -> (Vec<Posting>, Vec<Posting>) {
-    let key = |p: &Posting| (p.1.clone(), p.0);
-    let mut gone: Vec<Posting> = old.difference(new).cloned().collect();
-    let mut added: Vec<Posting> = new.difference(old).cloned().collect();
-    gone.sort_by_key(key);
-    added.sort_by_key(key);
+    let gone: Vec<Posting> = old.difference(new).cloned().collect();
+    let added: Vec<Posting> = new.difference(old).cloned().collect();
     (gone, added)
 }
 
@@ -182,7 +180,7 @@ macro_rules! sync_postings {
             .await?;
             let wanted = p::of_article($title, &[tag_list], $description, $body);
             let (gone, added) = p::diff(&p::from_rows(held), &wanted);
-            for field in [p::Field::Title, p::Field::Tags, p::Field::Description, p::Field::Body] {
+            for field in [p::Field::Body, p::Field::Description, p::Field::Tags, p::Field::Title] {
                 let words: Vec<&str> = gone
                     .iter()
                     .filter(|(f, _)| *f == field)
@@ -271,7 +269,7 @@ mod tests {
         let new = of_article("new title", &[], "same", "alpha beta");
         let (gone, added) = diff(&old, &new);
         let s = |f, w: &str| (f, w.to_owned());
-        assert_eq!(gone, [s(Field::Title, "old"), s(Field::Body, "zeta")]);
+        assert_eq!(gone, [s(Field::Body, "zeta"), s(Field::Title, "old")]);
         assert_eq!(added, [s(Field::Body, "beta"), s(Field::Title, "new")]);
         let (gone, added) = diff(&new, &new);
         assert!(gone.is_empty() && added.is_empty());
