@@ -84,6 +84,8 @@ struct ResultView {
 }
 
 /// What `search/index` shows.
+// The flags are what the template tests, each on its own (`{% if partial %}`).
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Serialize)]
 struct SearchPage {
     title: String,

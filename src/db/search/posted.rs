@@ -12,7 +12,7 @@
 //! word)` key; when every such list is longer than the probe's cap (common words), the
 //! articles are walked newest first from their primary key and checked the same way, so a
 //! page of common words reads about as many articles as it shows. The count is one more such
-//! statement. So a page is at most 11 statements (each but the probe followed by a look at its
+//! statement (for one word, its postings read in key order, each article once). So a page is at most 11 statements (each but the probe followed by a look at its
 //! warnings), whatever the number of results.
 //!
 //! The bound: every statement after the probe carries MariaDB's `LIMIT ROWS EXAMINED n` (the
@@ -20,6 +20,8 @@
 //! the whole table; cut short, MariaDB returns the rows found so far with warning 1931 (sqlx
 //! reads them as a normal result and does not report warnings), and `@@warning_count` asked
 //! right after says so: the search stops there and its result is marked partial.
+
+use std::fmt::Write as _;
 
 use sqlx::{Executor, MySqlConnection, Row};
 
@@ -85,8 +87,7 @@ impl Sql {
     /// `(w.word >= ? AND w.word < ?)` for the prefix `word`, on the table alias `alias`.
     fn range(&mut self, alias: &str, word: &str) {
         let (start, end) = prefix_range(word);
-        self.text
-            .push_str(&format!("({alias}.word >= ? AND {alias}.word < ?)"));
+        let _ = write!(self.text, "({alias}.word >= ? AND {alias}.word < ?)");
         self.args.push(Arg::Bytes(start));
         self.args.push(Arg::Bytes(end));
     }
@@ -98,8 +99,7 @@ impl Sql {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        self.text
-            .push_str(&format!("({alias}.field IN ({list}) AND ("));
+        let _ = write!(self.text, "({alias}.field IN ({list}) AND (");
         for (i, word) in words.iter().enumerate() {
             if i > 0 {
                 self.text.push_str(" OR ");
@@ -115,10 +115,11 @@ impl Sql {
     /// that would gather a common word's whole list first; the key is forced, as MariaDB would
     /// otherwise scan a short word's whole range of the primary key for every article.
     fn holds(&mut self, id: &str, fields: &[i8], words: &[&str], present: bool) {
-        self.text.push_str(&format!(
+        let _ = write!(
+            self.text,
             " AND (SELECT 1 FROM search_postings v FORCE INDEX (search_postings_article) \
              WHERE v.article_id = {id} AND "
-        ));
+        );
         self.fields_words("v", fields, words);
         self.text.push_str(if present {
             " LIMIT 1) IS NOT NULL"
@@ -218,17 +219,14 @@ fn tier_statement(
     }
     let word = |w: &usize| words[*w].as_str();
     let mut sql = Sql::default();
-    let id = match &driver {
-        Some((_, fields, ws)) => {
-            sql.push("SELECT DISTINCT s.article_id AS id FROM search_postings s WHERE ");
-            let ws: Vec<&str> = ws.iter().map(word).collect();
-            sql.fields_words("s", fields, &ws);
-            "s.article_id"
-        }
-        None => {
-            sql.push("SELECT a.id AS id FROM articles a WHERE 1 = 1");
-            "a.id"
-        }
+    let id = if let Some((_, fields, ws)) = &driver {
+        sql.push("SELECT DISTINCT s.article_id AS id FROM search_postings s WHERE ");
+        let ws: Vec<&str> = ws.iter().map(word).collect();
+        sql.fields_words("s", fields, &ws);
+        "s.article_id"
+    } else {
+        sql.push("SELECT a.id AS id FROM articles a WHERE 1 = 1");
+        "a.id"
     };
     for f in &wanted {
         let of_field: Vec<usize> = (0..words.len()).filter(|w| count(*w, *f) > 0).collect();
@@ -248,7 +246,7 @@ fn tier_statement(
         sql.holds(id, &[*f], &ws, false);
     }
     // Every word somewhere (one word in a needed field is the match already).
-    if !(words.len() == 1 && !wanted.is_empty()) {
+    if words.len() != 1 || wanted.is_empty() {
         for (w, fields) in allowed.iter().enumerate() {
             let skip = matches!(&driver, Some((_, _, ws)) if ws.as_slice() == [w]);
             if !skip {
@@ -259,6 +257,23 @@ fn tier_statement(
     let (conditions, binds) = narrowing(filter, id);
     sql.push(&conditions);
     sql.push(" ORDER BY id DESC LIMIT ?");
+    Some((sql, binds))
+}
+
+/// The statement counting the matches (as many as its `LIMIT`). One word: its postings in
+/// every field, each article once, read in key order (no order is needed to count) and
+/// checked against nothing, so a word in every article counts its first thousand in as many
+/// index rows. More words: every match, as [`tier_statement`] reads them.
+fn count_statement(words: &[String], counts: &Counts, filter: &Filter) -> Option<(Sql, Vec<Bind>)> {
+    let [word] = words else {
+        return tier_statement(words, counts, None, filter);
+    };
+    let mut sql = Sql::default();
+    sql.push("SELECT DISTINCT s.article_id AS id FROM search_postings s WHERE ");
+    sql.fields_words("s", &fields_of(counts, 0), &[word.as_str()]);
+    let (conditions, binds) = narrowing(filter, "s.article_id");
+    sql.push(&conditions);
+    sql.push(" LIMIT ?");
     Some((sql, binds))
 }
 
@@ -349,16 +364,6 @@ pub(super) async fn ranked(
         .rev()
         .filter_map(|tier| tier_statement(&words, &counts, Some(tier), filter))
         .collect();
-    if let [(sql, binds)] = tiers.as_slice() {
-        // One tier can hold matches: it holds them all, so one statement reads the page and
-        // counts.
-        let (mut found, cut) = ids(c, sql, binds, end.max(cap), bound).await?;
-        ranked.counted = Some(i64::try_from(found.len()).unwrap_or(i64::MAX));
-        found.truncate(usize::try_from(end).unwrap_or_default());
-        ranked.ids = found;
-        ranked.partial = cut;
-        return Ok(Some(ranked));
-    }
     let want = |got: usize| end - i64::try_from(got).unwrap_or(i64::MAX);
     for (sql, binds) in &tiers {
         if want(ranked.ids.len()) <= 0 {
@@ -372,7 +377,7 @@ pub(super) async fn ranked(
         }
     }
     if want(ranked.ids.len()) <= 0 {
-        if let Some((sql, binds)) = tier_statement(&words, &counts, None, filter) {
+        if let Some((sql, binds)) = count_statement(&words, &counts, filter) {
             let (found, cut) = ids(c, &sql, &binds, cap, bound).await?;
             ranked.counted = Some(i64::try_from(found.len()).unwrap_or(i64::MAX));
             ranked.partial = cut;
