@@ -19,7 +19,9 @@
 //! `search_rows_examined` setting). Words each common but seldom together can otherwise walk
 //! the whole table; cut short, MariaDB returns the rows found so far with warning 1931 (sqlx
 //! reads them as a normal result and does not report warnings), and `@@warning_count` asked
-//! right after says so: the search stops there and its result is marked partial.
+//! right after says so: the search stops there and its result is marked partial. Cut while
+//! sorting a list read whole, MariaDB answers error 1028 instead: read the same way, with
+//! nothing from that statement (the tiers before it are kept). Never an error page.
 
 use std::fmt::Write as _;
 
@@ -277,6 +279,16 @@ fn count_statement(words: &[String], counts: &Counts, filter: &Filter) -> Option
     Some((sql, binds))
 }
 
+/// Whether `e` is MariaDB stopping a statement at its `LIMIT ROWS EXAMINED` with an error
+/// rather than the usual warning: 1028 "Sort aborted: LIMIT ROWS EXAMINED" when the limit is
+/// reached while a sort is being filled (a short list read whole, then sorted), seen here;
+/// 1931 and 1317 ("query execution was interrupted") for the same from other stages.
+fn stopped_by_bound(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+        .is_some_and(|m| matches!(m.number(), 1028 | 1317 | 1931))
+}
+
 /// Runs `sql` (its values, the filter's, then `limit`) with the bound, and says whether the
 /// bound cut it short (two round trips).
 async fn ids(
@@ -294,10 +306,11 @@ async fn ids(
             Arg::Int(v) => q.bind(*v),
         };
     }
-    let rows = bind_values!(q, binds)
-        .bind(limit)
-        .fetch_all(&mut *c)
-        .await?;
+    let rows = match bind_values!(q, binds).bind(limit).fetch_all(&mut *c).await {
+        Ok(rows) => rows,
+        Err(e) if stopped_by_bound(&e) => return Ok((Vec::new(), true)),
+        Err(e) => return Err(e),
+    };
     // Whether the bound stopped the statement (a full page read from a short list and sorted
     // may be cut too: what was read, sorted, is not the first rows of the whole list). Asked
     // as plain text (a `&str` without arguments is sent unprepared), which keeps the
