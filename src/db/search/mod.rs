@@ -43,10 +43,11 @@
 //! found, marked [`Found::partial`]. On a 50,000-article set shaped as bench/scale's
 //! (written by SQL, indexed by the backfill in 17 s: 894,000 postings), MariaDB 10.11, release
 //! build, one `GET /api/articles?q=` (page of 20, with the count), median of 9, on a two-core
-//! machine busy with builds (load 3 to 6): a rare word 3.6 to 7.5 ms, a word in every body
-//! 4.9 ms (offset 980: 8.9 ms), one in every title and description 4.0 ms (offset 980: 10.4
-//! ms), a tag word in 3 of 16 tag lists 3.6 ms, two words in every article 10 to 12 ms, a
-//! prefix of a common word (`mark`, `scal`) 5.2 to 6.0 ms; the plain list 1.8 ms.
+//! machine busy with builds (load 3 to 6), two runs: a rare word 2.1 to 7.5 ms, a word in
+//! every body 3.5 to 4.9 ms (offset 980: 6.9 to 8.9 ms), one in every title and description
+//! 4.0 to 4.6 ms (offset 980: 9.0 to 10.4 ms), a tag word in 3 of 16 tag lists 3.6 ms, two
+//! words in every article 8.8 to 12.1 ms, a prefix of a common word (`mark`, `scal`) 3.8 to
+//! 6.0 ms; the plain list 1.2 to 1.8 ms.
 //! (`InnoDB`'s FULLTEXT, the fallback, gathers a word's whole list of matches whatever the
 //! `LIMIT`: a word in all 50,000 articles cost 0.14 s to 0.9 s a search.)
 //!
