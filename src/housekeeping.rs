@@ -158,3 +158,62 @@ pub fn stage() -> AdHoc {
         })
     })
 }
+
+/// Postings one step of the search backfill writes (a short transaction; the task takes steps
+/// back to back until caught up, for at most [`BACKFILL_SLICE`] each tick).
+pub const BACKFILL_ROWS: usize = 5_000;
+
+/// The longest the backfill task works in one tick before it yields until the next.
+const BACKFILL_SLICE: StdDuration = StdDuration::from_secs(5);
+
+/// One tick of the search backfill: steps until caught up or [`BACKFILL_SLICE`] has passed.
+/// Returns the last step's report.
+pub async fn backfill_search(db: &DbPool) -> Result<db::search::backfill::Step, sqlx::Error> {
+    let started = std::time::Instant::now();
+    loop {
+        let step = db::search::backfill::step(db, BACKFILL_ROWS).await?;
+        if step.indexed > 0 {
+            log::info!(
+                "search backfill: {} articles indexed ({} postings), up to id {}",
+                step.indexed,
+                step.rows,
+                step.mark
+            );
+        }
+        if step.caught_up || started.elapsed() >= BACKFILL_SLICE {
+            return Ok(step);
+        }
+    }
+}
+
+/// Starts MySQL's search backfill task at liftoff (unless `search_backfill_seconds` is 0, or
+/// on SQLite): articles without search postings get them (`db::search::backfill`); until
+/// then MySQL's searches use the FULLTEXT indexes.
+pub fn search_backfill_stage() -> AdHoc {
+    AdHoc::on_liftoff("Search backfill", |rocket| {
+        Box::pin(async move {
+            let (Some(db), Some(config)) = (rocket.state::<Db>(), rocket.state::<AppConfig>())
+            else {
+                return;
+            };
+            if config.search_backfill_seconds == 0 || db.engine() != db::Engine::MySql {
+                return;
+            }
+            let db: DbPool = (**db).clone();
+            let every = StdDuration::from_secs(config.search_backfill_seconds);
+            crate::background::spawn_periodic(
+                "search-backfill",
+                every,
+                rocket.shutdown(),
+                move || {
+                    let db = db.clone();
+                    async move {
+                        if let Err(e) = backfill_search(&db).await {
+                            log::warn!("search backfill: {e}");
+                        }
+                    }
+                },
+            );
+        })
+    })
+}

@@ -64,6 +64,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(mail::stage())
         .attach(housekeeping::stage())
         .attach(housekeeping::wal_stage())
+        .attach(housekeeping::search_backfill_stage())
         .attach(api::cors())
         .attach(api::JsonCharset)
         .attach(metrics::stage())

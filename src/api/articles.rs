@@ -3,7 +3,7 @@
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::serde::json::Json;
-use rocket::{delete, get, post, put, routes, Route};
+use rocket::{delete, get, post, put, routes, Route, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -11,6 +11,7 @@ use crate::api::json_writer::ArticleList;
 use crate::api::views::{ArticleBody, ArticlesBody, CommentBody, CommentsBody};
 use crate::api_doc::ErrorBody;
 use crate::auth::{Caller, CurrentUser, MaybeUser};
+use crate::config::AppConfig;
 use crate::content;
 use crate::db::articles::{Article, Filter};
 use crate::db::{self, CommentId, Conn, DbPool, UserId};
@@ -176,6 +177,7 @@ async fn list(
     db: Conn,
     me: MaybeUser,
     uri: &rocket::http::uri::Origin<'_>,
+    config: &State<AppConfig>,
     query: ArticleQuery<'_>,
 ) -> ApiResult<ArticleList> {
     given_once(uri, &["q", "tag", "author", "favorited", "limit", "offset"])?;
@@ -191,8 +193,17 @@ async fn list(
         Some(q) => {
             let (limit, offset) = page_params(query.limit, query.offset, DEFAULT_LIMIT)?;
             let words = db::search::Query::parse(q, db.engine());
-            let found =
-                db::search::search(&db, &words, &filter, me.id(), limit, offset, false).await?;
+            let found = db::search::search(
+                &db,
+                &words,
+                &filter,
+                me.id(),
+                limit,
+                offset,
+                false,
+                config.search_rows_examined,
+            )
+            .await?;
             Ok(db::articles::ArticleSlice::from(found).into())
         }
     }

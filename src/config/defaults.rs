@@ -62,6 +62,12 @@ pub(super) fn rate_limit_anonymous_writes() -> u32 {
 pub(super) fn search_per_minute() -> u32 {
     60
 }
+pub(super) fn search_rows_examined() -> u64 {
+    200_000
+}
+pub(super) fn search_backfill_seconds() -> u64 {
+    2
+}
 pub(super) fn password_queue_max() -> usize {
     64
 }

@@ -102,6 +102,15 @@ pub struct AppConfig {
     /// once (`crate::search_budget`); `0`, or `rate_limits = false`, turns the budget off.
     #[serde(default = "defaults::search_per_minute")]
     pub search_per_minute: u32,
+    /// MySQL search over its postings: the most rows each of a search's statements may read
+    /// (MariaDB's `LIMIT ROWS EXAMINED`); a search cut short by it shows what it found and says
+    /// more may match (`db::search::Found::partial`).
+    #[serde(default = "defaults::search_rows_examined")]
+    pub search_rows_examined: u64,
+    /// MySQL: seconds between steps of the search postings' backfill (articles written
+    /// without postings, `db::search::backfill`); `0` turns the task off.
+    #[serde(default = "defaults::search_backfill_seconds")]
+    pub search_backfill_seconds: u64,
     /// Password hashes and checks that may wait for the hasher (one runs at a time); more are
     /// answered 503 with `Retry-After` at once. `0`: none may wait.
     #[serde(default = "defaults::password_queue_max")]

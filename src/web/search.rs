@@ -84,6 +84,8 @@ struct ResultView {
 }
 
 /// What `search/index` shows.
+// The flags are what the template tests, each on its own (`{% if partial %}`).
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Serialize)]
 struct SearchPage {
     title: String,
@@ -101,6 +103,8 @@ struct SearchPage {
     total: i64,
     /// Whether more than `max_results` match.
     more: bool,
+    /// Whether the search stopped at its bound on rows read (more may match).
+    partial: bool,
     /// The most results a search reaches (`db::search::MAX_RESULTS`).
     max_results: i64,
     /// Whether this page is past them.
@@ -142,14 +146,22 @@ async fn index(
             page: (page > 1).then(|| page.to_string()),
         })
     };
-    let (results, total, more, pager) = match &q {
-        None => (Vec::new(), 0, false, Pager::numbered(None, None)),
+    let (results, total, more, partial, pager) = match &q {
+        None => (Vec::new(), 0, false, false, Pager::numbered(None, None)),
         Some(text) => {
             let words = Query::parse(text, db.engine());
             let viewer = layout.user_id();
-            let found =
-                db::search::search(&db, &words, &filter, viewer, size, (page - 1) * size, true)
-                    .await?;
+            let found = db::search::search(
+                &db,
+                &words,
+                &filter,
+                viewer,
+                size,
+                (page - 1) * size,
+                true,
+                config.search_rows_examined,
+            )
+            .await?;
             let results: Vec<ResultView> = found
                 .articles
                 .into_iter()
@@ -163,6 +175,7 @@ async fn index(
                 results,
                 found.total,
                 found.more,
+                found.partial,
                 Pager::numbered(previous, next),
             )
         }
@@ -186,6 +199,7 @@ async fn index(
             max_query: MAX_QUERY_CHARS,
             total,
             more,
+            partial,
             max_results: MAX_RESULTS,
             past_results: (page - 1) * size >= MAX_RESULTS,
             first,

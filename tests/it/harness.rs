@@ -130,6 +130,8 @@ pub fn test_figment(url: &str) -> Figment {
         .merge(("housekeeping_minutes", 0))
         // No checkpoints behind the WAL tests' backs (tests/it/wal.rs turns them on).
         .merge(("wal_check_seconds", 0))
+        // No backfill of MySQL's search postings unless a test asks (tests/it/search_posted.rs).
+        .merge(("search_backfill_seconds", 0))
         // No API rate limits: many tests send hundreds of requests from one address in a few
         // seconds, as a load test does, and their subject is something else; the limits' own
         // tests (tests/it/rate_limit.rs) turn them on with small budgets.

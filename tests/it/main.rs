@@ -50,6 +50,8 @@ mod review_leftovers;
 mod schemathesis;
 mod search;
 mod search_caps;
+mod search_posted;
+mod search_postings;
 mod sec_backup;
 mod sec_input;
 mod sec_leftovers;

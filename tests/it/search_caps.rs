@@ -92,7 +92,7 @@ db_test!(
 
 /// Writes `n` articles by user `writer` straight into the database, each with "plum" in its
 /// body only (ids in creation order), in one statement.
-async fn many_plums(app: &TestApp, n: usize) {
+pub async fn many_plums(app: &TestApp, n: usize) {
     let (concat, now) = match app.engine {
         Engine::Sqlite => ("concat", "'2026-01-01T00:00:00.000+00:00'"),
         Engine::MySql => ("CONCAT", "'2026-01-01 00:00:00'"),

@@ -4,6 +4,7 @@
 use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
 use crate::db::db_transaction;
+use crate::db::search::postings::sync_postings;
 use crate::db::users::{Role, User};
 use crate::db::{now, ArticleId, CommentId, DbPool, Engine, TagId, UserId};
 
@@ -13,6 +14,29 @@ use crate::db::{now, ArticleId, CommentId, DbPool, Engine, TagId, UserId};
 /// drops the transaction, audit entry included. `first:` writes the entry before the change
 /// (a deletion that may take the actor's own account, whose `ON DELETE SET NULL` then keeps
 /// the entry).
+/// MySQL: in `$tx`, the search postings of every article tagged `$tag` brought in step with
+/// its rewritten `tag_list` (in article id order); a no-op on SQLite.
+macro_rules! resync_tagged {
+    ($tx:expr, $engine:expr, $tag:expr) => {{
+        if $engine == Engine::MySql {
+            let ids: Vec<ArticleId> = sqlx::query_scalar(
+                "SELECT article_id FROM article_tags WHERE tag_id = ? ORDER BY article_id",
+            )
+            .bind($tag)
+            .fetch_all(&mut *$tx)
+            .await?;
+            for article in ids {
+                let (title, description, body): (String, String, String) =
+                    sqlx::query_as("SELECT title, description, body FROM articles WHERE id = ?")
+                        .bind(article)
+                        .fetch_one(&mut *$tx)
+                        .await?;
+                sync_postings!($tx, $engine, article, &title, &description, &body);
+            }
+        }
+    }};
+}
+
 macro_rules! audited {
     ($db:expr, $audit:expr, |$tx:ident| $body:block) => {
         db_transaction!($db, |c| {
@@ -83,6 +107,7 @@ pub async fn update_article(
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sync_postings!(tx, db.engine(), id, title, description, body);
     })
 }
 
@@ -153,6 +178,7 @@ pub async fn rename_tag(
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        resync_tagged!(tx, db.engine(), id);
     })
     .inspect(|()| db.tags_changed())
 }
@@ -171,6 +197,8 @@ pub async fn delete_tag(db: &DbPool, id: TagId, audit: &AuditEntry) -> Result<()
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // The links still name the tag here; the rewritten lists no longer do.
+        resync_tagged!(tx, db.engine(), id);
         sqlx::query("DELETE FROM tags WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)

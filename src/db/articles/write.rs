@@ -4,6 +4,7 @@
 use super::counters;
 use crate::db::db_run;
 use crate::db::db_transaction;
+use crate::db::search::postings::sync_postings;
 use crate::db::{now, ArticleId, DbPool, Engine, LastInsertId, TagId, UserId};
 use crate::error::is_unique_violation;
 
@@ -171,6 +172,7 @@ pub async fn insert(
             }
         };
         write_tags!(tx, engine, id, &data.tags, true);
+        sync_postings!(tx, engine, id, &data.title, &data.description, &data.body);
         let slot = counters::slot(engine);
         sqlx::query(counters::COUNT_NEW_ARTICLE)
             .bind(slot)
@@ -234,6 +236,7 @@ pub async fn update(
             }
         };
         write_tags!(tx, engine, id, &data.tags, false);
+        sync_postings!(tx, engine, id, &data.title, &data.description, &data.body);
         tx.commit().await?;
         Ok(slug)
     })

@@ -1,11 +1,15 @@
 //! Full-text search over articles: the user's words made safe for the engine ([`Query`]) and
 //! one page of ranked results ([`search`]), on each engine's own index: SQLite's FTS5 tables
 //! (`article_search` over every searched field and one small one per ranked field, kept in
-//! step with `articles` by triggers) and MariaDB/MySQL's `InnoDB` FULLTEXT indexes (made by
-//! `migrations/*/20261201000001_search.sql` and `20261203200001_search_fields.sql`).
+//! step with `articles` by triggers) and MariaDB/MySQL's search postings (`search_postings`,
+//! one row per word, field and article, kept by every article write: `postings.rs`), with
+//! the `InnoDB` FULLTEXT indexes (`migrations/*/20261201000001_search.sql` and
+//! `20261203200001_search_fields.sql`) as the fallback while the postings are backfilled.
 //!
 //! What matches: every word of the query, each as a prefix (`wor` finds "world"), in any of
 //! the title, the tag names, the description and the body. Case and accents are ignored.
+//! Every word counts on both engines, stopwords and two-letter words included (on MySQL the
+//! FULLTEXT fallback alone keeps `InnoDB`'s rules: `Query::for_fulltext`).
 //!
 //! The order: an article whose title matches a word comes first, then one whose tags do, then
 //! one whose description does, then the rest (the words are in its body). The fields add up
@@ -28,12 +32,32 @@
 //! title and description 7 ms, two such words 11 to 13 ms, the same at offset 0 and 980;
 //! ranking every match took 28 to 54 ms. What remains is FTS5 gathering each long prefix's
 //! matches apart (about 1 ms per common word each time the word appears in an expression).
-//! On MariaDB the ranking is one statement over the FULLTEXT matches: `InnoDB` gathers a
-//! word's whole list of matches whatever the `LIMIT` (a word in all 50,000 articles: 0.14 s
-//! for the capped count, 0.36 to 0.9 s for the ranked ids on a loaded two-core machine), so
-//! there the caps bound only the rest of the work and the search budget
-//! (`crate::search_budget`) bounds how often one address may ask.
+//!
+//! On MySQL (`posted.rs`) the same walk over the postings: a probe of each word's postings
+//! per field (capped counts over prefix ranges of the primary key), then the tiers best first,
+//! each read from the shortest list of postings that drives it or, for common words, by
+//! walking the articles newest first and checking each through the `(article_id, field,
+//! word)` key, stopping once the page is full; at most 11 statements. Each statement reads at
+//! most `search_rows_examined` rows (MariaDB's `LIMIT ROWS EXAMINED`): words each common but
+//! seldom together would otherwise walk the whole table; cut short, the search returns what it
+//! found, marked [`Found::partial`]. On a 50,000-article set shaped as bench/scale's
+//! (written by SQL, indexed by the backfill in 17 s: 894,000 postings), MariaDB 10.11, release
+//! build, one `GET /api/articles?q=` (page of 20, with the count), median of 9, on a two-core
+//! machine busy with builds (load 3 to 6), two runs: a rare word 2.1 to 7.5 ms, a word in
+//! every body 3.5 to 4.9 ms (offset 980: 6.9 to 8.9 ms), one in every title and description
+//! 4.0 to 4.6 ms (offset 980: 9.0 to 10.4 ms), a tag word in 3 of 16 tag lists 3.6 ms, two
+//! words in every article 8.8 to 12.1 ms, a prefix of a common word (`mark`, `scal`) 3.8 to
+//! 6.0 ms; the plain list 1.2 to 1.8 ms.
+//! (`InnoDB`'s FULLTEXT, the fallback, gathers a word's whole list of matches whatever the
+//! `LIMIT`: a word in all 50,000 articles cost 0.14 s to 0.9 s a search.)
+//!
+//! Articles written without postings (before the migration, or by the previous release during
+//! a rolling upgrade) are indexed by a background task (`backfill.rs`); until it has caught up,
+//! MySQL's searches use FULLTEXT, so no result is silently missing.
 
+pub mod backfill;
+mod posted;
+pub mod postings;
 mod ranked;
 
 use std::collections::HashMap;
@@ -72,10 +96,10 @@ const MYSQL_STOPWORDS: [&str; 36] = [
 /// characters, [`MAX_WORDS`] words of [`MAX_WORD_CHARS`] each are read.
 ///
 /// One-letter words are left out when a longer word is typed (each would be a prefix of a
-/// large part of the vocabulary). On MySQL, words `InnoDB` does not index (shorter than 3 characters, or one of its stopwords
-/// such as "the" or "with") are left out, since requiring one would find nothing; when only
-/// such words are typed they are kept, as prefixes of longer words ("go" finds "golang", not
-/// the word "go" itself). SQLite indexes every word.
+/// large part of the vocabulary). Every other word is searched for on both engines: SQLite's
+/// FTS5 and MySQL's postings index every word, stopwords and two-letter words included ("go"
+/// finds the word "go" and "golang"). Only MySQL's FULLTEXT fallback, used while the postings
+/// are backfilled, leaves out the words `InnoDB` does not index (see `for_fulltext`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     words: Vec<String>,
@@ -120,21 +144,29 @@ impl Query {
         if words.iter().any(|w| w.chars().nth(1).is_some()) {
             words.retain(|w| w.chars().nth(1).is_some());
         }
-        if engine == Engine::MySql {
-            let indexed: Vec<String> = words
-                .iter()
-                .filter(|w| {
-                    w.chars().count() >= MYSQL_MIN_WORD_CHARS
-                        && !MYSQL_STOPWORDS.contains(&w.as_str())
-                })
-                .cloned()
-                .collect();
-            if !indexed.is_empty() {
-                words = indexed;
-            }
-        }
         words.truncate(MAX_WORDS);
         Self { words }
+    }
+
+    /// The words `InnoDB`'s FULLTEXT indexes can find, for MySQL's fallback search (while the
+    /// postings are being backfilled): words it does not index (shorter than 3 characters,
+    /// or one of its stopwords such as "the" or "with") are left out, since requiring one
+    /// would find nothing; when only such words are typed they are kept, as prefixes of
+    /// longer words ("go" finds "golang", not the word "go" itself).
+    fn for_fulltext(&self) -> Self {
+        let indexed: Vec<String> = self
+            .words
+            .iter()
+            .filter(|w| {
+                w.chars().count() >= MYSQL_MIN_WORD_CHARS && !MYSQL_STOPWORDS.contains(&w.as_str())
+            })
+            .cloned()
+            .collect();
+        if indexed.is_empty() {
+            self.clone()
+        } else {
+            Self { words: indexed }
+        }
     }
 
     /// The words searched for, lower-cased, each matched as a prefix.
@@ -193,10 +225,14 @@ pub const MAX_RESULTS: i64 = 1_000;
 pub struct Found {
     /// The articles on this page, in rank order.
     pub articles: Vec<Article>,
-    /// How many articles match, up to [`MAX_RESULTS`].
+    /// How many articles match, up to [`MAX_RESULTS`] (when `partial`, how many were found).
     pub total: i64,
     /// Whether more than [`MAX_RESULTS`] match (`total` is then [`MAX_RESULTS`]).
     pub more: bool,
+    /// Whether the search stopped at its bound on rows read (MySQL's postings, see
+    /// `posted.rs`): more articles may match than were found, and the page holds the ones
+    /// found in rank order.
+    pub partial: bool,
 }
 
 impl From<Found> for ArticleSlice {
@@ -211,7 +247,9 @@ impl From<Found> for ArticleSlice {
 /// One page of the articles matching `query` (every word, as a prefix) and `filter`, in the
 /// order described in this module's docs, as `viewer` sees them, `limit` from `offset`, with
 /// the total (see [`MAX_RESULTS`]). With `bodies`, each article's body is read too (for
-/// snippets). An empty query finds nothing, without asking the database.
+/// snippets). An empty query finds nothing, without asking the database. `rows_examined`:
+/// on MySQL's postings, the most rows each statement may read (see [`Found::partial`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn search(
     db: &DbPool,
     query: &Query,
@@ -220,11 +258,34 @@ pub async fn search(
     limit: i64,
     offset: i64,
     bodies: bool,
+    rows_examined: u64,
 ) -> Result<Found, sqlx::Error> {
     if query.is_empty() {
         return Ok(Found::default());
     }
     let end = offset.saturating_add(limit.max(0)).min(MAX_RESULTS);
+    if let Some(found) = from_postings(
+        db,
+        query,
+        filter,
+        viewer,
+        bodies,
+        end,
+        offset,
+        rows_examined,
+    )
+    .await?
+    {
+        return Ok(found);
+    }
+    // MySQL while the postings are being backfilled: the FULLTEXT indexes, with their rules.
+    let fulltext;
+    let query = if db.engine() == Engine::MySql {
+        fulltext = query.for_fulltext();
+        &fulltext
+    } else {
+        query
+    };
     // The page, and how many matches were ranked up to `end` (`None`: not known, the page
     // being empty). Past the results nothing is ranked.
     let (articles, found) = if end <= offset.max(0) {
@@ -247,7 +308,58 @@ pub async fn search(
         articles,
         total: counted.min(MAX_RESULTS),
         more: counted > MAX_RESULTS,
+        partial: false,
     })
+}
+
+/// MySQL: the page from the postings (`posted.rs`); `None` on SQLite, and on MySQL while the
+/// backfill has not caught up.
+#[allow(clippy::too_many_arguments)]
+async fn from_postings(
+    db: &DbPool,
+    query: &Query,
+    filter: &Filter,
+    viewer: Option<UserId>,
+    bodies: bool,
+    end: i64,
+    offset: i64,
+    rows_examined: u64,
+) -> Result<Option<Found>, sqlx::Error> {
+    let crate::db::pool::Backend::MySql(pool) = db.backend() else {
+        return Ok(None);
+    };
+    let offset = offset.max(0);
+    // Past the results only the count is wanted.
+    let end = if end > offset { end } else { 0 };
+    let mut held = pool.acquire().await?;
+    let result = posted::ranked(
+        held.conn(),
+        query,
+        filter,
+        end,
+        MAX_RESULTS + 1,
+        rows_examined,
+    )
+    .await;
+    held.finish(&result);
+    let Some(ranked) = result? else {
+        return Ok(None);
+    };
+    let found = i64::try_from(ranked.ids.len()).unwrap_or(i64::MAX);
+    let skip = usize::try_from(offset.min(found)).unwrap_or_default();
+    let page = ranked.ids.get(skip..).unwrap_or_default();
+    let articles = articles(db, page, viewer, bodies).await?;
+    let counted = match ranked.counted {
+        _ if found < end && !ranked.partial => found,
+        Some(counted) => counted.max(found),
+        None => found,
+    };
+    Ok(Some(Found {
+        articles,
+        total: counted.min(MAX_RESULTS),
+        more: counted > MAX_RESULTS && !ranked.partial,
+        partial: ranked.partial,
+    }))
 }
 
 /// SQLite's search indexes (FTS5 tables), each merged by [`merge_segments`].
@@ -423,13 +535,19 @@ mod tests {
     }
 
     #[test]
-    fn mysql_leaves_out_words_it_does_not_index_unless_nothing_else_is_left() {
-        assert_eq!(words("the go rust book", Engine::MySql), ["rust", "book"]);
-        assert_eq!(
-            words("the go rust book", Engine::Sqlite),
-            ["the", "go", "rust", "book"]
-        );
-        assert_eq!(words("go", Engine::MySql), ["go"]);
+    fn every_word_is_searched_on_both_engines_and_fulltext_keeps_its_own_rules() {
+        for engine in [Engine::Sqlite, Engine::MySql] {
+            assert_eq!(
+                words("the go rust book", engine),
+                ["the", "go", "rust", "book"],
+                "{engine:?}"
+            );
+        }
+        // MySQL's FULLTEXT fallback (while the postings are backfilled) leaves out what
+        // InnoDB does not index, unless nothing else is left.
+        let fulltext = |q: &str| Query::parse(q, Engine::MySql).for_fulltext().words;
+        assert_eq!(fulltext("the go rust book"), ["rust", "book"]);
+        assert_eq!(fulltext("go"), ["go"]);
         assert_eq!(words("snake_case", Engine::MySql), ["snake_case"]);
         assert_eq!(words("snake_case", Engine::Sqlite), ["snake", "case"]);
     }
