@@ -437,10 +437,12 @@ fn plain_error_page(status: Status, messages: &[String]) -> String {
             .replace('>', "&gt;")
             .replace('"', "&quot;")
     };
-    let items: String = messages
-        .iter()
-        .map(|m| format!("<li>{}</li>", escape(m)))
-        .collect();
+    let mut items = String::new();
+    for message in messages {
+        items.push_str("<li>");
+        items.push_str(&escape(message));
+        items.push_str("</li>");
+    }
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><main><h1>{title}</h1><ul>{items}</ul><p><a href=\"/\">Home</a></p></main></body></html>",
@@ -571,6 +573,24 @@ pub fn api_catchers() -> Vec<Catcher> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_error_page_shows_messages_as_text() {
+        let html = plain_error_page(Status::NotFound, &["<script>x</script> & \"more\"".into()]);
+        let page = scraper::Html::parse_document(&html);
+        let select = |css| scraper::Selector::parse(css).expect("selector");
+        let texts: Vec<String> = page
+            .select(&select("main li"))
+            .map(|e| e.text().collect())
+            .collect();
+        assert_eq!(texts, vec!["<script>x</script> & \"more\"".to_owned()]);
+        assert_eq!(page.select(&select("script")).count(), 0);
+        let heading: String = page
+            .select(&select("main h1"))
+            .flat_map(|e| e.text())
+            .collect();
+        assert_eq!(heading, title_for(Status::NotFound));
+    }
 
     #[test]
     fn error_body_has_full_messages_and_field_keys() {
