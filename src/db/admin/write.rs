@@ -26,12 +26,15 @@ macro_rules! resync_tagged {
             .fetch_all(&mut *$tx)
             .await?;
             for article in ids {
-                let (title, description, body): (String, String, String) =
+                // Deleted since the list was read (a concurrent delete): its postings went with it.
+                let text: Option<(String, String, String)> =
                     sqlx::query_as("SELECT title, description, body FROM articles WHERE id = ?")
                         .bind(article)
-                        .fetch_one(&mut *$tx)
+                        .fetch_optional(&mut *$tx)
                         .await?;
-                sync_postings!($tx, $engine, article, &title, &description, &body);
+                if let Some((title, description, body)) = text {
+                    sync_postings!($tx, $engine, article, &title, &description, &body);
+                }
             }
         }
     }};

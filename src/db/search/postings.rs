@@ -168,46 +168,56 @@ macro_rules! sync_postings {
     ($tx:expr, $engine:expr, $article_id:expr, $title:expr, $description:expr, $body:expr) => {{
         if $engine == $crate::db::Engine::MySql {
             use $crate::db::search::postings as p;
-            let tag_list: String = sqlx::query_scalar("SELECT tag_list FROM articles WHERE id = ?")
+            // Locking reads: every writer of an article's postings (its edits, a tag's rename
+            // or delete, the backfill) first locks the article's row, so they take turns per
+            // article, and each reads the rows as last committed, not its snapshot (a stale
+            // read inserted a posting another writer had just added: a duplicate key, a 500).
+            // An article deleted by a concurrent transaction has no postings to keep (they went
+            // with it): nothing to do, and not an error (the edit that raced it wrote nothing).
+            let tag_list: Option<String> =
+                sqlx::query_scalar("SELECT tag_list FROM articles WHERE id = ? FOR UPDATE")
+                    .bind($article_id)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            if let Some(tag_list) = tag_list {
+                let held: Vec<(i8, Vec<u8>)> = sqlx::query_as(
+                    "SELECT field, word FROM search_postings WHERE article_id = ? ORDER BY field, word \
+                     FOR UPDATE",
+                )
                 .bind($article_id)
-                .fetch_one(&mut *$tx)
+                .fetch_all(&mut *$tx)
                 .await?;
-            let held: Vec<(i8, Vec<u8>)> = sqlx::query_as(
-                "SELECT field, word FROM search_postings WHERE article_id = ? ORDER BY field, word",
-            )
-            .bind($article_id)
-            .fetch_all(&mut *$tx)
-            .await?;
-            let wanted = p::of_article($title, &[tag_list], $description, $body);
-            let (gone, added) = p::diff(&p::from_rows(held), &wanted);
-            for field in [p::Field::Body, p::Field::Description, p::Field::Tags, p::Field::Title] {
-                let words: Vec<&str> = gone
-                    .iter()
-                    .filter(|(f, _)| *f == field)
-                    .map(|(_, w)| w.as_str())
-                    .collect();
-                for chunk in words.chunks(p::BATCH) {
+                let wanted = p::of_article($title, &[tag_list], $description, $body);
+                let (gone, added) = p::diff(&p::from_rows(held), &wanted);
+                for field in [p::Field::Body, p::Field::Description, p::Field::Tags, p::Field::Title] {
+                    let words: Vec<&str> = gone
+                        .iter()
+                        .filter(|(f, _)| *f == field)
+                        .map(|(_, w)| w.as_str())
+                        .collect();
+                    for chunk in words.chunks(p::BATCH) {
+                        let sql = format!(
+                            "DELETE FROM search_postings WHERE article_id = ? AND field = ? AND word IN ({})",
+                            vec!["?"; chunk.len()].join(", ")
+                        );
+                        let mut q = sqlx::query(&sql).bind($article_id).bind(field as i8);
+                        for word in chunk {
+                            q = q.bind(word.as_bytes());
+                        }
+                        q.execute(&mut *$tx).await?;
+                    }
+                }
+                for chunk in added.chunks(p::BATCH) {
                     let sql = format!(
-                        "DELETE FROM search_postings WHERE article_id = ? AND field = ? AND word IN ({})",
-                        vec!["?"; chunk.len()].join(", ")
+                        "INSERT INTO search_postings (word, field, article_id) VALUES {}",
+                        vec!["(?, ?, ?)"; chunk.len()].join(", ")
                     );
-                    let mut q = sqlx::query(&sql).bind($article_id).bind(field as i8);
-                    for word in chunk {
-                        q = q.bind(word.as_bytes());
+                    let mut q = sqlx::query(&sql);
+                    for (field, word) in chunk {
+                        q = q.bind(word.as_bytes()).bind(*field as i8).bind($article_id);
                     }
                     q.execute(&mut *$tx).await?;
                 }
-            }
-            for chunk in added.chunks(p::BATCH) {
-                let sql = format!(
-                    "INSERT INTO search_postings (word, field, article_id) VALUES {}",
-                    vec!["(?, ?, ?)"; chunk.len()].join(", ")
-                );
-                let mut q = sqlx::query(&sql);
-                for (field, word) in chunk {
-                    q = q.bind(word.as_bytes()).bind(*field as i8).bind($article_id);
-                }
-                q.execute(&mut *$tx).await?;
             }
         }
     }};
