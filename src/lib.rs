@@ -43,6 +43,7 @@ pub fn rocket() -> Rocket<Build> {
 /// the server are nobody's business.
 pub fn rocket_with(figment: Figment) -> Rocket<Build> {
     let templates = web::render::Templates::default();
+    let figment = db::pool::with_default_pool_size(figment);
     rocket::custom(figment.merge(("ident", false)))
         .attach(config::stage())
         .attach(auth::stage())

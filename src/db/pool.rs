@@ -117,6 +117,23 @@ pub fn default_max_connections(url: &DbUrl) -> u32 {
     }
 }
 
+/// `figment` with `databases.main.max_connections` set to [`default_max_connections`] for its
+/// URL's engine when the configuration does not set it. The app factory calls this before
+/// `rocket_db_pools` fills in its own default (`workers * 4`, whatever the engine).
+pub fn with_default_pool_size(figment: Figment) -> Figment {
+    let url = figment
+        .extract_inner::<String>("databases.main.url")
+        .ok()
+        .and_then(|url| DbUrl::parse(&url).ok());
+    match url {
+        Some(url) => figment.join((
+            "databases.main.max_connections",
+            default_max_connections(&url),
+        )),
+        None => figment,
+    }
+}
+
 /// Why the pool could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -444,5 +461,21 @@ mod tests {
         assert!((2..=16).contains(&default_max_connections(&sqlite)));
         let mysql = DbUrl::parse("mysql://u:p@127.0.0.1:3306/conduit").expect("url");
         assert_eq!(default_max_connections(&mysql), 16);
+    }
+
+    #[test]
+    fn the_engine_default_fills_in_only_an_unset_pool_size() {
+        let max = |figment: &Figment| {
+            figment
+                .extract_inner::<u32>("databases.main.max_connections")
+                .expect("set")
+        };
+        let sqlite = Figment::new().merge(("databases.main.url", "sqlite://conduit.db"));
+        let expected = default_max_connections(&DbUrl::parse("sqlite://conduit.db").expect("url"));
+        assert_eq!(max(&with_default_pool_size(sqlite.clone())), expected);
+        let set = sqlite.merge(("databases.main.max_connections", 3));
+        assert_eq!(max(&with_default_pool_size(set)), 3);
+        let mysql = Figment::new().merge(("databases.main.url", "mysql://u:p@127.0.0.1/conduit"));
+        assert_eq!(max(&with_default_pool_size(mysql)), 16);
     }
 }
