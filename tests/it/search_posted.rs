@@ -43,7 +43,7 @@ async fn insert_raw(app: &TestApp, slug: &str, title: &str, body: &str) {
 }
 
 /// Backfill steps of about `rows` postings until caught up; every step's report.
-async fn backfill(app: &TestApp, rows: usize) -> Vec<Step> {
+pub async fn backfill(app: &TestApp, rows: usize) -> Vec<Step> {
     let mut steps = Vec::new();
     loop {
         let done = step(app.db(), rows).await.expect("backfill step");
