@@ -107,6 +107,16 @@ pub struct Filter {
     pub feed_of: Option<UserId>,
 }
 
+impl Filter {
+    /// Whether any filter is set (otherwise every article is listed).
+    pub fn narrows(&self) -> bool {
+        self.tag.is_some()
+            || self.author.is_some()
+            || self.favorited_by.is_some()
+            || self.feed_of.is_some()
+    }
+}
+
 /// A bound value of a dynamically assembled query.
 pub(crate) enum Bind {
     Int(i64),

@@ -2,6 +2,13 @@
 //! ranges of its keys, in the parent module's order (the tiers of title, tags and description
 //! best first, newest first within a tier), with the capped count.
 //!
+//! Most searches are of words with few postings (every search of a small site, a rare word on
+//! a large one): one statement ([`small`]) reads them whole, at most [`SMALL`], with whether
+//! the backfill has caught up, and the tiers are computed from those rows here; the page's
+//! articles are then one more statement. Only when the words have more postings than that
+//! (or a filter narrows the search, or `search_rows_examined` is set below [`SMALL_BOUND`])
+//! are the probe and the tier statements below used.
+//!
 //! One statement probes, for every word (a prefix range of the primary key `(field, word,
 //! article_id)`) and field, how many postings it has, counting no further than [`PROBE_CAP`];
 //! it also says whether the backfill has caught up ([`CAUGHT_UP`]; if not, the caller searches
@@ -55,6 +62,99 @@ const CAUGHT_UP: &str = "(SELECT COUNT(*) FROM (SELECT a.id FROM articles a \
      OR (SELECT COUNT(*) FROM (SELECT 1 FROM articles b \
         WHERE b.id > (SELECT indexed_up_to FROM search_postings_state WHERE id = 1) \
         LIMIT 1001) n) > 1000)";
+
+/// The most postings a search reads whole in one statement ([`small`]): when its words have
+/// no more than this in all, in every field together, the tiers are computed from those rows
+/// here, and the probe and the tier statements are not needed.
+const SMALL: i64 = 500;
+
+/// The least `search_rows_examined` under which [`small`] is used. Its statement has no
+/// bound of its own: it reads at most [`SMALL`]` + 1` postings and what [`CAUGHT_UP`] reads
+/// (at most 1,001 articles, a posting of each, and 1,001 again), so a bound above this
+/// could never cut it. A smaller bound (a setting to narrow searches on a very large set)
+/// sends every search through the bounded statements.
+const SMALL_BOUND: u64 = 10_000;
+
+/// What [`small`] found.
+enum Small {
+    /// The backfill has not caught up (search FULLTEXT).
+    Behind,
+    /// More than [`SMALL`] postings: search tier by tier.
+    Large,
+    /// Every posting of the words: `(article, field, word)`.
+    Rows(Vec<(i64, i8, Vec<u8>)>),
+}
+
+/// One statement: whether the backfill has caught up, and the postings of `words` (each as a
+/// prefix, in every field), at most [`SMALL`]` + 1` of them.
+async fn small(c: &mut MySqlConnection, words: &[String]) -> Result<Small, sqlx::Error> {
+    let mut sql = Sql::default();
+    sql.push("SELECT b.behind, s.article_id, s.field, s.word FROM (SELECT ");
+    sql.push(CAUGHT_UP);
+    sql.push(
+        " AS behind) b LEFT JOIN (SELECT w.article_id, w.field, w.word FROM search_postings w WHERE ",
+    );
+    let ws: Vec<&str> = words.iter().map(String::as_str).collect();
+    sql.fields_words("w", &ALL_FIELDS, &ws);
+    sql.push(" LIMIT ?) s ON 1 = 1");
+    sql.args.push(Arg::Int(SMALL + 1));
+    let mut q = sqlx::query_as::<_, (i64, Option<i64>, Option<i8>, Option<Vec<u8>>)>(&sql.text);
+    for arg in &sql.args {
+        q = match arg {
+            Arg::Bytes(v) => q.bind(v.as_slice()),
+            Arg::Int(v) => q.bind(*v),
+        };
+    }
+    let rows = q.fetch_all(&mut *c).await?;
+    if rows.first().is_some_and(|(behind, ..)| *behind != 0) {
+        return Ok(Small::Behind);
+    }
+    if rows.len() > usize::try_from(SMALL).unwrap_or(usize::MAX) {
+        return Ok(Small::Large);
+    }
+    Ok(Small::Rows(
+        rows.into_iter()
+            .filter_map(|(_, article, field, word)| Some((article?, field?, word?)))
+            .collect(),
+    ))
+}
+
+/// The ranked matches among `rows` (every posting of `words`, from [`small`]): the articles
+/// holding every word somewhere, by tier (the ranked fields holding any of the words) then
+/// newest first, the first `end` of them, counted whole.
+fn rank_small(words: &[String], rows: Vec<(i64, i8, Vec<u8>)>, end: i64) -> Ranked {
+    // Per article: which words it holds, and its tier.
+    let mut held: std::collections::BTreeMap<i64, (Vec<bool>, u8)> = Default::default();
+    for (article, field, word) in rows {
+        let (has, tier) = held
+            .entry(article)
+            .or_insert_with(|| (vec![false; words.len()], 0));
+        for (w, query) in words.iter().enumerate() {
+            if word.starts_with(query.as_bytes()) {
+                has[w] = true;
+                if let Some((_, bit)) = RANKED.iter().find(|(f, _)| *f == field) {
+                    *tier |= bit;
+                }
+            }
+        }
+    }
+    let mut matches: Vec<(u8, i64)> = held
+        .into_iter()
+        .filter(|(_, (has, _))| has.iter().all(|h| *h))
+        .map(|(id, (_, tier))| (tier, id))
+        .collect();
+    matches.sort_unstable_by(|a, b| b.cmp(a));
+    let counted = i64::try_from(matches.len()).unwrap_or(i64::MAX);
+    Ranked {
+        ids: matches
+            .into_iter()
+            .take(usize::try_from(end.max(0)).unwrap_or(usize::MAX))
+            .map(|(_, id)| id)
+            .collect(),
+        counted: Some(counted),
+        partial: false,
+    }
+}
 
 /// What the postings say about a search.
 #[derive(Debug, Default)]
@@ -334,6 +434,15 @@ pub(super) async fn ranked(
     bound: u64,
 ) -> Result<Option<Ranked>, sqlx::Error> {
     let words = folded(query);
+    // Words with few postings (most searches of a small site, a rare word on a large one):
+    // read whole and ranked here, in one statement.
+    if !words.is_empty() && !filter.narrows() && bound >= SMALL_BOUND {
+        match small(c, &words).await? {
+            Small::Behind => return Ok(None),
+            Small::Rows(rows) => return Ok(Some(rank_small(&words, rows, end))),
+            Small::Large => {}
+        }
+    }
     // The probe: whether the postings are complete, and each word's postings per field.
     let mut probe = Sql::default();
     probe.push("SELECT ");
@@ -401,11 +510,41 @@ pub(super) async fn ranked(
 
 #[cfg(test)]
 mod tests {
-    use super::{tier_statement, Counts, PROBE_CAP};
+    use super::{rank_small, tier_statement, Counts, PROBE_CAP};
     use crate::db::articles::Filter;
 
     fn words(list: &[&str]) -> Vec<String> {
         list.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_small_search_ranks_by_tier_then_newest_and_needs_every_word() {
+        let w = words(&["plum", "ri"]);
+        let row = |id: i64, field: i8, word: &str| (id, field, word.as_bytes().to_vec());
+        let rows = vec![
+            // 1: both words in bodies (tier 0).
+            row(1, 0, "plum"),
+            row(1, 0, "ripe"),
+            // 2: "plums" in its title, "rind" in its body (tier 4).
+            row(2, 3, "plums"),
+            row(2, 0, "rind"),
+            // 3: only "plum": not a match.
+            row(3, 3, "plum"),
+            // 4: both in its description, "plum" in its tags too (tiers 2 and 1: 3).
+            row(4, 1, "plum"),
+            row(4, 1, "rich"),
+            row(4, 2, "plum"),
+            // 5: like 1, newer.
+            row(5, 0, "ripe"),
+            row(5, 0, "plump"),
+        ];
+        let ranked = rank_small(&w, rows.clone(), 10);
+        assert_eq!(ranked.ids, [2, 4, 5, 1]);
+        assert_eq!(ranked.counted, Some(4));
+        assert!(!ranked.partial);
+        // The first `end` only, counted whole.
+        let ranked = rank_small(&w, rows, 2);
+        assert_eq!((ranked.ids, ranked.counted), (vec![2, 4], Some(4)));
     }
 
     #[test]
