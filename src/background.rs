@@ -3,7 +3,7 @@
 //! reported to Sentry (one event, the panic as an exception, tagged with the task's name) and
 //! logged at error level, and the task carries on: the job runs again at its next tick.
 //!
-//! Rocket catches a panicking *handler* and answers 500 (error.rs reports it); nothing catches
+//! Rocket catches a panicking *handler* and answers 500 (`error` reports it); nothing catches
 //! a spawned task's panic, which tokio would only hand to a `JoinHandle` nobody awaits.
 
 use std::future::Future;

@@ -60,9 +60,9 @@ pub fn init_logging(level: &str, file: Option<&std::path::Path>) -> anyhow::Resu
         dispatch = dispatch.chain(file_dispatch);
     }
     let (max_level, logger) = dispatch.into_log();
-    // Only our own error records become Sentry events (each 5xx is logged once, in error.rs);
+    // Only our own error records become Sentry events (each 5xx is logged once, in `error`);
     // other crates' errors and all warnings ride along as breadcrumbs. So do the request line
-    // of a 5xx (error.rs's record is its event) and a background task's panic (`background`
+    // of a 5xx (`error`'s record is its event) and a background task's panic (`background`
     // sends its own event, with the panic as an exception).
     let logger = sentry_log::SentryLogger::with_dest(logger).filter(|md| match md.level() {
         log::Level::Error
@@ -106,7 +106,7 @@ impl<L: log::Log> Truthful<L> {
             if level > log::Level::Error {
                 return None;
             }
-            // Our request line and error.rs's report cover these: a 404 is not a server
+            // Our request line and `error`'s report cover these: a 404 is not a server
             // error, and a panicking handler is reported with its request id.
             let message = record.args().to_string();
             let narration =
@@ -269,7 +269,7 @@ impl Fairing for RequestStart {
 /// Logs one line per request with the status the client receives, and echoes the id as
 /// `X-Request-Id`. Attached by [`request_log`] after every other response fairing (the CORS
 /// fairing turns a preflight's 404 into a 204 in its own `on_response`). The line is at error
-/// level for a 5xx but a 503 (load shed, or the database away: a warning; error.rs reports
+/// level for a 5xx but a 503 (load shed, or the database away: a warning; `error` reports
 /// the cause of a real failure), at info level otherwise: a 4xx is the client's business.
 pub struct RequestLog;
 

@@ -30,6 +30,7 @@
 //! sorting a list read whole, MariaDB answers error 1028 instead: read the same way, with
 //! nothing from that statement (the tiers before it are kept). Never an error page.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use sqlx::{Executor, MySqlConnection, Row};
@@ -124,7 +125,7 @@ async fn small(c: &mut MySqlConnection, words: &[String]) -> Result<Small, sqlx:
 /// newest first, the first `end` of them, counted whole.
 fn rank_small(words: &[String], rows: Vec<(i64, i8, Vec<u8>)>, end: i64) -> Ranked {
     // Per article: which words it holds, and its tier.
-    let mut held: std::collections::BTreeMap<i64, (Vec<bool>, u8)> = Default::default();
+    let mut held: BTreeMap<i64, (Vec<bool>, u8)> = BTreeMap::new();
     for (article, field, word) in rows {
         let (has, tier) = held
             .entry(article)
