@@ -26,37 +26,28 @@
 //! newest first from the index, stopping once the page is full; a tier of a field that holds
 //! none of the words is never read. That is two statements (whether each field holds a word,
 //! then the tiers as one `UNION ALL` that SQLite stops reading at its `LIMIT`, joined to the
-//! page's articles), plus the capped count when the page is full. On the 50,000-article scale set (bench/scale's data, with
-//! SQLite 3.40), the statements of one page took, in CPU time with the capped count: a rare
-//! word 0.2 ms, a word in 3 of 16 tag lists 1 ms, a word in every body 3 ms, one in every
-//! title and description 7 ms, two such words 11 to 13 ms, the same at offset 0 and 980;
-//! ranking every match took 28 to 54 ms. What remains is FTS5 gathering each long prefix's
-//! matches apart (about 1 ms per common word each time the word appears in an expression).
+//! page's articles), plus the capped count when the page is full. What a common word still
+//! costs is FTS5 gathering each long prefix's matches apart, each time the word appears in an
+//! expression.
 //!
-//! On MySQL (`posted.rs`) the same walk over the postings: a probe of each word's postings
-//! per field (capped counts over prefix ranges of the primary key), then the tiers best first,
-//! each read from the shortest list of postings that drives it or, for common words, by
-//! walking the articles newest first and checking each through the `(article_id, field,
-//! word)` key, stopping once the page is full; at most 11 statements. Each statement reads at
-//! most `search_rows_examined` rows (MariaDB's `LIMIT ROWS EXAMINED`): words each common but
-//! seldom together would otherwise walk the whole table; cut short, the search returns what it
-//! found, marked [`Found::partial`]. On a 50,000-article set shaped as bench/scale's
-//! (written by SQL, indexed by the backfill in 17 s: 894,000 postings), MariaDB 10.11, release
-//! build, one `GET /api/articles?q=` (page of 20, with the count), median of 9, on a two-core
-//! machine busy with builds (load 3 to 6), two runs: a rare word 2.1 to 7.5 ms, a word in
-//! every body 3.5 to 4.9 ms (offset 980: 6.9 to 8.9 ms), one in every title and description
-//! 4.0 to 4.6 ms (offset 980: 9.0 to 10.4 ms), a tag word in 3 of 16 tag lists 3.6 ms, two
-//! words in every article 8.8 to 12.1 ms, a prefix of a common word (`mark`, `scal`) 3.8 to
-//! 6.0 ms; the plain list 1.2 to 1.8 ms.
-//! (`InnoDB`'s FULLTEXT, the fallback, gathers a word's whole list of matches whatever the
-//! `LIMIT`: a word in all 50,000 articles cost 0.14 s to 0.9 s a search.)
+//! On MySQL (`posted.rs`) words with few postings (at most 500 in all) are read whole in one
+//! statement and ranked in Rust; otherwise the same walk over the postings: a probe of each
+//! word's postings per field (capped counts over prefix ranges of the primary key), then the
+//! tiers best first, each read from the shortest list of postings that drives it or, for
+//! common words, by walking the articles newest first and checking each through the
+//! `(article_id, field, word)` key, stopping once the page is full; at most 11 statements.
+//! Each of those statements reads at most `search_rows_examined` rows (MariaDB's `LIMIT ROWS
+//! EXAMINED`): words each common but seldom together would otherwise walk the whole table; cut
+//! short, the search returns what it found, marked [`Found::partial`]. (`InnoDB`'s FULLTEXT,
+//! the fallback, gathers a word's whole list of matches whatever the `LIMIT`.) What a search
+//! costs on both engines at 50,000 articles is measured by `bench/scale` (`bench/RESULTS.md`).
 //!
 //! Articles written without postings (before the migration, or by the previous release during
 //! a rolling upgrade) are indexed by a background task (`backfill.rs`); until it has caught up,
 //! MySQL's searches use FULLTEXT, so no result is silently missing. One caveat of that
 //! fallback, MariaDB's own: right after many rows are written, a FULLTEXT statement can, now
 //! and then, find none or fewer of the matches (seen with MariaDB 10.11 in plain SQL, under
-//! load: about one `COUNT(*) ... MATCH` in 1,400 run right after a 1,004-row insert answered 0,
+//! load: one `COUNT(*) ... MATCH` of 360 run right after a 1,004-row insert answered 0,
 //! the next one the full count; most likely its full-text cache being synced to disk while the
 //! statement reads it). The postings, written in the article's own transaction, do not have it.
 
