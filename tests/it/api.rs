@@ -321,13 +321,19 @@ db_test!(
         for i in 0..12 {
             publish(&app, &token, &format!("Post {i}"), &["a", "b"]).await;
         }
+        // Per page size, the fewest statements of five requests: the pool's count also takes in
+        // what background tasks run meanwhile (the mail sent for the sign-ups above), never less.
         let mut counts = Vec::new();
         for limit in [2, 12] {
-            let before = app.db().statement_count();
-            let (status, body) = api(&app.client, Method::Get, &format!("/api/articles?limit={limit}"), Some(&reader), None).await;
-            assert_eq!(status, Status::Ok);
-            assert_eq!(body["articles"].as_array().unwrap().len(), usize::try_from(limit).unwrap());
-            counts.push(app.db().statement_count() - before);
+            let mut fewest = u64::MAX;
+            for _ in 0..5 {
+                let before = app.db().statement_count();
+                let (status, body) = api(&app.client, Method::Get, &format!("/api/articles?limit={limit}"), Some(&reader), None).await;
+                assert_eq!(status, Status::Ok);
+                assert_eq!(body["articles"].as_array().unwrap().len(), usize::try_from(limit).unwrap());
+                fewest = fewest.min(app.db().statement_count() - before);
+            }
+            counts.push(fewest);
         }
         assert_eq!(counts[0], counts[1], "same number of statements for 2 and 12 articles: {counts:?}");
         assert!(counts[0] <= 2, "auth + one page statement: {counts:?}");

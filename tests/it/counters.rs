@@ -577,9 +577,14 @@ db_test!(
         // This instance's own writes are read back at once: a new tag, an edit, a delete.
         let slug = create_article(&app.client, &token, "Two", &["beta", "alpha"]).await;
         assert_eq!(popular(&app).await, json!(["alpha", "beta"]));
-        let before = app.db().statement_count();
-        assert_eq!(popular(&app).await, json!(["alpha", "beta"]));
-        let ran = app.db().statement_count() - before;
+        // The statements one read runs, the fewest of five: the pool's count also takes in what
+        // background tasks run meanwhile (the mail sent for the sign-up above), never less.
+        let mut ran = u64::MAX;
+        for _ in 0..5 {
+            let before = app.db().statement_count();
+            assert_eq!(popular(&app).await, json!(["alpha", "beta"]));
+            ran = ran.min(app.db().statement_count() - before);
+        }
         match app.engine {
             // The index read, every time.
             Engine::Sqlite => assert_eq!(ran, 1),
