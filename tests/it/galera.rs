@@ -259,6 +259,23 @@ async fn concurrent_writes_through_two_nodes_never_answer_500_and_all_arrive() {
         // same shared tags, at once, half through each node.
         let target =
             create_article(&apps[0], &tokens[0], &format!("Target {round}"), &["hot"]).await;
+        // Node 2's instance reads without `wsrep_sync_wait` (0 here), so it may not have
+        // applied the new article yet (CI saw a 404): the race starts once both nodes have it.
+        for tries in 0.. {
+            let (status, _) = api(
+                &apps[1],
+                Method::Get,
+                &format!("/api/articles/{target}"),
+                None,
+                None,
+            )
+            .await;
+            if status == Status::Ok {
+                break;
+            }
+            assert!(tries < 100, "node 2 never saw the target: {status}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         let results = race(RACERS, |i| {
             racer(&apps[i % 2], &tokens[i], &target, i, round)
         });
