@@ -76,6 +76,20 @@ const SMALL: i64 = 500;
 /// sends every search through the bounded statements.
 const SMALL_BOUND: u64 = 10_000;
 
+/// `$query` with the values of `$sql` (a [`Sql`]) bound in order (any kind of sqlx query).
+macro_rules! bind_args {
+    ($query:expr, $sql:expr) => {{
+        let mut query = $query;
+        for arg in &$sql.args {
+            query = match arg {
+                Arg::Bytes(v) => query.bind(v.as_slice()),
+                Arg::Int(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
 /// What [`small`] found.
 enum Small {
     /// The backfill has not caught up (search FULLTEXT).
@@ -99,14 +113,12 @@ async fn small(c: &mut MySqlConnection, words: &[String]) -> Result<Small, sqlx:
     sql.fields_words("w", &ALL_FIELDS, &ws);
     sql.push(" LIMIT ?) s ON 1 = 1");
     sql.args.push(Arg::Int(SMALL + 1));
-    let mut q = sqlx::query_as::<_, (i64, Option<i64>, Option<i8>, Option<Vec<u8>>)>(&sql.text);
-    for arg in &sql.args {
-        q = match arg {
-            Arg::Bytes(v) => q.bind(v.as_slice()),
-            Arg::Int(v) => q.bind(*v),
-        };
-    }
-    let rows = q.fetch_all(&mut *c).await?;
+    let rows = bind_args!(
+        sqlx::query_as::<_, (i64, Option<i64>, Option<i8>, Option<Vec<u8>>)>(&sql.text),
+        sql
+    )
+    .fetch_all(&mut *c)
+    .await?;
     if rows.first().is_some_and(|(behind, ..)| *behind != 0) {
         return Ok(Small::Behind);
     }
@@ -400,13 +412,7 @@ async fn ids(
     bound: u64,
 ) -> Result<(Vec<i64>, bool), sqlx::Error> {
     let text = format!("{} ROWS EXAMINED {bound}", sql.text);
-    let mut q = sqlx::query_scalar::<_, i64>(&text);
-    for arg in &sql.args {
-        q = match arg {
-            Arg::Bytes(v) => q.bind(v.as_slice()),
-            Arg::Int(v) => q.bind(*v),
-        };
-    }
+    let q = bind_args!(sqlx::query_scalar::<_, i64>(&text), sql);
     let rows = match bind_values!(q, binds).bind(limit).fetch_all(&mut *c).await {
         Ok(rows) => rows,
         Err(e) if stopped_by_bound(&e) => return Ok((Vec::new(), true)),
@@ -437,17 +443,23 @@ pub(super) async fn ranked(
     let words = folded(query);
     // Words with few postings (most searches of a small site, a rare word on a large one):
     // read whole and ranked here, in one statement.
+    let mut caught_up = false;
     if !words.is_empty() && !filter.narrows() && bound >= SMALL_BOUND {
         match small(c, &words).await? {
             Small::Behind => return Ok(None),
             Small::Rows(rows) => return Ok(Some(rank_small(&words, rows, end))),
-            Small::Large => {}
+            Small::Large => caught_up = true,
         }
     }
-    // The probe: whether the postings are complete, and each word's postings per field.
+    // The probe: whether the postings are complete (unless `small` just said so), and each
+    // word's postings per field.
     let mut probe = Sql::default();
     probe.push("SELECT ");
-    probe.push(CAUGHT_UP);
+    probe.push(if caught_up {
+        "CAST(0 AS SIGNED)"
+    } else {
+        CAUGHT_UP
+    });
     for word in &words {
         for field in [0i8, 1, 2, 3] {
             probe.push(&format!(
@@ -458,14 +470,9 @@ pub(super) async fn ranked(
             probe.args.push(Arg::Int(PROBE_CAP));
         }
     }
-    let mut q = sqlx::query(&probe.text);
-    for arg in &probe.args {
-        q = match arg {
-            Arg::Bytes(v) => q.bind(v.as_slice()),
-            Arg::Int(v) => q.bind(*v),
-        };
-    }
-    let row = q.fetch_one(&mut *c).await?;
+    let row = bind_args!(sqlx::query(&probe.text), probe)
+        .fetch_one(&mut *c)
+        .await?;
     if row.try_get::<i64, _>(0)? != 0 {
         return Ok(None);
     }
