@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::harness::TestApp;
 use crate::mail::spawn_with_sink;
 use crate::smtp_sink::SmtpSink;
-use crate::support::{api, claims_of, exec, forge, race, register, scalar};
+use crate::support::{api, api_when_free, claims_of, exec, forge, race, register, scalar};
 use conduit::db::Engine;
 
 /// The current Unix time.
@@ -41,26 +41,6 @@ pub fn next_code(secret: &str) -> String {
     code_at(secret, unix_now() + 30)
 }
 
-/// `api`, asked again while it answers 503 (the password hasher is one per process: another
-/// test's hashes may keep it busy, and an app with `password_queue_max` 0 does not wait; a 503
-/// spends nothing, so a client asks again), up to 5 s.
-async fn api_when_free(
-    client: &Client,
-    method: Method,
-    path: &str,
-    jwt: &str,
-    body: &Value,
-) -> (Status, Value) {
-    for _ in 0..100 {
-        let (status, value) = api(client, method, path, Some(jwt), Some(body.clone())).await;
-        if status != Status::ServiceUnavailable {
-            return (status, value);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    api(client, method, path, Some(jwt), Some(body.clone())).await
-}
-
 /// Start an enrolment for the holder of `jwt`: the secret.
 pub async fn begin(client: &Client, jwt: &str) -> String {
     // The current password is in the request (the owner's, as `support::register` made it).
@@ -70,7 +50,8 @@ pub async fn begin(client: &Client, jwt: &str) -> String {
         me["user"]["username"].as_str().expect("a user")
     );
     let body = json!({"totp": {"password": password}});
-    let (status, body) = api_when_free(client, Method::Post, "/api/user/totp", jwt, &body).await;
+    let (status, body) =
+        api_when_free(client, Method::Post, "/api/user/totp", Some(jwt), &body).await;
     assert_eq!(status, Status::Ok, "{body}");
     let secret = body["totp"]["secret"].as_str().expect("secret").to_owned();
     let uri = body["totp"]["uri"].as_str().expect("uri");
@@ -90,8 +71,14 @@ pub async fn enrol(client: &Client, jwt: &str) -> (String, Vec<String>) {
     let secret = begin(client, jwt).await;
     let code = code_at(&secret, unix_now());
     let body = json!({"totp": {"code": code}});
-    let (status, body) =
-        api_when_free(client, Method::Post, "/api/user/totp/confirm", jwt, &body).await;
+    let (status, body) = api_when_free(
+        client,
+        Method::Post,
+        "/api/user/totp/confirm",
+        Some(jwt),
+        &body,
+    )
+    .await;
     assert_eq!(status, Status::Ok, "{body}");
     assert_eq!(body["totp"]["enabled"], true);
     let codes: Vec<String> = body["totp"]["recoveryCodes"]
