@@ -4,7 +4,7 @@
 use crate::db::articles::counters;
 use crate::db::audit::{insert_audit, AuditEntry};
 use crate::db::db_transaction;
-use crate::db::search::postings::sync_postings;
+use crate::db::search::postings::KeepPostings;
 use crate::db::users::{Role, User};
 use crate::db::{now, ArticleId, CommentId, DbPool, Engine, TagId, UserId};
 
@@ -14,32 +14,6 @@ use crate::db::{now, ArticleId, CommentId, DbPool, Engine, TagId, UserId};
 /// drops the transaction, audit entry included. `first:` writes the entry before the change
 /// (a deletion that may take the actor's own account, whose `ON DELETE SET NULL` then keeps
 /// the entry).
-/// MySQL: in `$tx`, the search postings of every article tagged `$tag` brought in step with
-/// its rewritten `tag_list` (in article id order); a no-op on SQLite.
-macro_rules! resync_tagged {
-    ($tx:expr, $engine:expr, $tag:expr) => {{
-        if $engine == Engine::MySql {
-            let ids: Vec<ArticleId> = sqlx::query_scalar(
-                "SELECT article_id FROM article_tags WHERE tag_id = ? ORDER BY article_id",
-            )
-            .bind($tag)
-            .fetch_all(&mut *$tx)
-            .await?;
-            for article in ids {
-                // Deleted since the list was read (a concurrent delete): its postings went with it.
-                let text: Option<(String, String, String)> =
-                    sqlx::query_as("SELECT title, description, body FROM articles WHERE id = ?")
-                        .bind(article)
-                        .fetch_optional(&mut *$tx)
-                        .await?;
-                if let Some((title, description, body)) = text {
-                    sync_postings!($tx, $engine, article, &title, &description, &body);
-                }
-            }
-        }
-    }};
-}
-
 macro_rules! audited {
     ($db:expr, $audit:expr, |$tx:ident| $body:block) => {
         db_transaction!($db, |c| {
@@ -110,7 +84,7 @@ pub async fn update_article(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sync_postings!(tx, db.engine(), id, title, description, body);
+        (*tx).sync_postings(id, title, description, body).await?;
     })
 }
 
@@ -181,7 +155,7 @@ pub async fn rename_tag(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        resync_tagged!(tx, db.engine(), id);
+        (*tx).resync_tagged(id).await?;
     })
     .inspect(|()| db.tags_changed())
 }
@@ -201,7 +175,7 @@ pub async fn delete_tag(db: &DbPool, id: TagId, audit: &AuditEntry) -> Result<()
             .execute(&mut *tx)
             .await?;
         // The links still name the tag here; the rewritten lists no longer do.
-        resync_tagged!(tx, db.engine(), id);
+        (*tx).resync_tagged(id).await?;
         sqlx::query("DELETE FROM tags WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)

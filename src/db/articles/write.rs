@@ -4,7 +4,7 @@
 use super::counters;
 use crate::db::db_run;
 use crate::db::db_transaction;
-use crate::db::search::postings::sync_postings;
+use crate::db::search::postings::KeepPostings;
 use crate::db::{now, ArticleId, DbPool, Engine, LastInsertId, TagId, UserId};
 use crate::error::is_unique_violation;
 
@@ -172,7 +172,9 @@ pub async fn insert(
             }
         };
         write_tags!(tx, engine, id, &data.tags, true);
-        sync_postings!(tx, engine, id, &data.title, &data.description, &data.body);
+        (*tx)
+            .sync_postings(id, &data.title, &data.description, &data.body)
+            .await?;
         let slot = counters::slot(engine);
         sqlx::query(counters::COUNT_NEW_ARTICLE)
             .bind(slot)
@@ -236,7 +238,9 @@ pub async fn update(
             }
         };
         write_tags!(tx, engine, id, &data.tags, false);
-        sync_postings!(tx, engine, id, &data.title, &data.description, &data.body);
+        (*tx)
+            .sync_postings(id, &data.title, &data.description, &data.body)
+            .await?;
         tx.commit().await?;
         Ok(slug)
     })

@@ -22,6 +22,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use super::MAX_WORD_CHARS;
+use crate::db::{ArticleId, TagId};
 
 /// A ranked field, as stored in `search_postings.field` (higher ranks first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -158,71 +159,130 @@ pub fn from_rows(rows: Vec<(i8, Vec<u8>)>) -> BTreeSet<Posting> {
 /// How many rows one `INSERT` or `DELETE` of postings names.
 pub const BATCH: usize = 500;
 
-/// In transaction `$tx` on a pool of `$engine` (a no-op on SQLite, whose FTS5 triggers keep
-/// its index): bring article `$article_id`'s postings in step with its fields (`$title`,
-/// `$description`, `$body`; its tags read from the row's `tag_list`, written just before).
-/// Its rows are read by the `(article_id, field, word)` key, the difference computed, and only
-/// the changed rows deleted (by field and word) and inserted, in key order. An article with no
-/// rows (written by an older release) gets all of its postings.
-macro_rules! sync_postings {
-    ($tx:expr, $engine:expr, $article_id:expr, $title:expr, $description:expr, $body:expr) => {{
-        if $engine == $crate::db::Engine::MySql {
-            use $crate::db::search::postings as p;
-            // Locking reads: every writer of an article's postings (its edits, a tag's rename
-            // or delete, the backfill) first locks the article's row, so they take turns per
-            // article, and each reads the rows as last committed, not its snapshot (a stale
-            // read inserted a posting another writer had just added: a duplicate key, a 500).
-            // An article deleted by a concurrent transaction has no postings to keep (they went
-            // with it): nothing to do, and not an error (the edit that raced it wrote nothing).
-            let tag_list: Option<String> =
-                sqlx::query_scalar("SELECT tag_list FROM articles WHERE id = ? FOR UPDATE")
-                    .bind($article_id)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-            if let Some(tag_list) = tag_list {
-                let held: Vec<(i8, Vec<u8>)> = sqlx::query_as(
-                    "SELECT field, word FROM search_postings WHERE article_id = ? ORDER BY field, word \
-                     FOR UPDATE",
-                )
-                .bind($article_id)
-                .fetch_all(&mut *$tx)
+/// A transaction's connection, as far as the search postings go: MySQL's keeps them (they are
+/// its search index); SQLite's has nothing to do (its FTS5 triggers keep its index in the same
+/// transaction). Called in the transaction of the write it follows, as `(&mut *tx).sync_postings(..)`:
+/// which engine runs it is the connection's type, not a value to check.
+pub(crate) trait KeepPostings {
+    /// Bring article `article`'s postings in step with its fields (`title`, `description`,
+    /// `body`; its tags read from the row's `tag_list`, written just before). Its rows are read
+    /// by the `(article_id, field, word)` key, the difference computed, and only the changed
+    /// rows deleted (by field and word) and inserted, in key order. An article with no rows
+    /// (written by an older release) gets all of its postings.
+    async fn sync_postings(
+        &mut self,
+        article: ArticleId,
+        title: &str,
+        description: &str,
+        body: &str,
+    ) -> Result<(), sqlx::Error>;
+
+    /// The postings of every article tagged `tag` brought in step with its rewritten
+    /// `tag_list` (in article id order): after a tag's rename or delete.
+    async fn resync_tagged(&mut self, tag: TagId) -> Result<(), sqlx::Error>;
+}
+
+impl KeepPostings for sqlx::SqliteConnection {
+    async fn sync_postings(
+        &mut self,
+        _article: ArticleId,
+        _title: &str,
+        _description: &str,
+        _body: &str,
+    ) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn resync_tagged(&mut self, _tag: TagId) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl KeepPostings for sqlx::MySqlConnection {
+    async fn sync_postings(
+        &mut self,
+        article: ArticleId,
+        title: &str,
+        description: &str,
+        body: &str,
+    ) -> Result<(), sqlx::Error> {
+        // Locking reads: every writer of an article's postings (its edits, a tag's rename or
+        // delete, the backfill) first locks the article's row, so they take turns per article,
+        // and each reads the rows as last committed, not its snapshot (a stale read inserted a
+        // posting another writer had just added: a duplicate key, a 500). An article deleted by
+        // a concurrent transaction has no postings to keep (they went with it): nothing to do,
+        // and not an error (the edit that raced it wrote nothing).
+        let tag_list: Option<String> =
+            sqlx::query_scalar("SELECT tag_list FROM articles WHERE id = ? FOR UPDATE")
+                .bind(article)
+                .fetch_optional(&mut *self)
                 .await?;
-                let wanted = p::of_article($title, &[tag_list], $description, $body);
-                let (gone, added) = p::diff(&p::from_rows(held), &wanted);
-                for field in [p::Field::Body, p::Field::Description, p::Field::Tags, p::Field::Title] {
-                    let words: Vec<&str> = gone
-                        .iter()
-                        .filter(|(f, _)| *f == field)
-                        .map(|(_, w)| w.as_str())
-                        .collect();
-                    for chunk in words.chunks(p::BATCH) {
-                        let sql = format!(
-                            "DELETE FROM search_postings WHERE article_id = ? AND field = ? AND word IN ({})",
-                            vec!["?"; chunk.len()].join(", ")
-                        );
-                        let mut q = sqlx::query(&sql).bind($article_id).bind(field as i8);
-                        for word in chunk {
-                            q = q.bind(word.as_bytes());
-                        }
-                        q.execute(&mut *$tx).await?;
-                    }
+        let Some(tag_list) = tag_list else {
+            return Ok(());
+        };
+        let held: Vec<(i8, Vec<u8>)> = sqlx::query_as(
+            "SELECT field, word FROM search_postings WHERE article_id = ? ORDER BY field, word \
+             FOR UPDATE",
+        )
+        .bind(article)
+        .fetch_all(&mut *self)
+        .await?;
+        let wanted = of_article(title, &[tag_list], description, body);
+        let (gone, added) = diff(&from_rows(held), &wanted);
+        for field in [Field::Body, Field::Description, Field::Tags, Field::Title] {
+            let words: Vec<&str> = gone
+                .iter()
+                .filter(|(f, _)| *f == field)
+                .map(|(_, w)| w.as_str())
+                .collect();
+            for chunk in words.chunks(BATCH) {
+                let sql = format!(
+                    "DELETE FROM search_postings WHERE article_id = ? AND field = ? AND word IN ({})",
+                    vec!["?"; chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql).bind(article).bind(field as i8);
+                for word in chunk {
+                    q = q.bind(word.as_bytes());
                 }
-                for chunk in added.chunks(p::BATCH) {
-                    let sql = format!(
-                        "INSERT INTO search_postings (word, field, article_id) VALUES {}",
-                        vec!["(?, ?, ?)"; chunk.len()].join(", ")
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for (field, word) in chunk {
-                        q = q.bind(word.as_bytes()).bind(*field as i8).bind($article_id);
-                    }
-                    q.execute(&mut *$tx).await?;
-                }
+                q.execute(&mut *self).await?;
             }
         }
-    }};
+        for chunk in added.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO search_postings (word, field, article_id) VALUES {}",
+                vec!["(?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (field, word) in chunk {
+                q = q.bind(word.as_bytes()).bind(*field as i8).bind(article);
+            }
+            q.execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+
+    async fn resync_tagged(&mut self, tag: TagId) -> Result<(), sqlx::Error> {
+        let ids: Vec<ArticleId> = sqlx::query_scalar(
+            "SELECT article_id FROM article_tags WHERE tag_id = ? ORDER BY article_id",
+        )
+        .bind(tag)
+        .fetch_all(&mut *self)
+        .await?;
+        for article in ids {
+            // Deleted since the list was read (a concurrent delete): its postings went with it.
+            let text: Option<(String, String, String)> =
+                sqlx::query_as("SELECT title, description, body FROM articles WHERE id = ?")
+                    .bind(article)
+                    .fetch_optional(&mut *self)
+                    .await?;
+            if let Some((title, description, body)) = text {
+                self.sync_postings(article, &title, &description, &body)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }
-pub(crate) use sync_postings;
 
 #[cfg(test)]
 mod tests {
