@@ -415,3 +415,89 @@ db_test!(
         assert_eq!(api(&app.client, Method::Get, "/api/articles/quiet/comments", None, None).await.1, json!({"comments": []}));
     }
 );
+
+db_test!(
+    async fn list_pages_carry_any_text_and_every_flag_exactly_as_the_article_itself(app) {
+        // Text a JSON writer or reader could get wrong, in every text a list row carries: the
+        // lists and the article read their rows apart (SQLite packs a list page into one JSON
+        // value, `db::articles::packed`), so each list entry must equal the article read alone.
+        let writer = register(&app.client, "writer").await;
+        let reader = register(&app.client, "reader").await;
+        let hostile = "Quote \" backslash \\ slash / </script> \u{2028}\u{2029} \u{85} tab\tline\nend\r ünïcödé 😀 日本語 \u{10FFFF}";
+        let image = "https://img.example/a.png?q=\"1\"&b=\\x";
+        let (status, body) = api(&app.client, Method::Put, "/api/user", Some(&writer), Some(json!({"user": {"bio": hostile, "image": image}}))).await;
+        assert_eq!(status, Status::Ok, "{body}");
+        let titles = ["Plain title", "Quote \" and \\ backslash", "Emoji 😀 日本語 \u{2028} and \u{85} more", "</script><b>bold</b> & more"];
+        let mut slugs = Vec::new();
+        for (i, title) in titles.iter().enumerate() {
+            let article = json!({"article": {
+                "title": title,
+                "description": format!("{hostile} #{i}"),
+                "body": "b",
+                "tagList": [format!("tag-{i}"), "shared \"quoted\" \\ tag", "日本語"],
+            }});
+            let (status, body) = api(&app.client, Method::Post, "/api/articles", Some(&writer), Some(article)).await;
+            assert_eq!(status, Status::Created, "{body}");
+            slugs.push(body["article"]["slug"].as_str().expect("slug").to_owned());
+        }
+        // The reader follows the writer and favorites two of the four.
+        assert_eq!(api(&app.client, Method::Post, "/api/profiles/writer/follow", Some(&reader), None).await.0, Status::Ok);
+        for slug in &slugs[1..3] {
+            let path = format!("/api/articles/{slug}/favorite");
+            assert_eq!(api(&app.client, Method::Post, &path, Some(&reader), None).await.0, Status::Ok);
+        }
+
+        let lists = [
+            ("/api/articles", None),
+            ("/api/articles", Some(&reader)),
+            ("/api/articles/feed", Some(&reader)),
+            ("/api/articles?tag=%E6%97%A5%E6%9C%AC%E8%AA%9E", Some(&reader)),
+            ("/api/articles?author=writer", None),
+            ("/api/articles?favorited=reader", Some(&writer)),
+            ("/api/articles?favorited=reader", Some(&reader)),
+            ("/api/articles?limit=2&offset=1", Some(&reader)),
+        ];
+        for (path, token) in lists {
+            let token = token.map(String::as_str);
+            let (status, list) = api(&app.client, Method::Get, path, token, None).await;
+            assert_eq!(status, Status::Ok, "{path}: {list}");
+            let entries = list["articles"].as_array().expect("articles");
+            let expected = match path {
+                p if p.contains("favorited") => 2,
+                p if p.contains("limit=2") => 2,
+                _ => 4,
+            };
+            assert_eq!(entries.len(), expected, "{path}: {list}");
+            let total = if path.contains("favorited") { 2 } else { 4 };
+            assert_eq!(list["articlesCount"], total, "{path}");
+            for entry in entries {
+                let slug = entry["slug"].as_str().expect("slug");
+                let (status, one) = api(&app.client, Method::Get, &format!("/api/articles/{slug}"), token, None).await;
+                assert_eq!(status, Status::Ok);
+                let mut one = one["article"].clone();
+                one.as_object_mut().expect("article").remove("body");
+                assert_eq!(entry, &one, "{path}: the list's entry and the article itself differ");
+            }
+            // What was written comes back unchanged.
+            for entry in entries {
+                let slug = entry["slug"].as_str().expect("slug");
+                assert_eq!(entry["author"]["bio"], hostile, "{path}");
+                assert_eq!(entry["author"]["image"], image, "{path}");
+                assert!(entry["description"].as_str().expect("description").starts_with(hostile), "{path}");
+                assert!(titles.contains(&entry["title"].as_str().expect("title")), "{path}: {:?}", entry["title"]);
+                let tags = entry["tagList"].as_array().expect("tags");
+                assert!(tags.contains(&json!("shared \"quoted\" \\ tag")) && tags.contains(&json!("日本語")), "{path}: {tags:?}");
+                let viewer_is_reader = token == Some(reader.as_str());
+                assert_eq!(entry["author"]["following"], viewer_is_reader, "{path}");
+                let favorited_by_reader = slugs[1..3].iter().any(|s| s == slug);
+                assert_eq!(entry["favorited"], viewer_is_reader && favorited_by_reader, "{path}");
+                assert_eq!(entry["favoritesCount"], i64::from(favorited_by_reader), "{path}");
+            }
+        }
+        // Past the end and nothing matching: no articles, and the count of what matches.
+        let (status, past) = api(&app.client, Method::Get, "/api/articles?offset=10", None, None).await;
+        assert_eq!((status, past), (Status::Ok, json!({"articles": [], "articlesCount": 4})));
+        let (status, none) = api(&app.client, Method::Get, "/api/articles?tag=absent", None, None).await;
+        assert_eq!((status, none), (Status::Ok, json!({"articles": [], "articlesCount": 0})));
+    }
+);

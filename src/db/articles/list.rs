@@ -1,12 +1,12 @@
 //! Reading article lists: one page of a list (by tag, author, favorites or the feed) with its
-//! total, at an offset or a keyset cursor ([`Position`]); the plan of its id range is
-//! `plan.rs`.
+//! total, at an offset or a keyset cursor ([`Position`]), in one statement (on SQLite its
+//! articles packed into one value: `packed.rs`); the plan of its id range is `plan.rs`.
 
 use std::fmt::Write as _;
 
 use sqlx::{FromRow, Row};
 
-use super::{columns, Article};
+use super::{columns, packed, Article};
 use crate::db::db_run;
 use crate::db::users::{token_claim_holds, token_session_holds, TokenClaim};
 use crate::db::{ArticleId, DbPool, Engine, UserId};
@@ -528,13 +528,13 @@ pub(super) async fn page_with(
         Some((tags, sql)) => (Some(tags), sql),
         None => (None, "NULL"),
     };
-    let sql = format!(
-        "{columns}, {total} AS total, {popular} AS popular_tags \
-         FROM ({ids}) page \
-         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id{viewer_joins}"
-    );
-    let sql = in_written_order(sql, db.engine());
-    let (mut rows, popular_tags) = db_run!(db, |c| {
+    let packed = db.engine() == Engine::Sqlite;
+    let sql = page_statement(db.engine(), columns, &total, popular, &ids, viewer_joins);
+    let PageRead {
+        articles: mut rows,
+        total,
+        popular: popular_tags,
+    } = db_run!(db, |c| {
         // The filter's values appear twice: in the total and in the page's ids; the popular
         // tags' limit in between.
         let mut query = bind_values!(sqlx::query(&sql), &binds);
@@ -562,28 +562,18 @@ pub(super) async fn page_with(
                 query.bind(viewer).bind(viewer)
             };
         }
-        query.fetch_all(c).await.and_then(|rows| {
-            let popular = match (popular_tags, rows.first()) {
-                (Some(_), Some(first)) => Some(
-                    first
-                        .try_get::<Option<String>, _>(POPULAR_TAGS_COLUMN)?
-                        .unwrap_or_default(),
-                ),
-                _ => None,
-            };
-            let articles = rows
-                .iter()
-                .map(Article::from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((articles, popular))
-        })
+        query
+            .fetch_all(c)
+            .await
+            .and_then(|rows| read_page(&rows, packed, popular_tags.is_some()))
     })?;
     rows.sort_unstable_by_key(|a| std::cmp::Reverse(a.id));
-    let total = match rows.first() {
-        Some(first) => first.total.unwrap_or_default(),
-        // Past the end (or nothing matches): no row carried the total.
-        None if position != Position::Offset(0) => count(db, filter).await?,
-        None => 0,
+    let total = match total {
+        // Nothing matches (or a reader's claim no longer holds).
+        _ if rows.is_empty() && position == Position::Offset(0) => 0,
+        Some(total) => total,
+        // Past the end on MySQL: no row carried the total.
+        None => count(db, filter).await?,
     };
     Ok(ArticleSlice {
         articles: rows.into_iter().map(Article::with_tags).collect(),
@@ -594,3 +584,87 @@ pub(super) async fn page_with(
 
 /// Where a list row carries the popular tags (after the article's 15 columns and `total`).
 const POPULAR_TAGS_COLUMN: usize = 15;
+
+/// The statement of a page: its articles (`columns` of the ids `ids` joined to their rows,
+/// then `viewer_joins`), the filter's `total` and the `popular` tags. SQLite hands the page over
+/// as one row holding the articles packed ([`packed`]); MySQL as one row per article, each with
+/// the total and the tags, its joins kept in the order written.
+fn page_statement(
+    engine: Engine,
+    columns: &str,
+    total: &str,
+    popular: &str,
+    ids: &str,
+    viewer_joins: &str,
+) -> String {
+    let from = format!(
+        "FROM ({ids}) page \
+         CROSS JOIN articles a ON a.id = page.id CROSS JOIN users u ON u.id = a.author_id{viewer_joins}"
+    );
+    match engine {
+        Engine::Sqlite => format!(
+            "SELECT {total} AS total, {popular} AS popular_tags, \
+             (SELECT json_group_array(json_array({})) FROM ({columns} {from})) AS page",
+            packed::COLUMNS
+        ),
+        Engine::MySql => in_written_order(
+            format!("{columns}, {total} AS total, {popular} AS popular_tags {from}"),
+            engine,
+        ),
+    }
+}
+
+/// What a page's statement ([`page_statement`]) answered.
+struct PageRead {
+    /// The page, in no particular order.
+    articles: Vec<Article>,
+    /// How many match in all; `None` when no row carried it (a MySQL page past the end).
+    total: Option<i64>,
+    /// The popular tags, when asked for (and, on MySQL, when a row carried them).
+    popular: Option<String>,
+}
+
+/// The [`PageRead`] of the rows of a page's statement: SQLite's one packed row or MySQL's row
+/// per article.
+fn read_page<'r, R>(rows: &'r [R], packed: bool, popular: bool) -> Result<PageRead, sqlx::Error>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    Article: FromRow<'r, R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let first = rows.first();
+    let popular = match first {
+        Some(first) if popular => {
+            let column = if packed { 1 } else { POPULAR_TAGS_COLUMN };
+            Some(
+                first
+                    .try_get::<Option<String>, _>(column)?
+                    .unwrap_or_default(),
+            )
+        }
+        _ => None,
+    };
+    if packed {
+        let Some(row) = first else {
+            return Err(sqlx::Error::RowNotFound);
+        };
+        let page: String = row.try_get(2)?;
+        return Ok(PageRead {
+            articles: packed::articles(&page)?,
+            total: row.try_get(0)?,
+            popular,
+        });
+    }
+    let articles = rows
+        .iter()
+        .map(Article::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = articles.first().and_then(|a| a.total);
+    Ok(PageRead {
+        articles,
+        total,
+        popular,
+    })
+}

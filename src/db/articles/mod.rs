@@ -427,6 +427,7 @@ pub mod blocks;
 mod keyset;
 mod list;
 mod one;
+mod packed;
 mod plan;
 mod write;
 

@@ -1,0 +1,171 @@
+//! SQLite: a list page handed over as one JSON value instead of one row per article.
+//!
+//! sqlx's SQLite driver runs each connection's statements on a thread of its own and sends
+//! every row back through a channel, copying each of the row's values and freeing them again.
+//! For a page of articles that per-row work was the largest part of a list request outside
+//! SQLite itself (`bench/NOTES-speed.md` has the measurements). SQLite's own
+//! `json_group_array(json_array(..))` packs the page into one text value instead, which
+//! `serde_json` reads into the same [`Article`]s. `tests/it/api.rs`
+//! (`list_pages_carry_any_text_and_every_flag_exactly_as_the_article_itself`) checks every field
+//! of hostile text and every flag against the article read alone, which reads its row by sqlx.
+//!
+//! The timestamps come as the text the rows hold, read with chrono ([`stamp`]); flags are
+//! SQLite's 0 and 1.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+
+use super::Article;
+use crate::db::{ArticleId, UserId};
+
+/// The columns of a list row (`super::columns`, read by name from its subquery) as one JSON
+/// array each, in [`Packed`]'s order.
+pub(super) const COLUMNS: &str = "id, slug, title, description, created_at, updated_at, \
+    author_id, author_username, author_bio, author_image, favorites_count, tag_names, \
+    following, favorited";
+
+/// One article of a packed page, as [`COLUMNS`] lists it.
+#[derive(Deserialize)]
+struct Packed(
+    ArticleId,
+    String,
+    String,
+    String,
+    String,
+    String,
+    UserId,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<String>,
+    u8,
+    u8,
+);
+
+/// A timestamp as SQLite holds it: RFC 3339 as the app writes it (`2026-01-02T03:04:05.678+00:00`,
+/// also with a space for the `T`), or without an offset (UTC), as SQL of ours or an operator's
+/// may write it (`2026-01-02 03:04:05.678`); sqlx reads both the same way.
+fn stamp(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+                .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+                .map(|at| at.and_utc())
+        })
+        .map_err(|e| sqlx::Error::Decode(format!("a timestamp {text:?}: {e}").into()))
+}
+
+/// The articles of a packed page (`[]` for none), in the order SQLite gave them.
+pub(super) fn articles(page: &str) -> Result<Vec<Article>, sqlx::Error> {
+    let rows: Vec<Packed> = serde_json::from_str(page)
+        .map_err(|e| sqlx::Error::Decode(format!("a packed list page: {e}").into()))?;
+    rows.into_iter()
+        .map(|row| {
+            let Packed(
+                id,
+                slug,
+                title,
+                description,
+                created_at,
+                updated_at,
+                author_id,
+                author_username,
+                author_bio,
+                author_image,
+                favorites_count,
+                tag_names,
+                following,
+                favorited,
+            ) = row;
+            Ok(Article {
+                id,
+                slug,
+                title,
+                description,
+                body: None,
+                created_at: stamp(&created_at)?,
+                updated_at: stamp(&updated_at)?,
+                author_id,
+                author_username,
+                author_bio,
+                author_image,
+                following: following != 0,
+                favorites_count,
+                favorited: favorited != 0,
+                tags: Vec::new(),
+                tag_names,
+                total: None,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_read_in_every_form_a_row_may_hold() {
+        // 2026-01-02T03:04:05.678Z
+        let at = DateTime::from_timestamp_millis(1_767_323_045_678).expect("in range");
+        for text in [
+            "2026-01-02T03:04:05.678+00:00",
+            "2026-01-02T03:04:05.678Z",
+            "2026-01-02 03:04:05.678+00:00",
+            "2026-01-02T05:04:05.678+02:00",
+            "2026-01-02 03:04:05.678",
+            "2026-01-02T03:04:05.678",
+        ] {
+            assert_eq!(stamp(text).ok(), Some(at), "{text}");
+        }
+        let whole = DateTime::from_timestamp(1_767_323_045, 0).expect("in range");
+        assert_eq!(stamp("2026-01-02 03:04:05").ok(), Some(whole));
+        for bad in ["", "yesterday", "2026-13-02 03:04:05", "1767323045"] {
+            assert!(stamp(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_packed_page_reads_into_articles_with_every_field_in_place() {
+        let page = r#"[[7,"a-slug","T \"q\" \\ \u2028 😀","D\n\t",
+            "2026-01-02T03:04:05.678+00:00","2026-01-02 03:04:05.678",3,"writer",null,
+            "https://img.example/a.png",12,"rust,web",1,0],
+            [8,"b","B","",
+            "2026-01-03T00:00:00.000+00:00","2026-01-03T00:00:00.000+00:00",4,"other","bio",null,0,null,0,1]]"#;
+        let read = articles(page).expect("reads");
+        assert_eq!(read.len(), 2);
+        let a = &read[0];
+        assert_eq!(a.id, ArticleId::new(7));
+        assert_eq!(a.slug, "a-slug");
+        assert_eq!(a.title, "T \"q\" \\ \u{2028} 😀");
+        assert_eq!(a.description, "D\n\t");
+        assert_eq!(a.created_at, a.updated_at);
+        assert_eq!(a.created_at.timestamp_millis(), 1_767_323_045_678);
+        assert_eq!(a.author_id, UserId::new(3));
+        assert_eq!(a.author_username, "writer");
+        assert_eq!(a.author_bio, None);
+        assert_eq!(a.author_image.as_deref(), Some("https://img.example/a.png"));
+        assert_eq!(a.favorites_count, 12);
+        assert_eq!(a.tag_names.as_deref(), Some("rust,web"));
+        assert!(a.following && !a.favorited);
+        assert!(a.body.is_none() && a.total.is_none() && a.tags.is_empty());
+        let b = &read[1];
+        assert_eq!(
+            (b.author_bio.as_deref(), b.author_image.as_deref()),
+            (Some("bio"), None)
+        );
+        assert_eq!(b.tag_names, None);
+        assert!(!b.following && b.favorited);
+
+        assert!(articles("[]").expect("an empty page").is_empty());
+        for bad in [
+            "",
+            "[[1]]",
+            r#"[[7,"a","T","D","not a time","x",3,"w",null,null,0,null,0,0]]"#,
+        ] {
+            assert!(articles(bad).is_err(), "{bad}");
+        }
+    }
+}
