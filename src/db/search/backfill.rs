@@ -19,7 +19,7 @@ use sqlx::Row;
 
 use crate::db::{db_transaction, DbPool, Engine};
 
-use super::postings::{of_article, Field, BATCH};
+use super::postings::{insert_statement, of_article, Field, BATCH};
 
 /// The most articles one step looks at.
 const ARTICLES_PER_STEP: i64 = 500;
@@ -140,10 +140,7 @@ pub async fn step(db: &DbPool, rows: usize) -> Result<Step, sqlx::Error> {
         // In the primary key's order (field, word, article), as every writer inserts.
         postings.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
         for chunk in postings.chunks(BATCH) {
-            let sql = format!(
-                "INSERT INTO search_postings (word, field, article_id) VALUES {}",
-                vec!["(?, ?, ?)"; chunk.len()].join(", ")
-            );
+            let sql = insert_statement(chunk.len());
             let mut q = sqlx::query(&sql);
             for (field, word, id) in chunk {
                 q = q.bind(word.as_bytes()).bind(*field as i8).bind(*id);

@@ -159,9 +159,19 @@ pub fn from_rows(rows: Vec<(i8, Vec<u8>)>) -> BTreeSet<Posting> {
 /// How many rows one `INSERT` or `DELETE` of postings names.
 pub const BATCH: usize = 500;
 
+/// The `INSERT` of `n` postings, each bound as `(word, field, article_id)`: the one statement
+/// every writer of postings adds them with (an article's edits through [`KeepPostings`], the
+/// backfill).
+pub fn insert_statement(n: usize) -> String {
+    format!(
+        "INSERT INTO search_postings (word, field, article_id) VALUES {}",
+        vec!["(?, ?, ?)"; n].join(", ")
+    )
+}
+
 /// A transaction's connection, as far as the search postings go: MySQL's keeps them (they are
 /// its search index); SQLite's has nothing to do (its FTS5 triggers keep its index in the same
-/// transaction). Called in the transaction of the write it follows, as `(&mut *tx).sync_postings(..)`:
+/// transaction). Called in the transaction of the write it follows, as `(*tx).sync_postings(..)`:
 /// which engine runs it is the connection's type, not a value to check.
 pub(crate) trait KeepPostings {
     /// Bring article `article`'s postings in step with its fields (`title`, `description`,
@@ -248,10 +258,7 @@ impl KeepPostings for sqlx::MySqlConnection {
             }
         }
         for chunk in added.chunks(BATCH) {
-            let sql = format!(
-                "INSERT INTO search_postings (word, field, article_id) VALUES {}",
-                vec!["(?, ?, ?)"; chunk.len()].join(", ")
-            );
+            let sql = insert_statement(chunk.len());
             let mut q = sqlx::query(&sql);
             for (field, word) in chunk {
                 q = q.bind(word.as_bytes()).bind(*field as i8).bind(article);
