@@ -427,7 +427,7 @@ pub mod blocks;
 mod keyset;
 mod list;
 mod one;
-mod packed;
+pub(crate) mod packed;
 mod plan;
 mod write;
 

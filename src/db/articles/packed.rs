@@ -20,7 +20,7 @@ use crate::db::{ArticleId, UserId};
 
 /// The columns of a list row (`super::columns`, read by name from its subquery) as one JSON
 /// array each, in [`Packed`]'s order.
-pub(super) const COLUMNS: &str = "id, slug, title, description, created_at, updated_at, \
+pub(crate) const COLUMNS: &str = "id, slug, title, description, created_at, updated_at, \
     author_id, author_username, author_bio, author_image, favorites_count, tag_names, \
     following, favorited";
 
@@ -58,48 +58,67 @@ fn stamp(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
 }
 
 /// The articles of a packed page (`[]` for none), in the order SQLite gave them.
-pub(super) fn articles(page: &str) -> Result<Vec<Article>, sqlx::Error> {
-    let rows: Vec<Packed> = serde_json::from_str(page)
-        .map_err(|e| sqlx::Error::Decode(format!("a packed list page: {e}").into()))?;
+pub(crate) fn articles(page: &str) -> Result<Vec<Article>, sqlx::Error> {
+    let rows: Vec<Packed> = read(page)?;
+    rows.into_iter().map(article).collect()
+}
+
+/// The articles of a packed page of search results, whose entries are each `[[COLUMNS], body,
+/// rank]` (`crate::db::search`), in the order SQLite gave them: each with that body (the start
+/// of it a snippet is made from), and its rank.
+pub(crate) fn ranked_articles(page: &str) -> Result<Vec<(Article, i64)>, sqlx::Error> {
+    let rows: Vec<(Packed, String, i64)> = read(page)?;
     rows.into_iter()
-        .map(|row| {
-            let Packed(
-                id,
-                slug,
-                title,
-                description,
-                created_at,
-                updated_at,
-                author_id,
-                author_username,
-                author_bio,
-                author_image,
-                favorites_count,
-                tag_names,
-                following,
-                favorited,
-            ) = row;
-            Ok(Article {
-                id,
-                slug,
-                title,
-                description,
-                body: None,
-                created_at: stamp(&created_at)?,
-                updated_at: stamp(&updated_at)?,
-                author_id,
-                author_username,
-                author_bio,
-                author_image,
-                following: following != 0,
-                favorites_count,
-                favorited: favorited != 0,
-                tags: Vec::new(),
-                tag_names,
-                total: None,
-            })
+        .map(|(row, body, rank)| {
+            let mut article = article(row)?;
+            article.body = Some(body);
+            Ok((article, rank))
         })
         .collect()
+}
+
+fn read<T: serde::de::DeserializeOwned>(page: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str(page)
+        .map_err(|e| sqlx::Error::Decode(format!("a packed list page: {e}").into()))
+}
+
+/// One packed row as an [`Article`] (its tags not yet split: [`Article::with_tags`]).
+fn article(row: Packed) -> Result<Article, sqlx::Error> {
+    let Packed(
+        id,
+        slug,
+        title,
+        description,
+        created_at,
+        updated_at,
+        author_id,
+        author_username,
+        author_bio,
+        author_image,
+        favorites_count,
+        tag_names,
+        following,
+        favorited,
+    ) = row;
+    Ok(Article {
+        id,
+        slug,
+        title,
+        description,
+        body: None,
+        created_at: stamp(&created_at)?,
+        updated_at: stamp(&updated_at)?,
+        author_id,
+        author_username,
+        author_bio,
+        author_image,
+        following: following != 0,
+        favorites_count,
+        favorited: favorited != 0,
+        tags: Vec::new(),
+        tag_names,
+        total: None,
+    })
 }
 
 #[cfg(test)]
@@ -167,5 +186,40 @@ mod tests {
         ] {
             assert!(articles(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn search_entries_carry_their_body_and_rank_beside_the_article() {
+        let page = r#"[[[7,"a","T","D","2026-01-02T03:04:05.678+00:00",
+            "2026-01-02T03:04:05.678+00:00",3,"w",null,null,0,"rust",0,1],"Body \"one\"\n",5],
+            [[8,"b","B","","2026-01-03T00:00:00.000+00:00",
+            "2026-01-03T00:00:00.000+00:00",4,"o",null,null,2,null,1,0],"",0]]"#;
+        let read = ranked_articles(page).expect("reads");
+        let found: Vec<_> = read
+            .iter()
+            .map(|(a, rank)| {
+                (
+                    a.id.get(),
+                    a.body.as_deref(),
+                    a.favorited,
+                    a.following,
+                    *rank,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (7, Some("Body \"one\"\n"), true, false, 5),
+                (8, Some(""), false, true, 0)
+            ]
+        );
+        assert!(ranked_articles("[]").expect("none").is_empty());
+        // A list page's entries are not search entries, nor the other way round.
+        let entry = r#"[7,"a","T","D","2026-01-02T03:04:05Z","2026-01-02T03:04:05Z",3,"w",null,null,0,null,0,0]"#;
+        assert!(ranked_articles(&format!("[{entry}]")).is_err());
+        assert!(ranked_articles(&format!(r#"[[{entry},""]]"#)).is_err());
+        assert!(articles(&format!(r#"[[{entry},"",1]]"#)).is_err());
+        assert!(articles(&format!("[{entry}]")).is_ok());
     }
 }

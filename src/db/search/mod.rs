@@ -22,13 +22,16 @@
 //! counts its matches up to 1,000 ([`Found::more`] past that). A page past them is empty, and
 //! costs no ranking. So a word found in every article never ranks or counts all of them.
 //!
-//! How a page is found (`ranked.rs`): on SQLite tier by tier, best first, each tier's ids
-//! newest first from the index, stopping once the page is full; a tier of a field that holds
-//! none of the words is never read. That is two statements (whether each field holds a word,
-//! then the tiers as one `UNION ALL` that SQLite stops reading at its `LIMIT`, joined to the
-//! page's articles), plus the capped count when the page is full. What a common word still
-//! costs is FTS5 gathering each long prefix's matches apart, each time the word appears in an
-//! expression.
+//! How a page is found (`ranked.rs`): on SQLite, one statement reads the matches newest first
+//! up to one past [`RANKED_WHOLE`]; when that is all of them (rare words, or none found), it
+//! ranks them whole, each field's own index saying which of them hold a word there, and
+//! returns the page with its articles. With more, the page is read tier by tier, best first,
+//! each tier's ids newest first from the index, stopping once the page is full; a tier of a
+//! field that holds none of the words (which the first statement asked) is never read. That is
+//! a second statement (the tiers as one `UNION ALL` that SQLite stops reading at its `LIMIT`,
+//! joined to the page's articles), plus the capped count when the page is full. What a common
+//! word still costs is FTS5 gathering each long prefix's matches apart, each time the word
+//! appears in an expression.
 //!
 //! On MySQL (`posted.rs`) words with few postings (at most 500 in all) are read whole in one
 //! statement and ranked in Rust; otherwise the same walk over the postings: a probe of each
@@ -63,6 +66,8 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::db::articles::{columns, Article, ArticleSlice, Filter};
 use crate::db::{db_run, DbPool, Engine, UserId};
+use ranked::Ranked;
+pub use ranked::RANKED_WHOLE;
 
 /// The most characters of a query read; the rest is ignored.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -284,8 +289,8 @@ pub async fn search(
     };
     // The page, and how many matches were ranked up to `end` (`None`: not known, the page
     // being empty). Past the results nothing is ranked.
-    let (articles, found) = if end <= offset.max(0) {
-        (Vec::new(), None)
+    let (articles, ranked) = if end <= offset.max(0) {
+        (Vec::new(), Ranked::UpTo(None))
     } else if db.engine() == Engine::Sqlite {
         ranked::sqlite_page(db, query, filter, viewer, bodies, end, offset).await?
     } else {
@@ -293,12 +298,17 @@ pub async fn search(
         let found = i64::try_from(ranked.len()).unwrap_or(i64::MAX);
         let skip = usize::try_from(offset.clamp(0, found)).unwrap_or_default();
         let page = ranked.get(skip..).unwrap_or_default();
-        (articles(db, page, viewer, bodies).await?, Some(found))
+        (
+            articles(db, page, viewer, bodies).await?,
+            Ranked::UpTo(Some(found)),
+        )
     };
-    // Fewer than asked for: that is all of them. Otherwise count, up to one past the cap.
-    let counted = match found {
-        Some(found) if found < end => found,
-        _ => ranked::count(db, query, filter, MAX_RESULTS + 1).await?,
+    // All ranked, or fewer than asked for: that is all of them. Otherwise count, up to one
+    // past the cap.
+    let counted = match ranked {
+        Ranked::All(all) => all,
+        Ranked::UpTo(Some(found)) if found < end => found,
+        Ranked::UpTo(_) => ranked::count(db, query, filter, MAX_RESULTS + 1).await?,
     };
     Ok(Found {
         articles,
@@ -401,9 +411,10 @@ macro_rules! snippet_body_chars {
 }
 
 /// The select list and joins of a page of results as `viewer` sees them: the article
-/// columns, `total` (column 14) and, with `bodies`, the start of each body as `search_body`,
-/// `FROM` `from` (which names the article `a`). The viewer's id is bound twice, in the joins.
-fn select(db: &DbPool, viewer: Option<UserId>, bodies: bool, total: &str, from: &str) -> String {
+/// columns, `extra` (column 14: an expression with its alias, such as `NULL AS total`) and,
+/// with `bodies`, the start of each body as `search_body` (else `''`), `FROM` `from` (which
+/// names the article `a`). The viewer's id is bound twice, in the joins.
+fn select(db: &DbPool, viewer: Option<UserId>, bodies: bool, extra: &str, from: &str) -> String {
     let (columns, viewer_joins) = match viewer {
         Some(_) => (
             columns::VIEWER.sql(db.engine()),
@@ -420,7 +431,7 @@ fn select(db: &DbPool, viewer: Option<UserId>, bodies: bool, total: &str, from: 
         "''"
     };
     format!(
-        "{columns}, {total} AS total, {body} AS search_body \
+        "{columns}, {extra}, {body} AS search_body \
          FROM {from} CROSS JOIN users u ON u.id = a.author_id{viewer_joins}"
     )
 }
@@ -454,7 +465,7 @@ async fn articles(
     let marks = vec!["?"; ids.len()].join(", ");
     let sql = format!(
         "{} WHERE a.id IN ({marks})",
-        select(db, viewer, bodies, "NULL", "articles a")
+        select(db, viewer, bodies, "NULL AS total", "articles a")
     );
     let mut rows: Vec<Article> = db_run!(db, |c| {
         let mut q = sqlx::query(&sql);

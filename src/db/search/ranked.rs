@@ -1,8 +1,10 @@
 //! The ranked page of a search and its capped count, per engine (the order and the caps are
 //! the parent module's docs).
 //!
-//! SQLite reads the tiers best first ([`sqlite_page`]: two statements, the field probes then
-//! the tiers and the page's articles). A tier is one combination of the ranked fields holding a
+//! SQLite ranks up to [`RANKED_WHOLE`] matches whole, in one statement: the fields an article
+//! holds a word in make its tier, read from each field's own small index. With more matches it
+//! reads the tiers best first ([`sqlite_page`]: a second statement, the tiers and the page's
+//! articles). A tier is one combination of the ranked fields holding a
 //! word (title, tags, description: 8 of them, as binary digits), and one FTS5 expression over
 //! `article_search` finds it: every word anywhere, `AND` the tier's fields, `NOT` the others
 //! (`("wor"*) AND {title} : ("wor"*) NOT {tag_list} : ("wor"*) ...`). FTS5 walks such an
@@ -19,7 +21,7 @@
 
 use sqlx::Row;
 
-use crate::db::articles::{bind_values, narrowing, Article, Bind, Filter};
+use crate::db::articles::{bind_values, narrowing, packed, Article, Bind, Filter};
 use crate::db::{db_run, DbPool, Engine, UserId};
 
 use super::Query;
@@ -117,16 +119,37 @@ fn tier_expression(query: &Query, tier: u8, present: [bool; 3]) -> Option<String
     Some(expression)
 }
 
+/// SQLite: the most matches ranked whole, by the first statement of [`sqlite_page`]; a search
+/// with more reads its page tier by tier.
+pub const RANKED_WHOLE: i64 = 100;
+
+/// How many matches a page's ranking saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ranked {
+    /// Every match was ranked: this many in all.
+    All(i64),
+    /// This many were ranked, up to the page's end (fewer than the end: these are all);
+    /// `None` when the page was empty, which does not say.
+    UpTo(Option<i64>),
+}
+
 /// SQLite: the articles from `offset` to `end` of the ranked matches of `query` and `filter`,
 /// as `viewer` sees them (with the start of each body when `bodies`), and how many matches
-/// were ranked up to `end` (`None` when the page is empty, which does not say).
+/// the ranking saw.
 ///
-/// Two statements on one connection. The first asks each field's index whether it holds any
-/// of the words. The second reads the tiers that can hold matches as one `UNION ALL`, best
-/// first, each newest first from the index, under one `LIMIT` of `end`: SQLite runs the arms
-/// of a `UNION ALL` in order and stops at the `LIMIT`, so the tiers after a full page are
-/// never read, as when each tier was its own statement. The page of those ids is joined to
-/// its articles in the same statement.
+/// One statement when the words are rare: it reads the matches newest first, up to one more
+/// than [`RANKED_WHOLE`]. When that is all of them, it ranks them whole: each field's own
+/// index gives its matches between the oldest and the newest of them (one look-up each), an
+/// article's tier is the fields it holds a word in, and the page of that order comes back with
+/// its articles packed into one value (`crate::db::articles::packed`). So a search for rare
+/// words, or for words found nowhere, costs one walk of the main index and three look-ups.
+///
+/// Otherwise the same statement has asked each field's index whether it holds any of the
+/// words, and a second reads the tiers that can hold matches as one `UNION ALL`, best first,
+/// each newest first from the index, under one `LIMIT` of `end`: SQLite runs the arms of a
+/// `UNION ALL` in order and stops at the `LIMIT`, so the tiers after a full page are never
+/// read, as when each tier was its own statement. The page of those ids is joined to its
+/// articles in the same statement.
 pub(super) async fn sqlite_page(
     db: &DbPool,
     query: &Query,
@@ -135,27 +158,44 @@ pub(super) async fn sqlite_page(
     bodies: bool,
     end: i64,
     offset: i64,
-) -> Result<(Vec<Article>, Option<i64>), sqlx::Error> {
+) -> Result<(Vec<Article>, Ranked), sqlx::Error> {
     // `+` keeps the filters' `IN` away from FTS5's rowid look-ups: the walk stays one pass
     // down the index, the subquery's ids checked against it.
     let (conditions, binds) = narrowing(filter, "+s.rowid");
     let any = query.fts5_terms().join(" OR ");
-    let probes = FIELDS
-        .iter()
-        .map(|(_, table)| format!("EXISTS (SELECT 1 FROM {table}(?))"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let probes = format!("SELECT {probes}");
-    let limit = end - offset.max(0);
+    let all = query.fts5_all();
+    let offset = offset.max(0);
+    let limit = end - offset;
+    let whole = whole_statement(db, viewer, bodies, &conditions);
     db_run!(db, |c| {
         async {
-            let (title, tags, description): (bool, bool, bool) = sqlx::query_as(&probes)
-                .bind(any.as_str())
-                .bind(any.as_str())
-                .bind(any.as_str())
-                .fetch_one(&mut *c)
-                .await?;
-            let present = [title, tags, description];
+            let mut q = bind_values!(sqlx::query(&whole).bind(all.as_str()), &binds);
+            // The fields' matches, then the page, then the fields' probes.
+            for _ in FIELDS {
+                q = q.bind(any.as_str());
+            }
+            q = q.bind(limit).bind(offset);
+            for _ in FIELDS {
+                q = q.bind(any.as_str());
+            }
+            if let Some(viewer) = viewer {
+                q = q.bind(viewer).bind(viewer);
+            }
+            let row = q.fetch_one(&mut *c).await?;
+            let matches: i64 = row.try_get(0)?;
+            if matches <= RANKED_WHOLE {
+                let page: String = row.try_get(4)?;
+                let mut ranked = packed::ranked_articles(&page)?;
+                ranked.sort_unstable_by_key(|(article, tier)| {
+                    std::cmp::Reverse((*tier, article.id.get()))
+                });
+                let articles = ranked
+                    .into_iter()
+                    .map(|(article, _)| without_body(article, bodies).with_tags())
+                    .collect();
+                return Ok((articles, Ranked::All(matches)));
+            }
+            let present = [row.try_get(1)?, row.try_get(2)?, row.try_get(3)?];
             let tiers: Vec<(u8, String)> = (0..8u8)
                 .rev()
                 .filter_map(|tier| Some((tier, tier_expression(query, tier, present)?)))
@@ -179,7 +219,7 @@ pub(super) async fn sqlite_page(
                     db,
                     viewer,
                     bodies,
-                    "(SELECT COUNT(*) FROM r)",
+                    "(SELECT COUNT(*) FROM r) AS total",
                     "page p CROSS JOIN articles a ON a.id = p.id"
                 )
             );
@@ -187,7 +227,7 @@ pub(super) async fn sqlite_page(
             for (_, expression) in &tiers {
                 q = bind_values!(q.bind(expression.as_str()), &binds).bind(end);
             }
-            q = q.bind(end).bind(limit).bind(offset.max(0));
+            q = q.bind(end).bind(limit).bind(offset);
             if let Some(viewer) = viewer {
                 q = q.bind(viewer).bind(viewer);
             }
@@ -200,10 +240,76 @@ pub(super) async fn sqlite_page(
                 .iter()
                 .map(|row| super::decode(row, bodies))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, sqlx::Error>((articles, found))
+            Ok::<_, sqlx::Error>((articles, Ranked::UpTo(found)))
         }
         .await
     })
+}
+
+/// `article` with its body only when `bodies` asked for it.
+fn without_body(mut article: Article, bodies: bool) -> Article {
+    if !bodies {
+        article.body = None;
+    }
+    article
+}
+
+/// The first statement of [`sqlite_page`], as one row: how many match (column 0, counted up to
+/// one past [`RANKED_WHOLE`]); when more than that, whether each ranked field holds any of the
+/// words (columns 1 to 3; else `NULL`); when not, the page ranked whole, packed (column 4, its
+/// entries `[[article], body, tier]` in no particular order).
+///
+/// Binds: the whole query and `conditions`' values, the any-word expression once per field,
+/// the page's limit and offset, the any-word expression once per field again, and the
+/// viewer's id twice when signed in.
+///
+/// `m` is every match up to the bound, newest first (one walk of the main index, stopped at
+/// the `LIMIT`). `r` ranks them only when they are all there: each arm's condition on `m`'s
+/// count alone is one SQLite checks once, before reading a row, so only then is each field's
+/// own index read, between the oldest and the newest match (FTS5 seeks to a rowid range). An
+/// article's tier is the sum of the fields it holds a word in, title 4, tags 2, description 1
+/// (as the tier walk orders them); the 8 of `m`'s arm keeps only the matches. A `CASE` runs
+/// the probes only when there are more matches than that.
+fn whole_statement(db: &DbPool, viewer: Option<UserId>, bodies: bool, conditions: &str) -> String {
+    let all_there = format!("(SELECT COUNT(*) FROM m) <= {RANKED_WHOLE}");
+    let fields = FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, table))| {
+            format!(
+                "SELECT rowid, {} FROM {table}(?) WHERE rowid \
+                 BETWEEN (SELECT MIN(id) FROM m) AND (SELECT MAX(id) FROM m) AND {all_there}",
+                4 >> i
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let probes = FIELDS
+        .iter()
+        .map(|(_, table)| {
+            format!("CASE WHEN NOT {all_there} THEN EXISTS (SELECT 1 FROM {table}(?)) END")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let entries = super::select(
+        db,
+        viewer,
+        bodies,
+        "p.tier AS tier",
+        "page p CROSS JOIN articles a ON a.id = p.id",
+    );
+    format!(
+        "WITH m AS MATERIALIZED (SELECT s.rowid AS id FROM article_search(?) s{}{conditions} \
+         ORDER BY s.rowid DESC LIMIT {}), \
+         r AS (SELECT id, SUM(bit) - 8 AS tier FROM (SELECT id, 8 AS bit FROM m WHERE {all_there} UNION ALL {fields}) \
+         GROUP BY id HAVING SUM(bit) >= 8), \
+         page AS (SELECT id, tier FROM r ORDER BY tier DESC, id DESC LIMIT ? OFFSET ?) \
+         SELECT (SELECT COUNT(*) FROM m), {probes}, \
+         (SELECT json_group_array(json_array(json_array({}), search_body, tier)) FROM ({entries}))",
+        where_all(Engine::Sqlite),
+        RANKED_WHOLE + 1,
+        packed::COLUMNS,
+    )
 }
 
 async fn mysql_ranked(
