@@ -22,16 +22,15 @@
 //! counts its matches up to 1,000 ([`Found::more`] past that). A page past them is empty, and
 //! costs no ranking. So a word found in every article never ranks or counts all of them.
 //!
-//! How a page is found (`ranked.rs`): on SQLite, one statement reads the matches newest first
-//! up to one past [`RANKED_WHOLE`]; when that is all of them (rare words, or none found), it
-//! ranks them whole, each field's own index saying which of them hold a word there, and
-//! returns the page with its articles. With more, the page is read tier by tier, best first,
-//! each tier's ids newest first from the index, stopping once the page is full; a tier of a
-//! field that holds none of the words (which the first statement asked) is never read. That is
-//! a second statement (the tiers as one `UNION ALL` that SQLite stops reading at its `LIMIT`,
-//! joined to the page's articles), plus the capped count when the page is full. What a common
-//! word still costs is FTS5 gathering each long prefix's matches apart, each time the word
-//! appears in an expression.
+//! How a page is found (`ranked.rs`): on SQLite, one statement counts the matches up to the
+//! cap; when there are at most [`RANKED_WHOLE`] (rare words, or none found), it ranks them
+//! whole, each field's own index saying which of them hold a word there, and returns the page
+//! with its articles. With more, the page is read tier by tier, best first, each tier's ids
+//! newest first from the index, stopping once the page is full; a tier of a field that holds
+//! none of the words (which the first statement asked) is never read. That is a second
+//! statement (the tiers as one `UNION ALL` that SQLite stops reading at its `LIMIT`, joined to
+//! the page's articles). What a common word still costs is FTS5 gathering each long prefix's
+//! matches apart, each time the word appears in an expression.
 //!
 //! On MySQL (`posted.rs`) words with few postings (at most 500 in all) are read whole in one
 //! statement and ranked in Rust; otherwise the same walk over the postings: a probe of each
@@ -303,10 +302,10 @@ pub async fn search(
             Ranked::UpTo(Some(found)),
         )
     };
-    // All ranked, or fewer than asked for: that is all of them. Otherwise count, up to one
-    // past the cap.
+    // Counted, or fewer than asked for: that is all of them. Otherwise count, up to one past
+    // the cap.
     let counted = match ranked {
-        Ranked::All(all) => all,
+        Ranked::Counted(counted) => counted,
         Ranked::UpTo(Some(found)) if found < end => found,
         Ranked::UpTo(_) => ranked::count(db, query, filter, MAX_RESULTS + 1).await?,
     };

@@ -24,7 +24,7 @@ use sqlx::Row;
 use crate::db::articles::{bind_values, narrowing, packed, Article, Bind, Filter};
 use crate::db::{db_run, DbPool, Engine, UserId};
 
-use super::Query;
+use super::{Query, MAX_RESULTS};
 
 /// The ranked fields, best first: the column of each in `article_search` (and in `articles`)
 /// and its own FTS5 index on SQLite.
@@ -126,25 +126,25 @@ pub const RANKED_WHOLE: i64 = 100;
 /// How many matches a page's ranking saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Ranked {
-    /// Every match was ranked: this many in all.
-    All(i64),
+    /// This many match, counted up to one past [`MAX_RESULTS`].
+    Counted(i64),
     /// This many were ranked, up to the page's end (fewer than the end: these are all);
     /// `None` when the page was empty, which does not say.
     UpTo(Option<i64>),
 }
 
 /// SQLite: the articles from `offset` to `end` of the ranked matches of `query` and `filter`,
-/// as `viewer` sees them (with the start of each body when `bodies`), and how many matches
-/// the ranking saw.
+/// as `viewer` sees them (with the start of each body when `bodies`), and how many match.
 ///
-/// One statement when the words are rare: it reads the matches newest first, up to one more
-/// than [`RANKED_WHOLE`]. When that is all of them, it ranks them whole: each field's own
-/// index gives its matches between the oldest and the newest of them (one look-up each), an
-/// article's tier is the fields it holds a word in, and the page of that order comes back with
-/// its articles packed into one value (`crate::db::articles::packed`). So a search for rare
-/// words, or for words found nowhere, costs one walk of the main index and three look-ups.
+/// The first statement counts the matches (up to one past [`MAX_RESULTS`], one walk of the
+/// main index). When there are at most [`RANKED_WHOLE`] (rare words, or none found), it ranks
+/// them whole: each field's own index gives its matches between the oldest and the newest of
+/// them (one look-up each), an article's tier is the fields it holds a word in, and the page
+/// of that order comes back with its articles packed into one value
+/// (`crate::db::articles::packed`). So a search for rare words costs two walks of their
+/// matches and three look-ups, in one statement.
 ///
-/// Otherwise the same statement has asked each field's index whether it holds any of the
+/// With more, the same statement has asked each field's index whether it holds any of the
 /// words, and a second reads the tiers that can hold matches as one `UNION ALL`, best first,
 /// each newest first from the index, under one `LIMIT` of `end`: SQLite runs the arms of a
 /// `UNION ALL` in order and stops at the `LIMIT`, so the tiers after a full page are never
@@ -169,11 +169,13 @@ pub(super) async fn sqlite_page(
     let whole = whole_statement(db, viewer, bodies, &conditions);
     db_run!(db, |c| {
         async {
+            // The count's walk, the span's, then the ranking's: its matches, and each field's.
             let mut q = bind_values!(sqlx::query(&whole).bind(all.as_str()), &binds);
-            // The fields' matches, then the page, then the fields' probes.
+            q = bind_values!(q.bind(all.as_str()), &binds);
             for _ in FIELDS {
                 q = q.bind(any.as_str());
             }
+            // The page, then the fields' probes.
             q = q.bind(limit).bind(offset);
             for _ in FIELDS {
                 q = q.bind(any.as_str());
@@ -193,7 +195,7 @@ pub(super) async fn sqlite_page(
                     .into_iter()
                     .map(|(article, _)| without_body(article, bodies).with_tags())
                     .collect();
-                return Ok((articles, Ranked::All(matches)));
+                return Ok((articles, Ranked::Counted(matches)));
             }
             let present = [row.try_get(1)?, row.try_get(2)?, row.try_get(3)?];
             let tiers: Vec<(u8, String)> = (0..8u8)
@@ -219,7 +221,7 @@ pub(super) async fn sqlite_page(
                     db,
                     viewer,
                     bodies,
-                    "(SELECT COUNT(*) FROM r) AS total",
+                    "NULL AS total",
                     "page p CROSS JOIN articles a ON a.id = p.id"
                 )
             );
@@ -231,16 +233,13 @@ pub(super) async fn sqlite_page(
             if let Some(viewer) = viewer {
                 q = q.bind(viewer).bind(viewer);
             }
-            let rows = q.fetch_all(&mut *c).await?;
-            let found = rows
-                .first()
-                .map(|row| row.try_get::<i64, _>(14))
-                .transpose()?;
-            let articles = rows
+            let articles = q
+                .fetch_all(&mut *c)
+                .await?
                 .iter()
                 .map(|row| super::decode(row, bodies))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, sqlx::Error>((articles, Ranked::UpTo(found)))
+            Ok::<_, sqlx::Error>((articles, Ranked::Counted(matches)))
         }
         .await
     })
@@ -255,30 +254,37 @@ fn without_body(mut article: Article, bodies: bool) -> Article {
 }
 
 /// The first statement of [`sqlite_page`], as one row: how many match (column 0, counted up to
-/// one past [`RANKED_WHOLE`]); when more than that, whether each ranked field holds any of the
-/// words (columns 1 to 3; else `NULL`); when not, the page ranked whole, packed (column 4, its
-/// entries `[[article], body, tier]` in no particular order).
+/// one past [`MAX_RESULTS`]); when more than [`RANKED_WHOLE`], whether each ranked field holds
+/// any of the words (columns 1 to 3; else `NULL`); when not, the page ranked whole, packed
+/// (column 4, its entries `[[article], body, tier]` in no particular order).
 ///
-/// Binds: the whole query and `conditions`' values, the any-word expression once per field,
-/// the page's limit and offset, the any-word expression once per field again, and the
-/// viewer's id twice when signed in.
+/// Binds: the whole query and `conditions`' values three times (the count's walk, the span's,
+/// the ranking's), the any-word expression once per field, the page's limit and offset, the
+/// any-word expression once per field again, and the viewer's id twice when signed in.
 ///
-/// `m` is every match up to the bound, newest first (one walk of the main index, stopped at
-/// the `LIMIT`). `r` ranks them only when they are all there: each arm's condition on `m`'s
-/// count alone is one SQLite checks once, before reading a row, so only then is each field's
-/// own index read, between the oldest and the newest match (FTS5 seeks to a rowid range). An
-/// article's tier is the sum of the fields it holds a word in, title 4, tags 2, description 1
-/// (as the tier walk orders them); the 8 of `m`'s arm keeps only the matches. A `CASE` runs
-/// the probes only when there are more matches than that.
+/// `b` counts the matches: one walk of the main index in rowid order (FTS5 walks a long list
+/// backwards at a cost), stopped at the `LIMIT`, its rows not kept, as the capped count of a
+/// larger search does. `r` ranks them only when there are at most [`RANKED_WHOLE`]: otherwise
+/// its rows' `LIMIT` is 0, which SQLite checks before it starts their arms (a `WHERE` on `b`
+/// alone is checked row by row there, after each arm's index is opened). Only then are the
+/// matches walked again, their oldest and newest id found (`span`, read on first use), and
+/// each field's own index read between the two (FTS5 seeks to a rowid range). An article's
+/// tier is the sum of the fields it holds a word in, title 4, tags 2, description 1 (as the
+/// tier walk orders them); the 8 of the matches' arm keeps only the matches. A `CASE` runs the
+/// probes only when there are more.
 fn whole_statement(db: &DbPool, viewer: Option<UserId>, bodies: bool, conditions: &str) -> String {
-    let all_there = format!("(SELECT COUNT(*) FROM m) <= {RANKED_WHOLE}");
+    let few = format!("n <= {RANKED_WHOLE}");
+    let matches = format!(
+        "SELECT s.rowid AS id FROM article_search(?) s{}{conditions}",
+        where_all(Engine::Sqlite)
+    );
     let fields = FIELDS
         .iter()
         .enumerate()
         .map(|(i, (_, table))| {
             format!(
                 "SELECT rowid, {} FROM {table}(?) WHERE rowid \
-                 BETWEEN (SELECT MIN(id) FROM m) AND (SELECT MAX(id) FROM m) AND {all_there}",
+                 BETWEEN (SELECT MIN(id) FROM m) AND (SELECT MAX(id) FROM m)",
                 4 >> i
             )
         })
@@ -286,9 +292,7 @@ fn whole_statement(db: &DbPool, viewer: Option<UserId>, bodies: bool, conditions
         .join(" UNION ALL ");
     let probes = FIELDS
         .iter()
-        .map(|(_, table)| {
-            format!("CASE WHEN NOT {all_there} THEN EXISTS (SELECT 1 FROM {table}(?)) END")
-        })
+        .map(|(_, table)| format!("CASE WHEN NOT {few} THEN EXISTS (SELECT 1 FROM {table}(?)) END"))
         .collect::<Vec<_>>()
         .join(", ");
     let entries = super::select(
@@ -299,15 +303,17 @@ fn whole_statement(db: &DbPool, viewer: Option<UserId>, bodies: bool, conditions
         "page p CROSS JOIN articles a ON a.id = p.id",
     );
     format!(
-        "WITH m AS MATERIALIZED (SELECT s.rowid AS id FROM article_search(?) s{}{conditions} \
-         ORDER BY s.rowid DESC LIMIT {}), \
-         r AS (SELECT id, SUM(bit) - 8 AS tier FROM (SELECT id, 8 AS bit FROM m WHERE {all_there} UNION ALL {fields}) \
+        "WITH b AS MATERIALIZED (SELECT COUNT(*) AS n FROM ({matches} LIMIT {})), \
+         m AS MATERIALIZED ({matches}), \
+         r AS (SELECT id, SUM(bit) - 8 AS tier FROM \
+         (SELECT id, bit FROM (SELECT id, 8 AS bit FROM m UNION ALL {fields}) \
+         LIMIT (SELECT CASE WHEN n > 0 AND {few} THEN -1 ELSE 0 END FROM b)) \
          GROUP BY id HAVING SUM(bit) >= 8), \
          page AS (SELECT id, tier FROM r ORDER BY tier DESC, id DESC LIMIT ? OFFSET ?) \
-         SELECT (SELECT COUNT(*) FROM m), {probes}, \
-         (SELECT json_group_array(json_array(json_array({}), search_body, tier)) FROM ({entries}))",
-        where_all(Engine::Sqlite),
-        RANKED_WHOLE + 1,
+         SELECT n, {probes}, \
+         (SELECT json_group_array(json_array(json_array({}), search_body, tier)) FROM ({entries})) \
+         FROM b",
+        MAX_RESULTS + 1,
         packed::COLUMNS,
     )
 }
