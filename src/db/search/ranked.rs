@@ -137,8 +137,7 @@ pub(super) enum Ranked {
 /// as `viewer` sees them (with the start of each body when `bodies`), and how many match.
 ///
 /// The first statement counts the matches (up to one past [`MAX_RESULTS`], one walk of the
-/// main index). When there are at most [`RANKED_WHOLE`] (rare words, or none found), it ranks
-/// them whole: each field's own index gives its matches between the oldest and the newest of
+/// main index). When there are 1 to [`RANKED_WHOLE`] (rare words), it ranks them whole: each field's own index gives its matches between the oldest and the newest of
 /// them (one look-up each), an article's tier is the fields it holds a word in, and the page
 /// of that order comes back with its articles packed into one value
 /// (`crate::db::articles::packed`). So a search for rare words costs two walks of their
@@ -169,7 +168,7 @@ pub(super) async fn sqlite_page(
     let whole = whole_statement(db, viewer, bodies, &conditions);
     db_run!(db, |c| {
         async {
-            // The count's walk, the span's, then the ranking's: its matches, and each field's.
+            // The count's walk, then the ranking's: its matches, and each field's.
             let mut q = bind_values!(sqlx::query(&whole).bind(all.as_str()), &binds);
             q = bind_values!(q.bind(all.as_str()), &binds);
             for _ in FIELDS {
@@ -258,19 +257,19 @@ fn without_body(mut article: Article, bodies: bool) -> Article {
 /// any of the words (columns 1 to 3; else `NULL`); when not, the page ranked whole, packed
 /// (column 4, its entries `[[article], body, tier]` in no particular order).
 ///
-/// Binds: the whole query and `conditions`' values three times (the count's walk, the span's,
-/// the ranking's), the any-word expression once per field, the page's limit and offset, the
-/// any-word expression once per field again, and the viewer's id twice when signed in.
+/// Binds: the whole query and `conditions`' values twice (the count's walk, the ranking's),
+/// the any-word expression once per field, the page's limit and offset, the any-word
+/// expression once per field again, and the viewer's id twice when signed in.
 ///
 /// `b` counts the matches: one walk of the main index in rowid order (FTS5 walks a long list
 /// backwards at a cost), stopped at the `LIMIT`, its rows not kept, as the capped count of a
-/// larger search does. `r` ranks them only when there are at most [`RANKED_WHOLE`]: otherwise
+/// larger search does. `r` ranks them only when there are 1 to [`RANKED_WHOLE`]: otherwise
 /// its rows' `LIMIT` is 0, which SQLite checks before it starts their arms (a `WHERE` on `b`
 /// alone is checked row by row there, after each arm's index is opened). Only then are the
-/// matches walked again, their oldest and newest id found (`span`, read on first use), and
-/// each field's own index read between the two (FTS5 seeks to a rowid range). An article's
-/// tier is the sum of the fields it holds a word in, title 4, tags 2, description 1 (as the
-/// tier walk orders them); the 8 of the matches' arm keeps only the matches. A `CASE` runs the
+/// matches walked again and kept (`m`, read on first use), and each field's own index read
+/// between the oldest and the newest of them (FTS5 seeks to a rowid range). An article's tier
+/// is the sum of the fields it holds a word in, title 4, tags 2, description 1 (as the tier
+/// walk orders them); the 8 of the matches' arm keeps only the matches. A `CASE` runs the
 /// probes only when there are more.
 fn whole_statement(db: &DbPool, viewer: Option<UserId>, bodies: bool, conditions: &str) -> String {
     let few = format!("n <= {RANKED_WHOLE}");
