@@ -23,9 +23,8 @@
 //! costs no ranking. So a word found in every article never ranks or counts all of them.
 //!
 //! How a page is found (`ranked.rs`): on SQLite, one statement counts the matches up to the
-//! cap; when there are at most [`RANKED_WHOLE`] (rare words, or none found), it ranks them
-//! whole, each field's own index saying which of them hold a word there, and returns the page
-//! with its articles. With more, the page is read tier by tier, best first, each tier's ids
+//! cap; when there are 1 to [`RANKED_WHOLE`] (rare words), it ranks them whole, each field's
+//! own index saying which of them hold a word there, and returns the page with its articles. With more, the page is read tier by tier, best first, each tier's ids
 //! newest first from the index, stopping once the page is full; a tier of a field that holds
 //! none of the words (which the first statement asked) is never read. That is a second
 //! statement (the tiers as one `UNION ALL` that SQLite stops reading at its `LIMIT`, joined to
@@ -286,8 +285,8 @@ pub async fn search(
     } else {
         query
     };
-    // The page, and how many matches were ranked up to `end` (`None`: not known, the page
-    // being empty). Past the results nothing is ranked.
+    // The page, and how many match ([`Ranked`]: counted, or ranked up to `end`). Past the
+    // results nothing is ranked.
     let (articles, ranked) = if end <= offset.max(0) {
         (Vec::new(), Ranked::UpTo(None))
     } else if db.engine() == Engine::Sqlite {

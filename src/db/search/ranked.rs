@@ -137,9 +137,10 @@ pub(super) enum Ranked {
 /// as `viewer` sees them (with the start of each body when `bodies`), and how many match.
 ///
 /// The first statement counts the matches (up to one past [`MAX_RESULTS`], one walk of the
-/// main index). When there are 1 to [`RANKED_WHOLE`] (rare words), it ranks them whole: each field's own index gives its matches between the oldest and the newest of
-/// them (one look-up each), an article's tier is the fields it holds a word in, and the page
-/// of that order comes back with its articles packed into one value
+/// main index). When there are 1 to [`RANKED_WHOLE`] (rare words), it ranks them whole: each
+/// field's own index gives its matches between the oldest and the newest of them (one look-up
+/// each), an article's tier is the fields it holds a word in, and the page of that order comes
+/// back with its articles packed into one value
 /// (`crate::db::articles::packed`). So a search for rare words costs two walks of their
 /// matches and three look-ups, in one statement.
 ///
