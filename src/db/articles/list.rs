@@ -633,6 +633,7 @@ where
     Article: FromRow<'r, R>,
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let first = rows.first();
     let popular = match first {
@@ -650,9 +651,8 @@ where
         let Some(row) = first else {
             return Err(sqlx::Error::RowNotFound);
         };
-        let page: String = row.try_get(2)?;
         return Ok(PageRead {
-            articles: packed::articles(&page)?,
+            articles: packed::articles(row.try_get(2)?)?,
             total: row.try_get(0)?,
             popular,
         });

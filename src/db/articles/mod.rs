@@ -91,16 +91,24 @@ where
 }
 
 impl Article {
-    /// Split `tag_names` into `tags`, alphabetical whatever the engine's collation.
+    /// Split `tag_names` into `tags`, alphabetical whatever the engine's collation. A single
+    /// tag keeps the read text as it is.
     pub(crate) fn with_tags(mut self) -> Self {
-        let mut tags: Vec<String> = self
-            .tag_names
-            .take()
-            .unwrap_or_default()
-            .split(',')
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let Some(names) = self.tag_names.take().filter(|n| !n.is_empty()) else {
+            self.tags.clear();
+            return self;
+        };
+        if !names.contains(',') {
+            self.tags = vec![names];
+            return self;
+        }
+        let mut tags = Vec::with_capacity(names.bytes().filter(|&b| b == b',').count() + 1);
+        tags.extend(
+            names
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        );
         tags.sort_unstable_by(|a, b| crate::db::tags::by_name(a, b));
         self.tags = tags;
         self
@@ -443,7 +451,29 @@ pub use write::{delete, favorite, insert, unfavorite, update, ArticleData};
 #[cfg(test)]
 mod tests {
     use super::counters::{slot, SLOTS};
+    use super::Article;
     use crate::db::Engine;
+
+    #[test]
+    fn tag_names_split_into_tags_alphabetically_whatever_their_case() {
+        let split = |names: Option<&str>| {
+            let mut article = Article::for_test("t", None, false);
+            article.tag_names = names.map(str::to_owned);
+            let article = article.with_tags();
+            assert_eq!(article.tag_names, None);
+            article.tags
+        };
+        assert!(split(None).is_empty());
+        assert!(split(Some("")).is_empty());
+        assert!(split(Some(",")).is_empty());
+        assert_eq!(split(Some("rust")), ["rust"]);
+        assert_eq!(split(Some("web,Rust,async")), ["async", "Rust", "web"]);
+        assert_eq!(split(Some(",b,,a,")), ["a", "b"]);
+        assert_eq!(
+            split(Some("Émile,eve,zed,Zed")),
+            ["eve", "Zed", "zed", "Émile"]
+        );
+    }
 
     #[test]
     fn writes_pick_a_slot_the_migration_made() {

@@ -12,11 +12,13 @@
 //! The timestamps come as the text the rows hold, read with chrono ([`stamp`]); flags are
 //! SQLite's 0 and 1.
 
+use std::fmt;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::Article;
-use crate::db::{ArticleId, UserId};
 
 /// The columns of a list row (`super::columns`, read by name from its subquery) as one JSON
 /// array each, in [`Packed`]'s order.
@@ -24,29 +26,97 @@ pub(crate) const COLUMNS: &str = "id, slug, title, description, created_at, upda
     author_id, author_username, author_bio, author_image, favorites_count, tag_names, \
     following, favorited";
 
-/// One article of a packed page, as [`COLUMNS`] lists it.
-#[derive(Deserialize)]
-struct Packed(
-    ArticleId,
-    String,
-    String,
-    String,
-    String,
-    String,
-    UserId,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<String>,
-    u8,
-    u8,
-);
+/// One article of a packed page, as [`COLUMNS`] lists it: read straight into an [`Article`]
+/// by [`PackedVisitor`] (its timestamps parsed from the page's own text, no copy made first).
+struct Packed(Article);
+
+impl<'de> Deserialize<'de> for Packed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(PackedVisitor)
+    }
+}
+
+/// Reads one [`Packed`] row: its values in [`COLUMNS`]' order. A row with fewer values is an
+/// error; `serde_json` rejects one with more (the array must end after the last).
+struct PackedVisitor;
+
+impl<'de> Visitor<'de> for PackedVisitor {
+    type Value = Packed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an array of the {COLUMNS_COUNT} columns of an article")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Packed, A::Error> {
+        // The value at `$index`, or an error naming how many the row had.
+        macro_rules! next {
+            ($index:literal) => {
+                seq.next_element()?
+                    .ok_or_else(|| de::Error::invalid_length($index, &self))?
+            };
+        }
+        let id = next!(0);
+        let slug = next!(1);
+        let title = next!(2);
+        let description = next!(3);
+        let Stamp(created_at) = next!(4);
+        let Stamp(updated_at) = next!(5);
+        let author_id = next!(6);
+        let author_username = next!(7);
+        let author_bio = next!(8);
+        let author_image = next!(9);
+        let favorites_count = next!(10);
+        let tag_names = next!(11);
+        let following: u8 = next!(12);
+        let favorited: u8 = next!(13);
+        Ok(Packed(Article {
+            id,
+            slug,
+            title,
+            description,
+            body: None,
+            created_at,
+            updated_at,
+            author_id,
+            author_username,
+            author_bio,
+            author_image,
+            following: following != 0,
+            favorites_count,
+            favorited: favorited != 0,
+            tags: Vec::new(),
+            tag_names,
+            total: None,
+        }))
+    }
+}
+
+/// How many values [`COLUMNS`] names.
+const COLUMNS_COUNT: usize = 14;
+
+/// A timestamp of a packed row, read from the page's text as it stands ([`stamp`]).
+struct Stamp(DateTime<Utc>);
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StampVisitor;
+        impl Visitor<'_> for StampVisitor {
+            type Value = Stamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a timestamp as text")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Stamp, E> {
+                stamp(text).map(Stamp).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(StampVisitor)
+    }
+}
 
 /// A timestamp as SQLite holds it: RFC 3339 as the app writes it (`2026-01-02T03:04:05.678+00:00`,
 /// also with a space for the `T`), or without an offset (UTC), as SQL of ours or an operator's
 /// may write it (`2026-01-02 03:04:05.678`); sqlx reads both the same way.
-fn stamp(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+fn stamp(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
         .or_else(|_| {
@@ -54,13 +124,14 @@ fn stamp(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
                 .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
                 .map(|at| at.and_utc())
         })
-        .map_err(|e| sqlx::Error::Decode(format!("a timestamp {text:?}: {e}").into()))
+        .map_err(|e| format!("a timestamp {text:?}: {e}"))
 }
 
-/// The articles of a packed page (`[]` for none), in the order SQLite gave them.
+/// The articles of a packed page (`[]` for none), in the order SQLite gave them (their tags
+/// not yet split: [`Article::with_tags`]).
 pub(crate) fn articles(page: &str) -> Result<Vec<Article>, sqlx::Error> {
     let rows: Vec<Packed> = read(page)?;
-    rows.into_iter().map(article).collect()
+    Ok(rows.into_iter().map(|Packed(article)| article).collect())
 }
 
 /// The articles of a packed page of search results, whose entries are each `[[COLUMNS], body,
@@ -68,62 +139,29 @@ pub(crate) fn articles(page: &str) -> Result<Vec<Article>, sqlx::Error> {
 /// of it a snippet is made from), and its rank.
 pub(crate) fn ranked_articles(page: &str) -> Result<Vec<(Article, i64)>, sqlx::Error> {
     let rows: Vec<(Packed, String, i64)> = read(page)?;
-    rows.into_iter()
-        .map(|(row, body, rank)| {
-            let mut article = article(row)?;
+    Ok(rows
+        .into_iter()
+        .map(|(Packed(mut article), body, rank)| {
             article.body = Some(body);
-            Ok((article, rank))
+            (article, rank)
         })
-        .collect()
+        .collect())
 }
 
-fn read<T: serde::de::DeserializeOwned>(page: &str) -> Result<T, sqlx::Error> {
+fn read<'de, T: Deserialize<'de>>(page: &'de str) -> Result<T, sqlx::Error> {
     serde_json::from_str(page)
         .map_err(|e| sqlx::Error::Decode(format!("a packed list page: {e}").into()))
-}
-
-/// One packed row as an [`Article`] (its tags not yet split: [`Article::with_tags`]).
-fn article(row: Packed) -> Result<Article, sqlx::Error> {
-    let Packed(
-        id,
-        slug,
-        title,
-        description,
-        created_at,
-        updated_at,
-        author_id,
-        author_username,
-        author_bio,
-        author_image,
-        favorites_count,
-        tag_names,
-        following,
-        favorited,
-    ) = row;
-    Ok(Article {
-        id,
-        slug,
-        title,
-        description,
-        body: None,
-        created_at: stamp(&created_at)?,
-        updated_at: stamp(&updated_at)?,
-        author_id,
-        author_username,
-        author_bio,
-        author_image,
-        following: following != 0,
-        favorites_count,
-        favorited: favorited != 0,
-        tags: Vec::new(),
-        tag_names,
-        total: None,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{ArticleId, UserId};
+
+    #[test]
+    fn the_visitor_reads_as_many_values_as_the_columns_name() {
+        assert_eq!(COLUMNS.split(',').count(), COLUMNS_COUNT);
+    }
 
     #[test]
     fn timestamps_read_in_every_form_a_row_may_hold() {
@@ -183,6 +221,9 @@ mod tests {
             "",
             "[[1]]",
             r#"[[7,"a","T","D","not a time","x",3,"w",null,null,0,null,0,0]]"#,
+            // One value too many, one too few.
+            r#"[[7,"a","T","D","2026-01-02T03:04:05Z","2026-01-02T03:04:05Z",3,"w",null,null,0,null,0,0,9]]"#,
+            r#"[[7,"a","T","D","2026-01-02T03:04:05Z","2026-01-02T03:04:05Z",3,"w",null,null,0,null,0]]"#,
         ] {
             assert!(articles(bad).is_err(), "{bad}");
         }

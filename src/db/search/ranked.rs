@@ -186,8 +186,7 @@ pub(super) async fn sqlite_page(
             let row = q.fetch_one(&mut *c).await?;
             let matches: i64 = row.try_get(0)?;
             if matches <= RANKED_WHOLE {
-                let page: String = row.try_get(4)?;
-                let mut ranked = packed::ranked_articles(&page)?;
+                let mut ranked = packed::ranked_articles(row.try_get(4)?)?;
                 ranked.sort_unstable_by_key(|(article, tier)| {
                     std::cmp::Reverse((*tier, article.id.get()))
                 });
