@@ -102,13 +102,11 @@ impl Article {
             self.tags = vec![names];
             return self;
         }
-        let mut tags = Vec::with_capacity(names.bytes().filter(|&b| b == b',').count() + 1);
-        tags.extend(
-            names
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned),
-        );
+        let mut tags: Vec<String> = names
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
         tags.sort_unstable_by(|a, b| crate::db::tags::by_name(a, b));
         self.tags = tags;
         self
