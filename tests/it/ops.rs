@@ -285,6 +285,13 @@ async fn sentry_gets_one_scrubbed_event_per_5xx_and_panic_mysql() {
     sentry_reports_5xx_and_panics_without_secrets(Engine::MySql, "it::ops::sentry::mysql").await;
 }
 
+/// For a failure message: whether `server` is still running a moment later or how it ended
+/// (killed by a signal, or exited with a status), which tells a lost handler from a lost process.
+fn how_it_stands(server: &mut std::process::Child) -> String {
+    std::thread::sleep(Duration::from_millis(200));
+    format!("{:?}", server.try_wait())
+}
+
 async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: &str) {
     let Some((url, dir, _mysql)) = scratch_database(engine, test).await else {
         return;
@@ -364,18 +371,13 @@ async fn sigterm_finishes_in_flight_requests_then_exits_0(engine: Engine, test: 
         .expect("the body, after the signal");
     let mut response = String::new();
     let read = stream.read_to_string(&mut response);
-    if !(read.is_ok() && response.starts_with("HTTP/1.1 201")) {
-        // Whether the server was still running then, or how it had ended (killed by the signal
-        // itself, or exited), tells a lost handler from a lost process.
-        std::thread::sleep(Duration::from_millis(200));
-        panic!(
-            "the in-flight request completed: {read:?} {response:?} ({:?} after the signal; \
-             the server then: {:?})\nserver log:\n{}",
-            signalled.elapsed(),
-            server.0.try_wait(),
-            log_tail()
-        );
-    }
+    assert!(
+        read.is_ok() && response.starts_with("HTTP/1.1 201"),
+        "the in-flight request completed: {read:?} {response:?} ({:?} after the signal; the server then: {})\nserver log:\n{}",
+        signalled.elapsed(),
+        how_it_stands(&mut server.0),
+        log_tail()
+    );
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
